@@ -1,0 +1,56 @@
+"""archmotif: find the building blocks of neural networks.
+
+Turn models into operator graphs (:func:`trace`, :func:`from_onnx`,
+:class:`OpGraph`), keep many of them in one corpus file (:func:`save_corpus`,
+:func:`load_corpus`). The graph work runs in a Rust core (``archmotif._core``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from archmotif import _core
+from archmotif.corpus import load_corpus, save_corpus
+from archmotif.errors import ArchmotifError, FormatError, GraphError, LimitError, TraceError
+from archmotif.graph import OpGraph
+
+__version__: str = _core.__version__
+
+__all__ = [
+    "ArchmotifError",
+    "FormatError",
+    "GraphError",
+    "LimitError",
+    "OpGraph",
+    "TraceError",
+    "__version__",
+    "from_onnx",
+    "load_corpus",
+    "save_corpus",
+    "trace",
+]
+
+
+def trace(
+    model: Any,
+    example_inputs: Any = None,
+    *,
+    meta: bool = True,
+    name: str | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> OpGraph:
+    """Traces a PyTorch model (or a model name) into an :class:`OpGraph`.
+
+    See :func:`archmotif.frontends.torch_export.trace`; torch is imported only here.
+    """
+    from archmotif.frontends.torch_export import trace as _trace
+
+    return _trace(model, example_inputs, meta=meta, name=name, labels=labels)
+
+
+def from_onnx(path_or_model: Any, *, name: str | None = None) -> OpGraph:
+    """Reads an ONNX model into an :class:`OpGraph`; see :mod:`archmotif.frontends.onnx`."""
+    from archmotif.frontends.onnx import from_onnx as _from_onnx
+
+    return _from_onnx(path_or_model, name=name)

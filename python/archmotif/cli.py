@@ -1,0 +1,139 @@
+"""The ``archmotif`` command line.
+
+- ``archmotif trace NAME [-o graph.json]``: trace a timm, torchvision or
+  transformers model by name (on the meta device) and write its OpGraph JSON;
+- ``archmotif info FILE``: summarise an OpGraph JSON, corpus ``.npz`` or ``.onnx`` file;
+- ``archmotif demo [-o corpus.npz]``: the main job on built-in models.
+
+Errors print one line naming the problem and exit with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+from archmotif.errors import ArchmotifError
+from archmotif.graph import OpGraph
+
+__all__ = ["DEMO_MODELS", "main"]
+
+# Built from code on the meta device: no download, no weights allocated.
+DEMO_MODELS = (
+    "torchvision:resnet18",
+    "torchvision:resnet50",
+    "torchvision:mobilenet_v3_small",
+    "torchvision:vit_b_16",
+    "timm:convnext_tiny",
+    "transformers:bert",
+)
+
+
+def _summary(g: OpGraph) -> str:
+    top = ", ".join(f"{op} {c}" for op, c in g.op_counts().most_common(4))
+    return f"{g.name or '<unnamed>'}: {g.num_nodes} nodes, {g.num_edges} edges ({top})"
+
+
+def _read_any(path: str) -> list[OpGraph]:
+    from archmotif.corpus import load_corpus
+
+    if path.endswith(".npz"):
+        return load_corpus(path)
+    if path.endswith(".onnx"):
+        from archmotif.frontends.onnx import from_onnx
+
+        return [from_onnx(path)]
+    return [OpGraph.load(path)]
+
+
+def _cmd_trace(args: argparse.Namespace) -> int:
+    from archmotif.frontends.torch_export import trace
+
+    t = time.perf_counter()
+    g = trace(args.name, meta=not args.real)
+    dt = time.perf_counter() - t
+    if args.output:
+        g.save(args.output)
+        print(f"{_summary(g)}; traced in {dt:.2f} s; wrote {args.output}")
+    else:
+        print(g.to_json())
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    graphs = _read_any(args.file)
+    if len(graphs) != 1 or args.file.endswith(".npz"):
+        nodes = sum(g.num_nodes for g in graphs)
+        edges = sum(g.num_edges for g in graphs)
+        ops = {op for g in graphs for op in g.op_counts()}
+        print(f"{args.file}: {len(graphs)} graphs, {nodes} nodes, {edges} edges, {len(ops)} ops")
+    for g in graphs[: args.limit]:
+        print(_summary(g))
+    if len(graphs) > args.limit:
+        print(f"... and {len(graphs) - args.limit} more")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from archmotif.corpus import save_corpus
+    from archmotif.frontends.torch_export import trace
+
+    graphs = []
+    print(
+        f"tracing {len(DEMO_MODELS)} built-in models on the meta device (no weights, no download)"
+    )
+    for spec in DEMO_MODELS:
+        t = time.perf_counter()
+        g = trace(spec)
+        graphs.append(g)
+        print(f"  {_summary(g)}  [{time.perf_counter() - t:.2f} s]")
+    total = sum(g.num_nodes for g in graphs)
+    print(f"{len(graphs)} graphs, {total} operator nodes in all")
+    if args.output:
+        save_corpus(graphs, args.output)
+        print(f"wrote corpus {args.output}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="archmotif", description="Find the building blocks of neural networks."
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = p.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("trace", help="trace a model by name into an OpGraph JSON file")
+    t.add_argument("name", help="e.g. resnet50, timm:convnext_tiny, transformers:bert")
+    t.add_argument("-o", "--output", help="write the graph here (default: print JSON)")
+    t.add_argument(
+        "--real", action="store_true", help="build with real (random) weights, not on meta"
+    )
+    t.set_defaults(func=_cmd_trace)
+    i = sub.add_parser("info", help="summarise a graph (.json), corpus (.npz) or ONNX (.onnx) file")
+    i.add_argument("file")
+    i.add_argument("--limit", type=int, default=20, help="graphs to list (default 20)")
+    i.set_defaults(func=_cmd_info)
+    d = sub.add_parser("demo", help="the main job on built-in models (no download)")
+    d.add_argument("-o", "--output", help="also write the traced graphs as a corpus file")
+    d.set_defaults(func=_cmd_demo)
+    return p
+
+
+def _version() -> str:
+    from archmotif import __version__
+
+    return __version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (ArchmotifError, FileNotFoundError) as e:
+        print(f"archmotif: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

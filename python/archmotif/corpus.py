@@ -1,0 +1,159 @@
+"""The corpus file: many ``OpGraph`` in one versioned ``.npz`` file.
+
+Layout (a zip of ``.npy`` arrays, read with ``allow_pickle=False``, so loading a
+stranger's file never executes code):
+
+- ``header``: uint8, UTF-8 JSON ``{"format": "archmotif.corpus", "version": 1,
+  "num_graphs": G, "op_names": [str], "names": [str], "labels": [{str: str}],
+  "node_names": [null | [str]]}``;
+- ``ops``: int32 ``[sum N]``, every graph's nodes, as ids into the shared ``op_names``;
+- ``node_offsets``: int64 ``[G + 1]``, graph ``g``'s nodes are ``ops[o[g]:o[g+1]]``;
+- ``edges``: int64 ``[2, sum E]``, node ids local to each graph;
+- ``edge_offsets``: int64 ``[G + 1]``.
+
+The file is written atomically. Loading validates every graph in one parallel
+call into the Rust core; the loaded graphs share one op vocabulary.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from archmotif import _core
+from archmotif.atomic import write_atomic
+from archmotif.errors import FormatError, GraphError
+from archmotif.graph import OpGraph
+
+__all__ = ["CORPUS_FORMAT", "CORPUS_VERSION", "load_corpus", "save_corpus"]
+
+CORPUS_FORMAT = "archmotif.corpus"
+CORPUS_VERSION = 1
+_ARRAYS = ("header", "ops", "node_offsets", "edges", "edge_offsets")
+
+
+def save_corpus(graphs: Iterable[OpGraph], path: str | os.PathLike[str]) -> None:
+    """Writes ``graphs`` to one corpus file at ``path`` (atomically)."""
+    graphs = list(graphs)
+    for i, g in enumerate(graphs):
+        if not isinstance(g, OpGraph):
+            raise TypeError(f"graphs[{i}] is {type(g).__name__}, not OpGraph")
+    vocab: dict[str, int] = {}
+    ops_parts, edge_parts = [], []
+    node_off = np.zeros(len(graphs) + 1, dtype=np.int64)
+    edge_off = np.zeros(len(graphs) + 1, dtype=np.int64)
+    for i, g in enumerate(graphs):
+        remap = np.array([vocab.setdefault(n, len(vocab)) for n in g.op_names], dtype=np.int32)
+        ops_parts.append(remap[g.ops] if g.num_nodes else np.zeros(0, dtype=np.int32))
+        edge_parts.append(g.edges)
+        node_off[i + 1] = node_off[i] + g.num_nodes
+        edge_off[i + 1] = edge_off[i] + g.num_edges
+    header = {
+        "format": CORPUS_FORMAT,
+        "version": CORPUS_VERSION,
+        "num_graphs": len(graphs),
+        "op_names": list(vocab),
+        "names": [g.name for g in graphs],
+        "labels": [g.labels for g in graphs],
+        "node_names": [None if g.node_names is None else list(g.node_names) for g in graphs],
+    }
+    arrays = {
+        "header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+        "ops": np.concatenate(ops_parts) if ops_parts else np.zeros(0, np.int32),
+        "node_offsets": node_off,
+        "edges": np.concatenate(edge_parts, axis=1) if edge_parts else np.zeros((2, 0), np.int64),
+        "edge_offsets": edge_off,
+    }
+    write_atomic(path, lambda f: np.savez(f, **arrays))
+
+
+def _read_arrays(path: str) -> dict[str, np.ndarray]:
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+        with np.load(io.BytesIO(raw), allow_pickle=False) as z:
+            missing = [k for k in _ARRAYS if k not in z.files]
+            if missing:
+                raise FormatError(f"{path}: not an archmotif corpus (missing {', '.join(missing)})")
+            return {k: z[k] for k in _ARRAYS}
+    except FormatError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
+        if isinstance(e, FileNotFoundError):
+            raise
+        raise FormatError(f"{path}: not a readable archmotif corpus ({e})") from None
+
+
+def _header(path: str, raw: np.ndarray) -> dict[str, Any]:
+    try:
+        h = json.loads(raw.tobytes().decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise FormatError(f"{path}: corrupt corpus header ({e})") from None
+    if not isinstance(h, dict) or h.get("format") != CORPUS_FORMAT:
+        raise FormatError(f"{path}: not an archmotif corpus (format != {CORPUS_FORMAT!r})")
+    v = h.get("version")
+    if not isinstance(v, int) or v > CORPUS_VERSION:
+        raise FormatError(
+            f"{path}: corpus version {v!r} is newer than this archmotif reads "
+            f"({CORPUS_VERSION}); upgrade archmotif"
+        )
+    return h
+
+
+def load_corpus(path: str | os.PathLike[str]) -> list[OpGraph]:
+    """Reads a corpus file written by :func:`save_corpus`. A corrupt, truncated,
+    foreign or newer file raises :class:`~archmotif.FormatError` naming it; a
+    graph that fails validation raises :class:`~archmotif.GraphError` naming the
+    file and the graph."""
+    p = os.fspath(path)
+    a = _read_arrays(p)
+    h = _header(p, a["header"])
+    g_count = h.get("num_graphs")
+    ops, edges = a["ops"], a["edges"]
+    noff, eoff = a["node_offsets"], a["edge_offsets"]
+    shapes_ok = (
+        isinstance(g_count, int)
+        and ops.dtype == np.int32
+        and ops.ndim == 1
+        and edges.dtype == np.int64
+        and edges.ndim == 2
+        and edges.shape[0] == 2
+        and noff.dtype == np.int64
+        and noff.shape == (g_count + 1,)
+        and eoff.dtype == np.int64
+        and eoff.shape == (g_count + 1,)
+        and all(len(h.get(k, ())) == g_count for k in ("names", "labels", "node_names"))
+    )
+    if not shapes_ok:
+        raise FormatError(f"{p}: corpus arrays have the wrong dtype or shape")
+    op_names = tuple(h["op_names"])
+    edges = np.ascontiguousarray(edges)
+    try:
+        kept = _core.validate_graphs(ops, noff, edges, eoff, len(op_names))
+    except GraphError as e:
+        raise GraphError(f"{p}: {e}") from None
+    except ValueError as e:
+        raise FormatError(f"{p}: {e}") from None
+    graphs = []
+    for g in range(g_count):
+        e = edges[:, eoff[g] : eoff[g + 1]]
+        if kept[g] is not None:
+            e = e[:, kept[g]]
+        nn = h["node_names"][g]
+        graphs.append(
+            OpGraph._trusted(
+                ops[noff[g] : noff[g + 1]],
+                np.ascontiguousarray(e),
+                op_names,
+                str(h["names"][g]),
+                {str(k): str(v) for k, v in h["labels"][g].items()},
+                None if nn is None else tuple(nn),
+            )
+        )
+    return graphs

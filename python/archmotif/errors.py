@@ -1,0 +1,44 @@
+"""archmotif's exception hierarchy.
+
+Every error archmotif raises on purpose is an :class:`ArchmotifError`. Each
+subclass also derives from the builtin a caller would catch without knowing
+archmotif (``GraphError`` is a ``ValueError``, ``FormatError`` a ``ValueError``,
+``TraceError`` a ``RuntimeError``), so ``except ValueError`` keeps working.
+
+The Rust core raises these classes too: the glue imports this module and maps
+each core error kind to one class here.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArchmotifError",
+    "FormatError",
+    "GraphError",
+    "LimitError",
+    "TraceError",
+]
+
+
+class ArchmotifError(Exception):
+    """Base class of every error archmotif raises on purpose."""
+
+
+class GraphError(ArchmotifError, ValueError):
+    """Malformed graph data: a cycle, an edge to a missing node, a bad op id,
+    arrays of the wrong dtype or shape. The message names the offending node,
+    edge or array."""
+
+
+class FormatError(ArchmotifError, ValueError):
+    """A file that is not what it claims: corrupt, truncated, of a foreign
+    format or of a newer format version. The message names the file."""
+
+
+class TraceError(ArchmotifError, RuntimeError):
+    """A model could not be turned into an operator graph. The message names
+    the model and the underlying reason; ``__cause__`` holds the original error."""
+
+
+class LimitError(ArchmotifError, MemoryError):
+    """A documented size limit would be exceeded (e.g. more than 2**32 - 2 nodes)."""

@@ -1,0 +1,170 @@
+"""Build models from code by name, on the meta device, with example inputs.
+
+Names: ``"torchvision:resnet50"``, ``"timm:convnext_tiny"``,
+``"transformers:bert"`` (a transformers ``model_type``). A bare name is looked
+up in torchvision, then timm, then transformers. Nothing is downloaded: every
+model is built from its default configuration with random (or, on the meta
+device, no) weights.
+
+Example inputs are chosen by modality (:func:`example_inputs`): token ids for
+text models (plus decoder ids for encoder-decoders), pixels at the model's
+configured size for vision, log-mel features for Whisper-style audio models,
+raw waveforms for wav2vec-style ones, ``(1, 3, 224, 224)`` otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from archmotif.errors import TraceError
+
+__all__ = ["SOURCES", "Built", "build", "example_inputs"]
+
+SOURCES = ("torchvision", "timm", "transformers")
+_SEQ_LEN = 16
+
+
+@dataclass
+class Built:
+    """A model built by name, with the inputs to trace it and its labels."""
+
+    module: Any
+    name: str
+    inputs: Any
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def _device_ctx(meta: bool) -> contextlib.AbstractContextManager[Any]:
+    import torch
+
+    return torch.device("meta") if meta else contextlib.nullcontext()
+
+
+def _torchvision(name: str, meta: bool) -> Built | None:
+    import torchvision
+
+    if name not in torchvision.models.list_models():
+        return None
+    kwargs: dict[str, Any] = {"weights": None}
+    if name in torchvision.models.list_models(module=torchvision.models.segmentation) or name in (
+        torchvision.models.list_models(module=torchvision.models.detection)
+    ):
+        kwargs["weights_backbone"] = None
+    import torch
+
+    with _device_ctx(meta):
+        m = torchvision.models.get_model(name, **kwargs)
+    device = "meta" if meta else "cpu"
+    inputs: Any = None
+    if name in torchvision.models.list_models(module=torchvision.models.video):
+        inputs = (torch.zeros(1, 3, 16, 112, 112, device=device),)
+    elif name in torchvision.models.list_models(module=torchvision.models.optical_flow):
+        inputs = tuple(torch.zeros(1, 3, 128, 128, device=device) for _ in range(2))
+    return Built(m, name, inputs, {"source": "torchvision"})
+
+
+def _timm(name: str, meta: bool) -> Built | None:
+    import timm
+
+    if not timm.is_model(name):
+        return None
+    with _device_ctx(meta):
+        m = timm.create_model(name, pretrained=False)
+    return Built(m, name, None, {"source": "timm"})
+
+
+def _transformers(model_type: str, meta: bool) -> Built | None:
+    import transformers
+
+    try:
+        cfg = transformers.AutoConfig.for_model(model_type)
+    except ValueError:
+        return None
+    if hasattr(cfg, "use_cache"):
+        cfg.use_cache = False
+    with _device_ctx(meta):
+        m = transformers.AutoModel.from_config(cfg)
+    return Built(m, model_type, None, {"source": "transformers", "family": model_type})
+
+
+_BUILDERS = {"torchvision": _torchvision, "timm": _timm, "transformers": _transformers}
+
+
+def build(spec: str, *, meta: bool = True) -> Built:
+    """Builds the model ``spec`` names (see the module docstring)."""
+    source, _, name = spec.rpartition(":")
+    if source and source not in _BUILDERS:
+        raise TraceError(
+            f"could not build {spec}: unknown source {source!r} (use one of {SOURCES})"
+        )
+    sources = [source] if source else list(SOURCES)
+    errors = []
+    for s in sources:
+        try:
+            built = _BUILDERS[s](name, meta)
+        except ImportError as e:
+            errors.append(f"{s} is not installed ({e.name})")
+            continue
+        except Exception as e:
+            raise TraceError(f"could not build {spec} with {s}: {type(e).__name__}: {e}") from e
+        if built is not None:
+            if built.inputs is None:
+                built.inputs = example_inputs(built.module)
+            return built
+    detail = "; ".join(errors) if errors else f"no model of that name in {', '.join(sources)}"
+    raise TraceError(f"could not build {spec}: {detail}")
+
+
+def _model_device(model: Any) -> Any:
+    import torch
+
+    for p in model.parameters():
+        return p.device
+    for b in model.buffers():
+        return b.device
+    return torch.device("cpu")
+
+
+def _transformers_inputs(model: Any, device: Any) -> dict[str, Any]:
+    import torch
+
+    cfg = model.config
+    main = getattr(model, "main_input_name", "input_ids")
+    if main == "pixel_values":
+        vision = getattr(cfg, "vision_config", None) or cfg
+        size = getattr(vision, "image_size", 224)
+        size = size[0] if isinstance(size, (list, tuple)) else size
+        ch = getattr(vision, "num_channels", 3)
+        return {"pixel_values": torch.zeros(1, ch, size, size, device=device)}
+    if main == "input_features":
+        mels = getattr(cfg, "num_mel_bins", None) or getattr(cfg, "input_feat_per_channel", 80)
+        if hasattr(cfg, "max_source_positions") and hasattr(cfg, "num_mel_bins"):
+            frames = 2 * cfg.max_source_positions  # Whisper: two conv strides of 1 and 2
+            feats = torch.zeros(1, mels, frames, device=device)
+        else:
+            feats = torch.zeros(1, 64, mels * getattr(cfg, "input_channels", 1), device=device)
+        inputs = {"input_features": feats}
+        if getattr(cfg, "is_encoder_decoder", False):
+            inputs["decoder_input_ids"] = torch.zeros(1, 4, dtype=torch.long, device=device)
+        return inputs
+    if main == "input_values":
+        return {"input_values": torch.zeros(1, 16000, device=device)}
+    inputs = {"input_ids": torch.ones(1, _SEQ_LEN, dtype=torch.long, device=device)}
+    if getattr(cfg, "is_encoder_decoder", False):
+        inputs["decoder_input_ids"] = torch.ones(1, _SEQ_LEN, dtype=torch.long, device=device)
+    return inputs
+
+
+def example_inputs(model: Any) -> Any:
+    """Example inputs for ``model`` by modality, on the model's device."""
+    import torch
+
+    device = _model_device(model)
+    if hasattr(model, "config") and hasattr(model, "main_input_name"):
+        return _transformers_inputs(model, device)
+    cfg = getattr(model, "pretrained_cfg", None) or getattr(model, "default_cfg", None)
+    if isinstance(cfg, dict) and "input_size" in cfg:
+        return (torch.zeros(1, *cfg["input_size"], device=device),)
+    return (torch.zeros(1, 3, 224, 224, device=device),)

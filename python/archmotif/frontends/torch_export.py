@@ -1,0 +1,153 @@
+"""``trace``: a PyTorch module to an :class:`~archmotif.OpGraph` through ``torch.export``.
+
+Policy, so the result is the computational DAG from inputs to outputs:
+
+- each **user input** tensor becomes a node with op ``input``;
+- **parameters, buffers and constants** (placeholders that are not user inputs,
+  ``get_attr`` nodes) are not nodes: weights are data, not computation;
+- ``getitem`` (picking one output of a multi-output op) and pure aliasing ops
+  (``alias``, ``detach``, ``lift_fresh_copy``) are spliced out: their users are
+  wired to the op that produced the tensor;
+- **metadata** nodes whose result holds no tensor (symbolic sizes, assertions
+  such as ``_assert_tensor_metadata``) are dropped together with their edges;
+- the ``output`` node is dropped: a graph's outputs are its sinks;
+- every other ``call_function`` node is one node, its op named by
+  :func:`~archmotif.frontends.ops.normalize_op`; ``node_names`` keeps the FX name.
+
+The model is traced in eval mode (its training flag is restored afterwards) with
+``strict=False``; tensors are fake during export, so tracing never computes on
+real data, and a model built on the meta device never allocates its weights.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Mapping
+from typing import Any
+
+from archmotif.errors import TraceError
+from archmotif.frontends.ops import normalize_op
+from archmotif.graph import OpGraph
+
+__all__ = ["from_exported_program", "trace"]
+
+_SPLICED = {"alias", "detach", "lift_fresh_copy"}
+
+
+def _holds_tensor(val: Any) -> bool:
+    import torch
+
+    if isinstance(val, torch.Tensor):
+        return True
+    if isinstance(val, (list, tuple)):
+        return any(_holds_tensor(v) for v in val)
+    return False
+
+
+def from_exported_program(
+    ep: Any, *, name: str = "", labels: Mapping[str, str] | None = None
+) -> OpGraph:
+    """Turns a ``torch.export.ExportedProgram`` into an ``OpGraph`` (policy above)."""
+    user_inputs = set(ep.graph_signature.user_inputs)
+    ops: list[str] = []
+    node_names: list[str] = []
+    src: list[int] = []
+    dst: list[int] = []
+    stands_for: dict[Any, list[int]] = {}
+
+    def add(node: Any, op: str, deps: list[int]) -> None:
+        idx = len(ops)
+        ops.append(op)
+        node_names.append(node.name)
+        for d in deps:
+            src.append(d)
+            dst.append(idx)
+        stands_for[node] = [idx]
+
+    for node in ep.graph.nodes:
+        if node.op == "placeholder":
+            if node.name in user_inputs and _holds_tensor(node.meta.get("val")):
+                add(node, "input", [])
+            else:
+                stands_for[node] = []
+            continue
+        if node.op != "call_function":
+            stands_for[node] = []  # get_attr (constants, submodules) and output
+            continue
+        deps = sorted({d for a in node.all_input_nodes for d in stands_for.get(a, ())})
+        if node.target is operator.getitem:
+            stands_for[node] = deps
+            continue
+        op = normalize_op(node.target)
+        if op in _SPLICED:
+            stands_for[node] = deps
+        elif not _holds_tensor(node.meta.get("val")):
+            stands_for[node] = []
+        else:
+            add(node, op, deps)
+    return OpGraph.from_edges(
+        ops, list(zip(src, dst, strict=False)), name=name, labels=labels, node_names=node_names
+    )
+
+
+def _split_inputs(example_inputs: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    if isinstance(example_inputs, Mapping):
+        return (), dict(example_inputs)
+    if isinstance(example_inputs, tuple):
+        return example_inputs, {}
+    if isinstance(example_inputs, list):
+        return tuple(example_inputs), {}
+    return (example_inputs,), {}
+
+
+def trace(
+    model: Any,
+    example_inputs: Any = None,
+    *,
+    meta: bool = True,
+    name: str | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> OpGraph:
+    """Traces ``model`` into an :class:`~archmotif.OpGraph`.
+
+    ``model`` is an ``nn.Module`` or a name that :func:`archmotif.frontends.builders.build`
+    understands (``"resnet50"``, ``"timm:vit_base_patch16_224"``, ``"transformers:bert"``);
+    a name is built on the meta device when ``meta`` is true, so no weights are
+    allocated. ``example_inputs`` is a tensor, a tuple of positional inputs or a
+    dict of keyword inputs; when ``None`` they are chosen by modality (see
+    :func:`~archmotif.frontends.builders.example_inputs`) on the model's device.
+    A failure raises :class:`~archmotif.TraceError` naming the model and the reason.
+    """
+    from archmotif.frontends import builders
+
+    try:
+        import torch
+    except ImportError as e:
+        raise ImportError("archmotif.trace needs torch: pip install 'archmotif[zoo]'") from e
+    if isinstance(model, str):
+        built = builders.build(model, meta=meta)
+        model, name, labels = built.module, name or built.name, labels or built.labels
+        if example_inputs is None:
+            example_inputs = built.inputs
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"trace expects an nn.Module or a model name, got {type(model).__name__}")
+    model_name = name or type(model).__name__
+    try:
+        if example_inputs is None:
+            example_inputs = builders.example_inputs(model)
+        args, kwargs = _split_inputs(example_inputs)
+        was_training = model.training
+        model.eval()
+        try:
+            ep = torch.export.export(model, args, kwargs, strict=False)
+        finally:
+            model.train(was_training)
+    except TraceError:
+        raise
+    except Exception as e:
+        reason = (str(e).strip().splitlines() or [""])[0][:300]
+        raise TraceError(f"could not trace {model_name}: {type(e).__name__}: {reason}") from e
+    graph = from_exported_program(ep, name=model_name, labels=labels)
+    if graph.num_nodes == 0:
+        raise TraceError(f"could not trace {model_name}: the exported program has no operators")
+    return graph

@@ -1,0 +1,406 @@
+"""``OpGraph``: the one graph type users pass in.
+
+An ``OpGraph`` is plain data over numpy:
+
+- ``ops``: int32 ``[N]``, each node's index into ``op_names``;
+- ``edges``: int64 ``[2, E]``, row 0 the sources, row 1 the targets;
+- ``op_names``: tuple of str, the op vocabulary;
+- ``name`` (str), ``labels`` (dict of str to str, e.g. ``family``, ``coarse``);
+- ``node_names``: optional tuple of str, one per node (e.g. the traced node).
+
+Invariants, checked by the Rust core on construction (GIL released): op ids
+are in range, edge endpoints are in range, the graph is acyclic. Policies:
+
+- **duplicate edges** are dropped, keeping the first occurrence (an op reading
+  the same tensor twice depends on it once);
+- **self loops** are cycles and raise :class:`~archmotif.GraphError`;
+- **the empty graph** (no nodes) is valid; it mines to an empty macro graph.
+
+The arrays handed out are read-only views: an ``OpGraph`` never changes after
+it has been validated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from archmotif import _core
+from archmotif.atomic import write_atomic
+from archmotif.errors import FormatError, GraphError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import networkx
+    import torch_geometric.data
+
+__all__ = ["JSON_FORMAT", "JSON_VERSION", "OpGraph"]
+
+JSON_FORMAT = "archmotif.opgraph"
+JSON_VERSION = 1
+
+_INT32_MAX = np.iinfo(np.int32).max
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
+def _coerce_ops(ops: Any, op_names: Sequence[str] | None) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Turns ``ops`` (op-name strings or integer ids) into int32 ids and a vocabulary."""
+    if isinstance(ops, np.ndarray) and ops.dtype.kind in "iu":
+        arr = ops
+    else:
+        seq = list(ops) if not isinstance(ops, np.ndarray) else ops.tolist()
+        n_str = sum(isinstance(o, str) for o in seq)
+        if seq and n_str == len(seq):
+            return _ops_from_names(seq, op_names)
+        if n_str:
+            raise GraphError("ops mixes op-name strings and other values; use one or the other")
+        try:
+            arr = np.asarray(seq) if seq else np.zeros(0, dtype=np.int32)
+        except (ValueError, TypeError) as e:
+            raise GraphError(f"ops must be a 1-D sequence of op ids or op names: {e}") from None
+    if arr.ndim != 1:
+        raise GraphError(f"ops must be 1-D (one op per node), got shape {arr.shape}")
+    if arr.size and arr.dtype.kind not in "iu":
+        raise GraphError(f"ops must be integer op ids or op-name strings, got dtype {arr.dtype}")
+    if arr.size:
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo < 0:
+            node = int(np.argmax(arr < 0))
+            raise GraphError(f"node {node} has a negative op id {int(arr[node])}")
+        if hi > _INT32_MAX:
+            node = int(np.argmax(arr > _INT32_MAX))
+            raise GraphError(f"node {node} has op id {int(arr[node])}, which does not fit int32")
+    ids = np.ascontiguousarray(arr, dtype=np.int32)
+    if op_names is None:
+        n = int(ids.max()) + 1 if ids.size else 0
+        names: tuple[str, ...] = tuple(str(i) for i in range(n))
+    else:
+        names = _check_names(op_names)
+    return ids, names
+
+
+def _check_names(op_names: Sequence[str]) -> tuple[str, ...]:
+    names = tuple(op_names)
+    for i, n in enumerate(names):
+        if not isinstance(n, str):
+            raise GraphError(f"op_names[{i}] is {type(n).__name__}, not str")
+    if len(set(names)) != len(names):
+        dup = next(n for n, c in Counter(names).items() if c > 1)
+        raise GraphError(f"op_names lists {dup!r} more than once")
+    return names
+
+
+def _ops_from_names(
+    seq: list[str], op_names: Sequence[str] | None
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    # first-appearance order keeps the vocabulary deterministic
+    names = tuple(dict.fromkeys(seq)) if op_names is None else _check_names(op_names)
+    index = {n: i for i, n in enumerate(names)}
+    ids = np.empty(len(seq), dtype=np.int32)
+    for node, op in enumerate(seq):
+        i = index.get(op)
+        if i is None:
+            raise GraphError(f"node {node} has op {op!r}, which is not in op_names")
+        ids[node] = i
+    return ids, names
+
+
+def _coerce_edges(edges: Any) -> np.ndarray:
+    if edges is None:
+        return np.zeros((2, 0), dtype=np.int64)
+    arr = np.asarray(edges)
+    if arr.size == 0:
+        return np.zeros((2, 0), dtype=np.int64)
+    if arr.dtype.kind not in "iu":
+        raise GraphError(f"edges must hold integer node ids, got dtype {arr.dtype}")
+    if arr.ndim != 2 or arr.shape[0] != 2:
+        hint = " (a list of (source, target) pairs goes through OpGraph.from_edges)"
+        raise GraphError(f"edges must have shape [2, E], got {arr.shape}{hint}")
+    if arr.dtype == np.uint64 and int(arr.max()) > np.iinfo(np.int64).max:
+        raise GraphError("edges hold a node id past the int64 range")
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def _check_labels(labels: Mapping[str, str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in (labels or {}).items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise GraphError(f"labels must map str to str, got {k!r}: {v!r}")
+        out[k] = v
+    return out
+
+
+class OpGraph:
+    """A neural network as a DAG of operators. See the module docstring."""
+
+    __slots__ = ("_edges", "_op_names", "_ops", "labels", "name", "node_names")
+
+    def __init__(
+        self,
+        ops: Sequence[str] | Sequence[int] | np.ndarray,
+        edges: Any = None,
+        *,
+        op_names: Sequence[str] | None = None,
+        name: str = "",
+        labels: Mapping[str, str] | None = None,
+        node_names: Sequence[str] | None = None,
+    ) -> None:
+        ids, names = _coerce_ops(ops, op_names)
+        e = _coerce_edges(edges)
+        kept = _core.validate_graph(ids, e, len(names))
+        if kept is not None:
+            e = np.ascontiguousarray(e[:, kept])
+        if not isinstance(name, str):
+            raise GraphError(f"name must be str, got {type(name).__name__}")
+        if node_names is not None:
+            node_names = tuple(str(n) for n in node_names)
+            if len(node_names) != len(ids):
+                raise GraphError(f"node_names has {len(node_names)} entries for {len(ids)} nodes")
+        self._ops = ids
+        self._edges = e
+        self._op_names = names
+        self.name = name
+        self.labels = _check_labels(labels)
+        self.node_names: tuple[str, ...] | None = node_names
+
+    @classmethod
+    def _trusted(
+        cls,
+        ops: np.ndarray,
+        edges: np.ndarray,
+        op_names: tuple[str, ...],
+        name: str,
+        labels: dict[str, str],
+        node_names: tuple[str, ...] | None,
+    ) -> OpGraph:
+        """Builds from arrays already validated (e.g. in bulk by the corpus loader)."""
+        g = cls.__new__(cls)
+        g._ops, g._edges, g._op_names = ops, edges, op_names
+        g.name, g.labels, g.node_names = name, labels, node_names
+        return g
+
+    # -- data ---------------------------------------------------------------
+
+    @property
+    def ops(self) -> np.ndarray:
+        """int32 ``[N]``: each node's index into :attr:`op_names` (read-only)."""
+        return _readonly(self._ops)
+
+    @property
+    def edges(self) -> np.ndarray:
+        """int64 ``[2, E]``: row 0 sources, row 1 targets (read-only)."""
+        return _readonly(self._edges)
+
+    @property
+    def op_names(self) -> tuple[str, ...]:
+        return self._op_names
+
+    @property
+    def num_nodes(self) -> int:
+        return int(self._ops.shape[0])
+
+    @property
+    def num_edges(self) -> int:
+        return int(self._edges.shape[1])
+
+    def node_ops(self) -> list[str]:
+        """The op name of every node, in node order."""
+        names = self._op_names
+        return [names[i] for i in self._ops.tolist()]
+
+    def op_counts(self) -> Counter[str]:
+        """How many nodes carry each op name."""
+        counts = np.bincount(self._ops, minlength=len(self._op_names))
+        return Counter({n: int(c) for n, c in zip(self._op_names, counts, strict=False) if c})
+
+    # -- comparisons --------------------------------------------------------
+
+    def _sorted_edges(self) -> np.ndarray:
+        order = np.lexsort((self._edges[1], self._edges[0]))
+        return self._edges[:, order]
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when name, labels, node names, every node's op *name* and the
+        edge set agree; the vocabulary's order and unused names do not matter."""
+        if not isinstance(other, OpGraph):
+            return NotImplemented
+        return (
+            self.name == other.name
+            and self.labels == other.labels
+            and self.node_names == other.node_names
+            and self.node_ops() == other.node_ops()
+            and np.array_equal(self._sorted_edges(), other._sorted_edges())
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        top = ", ".join(f"{op}×{c}" for op, c in self.op_counts().most_common(3))
+        more = len(self.op_counts()) - 3
+        tail = f", +{more} more" if more > 0 else ""
+        label = f", labels={self.labels}" if self.labels else ""
+        return (
+            f"OpGraph(name={self.name!r}, nodes={self.num_nodes}, edges={self.num_edges}, "
+            f"ops=[{top}{tail}]{label})"
+        )
+
+    # -- constructors and conversions --------------------------------------
+
+    @classmethod
+    def from_edges(
+        cls,
+        ops: Sequence[str] | Sequence[int] | np.ndarray,
+        pairs: Iterable[Sequence[int]],
+        **kwargs: Any,
+    ) -> OpGraph:
+        """Builds from a list of ``(source, target)`` pairs instead of a ``[2, E]`` array."""
+        arr = np.asarray(list(pairs))
+        if arr.size == 0:
+            return cls(ops, None, **kwargs)
+        if arr.ndim != 2 or arr.shape[1] != 2:
+            raise GraphError(f"pairs must be (source, target) pairs, got shape {arr.shape}")
+        return cls(ops, arr.T, **kwargs)
+
+    @classmethod
+    def from_networkx(
+        cls,
+        g: networkx.DiGraph,
+        op_attr: str = "op",
+        *,
+        name: str | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> OpGraph:
+        """Builds from a networkx ``DiGraph`` whose nodes carry the op name in
+        ``op_attr``. Nodes are numbered in the graph's node order; their original
+        keys become ``node_names``."""
+        if not g.is_directed():
+            raise GraphError("an operator graph must be directed; got an undirected networkx graph")
+        nodes = list(g.nodes)
+        index = {n: i for i, n in enumerate(nodes)}
+        ops = []
+        for n in nodes:
+            data = g.nodes[n]
+            if op_attr not in data:
+                raise GraphError(f"networkx node {n!r} has no {op_attr!r} attribute")
+            ops.append(str(data[op_attr]))
+        pairs = [(index[u], index[v]) for u, v in g.edges()]
+        return cls.from_edges(
+            ops,
+            pairs,
+            name=name if name is not None else str(g.graph.get("name", "")),
+            labels=labels if labels is not None else g.graph.get("labels"),
+            node_names=[str(n) for n in nodes],
+        )
+
+    def to_networkx(self) -> networkx.DiGraph:
+        """A networkx ``DiGraph`` with nodes ``0..N-1``; node attribute ``"op"``
+        holds the op name (and ``"name"`` the node name, when known)."""
+        import networkx as nx
+
+        g = nx.DiGraph(name=self.name, labels=dict(self.labels))
+        ops = self.node_ops()
+        for i, op in enumerate(ops):
+            if self.node_names is None:
+                g.add_node(i, op=op)
+            else:
+                g.add_node(i, op=op, name=self.node_names[i])
+        g.add_edges_from(zip(self._edges[0].tolist(), self._edges[1].tolist(), strict=False))
+        return g
+
+    def to_pyg(self) -> torch_geometric.data.Data:
+        """A PyTorch Geometric ``Data``: ``edge_index`` shares memory with
+        :attr:`edges`; ``op`` holds the op ids as int64; ``num_nodes`` is set.
+        Needs the ``gnn`` extra."""
+        try:
+            import torch
+            from torch_geometric.data import Data
+        except ImportError as e:
+            raise ImportError(
+                "OpGraph.to_pyg needs torch and torch_geometric: pip install 'archmotif[gnn]'"
+            ) from e
+        return Data(
+            edge_index=torch.from_numpy(self._edges),
+            op=torch.from_numpy(self._ops).long(),
+            num_nodes=self.num_nodes,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON schema as a dict (see :meth:`to_json`)."""
+        d: dict[str, Any] = {
+            "format": JSON_FORMAT,
+            "version": JSON_VERSION,
+            "name": self.name,
+            "labels": dict(self.labels),
+            "op_names": list(self._op_names),
+            "ops": self._ops.tolist(),
+            "edges": self._edges.tolist(),
+        }
+        if self.node_names is not None:
+            d["node_names"] = list(self.node_names)
+        return d
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """Serialises to JSON::
+
+        {"format": "archmotif.opgraph", "version": 1, "name": str,
+         "labels": {str: str}, "op_names": [str], "ops": [int],
+         "edges": [[sources...], [targets...]], "node_names": [str] (optional)}
+        """
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], *, source: str = "<dict>") -> OpGraph:
+        if not isinstance(d, Mapping) or d.get("format") != JSON_FORMAT:
+            raise FormatError(f"{source}: not an archmotif OpGraph (format != {JSON_FORMAT!r})")
+        version = d.get("version")
+        if not isinstance(version, int) or version > JSON_VERSION:
+            raise FormatError(
+                f"{source}: OpGraph JSON version {version!r} is newer than this archmotif "
+                f"reads ({JSON_VERSION}); upgrade archmotif"
+            )
+        missing = [k for k in ("op_names", "ops", "edges") if k not in d]
+        if missing:
+            raise FormatError(f"{source}: OpGraph JSON lacks {', '.join(missing)}")
+        return cls(
+            d["ops"],
+            d["edges"],
+            op_names=d["op_names"],
+            name=d.get("name", ""),
+            labels=d.get("labels"),
+            node_names=d.get("node_names"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> OpGraph:
+        """Parses the JSON written by :meth:`to_json`."""
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise FormatError(f"<json>: not valid JSON: {e}") from None
+        return cls.from_dict(d, source="<json>")
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Writes :meth:`to_json` to ``path`` atomically (temp file, fsync, rename)."""
+        data = self.to_json().encode()
+        write_atomic(path, lambda f: f.write(data))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> OpGraph:
+        """Reads a file written by :meth:`save`."""
+        p = os.fspath(path)
+        with open(p, "rb") as f:
+            raw = f.read()
+        try:
+            d = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise FormatError(f"{p}: not an OpGraph JSON file: {e}") from None
+        return cls.from_dict(d, source=p)

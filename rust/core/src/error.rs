@@ -1,0 +1,66 @@
+//! The one error type of the core. Every fallible public function returns
+//! [`Result`]; the PyO3 glue maps each [`ErrorKind`] to one Python exception
+//! class once, so no error text is built twice and no panic crosses the boundary.
+
+use std::fmt::Write as _;
+
+/// What went wrong, with enough detail for a message that names the problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error("node {node} has a negative op id {op}")]
+    NegativeOp { node: usize, op: i64 },
+    #[error("node {node} has op id {op}, past the {num_ops} op names of the graph")]
+    OpOutOfRange {
+        node: usize,
+        op: i64,
+        num_ops: usize,
+    },
+    #[error("edge {index} ({src} -> {dst}) has a negative node id")]
+    NegativeNode { index: usize, src: i64, dst: i64 },
+    #[error("edge {index} ({src} -> {dst}) refers to a missing node: the graph has {num_nodes} nodes (ids 0..{num_nodes})")]
+    EdgeOutOfRange {
+        index: usize,
+        src: i64,
+        dst: i64,
+        num_nodes: usize,
+    },
+    #[error("edge {index} ({node} -> {node}) is a self loop; an operator graph must be acyclic")]
+    SelfLoop { index: usize, node: usize },
+    #[error("the graph has a cycle through nodes {}", format_cycle(.cycle))]
+    Cycle { cycle: Vec<usize> },
+    #[error("edge arrays differ in length: {sources} sources but {targets} targets")]
+    EdgeShape { sources: usize, targets: usize },
+    #[error("the graph has {num_nodes} nodes, more than the supported {max}")]
+    TooManyNodes { num_nodes: usize, max: usize },
+}
+
+/// The coarse class of an [`Error`], one per Python exception class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Malformed graph data: Python `archmotif.GraphError` (a `ValueError`).
+    Graph,
+    /// A documented size limit was exceeded: Python `archmotif.LimitError`.
+    Limit,
+}
+
+impl Error {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::TooManyNodes { .. } => ErrorKind::Limit,
+            _ => ErrorKind::Graph,
+        }
+    }
+}
+
+fn format_cycle(cycle: &[usize]) -> String {
+    let mut s = String::new();
+    for n in cycle {
+        let _ = write!(s, "{n} -> ");
+    }
+    if let Some(first) = cycle.first() {
+        let _ = write!(s, "{first}");
+    }
+    s
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,380 @@
+//! The operator-graph IR: a validated DAG with op labels, stored as forward and
+//! reverse CSR adjacency over `u32` node ids.
+//!
+//! Invariants of a [`Dag`] (established by [`Dag::validate`], relied on everywhere):
+//! - every op id is in `0..num_ops`;
+//! - every edge endpoint is in `0..num_nodes`;
+//! - there are no self loops, no duplicate edges and no cycles;
+//! - each adjacency row is sorted ascending, so iteration order is deterministic.
+//!
+//! Duplicate edges in the input are dropped (first occurrence kept): an operator
+//! that reads the same tensor twice (`x * x`) depends on it once.
+
+use crate::error::{Error, Result};
+
+/// Node id inside a [`Dag`].
+pub type NodeId = u32;
+
+/// Largest supported node count (ids must fit in `u32` with one value spare).
+pub const MAX_NODES: usize = (u32::MAX - 1) as usize;
+
+/// A validated, deduplicated operator DAG.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dag {
+    ops: Vec<u32>,
+    out_offsets: Vec<usize>,
+    out_targets: Vec<NodeId>,
+    in_offsets: Vec<usize>,
+    in_sources: Vec<NodeId>,
+}
+
+/// The outcome of validating raw arrays: the graph and which input edges survived.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    pub dag: Dag,
+    /// Indices (ascending) of the input edges kept; `None` when all were kept.
+    pub kept_edges: Option<Vec<usize>>,
+}
+
+/// Checks op ids against `num_ops`.
+fn check_ops(ops: &[i32], num_ops: usize) -> Result<Vec<u32>> {
+    ops.iter()
+        .enumerate()
+        .map(|(node, &op)| {
+            if op < 0 {
+                Err(Error::NegativeOp {
+                    node,
+                    op: op as i64,
+                })
+            } else if op as usize >= num_ops {
+                Err(Error::OpOutOfRange {
+                    node,
+                    op: op as i64,
+                    num_ops,
+                })
+            } else {
+                Ok(op as u32)
+            }
+        })
+        .collect()
+}
+
+/// Checks edge endpoints; returns them as node ids.
+fn check_edges(src: &[i64], dst: &[i64], num_nodes: usize) -> Result<Vec<(NodeId, NodeId)>> {
+    if src.len() != dst.len() {
+        return Err(Error::EdgeShape {
+            sources: src.len(),
+            targets: dst.len(),
+        });
+    }
+    let mut out = Vec::with_capacity(src.len());
+    for (index, (&s, &d)) in src.iter().zip(dst).enumerate() {
+        if s < 0 || d < 0 {
+            return Err(Error::NegativeNode {
+                index,
+                src: s,
+                dst: d,
+            });
+        }
+        if s as u64 >= num_nodes as u64 || d as u64 >= num_nodes as u64 {
+            return Err(Error::EdgeOutOfRange {
+                index,
+                src: s,
+                dst: d,
+                num_nodes,
+            });
+        }
+        if s == d {
+            return Err(Error::SelfLoop {
+                index,
+                node: s as usize,
+            });
+        }
+        out.push((s as NodeId, d as NodeId));
+    }
+    Ok(out)
+}
+
+/// Builds a CSR from `(row, col, edge_index)` triples: rows sorted by column, then
+/// by edge index. Returns offsets and `(col, edge_index)` per slot.
+fn csr(
+    num_nodes: usize,
+    edges: &[(NodeId, NodeId)],
+    forward: bool,
+) -> (Vec<usize>, Vec<(NodeId, u32)>) {
+    let mut offsets = vec![0usize; num_nodes + 1];
+    for &(s, d) in edges {
+        let row = if forward { s } else { d };
+        offsets[row as usize + 1] += 1;
+    }
+    for i in 0..num_nodes {
+        offsets[i + 1] += offsets[i];
+    }
+    let mut fill = offsets.clone();
+    let mut slots = vec![(0 as NodeId, 0u32); edges.len()];
+    for (i, &(s, d)) in edges.iter().enumerate() {
+        let (row, col) = if forward { (s, d) } else { (d, s) };
+        let at = &mut fill[row as usize];
+        slots[*at] = (col, i as u32);
+        *at += 1;
+    }
+    for r in 0..num_nodes {
+        slots[offsets[r]..offsets[r + 1]].sort_unstable();
+    }
+    (offsets, slots)
+}
+
+impl Dag {
+    /// Validates raw arrays (ops, edge sources, edge targets) and builds the DAG.
+    ///
+    /// Errors name the problem: the node of a bad op id, the index and endpoints
+    /// of a bad edge, the nodes of one cycle.
+    pub fn validate(num_ops: usize, ops: &[i32], src: &[i64], dst: &[i64]) -> Result<Validated> {
+        let num_nodes = ops.len();
+        if num_nodes > MAX_NODES {
+            return Err(Error::TooManyNodes {
+                num_nodes,
+                max: MAX_NODES,
+            });
+        }
+        let labels = check_ops(ops, num_ops)?;
+        let edges = check_edges(src, dst, num_nodes)?;
+        if edges.len() > u32::MAX as usize {
+            return Err(Error::TooManyNodes {
+                num_nodes: edges.len(),
+                max: u32::MAX as usize,
+            });
+        }
+        // Forward CSR with duplicates adjacent; keep the first occurrence of each.
+        let (out_offsets_raw, out_slots) = csr(num_nodes, &edges, true);
+        let mut keep = vec![true; edges.len()];
+        let mut dropped = false;
+        for r in 0..num_nodes {
+            let row = &out_slots[out_offsets_raw[r]..out_offsets_raw[r + 1]];
+            for w in row.windows(2) {
+                if w[0].0 == w[1].0 {
+                    keep[w[1].1 as usize] = false;
+                    dropped = true;
+                }
+            }
+        }
+        let (kept_edges, unique): (Option<Vec<usize>>, Vec<(NodeId, NodeId)>) = if dropped {
+            let idx: Vec<usize> = (0..edges.len()).filter(|&i| keep[i]).collect();
+            let uniq = idx.iter().map(|&i| edges[i]).collect();
+            (Some(idx), uniq)
+        } else {
+            (None, edges)
+        };
+        let (out_offsets, out_slots) = csr(num_nodes, &unique, true);
+        let (in_offsets, in_slots) = csr(num_nodes, &unique, false);
+        let dag = Dag {
+            ops: labels,
+            out_offsets,
+            out_targets: out_slots.into_iter().map(|(c, _)| c).collect(),
+            in_offsets,
+            in_sources: in_slots.into_iter().map(|(c, _)| c).collect(),
+        };
+        dag.check_acyclic()?;
+        Ok(Validated { dag, kept_edges })
+    }
+
+    pub fn num_nodes(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub fn num_edges(&self) -> usize {
+        self.out_targets.len()
+    }
+
+    pub fn ops(&self) -> &[u32] {
+        &self.ops
+    }
+
+    pub fn op(&self, n: NodeId) -> u32 {
+        self.ops[n as usize]
+    }
+
+    /// Successors of `n`, ascending.
+    pub fn successors(&self, n: NodeId) -> &[NodeId] {
+        &self.out_targets[self.out_offsets[n as usize]..self.out_offsets[n as usize + 1]]
+    }
+
+    /// Predecessors of `n`, ascending.
+    pub fn predecessors(&self, n: NodeId) -> &[NodeId] {
+        &self.in_sources[self.in_offsets[n as usize]..self.in_offsets[n as usize + 1]]
+    }
+
+    /// Edges in (source, target) order, sorted.
+    pub fn edges(&self) -> impl Iterator<Item = (NodeId, NodeId)> + '_ {
+        (0..self.num_nodes() as NodeId)
+            .flat_map(move |s| self.successors(s).iter().map(move |&d| (s, d)))
+    }
+
+    /// A topological order (Kahn's algorithm, smallest ready id first among
+    /// equals in FIFO order), or the nodes of one cycle.
+    pub fn topological_order(&self) -> std::result::Result<Vec<NodeId>, Vec<usize>> {
+        let n = self.num_nodes();
+        let mut indeg: Vec<u32> = (0..n)
+            .map(|v| (self.in_offsets[v + 1] - self.in_offsets[v]) as u32)
+            .collect();
+        let mut order: Vec<NodeId> = (0..n as NodeId)
+            .filter(|&v| indeg[v as usize] == 0)
+            .collect();
+        let mut head = 0;
+        while head < order.len() {
+            let v = order[head];
+            head += 1;
+            for &w in self.successors(v) {
+                indeg[w as usize] -= 1;
+                if indeg[w as usize] == 0 {
+                    order.push(w);
+                }
+            }
+        }
+        if order.len() == n {
+            return Ok(order);
+        }
+        // Every node left over has a left-over predecessor: walking predecessors
+        // from any of them must revisit a node, and the walk between the two
+        // visits is a cycle.
+        let start = (0..n).find(|&v| indeg[v] > 0).expect("a node is left");
+        let mut seen_at = vec![usize::MAX; n];
+        let mut walk = Vec::new();
+        let mut v = start;
+        loop {
+            if seen_at[v] != usize::MAX {
+                let mut cycle: Vec<usize> = walk[seen_at[v]..].to_vec();
+                cycle.reverse(); // the walk follows predecessors; report edge direction
+                let pos = cycle
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|&(_, &x)| x)
+                    .map(|(i, _)| i)
+                    .unwrap_or(0);
+                cycle.rotate_left(pos);
+                return Err(cycle);
+            }
+            seen_at[v] = walk.len();
+            walk.push(v);
+            v = *self
+                .predecessors(v as NodeId)
+                .iter()
+                .find(|&&p| indeg[p as usize] > 0)
+                .expect("a left-over node has a left-over predecessor") as usize;
+        }
+    }
+
+    fn check_acyclic(&self) -> Result<()> {
+        self.topological_order()
+            .map(|_| ())
+            .map_err(|cycle| Error::Cycle { cycle })
+    }
+
+    /// The graph as a petgraph `DiGraph` (node weight = op id), for interop and
+    /// as a test oracle.
+    pub fn to_petgraph(&self) -> petgraph::graph::DiGraph<u32, ()> {
+        let mut g = petgraph::graph::DiGraph::with_capacity(self.num_nodes(), self.num_edges());
+        for &op in &self.ops {
+            g.add_node(op);
+        }
+        for (s, d) in self.edges() {
+            g.add_edge(s.into(), d.into(), ());
+        }
+        g
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dag(num_ops: usize, ops: &[i32], edges: &[(i64, i64)]) -> Result<Validated> {
+        let (s, d): (Vec<i64>, Vec<i64>) = edges.iter().copied().unzip();
+        Dag::validate(num_ops, ops, &s, &d)
+    }
+
+    #[test]
+    fn accepts_a_diamond_and_sorts_adjacency() {
+        let v = dag(2, &[0, 1, 1, 0], &[(0, 2), (0, 1), (1, 3), (2, 3)]).unwrap();
+        assert!(v.kept_edges.is_none());
+        assert_eq!(v.dag.successors(0), &[1, 2]);
+        assert_eq!(v.dag.predecessors(3), &[1, 2]);
+        assert_eq!(v.dag.num_edges(), 4);
+    }
+
+    #[test]
+    fn drops_duplicate_edges_keeping_the_first() {
+        let v = dag(1, &[0, 0, 0], &[(0, 1), (1, 2), (0, 1), (1, 2), (0, 2)]).unwrap();
+        assert_eq!(v.kept_edges, Some(vec![0, 1, 4]));
+        assert_eq!(v.dag.num_edges(), 3);
+    }
+
+    #[test]
+    fn names_the_nodes_of_a_cycle() {
+        let e = dag(1, &[0; 5], &[(0, 1), (1, 2), (2, 3), (3, 1), (3, 4)]).unwrap_err();
+        assert_eq!(
+            e,
+            Error::Cycle {
+                cycle: vec![1, 2, 3]
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "the graph has a cycle through nodes 1 -> 2 -> 3 -> 1"
+        );
+    }
+
+    #[test]
+    fn names_a_bad_edge() {
+        let e = dag(1, &[0; 5], &[(0, 1), (2, 10)]).unwrap_err();
+        assert_eq!(
+            e,
+            Error::EdgeOutOfRange {
+                index: 1,
+                src: 2,
+                dst: 10,
+                num_nodes: 5
+            }
+        );
+        assert!(matches!(
+            dag(1, &[0; 2], &[(-1, 1)]),
+            Err(Error::NegativeNode { .. })
+        ));
+        assert!(matches!(
+            dag(1, &[0; 2], &[(1, 1)]),
+            Err(Error::SelfLoop { index: 0, node: 1 })
+        ));
+    }
+
+    #[test]
+    fn names_a_bad_op() {
+        assert_eq!(
+            dag(2, &[0, 2], &[]).unwrap_err(),
+            Error::OpOutOfRange {
+                node: 1,
+                op: 2,
+                num_ops: 2
+            }
+        );
+        assert_eq!(
+            dag(2, &[-3], &[]).unwrap_err(),
+            Error::NegativeOp { node: 0, op: -3 }
+        );
+    }
+
+    #[test]
+    fn empty_graph_is_valid() {
+        let v = dag(0, &[], &[]).unwrap();
+        assert_eq!(v.dag.num_nodes(), 0);
+        assert_eq!(v.dag.topological_order().unwrap(), Vec::<NodeId>::new());
+    }
+
+    #[test]
+    fn petgraph_view_agrees() {
+        let v = dag(2, &[0, 1, 1], &[(0, 1), (0, 2)]).unwrap();
+        let g = v.dag.to_petgraph();
+        assert_eq!(g.node_count(), 3);
+        assert_eq!(g.edge_count(), 2);
+        assert!(!petgraph::algo::is_cyclic_directed(&g));
+    }
+}

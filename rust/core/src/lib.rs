@@ -1,0 +1,13 @@
+//! archmotif-core: the graph engine behind archmotif, in pure Rust (no PyO3).
+//!
+//! - [`graph`]: the validated operator DAG ([`Dag`]) every other module uses;
+//! - [`batch`]: many graphs at once, in parallel with rayon.
+//!
+//! Nothing here knows about Python; the `archmotif-python` crate converts.
+
+pub mod batch;
+pub mod error;
+pub mod graph;
+
+pub use error::{Error, ErrorKind, Result};
+pub use graph::{Dag, NodeId, Validated};

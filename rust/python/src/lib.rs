@@ -1,0 +1,128 @@
+//! PyO3 glue: converts numpy arrays to slices, calls archmotif-core with the GIL
+//! released, converts results back and maps core errors to archmotif's Python
+//! exception classes. No graph logic lives here.
+
+use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::PyType;
+
+use archmotif_core::batch::{validate_all, RawGraph};
+use archmotif_core::{Dag, Error, ErrorKind};
+
+/// Raises the archmotif exception class that matches a core error.
+fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
+    let class = match err.kind() {
+        ErrorKind::Graph => "GraphError",
+        ErrorKind::Limit => "LimitError",
+    };
+    match py
+        .import("archmotif.errors")
+        .and_then(|m| m.getattr(class))
+        .and_then(|c| Ok(c.cast_into::<PyType>()?))
+    {
+        Ok(cls) => PyErr::from_type(cls, err.to_string()),
+        Err(import_err) => import_err,
+    }
+}
+
+/// Splits a C-contiguous `[2, E]` int64 array into (sources, targets).
+fn edge_rows<'a>(edges: &'a PyReadonlyArray2<'_, i64>) -> PyResult<(&'a [i64], &'a [i64])> {
+    let shape = edges.shape();
+    if shape[0] != 2 {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "edges must have shape [2, E], got {shape:?}"
+        )));
+    }
+    let flat = edges.as_slice().map_err(|_| {
+        pyo3::exceptions::PyValueError::new_err("edges must be a C-contiguous array")
+    })?;
+    Ok(flat.split_at(shape[1]))
+}
+
+/// Validates one graph. Returns the indices of the edges kept when duplicates
+/// were dropped, or None when every edge was kept.
+#[pyfunction]
+fn validate_graph<'py>(
+    py: Python<'py>,
+    ops: PyReadonlyArray1<'py, i32>,
+    edges: PyReadonlyArray2<'py, i64>,
+    num_ops: usize,
+) -> PyResult<Option<Bound<'py, PyArray1<i64>>>> {
+    let ops_s = ops.as_slice()?;
+    let (src, dst) = edge_rows(&edges)?;
+    let result = py.detach(|| Dag::validate(num_ops, ops_s, src, dst));
+    let validated = result.map_err(|e| to_pyerr(py, e))?;
+    Ok(validated
+        .kept_edges
+        .map(|k| PyArray1::from_vec(py, k.into_iter().map(|i| i as i64).collect())))
+}
+
+/// Validates many graphs laid out as concatenated arrays with offsets, in
+/// parallel. Returns, per graph, the kept-edge indices (or None). The first
+/// failing graph (lowest index) raises, with its index in the message.
+#[pyfunction]
+fn validate_graphs<'py>(
+    py: Python<'py>,
+    ops: PyReadonlyArray1<'py, i32>,
+    node_offsets: PyReadonlyArray1<'py, i64>,
+    edges: PyReadonlyArray2<'py, i64>,
+    edge_offsets: PyReadonlyArray1<'py, i64>,
+    num_ops: usize,
+) -> PyResult<Vec<Option<Bound<'py, PyArray1<i64>>>>> {
+    let ops_s = ops.as_slice()?;
+    let (src, dst) = edge_rows(&edges)?;
+    let noff = node_offsets.as_slice()?;
+    let eoff = edge_offsets.as_slice()?;
+    let bad_offsets = |what: &str| {
+        pyo3::exceptions::PyValueError::new_err(format!("corpus {what} offsets are inconsistent"))
+    };
+    if noff.len() != eoff.len() || noff.is_empty() {
+        return Err(bad_offsets("node/edge"));
+    }
+    let check = |off: &[i64], total: usize| {
+        off[0] == 0
+            && *off.last().unwrap() as usize == total
+            && off.windows(2).all(|w| w[0] <= w[1])
+    };
+    if !check(noff, ops_s.len()) {
+        return Err(bad_offsets("node"));
+    }
+    if !check(eoff, src.len()) {
+        return Err(bad_offsets("edge"));
+    }
+    let raws: Vec<RawGraph<'_>> = (0..noff.len() - 1)
+        .map(|g| {
+            let (a, b) = (noff[g] as usize, noff[g + 1] as usize);
+            let (c, d) = (eoff[g] as usize, eoff[g + 1] as usize);
+            RawGraph {
+                ops: &ops_s[a..b],
+                src: &src[c..d],
+                dst: &dst[c..d],
+            }
+        })
+        .collect();
+    let results = py.detach(|| validate_all(num_ops, &raws));
+    let mut out = Vec::with_capacity(results.len());
+    for (g, r) in results.into_iter().enumerate() {
+        match r {
+            Ok(v) => out.push(
+                v.kept_edges
+                    .map(|k| PyArray1::from_vec(py, k.into_iter().map(|i| i as i64).collect())),
+            ),
+            Err(e) => {
+                let err = to_pyerr(py, e);
+                let msg = format!("graph {g}: {}", err.value(py));
+                return Err(PyErr::from_type(err.get_type(py), msg));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(validate_graph, m)?)?;
+    m.add_function(wrap_pyfunction!(validate_graphs, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: set-up, Rust lints and tests, Python lints and
+# tests, and the wheel check (an abi3 wheel that installs and imports without torch or
+# a Rust toolchain in a clean venv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+echo "== cargo fmt / clippy / test"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo test --workspace --quiet
+
+echo "== ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check python tests benches
+
+echo "== wheel: build, install into a clean venv without torch, import"
+rm -rf target/wheels
+.venv/bin/maturin build --release --quiet --out target/wheels 2>&1 | grep -v "^📦" || true
+wheel=$(ls target/wheels/archmotif-*-abi3-*.whl)
+clean=$(mktemp -d)
+python3 -m venv "$clean/venv"
+"$clean/venv/bin/python" -m pip install --quiet "$wheel"
+(cd "$clean" && env PATH="$clean/venv/bin:/usr/bin:/bin" "$clean/venv/bin/python" -c "
+import sys, archmotif
+g = archmotif.OpGraph(['input', 'conv'], [[0], [1]])
+assert 'torch' not in sys.modules, 'importing archmotif must not import torch'
+print('wheel ok:', archmotif.__version__, g)
+")
+rm -rf "$clean"
+
+echo "== pytest"
+.venv/bin/python -m pytest

@@ -1,0 +1,49 @@
+"""The archmotif command line, run as users run it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import archmotif
+import pytest
+from archmotif.cli import main
+
+
+def test_help_lists_the_commands():
+    out = subprocess.run(
+        [sys.executable, "-m", "archmotif.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for cmd in ("trace", "info", "demo"):
+        assert cmd in out
+
+
+def test_trace_writes_a_graph_and_info_reads_it(tmp_path, capsys):
+    pytest.importorskip("torchvision")
+    out = tmp_path / "resnet18.json"
+    assert main(["trace", "torchvision:resnet18", "-o", str(out)]) == 0
+    g = archmotif.OpGraph.load(out)
+    assert g.name == "resnet18" and g.op_counts()["convolution"] == 20
+    capsys.readouterr()
+    assert main(["info", str(out)]) == 0
+    assert "resnet18: 70 nodes" in capsys.readouterr().out
+
+
+def test_info_on_a_corpus(tmp_path, capsys, diamond):
+    p = tmp_path / "c.npz"
+    archmotif.save_corpus([diamond, diamond], p)
+    assert main(["info", str(p)]) == 0
+    assert "2 graphs, 8 nodes, 8 edges, 4 ops" in capsys.readouterr().out
+
+
+def test_errors_are_one_line_and_exit_1(tmp_path, capsys):
+    bad = tmp_path / "bad.npz"
+    bad.write_text("nope")
+    assert main(["info", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("archmotif: error:") and "bad.npz" in err
+    assert main(["trace", "no_such_model_xyz"]) == 1
+    assert "no_such_model_xyz" in capsys.readouterr().err

@@ -1,0 +1,118 @@
+"""The corpus file: round trip, atomic writes, and clear errors on bad files."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+from archmotif import FormatError, GraphError, OpGraph, load_corpus, save_corpus
+
+
+def _graphs():
+    a = OpGraph(["input", "conv", "relu"], [[0, 1], [1, 2]], name="a", labels={"family": "cnn"})
+    b = OpGraph(
+        ["input", "linear", "gelu", "linear"],
+        [[0, 1, 2], [1, 2, 3]],
+        name="b",
+        node_names=["x", "fc1", "act", "fc2"],
+    )
+    empty = OpGraph([], None, name="empty")
+    return [a, b, empty]
+
+
+def test_round_trip_preserves_every_graph(tmp_path):
+    p = tmp_path / "c.npz"
+    save_corpus(_graphs(), p)
+    back = load_corpus(p)
+    assert back == _graphs()
+    assert back[0].op_names is back[1].op_names  # one shared vocabulary
+
+
+def test_file_is_a_plain_npz_without_pickles(tmp_path):
+    p = tmp_path / "c.npz"
+    save_corpus(_graphs(), p)
+    with np.load(p, allow_pickle=False) as z:
+        assert set(z.files) == {"header", "ops", "node_offsets", "edges", "edge_offsets"}
+        assert z["node_offsets"].tolist() == [0, 3, 7, 7]
+
+
+def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
+    p = tmp_path / "c.npz"
+    save_corpus(_graphs()[:1], p)
+    before = p.read_bytes()
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(np, "savez", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        save_corpus(_graphs(), p)
+    assert p.read_bytes() == before
+    assert [f.name for f in tmp_path.iterdir()] == ["c.npz"]  # no temp file left behind
+
+
+def test_truncated_file_raises_format_error_naming_it(tmp_path):
+    p = tmp_path / "c.npz"
+    save_corpus(_graphs(), p)
+    p.write_bytes(p.read_bytes()[:100])
+    with pytest.raises(FormatError, match="c.npz"):
+        load_corpus(p)
+
+
+def test_foreign_npz_and_foreign_file(tmp_path):
+    p = tmp_path / "other.npz"
+    np.savez(p, x=np.arange(3))
+    with pytest.raises(FormatError, match="other.npz: not an archmotif corpus"):
+        load_corpus(p)
+    q = tmp_path / "text.npz"
+    q.write_text("hello")
+    with pytest.raises(FormatError, match="text.npz"):
+        load_corpus(q)
+    with pytest.raises(FileNotFoundError):
+        load_corpus(tmp_path / "missing.npz")
+
+
+def _rewrite(path, **replace):
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays.update(replace)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    path.write_bytes(buf.getvalue())
+
+
+def test_future_version_is_refused(tmp_path):
+    p = tmp_path / "c.npz"
+    save_corpus(_graphs(), p)
+    header = b'{"format": "archmotif.corpus", "version": 7}'
+    _rewrite(p, header=np.frombuffer(header, dtype=np.uint8))
+    with pytest.raises(FormatError, match="version 7 is newer"):
+        load_corpus(p)
+
+
+def test_invalid_graph_inside_a_corpus_names_file_and_graph(tmp_path):
+    p = tmp_path / "c.npz"
+    save_corpus(_graphs(), p)
+    with np.load(p, allow_pickle=False) as z:
+        edges = z["edges"].copy()
+    edges[1, 3] = 0  # graph 1: fc1 -> x closes a cycle x -> fc1 -> x
+    edges[0, 3] = 1
+    _rewrite(p, edges=edges)
+    with pytest.raises(GraphError, match=r"c.npz: graph 1: the graph has a cycle"):
+        load_corpus(p)
+
+
+def test_inconsistent_offsets_are_a_format_error(tmp_path):
+    p = tmp_path / "c.npz"
+    save_corpus(_graphs(), p)
+    _rewrite(p, node_offsets=np.array([0, 5, 4, 7], dtype=np.int64))
+    with pytest.raises(FormatError, match="offsets are inconsistent"):
+        load_corpus(p)
+
+
+def test_zip_is_readable_by_standard_tools(tmp_path):
+    p = tmp_path / "c.npz"
+    save_corpus(_graphs(), p)
+    assert zipfile.is_zipfile(p)
