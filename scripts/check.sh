@@ -13,7 +13,7 @@ cargo test --workspace --quiet
 
 echo "== ruff"
 .venv/bin/ruff check .
-.venv/bin/ruff format --check python tests benches
+.venv/bin/ruff format --check .
 
 echo "== wheel: build, install into a clean venv without torch, import"
 rm -rf target/wheels

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import archmotif
 import pytest
+
+import archmotif
 
 
 @pytest.fixture

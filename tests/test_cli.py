@@ -5,8 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import archmotif
 import pytest
+
+import archmotif
 from archmotif.cli import main
 
 

@@ -7,6 +7,7 @@ import zipfile
 
 import numpy as np
 import pytest
+
 from archmotif import FormatError, GraphError, OpGraph, load_corpus, save_corpus
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
-import archmotif
 import networkx as nx
 import numpy as np
 import pytest
-from archmotif import GraphError, OpGraph
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import archmotif
+from archmotif import GraphError, OpGraph
 
 
 def test_string_ops_build_a_vocabulary_in_first_appearance_order(diamond):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import archmotif
 import pytest
+
+import archmotif
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper  # noqa: E402

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import archmotif
 import pytest
+
+import archmotif
 from archmotif.frontends.ops import normalize_op
 
 torch = pytest.importorskip("torch")

@@ -30,6 +30,8 @@ pub enum Error {
     Cycle { cycle: Vec<usize> },
     #[error("edge arrays differ in length: {sources} sources but {targets} targets")]
     EdgeShape { sources: usize, targets: usize },
+    #[error("canonical form search of a {num_nodes}-node graph exceeded its budget of {leaves} leaves (a highly symmetric graph)")]
+    CanonBudget { num_nodes: usize, leaves: usize },
     #[error("the graph has {num_nodes} nodes, more than the supported {max}")]
     TooManyNodes { num_nodes: usize, max: usize },
 }
@@ -46,7 +48,7 @@ pub enum ErrorKind {
 impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::TooManyNodes { .. } => ErrorKind::Limit,
+            Error::TooManyNodes { .. } | Error::CanonBudget { .. } => ErrorKind::Limit,
             _ => ErrorKind::Graph,
         }
     }

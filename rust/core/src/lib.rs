@@ -6,8 +6,10 @@
 //! Nothing here knows about Python; the `archmotif-python` crate converts.
 
 pub mod batch;
+pub mod canon;
 pub mod error;
 pub mod graph;
+pub mod hash;
 
 pub use error::{Error, ErrorKind, Result};
 pub use graph::{Dag, NodeId, Validated};
