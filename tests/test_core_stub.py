@@ -12,7 +12,7 @@ from archmotif import _core
 def test_stub_matches_the_extension():
     stub = Path(archmotif.__file__).with_name("_core.pyi")
     tree = ast.parse(stub.read_text())
-    declared = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    declared = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     declared |= {
         t.id
         for n in tree.body
@@ -21,6 +21,7 @@ def test_stub_matches_the_extension():
         if isinstance(t, ast.Name)
     }
     exported = {n for n in dir(_core) if not n.startswith("__") or n == "__version__"}
+    declared = {n for n in declared if not n.startswith("_") or n == "__version__"}
     assert declared == exported
 
 

@@ -2,7 +2,8 @@
 
 Turn models into operator graphs (:func:`trace`, :func:`from_onnx`,
 :class:`OpGraph`), keep many of them in one corpus file (:func:`save_corpus`,
-:func:`load_corpus`). The graph work runs in a Rust core (``archmotif._core``).
+:func:`load_corpus`), mine their motifs (:func:`mine`, :func:`canonical_hash`,
+:func:`contract`). The graph work runs in a Rust core (``archmotif._core``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from archmotif import _core
 from archmotif.corpus import load_corpus, save_corpus
 from archmotif.errors import ArchmotifError, FormatError, GraphError, LimitError, TraceError
 from archmotif.graph import OpGraph
+from archmotif.mining import Mined, canonical_hash, contract, mine
+from archmotif.motifs import MacroGraph, Motif, MotifVocabulary
 
 __version__: str = _core.__version__
 
@@ -22,11 +25,18 @@ __all__ = [
     "FormatError",
     "GraphError",
     "LimitError",
+    "MacroGraph",
+    "Mined",
+    "Motif",
+    "MotifVocabulary",
     "OpGraph",
     "TraceError",
     "__version__",
+    "canonical_hash",
+    "contract",
     "from_onnx",
     "load_corpus",
+    "mine",
     "save_corpus",
     "trace",
 ]

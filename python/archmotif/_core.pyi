@@ -1,6 +1,9 @@
 """Type stubs for the Rust extension ``archmotif._core`` (hand-checked against
 ``rust/python/src/lib.rs``; tests/test_core_stub.py compares the names)."""
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -20,3 +23,48 @@ def validate_graphs(
     num_ops: int,
 ) -> list[npt.NDArray[np.int64] | None]:
     """Validates many concatenated graphs in parallel (GIL released)."""
+
+def canonical_hash(
+    ops: npt.NDArray[np.int32], edges: npt.NDArray[np.int64], op_names: list[str]
+) -> int:
+    """Canonical 128-bit id of one graph (validated first; GIL released)."""
+
+_Macro = tuple[
+    npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int64]
+]
+
+class MinedCore:
+    """A mined corpus kept on the Rust side (engine rules and validated graphs)."""
+
+    def apply(
+        self,
+        graphs: list[tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]],
+        op_names: list[str],
+        threads: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[_Macro]: ...
+    def context(
+        self, graph: int, nodes: list[int], hops: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
+
+def mine(
+    graphs: list[tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]],
+    op_names: list[str],
+    strategy: str,
+    min_count: int,
+    min_support: int,
+    max_motif_nodes: int,
+    max_levels: int,
+    threads: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[MinedCore, dict[str, Any], list[_Macro]]:
+    """Mines a corpus (GIL released, Ctrl-C cancels). Returns the engine, the
+    vocabulary arrays and one macro tuple per graph."""
+
+def contract(
+    ops: npt.NDArray[np.int32],
+    edges: npt.NDArray[np.int64],
+    op_names: list[str],
+    partition: npt.NDArray[np.int64],
+) -> tuple[_Macro, list[int], list[int], dict[str, Any]]:
+    """Contracts one graph by a partition; raises GraphError for a non-convex group."""

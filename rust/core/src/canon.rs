@@ -25,6 +25,10 @@ use crate::hash::{murmur3_128, SEED};
 /// Most search-tree leaves examined before giving up with [`Error::CanonBudget`].
 pub const LEAF_BUDGET: usize = 200_000;
 
+/// Largest graph [`canonical_form`] accepts (colour refinement is quadratic on
+/// long uniform chains); larger graphs raise [`Error::TooManyNodes`].
+pub const MAX_CANON_NODES: usize = 4096;
+
 /// A canonical labelling: `order[p]` is the vertex placed at position `p`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Canon {
@@ -32,11 +36,14 @@ pub struct Canon {
     pub order: Vec<u32>,
 }
 
+/// The best leaf so far: its sorted edge form and its vertex order.
+type Leaf = (Vec<(u32, u32)>, Vec<u32>);
+
 struct Search<'a> {
     labels: &'a [u64],
     out: Vec<Vec<u32>>,
     inn: Vec<Vec<u32>>,
-    best: Option<(Vec<(u32, u32)>, Vec<u32>)>, // (edge form, order)
+    best: Option<Leaf>,
     autos: Vec<Vec<u32>>,
     leaves: usize,
 }
@@ -85,7 +92,9 @@ impl Search<'_> {
         let Some(target) = (0..n).find(|&c| size[c] > 1) else {
             return self.leaf(&colour);
         };
-        let cell: Vec<u32> = (0..n as u32).filter(|&v| colour[v as usize] as usize == target).collect();
+        let cell: Vec<u32> = (0..n as u32)
+            .filter(|&v| colour[v as usize] as usize == target)
+            .collect();
         let mut tried: Vec<u32> = Vec::new();
         for &v in &cell {
             if !tried.is_empty() && self.in_orbit_of(v, &tried, prefix, n) {
@@ -190,6 +199,12 @@ fn count_cells(colour: &[u32]) -> usize {
 /// (duplicates ignored). Vertices are `0..labels.len()`.
 pub fn canonical_form(labels: &[u64], edges: &[(u32, u32)]) -> Result<Canon> {
     let n = labels.len();
+    if n > MAX_CANON_NODES {
+        return Err(Error::TooManyNodes {
+            num_nodes: n,
+            max: MAX_CANON_NODES,
+        });
+    }
     let mut out = vec![Vec::new(); n];
     let mut inn = vec![Vec::new(); n];
     for &(s, d) in edges {

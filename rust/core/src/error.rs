@@ -30,6 +30,12 @@ pub enum Error {
     Cycle { cycle: Vec<usize> },
     #[error("edge arrays differ in length: {sources} sources but {targets} targets")]
     EdgeShape { sources: usize, targets: usize },
+    #[error("interrupted")]
+    Interrupted,
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("group {group} is not convex: a path leaves it and re-enters it through group {via}")]
+    NonConvex { group: i64, via: i64 },
     #[error("canonical form search of a {num_nodes}-node graph exceeded its budget of {leaves} leaves (a highly symmetric graph)")]
     CanonBudget { num_nodes: usize, leaves: usize },
     #[error("the graph has {num_nodes} nodes, more than the supported {max}")]
@@ -43,12 +49,18 @@ pub enum ErrorKind {
     Graph,
     /// A documented size limit was exceeded: Python `archmotif.LimitError`.
     Limit,
+    /// The call was cancelled (Ctrl-C): Python `KeyboardInterrupt`.
+    Interrupted,
+    /// A bad parameter value: Python `ValueError`.
+    InvalidArgument,
 }
 
 impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::TooManyNodes { .. } | Error::CanonBudget { .. } => ErrorKind::Limit,
+            Error::Interrupted => ErrorKind::Interrupted,
+            Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
             _ => ErrorKind::Graph,
         }
     }

@@ -23,9 +23,17 @@ pub fn murmur3_128(data: &[u8], seed: u64) -> u128 {
         let k1 = u64::from_le_bytes(c[0..8].try_into().expect("8 bytes"));
         let k2 = u64::from_le_bytes(c[8..16].try_into().expect("8 bytes"));
         h1 ^= k1.wrapping_mul(C1).rotate_left(31).wrapping_mul(C2);
-        h1 = h1.rotate_left(27).wrapping_add(h2).wrapping_mul(5).wrapping_add(0x52dc_e729);
+        h1 = h1
+            .rotate_left(27)
+            .wrapping_add(h2)
+            .wrapping_mul(5)
+            .wrapping_add(0x52dc_e729);
         h2 ^= k2.wrapping_mul(C2).rotate_left(33).wrapping_mul(C1);
-        h2 = h2.rotate_left(31).wrapping_add(h1).wrapping_mul(5).wrapping_add(0x3849_5ab5);
+        h2 = h2
+            .rotate_left(31)
+            .wrapping_add(h1)
+            .wrapping_mul(5)
+            .wrapping_add(0x3849_5ab5);
     }
     let tail = chunks.remainder();
     let (mut k1, mut k2) = (0u64, 0u64);

@@ -7,9 +7,14 @@
 
 pub mod batch;
 pub mod canon;
+pub mod contract;
+pub mod control;
 pub mod error;
 pub mod graph;
 pub mod hash;
+pub mod mine;
+pub mod nar;
+pub mod quotient;
 
 pub use error::{Error, ErrorKind, Result};
 pub use graph::{Dag, NodeId, Validated};

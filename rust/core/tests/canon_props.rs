@@ -28,7 +28,10 @@ fn permute(labels: &[u64], edges: &[(u32, u32)], perm: &[u32]) -> (Vec<u64>, Vec
     for (v, &p) in perm.iter().enumerate() {
         l[p as usize] = labels[v];
     }
-    let e = edges.iter().map(|&(a, b)| (perm[a as usize], perm[b as usize])).collect();
+    let e = edges
+        .iter()
+        .map(|&(a, b)| (perm[a as usize], perm[b as usize]))
+        .collect();
     (l, e)
 }
 

@@ -9,11 +9,20 @@ use pyo3::types::PyType;
 use archmotif_core::batch::{validate_all, RawGraph};
 use archmotif_core::{Dag, Error, ErrorKind};
 
+mod mining;
+mod run;
+
 /// Raises the archmotif exception class that matches a core error.
-fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
+pub(crate) fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
     let class = match err.kind() {
         ErrorKind::Graph => "GraphError",
         ErrorKind::Limit => "LimitError",
+        ErrorKind::Interrupted => {
+            return pyo3::exceptions::PyKeyboardInterrupt::new_err("interrupted")
+        }
+        ErrorKind::InvalidArgument => {
+            return pyo3::exceptions::PyValueError::new_err(err.to_string())
+        }
     };
     match py
         .import("archmotif.errors")
@@ -26,7 +35,9 @@ fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
 }
 
 /// Splits a C-contiguous `[2, E]` int64 array into (sources, targets).
-fn edge_rows<'a>(edges: &'a PyReadonlyArray2<'_, i64>) -> PyResult<(&'a [i64], &'a [i64])> {
+pub(crate) fn edge_rows<'a>(
+    edges: &'a PyReadonlyArray2<'_, i64>,
+) -> PyResult<(&'a [i64], &'a [i64])> {
     let shape = edges.shape();
     if shape[0] != 2 {
         return Err(pyo3::exceptions::PyValueError::new_err(format!(
@@ -124,5 +135,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(validate_graph, m)?)?;
     m.add_function(wrap_pyfunction!(validate_graphs, m)?)?;
+    m.add_function(wrap_pyfunction!(mining::canonical_hash, m)?)?;
+    m.add_function(wrap_pyfunction!(mining::mine, m)?)?;
+    m.add_function(wrap_pyfunction!(mining::contract, m)?)?;
+    m.add_class::<mining::MinedCore>()?;
     Ok(())
 }

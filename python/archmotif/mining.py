@@ -1,0 +1,251 @@
+"""``mine()``, ``contract()`` and ``canonical_hash()``: the Python face of the Rust
+mining engine. All graph work runs in the core with the GIL released; this
+module only maps op names to shared ids and wraps results.
+
+Op names, not op ids, define motifs: a motif's canonical id depends only on its
+op names and edges, so ids agree across corpora, runs, machines and thread
+counts, and change only with a major version of archmotif.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
+from typing import Any
+
+import numpy as np
+
+from archmotif import _core
+from archmotif.errors import GraphError
+from archmotif.graph import OpGraph
+from archmotif.motifs import MacroGraph, MotifVocabulary
+
+__all__ = ["STRATEGIES", "Mined", "canonical_hash", "contract", "mine"]
+
+STRATEGIES = ("merge", "nar")
+
+
+def _as_graphs(graphs: OpGraph | Iterable[OpGraph]) -> list[OpGraph]:
+    if isinstance(graphs, OpGraph):
+        return [graphs]
+    out = list(graphs)
+    for i, g in enumerate(out):
+        if not isinstance(g, OpGraph):
+            raise TypeError(f"graphs[{i}] is {type(g).__name__}, not OpGraph")
+    return out
+
+
+def _global_ops(
+    graphs: Sequence[OpGraph], base: Sequence[str] = ()
+) -> tuple[list[str], list[tuple[np.ndarray, np.ndarray]]]:
+    """One op vocabulary for all graphs (``base`` first, then new names sorted)
+    and every graph's ops remapped into it."""
+    names = list(base)
+    known = set(names)
+    names += sorted({n for g in graphs for n in g.op_names} - known)
+    index = {n: i for i, n in enumerate(names)}
+    arrays = []
+    for g in graphs:
+        remap = np.array([index[n] for n in g.op_names], dtype=np.int32)
+        ops = remap[g.ops] if g.num_nodes else np.zeros(0, dtype=np.int32)
+        arrays.append((np.ascontiguousarray(ops), np.ascontiguousarray(g.edges)))
+    return names, arrays
+
+
+def _progress(enabled: bool, desc: str) -> tuple[Callable[[int, int], None] | None, Any]:
+    if not enabled:
+        return None, nullcontext()
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None, nullcontext()
+    bar = tqdm(desc=desc, unit="graph", disable=None, leave=False)
+
+    def update(done: int, total: int) -> None:
+        if bar.total != total:
+            bar.reset(total=total)
+        bar.n = done
+        bar.refresh()
+
+    return update, bar
+
+
+def _check_int(name: str, value: Any, lo: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
+        raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
+    return int(value)
+
+
+def _threads(threads: int | None) -> int | None:
+    if threads is None:
+        env = os.environ.get("RAYON_NUM_THREADS")
+        return int(env) if env and env.isdigit() and int(env) > 0 else None
+    return _check_int("threads", threads, 1)
+
+
+class Mined:
+    """The result of :func:`mine`: the vocabulary, one macro graph per input
+    graph (in input order), contexts around instances, and :meth:`apply` to
+    contract new graphs with the same vocabulary."""
+
+    def __init__(
+        self,
+        core: Any,
+        graphs: list[OpGraph],
+        op_names: list[str],
+        vocabulary: MotifVocabulary,
+        macros: list[tuple[np.ndarray, ...]],
+        strategy: str,
+    ) -> None:
+        self._core = core
+        self._op_names = op_names
+        self.graphs = graphs
+        self.strategy = strategy
+        self.vocabulary = vocabulary
+        self.macro_graphs = [_macro(g, vocabulary, m) for g, m in zip(graphs, macros, strict=True)]
+
+    def context(self, graph_index: int, macro_node: int, hops: int = 1) -> OpGraph:
+        """The context graph of one instance: its nodes plus every node within
+        ``hops`` undirected steps, as an induced subgraph. ``node_names`` hold
+        the original node ids; ``labels`` say where it came from."""
+        hops = _check_int("hops", hops, 0)
+        mg = self.macro_graphs[graph_index]
+        if not 0 <= macro_node < mg.num_nodes:
+            raise IndexError(f"macro node {macro_node} out of range ({mg.num_nodes} macro nodes)")
+        members = np.flatnonzero(mg.node_to_macro == macro_node)
+        nodes, edges = self._core.context(graph_index, members.astype(np.uint32).tolist(), hops)
+        g = self.graphs[graph_index]
+        return OpGraph(
+            g.ops[nodes], edges, op_names=g.op_names,
+            name=f"{g.name}:context:{macro_node}",
+            labels={"graph": str(graph_index), "macro_node": str(macro_node), "hops": str(hops)},
+            node_names=[str(v) for v in nodes.tolist()],
+        )  # fmt: skip
+
+    def apply(
+        self,
+        graphs: OpGraph | Iterable[OpGraph],
+        *,
+        threads: int | None = None,
+        progress: bool = True,
+    ) -> list[MacroGraph]:
+        """Contracts new graphs with this vocabulary (the mining rules replayed
+        level by level). Motifs the vocabulary lacks get index -1."""
+        gs = _as_graphs(graphs)
+        names, arrays = _global_ops(gs, self._op_names)
+        cb, bar = _progress(progress, "apply")
+        with bar:
+            macros = self._core.apply(arrays, names, _threads(threads), cb)
+        return [_macro(g, self.vocabulary, m) for g, m in zip(gs, macros, strict=True)]
+
+    def __repr__(self) -> str:
+        n = sum(g.num_nodes for g in self.graphs)
+        m = sum(mg.num_nodes for mg in self.macro_graphs)
+        red = n / m if m else 1.0
+        return (
+            f"Mined(strategy={self.strategy!r}, graphs={len(self.graphs)}, "
+            f"motifs={len(self.vocabulary)}, nodes {n} -> {m} macro nodes, reduction {red:.1f}x)"
+        )
+
+
+def _macro(g: OpGraph, vocab: MotifVocabulary, m: tuple[np.ndarray, ...]) -> MacroGraph:
+    motifs, n2m, edges, weights = m
+    return MacroGraph(graph=g, vocabulary=vocab, motifs=motifs, node_to_macro=n2m,
+                      edges=edges, weights=weights)  # fmt: skip
+
+
+def mine(
+    graphs: OpGraph | Iterable[OpGraph],
+    *,
+    strategy: str = "merge",
+    min_count: int = 2,
+    min_support: int = 1,
+    max_motif_nodes: int = 32,
+    max_levels: int = 8,
+    threads: int | None = None,
+    progress: bool = True,
+) -> Mined:
+    """Mines the motifs that repeat across ``graphs`` and contracts every graph.
+
+    A candidate is frequent when it has at least ``min_count`` non-overlapping
+    occurrences in the corpus and occurs in at least ``min_support`` graphs.
+    ``strategy="merge"`` (default) grows motifs by merging adjacent fragments in
+    rounds, one vocabulary level per round, keeping every fragment convex so each
+    macro graph of a DAG is a DAG; ``strategy="nar"`` is the segmentation of
+    Neural Architecture Retrieval (Pei et al., 2024), our baseline.
+    ``threads`` (or ``RAYON_NUM_THREADS``) sets parallelism; results do not
+    depend on it. Ctrl-C interrupts within a second with ``KeyboardInterrupt``.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    gs = _as_graphs(graphs)
+    min_count = _check_int("min_count", min_count, 1)
+    min_support = _check_int("min_support", min_support, 1)
+    max_motif_nodes = _check_int("max_motif_nodes", max_motif_nodes, 2)
+    max_levels = _check_int("max_levels", max_levels, 0)
+    names, arrays = _global_ops(gs)
+    cb, bar = _progress(progress, f"mine ({strategy})")
+    with bar:
+        core, vocab, macros = _core.mine(
+            arrays, names, strategy, min_count, min_support, max_motif_nodes, max_levels,
+            _threads(threads), cb,
+        )  # fmt: skip
+    return Mined(core, gs, names, MotifVocabulary._from_core(vocab, names), macros, strategy)
+
+
+def canonical_hash(graph: OpGraph) -> int:
+    """The canonical 128-bit id of ``graph``: equal for two graphs exactly when
+    they are isomorphic, respecting op names and edge direction (up to a
+    negligible chance of a 128-bit hash collision). Stable across runs,
+    machines and node orders; changes only with a major version."""
+    if not isinstance(graph, OpGraph):
+        raise TypeError(f"canonical_hash expects an OpGraph, got {type(graph).__name__}")
+    return int(_core.canonical_hash(graph._ops, graph._edges, list(graph.op_names)))
+
+
+def contract(graph: OpGraph, partition: Sequence[int] | np.ndarray) -> MacroGraph:
+    """Contracts ``graph`` by a user partition (an integer group per node).
+    Each group becomes a macro node carrying the canonical id of its induced
+    subgraph; the macro graph's vocabulary holds the distinct groups' motifs.
+    A group that is not convex raises :class:`~archmotif.GraphError` naming it."""
+    part = np.asarray(partition)
+    if part.ndim != 1 or (part.size and part.dtype.kind not in "iu"):
+        raise GraphError(f"partition must be a 1-D integer array, got {part.dtype} {part.shape}")
+    if part.shape[0] != graph.num_nodes:
+        raise GraphError(f"partition has {part.shape[0]} entries for {graph.num_nodes} nodes")
+    part = np.ascontiguousarray(part, dtype=np.int64)
+    names = list(graph.op_names)
+    (_, n2m, edges, weights), ids, _groups, forms = _core.contract(
+        graph._ops, graph._edges, names, part
+    )
+    distinct = sorted(set(ids))
+    first = {mid: ids.index(mid) for mid in distinct}
+    forms_d = {
+        "ids": distinct,
+        "ops": forms["ops"], "edges": forms["edges"],
+        "op_offsets": forms["op_offsets"], "edge_offsets": forms["edge_offsets"],
+    }  # fmt: skip
+    # forms are per macro node: keep the first of each distinct id, in id order
+    sel = [first[mid] for mid in distinct]
+    forms_d["op_offsets"], forms_d["ops"] = _select(forms["ops"], forms["op_offsets"], sel)
+    forms_d["edge_offsets"], forms_d["edges"] = _select(
+        forms["edges"], forms["edge_offsets"], sel, axis=1
+    )
+    forms_d["count"] = [ids.count(mid) for mid in distinct]
+    forms_d["support"] = [1] * len(distinct)
+    vocab = MotifVocabulary._from_core(forms_d, names)
+    index = {mid: i for i, mid in enumerate(distinct)}
+    motifs = np.array([index[mid] for mid in ids], dtype=np.int32)
+    return MacroGraph(graph=graph, vocabulary=vocab, motifs=motifs, node_to_macro=n2m,
+                      edges=edges, weights=weights, _motif_ids=list(ids))  # fmt: skip
+
+
+def _select(flat: np.ndarray, off: np.ndarray, sel: list[int], axis: int = 0):
+    parts = [np.take(flat, np.arange(off[i], off[i + 1]), axis=axis) for i in sel]
+    sizes = [p.shape[axis] for p in parts]
+    new_off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    if not parts:
+        shape = (2, 0) if axis == 1 else (0,)
+        return new_off, np.zeros(shape, dtype=flat.dtype)
+    return new_off, np.concatenate(parts, axis=axis)

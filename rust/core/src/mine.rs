@@ -1,0 +1,758 @@
+//! Hierarchical motif mining (`strategy="merge"`): byte-pair encoding over graphs.
+//!
+//! Every node starts as a fragment labelled by its op. Each round (a level of the
+//! vocabulary):
+//! 1. every pair of adjacent fragments `A -> B` is a candidate, keyed exactly by
+//!    `(motif of A, motif of B, the A->B edges in canonical positions)`; each
+//!    distinct key's union is canonicalised once and cached, so the work is
+//!    linear in the corpus plus one canonical form per *distinct* key;
+//! 2. candidates are counted by the canonical id of the union: the greedy
+//!    count of non-overlapping occurrences, summed over graphs, and the number
+//!    of graphs with one (support);
+//! 3. the frequent ones (`count >= min_count`, `support >= min_support`) become
+//!    this round's rules, ranked by count (then id); every graph applies them
+//!    greedily without overlap, in rank order;
+//! 4. merges that would make the contracted graph cyclic (a fragment that is
+//!    not convex, or two fragments that reach each other) are undone, so every
+//!    macro graph of a DAG is a DAG; rules left below `min_count` after
+//!    application are dropped and the round re-applied without them.
+//!
+//! [`Miner::apply`] replays the recorded rules on new graphs with the same code,
+//! so applying a mined vocabulary to its own corpus reproduces the mined macro
+//! graphs exactly. Nothing depends on thread count or input order: ids are
+//! canonical, counts are sums, and every ranking is by (count, id).
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use crate::canon::canonical_form;
+use crate::control::Control;
+use crate::error::{Error, Result};
+use crate::graph::Dag;
+use crate::quotient::Quotient;
+
+/// Mining parameters (see `archmotif.mine`).
+#[derive(Debug, Clone, Copy)]
+pub struct Params {
+    pub min_count: u64,
+    pub min_support: u64,
+    pub max_motif_nodes: usize,
+    pub max_levels: usize,
+}
+
+/// Largest supported `max_motif_nodes`.
+pub const MAX_MOTIF_NODES: usize = 4096;
+
+/// The shape of a motif: ops in canonical order and edges between positions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Form {
+    pub ops: Vec<u32>,
+    pub edges: Vec<(u32, u32)>,
+}
+
+/// One vocabulary entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Motif {
+    pub id: u128,
+    pub form: Form,
+    pub level: u32,
+    /// Ids of the two motifs it was first merged from (empty at level 0).
+    pub children: Vec<u128>,
+    /// Instances: nodes for level 0, merges that created it above.
+    pub count: u64,
+    /// Graphs with at least one instance.
+    pub support: u64,
+}
+
+/// A graph contracted into motif instances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Macro {
+    /// Motif id of each macro node; macro nodes are ordered by their smallest node.
+    pub motif_ids: Vec<u128>,
+    pub node_to_macro: Vec<u32>,
+    pub quotient: Quotient,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Key {
+    a: u128,
+    b: u128,
+    cross: Vec<(u32, u32)>,
+}
+
+#[derive(Debug, Clone)]
+struct Union {
+    id: u128,
+    /// `order[pos]` indexes the concatenation `A.nodes ++ B.nodes`.
+    order: Vec<u32>,
+}
+
+#[derive(Debug, Clone)]
+struct Frag {
+    motif: u128,
+    /// `nodes[pos]` is the original node at canonical position `pos`.
+    nodes: Vec<u32>,
+}
+
+#[derive(Debug, Clone)]
+struct Partition {
+    frag_of: Vec<u32>,
+    pos: Vec<u32>,
+    frags: Vec<Frag>,
+}
+
+struct Candidate {
+    key: Key,
+    fa: u32,
+    fb: u32,
+}
+
+/// The mining engine: the motif forms seen so far, the cache of candidate
+/// unions and the rules of every level. Kept after mining to apply the
+/// vocabulary to new graphs.
+#[derive(Debug, Default)]
+pub struct Miner {
+    op_labels: Vec<u64>,
+    forms: HashMap<u128, Form>,
+    unions: HashMap<Key, Union>,
+    /// Union ids applied at each level, best rank first.
+    rules: Vec<Vec<u128>>,
+    single: HashMap<u32, u128>,
+}
+
+/// The result of [`Miner::mine`].
+#[derive(Debug, Clone)]
+pub struct Mined {
+    /// Sorted by (level, id).
+    pub vocabulary: Vec<Motif>,
+    pub macros: Vec<Macro>,
+}
+
+impl Miner {
+    /// A miner for a corpus whose op ids label nodes with `op_labels[op]`.
+    pub fn new(op_labels: Vec<u64>) -> Self {
+        Miner {
+            op_labels,
+            ..Default::default()
+        }
+    }
+
+    /// Extends the op labels for new op ids (existing ids must keep their labels).
+    pub fn extend_labels(&mut self, labels: &[u64]) {
+        if labels.len() > self.op_labels.len() {
+            self.op_labels
+                .extend_from_slice(&labels[self.op_labels.len()..]);
+        }
+    }
+
+    pub fn num_levels(&self) -> usize {
+        self.rules.len()
+    }
+
+    fn single_id(&mut self, op: u32) -> Result<u128> {
+        if let Some(&id) = self.single.get(&op) {
+            return Ok(id);
+        }
+        let c = canonical_form(&[self.op_labels[op as usize]], &[])?;
+        self.single.insert(op, c.id);
+        self.forms.insert(
+            c.id,
+            Form {
+                ops: vec![op],
+                edges: vec![],
+            },
+        );
+        Ok(c.id)
+    }
+
+    fn initial(&mut self, graphs: &[&Dag]) -> Result<Vec<Partition>> {
+        let mut ops: Vec<u32> = graphs
+            .iter()
+            .flat_map(|g| g.ops().iter().copied())
+            .collect();
+        ops.sort_unstable();
+        ops.dedup();
+        for &op in &ops {
+            if op as usize >= self.op_labels.len() {
+                return Err(Error::InvalidArgument(format!(
+                    "op id {op} has no label ({} labels)",
+                    self.op_labels.len()
+                )));
+            }
+            self.single_id(op)?;
+        }
+        let single = &self.single;
+        Ok(graphs
+            .par_iter()
+            .map(|g| Partition {
+                frag_of: (0..g.num_nodes() as u32).collect(),
+                pos: vec![0; g.num_nodes()],
+                frags: g
+                    .ops()
+                    .iter()
+                    .enumerate()
+                    .map(|(v, op)| Frag {
+                        motif: single[op],
+                        nodes: vec![v as u32],
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// Adjacent fragment pairs of one graph whose union fits `max_nodes` and is
+    /// convex on its own, ordered by (source fragment, target fragment).
+    fn candidates(dag: &Dag, p: &Partition, max_nodes: usize) -> Vec<Candidate> {
+        let mut cross: Vec<(u32, u32, u32, u32)> = dag
+            .edges()
+            .filter_map(|(u, v)| {
+                let (fa, fb) = (p.frag_of[u as usize], p.frag_of[v as usize]);
+                (fa != fb).then(|| (fa, fb, p.pos[u as usize], p.pos[v as usize]))
+            })
+            .collect();
+        cross.sort_unstable();
+        let succ = FragGraph::new(p.frags.len(), &cross);
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < cross.len() {
+            let (fa, fb) = (cross[i].0, cross[i].1);
+            let mut j = i;
+            while j < cross.len() && cross[j].0 == fa && cross[j].1 == fb {
+                j += 1;
+            }
+            let (a, b) = (&p.frags[fa as usize], &p.frags[fb as usize]);
+            if a.nodes.len() + b.nodes.len() <= max_nodes && succ.no_detour(fa, fb) {
+                out.push(Candidate {
+                    key: Key {
+                        a: a.motif,
+                        b: b.motif,
+                        cross: cross[i..j].iter().map(|c| (c.2, c.3)).collect(),
+                    },
+                    fa,
+                    fb,
+                });
+            }
+            i = j;
+        }
+        out
+    }
+
+    fn union_of(&self, key: &Key) -> Result<(Union, Form)> {
+        let (fa, fb) = (&self.forms[&key.a], &self.forms[&key.b]);
+        let na = fa.ops.len() as u32;
+        let ops: Vec<u32> = fa.ops.iter().chain(&fb.ops).copied().collect();
+        let labels: Vec<u64> = ops.iter().map(|&o| self.op_labels[o as usize]).collect();
+        let mut edges: Vec<(u32, u32)> = fa.edges.clone();
+        edges.extend(fb.edges.iter().map(|&(s, d)| (s + na, d + na)));
+        edges.extend(key.cross.iter().map(|&(s, d)| (s, d + na)));
+        let c = canonical_form(&labels, &edges)?;
+        let mut inv = vec![0u32; ops.len()];
+        for (pos, &local) in c.order.iter().enumerate() {
+            inv[local as usize] = pos as u32;
+        }
+        let mut form_edges: Vec<(u32, u32)> = edges
+            .iter()
+            .map(|&(s, d)| (inv[s as usize], inv[d as usize]))
+            .collect();
+        form_edges.sort_unstable();
+        let form = Form {
+            ops: c.order.iter().map(|&l| ops[l as usize]).collect(),
+            edges: form_edges,
+        };
+        Ok((
+            Union {
+                id: c.id,
+                order: c.order,
+            },
+            form,
+        ))
+    }
+
+    /// Canonicalises every key not seen before (in parallel) and caches it.
+    fn resolve(&mut self, cands: &[Vec<Candidate>], ctl: &Control) -> Result<()> {
+        let mut missing: Vec<&Key> = cands
+            .iter()
+            .flatten()
+            .map(|c| &c.key)
+            .filter(|k| !self.unions.contains_key(*k))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        ctl.check()?;
+        let this = &*self;
+        let solved: Vec<(Key, Union, Form)> = missing
+            .par_iter()
+            .map(|k| {
+                ctl.check()?;
+                let (u, f) = this.union_of(k)?;
+                Ok(((*k).clone(), u, f))
+            })
+            .collect::<Result<_>>()?;
+        for (k, u, f) in solved {
+            self.forms.entry(u.id).or_insert(f);
+            self.unions.insert(k, u);
+        }
+        Ok(())
+    }
+
+    /// Applies ranked rules to one graph: greedy, non-overlapping, rank order,
+    /// then undoes merges on quotient cycles. Returns the new partition and
+    /// the (union id, key) of every merge kept.
+    fn apply_rules<'k>(
+        &self,
+        dag: &Dag,
+        p: &Partition,
+        cands: &'k [Candidate],
+        rank: &HashMap<u128, u32>,
+    ) -> (Partition, Vec<(u128, &'k Key)>) {
+        let mut sel: Vec<(u32, u32, u32, usize)> = cands
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let u = &self.unions[&c.key];
+                rank.get(&u.id)
+                    .map(|&r| (r, c.fa.min(c.fb), c.fa.max(c.fb), i))
+            })
+            .collect();
+        sel.sort_unstable();
+        let mut used = vec![false; p.frags.len()];
+        let mut chosen: Vec<usize> = Vec::new();
+        for &(_, _, _, i) in &sel {
+            let c = &cands[i];
+            if !used[c.fa as usize] && !used[c.fb as usize] {
+                used[c.fa as usize] = true;
+                used[c.fb as usize] = true;
+                chosen.push(i);
+            }
+        }
+        // `chosen` is in rank order. Merges on a quotient cycle are undone one
+        // per strongly connected component, lowest rank first, until the
+        // quotient is a DAG: undoing only splits parts, so it never adds a cycle.
+        loop {
+            let (next, merged_at) = self.merge(p, cands, &chosen);
+            let quotient = Quotient::new(dag, &next.frag_of);
+            let sccs = quotient.cyclic_components(next.frags.len());
+            if sccs.is_empty() {
+                let kept = chosen
+                    .iter()
+                    .map(|&i| (self.unions[&cands[i].key].id, &cands[i].key))
+                    .collect();
+                return (next, kept);
+            }
+            let mut comp_of = vec![usize::MAX; next.frags.len()];
+            for (c, members) in sccs.iter().enumerate() {
+                for &f in members {
+                    comp_of[f as usize] = c;
+                }
+            }
+            let mut undo = vec![None; sccs.len()];
+            for (k, &i) in chosen.iter().enumerate() {
+                let c = comp_of[merged_at[&i] as usize];
+                if c != usize::MAX {
+                    undo[c] = Some(k); // the last (worst-ranked) merge of the component
+                }
+            }
+            let mut drop: Vec<usize> = undo.into_iter().flatten().collect();
+            drop.sort_unstable();
+            if drop.is_empty() {
+                chosen.clear(); // unreachable: a quotient cycle needs a merged part
+                continue;
+            }
+            let mut k = 0;
+            let mut pos = 0;
+            chosen.retain(|_| {
+                let remove = drop.get(pos) == Some(&k);
+                if remove {
+                    pos += 1;
+                }
+                k += 1;
+                !remove
+            });
+        }
+    }
+
+    /// The partition after merging the `chosen` candidates; also the new
+    /// fragment index of each merge. Fragments keep the order of their first
+    /// old fragment, so the result is deterministic.
+    fn merge(
+        &self,
+        p: &Partition,
+        cands: &[Candidate],
+        chosen: &[usize],
+    ) -> (Partition, HashMap<usize, u32>) {
+        let mut partner: Vec<Option<usize>> = vec![None; p.frags.len()];
+        for &i in chosen {
+            partner[cands[i].fa as usize] = Some(i);
+            partner[cands[i].fb as usize] = Some(i);
+        }
+        let mut frags: Vec<Frag> = Vec::with_capacity(p.frags.len() - chosen.len());
+        let mut merged_at = HashMap::with_capacity(chosen.len());
+        for (f, frag) in p.frags.iter().enumerate() {
+            match partner[f] {
+                None => frags.push(frag.clone()),
+                Some(i) => {
+                    let c = &cands[i];
+                    if f as u32 != c.fa.min(c.fb) {
+                        continue;
+                    }
+                    let u = &self.unions[&c.key];
+                    let (a, b) = (&p.frags[c.fa as usize], &p.frags[c.fb as usize]);
+                    let local: Vec<u32> = a.nodes.iter().chain(&b.nodes).copied().collect();
+                    merged_at.insert(i, frags.len() as u32);
+                    frags.push(Frag {
+                        motif: u.id,
+                        nodes: u.order.iter().map(|&l| local[l as usize]).collect(),
+                    });
+                }
+            }
+        }
+        let mut frag_of = vec![0u32; p.frag_of.len()];
+        let mut pos = vec![0u32; p.pos.len()];
+        for (f, frag) in frags.iter().enumerate() {
+            for (q, &v) in frag.nodes.iter().enumerate() {
+                frag_of[v as usize] = f as u32;
+                pos[v as usize] = q as u32;
+            }
+        }
+        (
+            Partition {
+                frag_of,
+                pos,
+                frags,
+            },
+            merged_at,
+        )
+    }
+
+    /// Greedy non-overlapping occurrence count of each union id in one graph.
+    fn count(&self, cands: &[Candidate], num_frags: usize) -> HashMap<u128, u64> {
+        let mut occ: Vec<(u128, u32, u32)> = cands
+            .iter()
+            .map(|c| (self.unions[&c.key].id, c.fa, c.fb))
+            .collect();
+        occ.sort_unstable();
+        let mut stamp = vec![u128::MAX; num_frags];
+        let mut counts = HashMap::new();
+        for (id, fa, fb) in occ {
+            if stamp[fa as usize] != id && stamp[fb as usize] != id {
+                stamp[fa as usize] = id;
+                stamp[fb as usize] = id;
+                *counts.entry(id).or_insert(0u64) += 1;
+            }
+        }
+        counts
+    }
+
+    /// Mines `graphs` (op ids index `op_labels`).
+    pub fn mine(&mut self, graphs: &[&Dag], params: Params, ctl: &Control) -> Result<Mined> {
+        if params.max_motif_nodes < 2 || params.max_motif_nodes > MAX_MOTIF_NODES {
+            return Err(Error::InvalidArgument(format!(
+                "max_motif_nodes must be in 2..={MAX_MOTIF_NODES}, got {}",
+                params.max_motif_nodes
+            )));
+        }
+        if params.min_count < 1 || params.min_support < 1 {
+            return Err(Error::InvalidArgument(
+                "min_count and min_support must be at least 1".into(),
+            ));
+        }
+        self.rules.clear();
+        let mut parts = self.initial(graphs)?;
+        let mut created: Vec<HashMap<u128, u64>> = vec![HashMap::new(); graphs.len()];
+        let mut level_of: HashMap<u128, u32> = HashMap::new();
+        let mut children_key: HashMap<u128, Key> = HashMap::new();
+        for level in 1..=params.max_levels as u32 {
+            ctl.set_total(graphs.len() as u64);
+            let cands: Vec<Vec<Candidate>> = graphs
+                .par_iter()
+                .zip(&parts)
+                .map(|(g, p)| {
+                    ctl.check()?;
+                    Ok(Self::candidates(g, p, params.max_motif_nodes))
+                })
+                .collect::<Result<_>>()?;
+            self.resolve(&cands, ctl)?;
+            let this = &*self;
+            let per_graph: Vec<HashMap<u128, u64>> = cands
+                .par_iter()
+                .zip(&parts)
+                .map(|(c, p)| this.count(c, p.frags.len()))
+                .collect();
+            let mut rules = frequent(&per_graph, params);
+            let mut next: Vec<(Partition, Vec<(u128, &Key)>)>;
+            loop {
+                ctl.check()?;
+                let rank: HashMap<u128, u32> = rules
+                    .iter()
+                    .enumerate()
+                    .map(|(r, &id)| (id, r as u32))
+                    .collect();
+                next = graphs
+                    .par_iter()
+                    .zip(&parts)
+                    .zip(&cands)
+                    .map(|((g, p), c)| {
+                        ctl.check()?;
+                        let out = this.apply_rules(g, p, c, &rank);
+                        ctl.advance(1);
+                        Ok(out)
+                    })
+                    .collect::<Result<_>>()?;
+                let applied: Vec<HashMap<u128, u64>> = next
+                    .iter()
+                    .map(|(_, kept)| {
+                        let mut m = HashMap::new();
+                        for (id, _) in kept {
+                            *m.entry(*id).or_insert(0) += 1;
+                        }
+                        m
+                    })
+                    .collect();
+                let keep = frequent(&applied, params);
+                if keep.len() == rules.len() {
+                    break;
+                }
+                rules.retain(|id| keep.contains(id));
+            }
+            if next.iter().all(|(_, kept)| kept.is_empty()) {
+                break;
+            }
+            for (g, (_, kept)) in next.iter().enumerate() {
+                for &(id, key) in kept {
+                    *created[g].entry(id).or_insert(0) += 1;
+                    level_of.entry(id).or_insert(level);
+                    match children_key.get(&id) {
+                        Some(k) if k <= key => {}
+                        _ => {
+                            children_key.insert(id, key.clone());
+                        }
+                    }
+                }
+            }
+            parts = next.into_iter().map(|(p, _)| p).collect();
+            self.rules.push(rules);
+        }
+        let vocabulary = self.vocabulary(graphs, &created, &level_of, &children_key);
+        let macros = graphs
+            .par_iter()
+            .zip(&parts)
+            .map(|(g, p)| macro_of(g, p))
+            .collect();
+        Ok(Mined { vocabulary, macros })
+    }
+
+    fn vocabulary(
+        &self,
+        graphs: &[&Dag],
+        created: &[HashMap<u128, u64>],
+        level_of: &HashMap<u128, u32>,
+        children_key: &HashMap<u128, Key>,
+    ) -> Vec<Motif> {
+        let mut stats: HashMap<u128, (u64, u64)> = HashMap::new();
+        for (g, made) in graphs.iter().zip(created) {
+            let mut ops_here: HashMap<u32, u64> = HashMap::new();
+            for &op in g.ops() {
+                *ops_here.entry(op).or_insert(0) += 1;
+            }
+            for (op, n) in ops_here {
+                let s = stats.entry(self.single[&op]).or_insert((0, 0));
+                s.0 += n;
+                s.1 += 1;
+            }
+            for (&id, &n) in made {
+                let s = stats.entry(id).or_insert((0, 0));
+                s.0 += n;
+                s.1 += 1;
+            }
+        }
+        let mut vocab: Vec<Motif> = stats
+            .into_iter()
+            .map(|(id, (count, support))| {
+                let (level, children) = match children_key.get(&id) {
+                    Some(k) => (level_of[&id], vec![k.a, k.b]),
+                    None => (0, vec![]),
+                };
+                Motif {
+                    id,
+                    form: self.forms[&id].clone(),
+                    level,
+                    children,
+                    count,
+                    support,
+                }
+            })
+            .collect();
+        vocab.sort_unstable_by_key(|m| (m.level, m.id));
+        vocab
+    }
+
+    /// Contracts new graphs with the recorded rules, level by level.
+    pub fn apply(&mut self, graphs: &[&Dag], ctl: &Control) -> Result<Vec<Macro>> {
+        let mut parts = self.initial(graphs)?;
+        let max_nodes = MAX_MOTIF_NODES;
+        for l in 0..self.rules.len() {
+            ctl.check()?;
+            let rank: HashMap<u128, u32> = self.rules[l]
+                .iter()
+                .enumerate()
+                .map(|(r, &id)| (id, r as u32))
+                .collect();
+            let cands: Vec<Vec<Candidate>> = graphs
+                .par_iter()
+                .zip(&parts)
+                .map(|(g, p)| Self::candidates(g, p, max_nodes))
+                .collect();
+            self.resolve(&cands, ctl)?;
+            let this = &*self;
+            parts = graphs
+                .par_iter()
+                .zip(&parts)
+                .zip(&cands)
+                .map(|((g, p), c)| this.apply_rules(g, p, c, &rank).0)
+                .collect();
+        }
+        Ok(graphs
+            .par_iter()
+            .zip(&parts)
+            .map(|(g, p)| macro_of(g, p))
+            .collect())
+    }
+
+    pub fn form(&self, id: u128) -> Option<&Form> {
+        self.forms.get(&id)
+    }
+}
+
+/// Visits allowed when looking for a detour; past it a merge counts as not convex.
+const DETOUR_BUDGET: usize = 256;
+
+/// The current fragment graph (a DAG) with a topological index per fragment,
+/// to test whether merging an edge `a -> b` keeps the quotient acyclic.
+struct FragGraph {
+    offsets: Vec<usize>,
+    succ: Vec<u32>,
+    topo: Vec<u32>,
+}
+
+impl FragGraph {
+    fn new(n: usize, cross: &[(u32, u32, u32, u32)]) -> Self {
+        let mut offsets = vec![0usize; n + 1];
+        let mut succ: Vec<u32> = Vec::new();
+        let mut indeg = vec![0u32; n];
+        let mut last = None;
+        for &(a, b, _, _) in cross {
+            if last != Some((a, b)) {
+                offsets[a as usize + 1] += 1;
+                succ.push(b);
+                indeg[b as usize] += 1;
+                last = Some((a, b));
+            }
+        }
+        for i in 0..n {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut topo = vec![0u32; n];
+        let mut queue: Vec<u32> = (0..n as u32).filter(|&v| indeg[v as usize] == 0).collect();
+        let mut head = 0;
+        while head < queue.len() {
+            let v = queue[head];
+            topo[v as usize] = head as u32;
+            head += 1;
+            for &w in &succ[offsets[v as usize]..offsets[v as usize + 1]] {
+                indeg[w as usize] -= 1;
+                if indeg[w as usize] == 0 {
+                    queue.push(w);
+                }
+            }
+        }
+        FragGraph {
+            offsets,
+            succ,
+            topo,
+        }
+    }
+
+    fn successors(&self, v: u32) -> &[u32] {
+        &self.succ[self.offsets[v as usize]..self.offsets[v as usize + 1]]
+    }
+
+    /// True when no path `a -> x -> ... -> b` avoids the direct edge, i.e.
+    /// merging `a` and `b` alone keeps the quotient a DAG. A search past
+    /// [`DETOUR_BUDGET`] visits answers false (conservatively).
+    fn no_detour(&self, a: u32, b: u32) -> bool {
+        let limit = self.topo[b as usize];
+        if limit == self.topo[a as usize] + 1 {
+            return true;
+        }
+        let mut stack: Vec<u32> = self
+            .successors(a)
+            .iter()
+            .copied()
+            .filter(|&x| x != b && self.topo[x as usize] < limit)
+            .collect();
+        let mut seen: Vec<u32> = stack.clone();
+        while let Some(x) = stack.pop() {
+            for &y in self.successors(x) {
+                if y == b {
+                    return false;
+                }
+                if self.topo[y as usize] < limit && !seen.contains(&y) {
+                    if seen.len() >= DETOUR_BUDGET {
+                        return false;
+                    }
+                    seen.push(y);
+                    stack.push(y);
+                }
+            }
+        }
+        true
+    }
+}
+
+/// Union ids frequent enough in `per_graph` counts, best first: count
+/// descending, then id ascending.
+fn frequent(per_graph: &[HashMap<u128, u64>], params: Params) -> Vec<u128> {
+    let mut total: HashMap<u128, (u64, u64)> = HashMap::new();
+    for m in per_graph {
+        for (&id, &n) in m {
+            if n > 0 {
+                let t = total.entry(id).or_insert((0, 0));
+                t.0 += n;
+                t.1 += 1;
+            }
+        }
+    }
+    let mut rules: Vec<(u64, u128)> = total
+        .into_iter()
+        .filter(|&(_, (c, s))| c >= params.min_count && s >= params.min_support)
+        .map(|(id, (c, _))| (c, id))
+        .collect();
+    rules.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    rules.into_iter().map(|(_, id)| id).collect()
+}
+
+/// The macro graph of a final partition: macro nodes ordered by smallest node.
+fn macro_of(dag: &Dag, p: &Partition) -> Macro {
+    let mut order: Vec<(u32, u32)> = p
+        .frags
+        .iter()
+        .enumerate()
+        .map(|(f, fr)| (*fr.nodes.iter().min().unwrap_or(&0), f as u32))
+        .collect();
+    order.sort_unstable();
+    let mut new_index = vec![0u32; p.frags.len()];
+    for (i, &(_, f)) in order.iter().enumerate() {
+        new_index[f as usize] = i as u32;
+    }
+    let node_to_macro: Vec<u32> = p.frag_of.iter().map(|&f| new_index[f as usize]).collect();
+    let quotient = Quotient::new(dag, &node_to_macro);
+    Macro {
+        motif_ids: order
+            .iter()
+            .map(|&(_, f)| p.frags[f as usize].motif)
+            .collect(),
+        node_to_macro,
+        quotient,
+    }
+}

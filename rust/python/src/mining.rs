@@ -1,0 +1,327 @@
+//! Glue for canonical ids, mining, applying a vocabulary, contraction and
+//! contexts. Converts numpy arrays to slices, runs the core through
+//! [`run_blocking`], converts results to numpy arrays and Python ints.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use rayon::prelude::*;
+
+use archmotif_core::canon::canonical_form;
+use archmotif_core::contract::{context_nodes, contract as core_contract, induced_edges};
+use archmotif_core::control::Control;
+use archmotif_core::hash::op_label;
+use archmotif_core::mine::{Form, Macro, Miner, Motif, Params};
+use archmotif_core::nar::{mine_nar, segment_all};
+use archmotif_core::{Dag, Error};
+
+use crate::run::run_blocking;
+use crate::{edge_rows, to_pyerr};
+
+type Raw<'a> = (&'a [i32], &'a [i64], &'a [i64]);
+/// (context nodes, context edges in local ids).
+type ContextArrays<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray2<i64>>);
+/// (macro tuple, motif id per macro node, group label per macro node, forms).
+type Contracted<'py> = (Bound<'py, PyAny>, Vec<u128>, Vec<i64>, Bound<'py, PyDict>);
+
+fn raws<'a>(
+    graphs: &'a [(PyReadonlyArray1<'_, i32>, PyReadonlyArray2<'_, i64>)],
+) -> PyResult<Vec<Raw<'a>>> {
+    graphs
+        .iter()
+        .map(|(o, e)| {
+            let (s, d) = edge_rows(e)?;
+            Ok((o.as_slice()?, s, d))
+        })
+        .collect()
+}
+
+fn validate_all(raws: &[Raw<'_>], num_ops: usize) -> archmotif_core::Result<Vec<Dag>> {
+    raws.par_iter()
+        .map(|(o, s, d)| Dag::validate(num_ops, o, s, d).map(|v| v.dag))
+        .collect()
+}
+
+fn edges_array<'py>(py: Python<'py>, edges: &[(u32, u32)]) -> PyResult<Bound<'py, PyArray2<i64>>> {
+    let mut flat: Vec<i64> = edges.iter().map(|&(a, _)| a as i64).collect();
+    flat.extend(edges.iter().map(|&(_, b)| b as i64));
+    PyArray1::from_vec(py, flat).reshape([2, edges.len()])
+}
+
+/// (motifs, node_to_macro, edges, weights) of a macro graph; `index` maps
+/// motif ids to vocabulary indices (-1 when absent).
+fn macro_tuple<'py>(
+    py: Python<'py>,
+    m: &Macro,
+    index: &HashMap<u128, i32>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let motifs: Vec<i32> = m
+        .motif_ids
+        .iter()
+        .map(|id| *index.get(id).unwrap_or(&-1))
+        .collect();
+    let n2m: Vec<i32> = m.node_to_macro.iter().map(|&x| x as i32).collect();
+    let weights: Vec<i64> = m.quotient.weights.iter().map(|&w| w as i64).collect();
+    Ok((
+        PyArray1::from_vec(py, motifs),
+        PyArray1::from_vec(py, n2m),
+        edges_array(py, &m.quotient.edges)?,
+        PyArray1::from_vec(py, weights),
+    )
+        .into_pyobject(py)?
+        .into_any())
+}
+
+fn forms_dict<'py>(py: Python<'py>, forms: &[&Form]) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let mut ops = Vec::new();
+    let mut op_off = vec![0i64];
+    let mut edges: Vec<(u32, u32)> = Vec::new();
+    let mut edge_off = vec![0i64];
+    for f in forms {
+        ops.extend(f.ops.iter().map(|&o| o as i32));
+        op_off.push(ops.len() as i64);
+        edges.extend_from_slice(&f.edges);
+        edge_off.push(edges.len() as i64);
+    }
+    d.set_item("ops", PyArray1::from_vec(py, ops))?;
+    d.set_item("op_offsets", PyArray1::from_vec(py, op_off))?;
+    d.set_item("edges", edges_array(py, &edges)?)?;
+    d.set_item("edge_offsets", PyArray1::from_vec(py, edge_off))?;
+    Ok(d)
+}
+
+fn vocab_dict<'py>(py: Python<'py>, vocab: &[Motif]) -> PyResult<Bound<'py, PyDict>> {
+    let forms: Vec<&Form> = vocab.iter().map(|m| &m.form).collect();
+    let d = forms_dict(py, &forms)?;
+    let index: HashMap<u128, i32> = vocab
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.id, i as i32))
+        .collect();
+    d.set_item("ids", vocab.iter().map(|m| m.id).collect::<Vec<u128>>())?;
+    d.set_item(
+        "level",
+        PyArray1::from_vec(py, vocab.iter().map(|m| m.level as i32).collect()),
+    )?;
+    d.set_item(
+        "count",
+        PyArray1::from_vec(py, vocab.iter().map(|m| m.count as i64).collect()),
+    )?;
+    d.set_item(
+        "support",
+        PyArray1::from_vec(py, vocab.iter().map(|m| m.support as i64).collect()),
+    )?;
+    let children: Vec<Vec<i32>> = vocab
+        .iter()
+        .map(|m| {
+            m.children
+                .iter()
+                .map(|c| *index.get(c).unwrap_or(&-1))
+                .collect()
+        })
+        .collect();
+    d.set_item("children", children)?;
+    Ok(d)
+}
+
+fn labels_of(op_names: &[String]) -> Vec<u64> {
+    op_names.iter().map(|n| op_label(n)).collect()
+}
+
+/// Canonical 128-bit id of one graph (validated first).
+#[pyfunction]
+pub fn canonical_hash(
+    py: Python<'_>,
+    ops: PyReadonlyArray1<'_, i32>,
+    edges: PyReadonlyArray2<'_, i64>,
+    op_names: Vec<String>,
+) -> PyResult<u128> {
+    let (s, d) = edge_rows(&edges)?;
+    let o = ops.as_slice()?;
+    let r = py.detach(|| {
+        let dag = Dag::validate(op_names.len(), o, s, d)?.dag;
+        let labels: Vec<u64> = dag
+            .ops()
+            .iter()
+            .map(|&x| op_label(&op_names[x as usize]))
+            .collect();
+        let edges: Vec<(u32, u32)> = dag.edges().collect();
+        Ok::<_, Error>(canonical_form(&labels, &edges)?.id)
+    });
+    r.map_err(|e| to_pyerr(py, e))
+}
+
+/// A mined corpus held on the Rust side: the engine (to apply the vocabulary
+/// to new graphs) and the validated graphs (for contexts).
+#[pyclass(module = "archmotif._core", frozen)]
+pub struct MinedCore {
+    strategy: String,
+    miner: Mutex<Miner>,
+    op_names: Vec<String>,
+    dags: Vec<Dag>,
+    index: HashMap<u128, i32>,
+    max_motif_nodes: usize,
+}
+
+#[allow(clippy::too_many_arguments)]
+#[pyfunction]
+#[pyo3(signature = (graphs, op_names, strategy, min_count, min_support, max_motif_nodes, max_levels, threads=None, progress=None))]
+pub fn mine<'py>(
+    py: Python<'py>,
+    graphs: Vec<(PyReadonlyArray1<'py, i32>, PyReadonlyArray2<'py, i64>)>,
+    op_names: Vec<String>,
+    strategy: &str,
+    min_count: u64,
+    min_support: u64,
+    max_motif_nodes: usize,
+    max_levels: usize,
+    threads: Option<usize>,
+    progress: Option<Bound<'py, PyAny>>,
+) -> PyResult<(MinedCore, Bound<'py, PyDict>, Vec<Bound<'py, PyAny>>)> {
+    if strategy != "merge" && strategy != "nar" {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "strategy must be 'merge' or 'nar', got {strategy:?}"
+        )));
+    }
+    let raw = raws(&graphs)?;
+    let params = Params {
+        min_count,
+        min_support,
+        max_motif_nodes,
+        max_levels,
+    };
+    let labels = labels_of(&op_names);
+    let ctl = Control::new();
+    let nar = strategy == "nar";
+    let out = run_blocking(py, threads, progress.as_ref(), &ctl, || {
+        let dags = validate_all(&raw, op_names.len())?;
+        let refs: Vec<&Dag> = dags.iter().collect();
+        let mut miner = Miner::new(labels.clone());
+        let mined = if nar {
+            mine_nar(&refs, &labels, params, &ctl)?
+        } else {
+            miner.mine(&refs, params, &ctl)?
+        };
+        Ok((dags, miner, mined))
+    })?;
+    let (dags, miner, mined) = out.map_err(|e| to_pyerr(py, e))?;
+    let vocab = vocab_dict(py, &mined.vocabulary)?;
+    let index: HashMap<u128, i32> = mined
+        .vocabulary
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.id, i as i32))
+        .collect();
+    let macros = mined
+        .macros
+        .iter()
+        .map(|m| macro_tuple(py, m, &index))
+        .collect::<PyResult<_>>()?;
+    let core = MinedCore {
+        strategy: strategy.to_string(),
+        miner: Mutex::new(miner),
+        op_names,
+        dags,
+        index,
+        max_motif_nodes,
+    };
+    Ok((core, vocab, macros))
+}
+
+#[pymethods]
+impl MinedCore {
+    /// Contracts new graphs (op ids index this corpus's `op_names`, extended
+    /// with any new names by the caller) with the mined vocabulary.
+    #[pyo3(signature = (graphs, op_names, threads=None, progress=None))]
+    fn apply<'py>(
+        &self,
+        py: Python<'py>,
+        graphs: Vec<(PyReadonlyArray1<'py, i32>, PyReadonlyArray2<'py, i64>)>,
+        op_names: Vec<String>,
+        threads: Option<usize>,
+        progress: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        if op_names.len() < self.op_names.len()
+            || op_names[..self.op_names.len()] != self.op_names[..]
+        {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "op_names must extend the mined corpus's op_names",
+            ));
+        }
+        let raw = raws(&graphs)?;
+        let labels = labels_of(&op_names);
+        let ctl = Control::new();
+        let out = run_blocking(py, threads, progress.as_ref(), &ctl, || {
+            let dags = validate_all(&raw, op_names.len())?;
+            let refs: Vec<&Dag> = dags.iter().collect();
+            if self.strategy == "nar" {
+                let seg = segment_all(&refs, &labels, self.max_motif_nodes, &ctl)?;
+                Ok(seg.into_iter().map(|(m, _)| m).collect::<Vec<Macro>>())
+            } else {
+                let mut miner = self.miner.lock().expect("miner lock");
+                miner.extend_labels(&labels);
+                miner.apply(&refs, &ctl)
+            }
+        })?;
+        let macros = out.map_err(|e| to_pyerr(py, e))?;
+        macros
+            .iter()
+            .map(|m| macro_tuple(py, m, &self.index))
+            .collect()
+    }
+
+    /// The context of an instance: its nodes plus their `hops`-hop
+    /// neighbourhood in graph `graph`. Returns (nodes, local edges).
+    fn context<'py>(
+        &self,
+        py: Python<'py>,
+        graph: usize,
+        nodes: Vec<u32>,
+        hops: usize,
+    ) -> PyResult<ContextArrays<'py>> {
+        let dag = self.dags.get(graph).ok_or_else(|| {
+            pyo3::exceptions::PyIndexError::new_err(format!("graph index {graph} out of range"))
+        })?;
+        let (ctx, edges) = py.detach(|| {
+            let ctx = context_nodes(dag, &nodes, hops);
+            let edges = induced_edges(dag, &ctx);
+            (ctx, edges)
+        });
+        Ok((
+            PyArray1::from_vec(py, ctx.into_iter().map(|v| v as i64).collect()),
+            edges_array(py, &edges)?,
+        ))
+    }
+}
+
+/// Contracts one graph by a user partition.
+#[pyfunction]
+pub fn contract<'py>(
+    py: Python<'py>,
+    ops: PyReadonlyArray1<'py, i32>,
+    edges: PyReadonlyArray2<'py, i64>,
+    op_names: Vec<String>,
+    partition: PyReadonlyArray1<'py, i64>,
+) -> PyResult<Contracted<'py>> {
+    let (s, d) = edge_rows(&edges)?;
+    let o = ops.as_slice()?;
+    let part = partition.as_slice()?;
+    let labels = labels_of(&op_names);
+    let r = py.detach(|| {
+        let dag = Dag::validate(op_names.len(), o, s, d)?.dag;
+        core_contract(&dag, &labels, part)
+    });
+    let (m, groups, forms) = r.map_err(|e| to_pyerr(py, e))?;
+    let index: HashMap<u128, i32> = HashMap::new();
+    let form_refs: Vec<&Form> = forms.iter().collect();
+    Ok((
+        macro_tuple(py, &m, &index)?,
+        m.motif_ids.clone(),
+        groups,
+        forms_dict(py, &form_refs)?,
+    ))
+}

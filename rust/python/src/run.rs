@@ -1,0 +1,78 @@
+//! The one choke point for long calls: runs core work on a worker thread with
+//! the GIL released, polls for Ctrl-C (turned into the core's cancel flag) and
+//! reports progress to an optional Python callback, in the calling thread.
+
+use std::time::Duration;
+
+use pyo3::prelude::*;
+
+use archmotif_core::control::Control;
+use archmotif_core::Result as CoreResult;
+
+/// Stack of the worker threads: canonical search recurses once per
+/// individualised vertex (at most `MAX_CANON_NODES` deep).
+const STACK: usize = 64 << 20;
+
+/// Runs `work` in a rayon pool of `threads` (the global pool when `None`).
+pub fn run_blocking<T: Send>(
+    py: Python<'_>,
+    threads: Option<usize>,
+    progress: Option<&Bound<'_, PyAny>>,
+    ctl: &Control,
+    work: impl FnOnce() -> CoreResult<T> + Send,
+) -> PyResult<CoreResult<T>> {
+    if threads == Some(0) {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "threads must be at least 1 (or None for all cores)",
+        ));
+    }
+    // threads=None: rayon's default (RAYON_NUM_THREADS or one per core).
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .stack_size(STACK)
+        .build()
+        .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+    let spawn_err = |e: std::io::Error| pyo3::exceptions::PyRuntimeError::new_err(e.to_string());
+    std::thread::scope(|s| {
+        let handle = std::thread::Builder::new()
+            .stack_size(STACK)
+            .spawn_scoped(s, || pool.install(work))
+            .map_err(spawn_err)?;
+        let mut last = (u64::MAX, u64::MAX);
+        loop {
+            py.detach(|| {
+                for _ in 0..10 {
+                    if handle.is_finished() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            });
+            if handle.is_finished() {
+                break;
+            }
+            if let Err(e) = py.check_signals() {
+                ctl.cancel();
+                let _ = py.detach(|| handle.join());
+                return Err(e);
+            }
+            if let Some(cb) = progress {
+                let now = ctl.progress();
+                if now != last {
+                    last = now;
+                    if let Err(e) = cb.call1(now) {
+                        ctl.cancel();
+                        let _ = py.detach(|| handle.join());
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        match py.detach(|| handle.join()) {
+            Ok(r) => Ok(r),
+            Err(_) => Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "archmotif core worker panicked (a bug: please report it)",
+            )),
+        }
+    })
+}
