@@ -48,3 +48,16 @@ def test_errors_are_one_line_and_exit_1(tmp_path, capsys):
     assert err.startswith("archmotif: error:") and "bad.npz" in err
     assert main(["trace", "no_such_model_xyz"]) == 1
     assert "no_such_model_xyz" in capsys.readouterr().err
+
+
+def test_mine_prints_vocabulary_and_reductions(tmp_path, capsys):
+    from archmotif.synthetic import resnet_like, transformer_like
+
+    p = tmp_path / "c.npz"
+    archmotif.save_corpus([resnet_like(301), transformer_like(161)], p)
+    assert main(["mine", str(p), "--top", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "vocabulary:" in out and "bottleneck-301: 301 nodes ->" in out
+    assert out.count(" nodes x ") == 3
+    assert main(["mine", str(p), "--strategy", "nar"]) == 0
+    assert "strategy='nar'" in capsys.readouterr().out

@@ -3,7 +3,10 @@
 - ``archmotif trace NAME [-o graph.json]``: trace a timm, torchvision or
   transformers model by name (on the meta device) and write its OpGraph JSON;
 - ``archmotif info FILE``: summarise an OpGraph JSON, corpus ``.npz`` or ``.onnx`` file;
-- ``archmotif demo [-o corpus.npz]``: the main job on built-in models.
+- ``archmotif mine FILE... [--strategy merge|nar]``: mine motifs and print the
+  vocabulary and each graph's reduction;
+- ``archmotif demo [-o corpus.npz]``: the main job on built-in models: trace
+  them on the meta device, mine their motifs, print what repeats.
 
 Errors print one line naming the problem and exit with status 1.
 """
@@ -91,10 +94,47 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"  {_summary(g)}  [{time.perf_counter() - t:.2f} s]")
     total = sum(g.num_nodes for g in graphs)
     print(f"{len(graphs)} graphs, {total} operator nodes in all")
+    _print_mined(_mine(graphs, args))
     if args.output:
         save_corpus(graphs, args.output)
         print(f"wrote corpus {args.output}")
     return 0
+
+
+def _mine(graphs: list[OpGraph], args: argparse.Namespace):
+    from archmotif.mining import mine
+
+    t = time.perf_counter()
+    m = mine(graphs, strategy=args.strategy, max_motif_nodes=args.max_motif_nodes)
+    print(f"mined with strategy={args.strategy!r} in {time.perf_counter() - t:.3f} s")
+    return m
+
+
+def _print_mined(m, top: int = 8) -> None:
+    v = m.vocabulary
+    print(f"vocabulary: {len(v)} motifs over {v.num_levels} levels")
+    for g, mg in zip(m.graphs, m.macro_graphs, strict=True):
+        print(f"  {g.name}: {g.num_nodes} nodes -> {mg.num_nodes} macro nodes "
+              f"({mg.reduction:.1f}x smaller)")  # fmt: skip
+    shared = sorted(v, key=lambda t: (-(t.num_nodes * t.count), t.index))[:top]
+    print("largest repeated motifs (nodes x count):")
+    for t in shared:
+        ops = ", ".join(t.ops[:5]) + (", ..." if t.num_nodes > 5 else "")
+        print(f"  #{t.index:<4} level {t.level}  {t.num_nodes:>3} nodes x {t.count:<4} "
+              f"in {t.support} graph(s)  [{ops}]")  # fmt: skip
+
+
+def _cmd_mine(args: argparse.Namespace) -> int:
+    graphs = []
+    for f in args.files:
+        graphs += _read_any(f)
+    _print_mined(_mine(graphs, args), top=args.top)
+    return 0
+
+
+def _add_mining_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--strategy", default="merge", choices=["merge", "nar"])
+    p.add_argument("--max-motif-nodes", type=int, default=32)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -116,7 +156,13 @@ def _parser() -> argparse.ArgumentParser:
     i.set_defaults(func=_cmd_info)
     d = sub.add_parser("demo", help="the main job on built-in models (no download)")
     d.add_argument("-o", "--output", help="also write the traced graphs as a corpus file")
+    _add_mining_options(d)
     d.set_defaults(func=_cmd_demo)
+    mi = sub.add_parser("mine", help="mine motifs in graph (.json), corpus (.npz) or ONNX files")
+    mi.add_argument("files", nargs="+")
+    mi.add_argument("--top", type=int, default=10, help="motifs to list (default 10)")
+    _add_mining_options(mi)
+    mi.set_defaults(func=_cmd_mine)
     return p
 
 

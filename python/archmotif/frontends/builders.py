@@ -17,6 +17,7 @@ raw waveforms for wav2vec-style ones, ``(1, 3, 224, 224)`` otherwise.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,13 +107,17 @@ def build(spec: str, *, meta: bool = True) -> Built:
     for s in sources:
         try:
             try:
-                built = _BUILDERS[s](name, meta)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # library chatter, not the user's concern
+                    built = _BUILDERS[s](name, meta)
             except NotImplementedError as e:
                 # A few constructors read tensor values while building (torchvision's
                 # RegNet does), which the meta device cannot give: build those for real.
                 if not meta or "meta" not in str(e):
                     raise
-                built = _BUILDERS[s](name, False)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    built = _BUILDERS[s](name, False)
         except ImportError as e:
             errors.append(f"{s} is not installed ({e.name})")
             continue

@@ -14,6 +14,7 @@ Policy, so the result is the computational DAG from inputs to outputs:
 - every other ``call_function`` node is one node, its op named by
   :func:`~archmotif.frontends.ops.normalize_op`; ``node_names`` keeps the FX name.
 
+Warnings raised by model code and ``torch.export`` while tracing are silenced.
 The model is traced in eval mode (its training flag is restored afterwards) with
 ``strict=False``; tensors are fake during export, so tracing never computes on
 real data, and a model built on the meta device never allocates its weights.
@@ -22,6 +23,7 @@ real data, and a model built on the meta device never allocates its weights.
 from __future__ import annotations
 
 import operator
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -139,7 +141,11 @@ def trace(
         was_training = model.training
         model.eval()
         try:
-            ep = torch.export.export(model, args, kwargs, strict=False)
+            # torch.export and model code warn about internals (deprecations, cached
+            # tensor attributes); those are not the caller's to act on.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ep = torch.export.export(model, args, kwargs, strict=False)
         finally:
             model.train(was_training)
     except TraceError:

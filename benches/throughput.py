@@ -1,0 +1,183 @@
+"""Graph-reduction throughput: archmotif against what a user would otherwise use.
+
+One run, same graphs for every tool, each measurement in a fresh process:
+
+- **archmotif**: ``archmotif.mine`` (motif mining + contraction into macro graphs);
+- **networkx**: ``weisfeiler_lehman_subgraph_hashes`` (the usual way to label
+  repeated structure) + ``quotient_graph`` with archmotif's partition;
+- **rustworkx**: ``contract_nodes`` once per group of archmotif's partition
+  (rustworkx has no WL hashing, so this row is contraction only).
+
+It prints nodes/s, peak memory per node (resident set growth during the call),
+the ratios against archmotif and a ``match`` column: whether the tool's
+contracted graph equals archmotif's macro graph (same groups, same edges).
+
+    python benches/throughput.py                       # 1e4..1e6, baselines up to 1e5
+    python benches/throughput.py --sizes 1e4,1e5,1e6,1e7 --real
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+FAMILIES = ("resnet", "transformer")
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _peak() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _graph(family: str, n: int):
+    from archmotif.synthetic import resnet_like, transformer_like
+
+    if family.startswith("real:"):
+        import archmotif
+
+        return archmotif.load_corpus(os.environ["ARCHMOTIF_BENCH_REAL"])[int(family[5:])]
+    return (resnet_like if family == "resnet" else transformer_like)(n)
+
+
+def child(tool: str, family: str, n: int, threads: int, part_file: str) -> dict:
+    g = _graph(family, n)
+    if tool == "archmotif":
+        import archmotif
+
+        base = _rss()
+        t = time.perf_counter()
+        m = archmotif.mine(g, progress=False, threads=threads)
+        dt = time.perf_counter() - t
+        mg = m.macro_graphs[0]
+        np.save(part_file, mg.node_to_macro)
+        edges = sorted(map(tuple, mg.edges.T.tolist()))
+        np.save(part_file + ".edges.npy", np.array(edges, dtype=np.int64).reshape(-1, 2))
+        return {"seconds": dt, "peak": _peak() - base, "macro": mg.num_nodes, "match": True,
+                "nodes": g.num_nodes}  # fmt: skip
+    part = np.load(part_file)
+    ours = {tuple(e) for e in np.load(part_file + ".edges.npy").tolist()}
+    src, dst = g.edges[0].tolist(), g.edges[1].tolist()
+    if tool == "networkx":
+        import networkx as nx
+
+        G = nx.DiGraph()
+        G.add_nodes_from((i, {"op": op}) for i, op in enumerate(g.node_ops()))
+        G.add_edges_from(zip(src, dst, strict=True))
+        groups: dict[int, set[int]] = {}
+        for v, p in enumerate(part.tolist()):
+            groups.setdefault(p, set()).add(v)
+        base = _rss()
+        t = time.perf_counter()
+        nx.weisfeiler_lehman_subgraph_hashes(G, node_attr="op", iterations=3)
+        q = nx.quotient_graph(G, list(groups.values()))
+        dt = time.perf_counter() - t
+        block = {b: part[next(iter(b))] for b in q.nodes}
+        theirs = {(int(block[a]), int(block[b])) for a, b in q.edges}
+        return {"seconds": dt, "peak": _peak() - base, "macro": q.number_of_nodes(),
+                "match": theirs == ours, "nodes": g.num_nodes}  # fmt: skip
+    if tool == "rustworkx":
+        import rustworkx as rx
+
+        G = rx.PyDiGraph(multigraph=False)
+        G.add_nodes_from(part.tolist())
+        G.add_edges_from_no_data(list(zip(src, dst, strict=True)))
+        order = np.argsort(part, kind="stable")
+        bounds = np.searchsorted(part[order], np.arange(part.max() + 2 if part.size else 1))
+        base = _rss()
+        t = time.perf_counter()
+        for p in range(len(bounds) - 1):
+            nodes = order[bounds[p] : bounds[p + 1]].tolist()
+            if len(nodes) > 1:
+                G.contract_nodes(nodes, p, check_cycle=False)
+        dt = time.perf_counter() - t
+        theirs = {(G[a], G[b]) for a, b in G.edge_list()}
+        return {"seconds": dt, "peak": _peak() - base, "macro": G.num_nodes(),
+                "match": theirs == ours, "nodes": g.num_nodes}  # fmt: skip
+    raise SystemExit(f"unknown tool {tool}")
+
+
+def run(tool, family, n, threads, part_file, timeout):
+    cmd = [sys.executable, __file__, "--child", tool, family, str(n), str(threads), part_file]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=True)
+    except subprocess.TimeoutExpired:
+        return {"error": f"> {timeout} s"}
+    except subprocess.CalledProcessError as e:
+        return {"error": (e.stderr.strip().splitlines() or ["failed"])[-1][:60]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="1e4,1e5,1e6")
+    ap.add_argument("--max-baseline", type=float, default=1e5,
+                    help="largest graph the baselines run on (they are slow)")  # fmt: skip
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--timeout", type=int, default=600)
+    ap.add_argument("--real", action="store_true", help="also trace resnet50, vit_b_16, bert")
+    ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        tool, family, n, threads, part_file = args.child
+        print(json.dumps(child(tool, family, int(n), int(threads), part_file)))
+        return
+    sizes = [int(float(s)) for s in args.sizes.split(",")]
+    cases = [(f, n) for n in sizes for f in FAMILIES]
+    tmp = tempfile.mkdtemp(prefix="archmotif-bench-")
+    if args.real:
+        import archmotif
+
+        real = [archmotif.trace(s) for s in
+                ("torchvision:resnet50", "torchvision:vit_b_16", "transformers:bert")]  # fmt: skip
+        path = os.path.join(tmp, "real.npz")
+        archmotif.save_corpus(real, path)
+        os.environ["ARCHMOTIF_BENCH_REAL"] = path
+        cases += [(f"real:{i}", g.num_nodes) for i, g in enumerate(real)]
+    print(f"threads={args.threads}, cpu={os.cpu_count()}; times exclude graph construction\n")
+    print("| graph | nodes | tool | seconds | nodes/s | peak B/node | macro nodes | match "
+          "| archmotif speed-up |")  # fmt: skip
+    print("|---|---:|---|---:|---:|---:|---:|---|---:|")
+    ours_time = {}
+    for family, n in cases:
+        part = os.path.join(tmp, f"{family.replace(':', '_')}-{n}.npy")
+        for tool in ("archmotif", "networkx", "rustworkx"):
+            if tool != "archmotif" and n > args.max_baseline:
+                print(f"| {family} | {n:,} | {tool} | skipped (> --max-baseline) | | | | | |")
+                continue
+            r = run(tool, family, n, args.threads, part, args.timeout)
+            if "error" in r:
+                print(f"| {family} | {n:,} | {tool} | {r['error']} | | | | | |")
+                continue
+            if tool == "archmotif":
+                ours_time[(family, n)] = r["seconds"]
+            ratio = (
+                r["seconds"] / ours_time[(family, n)] if (family, n) in ours_time else float("nan")
+            )
+            print(
+                f"| {family} | {r['nodes']:,} | {tool} | {r['seconds']:.3f} "
+                f"| {r['nodes'] / r['seconds']:,.0f} | {r['peak'] / r['nodes']:.0f} "
+                f"| {r['macro']:,} | {'yes' if r['match'] else 'NO'} | {ratio:.1f}x |",
+                flush=True,
+            )
+    big = sorted(n for _, n in ours_time if isinstance(n, int))
+    for family in FAMILIES:
+        ts = {n: t for (f, n), t in ours_time.items() if f == family}
+        if 10**6 in ts and 10**7 in ts:
+            print(f"\n{family}: 1e7 nodes took {ts[10**7] / ts[10**6]:.1f}x the time of 1e6")
+    del big
+
+
+if __name__ == "__main__":
+    main()
