@@ -22,7 +22,7 @@
 //! graphs exactly. Nothing depends on thread count or input order: ids are
 //! canonical, counts are sums, and every ranking is by (count, id).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use rayon::prelude::*;
 
@@ -106,6 +106,8 @@ struct Candidate {
     key: Key,
     fa: u32,
     fb: u32,
+    /// Index into `Miner::union_list`, set by `Miner::resolve`.
+    union: u32,
 }
 
 /// The mining engine: the motif forms seen so far, the cache of candidate
@@ -115,7 +117,8 @@ struct Candidate {
 pub struct Miner {
     op_labels: Vec<u64>,
     forms: HashMap<u128, Form>,
-    unions: HashMap<Key, Union>,
+    unions: HashMap<Key, u32>,
+    union_list: Vec<Union>,
     /// Union ids applied at each level, best rank first.
     rules: Vec<Vec<u128>>,
     single: HashMap<u32, u128>,
@@ -231,6 +234,7 @@ impl Miner {
                     },
                     fa,
                     fb,
+                    union: u32::MAX,
                 });
             }
             i = j;
@@ -269,8 +273,9 @@ impl Miner {
         ))
     }
 
-    /// Canonicalises every key not seen before (in parallel) and caches it.
-    fn resolve(&mut self, cands: &[Vec<Candidate>], ctl: &Control) -> Result<()> {
+    /// Canonicalises every key not seen before (in parallel), caches it, and
+    /// points every candidate at its union.
+    fn resolve(&mut self, cands: &mut [Vec<Candidate>], ctl: &Control) -> Result<()> {
         let mut missing: Vec<&Key> = cands
             .iter()
             .flatten()
@@ -291,8 +296,14 @@ impl Miner {
             .collect::<Result<_>>()?;
         for (k, u, f) in solved {
             self.forms.entry(u.id).or_insert(f);
-            self.unions.insert(k, u);
+            self.unions.insert(k, self.union_list.len() as u32);
+            self.union_list.push(u);
         }
+        let index = &self.unions;
+        cands
+            .par_iter_mut()
+            .flatten()
+            .for_each(|c| c.union = index[&c.key]);
         Ok(())
     }
 
@@ -310,7 +321,7 @@ impl Miner {
             .iter()
             .enumerate()
             .filter_map(|(i, c)| {
-                let u = &self.unions[&c.key];
+                let u = &self.union_list[c.union as usize];
                 rank.get(&u.id)
                     .map(|&r| (r, c.fa.min(c.fb), c.fa.max(c.fb), i))
             })
@@ -336,7 +347,7 @@ impl Miner {
             if sccs.is_empty() {
                 let kept = chosen
                     .iter()
-                    .map(|&i| (self.unions[&cands[i].key].id, &cands[i].key))
+                    .map(|&i| (self.union_list[cands[i].union as usize].id, &cands[i].key))
                     .collect();
                 return (next, kept);
             }
@@ -387,7 +398,7 @@ impl Miner {
             partner[cands[i].fb as usize] = Some(i);
         }
         let mut frags: Vec<Frag> = Vec::with_capacity(p.frags.len() - chosen.len());
-        let mut merged_at = HashMap::with_capacity(chosen.len());
+        let mut merged_at = HashMap::with_capacity_and_hasher(chosen.len(), Default::default());
         for (f, frag) in p.frags.iter().enumerate() {
             match partner[f] {
                 None => frags.push(frag.clone()),
@@ -396,7 +407,7 @@ impl Miner {
                     if f as u32 != c.fa.min(c.fb) {
                         continue;
                     }
-                    let u = &self.unions[&c.key];
+                    let u = &self.union_list[c.union as usize];
                     let (a, b) = (&p.frags[c.fa as usize], &p.frags[c.fb as usize]);
                     let local: Vec<u32> = a.nodes.iter().chain(&b.nodes).copied().collect();
                     merged_at.insert(i, frags.len() as u32);
@@ -429,11 +440,11 @@ impl Miner {
     fn count(&self, cands: &[Candidate], num_frags: usize) -> HashMap<u128, u64> {
         let mut occ: Vec<(u128, u32, u32)> = cands
             .iter()
-            .map(|c| (self.unions[&c.key].id, c.fa, c.fb))
+            .map(|c| (self.union_list[c.union as usize].id, c.fa, c.fb))
             .collect();
         occ.sort_unstable();
         let mut stamp = vec![u128::MAX; num_frags];
-        let mut counts = HashMap::new();
+        let mut counts = HashMap::default();
         for (id, fa, fb) in occ {
             if stamp[fa as usize] != id && stamp[fb as usize] != id {
                 stamp[fa as usize] = id;
@@ -459,12 +470,12 @@ impl Miner {
         }
         self.rules.clear();
         let mut parts = self.initial(graphs)?;
-        let mut created: Vec<HashMap<u128, u64>> = vec![HashMap::new(); graphs.len()];
-        let mut level_of: HashMap<u128, u32> = HashMap::new();
-        let mut children_key: HashMap<u128, Key> = HashMap::new();
+        let mut created: Vec<HashMap<u128, u64>> = vec![HashMap::default(); graphs.len()];
+        let mut level_of: HashMap<u128, u32> = HashMap::default();
+        let mut children_key: HashMap<u128, Key> = HashMap::default();
         for level in 1..=params.max_levels as u32 {
             ctl.set_total(graphs.len() as u64);
-            let cands: Vec<Vec<Candidate>> = graphs
+            let mut cands: Vec<Vec<Candidate>> = graphs
                 .par_iter()
                 .zip(&parts)
                 .map(|(g, p)| {
@@ -472,7 +483,7 @@ impl Miner {
                     Ok(Self::candidates(g, p, params.max_motif_nodes))
                 })
                 .collect::<Result<_>>()?;
-            self.resolve(&cands, ctl)?;
+            self.resolve(&mut cands, ctl)?;
             let this = &*self;
             let per_graph: Vec<HashMap<u128, u64>> = cands
                 .par_iter()
@@ -502,7 +513,7 @@ impl Miner {
                 let applied: Vec<HashMap<u128, u64>> = next
                     .iter()
                     .map(|(_, kept)| {
-                        let mut m = HashMap::new();
+                        let mut m = HashMap::default();
                         for (id, _) in kept {
                             *m.entry(*id).or_insert(0) += 1;
                         }
@@ -549,9 +560,9 @@ impl Miner {
         level_of: &HashMap<u128, u32>,
         children_key: &HashMap<u128, Key>,
     ) -> Vec<Motif> {
-        let mut stats: HashMap<u128, (u64, u64)> = HashMap::new();
+        let mut stats: HashMap<u128, (u64, u64)> = HashMap::default();
         for (g, made) in graphs.iter().zip(created) {
-            let mut ops_here: HashMap<u32, u64> = HashMap::new();
+            let mut ops_here: HashMap<u32, u64> = HashMap::default();
             for &op in g.ops() {
                 *ops_here.entry(op).or_insert(0) += 1;
             }
@@ -598,12 +609,12 @@ impl Miner {
                 .enumerate()
                 .map(|(r, &id)| (id, r as u32))
                 .collect();
-            let cands: Vec<Vec<Candidate>> = graphs
+            let mut cands: Vec<Vec<Candidate>> = graphs
                 .par_iter()
                 .zip(&parts)
                 .map(|(g, p)| Self::candidates(g, p, max_nodes))
                 .collect();
-            self.resolve(&cands, ctl)?;
+            self.resolve(&mut cands, ctl)?;
             let this = &*self;
             parts = graphs
                 .par_iter()
@@ -713,7 +724,7 @@ impl FragGraph {
 /// Union ids frequent enough in `per_graph` counts, best first: count
 /// descending, then id ascending.
 fn frequent(per_graph: &[HashMap<u128, u64>], params: Params) -> Vec<u128> {
-    let mut total: HashMap<u128, (u64, u64)> = HashMap::new();
+    let mut total: HashMap<u128, (u64, u64)> = HashMap::default();
     for m in per_graph {
         for (&id, &n) in m {
             if n > 0 {
