@@ -2,7 +2,6 @@
 
 use rayon::prelude::*;
 
-use crate::canon::canonical_form;
 use crate::error::{Error, Result};
 use crate::graph::{Dag, NodeId};
 use crate::mine::{Form, Macro};
@@ -79,28 +78,9 @@ pub fn induced_edges(dag: &Dag, nodes: &[NodeId]) -> Vec<(u32, u32)> {
 
 /// Canonical id and form of the subgraph induced by sorted `nodes`.
 pub fn induced_form(dag: &Dag, op_labels: &[u64], nodes: &[NodeId]) -> Result<(u128, Form)> {
-    let edges = induced_edges(dag, nodes);
-    let labels: Vec<u64> = nodes
-        .iter()
-        .map(|&v| op_labels[dag.op(v) as usize])
-        .collect();
-    let c = canonical_form(&labels, &edges)?;
-    let mut inv = vec![0u32; nodes.len()];
-    for (pos, &l) in c.order.iter().enumerate() {
-        inv[l as usize] = pos as u32;
-    }
-    let mut fe: Vec<(u32, u32)> = edges
-        .iter()
-        .map(|&(a, b)| (inv[a as usize], inv[b as usize]))
-        .collect();
-    fe.sort_unstable();
-    Ok((
-        c.id,
-        Form {
-            ops: c.order.iter().map(|&l| dag.op(nodes[l as usize])).collect(),
-            edges: fe,
-        },
-    ))
+    let ops: Vec<u32> = nodes.iter().map(|&v| dag.op(v)).collect();
+    let (c, form) = Form::canonical(&ops, op_labels, &induced_edges(dag, nodes))?;
+    Ok((c.id, form))
 }
 
 /// The nodes within `hops` undirected steps of `seed` (sorted), i.e. the

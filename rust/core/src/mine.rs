@@ -26,7 +26,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use rayon::prelude::*;
 
-use crate::canon::canonical_form;
+use crate::canon::{canonical_form, Canon};
 use crate::control::Control;
 use crate::error::{Error, Result};
 use crate::graph::Dag;
@@ -49,6 +49,33 @@ pub const MAX_MOTIF_NODES: usize = 4096;
 pub struct Form {
     pub ops: Vec<u32>,
     pub edges: Vec<(u32, u32)>,
+}
+
+impl Form {
+    /// The canonical form of the graph with `ops` (op ids, labelled through
+    /// `op_labels`) and `edges` between their indices, with its labelling.
+    pub fn canonical(
+        ops: &[u32],
+        op_labels: &[u64],
+        edges: &[(u32, u32)],
+    ) -> Result<(Canon, Form)> {
+        let labels: Vec<u64> = ops.iter().map(|&o| op_labels[o as usize]).collect();
+        let c = canonical_form(&labels, edges)?;
+        let mut inv = vec![0u32; ops.len()];
+        for (pos, &local) in c.order.iter().enumerate() {
+            inv[local as usize] = pos as u32;
+        }
+        let mut form_edges: Vec<(u32, u32)> = edges
+            .iter()
+            .map(|&(s, d)| (inv[s as usize], inv[d as usize]))
+            .collect();
+        form_edges.sort_unstable();
+        let form = Form {
+            ops: c.order.iter().map(|&l| ops[l as usize]).collect(),
+            edges: form_edges,
+        };
+        Ok((c, form))
+    }
 }
 
 /// One vocabulary entry.
@@ -246,24 +273,10 @@ impl Miner {
         let (fa, fb) = (&self.forms[&key.a], &self.forms[&key.b]);
         let na = fa.ops.len() as u32;
         let ops: Vec<u32> = fa.ops.iter().chain(&fb.ops).copied().collect();
-        let labels: Vec<u64> = ops.iter().map(|&o| self.op_labels[o as usize]).collect();
         let mut edges: Vec<(u32, u32)> = fa.edges.clone();
         edges.extend(fb.edges.iter().map(|&(s, d)| (s + na, d + na)));
         edges.extend(key.cross.iter().map(|&(s, d)| (s, d + na)));
-        let c = canonical_form(&labels, &edges)?;
-        let mut inv = vec![0u32; ops.len()];
-        for (pos, &local) in c.order.iter().enumerate() {
-            inv[local as usize] = pos as u32;
-        }
-        let mut form_edges: Vec<(u32, u32)> = edges
-            .iter()
-            .map(|&(s, d)| (inv[s as usize], inv[d as usize]))
-            .collect();
-        form_edges.sort_unstable();
-        let form = Form {
-            ops: c.order.iter().map(|&l| ops[l as usize]).collect(),
-            edges: form_edges,
-        };
+        let (c, form) = Form::canonical(&ops, &self.op_labels, &edges)?;
         Ok((
             Union {
                 id: c.id,
