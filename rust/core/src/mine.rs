@@ -115,18 +115,26 @@ struct Union {
     order: Vec<u32>,
 }
 
-#[derive(Debug, Clone)]
-struct Frag {
-    motif: u128,
-    /// `nodes[pos]` is the original node at canonical position `pos`.
-    nodes: Vec<u32>,
-}
-
+/// A partition of one graph into fragments, stored flat (no allocation per
+/// fragment): fragment `f` holds `nodes[offsets[f]..offsets[f + 1]]`, in
+/// canonical position order, and is an instance of motif `motif[f]`.
 #[derive(Debug, Clone)]
 struct Partition {
     frag_of: Vec<u32>,
     pos: Vec<u32>,
-    frags: Vec<Frag>,
+    motif: Vec<u128>,
+    offsets: Vec<u32>,
+    nodes: Vec<u32>,
+}
+
+impl Partition {
+    fn len(&self) -> usize {
+        self.motif.len()
+    }
+
+    fn nodes_of(&self, f: u32) -> &[u32] {
+        &self.nodes[self.offsets[f as usize] as usize..self.offsets[f as usize + 1] as usize]
+    }
 }
 
 struct Candidate {
@@ -218,15 +226,9 @@ impl Miner {
             .map(|g| Partition {
                 frag_of: (0..g.num_nodes() as u32).collect(),
                 pos: vec![0; g.num_nodes()],
-                frags: g
-                    .ops()
-                    .iter()
-                    .enumerate()
-                    .map(|(v, op)| Frag {
-                        motif: single[op],
-                        nodes: vec![v as u32],
-                    })
-                    .collect(),
+                motif: g.ops().iter().map(|op| single[op]).collect(),
+                offsets: (0..=g.num_nodes() as u32).collect(),
+                nodes: (0..g.num_nodes() as u32).collect(),
             })
             .collect())
     }
@@ -242,7 +244,7 @@ impl Miner {
             })
             .collect();
         cross.sort_unstable();
-        let succ = FragGraph::new(p.frags.len(), &cross);
+        let succ = FragGraph::new(p.len(), &cross);
         let mut out = Vec::new();
         let mut i = 0;
         while i < cross.len() {
@@ -251,12 +253,12 @@ impl Miner {
             while j < cross.len() && cross[j].0 == fa && cross[j].1 == fb {
                 j += 1;
             }
-            let (a, b) = (&p.frags[fa as usize], &p.frags[fb as usize]);
-            if a.nodes.len() + b.nodes.len() <= max_nodes && succ.no_detour(fa, fb) {
+            let size = p.nodes_of(fa).len() + p.nodes_of(fb).len();
+            if size <= max_nodes && succ.no_detour(fa, fb) {
                 out.push(Candidate {
                     key: Key {
-                        a: a.motif,
-                        b: b.motif,
+                        a: p.motif[fa as usize],
+                        b: p.motif[fb as usize],
                         cross: cross[i..j].iter().map(|c| (c.2, c.3)).collect(),
                     },
                     fa,
@@ -340,7 +342,7 @@ impl Miner {
             })
             .collect();
         sel.sort_unstable();
-        let mut used = vec![false; p.frags.len()];
+        let mut used = vec![false; p.len()];
         let mut chosen: Vec<usize> = Vec::new();
         for &(_, _, _, i) in &sel {
             let c = &cands[i];
@@ -356,7 +358,7 @@ impl Miner {
         loop {
             let (next, merged_at) = self.merge(p, cands, &chosen);
             let quotient = Quotient::new(dag, &next.frag_of);
-            let sccs = quotient.cyclic_components(next.frags.len());
+            let sccs = quotient.cyclic_components(next.len());
             if sccs.is_empty() {
                 let kept = chosen
                     .iter()
@@ -364,7 +366,7 @@ impl Miner {
                     .collect();
                 return (next, kept);
             }
-            let mut comp_of = vec![usize::MAX; next.frags.len()];
+            let mut comp_of = vec![usize::MAX; next.len()];
             for (c, members) in sccs.iter().enumerate() {
                 for &f in members {
                     comp_of[f as usize] = c;
@@ -405,45 +407,59 @@ impl Miner {
         cands: &[Candidate],
         chosen: &[usize],
     ) -> (Partition, HashMap<usize, u32>) {
-        let mut partner: Vec<Option<usize>> = vec![None; p.frags.len()];
+        let mut partner: Vec<Option<usize>> = vec![None; p.len()];
         for &i in chosen {
             partner[cands[i].fa as usize] = Some(i);
             partner[cands[i].fb as usize] = Some(i);
         }
-        let mut frags: Vec<Frag> = Vec::with_capacity(p.frags.len() - chosen.len());
+        let n_frags = p.len() - chosen.len();
+        let mut motif: Vec<u128> = Vec::with_capacity(n_frags);
+        let mut offsets: Vec<u32> = Vec::with_capacity(n_frags + 1);
+        let mut nodes: Vec<u32> = Vec::with_capacity(p.nodes.len());
+        let mut frag_of = vec![0u32; p.frag_of.len()];
+        let mut pos = vec![0u32; p.pos.len()];
         let mut merged_at = HashMap::with_capacity_and_hasher(chosen.len(), Default::default());
-        for (f, frag) in p.frags.iter().enumerate() {
-            match partner[f] {
-                None => frags.push(frag.clone()),
+        offsets.push(0);
+        for f in 0..p.len() as u32 {
+            let new_f = motif.len() as u32;
+            match partner[f as usize] {
+                None => {
+                    motif.push(p.motif[f as usize]);
+                    nodes.extend_from_slice(p.nodes_of(f));
+                }
                 Some(i) => {
                     let c = &cands[i];
-                    if f as u32 != c.fa.min(c.fb) {
+                    if f != c.fa.min(c.fb) {
                         continue;
                     }
                     let u = &self.union_list[c.union as usize];
-                    let (a, b) = (&p.frags[c.fa as usize], &p.frags[c.fb as usize]);
-                    let local: Vec<u32> = a.nodes.iter().chain(&b.nodes).copied().collect();
-                    merged_at.insert(i, frags.len() as u32);
-                    frags.push(Frag {
-                        motif: u.id,
-                        nodes: u.order.iter().map(|&l| local[l as usize]).collect(),
-                    });
+                    let (a, b) = (p.nodes_of(c.fa), p.nodes_of(c.fb));
+                    let na = a.len() as u32;
+                    merged_at.insert(i, new_f);
+                    motif.push(u.id);
+                    nodes.extend(u.order.iter().map(|&l| {
+                        if l < na {
+                            a[l as usize]
+                        } else {
+                            b[(l - na) as usize]
+                        }
+                    }));
                 }
             }
-        }
-        let mut frag_of = vec![0u32; p.frag_of.len()];
-        let mut pos = vec![0u32; p.pos.len()];
-        for (f, frag) in frags.iter().enumerate() {
-            for (q, &v) in frag.nodes.iter().enumerate() {
-                frag_of[v as usize] = f as u32;
+            let start = *offsets.last().expect("non-empty") as usize;
+            for (q, &v) in nodes[start..].iter().enumerate() {
+                frag_of[v as usize] = new_f;
                 pos[v as usize] = q as u32;
             }
+            offsets.push(nodes.len() as u32);
         }
         (
             Partition {
                 frag_of,
                 pos,
-                frags,
+                motif,
+                offsets,
+                nodes,
             },
             merged_at,
         )
@@ -501,7 +517,7 @@ impl Miner {
             let per_graph: Vec<HashMap<u128, u64>> = cands
                 .par_iter()
                 .zip(&parts)
-                .map(|(c, p)| this.count(c, p.frags.len()))
+                .map(|(c, p)| this.count(c, p.len()))
                 .collect();
             let mut rules = frequent(&per_graph, params);
             let mut next: Vec<(Partition, Vec<(u128, &Key)>)>;
@@ -758,24 +774,18 @@ fn frequent(per_graph: &[HashMap<u128, u64>], params: Params) -> Vec<u128> {
 
 /// The macro graph of a final partition: macro nodes ordered by smallest node.
 fn macro_of(dag: &Dag, p: &Partition) -> Macro {
-    let mut order: Vec<(u32, u32)> = p
-        .frags
-        .iter()
-        .enumerate()
-        .map(|(f, fr)| (*fr.nodes.iter().min().unwrap_or(&0), f as u32))
+    let mut order: Vec<(u32, u32)> = (0..p.len() as u32)
+        .map(|f| (*p.nodes_of(f).iter().min().unwrap_or(&0), f))
         .collect();
     order.sort_unstable();
-    let mut new_index = vec![0u32; p.frags.len()];
+    let mut new_index = vec![0u32; p.len()];
     for (i, &(_, f)) in order.iter().enumerate() {
         new_index[f as usize] = i as u32;
     }
     let node_to_macro: Vec<u32> = p.frag_of.iter().map(|&f| new_index[f as usize]).collect();
     let quotient = Quotient::new(dag, &node_to_macro);
     Macro {
-        motif_ids: order
-            .iter()
-            .map(|&(_, f)| p.frags[f as usize].motif)
-            .collect(),
+        motif_ids: order.iter().map(|&(_, f)| p.motif[f as usize]).collect(),
         node_to_macro,
         quotient,
     }
