@@ -14,6 +14,7 @@ Errors print one line naming the problem and exit with status 1.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 from collections.abc import Sequence
@@ -22,6 +23,11 @@ from archmotif.errors import ArchmotifError
 from archmotif.graph import OpGraph
 
 __all__ = ["DEMO_MODELS", "main"]
+
+# Feature modules that add their own subcommands: each has ``register(subparsers)``,
+# which adds parsers whose ``func(args) -> int`` is set with ``set_defaults``. They
+# import their heavy dependencies inside ``func``, so ``archmotif --help`` stays fast.
+_SUBCOMMAND_MODULES: tuple[str, ...] = ()
 
 # Built from code on the meta device: no download, no weights allocated.
 DEMO_MODELS = (
@@ -163,6 +169,8 @@ def _parser() -> argparse.ArgumentParser:
     mi.add_argument("--top", type=int, default=10, help="motifs to list (default 10)")
     _add_mining_options(mi)
     mi.set_defaults(func=_cmd_mine)
+    for module in _SUBCOMMAND_MODULES:
+        importlib.import_module(module).register(sub)
     return p
 
 

@@ -1,0 +1,90 @@
+"""Architecture datasets that need no download, in the one corpus format.
+
+- ``"builtin"``: about 100 real models over more than 10 families, traced ahead of
+  time and shipped inside the package (``archmotif/datasets/data/builtin.npz``);
+- ``"zoo"``: every architecture timm, torchvision and transformers can build from
+  code, traced on the meta device by ``archmotif zoo build`` (:mod:`.zoo`);
+- ``"darts"``: DARTS-space networks, a genotype per class (:mod:`.darts`);
+- ``"nasbench201"``: the 15,625 NAS-Bench-201 cells in the standard skeleton
+  (:mod:`.nasbench201`).
+
+``load(name_or_path)`` takes one of those names or the path of a corpus file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from archmotif.corpus import load_corpus
+from archmotif.errors import FormatError
+from archmotif.graph import OpGraph
+
+__all__ = ["BUILTIN_PATH", "available", "default_zoo_path", "load"]
+
+BUILTIN_PATH = Path(__file__).with_name("data") / "builtin.npz"
+
+
+def default_zoo_path() -> Path:
+    """Where ``archmotif zoo build`` writes by default: ``$ARCHMOTIF_HOME/zoo.npz``
+    (``ARCHMOTIF_HOME`` defaults to ``~/.cache/archmotif``)."""
+    home = os.environ.get("ARCHMOTIF_HOME") or os.path.join(
+        os.path.expanduser("~"), ".cache", "archmotif"
+    )
+    return Path(home) / "zoo.npz"
+
+
+def _builtin() -> list[OpGraph]:
+    return load_corpus(BUILTIN_PATH)
+
+
+def _zoo() -> list[OpGraph]:
+    p = default_zoo_path()
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: no zoo built yet; run `archmotif zoo build` first")
+    return load_corpus(p)
+
+
+def _darts() -> list[OpGraph]:
+    from archmotif.datasets import darts
+
+    return darts.generate()
+
+
+def _nasbench201() -> list[OpGraph]:
+    from archmotif.datasets import nasbench201
+
+    return nasbench201.generate()
+
+
+_NAMED: dict[str, Callable[[], list[OpGraph]]] = {
+    "builtin": _builtin,
+    "zoo": _zoo,
+    "darts": _darts,
+    "nasbench201": _nasbench201,
+}
+
+
+def available() -> list[str]:
+    """The dataset names :func:`load` accepts (besides a corpus path)."""
+    return list(_NAMED)
+
+
+def load(name_or_path: str | os.PathLike[str]) -> list[OpGraph]:
+    """Loads a named dataset (see :func:`available`) or a corpus file.
+
+    Each graph's ``labels`` carry at least ``source``, ``family`` and ``coarse``.
+    An unknown name that is not a file raises :class:`FileNotFoundError`; a file
+    that is not a corpus raises :class:`~archmotif.FormatError`.
+    """
+    key = os.fspath(name_or_path)
+    if key in _NAMED:
+        return _NAMED[key]()
+    if not os.path.exists(key):
+        raise FileNotFoundError(
+            f"{key}: neither a dataset name ({', '.join(_NAMED)}) nor an existing corpus file"
+        )
+    if os.path.isdir(key):
+        raise FormatError(f"{key}: is a directory, not a corpus file")
+    return load_corpus(key)
