@@ -117,3 +117,19 @@ def test_zip_is_readable_by_standard_tools(tmp_path):
     p = tmp_path / "c.npz"
     save_corpus(_graphs(), p)
     assert zipfile.is_zipfile(p)
+
+
+def test_metadata_travels_in_the_header_and_info_reads_it_without_graphs(tmp_path):
+    from archmotif.corpus import corpus_info
+
+    p = tmp_path / "c.npz"
+    meta = {"dataset": "toy", "failures": [{"spec": "x", "reason": "boom"}]}
+    save_corpus(_graphs(), p, meta=meta)
+    assert load_corpus(p) == _graphs()
+    info = corpus_info(p)
+    assert info["meta"] == meta
+    assert (info["num_graphs"], info["num_nodes"], info["num_edges"]) == (3, 7, 5)
+    assert info["label_counts"] == {"family": {"cnn": 1}}
+    with pytest.raises(TypeError, match="JSON"):
+        save_corpus(_graphs(), tmp_path / "d.npz", meta={"bad": object()})
+    assert not (tmp_path / "d.npz").exists()

@@ -17,6 +17,19 @@ from typing import IO
 __all__ = ["write_atomic"]
 
 
+def _umask() -> int:
+    """The process umask, read without changing it (``os.umask`` can only be read by
+    setting it, which races with other threads creating files)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
 def write_atomic(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> None:
     """Calls ``write(f)`` on a temporary binary file, then renames it to ``path``."""
     dest = os.fspath(path)
@@ -24,6 +37,9 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[IO[bytes]], obje
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(dest), dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
+            # mkstemp makes the file private (0600); give it the mode a plain open()
+            # would have (0666 less the umask), as users expect of their outputs.
+            os.fchmod(f.fileno(), 0o666 & ~_umask())
             write(f)
             f.flush()
             os.fsync(f.fileno())

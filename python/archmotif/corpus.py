@@ -5,7 +5,8 @@ stranger's file never executes code):
 
 - ``header``: uint8, UTF-8 JSON ``{"format": "archmotif.corpus", "version": 1,
   "num_graphs": G, "op_names": [str], "names": [str], "labels": [{str: str}],
-  "node_names": [null | [str]]}``;
+  "node_names": [null | [str]], "meta"?: {...}}`` (``meta``: free JSON metadata of the
+  whole corpus, e.g. a zoo build's failures);
 - ``ops``: int32 ``[sum N]``, every graph's nodes, as ids into the shared ``op_names``;
 - ``node_offsets``: int64 ``[G + 1]``, graph ``g``'s nodes are ``ops[o[g]:o[g+1]]``;
 - ``edges``: int64 ``[2, sum E]``, node ids local to each graph;
@@ -21,7 +22,7 @@ import io
 import json
 import os
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -31,15 +32,21 @@ from archmotif.atomic import write_atomic
 from archmotif.errors import FormatError, GraphError
 from archmotif.graph import OpGraph
 
-__all__ = ["CORPUS_FORMAT", "CORPUS_VERSION", "load_corpus", "save_corpus"]
+__all__ = ["CORPUS_FORMAT", "CORPUS_VERSION", "corpus_info", "load_corpus", "save_corpus"]
 
 CORPUS_FORMAT = "archmotif.corpus"
 CORPUS_VERSION = 1
 _ARRAYS = ("header", "ops", "node_offsets", "edges", "edge_offsets")
 
 
-def save_corpus(graphs: Iterable[OpGraph], path: str | os.PathLike[str]) -> None:
-    """Writes ``graphs`` to one corpus file at ``path`` (atomically)."""
+def save_corpus(
+    graphs: Iterable[OpGraph],
+    path: str | os.PathLike[str],
+    *,
+    meta: Mapping[str, Any] | None = None,
+) -> None:
+    """Writes ``graphs`` to one corpus file at ``path`` (atomically), with ``meta``
+    (JSON-serialisable metadata of the whole corpus) in its header."""
     graphs = list(graphs)
     for i, g in enumerate(graphs):
         if not isinstance(g, OpGraph):
@@ -63,6 +70,11 @@ def save_corpus(graphs: Iterable[OpGraph], path: str | os.PathLike[str]) -> None
         "labels": [g.labels for g in graphs],
         "node_names": [None if g.node_names is None else list(g.node_names) for g in graphs],
     }
+    if meta is not None:
+        try:
+            header["meta"] = json.loads(json.dumps(dict(meta)))
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"corpus meta must be JSON-serialisable: {e}") from None
     arrays = {
         "header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
         "ops": np.concatenate(ops_parts) if ops_parts else np.zeros(0, np.int32),
@@ -157,3 +169,34 @@ def load_corpus(path: str | os.PathLike[str]) -> list[OpGraph]:
             )
         )
     return graphs
+
+
+def corpus_info(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A summary of a corpus file without building its graphs: ``num_graphs``,
+    ``num_nodes``, ``num_edges``, ``num_ops`` (distinct op names), ``version``,
+    ``label_counts`` (per label key, how many graphs carry each value; numeric-looking
+    keys such as ``params`` are left out), ``meta`` and ``size_bytes``."""
+    p = os.fspath(path)
+    a = _read_arrays(p)
+    h = _header(p, a["header"])
+    label_counts: dict[str, dict[str, int]] = {}
+    for labels in h.get("labels", []):
+        for k, v in labels.items():
+            label_counts.setdefault(k, {})
+            label_counts[k][v] = label_counts[k].get(v, 0) + 1
+    label_counts = {
+        k: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
+        for k, c in label_counts.items()
+        if not all(v.replace(".", "", 1).isdigit() for v in c)
+    }
+    return {
+        "path": p,
+        "version": h["version"],
+        "num_graphs": int(h.get("num_graphs", 0)),
+        "num_nodes": int(a["ops"].shape[0]),
+        "num_edges": int(a["edges"].shape[1]) if a["edges"].ndim == 2 else 0,
+        "num_ops": len(h.get("op_names", [])),
+        "label_counts": label_counts,
+        "meta": h.get("meta", {}),
+        "size_bytes": os.path.getsize(p),
+    }

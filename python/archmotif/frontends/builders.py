@@ -12,18 +12,28 @@ Example inputs are chosen by modality (:func:`example_inputs`): token ids for
 text models (plus decoder ids for encoder-decoders), pixels at the model's
 configured size for vision, log-mel features for Whisper-style audio models,
 raw waveforms for wav2vec-style ones, ``(1, 3, 224, 224)`` otherwise.
+
+A name may end in ``@key=value,key=value`` to change the model's configuration:
+for transformers these set attributes of the default config
+(``"transformers:bert@num_hidden_layers=4"``); for timm and torchvision they are
+keyword arguments of the model's constructor (``"timm:vit_small_patch16_224@depth=6"``).
+Values are parsed as JSON when they can be (numbers, ``true``, lists), else kept as
+strings.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from archmotif.errors import TraceError
 
-__all__ = ["SOURCES", "Built", "build", "example_inputs"]
+__all__ = ["SOURCES", "Built", "auto_class_for", "build", "example_inputs"]
 
 SOURCES = ("torchvision", "timm", "transformers")
 _SEQ_LEN = 16
@@ -45,12 +55,12 @@ def _device_ctx(meta: bool) -> contextlib.AbstractContextManager[Any]:
     return torch.device("meta") if meta else contextlib.nullcontext()
 
 
-def _torchvision(name: str, meta: bool) -> Built | None:
+def _torchvision(name: str, meta: bool, overrides: dict[str, Any]) -> Built | None:
     import torchvision
 
     if name not in torchvision.models.list_models():
         return None
-    kwargs: dict[str, Any] = {"weights": None}
+    kwargs: dict[str, Any] = {"weights": None, **overrides}
     if name in torchvision.models.list_models(module=torchvision.models.segmentation) or name in (
         torchvision.models.list_models(module=torchvision.models.detection)
     ):
@@ -68,36 +78,89 @@ def _torchvision(name: str, meta: bool) -> Built | None:
     return Built(m, name, inputs, {"source": "torchvision"})
 
 
-def _timm(name: str, meta: bool) -> Built | None:
+def _timm(name: str, meta: bool, overrides: dict[str, Any]) -> Built | None:
     import timm
 
     if not timm.is_model(name):
         return None
     with _device_ctx(meta):
-        m = timm.create_model(name, pretrained=False)
+        m = timm.create_model(name, pretrained=False, **overrides)
     return Built(m, name, None, {"source": "timm"})
 
 
-def _transformers(model_type: str, meta: bool) -> Built | None:
+@functools.cache
+def _auto_classes() -> tuple[tuple[Any, frozenset[str]], ...]:
+    """``AutoModel`` then every ``AutoModelFor*``/``AutoBackbone`` class
+    (alphabetically), each with the model types its mapping knows."""
+    import transformers
+
+    tasks = [a for a in dir(transformers) if a.startswith("AutoModelFor") or a == "AutoBackbone"]
+    names = ["AutoModel", *sorted(tasks)]
+    out = []
+    for attr in names:
+        try:
+            cls = getattr(transformers, attr)
+        except (ImportError, AttributeError):
+            continue
+        mapping = getattr(getattr(cls, "_model_mapping", None), "_model_mapping", None)
+        if isinstance(mapping, Mapping):
+            out.append((cls, frozenset(mapping)))
+    return tuple(out)
+
+
+def auto_class_for(model_type: str) -> Any | None:
+    """The transformers ``AutoModel*`` class that builds ``model_type`` from its
+    config: ``AutoModel`` (the bare model) when it can, else the first task class
+    (alphabetically) whose mapping has the type; ``None`` when none has it."""
+    for cls, types in _auto_classes():
+        if model_type in types:
+            return cls
+    return None
+
+
+def _transformers(model_type: str, meta: bool, overrides: dict[str, Any]) -> Built | None:
     import transformers
 
     try:
         cfg = transformers.AutoConfig.for_model(model_type)
     except ValueError:
         return None
+    for key, value in overrides.items():
+        if not hasattr(cfg, key):
+            raise TraceError(f"transformers:{model_type}: its config has no attribute {key!r}")
+        setattr(cfg, key, value)
     if hasattr(cfg, "use_cache"):
         cfg.use_cache = False
+    auto = auto_class_for(model_type)
+    if auto is None:
+        raise TraceError(f"transformers:{model_type}: no AutoModel* class builds this config")
     with _device_ctx(meta):
-        m = transformers.AutoModel.from_config(cfg)
-    return Built(m, model_type, None, {"source": "transformers", "family": model_type})
+        m = auto.from_config(cfg)
+    labels = {"source": "transformers", "family": model_type, "auto_class": auto.__name__}
+    return Built(m, model_type, None, labels)
 
 
 _BUILDERS = {"torchvision": _torchvision, "timm": _timm, "transformers": _transformers}
 
 
+def _overrides(spec: str, text: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in filter(None, text.split(",")):
+        key, eq, value = item.partition("=")
+        if not eq or not key.isidentifier():
+            raise TraceError(f"could not build {spec}: {item!r} is not key=value")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
 def build(spec: str, *, meta: bool = True) -> Built:
     """Builds the model ``spec`` names (see the module docstring)."""
-    source, _, name = spec.rpartition(":")
+    base, _, options = spec.partition("@")
+    overrides = _overrides(spec, options)
+    source, _, name = base.rpartition(":")
     if source and source not in _BUILDERS:
         raise TraceError(
             f"could not build {spec}: unknown source {source!r} (use one of {SOURCES})"
@@ -109,7 +172,7 @@ def build(spec: str, *, meta: bool = True) -> Built:
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # library chatter, not the user's concern
-                    built = _BUILDERS[s](name, meta)
+                    built = _BUILDERS[s](name, meta, overrides)
             except NotImplementedError as e:
                 # A few constructors read tensor values while building (torchvision's
                 # RegNet does), which the meta device cannot give: build those for real.
@@ -117,15 +180,21 @@ def build(spec: str, *, meta: bool = True) -> Built:
                     raise
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    built = _BUILDERS[s](name, False)
+                    built = _BUILDERS[s](name, False, overrides)
+        except TraceError:
+            raise
         except ImportError as e:
-            errors.append(f"{s} is not installed ({e.name})")
-            continue
+            if e.name and e.name.split(".")[0] == s:
+                errors.append(f"{s} is not installed")
+                continue
+            raise TraceError(f"could not build {spec} with {s}: needs {e.name or e}") from e
         except Exception as e:
             raise TraceError(f"could not build {spec} with {s}: {type(e).__name__}: {e}") from e
         if built is not None:
             if built.inputs is None:
                 built.inputs = example_inputs(built.module)
+            if options:
+                built.name = f"{built.name}@{options}"
             return built
     detail = "; ".join(errors) if errors else f"no model of that name in {', '.join(sources)}"
     raise TraceError(f"could not build {spec}: {detail}")
@@ -141,17 +210,30 @@ def _model_device(model: Any) -> Any:
     return torch.device("cpu")
 
 
+def _pixels(cfg: Any, device: Any) -> Any:
+    import torch
+
+    vision = getattr(cfg, "vision_config", None) or cfg
+    size = getattr(vision, "image_size", 224)
+    size = size[0] if isinstance(size, (list, tuple)) else size
+    ch = getattr(vision, "num_channels", 3)
+    return torch.zeros(1, ch, size, size, device=device)
+
+
 def _transformers_inputs(model: Any, device: Any) -> dict[str, Any]:
     import torch
 
     cfg = model.config
     main = getattr(model, "main_input_name", "input_ids")
+    # Vision-language models (CLIP-like) take both token ids and pixels.
+    multimodal = getattr(cfg, "vision_config", None) is not None and (
+        getattr(cfg, "text_config", None) is not None
+    )
     if main == "pixel_values":
-        vision = getattr(cfg, "vision_config", None) or cfg
-        size = getattr(vision, "image_size", 224)
-        size = size[0] if isinstance(size, (list, tuple)) else size
-        ch = getattr(vision, "num_channels", 3)
-        return {"pixel_values": torch.zeros(1, ch, size, size, device=device)}
+        inputs = {"pixel_values": _pixels(cfg, device)}
+        if multimodal:
+            inputs["input_ids"] = torch.ones(1, _SEQ_LEN, dtype=torch.long, device=device)
+        return inputs
     if main == "input_features":
         mels = getattr(cfg, "num_mel_bins", None) or getattr(cfg, "input_feat_per_channel", 80)
         if hasattr(cfg, "max_source_positions") and hasattr(cfg, "num_mel_bins"):
@@ -168,6 +250,8 @@ def _transformers_inputs(model: Any, device: Any) -> dict[str, Any]:
     inputs = {"input_ids": torch.ones(1, _SEQ_LEN, dtype=torch.long, device=device)}
     if getattr(cfg, "is_encoder_decoder", False):
         inputs["decoder_input_ids"] = torch.ones(1, _SEQ_LEN, dtype=torch.long, device=device)
+    if multimodal:
+        inputs["pixel_values"] = _pixels(cfg, device)
     return inputs
 
 

@@ -1,0 +1,109 @@
+"""CLI: ``archmotif zoo build|list`` and ``archmotif dataset info``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections import Counter
+from typing import Any
+
+__all__ = ["register"]
+
+
+def _cmd_zoo_build(args: argparse.Namespace) -> int:
+    from archmotif.datasets import zoo
+
+    specs = None
+    if args.limit is not None:
+        specs = []
+        for source in args.sources:
+            specs += zoo.catalogue([source])[: args.limit]
+    summary = zoo.build(
+        args.output,
+        sources=args.sources,
+        specs=specs,
+        workers=args.workers,
+        timeout=args.timeout,
+        progress=not args.no_progress,
+    )
+    print(summary)
+    return 0
+
+
+def _cmd_zoo_list(args: argparse.Namespace) -> int:
+    from archmotif.datasets import zoo
+
+    specs = zoo.catalogue(args.sources)
+    if args.names:
+        print("\n".join(specs))
+        return 0
+    by_source = Counter(s.partition(":")[0] for s in specs)
+    for source in args.sources:
+        print(f"{source:<13} {by_source.get(source, 0):>5} architectures to trace")
+    print(f"{'total':<13} {len(specs):>5}")
+    return 0
+
+
+def _resolve(name_or_path: str) -> str:
+    from archmotif.datasets import BUILTIN_PATH, default_zoo_path
+
+    named = {"builtin": BUILTIN_PATH, "zoo": default_zoo_path()}
+    return os.fspath(named.get(name_or_path, name_or_path))
+
+
+def _cmd_dataset_info(args: argparse.Namespace) -> int:
+    from archmotif.corpus import corpus_info
+
+    info: dict[str, Any] = corpus_info(_resolve(args.file))
+    size_mb = info["size_bytes"] / 1e6
+    print(
+        f"{info['path']}: corpus v{info['version']}, {info['num_graphs']} graphs, "
+        f"{info['num_nodes']} nodes, {info['num_edges']} edges, {info['num_ops']} ops, "
+        f"{size_mb:.1f} MB"
+    )
+    for key in ("source", "coarse", "family", "task"):
+        counts = info["label_counts"].get(key)
+        if not counts:
+            continue
+        shown = list(counts.items())[: args.top]
+        more = f", ... ({len(counts)} values)" if len(counts) > args.top else ""
+        print(f"  {key}: " + ", ".join(f"{v} {n}" for v, n in shown) + more)
+    meta = info["meta"]
+    if meta.get("failures"):
+        reasons = Counter(f["reason"] for f in meta["failures"])
+        print(f"  {len(meta['failures'])} failures while building; commonest reasons:")
+        for r, n in reasons.most_common(args.top):
+            print(f"    {n:>4}  {r}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Adds ``zoo`` and ``dataset`` to the ``archmotif`` command's subparsers."""
+    from archmotif.datasets.zoo import SOURCES
+
+    z = sub.add_parser("zoo", help="build or list the real-world architecture zoo")
+    zsub = z.add_subparsers(dest="zoo_command", required=True)
+    b = zsub.add_parser(
+        "build",
+        help="trace every timm/torchvision/transformers architecture into one corpus file",
+        description="Traces the zoo on the meta device in worker processes. Resumes after "
+        "an interruption (a journal sits next to the output until the build completes).",
+    )
+    b.add_argument("--sources", nargs="+", default=list(SOURCES), choices=SOURCES)
+    b.add_argument("-o", "--output", help="corpus file (default ~/.cache/archmotif/zoo.npz)")
+    b.add_argument("--workers", type=int, help="worker processes (default: CPU count)")
+    b.add_argument("--timeout", type=float, default=300.0, help="seconds per model (300)")
+    b.add_argument("--limit", type=int, help="only the first N models of each source")
+    b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    b.set_defaults(func=_cmd_zoo_build)
+    ls = zsub.add_parser("list", help="what the zoo would trace, per source")
+    ls.add_argument("--sources", nargs="+", default=list(SOURCES), choices=SOURCES)
+    ls.add_argument("--names", action="store_true", help="print every model spec")
+    ls.set_defaults(func=_cmd_zoo_list)
+
+    d = sub.add_parser("dataset", help="inspect corpus files")
+    dsub = d.add_subparsers(dest="dataset_command", required=True)
+    i = dsub.add_parser("info", help="sizes, labels and build failures of a corpus file")
+    i.add_argument("file", help="a corpus .npz, or 'builtin' / 'zoo'")
+    i.add_argument("--top", type=int, default=12, help="values to show per label (12)")
+    i.set_defaults(func=_cmd_dataset_info)
