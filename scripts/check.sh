@@ -25,8 +25,9 @@ python3 -m venv "$clean/venv"
 (cd "$clean" && env PATH="$clean/venv/bin:/usr/bin:/bin" "$clean/venv/bin/python" -c "
 import sys, archmotif
 g = archmotif.OpGraph(['input', 'conv'], [[0], [1]])
+builtin = archmotif.datasets.load('builtin')
 assert 'torch' not in sys.modules, 'importing archmotif must not import torch'
-print('wheel ok:', archmotif.__version__, g)
+print('wheel ok:', archmotif.__version__, g, len(builtin), 'built-in graphs')
 ")
 rm -rf "$clean"
 

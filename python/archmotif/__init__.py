@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from archmotif import _core
+from archmotif import _core, datasets
 from archmotif.corpus import load_corpus, save_corpus
 from archmotif.errors import ArchmotifError, FormatError, GraphError, LimitError, TraceError
 from archmotif.graph import OpGraph
@@ -34,6 +34,7 @@ __all__ = [
     "__version__",
     "canonical_hash",
     "contract",
+    "datasets",
     "from_onnx",
     "load_corpus",
     "mine",
