@@ -370,6 +370,9 @@ class OpGraph:
         missing = [k for k in ("op_names", "ops", "edges") if k not in d]
         if missing:
             raise FormatError(f"{source}: OpGraph JSON lacks {', '.join(missing)}")
+        wrong = [k for k in ("op_names", "ops", "edges") if not isinstance(d[k], list)]
+        if wrong:
+            raise FormatError(f"{source}: OpGraph JSON fields must be lists: {', '.join(wrong)}")
         return cls(
             d["ops"],
             d["edges"],

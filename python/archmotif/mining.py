@@ -110,6 +110,11 @@ class Mined:
         ``hops`` undirected steps, as an induced subgraph. ``node_names`` hold
         the original node ids; ``labels`` say where it came from."""
         hops = _check_int("hops", hops, 0)
+        n = len(self.macro_graphs)
+        if isinstance(graph_index, bool) or not isinstance(graph_index, (int, np.integer)):
+            raise TypeError(f"graph_index must be an int, got {type(graph_index).__name__}")
+        if not 0 <= graph_index < n:
+            raise IndexError(f"graph index {graph_index} out of range ({n} graphs)")
         mg = self.macro_graphs[graph_index]
         if not 0 <= macro_node < mg.num_nodes:
             raise IndexError(f"macro node {macro_node} out of range ({mg.num_nodes} macro nodes)")
