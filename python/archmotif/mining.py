@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from archmotif import _core
-from archmotif.errors import GraphError
+from archmotif.errors import GraphError, LimitError
 from archmotif.graph import OpGraph
 from archmotif.motifs import MacroGraph, MotifVocabulary
 
@@ -75,6 +75,58 @@ def _check_int(name: str, value: Any, lo: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
         raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
     return int(value)
+
+
+# Peak memory of mining, per node and per edge, with margin over what benches/README.md
+# measures (about 280 bytes per node at 10^7 nodes, the graph itself included).
+_BYTES_PER_NODE = 400
+_BYTES_PER_EDGE = 64
+
+
+def _available_memory() -> int | None:
+    """MemAvailable from /proc/meminfo (Linux), in bytes; None elsewhere."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def _check_memory(graphs: Sequence[OpGraph], max_memory: int | str | None) -> None:
+    """Raises LimitError when mining ``graphs`` would need more than ``max_memory``
+    bytes by the documented estimate (``"auto"``: the memory available now)."""
+    if max_memory is None:
+        return
+    if max_memory == "auto":
+        budget = _available_memory()
+        if budget is None:
+            return
+        what = "the memory available"
+    elif isinstance(max_memory, (int, np.integer)) and not isinstance(max_memory, bool):
+        if max_memory <= 0:
+            raise ValueError(f"max_memory must be positive bytes, 'auto' or None, got {max_memory}")
+        budget, what = int(max_memory), f"max_memory={int(max_memory):,} bytes"
+    else:
+        raise ValueError(f"max_memory must be positive bytes, 'auto' or None, got {max_memory!r}")
+    nodes = sum(g.num_nodes for g in graphs)
+    edges = sum(g.num_edges for g in graphs)
+    need = nodes * _BYTES_PER_NODE + edges * _BYTES_PER_EDGE
+    if need > budget:
+        raise LimitError(
+            f"mining {nodes:,} nodes and {edges:,} edges needs about {_size(need)}, "
+            f"more than {what} ({_size(budget)}); mine fewer graphs at once, "
+            "shard them over a Dask cluster, or raise max_memory"
+        )
 
 
 def _threads(threads: int | None) -> int | None:
@@ -170,6 +222,7 @@ def mine(
     max_levels: int = 8,
     threads: int | None = None,
     progress: bool = True,
+    max_memory: int | str | None = "auto",
 ) -> Mined:
     """Mines the motifs that repeat across ``graphs`` and contracts every graph.
 
@@ -181,6 +234,10 @@ def mine(
     Neural Architecture Retrieval (Pei et al., 2024), our baseline.
     ``threads`` (or ``RAYON_NUM_THREADS``) sets parallelism; results do not
     depend on it. Ctrl-C interrupts within a second with ``KeyboardInterrupt``.
+    ``max_memory`` (bytes; ``"auto"``: the memory available now; ``None``: no check)
+    bounds the estimated peak (400 bytes per node + 64 per edge): a corpus over it
+    raises :class:`~archmotif.LimitError` before any work instead of the process
+    being killed.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
@@ -189,6 +246,7 @@ def mine(
     min_support = _check_int("min_support", min_support, 1)
     max_motif_nodes = _check_int("max_motif_nodes", max_motif_nodes, 2)
     max_levels = _check_int("max_levels", max_levels, 0)
+    _check_memory(gs, max_memory)
     names, arrays = _global_ops(gs)
     cb, bar = _progress(progress, f"mine ({strategy})")
     with bar:
