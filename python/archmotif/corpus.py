@@ -89,6 +89,8 @@ def _read_arrays(path: str) -> dict[str, np.ndarray]:
     try:
         with open(path, "rb") as f:
             raw = f.read()
+        if not raw.startswith(b"PK"):
+            raise FormatError(f"{path}: not an archmotif corpus (not a zip/.npz archive)")
         with np.load(io.BytesIO(raw), allow_pickle=False) as z:
             missing = [k for k in _ARRAYS if k not in z.files]
             if missing:

@@ -1,0 +1,346 @@
+"""The catalogue of bad inputs and faults: every entry is tried here, its outcome
+asserted, and the table in docs/hardening.md is generated from these outcomes.
+
+Regenerate the document after changing an entry:
+``ARCHMOTIF_UPDATE_CATALOGUE=1 .venv/bin/python -m pytest tests/hardening``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import archmotif
+from archmotif import FormatError, GraphError, LimitError, OpGraph
+
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "hardening.md"
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    layer: str
+    what: str
+    run: Callable[[Path], object]
+    expect: type[BaseException] | None  # None: must succeed
+    match: str = ""  # a regex the message (or the success summary) must contain
+
+
+def _toy() -> OpGraph:
+    return OpGraph(["input", "conv", "relu", "conv", "relu"], [[0, 1, 2, 3], [1, 2, 3, 4]])
+
+
+def _corpus(tmp: Path) -> Path:
+    p = tmp / "good.npz"
+    archmotif.save_corpus([_toy(), _toy()], p)
+    return p
+
+
+def _rewrite_member(src: Path, dst: Path, name: str, data: bytes) -> Path:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.infolist():
+            zout.writestr(item, data if item.filename == name else zin.read(item.filename))
+    return dst
+
+
+def _npy(a: np.ndarray, allow_pickle: bool = False) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, a, allow_pickle=allow_pickle)
+    return buf.getvalue()
+
+
+def _flip_byte(tmp: Path) -> Path:
+    src = _corpus(tmp)
+    raw = bytearray(src.read_bytes())
+    with zipfile.ZipFile(src) as z:
+        info = z.getinfo("ops.npy")
+    raw[info.header_offset + 30 + len(info.filename) + len(info.extra) + 130] ^= 0xFF
+    dst = tmp / "flipped.npz"
+    dst.write_bytes(bytes(raw))
+    return dst
+
+
+def _header(tmp: Path, **changes: object) -> Path:
+    src = _corpus(tmp)
+    with zipfile.ZipFile(src) as z:
+        h = json.loads(np.load(io.BytesIO(z.read("header.npy"))).tobytes())
+    h.update(changes)
+    blob = np.frombuffer(json.dumps(h).encode(), dtype=np.uint8)
+    return _rewrite_member(src, tmp / "edited.npz", "header.npy", _npy(blob))
+
+
+def _pickle_bomb(tmp: Path) -> Path:
+    class Boom:
+        def __reduce__(self):  # would run on unpickling
+            return (os.system, ("touch pwned",))
+
+    obj = np.array([Boom()], dtype=object)
+    return _rewrite_member(_corpus(tmp), tmp / "pickled.npz", "ops.npy", _npy(obj, True))
+
+
+def _shape_script(body: str, limit_gb: int = 8) -> Callable[[Path], object]:
+    """Runs ``body`` in a fresh interpreter under an address-space limit, so an
+    unbounded allocation fails there (and shows here) instead of taking the machine."""
+
+    def run(tmp: Path) -> object:
+        code = textwrap.dedent(
+            f"""
+            import resource, numpy as np, archmotif
+            from archmotif import OpGraph
+            lim = {limit_gb} << 30
+            resource.setrlimit(resource.RLIMIT_AS, (lim, lim))
+            """
+        ) + textwrap.dedent(body)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, cwd=tmp
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"exit {out.returncode}: {out.stderr.strip()[-500:]}")
+        return out.stdout.strip()
+
+    return run
+
+
+def _sigint_during_mine(tmp: Path) -> object:
+    code = textwrap.dedent(
+        """
+        import numpy as np, archmotif
+        n = 10**7
+        e = np.stack([np.arange(n - 1), np.arange(1, n)]).astype(np.int64)
+        g = archmotif.OpGraph(np.zeros(n, np.int32), e, op_names=["relu"])
+        print("ready", flush=True)
+        try:
+            archmotif.mine([g], progress=False)
+            print("finished")
+        except KeyboardInterrupt:
+            print("interrupted")
+        """
+    )
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert p.stdout is not None
+    assert p.stdout.readline().strip() == "ready"
+    threading.Event().wait(1.0)
+    p.send_signal(signal.SIGINT)
+    out, _ = p.communicate(timeout=60)
+    if "interrupted" not in out:
+        raise RuntimeError(f"not interrupted: {out!r}")
+    return "KeyboardInterrupt raised in the caller, the core stopped"
+
+
+def _threads(tmp: Path) -> object:
+    gs = archmotif.datasets.load("builtin")[:30]
+    ref = [t.id for t in archmotif.mine(gs, progress=False).vocabulary]
+    results: list[list[int]] = []
+
+    def go() -> None:
+        results.append([t.id for t in archmotif.mine(gs, progress=False, threads=2).vocabulary])
+
+    ts = [threading.Thread(target=go) for _ in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(120)
+    if len(results) != 4 or any(r != ref for r in results):
+        raise RuntimeError("concurrent mine calls disagree")
+    return "4 concurrent calls, identical vocabularies"
+
+
+def _fork(tmp: Path) -> object:
+    gs = archmotif.datasets.load("builtin")[:10]
+    ref = [t.id for t in archmotif.mine(gs, progress=False).vocabulary]
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's rayon pool threads do not exist here
+        ok = [t.id for t in archmotif.mine(gs, progress=False).vocabulary] == ref
+        os._exit(0 if ok else 3)
+    for _ in range(600):
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        threading.Event().wait(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        raise RuntimeError("mine in a forked child deadlocked")
+    if status != 0:
+        raise RuntimeError(f"forked child failed with status {status}")
+    return "mine in a forked child after mine in the parent: no deadlock, same result"
+
+
+def _cases() -> list[Case]:
+    O = OpGraph
+    return [
+        # -- graph validation ---------------------------------------------------------
+        Case("cycle", "graph", "a 3-node cycle", lambda t: O(["a", "b", "c"], [[0, 1, 2], [1, 2, 0]]), GraphError, r"cycle through nodes 0 -> 1 -> 2 -> 0"),  # noqa: E501
+        Case("self-loop", "graph", "an edge from a node to itself", lambda t: O(["a", "b"], [[1], [1]]), GraphError, "self loop"),  # noqa: E501
+        Case("edge-out-of-range", "graph", "an edge to node 2**62 in a 2-node graph", lambda t: O(["a", "b"], [[0], [2**62]]), GraphError, "edge 0 .* missing node"),  # noqa: E501
+        Case("negative-id", "graph", "an edge from node -1", lambda t: O(["a", "b"], [[-1], [1]]), GraphError, "negative node id"),  # noqa: E501
+        Case("op-out-of-range", "graph", "op id 5 with 2 op names", lambda t: O(np.array([0, 5], np.int32), [[0], [1]], op_names=["a", "b"]), GraphError, "op"),  # noqa: E501
+        Case("float-edges", "graph", "float64 edge array", lambda t: O(["a", "b"], np.array([[0.0], [1.0]])), GraphError, "integer node ids"),  # noqa: E501
+        Case("edges-3xE", "graph", "edge array of shape (3, 1)", lambda t: O(["a", "b"], np.zeros((3, 1), np.int64)), GraphError, r"shape \[2, E\]"),  # noqa: E501
+        Case("nan-ops", "graph", "NaN among op ids", lambda t: O(np.array([np.nan, 0.0]), [[0], [1]], op_names=["a"]), GraphError, "integer op ids"),  # noqa: E501
+        Case("mixed-ops", "graph", "op names mixed with numbers", lambda t: O([1.5, "a"], [[0], [1]]), GraphError, "mixes"),  # noqa: E501
+        # -- JSON ---------------------------------------------------------------------
+        Case("json-garbage", "files", "OpGraph JSON that is not JSON", lambda t: O.from_json("{not json"), FormatError, "not valid JSON"),  # noqa: E501
+        Case("json-future", "files", "OpGraph JSON of version 99", lambda t: O.from_json('{"format": "archmotif.opgraph", "version": 99}'), FormatError, "newer"),  # noqa: E501
+        Case("json-foreign", "files", "JSON of another format", lambda t: O.from_json('{"nodes": []}'), FormatError, "not an archmotif OpGraph"),  # noqa: E501
+        Case("json-wrong-types", "files", "ops given as a string", lambda t: O.from_json('{"format": "archmotif.opgraph", "version": 1, "op_names": ["a"], "ops": "zz", "edges": [[], []]}'), FormatError, "must be lists: ops"),  # noqa: E501
+        # -- corpus files -------------------------------------------------------------
+        Case("corpus-truncated", "files", "a corpus cut in half", lambda t: archmotif.load_corpus(_truncate(_corpus(t))), FormatError, "good.npz"),  # noqa: E501
+        Case("corpus-bit-flip", "files", "one byte of the ops array flipped (zip CRC-32)", lambda t: archmotif.load_corpus(_flip_byte(t)), FormatError, "Bad CRC-32"),  # noqa: E501
+        Case("corpus-foreign-npz", "files", "an .npz of other arrays", lambda t: archmotif.load_corpus(_foreign(t)), FormatError, "not an archmotif corpus"),  # noqa: E501
+        Case("corpus-not-zip", "files", "a text file named .npz", lambda t: archmotif.load_corpus(_text(t)), FormatError, "not a zip"),  # noqa: E501
+        Case("corpus-future", "files", "a corpus of format version 99", lambda t: archmotif.load_corpus(_header(t, version=99)), FormatError, "newer"),  # noqa: E501
+        Case("corpus-bad-offsets", "files", "a header claiming 5 graphs for 2", lambda t: archmotif.load_corpus(_header(t, num_graphs=5)), FormatError, "wrong dtype or shape"),  # noqa: E501
+        Case("corpus-pickle", "untrusted", "an object array whose unpickling would run a command", lambda t: archmotif.load_corpus(_pickle_bomb(t)), FormatError, "not a readable archmotif corpus"),  # noqa: E501
+        Case("corpus-directory", "files", "a directory passed as a corpus", lambda t: archmotif.datasets.load(t), FormatError, "directory"),  # noqa: E501
+        Case("onnx-garbage", "untrusted", "an .onnx file of random bytes", lambda t: archmotif.from_onnx(_garbage_onnx(t)), FormatError, "not a readable ONNX model"),  # noqa: E501
+        # -- API arguments ------------------------------------------------------------
+        Case("mine-not-graphs", "api", "mine([1, 2])", lambda t: archmotif.mine([1, 2]), TypeError, "not OpGraph"),  # noqa: E501
+        Case("mine-threads-0", "api", "mine(threads=0)", lambda t: archmotif.mine([_toy()], threads=0, progress=False), ValueError, "threads"),  # noqa: E501
+        Case("mine-min-count-0", "api", "mine(min_count=0)", lambda t: archmotif.mine([_toy()], min_count=0, progress=False), ValueError, "min_count"),  # noqa: E501
+        Case("mine-max-memory", "limits", "mine(max_memory=1000) on a 5-node graph", lambda t: archmotif.mine([_toy()], max_memory=1000, progress=False), LimitError, "more than max_memory"),  # noqa: E501
+        Case("hash-too-big", "limits", "canonical_hash of a 5,000-node graph", lambda t: archmotif.canonical_hash(O(np.zeros(5000, np.int32), None, op_names=["a"])), LimitError, "more than the supported 4096"),  # noqa: E501
+        Case("contract-wrong-length", "api", "a partition shorter than the graph", lambda t: archmotif.contract(_toy(), [0, 0]), GraphError, "2 entries for 5 nodes"),  # noqa: E501
+        Case("contract-not-convex", "api", "a group a path leaves and re-enters", lambda t: archmotif.contract(_toy(), [0, 1, 0, 1, 1]), GraphError, "not convex"),  # noqa: E501
+        Case("context-bad-graph", "api", "context of graph 5 of 1", lambda t: archmotif.mine([_toy()], progress=False).context(5, 0), IndexError, "graph index 5 out of range"),  # noqa: E501
+        Case("apply-unseen-op", "api", "apply() to a graph of an op never mined", lambda t: _summary(archmotif.mine([_toy()], progress=False).apply([O(["zzz"], None)], progress=False)[0].motifs), None, r"\[-1\]"),  # noqa: E501
+        # -- extreme shapes (each in a fresh process under an 8 GiB address-space limit)
+        Case("fan-in-1e6", "shapes", "one node with 10^6 predecessors", _shape_script("""
+            n = 10**6
+            ops = np.zeros(n + 1, np.int32); ops[-1] = 1
+            e = np.stack([np.arange(n), np.full(n, n)]).astype(np.int64)
+            m = archmotif.mine([OpGraph(ops, e, op_names=["input", "add"])], progress=False)
+            print(f"ok: {m.macro_graphs[0].num_nodes} macro nodes")
+        """), None, "ok: 1000001 macro nodes"),
+        Case("chain-1e7", "shapes", "a chain of 10^7 nodes", _shape_script("""
+            n = 10**7
+            e = np.stack([np.arange(n - 1), np.arange(1, n)]).astype(np.int64)
+            m = archmotif.mine([OpGraph(np.zeros(n, np.int32), e, op_names=["relu"])], progress=False)
+            print(f"ok: {m.macro_graphs[0].num_nodes} macro nodes, {len(m.vocabulary)} motifs")
+        """), None, "ok: 312500 macro nodes, 6 motifs"),  # noqa: E501
+        Case("copies-1e5", "shapes", "10^5 copies of a 3-node graph", _shape_script("""
+            g = OpGraph(["input", "conv", "relu"], [[0, 1], [1, 2]])
+            m = archmotif.mine([g] * 10**5, progress=False)
+            print(f"ok: {sum(x.num_nodes for x in m.macro_graphs)} macro nodes, {len(m.vocabulary)} motifs")
+        """), None, "ok: 100000 macro nodes, 5 motifs"),  # noqa: E501
+        Case("single-op-1e7", "shapes", "a 10^7-node graph with a single op and no edges", _shape_script("""
+            n = 10**7
+            g = OpGraph(np.zeros(n, np.int32), np.zeros((2, 0), np.int64), op_names=["relu"])
+            m = archmotif.mine([g], progress=False)
+            print(f"ok: {m.macro_graphs[0].num_nodes} macro nodes")
+        """), None, "ok: 10000000 macro nodes"),  # noqa: E501
+        Case("distinct-ops-1e5", "shapes", "a chain of 10^5 nodes with 10^5 distinct ops", _shape_script("""
+            n = 10**5
+            e = np.stack([np.arange(n - 1), np.arange(1, n)]).astype(np.int64)
+            g = OpGraph(np.arange(n, dtype=np.int32), e, op_names=[f"op{i}" for i in range(n)])
+            m = archmotif.mine([g], progress=False)
+            print(f"ok: {len(m.vocabulary)} motifs, {m.macro_graphs[0].num_nodes} macro nodes")
+        """), None, "ok: 100000 motifs, 100000 macro nodes"),  # noqa: E501
+        # -- concurrency and faults ---------------------------------------------------
+        Case("ctrl-c", "faults", "SIGINT one second into mining a 10^7-node chain", _sigint_during_mine, None, "KeyboardInterrupt raised"),  # noqa: E501
+        Case("threads", "concurrency", "mine from 4 Python threads at once", _threads, None, "identical"),  # noqa: E501
+        Case("fork", "concurrency", "mine in a fork()ed child (DataLoader workers)", _fork, None, "no deadlock"),  # noqa: E501
+    ]  # fmt: skip
+
+
+def _truncate(p: Path) -> Path:
+    raw = p.read_bytes()
+    p.write_bytes(raw[: len(raw) // 2])
+    return p
+
+
+def _foreign(tmp: Path) -> Path:
+    p = tmp / "foreign.npz"
+    np.savez(p, weights=np.ones(3))
+    return p
+
+
+def _text(tmp: Path) -> Path:
+    p = tmp / "notes.npz"
+    p.write_text("hello")
+    return p
+
+
+def _garbage_onnx(tmp: Path) -> Path:
+    p = tmp / "model.onnx"
+    p.write_bytes(bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8)))
+    return p
+
+
+def _summary(x: object) -> str:
+    return str(np.asarray(x).tolist()) if isinstance(x, np.ndarray) else str(x)
+
+
+CASES = _cases()
+_OUTCOMES: dict[str, str] = {}
+
+
+def _outcome(case: Case, tmp: Path) -> str:
+    if case.id not in _OUTCOMES:
+        try:
+            result = case.run(tmp)
+            text = f"ok: {_summary(result)}" if not str(result).startswith("ok") else str(result)
+        except BaseException as e:  # noqa: BLE001 (recorded, then asserted)
+            if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                raise
+            msg = str(e).replace(str(tmp), "<tmp>")
+            text = f"{type(e).__name__}: {msg}"
+        _OUTCOMES[case.id] = re.sub(r"\s+", " ", text)[:200]
+    return _OUTCOMES[case.id]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_catalogue_entry(case: Case, tmp_path: Path) -> None:
+    os.chdir(tmp_path)  # a pickle that ran would leave "pwned" here
+    out = _outcome(case, tmp_path)
+    if case.expect is None:
+        assert not re.match(r"\w+(Error|Exception):", out), out
+    else:
+        assert out.startswith(f"{case.expect.__name__}:"), out
+        assert issubclass(case.expect, (archmotif.ArchmotifError, TypeError, ValueError, IndexError))
+    assert re.search(case.match, out), out
+    assert not (tmp_path / "pwned").exists()
+
+
+def _render() -> str:
+    lines = [
+        "# Hardening catalogue",
+        "",
+        "Generated by `tests/hardening/test_catalogue.py` from the outcomes the test suite",
+        "observes; every entry runs in the default test run. Regenerate with",
+        "`ARCHMOTIF_UPDATE_CATALOGUE=1 .venv/bin/python -m pytest tests/hardening`.",
+        "",
+        "| layer | entry | input or fault | outcome |",
+        "|---|---|---|---|",
+    ]
+    for c in CASES:
+        out = _OUTCOMES.get(c.id, "(not run)").replace("|", "\\|")
+        lines.append(f"| {c.layer} | `{c.id}` | {c.what} | {out} |")
+    return "\n".join(lines) + "\n"
+
+
+def test_catalogue_document_is_current(tmp_path: Path) -> None:
+    for c in CASES:
+        sub = tmp_path / c.id
+        sub.mkdir()
+        _outcome(c, sub)
+    text = _render()
+    if os.environ.get("ARCHMOTIF_UPDATE_CATALOGUE"):
+        DOC.parent.mkdir(exist_ok=True)
+        DOC.write_text(text)
+    assert DOC.exists(), "run with ARCHMOTIF_UPDATE_CATALOGUE=1 to write docs/hardening.md"
+    assert DOC.read_text() == text, "docs/hardening.md is stale: regenerate it (see above)"
