@@ -42,6 +42,33 @@ __all__ = [
     "trace",
 ]
 
+# Learning and retrieval need torch (the ``gnn`` extra); they load on first use so
+# that ``import archmotif`` stays numpy-only.
+_LAZY = {
+    "Encoder": ("archmotif.learn.encoder", "Encoder"),
+    "Index": ("archmotif.retrieval.index", "Index"),
+    "search": ("archmotif.retrieval.index", "search"),
+    "evaluate": ("archmotif.retrieval.evaluate", "evaluate"),
+    "metrics": ("archmotif.metrics", None),
+    "view": ("archmotif.viz", "view"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'archmotif' has no attribute {name!r}")
+    import importlib
+
+    module_name, attr = _LAZY[name]
+    module = importlib.import_module(module_name)
+    value = module if attr is None else getattr(module, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 def trace(
     model: Any,

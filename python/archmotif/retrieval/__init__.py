@@ -1,0 +1,5 @@
+"""Retrieval: the :class:`~archmotif.retrieval.index.Index` of architecture embeddings,
+:func:`~archmotif.retrieval.index.search` from a model to its nearest architectures,
+and :func:`~archmotif.retrieval.evaluate.evaluate` (MRR, MAP, NDCG at k under the
+transductive and inductive protocols) with the report that compares methods.
+"""
