@@ -27,9 +27,17 @@ import sys, archmotif
 g = archmotif.OpGraph(['input', 'conv'], [[0], [1]])
 builtin = archmotif.datasets.load('builtin')
 assert 'torch' not in sys.modules, 'importing archmotif must not import torch'
+import archmotif.viz; archmotif.viz.write_html(g, 'viewer.html')  # viewer assets ship
 print('wheel ok:', archmotif.__version__, g, len(builtin), 'built-in graphs')
 ")
 rm -rf "$clean"
+
+echo "== browser for the viewer tests (Debian chromium + chromium-driver, when missing)"
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
+  $sudo_ apt-get update -qq
+  $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
 
 echo "== pytest"
 .venv/bin/python -m pytest

@@ -27,7 +27,10 @@ __all__ = ["DEMO_MODELS", "main"]
 # Feature modules that add their own subcommands: each has ``register(subparsers)``,
 # which adds parsers whose ``func(args) -> int`` is set with ``set_defaults``. They
 # import their heavy dependencies inside ``func``, so ``archmotif --help`` stays fast.
-_SUBCOMMAND_MODULES: tuple[str, ...] = ("archmotif.datasets._cli",)
+_SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "archmotif.datasets._cli",
+    "archmotif.viz._cli",
+)
 
 # Built from code on the meta device: no download, no weights allocated.
 DEMO_MODELS = (

@@ -17,6 +17,7 @@ __all__ = [
     "GraphError",
     "LimitError",
     "TraceError",
+    "VizError",
 ]
 
 
@@ -42,3 +43,9 @@ class TraceError(ArchmotifError, RuntimeError):
 
 class LimitError(ArchmotifError, MemoryError):
     """A documented size limit would be exceeded (e.g. more than 2**32 - 2 nodes)."""
+
+
+class VizError(ArchmotifError, ValueError):
+    """Bad input to the viewer or a plot: an object that cannot be drawn, a graph
+    index out of range, embeddings that are not an [n, d] array or labels of another
+    length. The message names the argument and what was wrong."""

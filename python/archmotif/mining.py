@@ -196,6 +196,13 @@ class Mined:
             macros = self._core.apply(arrays, names, _threads(threads), cb)
         return [_macro(g, self.vocabulary, m) for g, m in zip(gs, macros, strict=True)]
 
+    def view(self, index: int = 0, path: Any = None, *, open_browser: bool | None = None) -> Any:
+        """Writes the HTML viewer of graph ``index`` (see :func:`archmotif.viz.view`):
+        to ``path``, or to a temporary file opened in the web browser. Returns the path."""
+        from archmotif.viz import view
+
+        return view(self, path, index=index, open_browser=open_browser)
+
     def __repr__(self) -> str:
         n = sum(g.num_nodes for g in self.graphs)
         m = sum(mg.num_nodes for mg in self.macro_graphs)

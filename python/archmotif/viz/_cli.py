@@ -1,0 +1,190 @@
+"""CLI: ``archmotif view`` (the HTML viewer) and ``archmotif plot levels|reduction|embedding``.
+
+Inputs are what ``archmotif mine`` reads (graph ``.json``, corpus ``.npz``, ``.onnx``),
+a dataset name (``builtin``, ``darts``, ...) or, for ``view``, a model name that
+``archmotif trace`` accepts (``resnet50``, ``timm:convnext_tiny``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import zipfile
+from typing import Any
+
+__all__ = ["register"]
+
+
+def _read_inputs(specs: list[str]) -> list[Any]:
+    from archmotif import datasets
+    from archmotif.cli import _read_any
+
+    graphs = []
+    for spec in specs:
+        if not os.path.exists(spec) and spec in datasets.available():
+            graphs += datasets.load(spec)
+        else:
+            graphs += _read_any(spec)
+    return graphs
+
+
+def _mine(graphs: list[Any], args: argparse.Namespace) -> Any:
+    from archmotif.mining import mine
+
+    return mine(graphs, strategy=args.strategy, max_motif_nodes=args.max_motif_nodes,
+                progress=False)  # fmt: skip
+
+
+def _pick(graphs: list[Any], args: argparse.Namespace) -> int:
+    from archmotif.errors import VizError
+
+    if args.graph is not None:
+        names = [g.name for g in graphs]
+        if args.graph not in names:
+            near = ", ".join(n for n in names if args.graph.lower() in n.lower())[:300]
+            hint = f" (similar: {near})" if near else ""
+            raise VizError(f"no graph named {args.graph!r} among {len(graphs)} graphs{hint}")
+        return names.index(args.graph)
+    if not -len(graphs) <= args.index < len(graphs):
+        raise VizError(f"graph index {args.index} out of range ({len(graphs)} graphs)")
+    return args.index % len(graphs)
+
+
+def _cmd_view(args: argparse.Namespace) -> int:
+    from archmotif import datasets
+    from archmotif.errors import VizError
+    from archmotif.viz import view
+
+    spec = args.model_or_file
+    if os.path.exists(spec) or spec in datasets.available():
+        graphs = _read_inputs([spec])
+    elif spec.endswith((".json", ".npz", ".onnx")):
+        raise FileNotFoundError(f"{spec}: no such file")
+    else:
+        from archmotif.frontends.torch_export import trace
+
+        graphs = [trace(spec)]
+    if not graphs:
+        raise VizError(f"{spec}: holds no graphs")
+    i = _pick(graphs, args)
+    mined = _mine(graphs, args)
+    out = args.output or f"{_stem(graphs[i].name)}.html"
+    view(mined, out, index=i, open_browser=args.open)
+    mg = mined.macro_graphs[i]
+    size = os.path.getsize(out)
+    print(f"{graphs[i].name}: {mg.graph.num_nodes} operators -> {mg.num_nodes} macro nodes; "
+          f"wrote {out} ({size / 1e6:.2f} MB)")  # fmt: skip
+    return 0
+
+
+def _stem(name: str) -> str:
+    keep = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip("._")
+    return keep[:80] or "graph"
+
+
+def _size(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {"dpi": args.dpi}
+    if args.width is not None:
+        out["width"] = args.width
+    if args.height is not None:
+        out["height"] = args.height
+    return out
+
+
+def _cmd_plot_levels(args: argparse.Namespace) -> int:
+    from archmotif.viz.plots import plot_motif_levels
+
+    mined = _mine(_read_inputs(args.files), args)
+    plot_motif_levels(mined, args.output, **_size(args))
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _cmd_plot_reduction(args: argparse.Namespace) -> int:
+    from archmotif.viz.plots import plot_reduction
+
+    mined = _mine(_read_inputs(args.files), args)
+    plot_reduction(mined, args.output, label=args.label, **_size(args))
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _load_embeddings(path: str) -> tuple[Any, list[str] | None]:
+    import numpy as np
+
+    from archmotif.errors import FormatError
+
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+        if isinstance(e, FileNotFoundError):
+            raise
+        raise FormatError(f"{path}: not a .npy or .npz array file ({e})") from None
+    if isinstance(data, np.ndarray):
+        return data, None
+    with data:
+        if "embeddings" not in data.files:
+            raise FormatError(f"{path}: an .npz of embeddings must hold an 'embeddings' array")
+        labels = data["labels"].astype(str).tolist() if "labels" in data.files else None
+        return data["embeddings"], labels
+
+
+def _cmd_plot_embedding(args: argparse.Namespace) -> int:
+    from archmotif.viz.plots import plot_embedding_map
+
+    emb, labels = _load_embeddings(args.embeddings)
+    if args.labels:
+        with open(args.labels, encoding="utf-8") as f:
+            labels = [line.rstrip("\n") for line in f if line.strip()]
+    plot_embedding_map(emb, labels, args.output, **_size(args))
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _mining_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--strategy", default="merge", choices=["merge", "nar"])
+    p.add_argument("--max-motif-nodes", type=int, default=32)
+
+
+def _image_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", required=True, help="image file: .png, .svg or .pdf")
+    p.add_argument("--width", type=float, help="inches")
+    p.add_argument("--height", type=float, help="inches")
+    p.add_argument("--dpi", type=int, default=100, help="pixels per inch (100)")
+
+
+def register(sub: Any) -> None:
+    """Adds ``view`` and ``plot`` to the ``archmotif`` command's subparsers."""
+    v = sub.add_parser(
+        "view",
+        help="write a self-contained HTML viewer of a model's macro graph",
+        description="Mines the graph (with the rest of its corpus, for a corpus file or "
+        "dataset) and writes one HTML page that needs no network: the macro graph top to "
+        "bottom, click a macro node to expand it into its motifs and operators.",
+    )
+    v.add_argument("model_or_file", help="graph .json, corpus .npz, .onnx, dataset or model name")
+    v.add_argument("-o", "--output", help="HTML file (default: NAME.html)")
+    v.add_argument("--index", type=int, default=0, help="which graph of a corpus (0)")
+    v.add_argument("--graph", help="which graph of a corpus, by name")
+    v.add_argument("--open", action="store_true", help="open the page in the web browser")
+    _mining_options(v)
+    v.set_defaults(func=_cmd_view)
+
+    p = sub.add_parser("plot", help="plot motif levels, reductions or an embedding map")
+    psub = p.add_subparsers(dest="plot_command", required=True)
+    lv = psub.add_parser("levels", help="motif frequency by vocabulary level")
+    lv.add_argument("files", nargs="+", help="graph, corpus or ONNX files, or dataset names")
+    _mining_options(lv)
+    _image_options(lv)
+    lv.set_defaults(func=_cmd_plot_levels)
+    rd = psub.add_parser("reduction", help="reduction ratio per architecture of a corpus")
+    rd.add_argument("files", nargs="+", help="graph, corpus or ONNX files, or dataset names")
+    rd.add_argument("--label", default="family", help="colour by this label (family)")
+    _mining_options(rd)
+    _image_options(rd)
+    rd.set_defaults(func=_cmd_plot_reduction)
+    em = psub.add_parser("embedding", help="2-D PCA map of architecture embeddings")
+    em.add_argument("embeddings", help=".npy [n, d], or .npz with 'embeddings' (+ 'labels')")
+    em.add_argument("--labels", help="text file, one label per line (one per row)")
+    _image_options(em)
+    em.set_defaults(func=_cmd_plot_embedding)
