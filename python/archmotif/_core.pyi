@@ -61,6 +61,46 @@ def mine(
     """Mines a corpus (GIL released, Ctrl-C cancels). Returns the engine, the
     vocabulary arrays and one macro tuple per graph."""
 
+_Counts = tuple[list[int], list[int], list[int]]
+
+class MiningShard:
+    """One shard of a corpus mined round by round (see archmotif.distributed)."""
+
+    def __init__(
+        self,
+        graphs: list[tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]],
+        op_names: list[str],
+        min_count: int,
+        min_support: int,
+        max_motif_nodes: int,
+        max_levels: int,
+        threads: int | None = None,
+    ) -> None: ...
+    @property
+    def num_graphs(self) -> int: ...
+    def count(self) -> _Counts:
+        """Starts a round: (ids, occurrences, graphs) of candidate merges, by id."""
+    def apply(self, rules: list[int]) -> _Counts:
+        """Applies ranked rules; the merges kept, counted like candidates."""
+    def commit(self, rules: list[int]) -> None: ...
+    def finish(self) -> bytes:
+        """The shard's vocabulary statistics and macro graphs, encoded."""
+
+def rank(
+    ids: list[int], counts: list[int], supports: list[int], min_count: int, min_support: int
+) -> list[int]:
+    """Sums counts over shards; the frequent ids, best first."""
+
+def assemble(
+    results: list[bytes],
+    graphs: list[tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]],
+    op_names: list[str],
+    rules: list[list[int]],
+    max_motif_nodes: int,
+    threads: int | None = None,
+) -> tuple[MinedCore, dict[str, Any], list[_Macro]]:
+    """Merges shard results (corpus order) into what ``mine`` returns."""
+
 def contract(
     ops: npt.NDArray[np.int32],
     edges: npt.NDArray[np.int64],

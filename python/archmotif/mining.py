@@ -26,9 +26,13 @@ __all__ = ["STRATEGIES", "Mined", "canonical_hash", "contract", "mine"]
 STRATEGIES = ("merge", "nar")
 
 
-def _as_graphs(graphs: OpGraph | Iterable[OpGraph]) -> list[OpGraph]:
+def _as_graphs(graphs: OpGraph | Iterable[OpGraph] | str | os.PathLike[str]) -> list[OpGraph]:
     if isinstance(graphs, OpGraph):
         return [graphs]
+    if isinstance(graphs, (str, os.PathLike)):
+        from archmotif.corpus import load_corpus
+
+        return load_corpus(graphs)
     out = list(graphs)
     for i, g in enumerate(out):
         if not isinstance(g, OpGraph):
@@ -220,7 +224,7 @@ def _macro(g: OpGraph, vocab: MotifVocabulary, m: tuple[np.ndarray, ...]) -> Mac
 
 
 def mine(
-    graphs: OpGraph | Iterable[OpGraph],
+    graphs: OpGraph | Iterable[OpGraph] | str | os.PathLike[str],
     *,
     strategy: str = "merge",
     min_count: int = 2,
@@ -230,6 +234,8 @@ def mine(
     threads: int | None = None,
     progress: bool = True,
     max_memory: int | str | None = "auto",
+    client: Any = None,
+    shards: int | None = None,
 ) -> Mined:
     """Mines the motifs that repeat across ``graphs`` and contracts every graph.
 
@@ -245,6 +251,11 @@ def mine(
     bounds the estimated peak (400 bytes per node + 64 per edge): a corpus over it
     raises :class:`~archmotif.LimitError` before any work instead of the process
     being killed.
+
+    ``graphs`` may also be the path of a corpus file. ``client`` (a
+    ``dask.distributed.Client`` or a scheduler address) mines on a Dask cluster
+    in ``shards`` pieces (default: one per worker) with exactly the result of
+    mining here; see :mod:`archmotif.distributed` (``strategy="merge"`` only).
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
@@ -255,6 +266,23 @@ def mine(
     max_levels = _check_int("max_levels", max_levels, 0)
     _check_memory(gs, max_memory)
     names, arrays = _global_ops(gs)
+    if client is not None:
+        if strategy != "merge":
+            raise ValueError(
+                f"mining on a Dask cluster supports strategy='merge', not {strategy!r}"
+            )
+        from archmotif.distributed import mine_sharded
+
+        if shards is not None:
+            shards = _check_int("shards", shards, 1)
+        cb, bar = _progress(progress, "mine (dask)")
+        with bar:
+            core, vocab, macros = mine_sharded(
+                gs, names, arrays, client=client, shards=shards, min_count=min_count,
+                min_support=min_support, max_motif_nodes=max_motif_nodes, max_levels=max_levels,
+                threads=_threads(threads), progress=cb,
+            )  # fmt: skip
+        return Mined(core, gs, names, MotifVocabulary._from_core(vocab, names), macros, strategy)
     cb, bar = _progress(progress, f"mine ({strategy})")
     with bar:
         core, vocab, macros = _core.mine(

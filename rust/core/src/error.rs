@@ -40,6 +40,8 @@ pub enum Error {
     CanonBudget { num_nodes: usize, leaves: usize },
     #[error("the graph has {num_nodes} nodes, more than the supported {max}")]
     TooManyNodes { num_nodes: usize, max: usize },
+    #[error("not a valid archmotif shard result: {0}")]
+    Format(String),
 }
 
 /// The coarse class of an [`Error`], one per Python exception class.
@@ -53,6 +55,8 @@ pub enum ErrorKind {
     Interrupted,
     /// A bad parameter value: Python `ValueError`.
     InvalidArgument,
+    /// Bytes that do not decode: Python `archmotif.FormatError`.
+    Format,
 }
 
 impl Error {
@@ -61,6 +65,7 @@ impl Error {
             Error::TooManyNodes { .. } | Error::CanonBudget { .. } => ErrorKind::Limit,
             Error::Interrupted => ErrorKind::Interrupted,
             Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            Error::Format(_) => ErrorKind::Format,
             _ => ErrorKind::Graph,
         }
     }

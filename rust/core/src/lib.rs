@@ -15,6 +15,8 @@ pub mod hash;
 pub mod mine;
 pub mod nar;
 pub mod quotient;
+pub mod shard;
+pub mod wire;
 
 pub use error::{Error, ErrorKind, Result};
 pub use graph::{Dag, NodeId, Validated};

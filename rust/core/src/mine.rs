@@ -31,6 +31,7 @@ use crate::control::Control;
 use crate::error::{Error, Result};
 use crate::graph::Dag;
 use crate::quotient::Quotient;
+use crate::shard::{assemble, drive, Shard};
 
 /// Mining parameters (see `archmotif.mine`).
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +40,24 @@ pub struct Params {
     pub min_support: u64,
     pub max_motif_nodes: usize,
     pub max_levels: usize,
+}
+
+impl Params {
+    /// Rejects parameters no mining run accepts.
+    pub fn check(&self) -> Result<()> {
+        if self.max_motif_nodes < 2 || self.max_motif_nodes > MAX_MOTIF_NODES {
+            return Err(Error::InvalidArgument(format!(
+                "max_motif_nodes must be in 2..={MAX_MOTIF_NODES}, got {}",
+                self.max_motif_nodes
+            )));
+        }
+        if self.min_count < 1 || self.min_support < 1 {
+            return Err(Error::InvalidArgument(
+                "min_count and min_support must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Largest supported `max_motif_nodes`.
@@ -101,11 +120,13 @@ pub struct Macro {
     pub quotient: Quotient,
 }
 
+/// A candidate merge, exactly: the motifs of the two fragments `a -> b` and
+/// the edges between them in canonical positions of each.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct Key {
-    a: u128,
-    b: u128,
-    cross: Vec<(u32, u32)>,
+pub struct Key {
+    pub a: u128,
+    pub b: u128,
+    pub cross: Vec<(u32, u32)>,
 }
 
 #[derive(Debug, Clone)]
@@ -119,7 +140,7 @@ struct Union {
 /// fragment): fragment `f` holds `nodes[offsets[f]..offsets[f + 1]]`, in
 /// canonical position order, and is an instance of motif `motif[f]`.
 #[derive(Debug, Clone)]
-struct Partition {
+pub(crate) struct Partition {
     frag_of: Vec<u32>,
     pos: Vec<u32>,
     motif: Vec<u128>,
@@ -128,7 +149,7 @@ struct Partition {
 }
 
 impl Partition {
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.motif.len()
     }
 
@@ -137,8 +158,8 @@ impl Partition {
     }
 }
 
-struct Candidate {
-    key: Key,
+pub(crate) struct Candidate {
+    pub(crate) key: Key,
     fa: u32,
     fb: u32,
     /// Index into `Miner::union_list`, set by `Miner::resolve`.
@@ -204,7 +225,7 @@ impl Miner {
         Ok(c.id)
     }
 
-    fn initial(&mut self, graphs: &[&Dag]) -> Result<Vec<Partition>> {
+    pub(crate) fn initial(&mut self, graphs: &[&Dag]) -> Result<Vec<Partition>> {
         let mut ops: Vec<u32> = graphs
             .iter()
             .flat_map(|g| g.ops().iter().copied())
@@ -235,7 +256,7 @@ impl Miner {
 
     /// Adjacent fragment pairs of one graph whose union fits `max_nodes` and is
     /// convex on its own, ordered by (source fragment, target fragment).
-    fn candidates(dag: &Dag, p: &Partition, max_nodes: usize) -> Vec<Candidate> {
+    pub(crate) fn candidates(dag: &Dag, p: &Partition, max_nodes: usize) -> Vec<Candidate> {
         let mut cross: Vec<(u32, u32, u32, u32)> = dag
             .edges()
             .filter_map(|(u, v)| {
@@ -290,7 +311,7 @@ impl Miner {
 
     /// Canonicalises every key not seen before (in parallel), caches it, and
     /// points every candidate at its union.
-    fn resolve(&mut self, cands: &mut [Vec<Candidate>], ctl: &Control) -> Result<()> {
+    pub(crate) fn resolve(&mut self, cands: &mut [Vec<Candidate>], ctl: &Control) -> Result<()> {
         let mut missing: Vec<&Key> = cands
             .iter()
             .flatten()
@@ -324,14 +345,14 @@ impl Miner {
 
     /// Applies ranked rules to one graph: greedy, non-overlapping, rank order,
     /// then undoes merges on quotient cycles. Returns the new partition and
-    /// the (union id, key) of every merge kept.
-    fn apply_rules<'k>(
+    /// the (union id, candidate index) of every merge kept.
+    pub(crate) fn apply_rules(
         &self,
         dag: &Dag,
         p: &Partition,
-        cands: &'k [Candidate],
+        cands: &[Candidate],
         rank: &HashMap<u128, u32>,
-    ) -> (Partition, Vec<(u128, &'k Key)>) {
+    ) -> (Partition, Vec<(u128, u32)>) {
         let mut sel: Vec<(u32, u32, u32, usize)> = cands
             .iter()
             .enumerate()
@@ -362,7 +383,7 @@ impl Miner {
             if sccs.is_empty() {
                 let kept = chosen
                     .iter()
-                    .map(|&i| (self.union_list[cands[i].union as usize].id, &cands[i].key))
+                    .map(|&i| (self.union_list[cands[i].union as usize].id, i as u32))
                     .collect();
                 return (next, kept);
             }
@@ -466,7 +487,7 @@ impl Miner {
     }
 
     /// Greedy non-overlapping occurrence count of each union id in one graph.
-    fn count(&self, cands: &[Candidate], num_frags: usize) -> HashMap<u128, u64> {
+    pub(crate) fn count(&self, cands: &[Candidate], num_frags: usize) -> HashMap<u128, u64> {
         let mut occ: Vec<(u128, u32, u32)> = cands
             .iter()
             .map(|c| (self.union_list[c.union as usize].id, c.fa, c.fb))
@@ -484,147 +505,42 @@ impl Miner {
         counts
     }
 
-    /// Mines `graphs` (op ids index `op_labels`).
+    /// Mines `graphs` (op ids index `op_labels`): the coordinator loop of
+    /// [`crate::shard`] with the whole corpus as one shard. Afterwards this miner
+    /// holds every level's rules, to [`Miner::apply`] them to new graphs.
     pub fn mine(&mut self, graphs: &[&Dag], params: Params, ctl: &Control) -> Result<Mined> {
-        if params.max_motif_nodes < 2 || params.max_motif_nodes > MAX_MOTIF_NODES {
-            return Err(Error::InvalidArgument(format!(
-                "max_motif_nodes must be in 2..={MAX_MOTIF_NODES}, got {}",
-                params.max_motif_nodes
-            )));
-        }
-        if params.min_count < 1 || params.min_support < 1 {
-            return Err(Error::InvalidArgument(
-                "min_count and min_support must be at least 1".into(),
-            ));
-        }
-        self.rules.clear();
-        let mut parts = self.initial(graphs)?;
-        let mut created: Vec<HashMap<u128, u64>> = vec![HashMap::default(); graphs.len()];
-        let mut level_of: HashMap<u128, u32> = HashMap::default();
-        let mut children_key: HashMap<u128, Key> = HashMap::default();
-        for level in 1..=params.max_levels as u32 {
-            ctl.set_total(graphs.len() as u64);
-            let mut cands: Vec<Vec<Candidate>> = graphs
-                .par_iter()
-                .zip(&parts)
-                .map(|(g, p)| {
-                    ctl.check()?;
-                    Ok(Self::candidates(g, p, params.max_motif_nodes))
-                })
-                .collect::<Result<_>>()?;
-            self.resolve(&mut cands, ctl)?;
-            let this = &*self;
-            let per_graph: Vec<HashMap<u128, u64>> = cands
-                .par_iter()
-                .zip(&parts)
-                .map(|(c, p)| this.count(c, p.len()))
-                .collect();
-            let mut rules = frequent(&per_graph, params);
-            let mut next: Vec<(Partition, Vec<(u128, &Key)>)>;
-            loop {
-                ctl.check()?;
-                let rank: HashMap<u128, u32> = rules
-                    .iter()
-                    .enumerate()
-                    .map(|(r, &id)| (id, r as u32))
-                    .collect();
-                next = graphs
-                    .par_iter()
-                    .zip(&parts)
-                    .zip(&cands)
-                    .map(|((g, p), c)| {
-                        ctl.check()?;
-                        let out = this.apply_rules(g, p, c, &rank);
-                        ctl.advance(1);
-                        Ok(out)
-                    })
-                    .collect::<Result<_>>()?;
-                let applied: Vec<HashMap<u128, u64>> = next
-                    .iter()
-                    .map(|(_, kept)| {
-                        let mut m = HashMap::default();
-                        for (id, _) in kept {
-                            *m.entry(*id).or_insert(0) += 1;
-                        }
-                        m
-                    })
-                    .collect();
-                let keep = frequent(&applied, params);
-                if keep.len() == rules.len() {
-                    break;
-                }
-                rules.retain(|id| keep.contains(id));
-            }
-            if next.iter().all(|(_, kept)| kept.is_empty()) {
-                break;
-            }
-            for (g, (_, kept)) in next.iter().enumerate() {
-                for &(id, key) in kept {
-                    *created[g].entry(id).or_insert(0) += 1;
-                    level_of.entry(id).or_insert(level);
-                    match children_key.get(&id) {
-                        Some(k) if k <= key => {}
-                        _ => {
-                            children_key.insert(id, key.clone());
-                        }
-                    }
-                }
-            }
-            parts = next.into_iter().map(|(p, _)| p).collect();
-            self.rules.push(rules);
-        }
-        let vocabulary = self.vocabulary(graphs, &created, &level_of, &children_key);
-        let macros = graphs
-            .par_iter()
-            .zip(&parts)
-            .map(|(g, p)| macro_of(g, p))
-            .collect();
+        let shard = Shard::new(self.op_labels.clone(), graphs, params)?;
+        let mut shards = [(shard, graphs.to_vec())];
+        drive(&mut shards, params, ctl)?;
+        let [(shard, _)] = shards;
+        let (result, miner) = shard.finish(graphs);
+        *self = miner;
+        let (vocabulary, macros) = assemble(vec![result]);
         Ok(Mined { vocabulary, macros })
     }
 
-    fn vocabulary(
-        &self,
-        graphs: &[&Dag],
-        created: &[HashMap<u128, u64>],
-        level_of: &HashMap<u128, u32>,
-        children_key: &HashMap<u128, Key>,
-    ) -> Vec<Motif> {
-        let mut stats: HashMap<u128, (u64, u64)> = HashMap::default();
-        for (g, made) in graphs.iter().zip(created) {
-            let mut ops_here: HashMap<u32, u64> = HashMap::default();
-            for &op in g.ops() {
-                *ops_here.entry(op).or_insert(0) += 1;
-            }
-            for (op, n) in ops_here {
-                let s = stats.entry(self.single[&op]).or_insert((0, 0));
-                s.0 += n;
-                s.1 += 1;
-            }
-            for (&id, &n) in made {
-                let s = stats.entry(id).or_insert((0, 0));
-                s.0 += n;
-                s.1 += 1;
+    /// A miner that applies the given rules (one list per level, best first),
+    /// knowing the forms of every motif they mention: the engine of a corpus
+    /// mined in shards.
+    pub fn with_rules(op_labels: Vec<u64>, rules: Vec<Vec<u128>>, vocabulary: &[Motif]) -> Self {
+        let mut miner = Miner::new(op_labels);
+        miner.rules = rules;
+        for m in vocabulary {
+            miner.forms.insert(m.id, m.form.clone());
+            if m.level == 0 && m.form.ops.len() == 1 {
+                miner.single.insert(m.form.ops[0], m.id);
             }
         }
-        let mut vocab: Vec<Motif> = stats
-            .into_iter()
-            .map(|(id, (count, support))| {
-                let (level, children) = match children_key.get(&id) {
-                    Some(k) => (level_of[&id], vec![k.a, k.b]),
-                    None => (0, vec![]),
-                };
-                Motif {
-                    id,
-                    form: self.forms[&id].clone(),
-                    level,
-                    children,
-                    count,
-                    support,
-                }
-            })
-            .collect();
-        vocab.sort_unstable_by_key(|m| (m.level, m.id));
-        vocab
+        miner
+    }
+
+    pub(crate) fn push_rules(&mut self, rules: Vec<u128>) {
+        self.rules.push(rules);
+    }
+
+    /// The id of the one-node motif of `op`, which [`Miner::initial`] has seen.
+    pub(crate) fn single(&self, op: u32) -> u128 {
+        self.single[&op]
     }
 
     /// Contracts new graphs with the recorded rules, level by level.
@@ -750,30 +666,8 @@ impl FragGraph {
     }
 }
 
-/// Union ids frequent enough in `per_graph` counts, best first: count
-/// descending, then id ascending.
-fn frequent(per_graph: &[HashMap<u128, u64>], params: Params) -> Vec<u128> {
-    let mut total: HashMap<u128, (u64, u64)> = HashMap::default();
-    for m in per_graph {
-        for (&id, &n) in m {
-            if n > 0 {
-                let t = total.entry(id).or_insert((0, 0));
-                t.0 += n;
-                t.1 += 1;
-            }
-        }
-    }
-    let mut rules: Vec<(u64, u128)> = total
-        .into_iter()
-        .filter(|&(_, (c, s))| c >= params.min_count && s >= params.min_support)
-        .map(|(id, (c, _))| (c, id))
-        .collect();
-    rules.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    rules.into_iter().map(|(_, id)| id).collect()
-}
-
 /// The macro graph of a final partition: macro nodes ordered by smallest node.
-fn macro_of(dag: &Dag, p: &Partition) -> Macro {
+pub(crate) fn macro_of(dag: &Dag, p: &Partition) -> Macro {
     let mut order: Vec<(u32, u32)> = (0..p.len() as u32)
         .map(|f| (*p.nodes_of(f).iter().min().unwrap_or(&0), f))
         .collect();

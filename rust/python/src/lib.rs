@@ -11,6 +11,7 @@ use archmotif_core::{Dag, Error, ErrorKind};
 
 mod mining;
 mod run;
+mod shard;
 
 // glibc returns large freed blocks to the kernel and pays for zeroed pages on the
 // next allocation; mining allocates and frees per-round arrays of corpus size,
@@ -23,6 +24,7 @@ pub(crate) fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
     let class = match err.kind() {
         ErrorKind::Graph => "GraphError",
         ErrorKind::Limit => "LimitError",
+        ErrorKind::Format => "FormatError",
         ErrorKind::Interrupted => {
             return pyo3::exceptions::PyKeyboardInterrupt::new_err("interrupted")
         }
@@ -145,5 +147,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(mining::mine, m)?)?;
     m.add_function(wrap_pyfunction!(mining::contract, m)?)?;
     m.add_class::<mining::MinedCore>()?;
+    m.add_class::<shard::MiningShard>()?;
+    m.add_function(wrap_pyfunction!(shard::rank, m)?)?;
+    m.add_function(wrap_pyfunction!(shard::assemble, m)?)?;
     Ok(())
 }

@@ -14,20 +14,20 @@ use archmotif_core::canon::canonical_form;
 use archmotif_core::contract::{context_nodes, contract as core_contract, induced_edges};
 use archmotif_core::control::Control;
 use archmotif_core::hash::op_label;
-use archmotif_core::mine::{Form, Macro, Miner, Motif, Params};
+use archmotif_core::mine::{Form, Macro, Mined, Miner, Motif, Params};
 use archmotif_core::nar::{mine_nar, segment_all};
 use archmotif_core::{Dag, Error};
 
 use crate::run::run_blocking;
 use crate::{edge_rows, to_pyerr};
 
-type Raw<'a> = (&'a [i32], &'a [i64], &'a [i64]);
+pub(crate) type Raw<'a> = (&'a [i32], &'a [i64], &'a [i64]);
 /// (context nodes, context edges in local ids).
 type ContextArrays<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray2<i64>>);
 /// (macro tuple, motif id per macro node, group label per macro node, forms).
 type Contracted<'py> = (Bound<'py, PyAny>, Vec<u128>, Vec<i64>, Bound<'py, PyDict>);
 
-fn raws<'a>(
+pub(crate) fn raws<'a>(
     graphs: &'a [(PyReadonlyArray1<'_, i32>, PyReadonlyArray2<'_, i64>)],
 ) -> PyResult<Vec<Raw<'a>>> {
     graphs
@@ -39,7 +39,7 @@ fn raws<'a>(
         .collect()
 }
 
-fn validate_all(raws: &[Raw<'_>], num_ops: usize) -> archmotif_core::Result<Vec<Dag>> {
+pub(crate) fn validate_all(raws: &[Raw<'_>], num_ops: usize) -> archmotif_core::Result<Vec<Dag>> {
     raws.par_iter()
         .map(|(o, s, d)| Dag::validate(num_ops, o, s, d).map(|v| v.dag))
         .collect()
@@ -209,6 +209,20 @@ pub fn mine<'py>(
         Ok((dags, miner, mined))
     })?;
     let (dags, miner, mined) = out.map_err(|e| to_pyerr(py, e))?;
+    outputs(py, strategy, miner, op_names, dags, &mined, max_motif_nodes)
+}
+
+/// What `mine` returns to Python: the core object kept for `apply` and
+/// `context`, the vocabulary as a dict of arrays, and one macro tuple per graph.
+pub(crate) fn outputs<'py>(
+    py: Python<'py>,
+    strategy: &str,
+    miner: Miner,
+    op_names: Vec<String>,
+    dags: Vec<Dag>,
+    mined: &Mined,
+    max_motif_nodes: usize,
+) -> PyResult<(MinedCore, Bound<'py, PyDict>, Vec<Bound<'py, PyAny>>)> {
     let vocab = vocab_dict(py, &mined.vocabulary)?;
     let index: HashMap<u128, i32> = mined
         .vocabulary

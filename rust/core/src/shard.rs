@@ -1,0 +1,336 @@
+//! Mining split into shards that a coordinator drives round by round, so a
+//! corpus can be mined on several machines with the result of one.
+//!
+//! A [`Shard`] holds the partitions of its graphs between rounds. Each round:
+//! 1. [`Shard::count`] finds and counts this shard's candidate merges;
+//! 2. the coordinator sums every shard's [`Counts`] and ranks them with [`rank`];
+//! 3. [`Shard::apply`] applies the ranked rules and returns what was applied;
+//!    the coordinator ranks those again and, while some rule fell below the
+//!    thresholds, repeats step 3 with the rules that stayed;
+//! 4. [`Shard::commit`] keeps the round. When no shard applied anything the
+//!    coordinator stops and merges every shard's [`ShardResult`] with [`assemble`].
+//!
+//! Every decision depends only on sums of per-graph counts and on canonical
+//! ids, and the merge of results is a sum (counts, support), a minimum (first
+//! level, children key) or a union (forms), so any split of a corpus into shards
+//! gives exactly the vocabulary and macro graphs of one shard holding it all.
+//! [`crate::mine::Miner::mine`] is this loop with one shard.
+
+use rustc_hash::FxHashMap as HashMap;
+
+use rayon::prelude::*;
+
+use crate::control::Control;
+use crate::error::Result;
+use crate::graph::Dag;
+use crate::mine::{macro_of, Candidate, Form, Key, Macro, Miner, Motif, Params, Partition};
+
+/// Per candidate id: (greedy non-overlapping occurrences, graphs with one).
+pub type Counts = HashMap<u128, (u64, u64)>;
+
+/// What a shard hands back at the end: vocabulary statistics of its graphs and
+/// their macro graphs, in the shard's graph order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ShardResult {
+    /// Every motif with an instance here: (instances, graphs).
+    pub stats: Counts,
+    /// First level at which each merged motif was created here.
+    pub level_of: HashMap<u128, u32>,
+    /// The smallest key that created each merged motif here.
+    pub children: HashMap<u128, Key>,
+    pub forms: HashMap<u128, Form>,
+    pub macros: Vec<Macro>,
+}
+
+/// The mining state of one shard of a corpus between rounds.
+pub struct Shard {
+    miner: Miner,
+    params: Params,
+    parts: Vec<Partition>,
+    cands: Vec<Vec<Candidate>>,
+    /// After [`Shard::apply`]: each graph's new partition and its kept merges
+    /// as (union id, candidate index).
+    pending: Vec<(Partition, Vec<(u128, u32)>)>,
+    created: Vec<HashMap<u128, u64>>,
+    level_of: HashMap<u128, u32>,
+    children: HashMap<u128, Key>,
+}
+
+impl Shard {
+    /// A shard of `graphs` whose op ids label nodes with `op_labels[op]`.
+    pub fn new(op_labels: Vec<u64>, graphs: &[&Dag], params: Params) -> Result<Shard> {
+        params.check()?;
+        let mut miner = Miner::new(op_labels);
+        let parts = miner.initial(graphs)?;
+        Ok(Shard {
+            miner,
+            params,
+            parts,
+            cands: Vec::new(),
+            pending: Vec::new(),
+            created: vec![HashMap::default(); graphs.len()],
+            level_of: HashMap::default(),
+            children: HashMap::default(),
+        })
+    }
+
+    /// Levels committed so far.
+    pub fn level(&self) -> usize {
+        self.miner.num_levels()
+    }
+
+    /// Starts a round: this shard's candidate merges, counted.
+    pub fn count(&mut self, graphs: &[&Dag], ctl: &Control) -> Result<Counts> {
+        let max_nodes = self.params.max_motif_nodes;
+        let parts = &self.parts;
+        let mut cands: Vec<Vec<Candidate>> = graphs
+            .par_iter()
+            .zip(parts)
+            .map(|(g, p)| {
+                ctl.check()?;
+                Ok(Miner::candidates(g, p, max_nodes))
+            })
+            .collect::<Result<_>>()?;
+        self.miner.resolve(&mut cands, ctl)?;
+        let miner = &self.miner;
+        let per_graph: Vec<HashMap<u128, u64>> = cands
+            .par_iter()
+            .zip(parts)
+            .map(|(c, p)| miner.count(c, p.len()))
+            .collect();
+        self.cands = cands;
+        self.pending.clear();
+        Ok(totals(&per_graph))
+    }
+
+    /// Applies `rules` (best first) to every graph of the shard; returns the
+    /// merges kept, counted like candidates.
+    pub fn apply(&mut self, graphs: &[&Dag], rules: &[u128], ctl: &Control) -> Result<Counts> {
+        let rank: HashMap<u128, u32> = rules
+            .iter()
+            .enumerate()
+            .map(|(r, &id)| (id, r as u32))
+            .collect();
+        let miner = &self.miner;
+        self.pending = graphs
+            .par_iter()
+            .zip(&self.parts)
+            .zip(&self.cands)
+            .map(|((g, p), c)| {
+                ctl.check()?;
+                let out = miner.apply_rules(g, p, c, &rank);
+                ctl.advance(1);
+                Ok(out)
+            })
+            .collect::<Result<_>>()?;
+        let per_graph: Vec<HashMap<u128, u64>> = self
+            .pending
+            .iter()
+            .map(|(_, kept)| {
+                let mut m = HashMap::default();
+                for (id, _) in kept {
+                    *m.entry(*id).or_insert(0) += 1;
+                }
+                m
+            })
+            .collect();
+        Ok(totals(&per_graph))
+    }
+
+    /// Keeps the last [`Shard::apply`] as the next level, made of `rules`.
+    pub fn commit(&mut self, rules: Vec<u128>) {
+        let level = self.miner.num_levels() as u32 + 1;
+        let pending = std::mem::take(&mut self.pending);
+        let mut parts = Vec::with_capacity(pending.len());
+        for (g, (part, kept)) in pending.into_iter().enumerate() {
+            for (id, i) in kept {
+                let key = &self.cands[g][i as usize].key;
+                *self.created[g].entry(id).or_insert(0) += 1;
+                self.level_of.entry(id).or_insert(level);
+                match self.children.get(&id) {
+                    Some(k) if k <= key => {}
+                    _ => {
+                        self.children.insert(id, key.clone());
+                    }
+                }
+            }
+            parts.push(part);
+        }
+        self.parts = parts;
+        self.cands.clear();
+        self.miner.push_rules(rules);
+    }
+
+    /// Ends mining: this shard's statistics and macro graphs, and its engine
+    /// (which holds every level's rules, to apply them to new graphs).
+    pub fn finish(self, graphs: &[&Dag]) -> (ShardResult, Miner) {
+        let mut stats: Counts = HashMap::default();
+        for (g, made) in graphs.iter().zip(&self.created) {
+            let mut ops_here: HashMap<u32, u64> = HashMap::default();
+            for &op in g.ops() {
+                *ops_here.entry(op).or_insert(0) += 1;
+            }
+            for (op, n) in ops_here {
+                let s = stats.entry(self.miner.single(op)).or_insert((0, 0));
+                s.0 += n;
+                s.1 += 1;
+            }
+            for (&id, &n) in made {
+                let s = stats.entry(id).or_insert((0, 0));
+                s.0 += n;
+                s.1 += 1;
+            }
+        }
+        let forms = stats
+            .keys()
+            .map(|id| {
+                (
+                    *id,
+                    self.miner
+                        .form(*id)
+                        .expect("every motif has a form")
+                        .clone(),
+                )
+            })
+            .collect();
+        let macros = graphs
+            .par_iter()
+            .zip(&self.parts)
+            .map(|(g, p)| macro_of(g, p))
+            .collect();
+        let result = ShardResult {
+            stats,
+            level_of: self.level_of,
+            children: self.children,
+            forms,
+            macros,
+        };
+        (result, self.miner)
+    }
+}
+
+/// Sums per-graph counts into (occurrences, graphs with at least one).
+fn totals(per_graph: &[HashMap<u128, u64>]) -> Counts {
+    let mut total: Counts = HashMap::default();
+    for m in per_graph {
+        for (&id, &n) in m {
+            if n > 0 {
+                let t = total.entry(id).or_insert((0, 0));
+                t.0 += n;
+                t.1 += 1;
+            }
+        }
+    }
+    total
+}
+
+/// Sums shard counts and returns the ids frequent enough under `params`, best
+/// first: count descending, then id ascending.
+pub fn rank<'a>(shards: impl IntoIterator<Item = &'a Counts>, params: Params) -> Vec<u128> {
+    let mut total: Counts = HashMap::default();
+    for counts in shards {
+        for (&id, &(c, s)) in counts {
+            let t = total.entry(id).or_insert((0, 0));
+            t.0 += c;
+            t.1 += s;
+        }
+    }
+    let mut rules: Vec<(u64, u128)> = total
+        .into_iter()
+        .filter(|&(_, (c, s))| c >= params.min_count && s >= params.min_support)
+        .map(|(id, (c, _))| (c, id))
+        .collect();
+    rules.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    rules.into_iter().map(|(_, id)| id).collect()
+}
+
+/// Merges shard results (in corpus order) into the vocabulary, sorted by
+/// (level, id), and the macro graphs of the whole corpus.
+pub fn assemble(results: Vec<ShardResult>) -> (Vec<Motif>, Vec<Macro>) {
+    let mut stats: Counts = HashMap::default();
+    let mut level_of: HashMap<u128, u32> = HashMap::default();
+    let mut children: HashMap<u128, Key> = HashMap::default();
+    let mut forms: HashMap<u128, Form> = HashMap::default();
+    let mut macros = Vec::new();
+    for r in results {
+        for (id, (c, s)) in r.stats {
+            let t = stats.entry(id).or_insert((0, 0));
+            t.0 += c;
+            t.1 += s;
+        }
+        for (id, l) in r.level_of {
+            let e = level_of.entry(id).or_insert(l);
+            *e = (*e).min(l);
+        }
+        for (id, k) in r.children {
+            match children.get(&id) {
+                Some(old) if *old <= k => {}
+                _ => {
+                    children.insert(id, k);
+                }
+            }
+        }
+        for (id, f) in r.forms {
+            forms.entry(id).or_insert(f);
+        }
+        macros.extend(r.macros);
+    }
+    let mut vocab: Vec<Motif> = stats
+        .into_iter()
+        .map(|(id, (count, support))| {
+            let (level, children) = match children.get(&id) {
+                Some(k) => (level_of[&id], vec![k.a, k.b]),
+                None => (0, vec![]),
+            };
+            Motif {
+                id,
+                form: forms.remove(&id).expect("every motif has a form"),
+                level,
+                children,
+                count,
+                support,
+            }
+        })
+        .collect();
+    vocab.sort_unstable_by_key(|m| (m.level, m.id));
+    (vocab, macros)
+}
+
+/// Drives `shards` (each with its graphs) through every round on this
+/// machine; the reference for any coordinator. Returns the rules of each level.
+pub fn drive(
+    shards: &mut [(Shard, Vec<&Dag>)],
+    params: Params,
+    ctl: &Control,
+) -> Result<Vec<Vec<u128>>> {
+    let total: usize = shards.iter().map(|(_, g)| g.len()).sum();
+    let mut levels = Vec::new();
+    for _ in 0..params.max_levels {
+        ctl.set_total(total as u64);
+        let counts: Vec<Counts> = shards
+            .iter_mut()
+            .map(|(s, g)| s.count(g, ctl))
+            .collect::<Result<_>>()?;
+        let mut rules = rank(&counts, params);
+        let applied = loop {
+            ctl.check()?;
+            let applied: Vec<Counts> = shards
+                .iter_mut()
+                .map(|(s, g)| s.apply(g, &rules, ctl))
+                .collect::<Result<_>>()?;
+            let keep = rank(&applied, params);
+            if keep.len() == rules.len() {
+                break applied;
+            }
+            rules.retain(|id| keep.contains(id));
+        };
+        if applied.iter().all(|c| c.is_empty()) {
+            break;
+        }
+        for (s, _) in shards.iter_mut() {
+            s.commit(rules.clone());
+        }
+        levels.push(rules);
+    }
+    Ok(levels)
+}

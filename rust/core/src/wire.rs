@@ -1,0 +1,212 @@
+//! The byte encoding of a [`ShardResult`], to move it between processes or
+//! machines (a Dask worker hands its shard's result to the coordinator).
+//!
+//! Little-endian, versioned, with every map written in id order so equal
+//! results encode to equal bytes. Decoding checks every length against the
+//! bytes left, so truncated or foreign input is an [`Error::Format`], never a
+//! panic or a huge allocation.
+
+use rustc_hash::FxHashMap as HashMap;
+
+use crate::error::{Error, Result};
+use crate::mine::{Form, Key, Macro};
+use crate::quotient::Quotient;
+use crate::shard::ShardResult;
+
+const MAGIC: &[u8; 8] = b"AMSHARD\0";
+const VERSION: u32 = 1;
+
+/// Encodes `r` (see the module docs).
+pub fn encode(r: &ShardResult) -> Vec<u8> {
+    let mut w = Writer(Vec::with_capacity(1 << 12));
+    w.0.extend_from_slice(MAGIC);
+    w.u32(VERSION);
+    let stats = sorted(&r.stats);
+    w.len(stats.len());
+    for (id, (c, s)) in stats {
+        w.u128(id);
+        w.u64(c);
+        w.u64(s);
+    }
+    let levels = sorted(&r.level_of);
+    w.len(levels.len());
+    for (id, l) in levels {
+        w.u128(id);
+        w.u32(l);
+    }
+    let children = sorted(&r.children);
+    w.len(children.len());
+    for (id, k) in children {
+        w.u128(id);
+        w.u128(k.a);
+        w.u128(k.b);
+        w.pairs(&k.cross);
+    }
+    let forms = sorted(&r.forms);
+    w.len(forms.len());
+    for (id, f) in forms {
+        w.u128(id);
+        w.u32s(&f.ops);
+        w.pairs(&f.edges);
+    }
+    w.len(r.macros.len());
+    for m in &r.macros {
+        w.len(m.motif_ids.len());
+        for &id in &m.motif_ids {
+            w.u128(id);
+        }
+        w.u32s(&m.node_to_macro);
+        w.pairs(&m.quotient.edges);
+        w.u32s(&m.quotient.weights);
+    }
+    w.0
+}
+
+/// Decodes what [`encode`] wrote.
+pub fn decode(bytes: &[u8]) -> Result<ShardResult> {
+    let mut r = Reader { b: bytes };
+    if r.take(MAGIC.len())? != MAGIC {
+        return Err(Error::Format("missing magic bytes".into()));
+    }
+    let version = r.u32()?;
+    if version != VERSION {
+        return Err(Error::Format(format!(
+            "version {version}, this archmotif reads {VERSION}"
+        )));
+    }
+    let mut out = ShardResult::default();
+    for _ in 0..r.len(40)? {
+        let id = r.u128()?;
+        out.stats.insert(id, (r.u64()?, r.u64()?));
+    }
+    for _ in 0..r.len(20)? {
+        let id = r.u128()?;
+        out.level_of.insert(id, r.u32()?);
+    }
+    for _ in 0..r.len(52)? {
+        let id = r.u128()?;
+        let key = Key {
+            a: r.u128()?,
+            b: r.u128()?,
+            cross: r.pairs()?,
+        };
+        out.children.insert(id, key);
+    }
+    for _ in 0..r.len(24)? {
+        let id = r.u128()?;
+        let form = Form {
+            ops: r.u32s()?,
+            edges: r.pairs()?,
+        };
+        out.forms.insert(id, form);
+    }
+    for _ in 0..r.len(16)? {
+        let mut motif_ids = Vec::new();
+        for _ in 0..r.len(16)? {
+            motif_ids.push(r.u128()?);
+        }
+        let node_to_macro = r.u32s()?;
+        let edges = r.pairs()?;
+        let weights = r.u32s()?;
+        if weights.len() != edges.len() {
+            return Err(Error::Format(
+                "macro edge weights do not match its edges".into(),
+            ));
+        }
+        if node_to_macro.iter().any(|&m| m as usize >= motif_ids.len()) {
+            return Err(Error::Format("a node maps to a missing macro node".into()));
+        }
+        out.macros.push(Macro {
+            motif_ids,
+            node_to_macro,
+            quotient: Quotient { edges, weights },
+        });
+    }
+    if !r.b.is_empty() {
+        return Err(Error::Format(format!("{} trailing bytes", r.b.len())));
+    }
+    Ok(out)
+}
+
+fn sorted<V: Clone>(m: &HashMap<u128, V>) -> Vec<(u128, V)> {
+    let mut v: Vec<(u128, V)> = m.iter().map(|(k, v)| (*k, v.clone())).collect();
+    v.sort_unstable_by_key(|(k, _)| *k);
+    v
+}
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn u32(&mut self, x: u32) {
+        self.0.extend_from_slice(&x.to_le_bytes());
+    }
+    fn u64(&mut self, x: u64) {
+        self.0.extend_from_slice(&x.to_le_bytes());
+    }
+    fn u128(&mut self, x: u128) {
+        self.0.extend_from_slice(&x.to_le_bytes());
+    }
+    fn len(&mut self, n: usize) {
+        self.u64(n as u64);
+    }
+    fn u32s(&mut self, xs: &[u32]) {
+        self.len(xs.len());
+        for &x in xs {
+            self.u32(x);
+        }
+    }
+    fn pairs(&mut self, xs: &[(u32, u32)]) {
+        self.len(xs.len());
+        for &(a, b) in xs {
+            self.u32(a);
+            self.u32(b);
+        }
+    }
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if self.b.len() < n {
+            return Err(Error::Format("truncated".into()));
+        }
+        let (head, rest) = self.b.split_at(n);
+        self.b = rest;
+        Ok(head)
+    }
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
+    }
+    fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
+    }
+    fn u128(&mut self) -> Result<u128> {
+        Ok(u128::from_le_bytes(
+            self.take(16)?.try_into().expect("16 bytes"),
+        ))
+    }
+    /// A count of items of at least `min_size` bytes each, checked against
+    /// the bytes left so a corrupt count cannot ask for a huge allocation.
+    fn len(&mut self, min_size: usize) -> Result<usize> {
+        let n = self.u64()?;
+        if n > (self.b.len() / min_size.max(1)) as u64 {
+            return Err(Error::Format(format!("a count of {n} items past the end")));
+        }
+        Ok(n as usize)
+    }
+    fn u32s(&mut self) -> Result<Vec<u32>> {
+        let n = self.len(4)?;
+        (0..n).map(|_| self.u32()).collect()
+    }
+    fn pairs(&mut self) -> Result<Vec<(u32, u32)>> {
+        let n = self.len(8)?;
+        (0..n).map(|_| Ok((self.u32()?, self.u32()?))).collect()
+    }
+}

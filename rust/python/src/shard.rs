@@ -1,0 +1,203 @@
+//! Glue for mining in shards (`archmotif.mine(..., client=...)`): a
+//! [`MiningShard`] per worker, and the coordinator's two steps, [`rank`] and
+//! [`assemble`]. The round loop itself is a few lines of Python that move
+//! counts between them; every decision is made here, in the core.
+
+use std::sync::Mutex;
+
+use numpy::{PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+use archmotif_core::control::Control;
+use archmotif_core::hash::op_label;
+use archmotif_core::mine::{Mined, Miner, Params};
+use archmotif_core::shard::{self, Counts, Shard};
+use archmotif_core::{wire, Dag};
+
+use crate::mining::{outputs, raws, validate_all, MinedCore};
+use crate::run::run_blocking;
+use crate::to_pyerr;
+
+type Graphs<'py> = Vec<(PyReadonlyArray1<'py, i32>, PyReadonlyArray2<'py, i64>)>;
+/// Counts as parallel lists sorted by id: (ids, occurrences, graphs).
+type CountLists = (Vec<u128>, Vec<u64>, Vec<u64>);
+
+fn lists(c: Counts) -> CountLists {
+    let mut v: Vec<(u128, (u64, u64))> = c.into_iter().collect();
+    v.sort_unstable_by_key(|(id, _)| *id);
+    (
+        v.iter().map(|(id, _)| *id).collect(),
+        v.iter().map(|(_, (n, _))| *n).collect(),
+        v.iter().map(|(_, (_, s))| *s).collect(),
+    )
+}
+
+fn finished() -> PyErr {
+    pyo3::exceptions::PyRuntimeError::new_err("this mining shard has already finished")
+}
+
+/// One shard of a corpus being mined: its validated graphs and their
+/// partitions between rounds.
+#[pyclass(module = "archmotif._core", frozen)]
+pub struct MiningShard {
+    dags: Vec<Dag>,
+    state: Mutex<Option<Shard>>,
+    threads: Option<usize>,
+}
+
+impl MiningShard {
+    fn step<T: Send>(
+        &self,
+        py: Python<'_>,
+        work: impl FnOnce(&mut Shard, &[&Dag], &Control) -> archmotif_core::Result<T> + Send,
+    ) -> PyResult<T> {
+        let mut guard = self.state.lock().expect("shard lock");
+        let shard = guard.as_mut().ok_or_else(finished)?;
+        let refs: Vec<&Dag> = self.dags.iter().collect();
+        let ctl = Control::new();
+        let out = run_blocking(py, self.threads, None, &ctl, || work(shard, &refs, &ctl))?;
+        out.map_err(|e| to_pyerr(py, e))
+    }
+}
+
+#[pymethods]
+impl MiningShard {
+    #[new]
+    #[pyo3(signature = (graphs, op_names, min_count, min_support, max_motif_nodes, max_levels, threads=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        graphs: Graphs<'_>,
+        op_names: Vec<String>,
+        min_count: u64,
+        min_support: u64,
+        max_motif_nodes: usize,
+        max_levels: usize,
+        threads: Option<usize>,
+    ) -> PyResult<Self> {
+        let raw = raws(&graphs)?;
+        let labels: Vec<u64> = op_names.iter().map(|n| op_label(n)).collect();
+        let params = Params {
+            min_count,
+            min_support,
+            max_motif_nodes,
+            max_levels,
+        };
+        let ctl = Control::new();
+        let out = run_blocking(py, threads, None, &ctl, || {
+            let dags = validate_all(&raw, op_names.len())?;
+            let refs: Vec<&Dag> = dags.iter().collect();
+            let shard = Shard::new(labels, &refs, params)?;
+            Ok((dags, shard))
+        })?;
+        let (dags, shard) = out.map_err(|e| to_pyerr(py, e))?;
+        Ok(MiningShard {
+            dags,
+            state: Mutex::new(Some(shard)),
+            threads,
+        })
+    }
+
+    /// Starts a round: this shard's candidate counts.
+    fn count(&self, py: Python<'_>) -> PyResult<CountLists> {
+        self.step(py, |s, g, ctl| s.count(g, ctl)).map(lists)
+    }
+
+    /// Applies ranked rules; returns the merges kept, counted.
+    fn apply(&self, py: Python<'_>, rules: Vec<u128>) -> PyResult<CountLists> {
+        self.step(py, move |s, g, ctl| s.apply(g, &rules, ctl))
+            .map(lists)
+    }
+
+    /// Keeps the last `apply` as the next level.
+    fn commit(&self, rules: Vec<u128>) -> PyResult<()> {
+        let mut guard = self.state.lock().expect("shard lock");
+        guard.as_mut().ok_or_else(finished)?.commit(rules);
+        Ok(())
+    }
+
+    /// Ends mining: this shard's result, encoded for the coordinator.
+    fn finish<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let shard = self
+            .state
+            .lock()
+            .expect("shard lock")
+            .take()
+            .ok_or_else(finished)?;
+        let refs: Vec<&Dag> = self.dags.iter().collect();
+        let bytes = py.detach(|| wire::encode(&shard.finish(&refs).0));
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    #[getter]
+    fn num_graphs(&self) -> usize {
+        self.dags.len()
+    }
+}
+
+/// Sums counts from every shard (ids may repeat) and returns the frequent
+/// ids, best first.
+#[pyfunction]
+pub fn rank(
+    ids: Vec<u128>,
+    counts: Vec<u64>,
+    supports: Vec<u64>,
+    min_count: u64,
+    min_support: u64,
+) -> PyResult<Vec<u128>> {
+    if ids.len() != counts.len() || ids.len() != supports.len() {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "ids, counts and supports differ in length",
+        ));
+    }
+    let mut total = Counts::default();
+    for ((id, c), s) in ids.into_iter().zip(counts).zip(supports) {
+        let t = total.entry(id).or_insert((0, 0));
+        t.0 += c;
+        t.1 += s;
+    }
+    let params = Params {
+        min_count,
+        min_support,
+        max_motif_nodes: 2,
+        max_levels: 0,
+    };
+    Ok(shard::rank([&total], params))
+}
+
+/// Merges encoded shard results (in corpus order) into what `mine` returns.
+#[pyfunction]
+#[pyo3(signature = (results, graphs, op_names, rules, max_motif_nodes, threads=None))]
+pub fn assemble<'py>(
+    py: Python<'py>,
+    results: Vec<Vec<u8>>,
+    graphs: Graphs<'py>,
+    op_names: Vec<String>,
+    rules: Vec<Vec<u128>>,
+    max_motif_nodes: usize,
+    threads: Option<usize>,
+) -> PyResult<(MinedCore, Bound<'py, PyDict>, Vec<Bound<'py, PyAny>>)> {
+    let raw = raws(&graphs)?;
+    let labels: Vec<u64> = op_names.iter().map(|n| op_label(n)).collect();
+    let ctl = Control::new();
+    let out = run_blocking(py, threads, None, &ctl, || {
+        let decoded = results
+            .iter()
+            .map(|b| wire::decode(b))
+            .collect::<archmotif_core::Result<Vec<_>>>()?;
+        let (vocabulary, macros) = shard::assemble(decoded);
+        if macros.len() != raw.len() {
+            return Err(archmotif_core::Error::Format(format!(
+                "{} macro graphs for {} graphs",
+                macros.len(),
+                raw.len()
+            )));
+        }
+        let dags = validate_all(&raw, op_names.len())?;
+        let miner = Miner::with_rules(labels, rules, &vocabulary);
+        Ok((dags, miner, Mined { vocabulary, macros }))
+    })?;
+    let (dags, miner, mined) = out.map_err(|e| to_pyerr(py, e))?;
+    outputs(py, "merge", miner, op_names, dags, &mined, max_motif_nodes)
+}
