@@ -256,7 +256,12 @@ impl Miner {
 
     /// Adjacent fragment pairs of one graph whose union fits `max_nodes` and is
     /// convex on its own, ordered by (source fragment, target fragment).
-    pub(crate) fn candidates(dag: &Dag, p: &Partition, max_nodes: usize) -> Vec<Candidate> {
+    pub(crate) fn candidates(
+        dag: &Dag,
+        p: &Partition,
+        max_nodes: usize,
+        ctl: &Control,
+    ) -> Result<Vec<Candidate>> {
         let mut cross: Vec<(u32, u32, u32, u32)> = dag
             .edges()
             .filter_map(|(u, v)| {
@@ -264,8 +269,11 @@ impl Miner {
                 (fa != fb).then(|| (fa, fb, p.pos[u as usize], p.pos[v as usize]))
             })
             .collect();
+        ctl.check()?;
         cross.sort_unstable();
+        ctl.check()?;
         let succ = FragGraph::new(p.len(), &cross);
+        ctl.check()?;
         let mut out = Vec::new();
         let mut i = 0;
         while i < cross.len() {
@@ -289,7 +297,7 @@ impl Miner {
             }
             i = j;
         }
-        out
+        Ok(out)
     }
 
     fn union_of(&self, key: &Key) -> Result<(Union, Form)> {
@@ -352,7 +360,8 @@ impl Miner {
         p: &Partition,
         cands: &[Candidate],
         rank: &HashMap<u128, u32>,
-    ) -> (Partition, Vec<(u128, u32)>) {
+        ctl: &Control,
+    ) -> Result<(Partition, Vec<(u128, u32)>)> {
         let mut sel: Vec<(u32, u32, u32, usize)> = cands
             .iter()
             .enumerate()
@@ -377,15 +386,18 @@ impl Miner {
         // per strongly connected component, lowest rank first, until the
         // quotient is a DAG: undoing only splits parts, so it never adds a cycle.
         loop {
+            ctl.check()?;
             let (next, merged_at) = self.merge(p, cands, &chosen);
+            ctl.check()?;
             let quotient = Quotient::new(dag, &next.frag_of);
+            ctl.check()?;
             let sccs = quotient.cyclic_components(next.len());
             if sccs.is_empty() {
                 let kept = chosen
                     .iter()
                     .map(|&i| (self.union_list[cands[i].union as usize].id, i as u32))
                     .collect();
-                return (next, kept);
+                return Ok((next, kept));
             }
             let mut comp_of = vec![usize::MAX; next.len()];
             for (c, members) in sccs.iter().enumerate() {
@@ -557,22 +569,25 @@ impl Miner {
             let mut cands: Vec<Vec<Candidate>> = graphs
                 .par_iter()
                 .zip(&parts)
-                .map(|(g, p)| Self::candidates(g, p, max_nodes))
-                .collect();
+                .map(|(g, p)| Self::candidates(g, p, max_nodes, ctl))
+                .collect::<Result<_>>()?;
             self.resolve(&mut cands, ctl)?;
             let this = &*self;
             parts = graphs
                 .par_iter()
                 .zip(&parts)
                 .zip(&cands)
-                .map(|((g, p), c)| this.apply_rules(g, p, c, &rank).0)
-                .collect();
+                .map(|((g, p), c)| Ok(this.apply_rules(g, p, c, &rank, ctl)?.0))
+                .collect::<Result<_>>()?;
         }
-        Ok(graphs
+        graphs
             .par_iter()
             .zip(&parts)
-            .map(|(g, p)| macro_of(g, p))
-            .collect())
+            .map(|(g, p)| {
+                ctl.check()?;
+                Ok(macro_of(g, p))
+            })
+            .collect()
     }
 
     pub fn form(&self, id: u128) -> Option<&Form> {

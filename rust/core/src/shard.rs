@@ -86,18 +86,18 @@ impl Shard {
         let mut cands: Vec<Vec<Candidate>> = graphs
             .par_iter()
             .zip(parts)
-            .map(|(g, p)| {
-                ctl.check()?;
-                Ok(Miner::candidates(g, p, max_nodes))
-            })
+            .map(|(g, p)| Miner::candidates(g, p, max_nodes, ctl))
             .collect::<Result<_>>()?;
         self.miner.resolve(&mut cands, ctl)?;
         let miner = &self.miner;
         let per_graph: Vec<HashMap<u128, u64>> = cands
             .par_iter()
             .zip(parts)
-            .map(|(c, p)| miner.count(c, p.len()))
-            .collect();
+            .map(|(c, p)| {
+                ctl.check()?;
+                Ok(miner.count(c, p.len()))
+            })
+            .collect::<Result<_>>()?;
         self.cands = cands;
         self.pending.clear();
         Ok(totals(&per_graph))
@@ -117,8 +117,7 @@ impl Shard {
             .zip(&self.parts)
             .zip(&self.cands)
             .map(|((g, p), c)| {
-                ctl.check()?;
-                let out = miner.apply_rules(g, p, c, &rank);
+                let out = miner.apply_rules(g, p, c, &rank, ctl)?;
                 ctl.advance(1);
                 Ok(out)
             })
