@@ -16,6 +16,7 @@ __all__ = [
     "FormatError",
     "GraphError",
     "LimitError",
+    "SpecError",
     "TraceError",
     "VizError",
 ]
@@ -49,3 +50,10 @@ class VizError(ArchmotifError, ValueError):
     """Bad input to the viewer or a plot: an object that cannot be drawn, a graph
     index out of range, embeddings that are not an [n, d] array or labels of another
     length. The message names the argument and what was wrong."""
+
+
+class SpecError(ArchmotifError, ValueError):
+    """An architecture specification that does not describe a network of its space:
+    a DARTS genotype with an unknown op or an input index out of range, a malformed
+    NAS-Bench-201 arch string, an architecture index out of range. The message names
+    the specification and what was wrong."""

@@ -1,9 +1,11 @@
-"""CLI: ``archmotif zoo build|list`` and ``archmotif dataset info``."""
+"""CLI: ``archmotif zoo build|list`` and ``archmotif dataset info|export``."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import tempfile
+import time
 from collections import Counter
 from typing import Any
 
@@ -51,10 +53,25 @@ def _resolve(name_or_path: str) -> str:
     return os.fspath(named.get(name_or_path, name_or_path))
 
 
-def _cmd_dataset_info(args: argparse.Namespace) -> int:
-    from archmotif.corpus import corpus_info
+# Datasets generated from published rules on every load (no file to point at).
+_GENERATED = ("darts", "nasbench201")
 
-    info: dict[str, Any] = corpus_info(_resolve(args.file))
+
+def _cmd_dataset_info(args: argparse.Namespace) -> int:
+    from archmotif import datasets
+    from archmotif.corpus import corpus_info, save_corpus
+
+    info: dict[str, Any]
+    if args.file in _GENERATED:
+        start = time.perf_counter()
+        graphs = datasets.load(args.file)
+        seconds = time.perf_counter() - start
+        with tempfile.TemporaryDirectory() as tmp:  # sizes as the corpus file would have
+            save_corpus(graphs, os.path.join(tmp, "corpus.npz"))
+            info = corpus_info(os.path.join(tmp, "corpus.npz"))
+        info["path"] = f"{args.file} (generated in {seconds:.1f} s)"
+    else:
+        info = corpus_info(_resolve(args.file))
     size_mb = info["size_bytes"] / 1e6
     print(
         f"{info['path']}: corpus v{info['version']}, {info['num_graphs']} graphs, "
@@ -74,6 +91,16 @@ def _cmd_dataset_info(args: argparse.Namespace) -> int:
         print(f"  {len(meta['failures'])} failures while building; commonest reasons:")
         for r, n in reasons.most_common(args.top):
             print(f"    {n:>4}  {r}")
+    return 0
+
+
+def _cmd_dataset_export(args: argparse.Namespace) -> int:
+    from archmotif import datasets
+    from archmotif.corpus import save_corpus
+
+    graphs = datasets.load(args.name)
+    save_corpus(graphs, args.output, meta={"dataset": args.name})
+    print(f"{args.output}: {len(graphs)} graphs from {args.name}")
     return 0
 
 
@@ -104,6 +131,10 @@ def register(sub: Any) -> None:
     d = sub.add_parser("dataset", help="inspect corpus files")
     dsub = d.add_subparsers(dest="dataset_command", required=True)
     i = dsub.add_parser("info", help="sizes, labels and build failures of a corpus file")
-    i.add_argument("file", help="a corpus .npz, or 'builtin' / 'zoo'")
+    i.add_argument("file", help="a corpus .npz, or 'builtin' / 'zoo' / 'darts' / 'nasbench201'")
     i.add_argument("--top", type=int, default=12, help="values to show per label (12)")
     i.set_defaults(func=_cmd_dataset_info)
+    x = dsub.add_parser("export", help="write a named dataset (or a corpus) to a corpus file")
+    x.add_argument("name", help="'builtin', 'zoo', 'darts', 'nasbench201' or a corpus path")
+    x.add_argument("-o", "--output", required=True, help="corpus .npz to write (atomically)")
+    x.set_defaults(func=_cmd_dataset_export)

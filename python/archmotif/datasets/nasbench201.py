@@ -1,0 +1,370 @@
+"""The 15,625 NAS-Bench-201 networks (Dong & Yang, ICLR 2020) as operator graphs.
+
+Built from the published rules (xautodl's ``TinyNetwork``, C=16, N=5), without torch:
+
+- **skeleton**: ``input``; stem ``convolution`` (3x3) + ``batch_norm``; three stages of
+  five cells, with a ResNet basic block of stride 2 between stages (``relu``,
+  ``convolution``, ``batch_norm`` twice; shortcut ``avg_pool2d`` + ``convolution``;
+  ``add``); head ``batch_norm``, ``relu``, ``adaptive_avg_pool2d``, ``view``,
+  ``linear``. Op names are those of traced PyTorch models
+  (:mod:`archmotif.frontends.ops`).
+- **cell**: nodes 0..3, one edge i->j for every i<j, each edge one of :data:`OPS`:
+  ``none`` contributes nothing, ``skip_connect`` is the identity (an edge, no node),
+  ``nor_conv_kxk`` is ``relu``, ``convolution``, ``batch_norm``, ``avg_pool_3x3`` is
+  ``avg_pool2d``. Node j is the sum of its contributions: one contribution is used as
+  is, k of them are summed by a chain of k-1 binary ``add`` nodes in source order (what
+  tracing ``a + b + c`` gives). The cell's output is node 3.
+- **dead ops are not drawn**: an op reading a node that no path of non-``none`` edges
+  connects to the cell input reads zeros, and an op whose result never reaches node 3
+  is discarded; neither computes anything the network uses, so neither becomes a
+  node (a literal ``torch.export`` trace would keep them as dangling branches). Cells
+  that differ only in such edges give identical graphs; the label ``effective_arch`` is
+  the arch string with those edges set to ``none``.
+- **a cell whose node 3 is not connected to its input** (341 of the 15,625) outputs
+  zeros; it is drawn as one ``zeros_like`` node reading the cell input (xautodl's
+  ``Zero`` op multiplies its input by 0), which keeps every network one connected DAG.
+
+**Index order** is the official one: ``CellStructure.gen_all`` enumerates the cells with
+the first edge of the arch string as the most significant digit (op order :data:`OPS`),
+then NAS-Bench-201's ``generate_meta_info`` shuffles that list with ``random.seed(88)``;
+we replay exactly that (``random.Random(88).shuffle``) and check the three indices the
+official script asserts (0, 9 and 123) in the tests.
+
+**Labels**: ``source`` "nasbench201"; ``coarse`` "nas-cell"; ``index``; ``arch`` (the
+standard ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`` string); ``effective_arch``;
+``op_mix``: the multiset of the cell's effective ops, e.g. ``c3:2-c1:1-pool:0-skip:1``
+(210 values; the same ``op_mix`` means the same parameter count and FLOPs);
+``family``: the cell's drawn ops, ``nb201-conv:3-pool:1-add:2`` (``nb201-zero`` for a
+disconnected cell): 75 classes of 1 to 920 networks. A retrieval class must be visible
+in the graph, and ``op_mix`` is not: a 1x1 and a 3x3 convolution are the same
+``convolution`` node (as in traced models) and chains of skips collapse, so the 15,625
+networks are only 1,115 distinct graphs, and ``family`` is by construction a function
+of the graph. The exact graph would make most classes tiny; ``family`` still explains
+98.4% of the variance of the CIFAR-10 accuracies below (``op_mix``: 98.8%). Since every
+network shares the skeleton, ``family`` is read off the op counts (an op-histogram
+baseline retrieves it perfectly): it is a sanity check, and graded relevance by
+``cifar10_accuracy`` (or DARTS genotypes) is the harder retrieval task.
+``cifar10_accuracy`` when the accuracy data are installed.
+
+**Accuracies** (``cifar10_accuracy``, :func:`cifar10_accuracies`) come from the PyPI
+package ``analog-nasbench`` when it is installed; how its undocumented encoding was
+verified is in :mod:`archmotif.datasets.analog_nasbench`.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import random
+from collections import Counter
+
+import numpy as np
+
+from archmotif.datasets import analog_nasbench
+from archmotif.datasets.graph_builder import opgraphs_from_parts
+from archmotif.errors import SpecError
+from archmotif.graph import OpGraph
+
+__all__ = [
+    "EDGES",
+    "NUM_ARCHS",
+    "OPS",
+    "arch_index",
+    "arch_string",
+    "cell",
+    "cifar10_accuracies",
+    "generate",
+    "network",
+    "parse_arch",
+]
+
+#: The edge ops, in NAS-Bench-201's order (the digits of the official enumeration).
+OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+#: The cell's edges (source, target), in arch-string order.
+EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
+NUM_ARCHS = len(OPS) ** len(EDGES)
+
+_OP_NAMES = (
+    "input", "convolution", "batch_norm", "relu", "add", "avg_pool2d", "zeros_like",
+    "adaptive_avg_pool2d", "view", "linear",
+)  # fmt: skip
+_CODE = {n: i for i, n in enumerate(_OP_NAMES)}
+_NONE, _SKIP, _C1, _C3, _POOL = range(5)
+_CELLS_PER_STAGE = 5
+
+
+# -- the official enumeration ------------------------------------------------------
+
+
+@functools.cache
+def _official_order() -> tuple[tuple[int, ...], ...]:
+    archs = list(itertools.product(range(len(OPS)), repeat=len(EDGES)))
+    random.Random(88).shuffle(archs)  # NAS-Bench-201's generate_meta_info
+    return tuple(archs)
+
+
+@functools.cache
+def _index_of() -> dict[tuple[int, ...], int]:
+    return {a: i for i, a in enumerate(_official_order())}
+
+
+def _check_index(index: int) -> int:
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        raise SpecError(f"a NAS-Bench-201 index must be an int, got {type(index).__name__}")
+    if not 0 <= index < NUM_ARCHS:
+        raise SpecError(f"NAS-Bench-201 index {index} is out of range 0..{NUM_ARCHS - 1}")
+    return int(index)
+
+
+def _to_string(ops: tuple[int, ...]) -> str:
+    o = [OPS[i] for i in ops]
+    return f"|{o[0]}~0|+|{o[1]}~0|{o[2]}~1|+|{o[3]}~0|{o[4]}~1|{o[5]}~2|"
+
+
+def arch_string(index: int) -> str:
+    """The arch string of the cell at official ``index`` (0..15,624)."""
+    return _to_string(_official_order()[_check_index(index)])
+
+
+def parse_arch(arch: str) -> tuple[int, ...]:
+    """The six op indices (into :data:`OPS`, in :data:`EDGES` order) of an arch string
+    ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``; a malformed one raises
+    :class:`~archmotif.SpecError` saying what is wrong."""
+    if not isinstance(arch, str):
+        raise SpecError(f"an arch string must be str, got {type(arch).__name__}")
+    nodes = arch.split("+")
+    if len(nodes) != 3:
+        raise SpecError(f"arch {arch!r}: expected 3 nodes separated by '+', got {len(nodes)}")
+    out = []
+    for j, node in enumerate(nodes, start=1):
+        if not (node.startswith("|") and node.endswith("|")):
+            raise SpecError(f"arch {arch!r}: node {j} {node!r} is not enclosed in '|'")
+        parts = node[1:-1].split("|")
+        if len(parts) != j:
+            raise SpecError(f"arch {arch!r}: node {j} has {len(parts)} inputs, expected {j}")
+        for i, part in enumerate(parts):
+            op, _, src = part.partition("~")
+            if op not in OPS:
+                raise SpecError(f"arch {arch!r}: unknown op {op!r} (ops: {', '.join(OPS)})")
+            if src != str(i):
+                raise SpecError(f"arch {arch!r}: node {j} input {i} reads {src!r}, expected {i}")
+            out.append(OPS.index(op))
+    return tuple(out)
+
+
+def arch_index(arch: str) -> int:
+    """The official index of an arch string (the inverse of :func:`arch_string`)."""
+    return _index_of()[parse_arch(arch)]
+
+
+def _ops_of(index_or_arch: int | str) -> tuple[tuple[int, ...], int]:
+    if isinstance(index_or_arch, str):
+        ops = parse_arch(index_or_arch)
+        return ops, _index_of()[ops]
+    index = _check_index(index_or_arch)
+    return _official_order()[index], index
+
+
+# -- cells -------------------------------------------------------------------------
+
+
+def _effective(ops: tuple[int, ...]) -> tuple[int, ...]:
+    """``ops`` with every edge that reads zeros or feeds nothing used set to ``none``."""
+    live = [True, False, False, False]  # connected to the cell input
+    for e, (i, j) in enumerate(EDGES):  # EDGES is ordered by target
+        live[j] = live[j] or (live[i] and ops[e] != _NONE)
+    used = [False, False, False, True]  # reaches node 3
+    for e, (i, j) in reversed(list(enumerate(EDGES))):
+        used[i] = used[i] or (used[j] and ops[e] != _NONE)
+    return tuple(
+        op if op != _NONE and live[i] and used[j] else _NONE
+        for op, (i, j) in zip(ops, EDGES, strict=True)
+    )
+
+
+@functools.cache
+def _cell_template(eff: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(ops, edges, out)`` of one effective cell: local node ids, source -1 is the
+    cell input, ``out`` the output node (-1: the cell is the identity)."""
+    ops: list[int] = []
+    src: list[int] = []
+    dst: list[int] = []
+
+    def add(op: str, *inputs: int) -> int:
+        ops.append(_CODE[op])
+        for x in inputs:
+            src.append(x)
+            dst.append(len(ops) - 1)
+        return len(ops) - 1
+
+    if all(op == _NONE for op in eff):  # node 3 disconnected: the cell outputs zeros
+        out = add("zeros_like", -1)
+    else:
+        value: list[int | None] = [-1, None, None, None]
+        for j in (1, 2, 3):
+            terms = []
+            for e, (i, jj) in enumerate(EDGES):
+                if jj != j or eff[e] == _NONE:
+                    continue
+                x = value[i]
+                assert x is not None  # an effective edge reads a live node
+                if eff[e] == _SKIP:
+                    terms.append(x)
+                elif eff[e] == _POOL:
+                    terms.append(add("avg_pool2d", x))
+                else:
+                    terms.append(add("batch_norm", add("convolution", add("relu", x))))
+            if terms:
+                acc = terms[0]
+                for t in terms[1:]:
+                    acc = add("add", acc, t)
+                value[j] = acc
+        out = value[3]
+        assert out is not None
+    edges = np.array([src, dst], dtype=np.int64).reshape(2, -1)
+    return np.array(ops, dtype=np.int32), edges, out
+
+
+def _family(eff: tuple[int, ...]) -> str:
+    # counted on the drawn cell, so that the class is a function of the graph
+    counts = Counter(_cell_template(eff)[0].tolist())
+    if counts[_CODE["zeros_like"]]:
+        return "nb201-zero"
+    conv, pool, add = (counts[_CODE[op]] for op in ("convolution", "avg_pool2d", "add"))
+    return f"nb201-conv:{conv}-pool:{pool}-add:{add}"
+
+
+def _op_mix(eff: tuple[int, ...]) -> str:
+    c = Counter(eff)
+    return f"c3:{c[_C3]}-c1:{c[_C1]}-pool:{c[_POOL]}-skip:{c[_SKIP]}"
+
+
+def cell(index_or_arch: int | str) -> OpGraph:
+    """One cell on its own: an ``input`` node (the cell input) and the cell's
+    effective ops (module docstring). An identity cell is the ``input`` node alone."""
+    ops, index = _ops_of(index_or_arch)
+    eff = _effective(ops)
+    c_ops, c_edges, _ = _cell_template(eff)
+    all_ops = np.concatenate([[_CODE["input"]], c_ops]).astype(np.int32)
+    edges = c_edges + 1  # the input becomes node 0
+    return OpGraph(
+        all_ops,
+        edges,
+        op_names=_OP_NAMES,
+        name=f"nasbench201-cell-{index:05d}",
+        labels={"arch": _to_string(ops), "effective_arch": _to_string(eff)},
+    )
+
+
+# -- networks ----------------------------------------------------------------------
+
+
+# ResNet basic block (stride 2): 0 relu, 1 conv, 2 bn, 3 relu, 4 conv, 5 bn,
+# 6 avg_pool2d, 7 conv (shortcut), 8 add. In every block template, source -1 is the
+# block's input and the third item its output node (-1: the block is the identity).
+_RES = (
+    np.array(
+        [_CODE[o] for o in ("relu", "convolution", "batch_norm") * 2]
+        + [_CODE["avg_pool2d"], _CODE["convolution"], _CODE["add"]],
+        dtype=np.int32,
+    ),
+    np.array([[-1, 0, 1, 2, 3, 4, -1, 6, 5, 7], [0, 1, 2, 3, 4, 5, 6, 7, 8, 8]], dtype=np.int64),
+    8,
+)
+_STEM = (
+    np.array([_CODE[o] for o in ("input", "convolution", "batch_norm")], dtype=np.int32),
+    np.array([[0, 1], [1, 2]], dtype=np.int64),
+    2,
+)
+_HEAD = (
+    np.array(
+        [_CODE[o] for o in ("batch_norm", "relu", "adaptive_avg_pool2d", "view", "linear")],
+        dtype=np.int32,
+    ),
+    np.array([[-1, 0, 1, 2, 3], [0, 1, 2, 3, 4]], dtype=np.int64),
+    4,
+)
+
+
+@functools.cache
+def _network_arrays(eff: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Stem, 3 stages of 5 cells with a residual block between them, head: the
+    block templates laid end to end, each block reading the previous one's output."""
+    c = _cell_template(eff)
+    stage = [c] * _CELLS_PER_STAGE
+    blocks = [_STEM, *stage, _RES, *stage, _RES, *stage, _HEAD]
+    sizes = np.array([len(b[0]) for b in blocks], dtype=np.int64)
+    bases = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    ins = np.empty(len(blocks), dtype=np.int64)
+    x = -1
+    for i, b in enumerate(blocks):  # each block reads the previous block's output
+        ins[i] = x
+        if b[2] >= 0:
+            x = int(bases[i]) + b[2]
+    per_block = np.array([b[1].shape[1] for b in blocks])
+    src, dst = np.concatenate([b[1] for b in blocks], axis=1)
+    owner = np.repeat(np.arange(len(blocks)), per_block)
+    src = np.where(src < 0, ins[owner], src + bases[owner])
+    return np.concatenate([b[0] for b in blocks]), np.stack([src, dst + bases[owner]])
+
+
+def _labels(index: int, ops: tuple[int, ...], eff: tuple[int, ...]) -> dict[str, str]:
+    return {
+        "source": "nasbench201",
+        "family": _family(eff),
+        "coarse": "nas-cell",
+        "index": str(index),
+        "arch": _to_string(ops),
+        "effective_arch": _to_string(eff),
+        "op_mix": _op_mix(eff),
+    }
+
+
+def _networks(indices: list[int], accuracy: np.ndarray | None) -> list[OpGraph]:
+    order = _official_order()
+    parts, names, labels = [], [], []
+    for index in indices:
+        ops = order[index]
+        eff = _effective(ops)
+        parts.append(_network_arrays(eff))
+        names.append(f"nasbench201-{index:05d}")
+        lab = _labels(index, ops, eff)
+        if accuracy is not None:
+            lab["cifar10_accuracy"] = repr(round(float(accuracy[index]), 4))
+        labels.append(lab)
+    return opgraphs_from_parts(parts, _OP_NAMES, names, labels)
+
+
+def network(index_or_arch: int | str, *, with_accuracy: bool = True) -> OpGraph:
+    """The whole network (skeleton + 15 copies of the cell) for an official index or
+    an arch string, labelled as the module docstring says."""
+    _, index = _ops_of(index_or_arch)
+    return _networks([index], cifar10_accuracies() if with_accuracy else None)[0]
+
+
+def generate(limit: int | None = None, *, with_accuracy: bool = True) -> list[OpGraph]:
+    """All 15,625 networks in official index order (the first ``limit`` of them when
+    given). ``cifar10_accuracy`` labels are attached when ``with_accuracy`` and
+    analog-nasbench is installed; without it the graphs are the same, unlabelled."""
+    if limit is None:
+        limit = NUM_ARCHS
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= NUM_ARCHS:
+        raise SpecError(f"limit must be an int in 0..{NUM_ARCHS}, got {limit!r}")
+    return _networks(list(range(limit)), cifar10_accuracies() if with_accuracy else None)
+
+
+@functools.cache
+def cifar10_accuracies() -> np.ndarray | None:
+    """CIFAR-10 test accuracy (%) of every cell, read-only float64 ``[15625]`` in
+    official index order, from analog-nasbench; None when that package is not
+    installed. A file that is not what it should be raises
+    :class:`~archmotif.FormatError` naming it (see :mod:`.analog_nasbench`)."""
+    by_arch = analog_nasbench.read_accuracies()
+    if by_arch is None:
+        return None
+    out = np.empty(NUM_ARCHS, dtype=np.float64)
+    index = _index_of()
+    for names, a in by_arch.items():
+        out[index[tuple(OPS.index(n) for n in names)]] = a
+    out.flags.writeable = False
+    return out
