@@ -15,7 +15,9 @@ __all__ = [
     "ArchmotifError",
     "FormatError",
     "GraphError",
+    "LearnError",
     "LimitError",
+    "RetrievalError",
     "SpecError",
     "TraceError",
     "VizError",
@@ -46,10 +48,16 @@ class LimitError(ArchmotifError, MemoryError):
     """A documented size limit would be exceeded (e.g. more than 2**32 - 2 nodes)."""
 
 
-class VizError(ArchmotifError, ValueError):
-    """Bad input to the viewer or a plot: an object that cannot be drawn, a graph
-    index out of range, embeddings that are not an [n, d] array or labels of another
-    length. The message names the argument and what was wrong."""
+class RetrievalError(ArchmotifError, ValueError):
+    """Bad input to retrieval or evaluation: a relevance list that is not 0/1, a
+    ``k`` below 1, embeddings of the wrong shape, an index queried with vectors of
+    another dimension. The message names the argument and what was wrong."""
+
+
+class LearnError(ArchmotifError, ValueError):
+    """Bad input to learning: embedding with an encoder that was never fitted, fitting
+    on no graphs, a ``Mined`` or checkpoint that does not match the encoder's settings.
+    The message names what was wrong."""
 
 
 class SpecError(ArchmotifError, ValueError):
@@ -57,3 +65,9 @@ class SpecError(ArchmotifError, ValueError):
     a DARTS genotype with an unknown op or an input index out of range, a malformed
     NAS-Bench-201 arch string, an architecture index out of range. The message names
     the specification and what was wrong."""
+
+
+class VizError(ArchmotifError, ValueError):
+    """Bad input to the viewer or a plot: an object that cannot be drawn, a graph
+    index out of range, embeddings that are not an [n, d] array or labels of another
+    length. The message names the argument and what was wrong."""

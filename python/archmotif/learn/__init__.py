@@ -4,7 +4,9 @@
   (motif level, then macro-graph level) over a ``"merge"`` vocabulary;
 - :mod:`~archmotif.learn.baselines`: the paper's GCN/GAT baselines on raw operator
   graphs and the faithful Neural Architecture Retrieval pipeline;
-- :mod:`~archmotif.learn.wl`: a Weisfeiler-Lehman subtree baseline (no training).
+- :mod:`~archmotif.learn.wl`: a Weisfeiler-Lehman subtree baseline (no training);
+- :class:`~archmotif.learn.motif_bag.MotifBag`: the TF-IDF bag of canonical motifs over
+  every vocabulary level (no training), what the vocabulary alone is worth.
 
 Every method is an *embedder*: ``name``, ``fit(graphs, *, seed=0) -> self`` and
 ``embed(graphs) -> np.ndarray`` (float32, one L2-normalised row per graph), so the

@@ -1,0 +1,295 @@
+"""``archmotif.Encoder``: ours, the two-stage contrastive architecture encoder.
+
+fit: graphs are renumbered by structure (:func:`~archmotif.learn.renumber.canonical_order`)
+and mined (``strategy``, default ``"merge"``); with ``lower_levels=k`` once more with
+``k`` fewer vocabulary levels, for the "other level" views. Stage 1 trains a motif
+encoder and a context encoder with InfoNCE (a motif against the context of one of its
+instances, the other motifs' contexts as negatives); the motif encoder then embeds every
+vocabulary motif. Stage 2 trains a macro-graph encoder over those motif embeddings (plus
+a learnt per-motif correction) with NT-Xent between two motif-preserving views, plus
+cross-entropy on ``labels["coarse"]`` when ``use_labels`` and labels exist.
+
+embed: new graphs are renumbered and contracted with the fitted vocabulary
+(``Mined.apply``); a macro node whose motif the vocabulary lacks is embedded by the
+motif encoder from its operator subgraph; the macro-graph encoder's output is
+L2-normalised.
+
+The ``Mined`` object cannot be saved (it holds the Rust engine), so the encoder file
+carries the training graphs (ops and edges only) and a loaded encoder mines them again
+on first use, checking the vocabulary ids are the ones it was trained with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from archmotif.corpus import load_corpus
+from archmotif.errors import FormatError, LearnError
+from archmotif.graph import OpGraph
+from archmotif.learn import encoder_file
+from archmotif.learn.data import (
+    OpVocabulary,
+    canonical_order,
+    op_data,
+    pack_graphs,
+    unknown_instances,
+    unpack_graphs,
+)
+from archmotif.learn.models import CONVS, Heads, MacroGraphEncoder, OpGraphEncoder
+from archmotif.learn.stages import Fitted, fit_two_stage, macro_inputs
+from archmotif.learn.train import RunContext, embed_batches
+from archmotif.mining import STRATEGIES, Mined, mine
+
+__all__ = ["Encoder"]
+
+
+class Encoder:
+    """Two-stage contrastive encoder of architectures (see the module docstring).
+
+    ``Encoder().fit(graphs).embed(graphs)`` gives one float32 L2-normalised row per
+    graph. Defaults are sized for CPUs: the 98-graph builtin set fits in well under a
+    minute on 2 cores. ``checkpoint=PATH`` saves after every epoch; a later ``fit`` with
+    the same path, data, seed and settings resumes from it (``stage2_epochs`` may grow).
+    """
+
+    name = "ours"
+
+    def __init__(
+        self,
+        *,
+        conv: str = "gin",
+        hidden: int = 64,
+        out: int = 64,
+        stage1_epochs: int = 10,
+        stage2_epochs: int = 60,
+        temperature: float = 0.2,
+        use_labels: bool = True,
+        strategy: str = "merge",
+        mine_kwargs: dict[str, Any] | None = None,
+        context_hops: int = 1,
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        lower_levels: int = 0,
+        device: str | torch.device | None = None,
+        checkpoint: str | os.PathLike[str] | None = None,
+        progress: bool = True,
+        threads: int | None = 1,
+    ) -> None:
+        if conv not in CONVS:
+            raise ValueError(f"conv must be one of {CONVS}, got {conv!r}")
+        if strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+        for arg, v, lo in (
+            ("hidden", hidden, 1),
+            ("out", out, 1),
+            ("batch_size", batch_size, 2),
+            ("stage1_epochs", stage1_epochs, 0),
+            ("stage2_epochs", stage2_epochs, 0),
+            ("context_hops", context_hops, 0),
+            ("lower_levels", lower_levels, 0),
+        ):
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                raise ValueError(f"{arg} must be an integer >= {lo}, got {v!r}")
+        if not temperature > 0 or not lr > 0:
+            raise ValueError(f"temperature and lr must be > 0, got {temperature!r}, {lr!r}")
+        self.config: dict[str, Any] = dict(
+            conv=conv,
+            hidden=hidden,
+            out=out,
+            stage1_epochs=stage1_epochs,
+            stage2_epochs=stage2_epochs,
+            temperature=float(temperature),
+            use_labels=use_labels,
+            strategy=strategy,
+            mine_kwargs=dict(mine_kwargs or {}),
+            context_hops=context_hops,
+            batch_size=batch_size,
+            lr=float(lr),
+            lower_levels=lower_levels,
+        )
+        self.device = RunContext.pick_device(device)
+        self.checkpoint = checkpoint
+        self.progress = progress
+        self.threads = threads
+        self.history: dict[str, list[float]] = {"stage1": [], "stage2": []}
+        self._fitted: Fitted | None = None
+        self._mined: Mined | None = None
+        self._graphs: list[OpGraph] = []
+
+    # ---------------------------------------------------------------- fitting
+    def _mine(self, graphs: Sequence[OpGraph], **over: Any) -> Mined:
+        kw = {**self.config["mine_kwargs"], **over}
+        return mine(graphs, strategy=self.config["strategy"], progress=False, **kw)
+
+    def fit(
+        self, corpus_or_mined: Sequence[OpGraph] | Mined | str | os.PathLike[str], *, seed: int = 0
+    ) -> Encoder:
+        """Fits on a list of graphs, a corpus file path or a ``Mined`` (mined with this
+        encoder's ``strategy`` and ``mine_kwargs``). Returns ``self``."""
+        if isinstance(corpus_or_mined, Mined):
+            mined = corpus_or_mined
+            check = self._mine(mined.graphs)
+            if check.vocabulary.ids != mined.vocabulary.ids:
+                raise LearnError(
+                    "the Mined passed to Encoder.fit was not mined with this encoder's strategy "
+                    f"({self.config['strategy']!r}) and mine_kwargs {self.config['mine_kwargs']}"
+                )
+        else:
+            if isinstance(corpus_or_mined, (str, os.PathLike)):
+                graphs = load_corpus(corpus_or_mined)
+            else:
+                graphs = list(corpus_or_mined)
+            if not graphs:
+                raise LearnError("Encoder.fit needs at least one graph")
+            mined = self._mine([canonical_order(g) for g in graphs])
+        if not mined.graphs:
+            raise LearnError("Encoder.fit needs at least one graph")
+        ctx = RunContext(int(seed), self.device, self.progress, self.threads)
+        ctx.seed_globals()
+        key = self._run_key(mined.graphs, int(seed))
+        self.history = {"stage1": [], "stage2": []}
+        with ctx.scoped():
+            self._fitted = fit_two_stage(
+                mined,
+                self._mine,
+                self.config,
+                ctx,
+                checkpoint=self.checkpoint,
+                key=key,
+                history=self.history,
+            )
+        self._mined = mined
+        self._graphs = list(mined.graphs)
+        return self
+
+    def _run_key(self, graphs: Sequence[OpGraph], seed: int) -> str:
+        """What a checkpoint must match to be resumed: data, seed and every setting
+        except ``stage2_epochs`` (a resumed run may train longer)."""
+        h = hashlib.sha256()
+        cfg = {k: v for k, v in self.config.items() if k != "stage2_epochs"}
+        h.update(json.dumps({"config": cfg, "seed": seed}, sort_keys=True).encode())
+        for g in graphs:
+            h.update(json.dumps([g.name, g.labels.get("coarse"), list(g.op_names)]).encode())
+            h.update(g.ops.tobytes())
+            h.update(g.edges.tobytes())
+        return h.hexdigest()
+
+    # -------------------------------------------------------------- embedding
+    def _require(self) -> Fitted:
+        if self._fitted is None:
+            raise LearnError("Encoder.embed called before fit (or load)")
+        return self._fitted
+
+    def _vocabulary(self) -> Mined:
+        if self._mined is None:  # loaded from a file: mine the stored corpus again
+            mined = self._mine(self._graphs)
+            if mined.vocabulary.ids != self._require().vocab_ids:
+                raise FormatError(
+                    "encoder file: mining its stored corpus gave another vocabulary "
+                    "(written by an incompatible archmotif version?)"
+                )
+            self._mined = mined
+        return self._mined
+
+    @torch.no_grad()
+    def embed(self, graphs: Sequence[OpGraph] | OpGraph) -> np.ndarray:
+        """float32 ``[len(graphs), out]``, rows L2-normalised (an empty graph: zeros)."""
+        fitted = self._require()
+        gs = [graphs] if isinstance(graphs, OpGraph) else list(graphs)
+        if not gs:
+            return np.zeros((0, self.config["out"]), dtype=np.float32)
+        macros = self._vocabulary().apply([canonical_order(g) for g in gs], progress=False)
+        ctx = RunContext(0, self.device, False, self.threads)
+        fitted.motif_enc.eval()
+        fitted.macro_enc.eval()
+        with ctx.scoped():
+            table = fitted.table
+            unknown, subs = unknown_instances(macros)
+            extra: dict[tuple[int, int], int] = {}
+            if unknown:
+                rows = embed_batches(
+                    fitted.motif_enc, [op_data(s, fitted.ops) for s in subs], device=self.device
+                )
+                table = torch.cat([table, torch.from_numpy(rows).to(table.device)])
+                base = fitted.table.shape[0]
+                extra = {u: base + k for k, u in enumerate(unknown)}
+            datas = macro_inputs(macros, extra)
+            return embed_batches(
+                lambda b: fitted.macro_enc(b, table), datas, ctx=ctx, device=self.device
+            )
+
+    # ------------------------------------------------------------ save / load
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Writes the fitted encoder to one file (atomic, versioned, checksummed)."""
+        f = self._require()
+        encoder_file.write(
+            path,
+            encoder_file.ENCODER_FORMAT,
+            {
+                "config": json.dumps(self.config),
+                "op_names": json.dumps(f.ops.names),
+                "vocab_ids": json.dumps([format(i, "032x") for i in f.vocab_ids]),
+                "motif_dim": f.table.shape[1],
+                "motif_enc": f.motif_enc.state_dict(),
+                "macro_enc": f.macro_enc.state_dict(),
+                "table": f.table,
+                "corpus": pack_graphs(self._graphs),
+            },
+        )
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        device: str | torch.device | None = None,
+        progress: bool = True,
+        threads: int | None = 1,
+    ) -> Encoder:
+        """Reads a file written by :meth:`save`; a corrupt, foreign or newer file raises
+        :class:`~archmotif.FormatError` naming it."""
+        p = os.fspath(path)
+        d = encoder_file.read(p, encoder_file.ENCODER_FORMAT)
+        try:
+            config = json.loads(d["config"])
+            enc = cls(**config, device=device, progress=progress, threads=threads)
+            ops = OpVocabulary(json.loads(d["op_names"]))
+            ids = [int(s, 16) for s in json.loads(d["vocab_ids"])]
+            c = enc.config
+            motif_enc = OpGraphEncoder(len(ops), c["conv"], c["hidden"], c["out"])
+            macro_enc = MacroGraphEncoder(
+                int(d["motif_dim"]), c["conv"], c["hidden"], c["out"], num_motifs=len(ids)
+            )
+            motif_enc.load_state_dict(d["motif_enc"])
+            macro_enc.load_state_dict(d["macro_enc"])
+            table = d["table"]
+            graphs = unpack_graphs(d["corpus"], source=p)
+        except FormatError:
+            raise
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            raise FormatError(f"{p}: malformed encoder file ({type(e).__name__}: {e})") from None
+        enc._fitted = Fitted(
+            ops=ops,
+            vocab_ids=ids,
+            table=table.to(enc.device),
+            motif_enc=motif_enc.to(enc.device),
+            macro_enc=macro_enc.to(enc.device),
+            heads=Heads(c["out"], 0),
+        )
+        enc._graphs = graphs
+        return enc
+
+    def __repr__(self) -> str:
+        state = "fitted" if self._fitted is not None else "not fitted"
+        c = self.config
+        return (
+            f"Encoder({c['conv']}, hidden={c['hidden']}, out={c['out']}, "
+            f"strategy={c['strategy']!r}, {state}, device={self.device})"
+        )

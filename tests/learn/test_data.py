@@ -1,0 +1,102 @@
+"""archmotif.learn.data: canonical renumbering, subgraphs, op vocabulary, PyG conversion
+and the packed corpus an encoder file carries."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+
+import archmotif
+from archmotif.datasets import load
+from archmotif.learn.data import (
+    OpVocabulary,
+    canonical_order,
+    induced_subgraph,
+    macro_data,
+    op_data,
+    pack_graphs,
+    unpack_graphs,
+)
+
+# T5's relative-position buckets start from several `arange` roots that 6 rounds of
+# Weisfeiler-Lehman refinement cannot tell apart, so their order, and with it the core's
+# greedy merging, still follows the input numbering.
+ORDER_DEPENDENT = ("t5@num_layers=4,num_decoder_layers=4", "t5@num_layers=6,num_decoder_layers=6")
+
+
+@pytest.fixture(scope="module")
+def builtin_contractions(permute):
+    graphs = load("builtin")
+    canon = [canonical_order(g) for g in graphs]
+    mined = archmotif.mine(canon, progress=False)
+    shuffled = mined.apply([canonical_order(permute(g, 7)) for g in graphs], progress=False)
+    same = {
+        g.name: Counter(a.motifs.tolist()) == Counter(b.motifs.tolist())
+        and sorted(a.weights.tolist()) == sorted(b.weights.tolist())
+        for g, a, b in zip(graphs, mined.macro_graphs, shuffled, strict=True)
+    }
+    return same
+
+
+def test_canonical_order_is_an_isomorphic_topological_renumbering(toy):
+    for g in toy:
+        c = canonical_order(g)
+        assert c.num_nodes == g.num_nodes and c.num_edges == g.num_edges
+        assert (c.edges[0] < c.edges[1]).all()  # topological
+        assert archmotif.canonical_hash(c) == archmotif.canonical_hash(g)
+        assert c.labels == g.labels and c.name == g.name
+
+
+def test_canonical_order_ignores_input_numbering(toy, permute):
+    for g in toy:
+        a, b = canonical_order(g), canonical_order(permute(g, 3))
+        assert a.node_ops() == b.node_ops()
+        np.testing.assert_array_equal(a.edges, b.edges)
+
+
+def test_builtin_contraction_does_not_depend_on_numbering(builtin_contractions):
+    differ = [n for n, ok in builtin_contractions.items() if not ok and n not in ORDER_DEPENDENT]
+    assert differ == []
+
+
+@pytest.mark.xfail(strict=True, reason="T5 roots are not told apart by 6 WL rounds")
+def test_t5_contraction_does_not_depend_on_numbering(builtin_contractions):
+    assert all(builtin_contractions[n] for n in ORDER_DEPENDENT)
+
+
+def test_induced_subgraph_keeps_inner_edges_only(diamond):
+    sub = induced_subgraph(diamond, np.array([0, 1, 3]))
+    assert sub.node_ops() == ["input", "conv", "add"]
+    assert sorted(map(tuple, sub.edges.T.tolist())) == [(0, 1), (1, 2)]
+
+
+def test_op_vocabulary_maps_unknown_ops_to_zero(diamond):
+    vocab = OpVocabulary(["conv", "input"])
+    assert len(vocab) == 3
+    assert vocab.encode(diamond).tolist() == [2, 1, 0, 0]
+    d = op_data(diamond, vocab, y=4)
+    assert d.num_nodes == 4 and d.edge_index.shape == (2, 4) and d.y.tolist() == [4]
+
+
+def test_macro_data_maps_motifs_into_another_table(toy):
+    mined = archmotif.mine(toy[:2], progress=False)
+    mg = mined.macro_graphs[0]
+    d = macro_data(mg)
+    assert d.x.tolist() == mg.motifs.tolist() and d.num_nodes == mg.num_nodes
+    shifted = macro_data(mg, motif_index=np.arange(len(mined.vocabulary)) + 5)
+    assert torch.equal(shifted.x, d.x + 5)
+    assert torch.equal(d.edge_weight, torch.from_numpy(mg.weights).float())
+
+
+def test_pack_unpack_round_trip_and_malformed(toy):
+    packed = pack_graphs(toy)
+    back = unpack_graphs(packed, source="x.pt")
+    assert [g.name for g in back] == [g.name for g in toy]
+    for a, b in zip(toy, back, strict=True):
+        assert a.node_ops() == b.node_ops()
+        np.testing.assert_array_equal(a.edges, b.edges)
+    with pytest.raises(archmotif.FormatError, match="x.pt"):
+        unpack_graphs({**packed, "meta": "{}"}, source="x.pt")

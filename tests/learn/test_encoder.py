@@ -1,0 +1,192 @@
+"""archmotif.Encoder: training reduces both losses, embeddings are deterministic,
+invariant to node numbering, survive save/load and checkpoint resumption, and retrieve a
+graph's own family first on a toy corpus."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import archmotif
+from archmotif.learn.encoder import Encoder
+
+
+@pytest.fixture(scope="module")
+def fitted(toy, small):
+    return Encoder(**small).fit(toy, seed=0)
+
+
+def test_both_losses_decrease(fitted):
+    s1, s2 = fitted.history["stage1"], fitted.history["stage2"]
+    assert len(s1) == 10 and len(s2) == 30
+    assert np.mean(s1[-3:]) < 0.8 * np.mean(s1[:3])
+    assert np.mean(s2[-3:]) < 0.8 * np.mean(s2[:3])
+
+
+def test_embeddings_are_float32_unit_rows(fitted, toy):
+    z = fitted.embed(toy)
+    assert z.dtype == np.float32 and z.shape == (len(toy), 32)
+    np.testing.assert_allclose(np.linalg.norm(z, axis=1), 1.0, rtol=1e-5)
+
+
+def test_own_family_is_retrieved_first(fitted, toy):
+    z = fitted.embed(toy)
+    sim = z @ z.T
+    np.fill_diagonal(sim, -np.inf)
+    fam = np.array([g.labels["family"] for g in toy])
+    assert (fam[sim.argmax(axis=1)] == fam).all()
+
+
+def test_isomorphic_graphs_embed_identically(fitted, toy, permute):
+    graphs = [toy[0], toy[5], toy[10]]
+    a = fitted.embed(graphs)
+    for seed in (1, 2):
+        b = fitted.embed([permute(g, seed) for g in graphs])
+        # equal up to float summation order inside message passing
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_same_seed_same_embeddings_other_seed_differs(toy, small):
+    a = Encoder(**small).fit(toy, seed=3).embed(toy)
+    b = Encoder(**small).fit(toy, seed=3).embed(toy)
+    c = Encoder(**small).fit(toy, seed=4).embed(toy)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_unsupervised_mode_fits_and_retrieves(toy, small):
+    enc = Encoder(**{**small, "use_labels": False}).fit(toy)
+    z = enc.embed(toy)
+    sim = z @ z.T
+    np.fill_diagonal(sim, -np.inf)
+    fam = np.array([g.labels["family"] for g in toy])
+    assert (fam[sim.argmax(axis=1)] == fam).mean() >= 0.75
+    assert enc.history["stage2"][-1] < enc.history["stage2"][0]
+
+
+def test_unknown_ops_and_motifs_are_embedded(fitted):
+    g = archmotif.OpGraph.from_edges(
+        ["input", "never_seen_op", "linear", "gelu", "never_seen_op"],
+        [(0, 1), (1, 2), (2, 3), (3, 4)],
+    )
+    z = fitted.embed([g])
+    assert z.shape == (1, 32) and np.isfinite(z).all()
+    assert abs(float(np.linalg.norm(z)) - 1.0) < 1e-5
+
+
+def test_save_load_round_trip(fitted, toy, tmp_path):
+    path = tmp_path / "enc.pt"
+    fitted.save(path)
+    loaded = Encoder.load(path, progress=False)
+    np.testing.assert_array_equal(loaded.embed(toy), fitted.embed(toy))
+    assert loaded.config == fitted.config
+
+
+def test_corrupt_foreign_and_future_files_raise_format_error(fitted, tmp_path):
+    import torch
+
+    from archmotif.learn import encoder_file
+
+    path = tmp_path / "enc.pt"
+    fitted.save(path)
+    raw = bytearray(path.read_bytes())
+    bad = tmp_path / "bad.pt"
+    for mutate in (lambda b: b[: len(b) // 2], lambda b: b[:2000] + bytes(64) + b[2064:]):
+        bad.write_bytes(bytes(mutate(raw)))
+        with pytest.raises(archmotif.FormatError, match="bad.pt"):
+            Encoder.load(bad)
+    torch.save({"weights": torch.zeros(3)}, bad)
+    with pytest.raises(archmotif.FormatError, match="not an archmotif encoder"):
+        Encoder.load(bad)
+    encoder_file.write(bad, encoder_file.ENCODER_FORMAT, {})
+    outer = torch.load(bad, weights_only=True)
+    outer["version"] = encoder_file.FILE_VERSION + 1
+    torch.save(outer, bad)
+    with pytest.raises(archmotif.FormatError, match="newer"):
+        Encoder.load(bad)
+
+
+def test_embed_before_fit_raises():
+    with pytest.raises(archmotif.errors.LearnError, match="before fit"):
+        Encoder(progress=False).embed([])
+
+
+def test_resume_from_checkpoint_equals_uninterrupted_run(toy, small, tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    short = Encoder(**{**small, "stage2_epochs": 12}, checkpoint=ckpt).fit(toy, seed=1)
+    assert ckpt.exists() and len(short.history["stage2"]) == 12
+    resumed = Encoder(**small, checkpoint=ckpt).fit(toy, seed=1)
+    straight = Encoder(**small).fit(toy, seed=1)
+    assert resumed.history == straight.history
+    np.testing.assert_array_equal(resumed.embed(toy), straight.embed(toy))
+    with pytest.raises(archmotif.errors.LearnError, match="another run"):
+        Encoder(**small, checkpoint=ckpt).fit(toy, seed=2)
+
+
+def test_fit_accepts_mined_and_corpus_path(toy, small, tmp_path):
+    path = tmp_path / "toy.npz"
+    archmotif.save_corpus(toy, path)
+    a = Encoder(**small).fit(path).embed(toy)
+    b = Encoder(**small).fit(toy).embed(toy)
+    np.testing.assert_array_equal(a, b)
+    mined = archmotif.mine(toy, progress=False)
+    assert Encoder(**small).fit(mined).embed(toy).shape == (len(toy), 32)
+    with pytest.raises(archmotif.errors.LearnError, match="mine_kwargs"):
+        Encoder(**small, mine_kwargs={"max_levels": 2}).fit(mined)
+
+
+def test_lower_level_views_come_from_the_same_vocabulary(toy, small):
+    from archmotif.learn.renumber import canonical_order
+    from archmotif.learn.stages import _lower_level
+
+    enc = Encoder(**small, lower_levels=2)
+    mined = enc._mine([canonical_order(g) for g in toy])
+    low = _lower_level(mined, enc._mine, 2)
+    assert low is not None
+    assert low.vocabulary.num_levels == mined.vocabulary.num_levels - 2
+    assert set(low.vocabulary.ids) <= set(mined.vocabulary.ids)
+    assert sum(m.num_nodes for m in low.macro_graphs) > sum(m.num_nodes for m in mined.macro_graphs)
+    z = enc.fit(toy).embed(toy)
+    assert z.shape == (len(toy), 32) and np.isfinite(z).all()
+
+
+@pytest.mark.gpu
+def test_cuda_fit_and_embed_match_shapes_and_save_to_cpu(toy, small, tmp_path):
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    enc = Encoder(**small, device="cuda").fit(toy)
+    z = enc.embed(toy)
+    np.testing.assert_allclose(np.linalg.norm(z, axis=1), 1.0, rtol=1e-3)
+    enc.save(tmp_path / "gpu.pt")
+    cpu = Encoder.load(tmp_path / "gpu.pt", device="cpu", progress=False)
+    np.testing.assert_allclose(cpu.embed(toy), z, atol=5e-2)  # bf16 autocast on GPU
+
+
+@pytest.mark.parametrize("conv", ["gcn", "gat"])
+def test_other_convolutions_fit_and_embed(conv, toy, small):
+    enc = Encoder(**{**small, "stage1_epochs": 1, "stage2_epochs": 2}, conv=conv).fit(toy)
+    z = enc.embed(toy)
+    np.testing.assert_allclose(np.linalg.norm(z, axis=1), 1.0, rtol=1e-5)
+    with pytest.raises(ValueError, match="conv must be one of"):
+        Encoder(conv="sage")
+
+
+@pytest.mark.slow
+def test_builtin_fit_is_fast_and_retrieves_families():
+    """The defaults on the real builtin set: fit in well under a minute on CPU and rank
+    same-family models high (measured: MAP@20 0.86 transductive at seed 0)."""
+    import time
+
+    from archmotif.datasets import load
+
+    graphs = load("builtin")
+    t = time.perf_counter()
+    enc = Encoder(progress=False).fit(graphs, seed=0)
+    assert time.perf_counter() - t < 60
+    z = enc.embed(graphs)
+    sim = z @ z.T
+    np.fill_diagonal(sim, -np.inf)
+    fam = np.array([g.labels["family"] for g in graphs])
+    assert (fam[sim.argmax(axis=1)] == fam).mean() >= 0.8
