@@ -5,8 +5,9 @@
 - ``archmotif info FILE``: summarise an OpGraph JSON, corpus ``.npz`` or ``.onnx`` file;
 - ``archmotif mine FILE... [--strategy merge|nar]``: mine motifs and print the
   vocabulary and each graph's reduction;
-- ``archmotif demo [-o corpus.npz]``: the main job on built-in models: trace
-  them on the meta device, mine their motifs, print what repeats.
+- ``archmotif demo [-o index.npz]``: the main job on the built-in data: mine the
+  motifs of 98 real models, pretrain the encoder briefly, index the models and
+  answer queries by models the data does not hold (traced on the meta device).
 
 Errors print one line naming the problem and exit with status 1.
 """
@@ -22,7 +23,7 @@ from collections.abc import Sequence
 from archmotif.errors import ArchmotifError
 from archmotif.graph import OpGraph
 
-__all__ = ["DEMO_MODELS", "main"]
+__all__ = ["DEMO_QUERIES", "main"]
 
 # Feature modules that add their own subcommands: each has ``register(subparsers)``,
 # which adds parsers whose ``func(args) -> int`` is set with ``set_defaults``. They
@@ -32,14 +33,12 @@ _SUBCOMMAND_MODULES: tuple[str, ...] = (
     "archmotif.viz._cli",
 )
 
-# Built from code on the meta device: no download, no weights allocated.
-DEMO_MODELS = (
-    "torchvision:resnet18",
-    "torchvision:resnet50",
-    "torchvision:mobilenet_v3_small",
-    "torchvision:vit_b_16",
-    "timm:convnext_tiny",
-    "transformers:bert",
+# Queries of the demo: built from code on the meta device (no download, no weights),
+# and not among the built-in models, so the answers are their nearest relatives.
+DEMO_QUERIES = (
+    "timm:resnet26",
+    "timm:vit_small_patch16_224@depth=8",
+    "transformers:bert@num_hidden_layers=8",
 )
 
 
@@ -89,24 +88,39 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from archmotif.corpus import save_corpus
-    from archmotif.frontends.torch_export import trace
+    import tempfile
 
-    graphs = []
-    print(
-        f"tracing {len(DEMO_MODELS)} built-in models on the meta device (no weights, no download)"
-    )
-    for spec in DEMO_MODELS:
-        t = time.perf_counter()
-        g = trace(spec)
-        graphs.append(g)
-        print(f"  {_summary(g)}  [{time.perf_counter() - t:.2f} s]")
-    total = sum(g.num_nodes for g in graphs)
-    print(f"{len(graphs)} graphs, {total} operator nodes in all")
-    _print_mined(_mine(graphs, args))
-    if args.output:
-        save_corpus(graphs, args.output)
-        print(f"wrote corpus {args.output}")
+    from archmotif.datasets import load
+    from archmotif.frontends.torch_export import trace
+    from archmotif.learn.encoder import Encoder
+    from archmotif.retrieval.index import Index, search
+
+    graphs = load("builtin")
+    families = {g.labels.get("family") for g in graphs}
+    nodes = sum(g.num_nodes for g in graphs)
+    print(f"built-in data: {len(graphs)} real models over {len(families)} families, "
+          f"{nodes:,} operator nodes (traced ahead of time; nothing to download)")  # fmt: skip
+    mined = _mine(graphs, args)
+    _print_mined(mined, graphs_shown=("resnet50", "vit_b_16", "bert@num_hidden_layers=12"))
+
+    t = time.perf_counter()
+    encoder = Encoder(stage2_epochs=args.epochs, progress=False).fit(graphs, seed=0)
+    print(f"pretrained the two-stage encoder ({args.epochs} graph-level epochs) "
+          f"in {time.perf_counter() - t:.1f} s")  # fmt: skip
+    index = Index.build(graphs, encoder)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.output or f"{tmp}/builtin-index.npz"
+        index.save(path)
+        print(f"indexed {len(index)} models in {path}" + ("" if args.output else " (temporary)"))
+        for spec in DEMO_QUERIES:
+            t = time.perf_counter()
+            query = trace(spec)
+            hits = search(query, path, k=5)
+            print(f"closest to {spec} ({query.num_nodes} nodes, traced and searched in "
+                  f"{time.perf_counter() - t:.1f} s):")  # fmt: skip
+            for h in hits:
+                family = h.metadata.get("family", "?")
+                print(f"  {h.rank}. {h.name:<32} {family:<16} cosine {h.score:.3f}")
     return 0
 
 
@@ -119,10 +133,19 @@ def _mine(graphs: list[OpGraph], args: argparse.Namespace):
     return m
 
 
-def _print_mined(m, top: int = 8) -> None:
+def _print_mined(m, top: int = 8, graphs_shown: Sequence[str] | None = None) -> None:
+    """The vocabulary, each graph's reduction (only ``graphs_shown`` when given, with
+    the corpus total) and the largest repeated motifs."""
     v = m.vocabulary
     print(f"vocabulary: {len(v)} motifs over {v.num_levels} levels")
-    for g, mg in zip(m.graphs, m.macro_graphs, strict=True):
+    pairs = list(zip(m.graphs, m.macro_graphs, strict=True))
+    if graphs_shown is not None:
+        n = sum(g.num_nodes for g, _ in pairs)
+        k = sum(mg.num_nodes for _, mg in pairs)
+        print(f"  all {len(pairs)} graphs: {n:,} nodes -> {k:,} macro nodes "
+              f"({n / max(k, 1):.1f}x smaller)")  # fmt: skip
+        pairs = [(g, mg) for g, mg in pairs if g.name in graphs_shown]
+    for g, mg in pairs:
         print(f"  {g.name}: {g.num_nodes} nodes -> {mg.num_nodes} macro nodes "
               f"({mg.reduction:.1f}x smaller)")  # fmt: skip
     shared = sorted(v, key=lambda t: (-(t.num_nodes * t.count), t.index))[:top]
@@ -163,8 +186,11 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("file")
     i.add_argument("--limit", type=int, default=20, help="graphs to list (default 20)")
     i.set_defaults(func=_cmd_info)
-    d = sub.add_parser("demo", help="the main job on built-in models (no download)")
-    d.add_argument("-o", "--output", help="also write the traced graphs as a corpus file")
+    d = sub.add_parser(
+        "demo", help="the main job on the built-in data: mine, pretrain, index, search"
+    )
+    d.add_argument("-o", "--output", help="keep the index file here (default: temporary)")
+    d.add_argument("--epochs", type=int, default=30, help="graph-level epochs (30)")
     _add_mining_options(d)
     d.set_defaults(func=_cmd_demo)
     mi = sub.add_parser("mine", help="mine motifs in graph (.json), corpus (.npz) or ONNX files")
