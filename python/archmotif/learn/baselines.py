@@ -40,6 +40,7 @@ from torch_geometric.nn import GCNConv, global_mean_pool
 
 from archmotif.errors import LearnError
 from archmotif.graph import OpGraph
+from archmotif.learn import ddp
 from archmotif.learn.augment import Views
 from archmotif.learn.data import (
     OpVocabulary,
@@ -114,7 +115,7 @@ class GNNBaseline:
             opt = torch.optim.Adam([*self._enc.parameters(), *heads.parameters()], lr=self.lr)
             self.history = []
             train_views(
-                self._enc,
+                ddp.wrap(self._enc),
                 [self._enc],
                 heads,
                 datas,

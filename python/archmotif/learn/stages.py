@@ -25,7 +25,7 @@ import torch
 from torch_geometric.data import Data
 
 from archmotif.errors import LearnError
-from archmotif.learn import encoder_file
+from archmotif.learn import ddp, encoder_file
 from archmotif.learn.augment import Views
 from archmotif.learn.data import OpVocabulary, macro_data, op_data
 from archmotif.learn.models import Heads, MacroGraphEncoder, OpGraphEncoder
@@ -162,7 +162,7 @@ def fit_two_stage(
         def on_epoch(epoch: int, loss: float) -> None:
             done[stage] = epoch
             history[stage].append(loss)
-            if checkpoint is not None:
+            if checkpoint is not None and ddp.rank() == 0:
                 encoder_file.write(
                     checkpoint,
                     encoder_file.CHECKPOINT_FORMAT,
@@ -177,9 +177,10 @@ def fit_two_stage(
 
         return on_epoch
 
+    # data-parallel under torch.distributed (see archmotif.learn.ddp); else the modules
     train_stage1(
-        motif_enc,
-        ctx_enc,
+        ddp.wrap(motif_enc),
+        ddp.wrap(ctx_enc),
         motifs,
         contexts,
         ctx=ctx,
@@ -192,8 +193,9 @@ def fit_two_stage(
     )
     motif_enc.eval()
     table = torch.from_numpy(embed_batches(motif_enc, motifs, device=ctx.device)).to(ctx.device)
+    macro_step = ddp.wrap(macro_enc)
     train_views(
-        lambda b: macro_enc(b, table),
+        lambda b: macro_step(b, table),
         [macro_enc],
         heads,
         datas,

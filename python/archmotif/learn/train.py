@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch_geometric.data import Batch, Data
 
+from archmotif.learn import ddp
 from archmotif.learn.augment import Views
 
 __all__ = ["RunContext", "info_nce", "nt_xent", "train_stage1", "train_views"]
@@ -110,17 +111,19 @@ class RunContext:
             total=total,
             initial=initial,
             desc=desc,
-            disable=not self.progress or None,
+            disable=not self.progress or ddp.rank() != 0 or None,
             leave=False,
             unit="epoch",
         )
 
 
 def _chunks(order: torch.Tensor, size: int) -> Iterator[list[int]]:
+    """Global batches; under data parallelism every rank sees the same ones."""
     idx = order.tolist()
+    least = max(2, ddp.world_size())  # a negative; and a share for every rank
     for s in range(0, len(idx), size):
         chunk = idx[s : s + size]
-        if len(chunk) >= 2:  # a contrastive batch needs a negative
+        if len(chunk) >= least:
             yield chunk
 
 
@@ -150,10 +153,13 @@ def train_stage1(
             for chunk in _chunks(order, batch_size):
                 picks = torch.randint(0, 2**31 - 1, (len(chunk),), generator=ctx.gen).tolist()
                 cb = [contexts[i][p % len(contexts[i])] for i, p in zip(chunk, picks, strict=True)]
-                mb = Batch.from_data_list([motifs[i] for i in chunk]).to(ctx.device)
-                cbatch = Batch.from_data_list(cb).to(ctx.device)
+                a, b = ddp.local_range(len(chunk))  # this rank's share (all of it alone)
+                mb = Batch.from_data_list([motifs[i] for i in chunk[a:b]]).to(ctx.device)
+                cbatch = Batch.from_data_list(cb[a:b]).to(ctx.device)
                 with ctx.autocast():
-                    loss = info_nce(motif_enc(mb), ctx_enc(cbatch), tau)
+                    zm = ddp.gather(motif_enc(mb), len(chunk))
+                    zc = ddp.gather(ctx_enc(cbatch), len(chunk))
+                    loss = info_nce(zm, zc, tau)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -193,12 +199,16 @@ def train_views(
             for chunk in _chunks(torch.randperm(len(graphs), generator=ctx.gen), batch_size):
                 v1 = [views(graphs[i], ctx.gen, alts[i]) for i in chunk]
                 v2 = [views(graphs[i], ctx.gen, alts[i]) for i in chunk]
-                b1 = Batch.from_data_list(v1).to(ctx.device)
-                b2 = Batch.from_data_list(v2).to(ctx.device)
+                # both views of this rank's share in one forward pass (DDP wants one
+                # forward per backward); graphs are encoded independently of each other
+                a, b = ddp.local_range(len(chunk))
+                both = Batch.from_data_list(v1[a:b] + v2[a:b]).to(ctx.device)
                 with ctx.autocast():
-                    z1, z2 = encode(b1), encode(b2)
+                    z = encode(both)
+                    z1 = ddp.gather(z[: b - a], len(chunk))
+                    z2 = ddp.gather(z[b - a :], len(chunk))
                     loss = nt_xent(heads.project(z1), heads.project(z2), tau)
-                    y = b1.y
+                    y = ddp.gather(both.y[: b - a], len(chunk))
                     if use_labels and heads.classify is not None and bool((y >= 0).any()):
                         ce1 = F.cross_entropy(heads.classify(z1).float(), y, ignore_index=-100)
                         ce2 = F.cross_entropy(heads.classify(z2).float(), y, ignore_index=-100)
