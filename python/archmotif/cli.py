@@ -31,6 +31,7 @@ __all__ = ["DEMO_QUERIES", "main"]
 _SUBCOMMAND_MODULES: tuple[str, ...] = (
     "archmotif.datasets._cli",
     "archmotif.viz._cli",
+    "archmotif.retrieval._cli",
 )
 
 # Queries of the demo: built from code on the meta device (no download, no weights),

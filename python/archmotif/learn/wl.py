@@ -1,0 +1,211 @@
+"""``WLBaseline``: "WL subtree TF-IDF + SVD", an unsupervised retrieval baseline on raw
+operator graphs that needs no training loop and no torch.
+
+1. **Weisfeiler-Lehman subtree features.** Each node starts with a label derived from
+   its op *name* (a fixed blake2b hash, so features agree across corpora whatever their
+   op numbering). Each of ``iterations`` rounds replaces a node's label by a hash of its
+   label, the multiset of its predecessors' labels and, separately, the multiset of its
+   successors' labels (edge direction counts). A graph's features are the labels of all
+   its nodes over rounds ``0..iterations``, with counts. Multisets are hashed as a sum
+   of mixed 64-bit labels (commutative, so neighbour order is irrelevant; a collision
+   needs a 2^-64-scale accident), which keeps every round one vectorised numpy pass.
+2. **Feature hashing** of the 64-bit labels into ``n_features`` columns.
+3. **TF-IDF**: sublinear term frequency ``1 + log(count)`` (a 152-layer ResNet should
+   look like a 50-layer one, not three times as much of it) times the smoothed inverse
+   document frequency learnt by :meth:`WLBaseline.fit`; rows L2-normalised.
+4. **Truncated SVD** of the fitted TF-IDF matrix (via the eigendecomposition of its
+   Gram matrix, numpy only); :meth:`WLBaseline.embed` projects onto the top ``dim``
+   right singular vectors (zero-padded to ``dim`` columns when fewer graphs were fitted)
+   and L2-normalises. Singular vector signs are fixed (largest entry positive), so the
+   result is deterministic for a given input; there is no randomness, ``seed`` is unused.
+
+Isomorphic graphs get identical features and therefore identical embeddings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import zipfile
+from collections.abc import Sequence
+
+import numpy as np
+
+from archmotif.atomic import write_atomic
+from archmotif.errors import FormatError, RetrievalError
+from archmotif.graph import OpGraph
+
+__all__ = ["WL_FORMAT", "WL_VERSION", "WLBaseline", "wl_features"]
+
+WL_FORMAT = "archmotif.wl"
+WL_VERSION = 1
+
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_PRED = np.uint64(0x5BD1E9955BD1E995)
+_SUCC = np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser, elementwise (uint64 arithmetic wraps, as intended)."""
+    x = x + _GOLDEN
+    x = (x ^ (x >> np.uint64(30))) * _M1
+    x = (x ^ (x >> np.uint64(27))) * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+def _op_label(name: str) -> int:
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little")
+
+
+def wl_features(graph: OpGraph, iterations: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """The WL subtree features of ``graph``: sorted unique 64-bit labels (uint64) over
+    rounds ``0..iterations`` and how often each occurs (int64)."""
+    table = np.array([_op_label(n) for n in graph.op_names], dtype=np.uint64)
+    labels = table[graph.ops] if graph.num_nodes else np.zeros(0, dtype=np.uint64)
+    src, dst = graph.edges
+    rounds = [labels]
+    for _ in range(iterations):
+        mixed = _mix(labels)
+        pred = np.zeros_like(labels)
+        np.add.at(pred, dst, mixed[src])
+        succ = np.zeros_like(labels)
+        np.add.at(succ, src, mixed[dst])
+        labels = _mix(_mix(_mix(labels) + (pred ^ _PRED)) + (succ ^ _SUCC))
+        rounds.append(labels)
+    return np.unique(np.concatenate(rounds), return_counts=True)
+
+
+class WLBaseline:
+    """WL subtree TF-IDF + SVD; see the module docstring. Implements the embedder
+    interface of :mod:`archmotif.learn` (``name``, ``fit``, ``embed``)."""
+
+    name = "wl"
+
+    def __init__(self, *, iterations: int = 3, n_features: int = 2**14, dim: int = 128) -> None:
+        for arg, value, low in (("iterations", iterations, 0), ("n_features", n_features, 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise RetrievalError(f"{arg} must be an integer >= {low}, got {value!r}")
+        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+            raise RetrievalError(f"dim must be a positive integer, got {dim!r}")
+        self.iterations = iterations
+        self.n_features = n_features
+        self.dim = dim
+        self._idf: np.ndarray | None = None
+        self._components: np.ndarray | None = None  # [dim, n_features], zero rows as padding
+
+    def __repr__(self) -> str:
+        state = "fitted" if self._idf is not None else "not fitted"
+        return (
+            f"WLBaseline(iterations={self.iterations}, n_features={self.n_features}, "
+            f"dim={self.dim}, {state})"
+        )
+
+    def _counts(self, graphs: Sequence[OpGraph]) -> np.ndarray:
+        """Hashed raw feature counts, float64 ``[len(graphs), n_features]``."""
+        out = np.zeros((len(graphs), self.n_features), dtype=np.float64)
+        width = np.uint64(self.n_features)
+        for i, g in enumerate(graphs):
+            if not isinstance(g, OpGraph):
+                raise TypeError(f"graphs[{i}] is {type(g).__name__}, not OpGraph")
+            labels, counts = wl_features(g, self.iterations)
+            np.add.at(out[i], (labels % width).astype(np.int64), counts)
+        return out
+
+    @staticmethod
+    def _tfidf(counts: np.ndarray, idf: np.ndarray) -> np.ndarray:
+        tf = np.zeros_like(counts)
+        nz = counts > 0
+        tf[nz] = 1.0 + np.log(counts[nz])
+        x = tf * idf
+        norms = np.linalg.norm(x, axis=1, keepdims=True)
+        return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+    def fit(self, graphs: Sequence[OpGraph], *, seed: int = 0) -> WLBaseline:
+        """Learns the IDF weights and the SVD basis from ``graphs`` (labels unused)."""
+        graphs = list(graphs)
+        if not graphs:
+            raise RetrievalError("WLBaseline.fit needs at least one graph")
+        counts = self._counts(graphs)
+        df = (counts > 0).sum(axis=0)
+        n = len(graphs)
+        idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
+        x = self._tfidf(counts, idf)
+        # SVD through the n x n Gram matrix: n (graphs) is far smaller than n_features.
+        eigval, eigvec = np.linalg.eigh(x @ x.T)
+        order = np.argsort(eigval)[::-1][: self.dim]
+        sing = np.sqrt(np.clip(eigval[order], 0.0, None))
+        keep = sing > 1e-8 * max(1.0, float(sing[0]) if sing.size else 1.0)
+        basis = (x.T @ eigvec[:, order[keep]]) / sing[keep]  # [n_features, r]
+        flip = np.sign(basis[np.abs(basis).argmax(axis=0), np.arange(basis.shape[1])])
+        basis *= np.where(flip == 0, 1.0, flip)
+        # float32, as saved, so a reloaded baseline embeds bit for bit the same
+        components = np.zeros((self.dim, self.n_features), dtype=np.float32)
+        components[: basis.shape[1]] = basis.T
+        self._idf, self._components = idf, components
+        return self
+
+    def embed(self, graphs: Sequence[OpGraph]) -> np.ndarray:
+        """float32 ``[len(graphs), dim]``, rows L2-normalised (a graph sharing no
+        feature with the fitted corpus gets a zero row)."""
+        if self._idf is None or self._components is None:
+            raise RetrievalError("WLBaseline.embed called before fit")
+        graphs = list(graphs)
+        if not graphs:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        z = self._tfidf(self._counts(graphs), self._idf) @ self._components.T
+        norms = np.linalg.norm(z, axis=1, keepdims=True)
+        z = np.divide(z, norms, out=np.zeros_like(z), where=norms > 0)
+        return z.astype(np.float32)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Writes the fitted baseline to one ``.npz`` file (atomically): a JSON header
+        (format, version, parameters) and the ``idf`` and ``components`` arrays."""
+        if self._idf is None or self._components is None:
+            raise RetrievalError("WLBaseline.save called before fit")
+        header = {
+            "format": WL_FORMAT,
+            "version": WL_VERSION,
+            "iterations": self.iterations,
+            "n_features": self.n_features,
+            "dim": self.dim,
+        }
+        arrays = {
+            "header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+            "idf": self._idf,
+            "components": self._components,
+        }
+        write_atomic(path, lambda f: np.savez(f, **arrays))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> WLBaseline:
+        """Reads a file written by :meth:`save`; a corrupt, foreign or newer file raises
+        :class:`~archmotif.FormatError` naming it."""
+        p = os.fspath(path)
+        try:
+            with open(p, "rb") as f:
+                raw = f.read()
+            with np.load(io.BytesIO(raw), allow_pickle=False) as z:
+                h = json.loads(z["header"].tobytes().decode())
+                idf, components = z["idf"], z["components"]
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+            raise FormatError(f"{p}: not a readable WL baseline file ({e})") from None
+        if not isinstance(h, dict) or h.get("format") != WL_FORMAT:
+            raise FormatError(f"{p}: not a WL baseline file (format != {WL_FORMAT!r})")
+        if not isinstance(h.get("version"), int) or h["version"] > WL_VERSION:
+            raise FormatError(f"{p}: WL baseline version {h.get('version')!r} is newer than "
+                              f"this archmotif reads ({WL_VERSION})")  # fmt: skip
+        try:
+            model = cls(iterations=h["iterations"], n_features=h["n_features"], dim=h["dim"])
+        except (KeyError, RetrievalError) as e:
+            raise FormatError(f"{p}: bad WL baseline parameters ({e})") from None
+        if idf.shape != (model.n_features,) or components.shape != (model.dim, model.n_features):
+            raise FormatError(f"{p}: WL baseline arrays have the wrong shape")
+        model._idf = idf.astype(np.float64)
+        model._components = components.astype(np.float32)
+        return model

@@ -1,0 +1,123 @@
+"""CLI: ``archmotif index build``, ``archmotif search`` and ``archmotif eval``.
+
+- ``archmotif index build CORPUS_OR_NAME -o index.npz [--method ours|wl]``: fit a method
+  on a corpus (a file or a dataset name such as ``builtin``), embed it, and write one
+  index file holding the embeddings, each graph's name and labels, and the encoder;
+- ``archmotif search MODEL --index FILE [-k 10]``: the nearest architectures to a model
+  name, an ONNX file or an OpGraph JSON file;
+- ``archmotif eval --datasets ... --methods ... -o docs/retrieval.md [--quick]``: the
+  comparison report (:mod:`archmotif.retrieval.report`).
+
+Heavy imports (torch, the methods) happen inside the commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import time
+from typing import Any
+
+__all__ = ["register"]
+
+_INDEX_METHODS = ("ours", "ours-unsup", "wl", "nar", "gcn", "gat")
+
+
+def _csv(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _cmd_index_build(args: argparse.Namespace) -> int:
+    from archmotif.datasets import load
+    from archmotif.retrieval.index import Index
+    from archmotif.retrieval.report import make_method
+
+    graphs = load(args.corpus)
+    method = make_method(args.method)
+    t = time.perf_counter()
+    index = Index.build(graphs, method, fit=True, seed=args.seed)
+    dt = time.perf_counter() - t
+    index.save(args.output)
+    print(f"indexed {len(index)} graphs with {args.method} (dim {index.dim}) in {dt:.1f} s; "
+          f"wrote {args.output}")  # fmt: skip
+    return 0
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from archmotif.retrieval.index import search
+
+    hits = search(args.model, args.index, k=args.k)
+    width = max([len(h.name) for h in hits] + [4])
+    print(f"{'rank':>4}  {'score':>6}  {'name':<{width}}  labels")
+    for h in hits:
+        labels = ", ".join(f"{k}={v}" for k, v in h.metadata.items() if k in args.labels)
+        print(f"{h.rank:>4}  {h.score:6.3f}  {h.name:<{width}}  {labels}")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from archmotif.retrieval.report import run_report
+
+    datasets = _csv(args.datasets) if args.datasets else (
+        ["builtin", "darts"] if args.quick else ["zoo", "darts"]
+    )  # fmt: skip
+    # the exact command, spelled out in full so the report says how to regenerate it
+    parts = ["archmotif", "eval", "--datasets", ",".join(datasets), "--methods", args.methods,
+             "--protocols", args.protocols, "--seeds", args.seeds, "-o", args.output]  # fmt: skip
+    parts += ["--quick"] * args.quick + ["--skip-missing"] * args.skip_missing
+    parts += ["--variant", args.variant] if args.variant != "standard" else []
+    rows = run_report(
+        datasets,
+        _csv(args.methods),
+        _csv(args.protocols),
+        [int(s) for s in _csv(args.seeds)],
+        args.output,
+        quick=args.quick,
+        skip_missing=args.skip_missing,
+        variant=args.variant,
+        command=shlex.join(parts),
+    )
+    failed = [r for r in rows if "error" in r]
+    print(f"wrote {args.output}" + (f"; {len(failed)} runs failed" if failed else ""))
+    return 1 if failed else 0
+
+
+def register(sub: Any) -> None:
+    """Adds ``index``, ``search`` and ``eval`` to the ``archmotif`` command's subparsers."""
+    ix = sub.add_parser("index", help="build a retrieval index file")
+    isub = ix.add_subparsers(dest="index_command", required=True)
+    b = isub.add_parser(
+        "build", help="fit a method on a corpus and write its embeddings + encoder to one file"
+    )
+    b.add_argument("corpus", help="a corpus .npz or a dataset name (builtin, zoo, darts)")
+    b.add_argument("-o", "--output", required=True, help="index file to write (.npz)")
+    b.add_argument("--method", default="ours", choices=_INDEX_METHODS)
+    b.add_argument("--seed", type=int, default=0)
+    b.set_defaults(func=_cmd_index_build)
+
+    s = sub.add_parser("search", help="nearest architectures to a model in an index file")
+    s.add_argument("model", help="model name (resnet50, timm:...), .onnx or OpGraph .json")
+    s.add_argument("--index", required=True, help="index file from `archmotif index build`")
+    s.add_argument("-k", type=int, default=10, help="results to show (10)")
+    s.add_argument("--labels", type=_csv, default=["family", "coarse"],
+                   help="comma-separated metadata keys to print (family,coarse)")  # fmt: skip
+    s.set_defaults(func=_cmd_search)
+
+    e = sub.add_parser("eval", help="evaluate retrieval methods and write the markdown report")
+    e.add_argument("--datasets", help="comma-separated (default zoo,darts; quick: builtin,darts)")
+    e.add_argument("--methods", default="ours,ours-unsup,nar,gcn,gat,wl")
+    e.add_argument("--protocols", default="transductive,inductive")
+    e.add_argument("--seeds", default="0", help="comma-separated seeds (0)")
+    e.add_argument("-o", "--output", default="docs/retrieval.md")
+    e.add_argument(
+        "--quick",
+        action="store_true",
+        help="reduced run for CI: small DARTS set, 2 epochs per training stage",
+    )
+    e.add_argument(
+        "--skip-missing",
+        action="store_true",
+        help="leave out methods whose classes are not available, noting them",
+    )
+    e.add_argument("--variant", default="standard", choices=["standard", "paper"])
+    e.set_defaults(func=_cmd_eval)

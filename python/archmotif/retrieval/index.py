@@ -1,0 +1,361 @@
+"""``Index``: architecture embeddings + metadata in one local file, top-k cosine search,
+and :func:`search`, from a model to its nearest architectures in one call.
+
+Search is exact: rows are L2-normalised on the way in, so cosine similarity is an inner
+product; numpy computes it in blocks. When faiss is installed and the index holds more
+than ``FAISS_THRESHOLD`` vectors, faiss ``IndexFlatIP`` (also exact) does it instead.
+Ties in score are broken by the lower item index (numpy path; faiss orders ties its own
+way, which only matters for exactly equal scores).
+
+**The index file** (``Index.save``, written atomically) is one ``.npz`` read with
+``allow_pickle=False``:
+
+- ``header``: UTF-8 JSON ``{"format": "archmotif.index", "version": 1, "count", "dim",
+  "metadata": [{str: str}], "sha256": {array name: hex digest}, "encoder": null |
+  {"class": "archmotif.module:Class", "name": str}}``;
+- ``embeddings``: float32 ``[count, dim]``;
+- ``encoder``: uint8, the bytes of the encoder's own file (``encoder.save(path)``).
+
+The encoder's *bytes* are stored, not a path to them, so an index file alone answers
+``search(model, "index.npz")`` wherever it is copied. On load, only a class inside the
+``archmotif`` package is accepted, and it reads the bytes with its own (pickle-free)
+``load``. A corrupt, truncated, foreign or newer file, or one whose arrays do not match
+their checksums, raises :class:`~archmotif.FormatError` naming the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from archmotif.atomic import write_atomic
+from archmotif.errors import FormatError, RetrievalError
+from archmotif.graph import OpGraph
+
+__all__ = ["FAISS_THRESHOLD", "INDEX_FORMAT", "INDEX_VERSION", "Hit", "Index", "search"]
+
+INDEX_FORMAT = "archmotif.index"
+INDEX_VERSION = 1
+FAISS_THRESHOLD = 50_000
+_BLOCK = 1024  # query rows per matmul block, bounding memory at _BLOCK x count floats
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+
+def _as_matrix(x: Any, what: str, dim: int | None = None) -> np.ndarray:
+    try:
+        a = np.asarray(x, dtype=np.float32)
+    except (TypeError, ValueError) as e:
+        raise RetrievalError(f"{what} must be a float array [n, d]: {e}") from None
+    if a.ndim == 1 and dim is not None:
+        a = a[None, :]
+    if a.ndim != 2:
+        raise RetrievalError(f"{what} must be 2-D [n, d], got shape {a.shape}")
+    if dim is not None and a.shape[1] != dim:
+        raise RetrievalError(f"{what} have dimension {a.shape[1]}, the index has {dim}")
+    if not np.isfinite(a).all():
+        raise RetrievalError(f"{what} hold NaN or infinite values")
+    return a
+
+
+def _digest(a: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: ``rank`` (1 = best), item ``index``, cosine ``score``, the item's
+    ``name`` (``metadata["name"]``, or ``""``) and its ``metadata``."""
+
+    rank: int
+    index: int
+    score: float
+    name: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+class Index:
+    """Embeddings (one row per architecture, L2-normalised here) with per-item metadata
+    (dicts of str to str, e.g. ``name``, ``family``) and optionally the encoder that made
+    them, so that :func:`search` can embed a new model the same way."""
+
+    def __init__(
+        self,
+        embeddings: Any,
+        metadata: Sequence[Mapping[str, str]] | None = None,
+        *,
+        encoder: Any = None,
+    ) -> None:
+        emb = _as_matrix(embeddings, "embeddings")
+        meta = [{} for _ in range(len(emb))] if metadata is None else list(metadata)
+        if len(meta) != len(emb):
+            raise RetrievalError(f"{len(meta)} metadata entries for {len(emb)} embeddings")
+        for i, m in enumerate(meta):
+            if not isinstance(m, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in m.items()
+            ):
+                raise RetrievalError(f"metadata[{i}] must map str to str, got {m!r}")
+        self.embeddings = _normalise(emb).astype(np.float32)
+        self.embeddings.flags.writeable = False
+        self.metadata: list[dict[str, str]] = [dict(m) for m in meta]
+        self.encoder = encoder
+
+    def __len__(self) -> int:
+        return self.embeddings.shape[0]
+
+    @property
+    def dim(self) -> int:
+        return self.embeddings.shape[1]
+
+    def __repr__(self) -> str:
+        enc = getattr(self.encoder, "name", None)
+        return f"Index({len(self)} items, dim={self.dim}, encoder={enc!r})"
+
+    @classmethod
+    def build(
+        cls, graphs: Sequence[OpGraph], encoder: Any, *, fit: bool = False, seed: int = 0
+    ) -> Index:
+        """Embeds ``graphs`` with ``encoder`` (fitting it on them first when ``fit``) and
+        indexes them with their name and labels as metadata."""
+        graphs = list(graphs)
+        if fit:
+            encoder.fit(graphs, seed=seed)
+        meta = [{"name": g.name, **g.labels} for g in graphs]
+        return cls(encoder.embed(graphs), meta, encoder=encoder)
+
+    def search(
+        self, queries: Any, k: int = 10, *, use_faiss: bool | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` cosine search: ``(scores, indices)``, float32 and int64 arrays of shape
+        ``[len(queries), min(k, len(self))]``, best first. ``use_faiss=None`` picks faiss
+        when it is installed and the index is larger than ``FAISS_THRESHOLD``."""
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise RetrievalError(f"k must be a positive integer, got {k!r}")
+        q = _normalise(_as_matrix(queries, "queries", self.dim))
+        k = min(int(k), len(self))
+        if use_faiss is None:
+            use_faiss = len(self) > FAISS_THRESHOLD and _faiss() is not None
+        if use_faiss and k:
+            return self._search_faiss(q, k)
+        scores = np.empty((len(q), k), dtype=np.float32)
+        ids = np.empty((len(q), k), dtype=np.int64)
+        for start in range(0, len(q), _BLOCK):
+            sims = q[start : start + _BLOCK] @ self.embeddings.T
+            for j, row in enumerate(sims):
+                top = _top_k(row, k)
+                scores[start + j], ids[start + j] = row[top], top
+        return scores, ids
+
+    def _search_faiss(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        faiss = _faiss()
+        if faiss is None:
+            raise RetrievalError(
+                "use_faiss=True but faiss is not installed (pip install faiss-cpu)"
+            )
+        flat = faiss.IndexFlatIP(self.dim)
+        flat.add(np.ascontiguousarray(self.embeddings))
+        scores, ids = flat.search(np.ascontiguousarray(q, dtype=np.float32), k)
+        return scores.astype(np.float32), ids.astype(np.int64)
+
+    # -- file -----------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Writes the index (and the encoder's bytes, when it has one) to ``path``."""
+        arrays: dict[str, np.ndarray] = {"embeddings": np.ascontiguousarray(self.embeddings)}
+        enc_header = None
+        if self.encoder is not None:
+            arrays["encoder"] = _encoder_bytes(self.encoder)
+            cls = type(self.encoder)
+            enc_header = {
+                "class": f"{cls.__module__}:{cls.__qualname__}",
+                "name": str(getattr(self.encoder, "name", "")),
+            }
+        header = {
+            "format": INDEX_FORMAT,
+            "version": INDEX_VERSION,
+            "count": len(self),
+            "dim": self.dim,
+            "metadata": self.metadata,
+            "sha256": {name: _digest(a) for name, a in arrays.items()},
+            "encoder": enc_header,
+        }
+        arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+        write_atomic(path, lambda f: np.savez(f, **arrays))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Index:
+        """Reads a file written by :meth:`save`; see the module docstring for what is
+        checked. The stored encoder, if any, is rebuilt as :attr:`encoder`."""
+        p = os.fspath(path)
+        try:
+            with open(p, "rb") as f:
+                raw = f.read()
+            if not raw.startswith(b"PK"):
+                raise FormatError(f"{p}: not an archmotif index (not a zip/.npz archive)")
+            with np.load(io.BytesIO(raw), allow_pickle=False) as z:
+                arrays = {name: z[name] for name in z.files}
+        except FormatError:
+            raise
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
+            raise FormatError(f"{p}: not a readable archmotif index ({e})") from None
+        h = _header(p, arrays)
+        for name, digest in h["sha256"].items():
+            if name not in arrays or _digest(arrays[name]) != digest:
+                raise FormatError(f"{p}: array {name!r} is missing or fails its sha256 checksum")
+        emb = arrays["embeddings"]
+        if emb.dtype != np.float32 or emb.shape != (h["count"], h["dim"]):
+            raise FormatError(f"{p}: embeddings have the wrong dtype or shape")
+        if len(h["metadata"]) != h["count"]:
+            raise FormatError(f"{p}: {len(h['metadata'])} metadata entries for {h['count']} items")
+        encoder = None
+        if h.get("encoder") is not None:
+            encoder = _encoder_from_bytes(p, h["encoder"], arrays.get("encoder"))
+        try:
+            index = cls(emb, h["metadata"], encoder=encoder)
+        except RetrievalError as e:
+            raise FormatError(f"{p}: {e}") from None
+        # the stored rows were normalised when saved; normalising again would move them
+        # by rounding, and a reloaded index must answer exactly as the saved one did
+        emb.flags.writeable = False
+        index.embeddings = emb
+        return index
+
+
+def _header(p: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    if "header" not in arrays or "embeddings" not in arrays:
+        raise FormatError(f"{p}: not an archmotif index (missing header or embeddings)")
+    try:
+        h = json.loads(arrays["header"].tobytes().decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise FormatError(f"{p}: corrupt index header ({e})") from None
+    if not isinstance(h, dict) or h.get("format") != INDEX_FORMAT:
+        raise FormatError(f"{p}: not an archmotif index (format != {INDEX_FORMAT!r})")
+    v = h.get("version")
+    if not isinstance(v, int) or v > INDEX_VERSION:
+        raise FormatError(
+            f"{p}: index version {v!r} is newer than this archmotif reads ({INDEX_VERSION}); "
+            "upgrade archmotif"
+        )
+    ok = (
+        isinstance(h.get("count"), int)
+        and isinstance(h.get("dim"), int)
+        and isinstance(h.get("metadata"), list)
+        and isinstance(h.get("sha256"), dict)
+    )
+    if not ok:
+        raise FormatError(f"{p}: index header lacks count, dim, metadata or sha256")
+    return h
+
+
+def _top_k(row: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest entries, best first, ties to the lower index."""
+    if k < len(row):
+        kth = np.partition(row, len(row) - k)[len(row) - k]
+        cand = np.flatnonzero(row >= kth)  # every tie at the cut-off, in index order
+    else:
+        cand = np.arange(len(row))
+    order = np.argsort(-row[cand], kind="stable")
+    return cand[order[:k]]
+
+
+def _faiss() -> Any:
+    try:
+        import faiss
+    except ImportError:
+        return None
+    return faiss
+
+
+def _encoder_bytes(encoder: Any) -> np.ndarray:
+    if not callable(getattr(encoder, "save", None)):
+        raise RetrievalError(
+            f"the index's encoder ({type(encoder).__name__}) has no save(path); "
+            "build the Index without encoder= to save embeddings only"
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        file = os.path.join(tmp, "encoder")
+        encoder.save(file)
+        with open(file, "rb") as f:
+            return np.frombuffer(f.read(), dtype=np.uint8)
+
+
+def _encoder_from_bytes(p: str, info: Any, data: np.ndarray | None) -> Any:
+    spec = info.get("class") if isinstance(info, dict) else None
+    module_name, _, qualname = str(spec).partition(":")
+    # Only archmotif's own classes: a file must never choose which code gets imported.
+    if not (module_name == "archmotif" or module_name.startswith("archmotif.")) or not qualname:
+        raise FormatError(f"{p}: index names encoder class {spec!r}, not one of archmotif's")
+    if data is None:
+        raise FormatError(f"{p}: index header names an encoder but holds no encoder bytes")
+    try:
+        cls: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            cls = getattr(cls, part)
+    except (ImportError, AttributeError) as e:
+        raise FormatError(f"{p}: encoder class {spec!r} is not available ({e})") from None
+    with tempfile.TemporaryDirectory() as tmp:
+        file = os.path.join(tmp, "encoder")
+        with open(file, "wb") as f:
+            f.write(data.tobytes())
+        try:
+            return cls.load(file)
+        except FormatError as e:
+            raise FormatError(f"{p}: stored encoder is unreadable ({e})") from None
+
+
+def _as_graph(query: Any) -> OpGraph:
+    """An ``OpGraph`` from a graph, an ``nn.Module``, a model name or a file path."""
+    if isinstance(query, OpGraph):
+        return query
+    if isinstance(query, (str, os.PathLike)):
+        text = os.fspath(query)
+        if os.path.isfile(text):
+            if text.endswith(".onnx"):
+                from archmotif import from_onnx
+
+                return from_onnx(text)
+            if text.endswith(".json"):
+                return OpGraph.load(text)
+            raise RetrievalError(f"{text}: a query file must be an ONNX (.onnx) or OpGraph .json")
+        if text.endswith((".onnx", ".json")):
+            raise FileNotFoundError(f"{text}: no such file")
+    from archmotif import trace  # a model name or an nn.Module; imports torch
+
+    return trace(query)
+
+
+def search(
+    model_or_graph: Any, index: Index | str | os.PathLike[str], k: int = 10, encoder: Any = None
+) -> list[Hit]:
+    """The ``k`` architectures in ``index`` nearest to ``model_or_graph``, best first.
+
+    ``model_or_graph`` is an ``OpGraph``, an ``nn.Module`` (traced on the meta device), a
+    model name (``"resnet50"``, ``"timm:convnext_tiny"``), or the path of an ONNX or
+    OpGraph JSON file. ``index`` is an :class:`Index` or the path of an index file. The
+    query is embedded by ``encoder``, by default the encoder stored with the index.
+    """
+    idx = index if isinstance(index, Index) else Index.load(index)
+    enc = encoder if encoder is not None else idx.encoder
+    if enc is None:
+        raise RetrievalError("the index stores no encoder; pass encoder= to embed the query")
+    graph = _as_graph(model_or_graph)
+    scores, ids = idx.search(enc.embed([graph]), k)
+    return [
+        Hit(rank, int(i), float(s), idx.metadata[int(i)].get("name", ""), idx.metadata[int(i)])
+        for rank, (s, i) in enumerate(zip(scores[0], ids[0], strict=True), start=1)
+    ]
