@@ -43,6 +43,7 @@ METHODS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "gcn": ("archmotif.learn.baselines", "GNNBaseline", {"conv": "gcn"}),
     "gat": ("archmotif.learn.baselines", "GNNBaseline", {"conv": "gat"}),
     "wl": ("archmotif.learn.wl", "WLBaseline", {}),
+    "motif-bag": ("archmotif.learn.motif_bag", "MotifBag", {}),
 }
 
 # Pei et al., ICLR 2024, Tables 1-2 (@20, @50, @100). Their data, labels and protocol

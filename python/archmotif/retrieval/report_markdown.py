@@ -28,7 +28,9 @@ __all__ = ["write_report"]
 
 _KS = (20, 50, 100)
 _COLUMNS = [f"{m}@{k}" for m in ("MRR", "MAP", "NDCG") for k in _KS]
-_OURS = ("ours", "ours-unsup")
+# Ours and its ablations (not baselines): the two-stage encoder with and without labels,
+# and the bag of mined motifs without any training.
+_OURS = ("ours", "ours-unsup", "motif-bag")
 
 
 def _groups(rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], dict[str, list[dict]]]:
