@@ -98,7 +98,9 @@ def _read_arrays(path: str) -> dict[str, np.ndarray]:
             return {k: z[k] for k in _ARRAYS}
     except FormatError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
+    # zipfile raises RuntimeError for a member flagged as encrypted and
+    # NotImplementedError (a RuntimeError) for an unknown compression method
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, RuntimeError) as e:
         if isinstance(e, FileNotFoundError):
             raise
         raise FormatError(f"{path}: not a readable archmotif corpus ({e})") from None
@@ -117,7 +119,59 @@ def _header(path: str, raw: np.ndarray) -> dict[str, Any]:
             f"{path}: corpus version {v!r} is newer than this archmotif reads "
             f"({CORPUS_VERSION}); upgrade archmotif"
         )
+    bad = _bad_header_field(h)
+    if bad:
+        raise FormatError(f"{path}: corrupt corpus header ({bad})")
     return h
+
+
+def _is_str_list(x: Any) -> bool:
+    return isinstance(x, list) and all(isinstance(s, str) for s in x)
+
+
+def _bad_header_field(h: dict[str, Any]) -> str | None:
+    """What is wrong with the header's fields, or None. Checked before any field is
+    used, so a hand-edited or fuzzed header is a FormatError, never a TypeError."""
+    g = h.get("num_graphs")
+    if not isinstance(g, int) or isinstance(g, bool) or g < 0:
+        return f"num_graphs must be a count, got {g!r}"
+    if not _is_str_list(h.get("op_names")) or len(set(h["op_names"])) != len(h["op_names"]):
+        return "op_names must be a list of distinct strings"
+    if not _is_str_list(h.get("names")):
+        return "names must be a list of strings"
+    labels = h.get("labels")
+    if not isinstance(labels, list) or not all(
+        isinstance(d, dict) and all(isinstance(v, str) for v in d.values()) for d in labels
+    ):
+        return "labels must be a list of string-to-string objects"
+    nn = h.get("node_names")
+    if not isinstance(nn, list) or not all(x is None or _is_str_list(x) for x in nn):
+        return "node_names must be a list of null or lists of strings"
+    if not isinstance(h.get("meta", {}), dict):
+        return "meta must be an object"
+    return None
+
+
+def _check_arrays(path: str, a: dict[str, np.ndarray], h: dict[str, Any]) -> None:
+    """The arrays' dtypes and shapes agree with the header (their contents are
+    checked by the core)."""
+    g_count = h["num_graphs"]
+    ops, edges = a["ops"], a["edges"]
+    noff, eoff = a["node_offsets"], a["edge_offsets"]
+    shapes_ok = (
+        ops.dtype == np.int32
+        and ops.ndim == 1
+        and edges.dtype == np.int64
+        and edges.ndim == 2
+        and edges.shape[0] == 2
+        and noff.dtype == np.int64
+        and noff.shape == (g_count + 1,)
+        and eoff.dtype == np.int64
+        and eoff.shape == (g_count + 1,)
+        and all(len(h[k]) == g_count for k in ("names", "labels", "node_names"))
+    )
+    if not shapes_ok:
+        raise FormatError(f"{path}: corpus arrays have the wrong dtype or shape")
 
 
 def load_corpus(path: str | os.PathLike[str]) -> list[OpGraph]:
@@ -128,24 +182,10 @@ def load_corpus(path: str | os.PathLike[str]) -> list[OpGraph]:
     p = os.fspath(path)
     a = _read_arrays(p)
     h = _header(p, a["header"])
-    g_count = h.get("num_graphs")
+    _check_arrays(p, a, h)
+    g_count = h["num_graphs"]
     ops, edges = a["ops"], a["edges"]
     noff, eoff = a["node_offsets"], a["edge_offsets"]
-    shapes_ok = (
-        isinstance(g_count, int)
-        and ops.dtype == np.int32
-        and ops.ndim == 1
-        and edges.dtype == np.int64
-        and edges.ndim == 2
-        and edges.shape[0] == 2
-        and noff.dtype == np.int64
-        and noff.shape == (g_count + 1,)
-        and eoff.dtype == np.int64
-        and eoff.shape == (g_count + 1,)
-        and all(len(h.get(k, ())) == g_count for k in ("names", "labels", "node_names"))
-    )
-    if not shapes_ok:
-        raise FormatError(f"{p}: corpus arrays have the wrong dtype or shape")
     op_names = tuple(h["op_names"])
     edges = np.ascontiguousarray(edges)
     try:
@@ -159,7 +199,9 @@ def load_corpus(path: str | os.PathLike[str]) -> list[OpGraph]:
         e = edges[:, eoff[g] : eoff[g + 1]]
         if kept[g] is not None:
             e = e[:, kept[g]]
-        nn = h["node_names"][g]
+        nn, n = h["node_names"][g], int(noff[g + 1] - noff[g])
+        if nn is not None and len(nn) != n:
+            raise FormatError(f"{p}: graph {g} has {len(nn)} node names for {n} nodes")
         graphs.append(
             OpGraph._trusted(
                 ops[noff[g] : noff[g + 1]],
@@ -181,8 +223,9 @@ def corpus_info(path: str | os.PathLike[str]) -> dict[str, Any]:
     p = os.fspath(path)
     a = _read_arrays(p)
     h = _header(p, a["header"])
+    _check_arrays(p, a, h)
     label_counts: dict[str, dict[str, int]] = {}
-    for labels in h.get("labels", []):
+    for labels in h["labels"]:
         for k, v in labels.items():
             label_counts.setdefault(k, {})
             label_counts[k][v] = label_counts[k].get(v, 0) + 1
@@ -194,10 +237,10 @@ def corpus_info(path: str | os.PathLike[str]) -> dict[str, Any]:
     return {
         "path": p,
         "version": h["version"],
-        "num_graphs": int(h.get("num_graphs", 0)),
+        "num_graphs": h["num_graphs"],
         "num_nodes": int(a["ops"].shape[0]),
-        "num_edges": int(a["edges"].shape[1]) if a["edges"].ndim == 2 else 0,
-        "num_ops": len(h.get("op_names", [])),
+        "num_edges": int(a["edges"].shape[1]),
+        "num_ops": len(h["op_names"]),
         "label_counts": label_counts,
         "meta": h.get("meta", {}),
         "size_bytes": os.path.getsize(p),

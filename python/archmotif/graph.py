@@ -32,7 +32,7 @@ import numpy as np
 
 from archmotif import _core
 from archmotif.atomic import write_atomic
-from archmotif.errors import FormatError, GraphError
+from archmotif.errors import FormatError, GraphError, LimitError
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx
@@ -44,6 +44,8 @@ JSON_FORMAT = "archmotif.opgraph"
 JSON_VERSION = 1
 
 _INT32_MAX = np.iinfo(np.int32).max
+#: The largest vocabulary made up ("0", "1", ...) for integer ops given without op_names.
+MAX_IMPLICIT_OPS = 1 << 20
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -54,6 +56,8 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 
 def _coerce_ops(ops: Any, op_names: Sequence[str] | None) -> tuple[np.ndarray, tuple[str, ...]]:
     """Turns ``ops`` (op-name strings or integer ids) into int32 ids and a vocabulary."""
+    if isinstance(ops, np.ndarray) and ops.ndim != 1:
+        raise GraphError(f"ops must be 1-D (one op per node), got shape {ops.shape}")
     if isinstance(ops, np.ndarray) and ops.dtype.kind in "iu":
         arr = ops
     else:
@@ -82,6 +86,12 @@ def _coerce_ops(ops: Any, op_names: Sequence[str] | None) -> tuple[np.ndarray, t
     ids = np.ascontiguousarray(arr, dtype=np.int32)
     if op_names is None:
         n = int(ids.max()) + 1 if ids.size else 0
+        if n > MAX_IMPLICIT_OPS:
+            # names "0".."n-1" are built eagerly: an id of 2**31 - 1 would need ~100 GiB
+            raise LimitError(
+                f"op id {n - 1} without op_names would make {n:,} op names, more than "
+                f"the {MAX_IMPLICIT_OPS:,} supported; pass op_names"
+            )
         names: tuple[str, ...] = tuple(str(i) for i in range(n))
     else:
         names = _check_names(op_names)
@@ -117,7 +127,10 @@ def _ops_from_names(
 def _coerce_edges(edges: Any) -> np.ndarray:
     if edges is None:
         return np.zeros((2, 0), dtype=np.int64)
-    arr = np.asarray(edges)
+    try:
+        arr = np.asarray(edges)
+    except (ValueError, TypeError) as e:  # ragged lists, e.g. from hand-edited JSON
+        raise GraphError(f"edges must be a [2, E] array of node ids: {e}") from None
     if arr.size == 0:
         return np.zeros((2, 0), dtype=np.int64)
     if arr.dtype.kind not in "iu":
@@ -131,6 +144,8 @@ def _coerce_edges(edges: Any) -> np.ndarray:
 
 
 def _check_labels(labels: Mapping[str, str] | None) -> dict[str, str]:
+    if labels is not None and not isinstance(labels, Mapping):
+        raise GraphError(f"labels must map str to str, got {type(labels).__name__}")
     out: dict[str, str] = {}
     for k, v in (labels or {}).items():
         if not isinstance(k, str) or not isinstance(v, str):
@@ -162,6 +177,8 @@ class OpGraph:
         if not isinstance(name, str):
             raise GraphError(f"name must be str, got {type(name).__name__}")
         if node_names is not None:
+            if isinstance(node_names, (str, bytes)) or not isinstance(node_names, Iterable):
+                raise GraphError(f"node_names must be a sequence of str, got {node_names!r:.40}")
             node_names = tuple(str(n) for n in node_names)
             if len(node_names) != len(ids):
                 raise GraphError(f"node_names has {len(node_names)} entries for {len(ids)} nodes")
