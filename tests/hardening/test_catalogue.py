@@ -314,6 +314,12 @@ def _cases() -> list[Case]:
         Case("corpus-encrypted", "files", "a member flagged as encrypted (found by fuzzing)", lambda t: archmotif.load_corpus(_encrypted_flag(t)), FormatError, "encrypted.npz: not a readable archmotif corpus .File 'ops.npy' is encrypted"),  # noqa: E501
         Case("corpus-header-types", "files", "a header whose labels are a string (found by fuzzing)", lambda t: archmotif.load_corpus(_header(t, labels="x")), FormatError, "corrupt corpus header .labels"),  # noqa: E501
         Case("corpus-node-names", "files", "one node name for a 5-node graph (found by fuzzing)", lambda t: archmotif.load_corpus(_header(t, node_names=[["a"], None])), FormatError, "1 node names for 5 nodes"),  # noqa: E501
+        Case("index-truncated", "files", "an index file cut in half", lambda t: _load_index(_truncate(_index(t))), FormatError, "index.npz: not a readable archmotif index"),  # noqa: E501
+        Case("index-encrypted", "files", "an index member flagged as encrypted", lambda t: _load_index(_encrypted_member(_index(t), "embeddings.npy")), FormatError, "index.npz: not a readable archmotif index .File 'embeddings.npy' is encrypted"),  # noqa: E501
+        Case("index-checksum", "files", "an index whose embeddings were edited (sha256)", lambda t: _load_index(_edited_embeddings(t)), FormatError, "edited.npz"),  # noqa: E501
+        Case("encoder-truncated", "files", "an encoder file cut in half", lambda t: _load_encoder(_truncate(_encoder_file(t))), FormatError, "encoder.pt: not a readable archmotif encoder file"),  # noqa: E501
+        Case("encoder-future", "files", "an encoder file of format version 99", lambda t: _load_encoder(_encoder_file(t, version=99)), FormatError, "version 99 is newer"),  # noqa: E501
+        Case("encoder-pickle", "untrusted", "an encoder file whose unpickling would run a command", lambda t: _load_encoder(_encoder_pickle_bomb(t)), FormatError, "not a readable archmotif encoder file"),  # noqa: E501
         Case("onnx-garbage", "untrusted", "an .onnx file of random bytes", lambda t: archmotif.from_onnx(_garbage_onnx(t)), FormatError, "not a readable ONNX model"),  # noqa: E501
         # -- API arguments ------------------------------------------------------------
         Case("mine-not-graphs", "api", "mine([1, 2])", lambda t: archmotif.mine([1, 2]), TypeError, "not OpGraph"),  # noqa: E501
@@ -364,6 +370,71 @@ def _cases() -> list[Case]:
         Case("fork", "concurrency", "mine in a fork()ed child (DataLoader workers)", _fork, None, "no deadlock"),  # noqa: E501
         Case("zoo-interrupted", "faults", "a zoo build stopped by Ctrl-C, then by kill -9, then resumed", _zoo_interrupted, None, "none twice"),  # noqa: E501
     ]  # fmt: skip
+
+
+def _index(tmp: Path) -> Path:
+    from archmotif.retrieval.index import Index
+
+    p = tmp / "index.npz"
+    Index(np.eye(3, dtype=np.float32), [{"name": f"g{i}"} for i in range(3)]).save(p)
+    return p
+
+
+def _load_index(p: Path) -> object:
+    from archmotif.retrieval.index import Index
+
+    return Index.load(p)
+
+
+def _encrypted_member(src: Path, member: str) -> Path:
+    """``src`` with one member marked as encrypted in the central directory (one bit)."""
+    raw = bytearray(src.read_bytes())
+    name = member.encode()
+    at = raw.find(b"PK\x01\x02")
+    while raw[at + 46 : at + 46 + int.from_bytes(raw[at + 28 : at + 30], "little")] != name:
+        at = raw.find(b"PK\x01\x02", at + 4)
+    raw[at + 8] |= 0x01
+    src.write_bytes(bytes(raw))
+    return src
+
+
+def _edited_embeddings(tmp: Path) -> Path:
+    buf = io.BytesIO()
+    np.save(buf, np.eye(3, dtype=np.float32)[::-1].copy())
+    return _rewrite_member(_index(tmp), tmp / "edited.npz", "embeddings.npy", buf.getvalue())
+
+
+def _encoder_file(tmp: Path, version: int | None = None) -> Path:
+    import torch
+
+    from archmotif.learn import encoder_file
+
+    p = tmp / "encoder.pt"
+    encoder_file.write(p, encoder_file.ENCODER_FORMAT, {"config": "{}"})
+    if version is not None:
+        outer = torch.load(p, weights_only=True)
+        outer["version"] = version
+        torch.save(outer, p)
+    return p
+
+
+def _load_encoder(p: Path) -> object:
+    from archmotif.learn.encoder import Encoder
+
+    return Encoder.load(p)
+
+
+class _Bomb:
+    def __reduce__(self):
+        return (os.system, ("touch pwned",))
+
+
+def _encoder_pickle_bomb(tmp: Path) -> Path:
+    import torch
+
+    p = tmp / "encoder.pt"
+    torch.save({"format": "archmotif.encoder", "version": 1, "payload": _Bomb()}, p)
+    return p
 
 
 def _truncate(p: Path) -> Path:

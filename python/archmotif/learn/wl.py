@@ -193,7 +193,9 @@ class WLBaseline:
                 idf, components = z["idf"], z["components"]
         except FileNotFoundError:
             raise
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        # zipfile raises RuntimeError for a member flagged as encrypted and
+        # NotImplementedError (a RuntimeError) for an unknown compression method
+        except (OSError, ValueError, EOFError, KeyError, RuntimeError, zipfile.BadZipFile) as e:
             raise FormatError(f"{p}: not a readable WL baseline file ({e})") from None
         if not isinstance(h, dict) or h.get("format") != WL_FORMAT:
             raise FormatError(f"{p}: not a WL baseline file (format != {WL_FORMAT!r})")

@@ -211,7 +211,9 @@ class Index:
             raise
         except FileNotFoundError:
             raise
-        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
+        # zipfile raises RuntimeError for a member flagged as encrypted and
+        # NotImplementedError (a RuntimeError) for an unknown compression method
+        except (OSError, ValueError, EOFError, KeyError, RuntimeError, zipfile.BadZipFile) as e:
             raise FormatError(f"{p}: not a readable archmotif index ({e})") from None
         h = _header(p, arrays)
         for name, digest in h["sha256"].items():
