@@ -21,7 +21,7 @@ def test_stub_matches_the_extension():
         if isinstance(t, ast.Name)
     }
     exported = {n for n in dir(_core) if not n.startswith("__") or n == "__version__"}
-    declared = {n for n in declared if not n.startswith("_") or n == "__version__"}
+    declared = {n for n in declared if not n.startswith("__") or n == "__version__"}
     assert declared == exported
 
 
@@ -36,3 +36,18 @@ def test_core_installs_without_torch():
         "assert g.num_edges == 1 and 'torch' not in [m for m in sys.modules if sys.modules[m]]\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_core_panic_is_an_internal_error_not_a_crash():
+    """A panic in the core (a bug) reaches Python as archmotif.InternalError, which is
+    an ArchmotifError and a RuntimeError, whether it happens in the calling thread or in
+    the rayon pool of a long call; the process goes on working."""
+    import pytest
+
+    for in_pool in (False, True):
+        with pytest.raises(archmotif.InternalError, match="a bug in archmotif's core") as e:
+            _core._panic_for_tests(in_pool)
+        assert isinstance(e.value, archmotif.ArchmotifError)
+        assert isinstance(e.value, RuntimeError)
+    g = archmotif.OpGraph(["a", "b"], [[0], [1]])
+    assert archmotif.canonical_hash(g) == archmotif.canonical_hash(g)

@@ -13,7 +13,14 @@ from typing import Any
 
 from archmotif import _core, datasets
 from archmotif.corpus import load_corpus, save_corpus
-from archmotif.errors import ArchmotifError, FormatError, GraphError, LimitError, TraceError
+from archmotif.errors import (
+    ArchmotifError,
+    FormatError,
+    GraphError,
+    InternalError,
+    LimitError,
+    TraceError,
+)
 from archmotif.graph import OpGraph
 from archmotif.mining import Mined, canonical_hash, contract, mine
 from archmotif.motifs import MacroGraph, Motif, MotifVocabulary
@@ -24,6 +31,7 @@ __all__ = [
     "ArchmotifError",
     "FormatError",
     "GraphError",
+    "InternalError",
     "LimitError",
     "MacroGraph",
     "Mined",

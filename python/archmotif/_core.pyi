@@ -86,6 +86,9 @@ class MiningShard:
     def finish(self) -> bytes:
         """The shard's vocabulary statistics and macro graphs, encoded."""
 
+def _panic_for_tests(in_pool: bool) -> None:
+    """Panics on purpose (directly or in the rayon pool): raises InternalError."""
+
 def rank(
     ids: list[int], counts: list[int], supports: list[int], min_count: int, min_support: int
 ) -> list[int]:

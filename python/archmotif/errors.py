@@ -15,6 +15,7 @@ __all__ = [
     "ArchmotifError",
     "FormatError",
     "GraphError",
+    "InternalError",
     "LearnError",
     "LimitError",
     "RetrievalError",
@@ -71,3 +72,9 @@ class VizError(ArchmotifError, ValueError):
     """Bad input to the viewer or a plot: an object that cannot be drawn, a graph
     index out of range, embeddings that are not an [n, d] array or labels of another
     length. The message names the argument and what was wrong."""
+
+
+class InternalError(ArchmotifError, RuntimeError):
+    """A bug in archmotif itself: the Rust core panicked. The panic is caught where the
+    core is called, so it never crosses into Python as anything but this error; the
+    message carries the panic's text. Please report it."""

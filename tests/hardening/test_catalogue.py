@@ -320,6 +320,7 @@ def _cases() -> list[Case]:
         Case("encoder-truncated", "files", "an encoder file cut in half", lambda t: _load_encoder(_truncate(_encoder_file(t))), FormatError, "encoder.pt: not a readable archmotif encoder file"),  # noqa: E501
         Case("encoder-future", "files", "an encoder file of format version 99", lambda t: _load_encoder(_encoder_file(t, version=99)), FormatError, "version 99 is newer"),  # noqa: E501
         Case("encoder-pickle", "untrusted", "an encoder file whose unpickling would run a command", lambda t: _load_encoder(_encoder_pickle_bomb(t)), FormatError, "not a readable archmotif encoder file"),  # noqa: E501
+        Case("core-panic", "faults", "a panic in the core (a bug) inside the rayon pool of a long call", lambda t: archmotif._core._panic_for_tests(True), archmotif.InternalError, "a bug in archmotif's core"),  # noqa: E501
         Case("onnx-garbage", "untrusted", "an .onnx file of random bytes", lambda t: archmotif.from_onnx(_garbage_onnx(t)), FormatError, "not a readable ONNX model"),  # noqa: E501
         # -- API arguments ------------------------------------------------------------
         Case("mine-not-graphs", "api", "mine([1, 2])", lambda t: archmotif.mine([1, 2]), TypeError, "not OpGraph"),  # noqa: E501

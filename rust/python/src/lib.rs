@@ -13,6 +13,8 @@ mod mining;
 mod run;
 mod shard;
 
+use run::detached;
+
 // glibc returns large freed blocks to the kernel and pays for zeroed pages on the
 // next allocation; mining allocates and frees per-round arrays of corpus size,
 // which made page clearing a third of the run time. mimalloc keeps them.
@@ -69,7 +71,7 @@ fn validate_graph<'py>(
 ) -> PyResult<Option<Bound<'py, PyArray1<i64>>>> {
     let ops_s = ops.as_slice()?;
     let (src, dst) = edge_rows(&edges)?;
-    let result = py.detach(|| Dag::validate(num_ops, ops_s, src, dst));
+    let result = detached(py, || Dag::validate(num_ops, ops_s, src, dst))?;
     let validated = result.map_err(|e| to_pyerr(py, e))?;
     Ok(validated
         .kept_edges
@@ -120,7 +122,7 @@ fn validate_graphs<'py>(
             }
         })
         .collect();
-    let results = py.detach(|| validate_all(num_ops, &raws));
+    let results = detached(py, || validate_all(num_ops, &raws))?;
     let mut out = Vec::with_capacity(results.len());
     for (g, r) in results.into_iter().enumerate() {
         match r {
@@ -148,6 +150,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(mining::contract, m)?)?;
     m.add_class::<mining::MinedCore>()?;
     m.add_class::<shard::MiningShard>()?;
+    m.add_function(wrap_pyfunction!(run::_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(shard::rank, m)?)?;
     m.add_function(wrap_pyfunction!(shard::assemble, m)?)?;
     Ok(())

@@ -18,7 +18,7 @@ use archmotif_core::mine::{Form, Macro, Mined, Miner, Motif, Params};
 use archmotif_core::nar::{mine_nar, segment_all};
 use archmotif_core::{Dag, Error};
 
-use crate::run::run_blocking;
+use crate::run::{detached, run_blocking};
 use crate::{edge_rows, to_pyerr};
 
 pub(crate) type Raw<'a> = (&'a [i32], &'a [i64], &'a [i64]);
@@ -142,7 +142,7 @@ pub fn canonical_hash(
 ) -> PyResult<u128> {
     let (s, d) = edge_rows(&edges)?;
     let o = ops.as_slice()?;
-    let r = py.detach(|| {
+    let r = detached(py, || {
         let dag = Dag::validate(op_names.len(), o, s, d)?.dag;
         let labels: Vec<u64> = dag
             .ops()
@@ -152,7 +152,7 @@ pub fn canonical_hash(
         let edges: Vec<(u32, u32)> = dag.edges().collect();
         Ok::<_, Error>(canonical_form(&labels, &edges)?.id)
     });
-    r.map_err(|e| to_pyerr(py, e))
+    r?.map_err(|e| to_pyerr(py, e))
 }
 
 /// A mined corpus held on the Rust side: the engine (to apply the vocabulary
@@ -300,11 +300,11 @@ impl MinedCore {
         let dag = self.dags.get(graph).ok_or_else(|| {
             pyo3::exceptions::PyIndexError::new_err(format!("graph index {graph} out of range"))
         })?;
-        let (ctx, edges) = py.detach(|| {
+        let (ctx, edges) = detached(py, || {
             let ctx = context_nodes(dag, &nodes, hops);
             let edges = induced_edges(dag, &ctx);
             (ctx, edges)
-        });
+        })?;
         Ok((
             PyArray1::from_vec(py, ctx.into_iter().map(|v| v as i64).collect()),
             edges_array(py, &edges)?,
@@ -325,11 +325,11 @@ pub fn contract<'py>(
     let o = ops.as_slice()?;
     let part = partition.as_slice()?;
     let labels = labels_of(&op_names);
-    let r = py.detach(|| {
+    let r = detached(py, || {
         let dag = Dag::validate(op_names.len(), o, s, d)?.dag;
         core_contract(&dag, &labels, part)
     });
-    let (m, groups, forms) = r.map_err(|e| to_pyerr(py, e))?;
+    let (m, groups, forms) = r?.map_err(|e| to_pyerr(py, e))?;
     let index: HashMap<u128, i32> = HashMap::new();
     let form_refs: Vec<&Form> = forms.iter().collect();
     Ok((

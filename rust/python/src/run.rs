@@ -13,6 +13,50 @@ use archmotif_core::Result as CoreResult;
 /// individualised vertex (at most `MAX_CANON_NODES` deep).
 const STACK: usize = 64 << 20;
 
+/// Runs short core work with the GIL released; a panic (a bug) becomes
+/// `archmotif.InternalError` instead of crossing into Python.
+pub fn detached<T: Send>(py: Python<'_>, work: impl FnOnce() -> T + Send) -> PyResult<T> {
+    py.detach(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)))
+        .map_err(|payload| internal_error(py, payload.as_ref()))
+}
+
+/// `archmotif.InternalError` for a caught panic, with its message.
+pub fn internal_error(py: Python<'_>, payload: &(dyn std::any::Any + Send)) -> PyErr {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into());
+    let msg = format!("a bug in archmotif's core (please report it): {what}");
+    match py
+        .import("archmotif.errors")
+        .and_then(|m| m.getattr("InternalError"))
+        .and_then(|c| Ok(c.cast_into::<pyo3::types::PyType>()?))
+    {
+        Ok(cls) => PyErr::from_type(cls, msg),
+        Err(e) => e,
+    }
+}
+
+/// Panics on purpose, directly or inside the rayon pool of [`run_blocking`], so
+/// the tests can check that a panic reaches Python as `archmotif.InternalError`.
+#[pyfunction]
+pub fn _panic_for_tests(py: Python<'_>, in_pool: bool) -> PyResult<()> {
+    if in_pool {
+        let ctl = Control::new();
+        run_blocking(py, Some(2), None, &ctl, || -> CoreResult<()> {
+            use rayon::prelude::*;
+            (0..4)
+                .into_par_iter()
+                .for_each(|i| assert!(i < 3, "deliberate panic in the pool"));
+            Ok(())
+        })?
+        .map_err(|_| pyo3::exceptions::PyAssertionError::new_err("no panic"))
+    } else {
+        detached(py, || panic!("deliberate panic"))
+    }
+}
+
 /// Runs `work` in a rayon pool of `threads` (the global pool when `None`).
 pub fn run_blocking<T: Send>(
     py: Python<'_>,
@@ -70,9 +114,7 @@ pub fn run_blocking<T: Send>(
         }
         match py.detach(|| handle.join()) {
             Ok(r) => Ok(r),
-            Err(_) => Err(pyo3::exceptions::PyRuntimeError::new_err(
-                "archmotif core worker panicked (a bug: please report it)",
-            )),
+            Err(payload) => Err(internal_error(py, payload.as_ref())),
         }
     })
 }

@@ -16,7 +16,7 @@ use archmotif_core::shard::{self, Counts, Shard};
 use archmotif_core::{wire, Dag};
 
 use crate::mining::{outputs, raws, validate_all, MinedCore};
-use crate::run::run_blocking;
+use crate::run::{detached, run_blocking};
 use crate::to_pyerr;
 
 type Graphs<'py> = Vec<(PyReadonlyArray1<'py, i32>, PyReadonlyArray2<'py, i64>)>;
@@ -126,7 +126,7 @@ impl MiningShard {
             .take()
             .ok_or_else(finished)?;
         let refs: Vec<&Dag> = self.dags.iter().collect();
-        let bytes = py.detach(|| wire::encode(&shard.finish(&refs).0));
+        let bytes = detached(py, || wire::encode(&shard.finish(&refs).0))?;
         Ok(PyBytes::new(py, &bytes))
     }
 
