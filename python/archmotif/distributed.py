@@ -19,8 +19,9 @@ or a scheduler address. Every worker needs archmotif installed.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -59,13 +60,16 @@ class ShardActor:
         return self._shard.finish()
 
 
-def _client(client: Any) -> tuple[Any, bool]:
-    """The client to use, and whether this module opened it (and must close it)."""
-    if isinstance(client, str):
-        from dask.distributed import Client
+@contextlib.contextmanager
+def _connected(client: Any) -> Iterator[Any]:
+    """The client to use; one opened here from a scheduler address is closed after."""
+    if not isinstance(client, str):
+        yield client
+        return
+    from dask.distributed import Client
 
-        return Client(client), True
-    return client, False
+    with Client(client) as opened:
+        yield opened
 
 
 def _shards(graphs: Sequence[OpGraph], n: int) -> list[list[OpGraph]]:
@@ -100,64 +104,41 @@ def mine_sharded(
     progress: Any,
 ) -> tuple[Any, dict[str, Any], list[tuple[np.ndarray, ...]]]:
     """The coordinator loop; returns what ``_core.mine`` returns."""
-    client, owned = _client(client)
-    try:
-        return _coordinate(
-            graphs, names, arrays, client, shards, min_count, min_support, max_motif_nodes,
-            max_levels, threads, progress,
-        )  # fmt: skip
-    finally:
-        if owned:
-            client.close()
+    with _connected(client) as client:
+        if shards is None:
+            shards = max(1, len(client.scheduler_info().get("workers", {})))
+        params = {
+            "min_count": min_count,
+            "min_support": min_support,
+            "max_motif_nodes": max_motif_nodes,
+            "max_levels": max_levels,
+        }
+        pieces = _shards(graphs, shards) if graphs else []
+        futures = [
+            client.submit(ShardActor, piece, names, params, threads, actor=True, pure=False)
+            for piece in pieces
+        ]
+        actors = [f.result() for f in futures]
 
+        def each(method: str, *args: Any) -> list[Any]:
+            calls = [getattr(a, method)(*args) for a in actors]
+            return [c.result() for c in calls]
 
-def _coordinate(
-    graphs: list[OpGraph],
-    names: list[str],
-    arrays: list[tuple[np.ndarray, np.ndarray]],
-    client: Any,
-    shards: int | None,
-    min_count: int,
-    min_support: int,
-    max_motif_nodes: int,
-    max_levels: int,
-    threads: int | None,
-    progress: Any,
-) -> tuple[Any, dict[str, Any], list[tuple[np.ndarray, ...]]]:
-    if shards is None:
-        shards = max(1, len(client.scheduler_info().get("workers", {})))
-    params = {
-        "min_count": min_count,
-        "min_support": min_support,
-        "max_motif_nodes": max_motif_nodes,
-        "max_levels": max_levels,
-    }
-    pieces = _shards(graphs, shards) if graphs else []
-    futures = [
-        client.submit(ShardActor, piece, names, params, threads, actor=True, pure=False)
-        for piece in pieces
-    ]
-    actors = [f.result() for f in futures]
-
-    def each(method: str, *args: Any) -> list[Any]:
-        calls = [getattr(a, method)(*args) for a in actors]
-        return [c.result() for c in calls]
-
-    levels: list[list[int]] = []
-    for _ in range(max_levels):
-        rules = _rank(each("count"), min_count, min_support)
-        while True:
-            applied = each("apply", rules)
-            keep = _rank(applied, min_count, min_support)
-            if len(keep) == len(rules):
+        levels: list[list[int]] = []
+        for _ in range(max_levels):
+            rules = _rank(each("count"), min_count, min_support)
+            while True:
+                applied = each("apply", rules)
+                keep = _rank(applied, min_count, min_support)
+                if len(keep) == len(rules):
+                    break
+                kept = set(keep)
+                rules = [r for r in rules if r in kept]
+            if all(not ids for ids, _, _ in applied):
                 break
-            kept = set(keep)
-            rules = [r for r in rules if r in kept]
-        if all(not ids for ids, _, _ in applied):
-            break
-        each("commit", rules)
-        levels.append(rules)
-        if progress is not None:
-            progress(len(levels), max_levels)
-    results = each("finish")
-    return _core.assemble(results, arrays, names, levels, max_motif_nodes, threads)
+            each("commit", rules)
+            levels.append(rules)
+            if progress is not None:
+                progress(len(levels), max_levels)
+        results = each("finish")
+        return _core.assemble(results, arrays, names, levels, max_motif_nodes, threads)
