@@ -132,3 +132,20 @@ def test_cli_errors_name_the_problem(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "similar: resnet18" in capsys.readouterr().err
     assert cli.main(["view", str(tmp_path / "missing.json")]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def test_an_index_file_is_mapped_coloured_by_family(tmp_path):
+    """``archmotif plot embedding INDEX`` reads an index file's embeddings and takes each
+    model's family from its metadata as the colour."""
+    from archmotif.retrieval.index import Index
+    from archmotif.viz._cli import _load_embeddings
+
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(6, 4)).astype(np.float32)
+    meta = [{"name": f"m{i}", "family": "resnet" if i < 3 else "vit"} for i in range(6)]
+    Index(emb, meta).save(tmp_path / "index.npz")
+    got, labels = _load_embeddings(str(tmp_path / "index.npz"))
+    assert labels == ["resnet"] * 3 + ["vit"] * 3 and got.shape == (6, 4)
+    out = tmp_path / "map.png"
+    assert cli.main(["plot", "embedding", str(tmp_path / "index.npz"), "-o", str(out)]) == 0
+    assert out.stat().st_size > 1000

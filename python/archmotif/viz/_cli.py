@@ -123,6 +123,11 @@ def _load_embeddings(path: str) -> tuple[Any, list[str] | None]:
     if isinstance(data, np.ndarray):
         return data, None
     with data:
+        if "header" in data.files:  # an archmotif index: colour by each model's family
+            from archmotif.retrieval.index import Index
+
+            index = Index.load(path)
+            return index.embeddings, [m.get("family", "?") for m in index.metadata]
         if "embeddings" not in data.files:
             raise FormatError(f"{path}: an .npz of embeddings must hold an 'embeddings' array")
         labels = data["labels"].astype(str).tolist() if "labels" in data.files else None
@@ -184,7 +189,11 @@ def register(sub: Any) -> None:
     _image_options(rd)
     rd.set_defaults(func=_cmd_plot_reduction)
     em = psub.add_parser("embedding", help="2-D PCA map of architecture embeddings")
-    em.add_argument("embeddings", help=".npy [n, d], or .npz with 'embeddings' (+ 'labels')")
+    em.add_argument(
+        "embeddings",
+        help=".npy [n, d], .npz with 'embeddings' (+ 'labels'), or an index file "
+        "(archmotif index build; coloured by family)",
+    )
     em.add_argument("--labels", help="text file, one label per line (one per row)")
     _image_options(em)
     em.set_defaults(func=_cmd_plot_embedding)
