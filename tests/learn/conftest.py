@@ -45,28 +45,21 @@ def permuted(g: OpGraph, seed: int) -> OpGraph:
 
 def toy_corpus() -> list[OpGraph]:
     graphs = []
-    for n in (41, 61, 81, 101):
-        g = repeated_blocks("bottleneck", n, name=f"resnet-{n}")
-        graphs.append(
-            g.__class__(
-                g.ops,
-                g.edges,
-                op_names=g.op_names,
-                name=g.name,
-                labels={"family": "resnet", "coarse": "cnn"},
+    for block, sizes, family, coarse in (
+        ("bottleneck", (41, 61, 81, 101), "resnet", "cnn"),
+        ("encoder", (49, 65, 81, 97), "transformer", "transformer"),
+    ):
+        for n in sizes:
+            g = repeated_blocks(block, n, name=f"{family}-{n}")
+            graphs.append(
+                g.__class__(
+                    g.ops,
+                    g.edges,
+                    op_names=g.op_names,
+                    name=g.name,
+                    labels={"family": family, "coarse": coarse},
+                )
             )
-        )
-    for n in (49, 65, 81, 97):
-        g = repeated_blocks("encoder", n, name=f"transformer-{n}")
-        graphs.append(
-            g.__class__(
-                g.ops,
-                g.edges,
-                op_names=g.op_names,
-                name=g.name,
-                labels={"family": "transformer", "coarse": "transformer"},
-            )
-        )
     for b in (6, 9, 12, 15):
         g = _mlp(b)
         graphs.append(

@@ -127,6 +127,20 @@ def _chunks(order: torch.Tensor, size: int) -> Iterator[list[int]]:
             yield chunk
 
 
+def _step(opt: torch.optim.Optimizer, loss: torch.Tensor, losses: list[float]) -> None:
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    losses.append(loss.item())
+
+
+def _end_epoch(
+    on_epoch: Callable[[int, float], None] | None, epoch: int, losses: list[float]
+) -> None:
+    if on_epoch is not None:
+        on_epoch(epoch + 1, float(np.mean(losses)) if losses else float("nan"))
+
+
 def train_stage1(
     motif_enc: torch.nn.Module,
     ctx_enc: torch.nn.Module,
@@ -160,13 +174,9 @@ def train_stage1(
                     zm = ddp.gather(motif_enc(mb), len(chunk))
                     zc = ddp.gather(ctx_enc(cbatch), len(chunk))
                     loss = info_nce(zm, zc, tau)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                losses.append(loss.item())
+                _step(opt, loss, losses)
             bar.update(1)
-            if on_epoch is not None:
-                on_epoch(epoch + 1, float(np.mean(losses)) if losses else float("nan"))
+            _end_epoch(on_epoch, epoch, losses)
 
 
 def train_views(
@@ -213,13 +223,9 @@ def train_views(
                         ce1 = F.cross_entropy(heads.classify(z1).float(), y, ignore_index=-100)
                         ce2 = F.cross_entropy(heads.classify(z2).float(), y, ignore_index=-100)
                         loss = loss + (ce1 + ce2) / 2
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                losses.append(loss.item())
+                _step(opt, loss, losses)
             bar.update(1)
-            if on_epoch is not None:
-                on_epoch(epoch + 1, float(np.mean(losses)) if losses else float("nan"))
+            _end_epoch(on_epoch, epoch, losses)
 
 
 @torch.no_grad()
