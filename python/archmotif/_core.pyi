@@ -21,8 +21,10 @@ def validate_graphs(
     edges: npt.NDArray[np.int64],
     edge_offsets: npt.NDArray[np.int64],
     num_ops: int,
+    first: int = 0,
 ) -> list[npt.NDArray[np.int64] | None]:
-    """Validates many concatenated graphs in parallel (GIL released)."""
+    """Validates many concatenated graphs in parallel (GIL released); an error
+    names the failing graph as ``first`` plus its index here."""
 
 def canonical_hash(
     ops: npt.NDArray[np.int32], edges: npt.NDArray[np.int64], op_names: list[str]
@@ -83,8 +85,8 @@ class MiningShard:
     def apply(self, rules: list[int]) -> _Counts:
         """Applies ranked rules; the merges kept, counted like candidates."""
     def commit(self, rules: list[int]) -> None: ...
-    def finish(self) -> bytes:
-        """The shard's vocabulary statistics and macro graphs, encoded."""
+    def finish(self, macros: bool = True) -> bytes:
+        """The shard's vocabulary statistics and (when ``macros``) macro graphs, encoded."""
 
 def _panic_for_tests(in_pool: bool) -> None:
     """Panics on purpose (directly or in the rayon pool): raises InternalError."""
@@ -103,6 +105,18 @@ def assemble(
     threads: int | None = None,
 ) -> tuple[MinedCore, dict[str, Any], list[_Macro]]:
     """Merges shard results (corpus order) into what ``mine`` returns."""
+
+def merge_results(results: list[bytes]) -> bytes:
+    """Merges encoded shard results (corpus order) as if one shard held them all."""
+
+def context_of(
+    ops: npt.NDArray[np.int32],
+    edges: npt.NDArray[np.int64],
+    num_ops: int,
+    nodes: list[int],
+    hops: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The context of ``nodes`` in one graph: (nodes, local edges)."""
 
 def contract(
     ops: npt.NDArray[np.int32],

@@ -243,37 +243,49 @@ pub fn rank<'a>(shards: impl IntoIterator<Item = &'a Counts>, params: Params) ->
     rules.into_iter().map(|(_, id)| id).collect()
 }
 
-/// Merges shard results (in corpus order) into the vocabulary, sorted by
-/// (level, id), and the macro graphs of the whole corpus.
-pub fn assemble(results: Vec<ShardResult>) -> (Vec<Motif>, Vec<Macro>) {
-    let mut stats: Counts = HashMap::default();
-    let mut level_of: HashMap<u128, u32> = HashMap::default();
-    let mut children: HashMap<u128, Key> = HashMap::default();
-    let mut forms: HashMap<u128, Form> = HashMap::default();
-    let mut macros = Vec::new();
+/// Merges shard results (in corpus order) into one, as if one shard had held
+/// all their graphs: statistics summed, the first level and the smallest
+/// children key kept, forms united, macro graphs concatenated. Associative, so
+/// a coordinator can fold results as they arrive (streamed mining keeps one
+/// running result instead of every shard's).
+pub fn merge(results: impl IntoIterator<Item = ShardResult>) -> ShardResult {
+    let mut out = ShardResult::default();
     for r in results {
         for (id, (c, s)) in r.stats {
-            let t = stats.entry(id).or_insert((0, 0));
+            let t = out.stats.entry(id).or_insert((0, 0));
             t.0 += c;
             t.1 += s;
         }
         for (id, l) in r.level_of {
-            let e = level_of.entry(id).or_insert(l);
+            let e = out.level_of.entry(id).or_insert(l);
             *e = (*e).min(l);
         }
         for (id, k) in r.children {
-            match children.get(&id) {
+            match out.children.get(&id) {
                 Some(old) if *old <= k => {}
                 _ => {
-                    children.insert(id, k);
+                    out.children.insert(id, k);
                 }
             }
         }
         for (id, f) in r.forms {
-            forms.entry(id).or_insert(f);
+            out.forms.entry(id).or_insert(f);
         }
-        macros.extend(r.macros);
+        out.macros.extend(r.macros);
     }
+    out
+}
+
+/// Merges shard results (in corpus order) into the vocabulary, sorted by
+/// (level, id), and the macro graphs of the whole corpus.
+pub fn assemble(results: Vec<ShardResult>) -> (Vec<Motif>, Vec<Macro>) {
+    let ShardResult {
+        stats,
+        level_of,
+        children,
+        mut forms,
+        macros,
+    } = merge(results);
     let mut vocab: Vec<Motif> = stats
         .into_iter()
         .map(|(id, (count, support))| {

@@ -3,7 +3,7 @@
 
 use archmotif_core::control::Control;
 use archmotif_core::mine::{Miner, Params};
-use archmotif_core::shard::{assemble, drive, Shard};
+use archmotif_core::shard::{assemble, drive, merge, Shard, ShardResult};
 use archmotif_core::wire::{decode, encode};
 use archmotif_core::Dag;
 use proptest::prelude::*;
@@ -91,6 +91,27 @@ proptest! {
                 back
             })
             .collect();
+        // Streamed mining: a fresh shard replaying the committed rules level by
+        // level ends exactly where the driven shard did, and folding the results
+        // one at a time with their macro graphs dropped gives the same vocabulary.
+        let mut folded = ShardResult::default();
+        for (w, driven) in bounds.windows(2).zip(&results) {
+            let part = refs[w[0]..w[1]].to_vec();
+            let mut fresh = Shard::new(LABELS.to_vec(), &part, p).expect("shard");
+            for level in &rules {
+                fresh.count(&part, &ctl).expect("counts");
+                fresh.apply(&part, level, &ctl).expect("applies");
+                fresh.commit(level.clone());
+            }
+            let (mut replayed, _) = fresh.finish(&part);
+            prop_assert_eq!(&replayed, driven);
+            replayed.macros.clear();
+            folded = merge([folded, replayed]);
+        }
+        let (streamed, none) = assemble(vec![folded]);
+        prop_assert_eq!(&streamed, &whole.vocabulary);
+        prop_assert!(none.is_empty());
+
         let (vocab, macros) = assemble(results);
         prop_assert_eq!(vocab, whole.vocabulary.clone());
         prop_assert_eq!(macros, whole.macros.clone());

@@ -80,8 +80,10 @@ fn validate_graph<'py>(
 
 /// Validates many graphs laid out as concatenated arrays with offsets, in
 /// parallel. Returns, per graph, the kept-edge indices (or None). The first
-/// failing graph (lowest index) raises, with its index in the message.
+/// failing graph (lowest index) raises, with its index (plus `first`, the
+/// corpus index of the first graph given) in the message.
 #[pyfunction]
+#[pyo3(signature = (ops, node_offsets, edges, edge_offsets, num_ops, first=0))]
 fn validate_graphs<'py>(
     py: Python<'py>,
     ops: PyReadonlyArray1<'py, i32>,
@@ -89,6 +91,7 @@ fn validate_graphs<'py>(
     edges: PyReadonlyArray2<'py, i64>,
     edge_offsets: PyReadonlyArray1<'py, i64>,
     num_ops: usize,
+    first: usize,
 ) -> PyResult<Vec<Option<Bound<'py, PyArray1<i64>>>>> {
     let ops_s = ops.as_slice()?;
     let (src, dst) = edge_rows(&edges)?;
@@ -132,7 +135,7 @@ fn validate_graphs<'py>(
             ),
             Err(e) => {
                 let err = to_pyerr(py, e);
-                let msg = format!("graph {g}: {}", err.value(py));
+                let msg = format!("graph {}: {}", first + g, err.value(py));
                 return Err(PyErr::from_type(err.get_type(py), msg));
             }
         }
@@ -153,5 +156,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run::_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(shard::rank, m)?)?;
     m.add_function(wrap_pyfunction!(shard::assemble, m)?)?;
+    m.add_function(wrap_pyfunction!(shard::merge_results, m)?)?;
+    m.add_function(wrap_pyfunction!(mining::context_of, m)?)?;
     Ok(())
 }

@@ -312,6 +312,39 @@ impl MinedCore {
     }
 }
 
+/// The context of `nodes` in one graph given as arrays (what
+/// `MinedCore.context` does for a graph the core holds): those nodes plus their
+/// `hops`-hop neighbourhood. Returns (nodes, local edges).
+#[pyfunction]
+pub fn context_of<'py>(
+    py: Python<'py>,
+    ops: PyReadonlyArray1<'py, i32>,
+    edges: PyReadonlyArray2<'py, i64>,
+    num_ops: usize,
+    nodes: Vec<u32>,
+    hops: usize,
+) -> PyResult<ContextArrays<'py>> {
+    let (s, d) = edge_rows(&edges)?;
+    let o = ops.as_slice()?;
+    let r = detached(py, || {
+        let dag = Dag::validate(num_ops, o, s, d)?.dag;
+        if let Some(&v) = nodes.iter().find(|&&v| v as usize >= dag.num_nodes()) {
+            return Err(archmotif_core::Error::InvalidArgument(format!(
+                "node {v} out of range ({} nodes)",
+                dag.num_nodes()
+            )));
+        }
+        let ctx = context_nodes(&dag, &nodes, hops);
+        let edges = induced_edges(&dag, &ctx);
+        Ok((ctx, edges))
+    });
+    let (ctx, edges) = r?.map_err(|e| to_pyerr(py, e))?;
+    Ok((
+        PyArray1::from_vec(py, ctx.into_iter().map(|v| v as i64).collect()),
+        edges_array(py, &edges)?,
+    ))
+}
+
 /// Contracts one graph by a user partition.
 #[pyfunction]
 pub fn contract<'py>(

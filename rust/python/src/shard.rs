@@ -117,8 +117,11 @@ impl MiningShard {
         Ok(())
     }
 
-    /// Ends mining: this shard's result, encoded for the coordinator.
-    fn finish<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+    /// Ends mining: this shard's result, encoded for the coordinator; without
+    /// its macro graphs when `macros` is false (streamed mining keeps only the
+    /// vocabulary statistics).
+    #[pyo3(signature = (macros=true))]
+    fn finish<'py>(&self, py: Python<'py>, macros: bool) -> PyResult<Bound<'py, PyBytes>> {
         let shard = self
             .state
             .lock()
@@ -126,7 +129,13 @@ impl MiningShard {
             .take()
             .ok_or_else(finished)?;
         let refs: Vec<&Dag> = self.dags.iter().collect();
-        let bytes = detached(py, || wire::encode(&shard.finish(&refs).0))?;
+        let bytes = detached(py, || {
+            let (mut result, _) = shard.finish(&refs);
+            if !macros {
+                result.macros.clear();
+            }
+            wire::encode(&result)
+        })?;
         Ok(PyBytes::new(py, &bytes))
     }
 
@@ -164,6 +173,21 @@ pub fn rank(
         max_levels: 0,
     };
     Ok(shard::rank([&total], params))
+}
+
+/// Merges encoded shard results (in corpus order) into one encoded result, as
+/// if one shard had held all their graphs.
+#[pyfunction]
+pub fn merge_results<'py>(py: Python<'py>, results: Vec<Vec<u8>>) -> PyResult<Bound<'py, PyBytes>> {
+    let merged = detached(py, || {
+        let decoded = results
+            .iter()
+            .map(|b| wire::decode(b))
+            .collect::<archmotif_core::Result<Vec<_>>>()?;
+        Ok::<_, archmotif_core::Error>(wire::encode(&shard::merge(decoded)))
+    })?;
+    let bytes = merged.map_err(|e| to_pyerr(py, e))?;
+    Ok(PyBytes::new(py, &bytes))
 }
 
 /// Merges encoded shard results (in corpus order) into what `mine` returns.
