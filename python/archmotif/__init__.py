@@ -2,8 +2,9 @@
 
 Turn models into operator graphs (:func:`trace`, :func:`from_onnx`,
 :class:`OpGraph`), keep many of them in one corpus file (:func:`save_corpus`,
-:func:`load_corpus`), mine their motifs (:func:`mine`, :func:`canonical_hash`,
-:func:`contract`). The graph work runs in a Rust core (``archmotif._core``).
+:func:`load_corpus`, :class:`CorpusWriter`; :func:`open_corpus` reads one in chunks),
+mine their motifs (:func:`mine`, :func:`canonical_hash`, :func:`contract`). The graph
+work runs in a Rust core (``archmotif._core``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from archmotif import _core, datasets
-from archmotif.corpus import load_corpus, save_corpus
+from archmotif.corpus import CorpusReader, CorpusWriter, load_corpus, open_corpus, save_corpus
 from archmotif.errors import (
     ArchmotifError,
     FormatError,
@@ -29,6 +30,8 @@ __version__: str = _core.__version__
 
 __all__ = [
     "ArchmotifError",
+    "CorpusReader",
+    "CorpusWriter",
     "FormatError",
     "GraphError",
     "InternalError",
@@ -46,6 +49,7 @@ __all__ = [
     "from_onnx",
     "load_corpus",
     "mine",
+    "open_corpus",
     "save_corpus",
     "trace",
 ]

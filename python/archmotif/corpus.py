@@ -1,29 +1,45 @@
-"""The corpus file: many ``OpGraph`` in one versioned ``.npz`` file.
+"""The corpus file: many ``OpGraph`` in one versioned ``.npz`` file, readable in
+chunks so a corpus larger than memory can be mined.
 
-Layout (a zip of ``.npy`` arrays, read with ``allow_pickle=False``, so loading a
-stranger's file never executes code):
+Layout, version 2 (a zip of uncompressed ``.npy`` arrays, read with pickles
+refused, so opening a stranger's file never executes code):
 
-- ``header``: uint8, UTF-8 JSON ``{"format": "archmotif.corpus", "version": 1,
-  "num_graphs": G, "op_names": [str], "names": [str], "labels": [{str: str}],
-  "node_names": [null | [str]], "meta"?: {...}}`` (``meta``: free JSON metadata of the
-  whole corpus, e.g. a zoo build's failures);
+- ``header``: uint8, UTF-8 JSON ``{"format": "archmotif.corpus", "version": 2,
+  "num_graphs": G, "op_names": [str], "meta"?: {...}}`` (``meta``: free JSON
+  metadata of the whole corpus, e.g. a zoo build's failures);
 - ``ops``: int32 ``[sum N]``, every graph's nodes, as ids into the shared ``op_names``;
 - ``node_offsets``: int64 ``[G + 1]``, graph ``g``'s nodes are ``ops[o[g]:o[g+1]]``;
 - ``edges``: int64 ``[2, sum E]``, node ids local to each graph;
-- ``edge_offsets``: int64 ``[G + 1]``.
+- ``edge_offsets``: int64 ``[G + 1]``;
+- ``records``: uint8, one UTF-8 JSON object per graph, ``{"name": str, "labels":
+  {str: str}, "node_names": null | [str]}``, graph ``g``'s at
+  ``records[r[g]:r[g+1]]`` with ``r`` = ``record_offsets``, int64 ``[G + 1]``.
 
-The file is written atomically. Loading validates every graph in one parallel
-call into the Rust core; the loaded graphs share one op vocabulary.
+Version 1 kept names, labels and node names as lists in the header; it is still
+read (whole header in memory), never written.
+
+:func:`save_corpus` and :class:`CorpusWriter` write atomically; the writer takes
+graphs a few at a time and keeps nothing but its temporary files, so a corpus of
+any size can be written. :func:`open_corpus` reads graphs by index range with one
+positioned read per array, so memory follows the range asked for, not the file
+(``chunks`` iterates a file that way); :func:`load_corpus` reads it all. Every
+read validates its graphs in one parallel call into the Rust core, and opening
+a file checks each member's CRC-32 in a bounded streaming pass.
 """
 
 from __future__ import annotations
 
-import io
+import contextlib
 import json
 import os
+import shutil
+import tempfile
+import threading
 import zipfile
-from collections.abc import Iterable, Mapping
-from typing import Any
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import IO, Any, overload
 
 import numpy as np
 
@@ -32,11 +48,191 @@ from archmotif.atomic import write_atomic
 from archmotif.errors import FormatError, GraphError
 from archmotif.graph import OpGraph
 
-__all__ = ["CORPUS_FORMAT", "CORPUS_VERSION", "corpus_info", "load_corpus", "save_corpus"]
+__all__ = [
+    "CORPUS_FORMAT",
+    "CORPUS_VERSION",
+    "CorpusReader",
+    "CorpusWriter",
+    "corpus_info",
+    "load_corpus",
+    "open_corpus",
+    "save_corpus",
+]
 
 CORPUS_FORMAT = "archmotif.corpus"
-CORPUS_VERSION = 1
-_ARRAYS = ("header", "ops", "node_offsets", "edges", "edge_offsets")
+CORPUS_VERSION = 2
+_GRAPH_ARRAYS = ("header", "ops", "node_offsets", "edges", "edge_offsets")
+_RECORD_ARRAYS = ("records", "record_offsets")
+_DTYPES = {
+    "header": np.uint8,
+    "ops": np.int32,
+    "node_offsets": np.int64,
+    "edges": np.int64,
+    "edge_offsets": np.int64,
+    "records": np.uint8,
+    "record_offsets": np.int64,
+}
+_BLOCK = 1 << 24  # bytes per read or copy when streaming a whole member
+
+
+# -- writing ------------------------------------------------------------------------
+
+
+class CorpusWriter:
+    """Writes a corpus file graph by graph, in bounded memory::
+
+        with CorpusWriter("big.npz", meta={"dataset": "mine"}) as w:
+            for chunk in chunks:
+                w.extend(chunk)
+
+    Graphs go to temporary files next to ``path``; leaving the ``with`` block
+    writes the corpus atomically and removes them. An exception inside the block
+    (or :meth:`abort`) removes them and leaves ``path`` untouched.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, meta: Mapping[str, Any] | None = None):
+        self.path = os.fspath(path)
+        self._meta = None
+        if meta is not None:
+            try:
+                self._meta = json.loads(json.dumps(dict(meta)))
+            except (TypeError, ValueError) as e:
+                raise TypeError(f"corpus meta must be JSON-serialisable: {e}") from None
+        directory = os.path.dirname(os.path.abspath(self.path))
+        self._dir: str | None = tempfile.mkdtemp(prefix=".tmp-corpus-", dir=directory)
+        self._files = {
+            k: open(os.path.join(self._dir, k), "wb")  # noqa: SIM115 (closed in close/abort)
+            for k in ("ops", "src", "dst", "node_offsets", "edge_offsets", "records",
+                      "record_offsets")
+        }  # fmt: skip
+        for k in ("node_offsets", "edge_offsets", "record_offsets"):
+            self._files[k].write(np.zeros(1, np.int64).tobytes())
+        self._vocab: dict[str, int] = {}
+        self._remaps: dict[int, tuple[tuple[str, ...], np.ndarray]] = {}
+        self.num_graphs = 0
+        self._nodes = self._edges = self._record_bytes = 0
+
+    def _remap(self, names: tuple[str, ...]) -> np.ndarray:
+        hit = self._remaps.get(id(names))
+        if hit is not None and hit[0] is names:
+            return hit[1]
+        remap = np.array([self._vocab.setdefault(n, len(self._vocab)) for n in names], np.int32)
+        if len(self._remaps) > 64:
+            self._remaps.clear()
+        self._remaps[id(names)] = (names, remap)
+        return remap
+
+    def add(self, graph: OpGraph) -> None:
+        """Appends one graph."""
+        self.extend([graph])
+
+    def extend(self, graphs: Iterable[OpGraph]) -> None:
+        """Appends graphs, in order."""
+        if self._dir is None:
+            raise ValueError("this corpus writer is closed")
+        gs = list(graphs)
+        for i, g in enumerate(gs):
+            if not isinstance(g, OpGraph):
+                raise TypeError(f"graphs[{i}] is {type(g).__name__}, not OpGraph")
+        if not gs:
+            return
+        ops = [self._remap(g.op_names)[g.ops] if g.num_nodes else np.zeros(0, np.int32)
+               for g in gs]  # fmt: skip
+        records = [
+            json.dumps(
+                {"name": g.name, "labels": g.labels,
+                 "node_names": None if g.node_names is None else list(g.node_names)},
+                separators=(",", ":"), ensure_ascii=False,
+            ).encode()
+            for g in gs
+        ]  # fmt: skip
+        f = self._files
+        f["ops"].write(np.concatenate(ops).astype(np.int32, copy=False).tobytes())
+        edges = np.concatenate([g.edges for g in gs], axis=1)
+        f["src"].write(np.ascontiguousarray(edges[0], dtype=np.int64).tobytes())
+        f["dst"].write(np.ascontiguousarray(edges[1], dtype=np.int64).tobytes())
+        f["records"].write(b"".join(records))
+        for key, sizes, start in (
+            ("node_offsets", [g.num_nodes for g in gs], self._nodes),
+            ("edge_offsets", [g.num_edges for g in gs], self._edges),
+            ("record_offsets", [len(r) for r in records], self._record_bytes),
+        ):
+            ends = start + np.cumsum(np.asarray(sizes, dtype=np.int64))
+            f[key].write(ends.tobytes())
+        self._nodes += sum(g.num_nodes for g in gs)
+        self._edges += sum(g.num_edges for g in gs)
+        self._record_bytes += sum(len(r) for r in records)
+        self.num_graphs += len(gs)
+
+    def close(self) -> None:
+        """Writes the corpus file (atomically) and removes the temporary files."""
+        if self._dir is None:
+            return
+        try:
+            for fh in self._files.values():
+                fh.close()
+            header: dict[str, Any] = {
+                "format": CORPUS_FORMAT,
+                "version": CORPUS_VERSION,
+                "num_graphs": self.num_graphs,
+                "op_names": list(self._vocab),
+            }
+            if self._meta is not None:
+                header["meta"] = self._meta
+            blob = json.dumps(header).encode()
+            d = self._dir
+            members: list[tuple[str, np.dtype[Any], tuple[int, ...], list[str] | bytes]] = [
+                ("header", np.dtype(np.uint8), (len(blob),), blob),
+                ("ops", np.dtype(np.int32), (self._nodes,), ["ops"]),
+                ("node_offsets", np.dtype(np.int64), (self.num_graphs + 1,), ["node_offsets"]),
+                ("edges", np.dtype(np.int64), (2, self._edges), ["src", "dst"]),
+                ("edge_offsets", np.dtype(np.int64), (self.num_graphs + 1,), ["edge_offsets"]),
+                ("records", np.dtype(np.uint8), (self._record_bytes,), ["records"]),
+                ("record_offsets", np.dtype(np.int64), (self.num_graphs + 1,),
+                 ["record_offsets"]),
+            ]  # fmt: skip
+
+            def write(out: IO[bytes]) -> None:
+                with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
+                    for name, dtype, shape, parts in members:
+                        with z.open(name + ".npy", "w", force_zip64=True) as m:
+                            np.lib.format.write_array_header_2_0(
+                                m, {"descr": np.lib.format.dtype_to_descr(dtype),
+                                    "fortran_order": False, "shape": shape},
+                            )  # fmt: skip
+                            if isinstance(parts, bytes):
+                                m.write(parts)
+                                continue
+                            for part in parts:
+                                with open(os.path.join(d, part), "rb") as src:
+                                    shutil.copyfileobj(src, m, _BLOCK)
+
+            write_atomic(self.path, write)
+        finally:
+            self.abort()
+
+    def abort(self) -> None:
+        """Drops everything written so far; ``path`` is left as it was."""
+        if self._dir is None:
+            return
+        for fh in self._files.values():
+            with contextlib.suppress(OSError):
+                fh.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+        self._dir = None
+
+    def __enter__(self) -> CorpusWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.abort()
 
 
 def save_corpus(
@@ -51,82 +247,407 @@ def save_corpus(
     for i, g in enumerate(graphs):
         if not isinstance(g, OpGraph):
             raise TypeError(f"graphs[{i}] is {type(g).__name__}, not OpGraph")
-    vocab: dict[str, int] = {}
-    ops_parts, edge_parts = [], []
-    node_off = np.zeros(len(graphs) + 1, dtype=np.int64)
-    edge_off = np.zeros(len(graphs) + 1, dtype=np.int64)
-    for i, g in enumerate(graphs):
-        remap = np.array([vocab.setdefault(n, len(vocab)) for n in g.op_names], dtype=np.int32)
-        ops_parts.append(remap[g.ops] if g.num_nodes else np.zeros(0, dtype=np.int32))
-        edge_parts.append(g.edges)
-        node_off[i + 1] = node_off[i] + g.num_nodes
-        edge_off[i + 1] = edge_off[i] + g.num_edges
-    header = {
-        "format": CORPUS_FORMAT,
-        "version": CORPUS_VERSION,
-        "num_graphs": len(graphs),
-        "op_names": list(vocab),
-        "names": [g.name for g in graphs],
-        "labels": [g.labels for g in graphs],
-        "node_names": [None if g.node_names is None else list(g.node_names) for g in graphs],
-    }
-    if meta is not None:
+    with CorpusWriter(path, meta=meta) as w:
+        for start in range(0, len(graphs), 4096):
+            w.extend(graphs[start : start + 4096])
+
+
+# -- reading ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Member:
+    """An uncompressed ``.npy`` member: where its data starts in the file."""
+
+    offset: int
+    dtype: np.dtype[Any]
+    shape: tuple[int, ...]
+
+
+def _unreadable(path: str, why: object) -> FormatError:
+    return FormatError(f"{path}: not a readable archmotif corpus ({why})")
+
+
+class CorpusReader(Sequence[OpGraph]):
+    """An open corpus file: graphs read by index or range, a chunk at a time.
+
+    ``reader[i]``, ``reader[a:b]`` and :meth:`read` read just those graphs (one
+    positioned read per array); :meth:`chunks` walks the file in pieces of at most
+    ``max_graphs`` graphs or ``max_nodes`` operators. All graphs read from one
+    reader share one ``op_names`` tuple. Use it as a context manager, or
+    :meth:`close` it. A corrupt, truncated, foreign or newer file raises
+    :class:`~archmotif.FormatError` naming it.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, verify: bool = True) -> None:
+        self.path = p = os.fspath(path)
+        self._file: IO[bytes] | None = open(p, "rb", buffering=0)  # noqa: SIM115 (close())
+        self._lock = threading.Lock()
         try:
-            header["meta"] = json.loads(json.dumps(dict(meta)))
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"corpus meta must be JSON-serialisable: {e}") from None
-    arrays = {
-        "header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
-        "ops": np.concatenate(ops_parts) if ops_parts else np.zeros(0, np.int32),
-        "node_offsets": node_off,
-        "edges": np.concatenate(edge_parts, axis=1) if edge_parts else np.zeros((2, 0), np.int64),
-        "edge_offsets": edge_off,
-    }
-    write_atomic(path, lambda f: np.savez(f, **arrays))
-
-
-def _read_arrays(path: str) -> dict[str, np.ndarray]:
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-        if not raw.startswith(b"PK"):
-            raise FormatError(f"{path}: not an archmotif corpus (not a zip/.npz archive)")
-        with np.load(io.BytesIO(raw), allow_pickle=False) as z:
-            missing = [k for k in _ARRAYS if k not in z.files]
-            if missing:
-                raise FormatError(f"{path}: not an archmotif corpus (missing {', '.join(missing)})")
-            return {k: z[k] for k in _ARRAYS}
-    except FormatError:
-        raise
-    # zipfile raises RuntimeError for a member flagged as encrypted and
-    # NotImplementedError (a RuntimeError) for an unknown compression method
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, RuntimeError) as e:
-        if isinstance(e, FileNotFoundError):
+            self._open(verify)
+        except BaseException:
+            self.close()
             raise
-        raise FormatError(f"{path}: not a readable archmotif corpus ({e})") from None
 
+    def _pread(self, buf: bytearray | memoryview, offset: int) -> int:
+        """Reads into ``buf`` from ``offset``; returns how many bytes came."""
+        if self._file is None:
+            raise ValueError(f"{self.path}: this corpus reader is closed")
+        with self._lock:
+            self._file.seek(offset)
+            view, got = memoryview(buf), 0
+            while got < len(view):
+                n = self._file.readinto(view[got:])
+                if not n:
+                    break
+                got += n
+            return got
 
-def _header(path: str, raw: np.ndarray) -> dict[str, Any]:
-    try:
-        h = json.loads(raw.tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise FormatError(f"{path}: corrupt corpus header ({e})") from None
-    if not isinstance(h, dict) or h.get("format") != CORPUS_FORMAT:
-        raise FormatError(f"{path}: not an archmotif corpus (format != {CORPUS_FORMAT!r})")
-    v = h.get("version")
-    if not isinstance(v, int) or v > CORPUS_VERSION:
-        raise FormatError(
-            f"{path}: corpus version {v!r} is newer than this archmotif reads "
-            f"({CORPUS_VERSION}); upgrade archmotif"
+    def _bytes(self, n: int, offset: int) -> bytes:
+        buf = bytearray(n)
+        return bytes(buf[: self._pread(buf, offset)])
+
+    def _open(self, verify: bool) -> None:
+        p = self.path
+        if self._bytes(2, 0) != b"PK":
+            raise FormatError(f"{p}: not an archmotif corpus (not a zip/.npz archive)")
+        self._members: dict[str, _Member | np.ndarray] = {}
+        try:
+            with open(p, "rb") as f, zipfile.ZipFile(f) as z:
+                infos = {i.filename: i for i in z.infolist()}
+                names = {n[:-4] for n in infos if n.endswith(".npy")}
+                missing = [k for k in _GRAPH_ARRAYS if k not in names]
+                if missing:
+                    raise FormatError(
+                        f"{p}: not an archmotif corpus (missing {', '.join(missing)})"
+                    )
+                wanted = _GRAPH_ARRAYS + tuple(k for k in _RECORD_ARRAYS if k in names)
+                for k in wanted:
+                    self._members[k] = self._member(f, z, infos[k + ".npy"], verify)
+        except (FormatError, FileNotFoundError):
+            raise
+        # zipfile raises RuntimeError for a member flagged as encrypted and
+        # NotImplementedError (a RuntimeError) for an unknown compression method
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, RuntimeError) as e:
+            raise _unreadable(p, e) from None
+        if self._dtype("header") != np.uint8 or len(self._shape("header")) != 1:
+            raise FormatError(f"{p}: corpus arrays have the wrong dtype or shape")
+        h = self._header(self._whole("header"))
+        self.version: int = h["version"]
+        self.num_graphs: int = h["num_graphs"]
+        self.op_names: tuple[str, ...] = tuple(h["op_names"])
+        self.meta: dict[str, Any] = h.get("meta", {})
+        self._v1 = h if self.version == 1 else None
+        self._check_shapes()
+        for key, total in (
+            ("node_offsets", self._len("ops")),
+            ("edge_offsets", self._len("edges")),
+            ("record_offsets", self._len("records") if self._v1 is None else None),
+        ):
+            if total is None:
+                continue
+            ends = self._read(key, 0, 1), self._read(key, self.num_graphs, 1)
+            if int(ends[0][0]) != 0 or int(ends[1][0]) != total:
+                raise FormatError(f"{p}: corpus {key.split('_')[0]} offsets are inconsistent")
+
+    def _member(
+        self, f: IO[bytes], z: zipfile.ZipFile, info: zipfile.ZipInfo, verify: bool
+    ) -> _Member | np.ndarray:
+        p = self.path
+        if info.flag_bits & 0x1:
+            raise _unreadable(p, f"File {info.filename!r} is encrypted, password required")
+        if info.compress_type != zipfile.ZIP_STORED:
+            # A foreign writer compressed it: read the member whole through zipfile
+            # (which checks its CRC); version 2 files are never compressed.
+            with z.open(info) as m:
+                arr = np.lib.format.read_array(m, allow_pickle=False)
+            return np.ascontiguousarray(arr)
+        local = self._bytes(30, info.header_offset)
+        if len(local) < 30 or local[:4] != b"PK\x03\x04":
+            raise _unreadable(p, f"bad local header for {info.filename!r}")
+        start = (
+            info.header_offset
+            + 30
+            + int.from_bytes(local[26:28], "little")
+            + int.from_bytes(local[28:30], "little")
         )
-    bad = _bad_header_field(h)
-    if bad:
-        raise FormatError(f"{path}: corrupt corpus header ({bad})")
-    return h
+        if verify:
+            crc, at, left = 0, start, info.file_size
+            while left:
+                block = self._bytes(min(left, _BLOCK), at)
+                if not block:
+                    raise _unreadable(p, f"{info.filename!r} is truncated")
+                crc = zlib.crc32(block, crc)
+                at, left = at + len(block), left - len(block)
+            if crc != info.CRC:
+                raise _unreadable(p, f"Bad CRC-32 for file {info.filename!r}")
+        f.seek(start)
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            raise _unreadable(p, f"{info.filename!r} has .npy version {version}")
+        if dtype.hasobject:
+            raise _unreadable(p, f"{info.filename!r} holds Python objects (pickles are refused)")
+        data = f.tell()
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if data - start + nbytes != info.file_size or start + info.file_size > os.path.getsize(p):
+            raise _unreadable(p, f"{info.filename!r} is truncated or mis-sized")
+        if fortran and len(shape) > 1:
+            raise FormatError(f"{p}: corpus arrays have the wrong dtype or shape")
+        return _Member(data, dtype, tuple(int(s) for s in shape))
+
+    # -- raw array access ------------------------------------------------------------
+
+    def _shape(self, key: str) -> tuple[int, ...]:
+        m = self._members[key]
+        return m.shape if isinstance(m, _Member) else tuple(m.shape)
+
+    def _len(self, key: str) -> int:
+        shape = self._shape(key)
+        return shape[-1] if shape else 0
+
+    def _read(self, key: str, start: int, count: int, row: int | None = None) -> np.ndarray:
+        """Elements ``start:start+count`` of a 1-D member (of ``row`` for 2-D)."""
+        m = self._members[key]
+        if not isinstance(m, _Member):
+            a = m if row is None else m[row]
+            return np.ascontiguousarray(a[start : start + count])
+        width = m.shape[-1] if m.shape else 0
+        first = start + (row * width if row is not None else 0)
+        size = m.dtype.itemsize
+        buf = bytearray(count * size)
+        got = self._pread(buf, m.offset + first * size) if count else 0
+        if got != len(buf):
+            raise _unreadable(self.path, f"{key}.npy is truncated")
+        return np.frombuffer(buf, dtype=m.dtype)
+
+    def _whole(self, key: str) -> np.ndarray:
+        shape = self._shape(key)
+        return self._read(key, 0, int(np.prod(shape)) if shape else 0).reshape(shape)
+
+    def _header(self, raw: np.ndarray) -> dict[str, Any]:
+        p = self.path
+        try:
+            h = json.loads(raw.tobytes().decode())
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise FormatError(f"{p}: corrupt corpus header ({e})") from None
+        if not isinstance(h, dict) or h.get("format") != CORPUS_FORMAT:
+            raise FormatError(f"{p}: not an archmotif corpus (format != {CORPUS_FORMAT!r})")
+        v = h.get("version")
+        if not isinstance(v, int) or isinstance(v, bool) or v > CORPUS_VERSION or v < 1:
+            raise FormatError(
+                f"{p}: corpus version {v!r} is newer than this archmotif reads "
+                f"({CORPUS_VERSION}); upgrade archmotif"
+            )
+        bad = _bad_header_field(h)
+        if bad:
+            raise FormatError(f"{p}: corrupt corpus header ({bad})")
+        if v >= 2 and any(k not in self._members for k in _RECORD_ARRAYS):
+            raise FormatError(f"{p}: not an archmotif corpus (missing records)")
+        return h
+
+    def _check_shapes(self) -> None:
+        """The arrays' dtypes and shapes agree with the header (their contents are
+        checked by the core as graphs are read)."""
+        g_count = self.num_graphs
+        keys = _GRAPH_ARRAYS + (_RECORD_ARRAYS if self._v1 is None else ())
+        ok = all(self._dtype(k) == _DTYPES[k] for k in keys)
+        ok = ok and len(self._shape("ops")) == 1 and len(self._shape("header")) == 1
+        ok = ok and len(self._shape("edges")) == 2 and self._shape("edges")[0] == 2
+        offsets = ["node_offsets", "edge_offsets"] + (
+            ["record_offsets"] if self._v1 is None else []
+        )
+        ok = ok and all(self._shape(k) == (g_count + 1,) for k in offsets)
+        if self._v1 is None:
+            ok = ok and len(self._shape("records")) == 1
+        else:
+            ok = ok and all(len(self._v1[k]) == g_count for k in ("names", "labels", "node_names"))
+        if not ok:
+            raise FormatError(f"{self.path}: corpus arrays have the wrong dtype or shape")
+
+    def _dtype(self, key: str) -> np.dtype[Any]:
+        m = self._members[key]
+        return m.dtype
+
+    # -- graphs ------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self.num_graphs
+
+    @overload
+    def __getitem__(self, i: int) -> OpGraph: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[OpGraph]: ...
+    def __getitem__(self, i: int | slice) -> OpGraph | list[OpGraph]:
+        if isinstance(i, slice):
+            start, stop, step = i.indices(self.num_graphs)
+            if step == 1:
+                return self.read(start, max(start, stop))
+            return [self.read(j, j + 1)[0] for j in range(start, stop, step)]
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"corpus indices must be integers or slices, not {type(i).__name__}")
+        j = int(i) + (self.num_graphs if i < 0 else 0)
+        if not 0 <= j < self.num_graphs:
+            raise IndexError(f"graph index {i} out of range ({self.num_graphs} graphs)")
+        return self.read(j, j + 1)[0]
+
+    def __iter__(self) -> Iterator[OpGraph]:
+        for chunk in self.chunks():
+            yield from chunk
+
+    def _offsets(self, key: str, start: int, stop: int, total: int) -> np.ndarray:
+        off = self._read(key, start, stop - start + 1)
+        if off.size and (off[0] < 0 or off[-1] > total or np.any(np.diff(off) < 0)):
+            raise FormatError(f"{self.path}: corpus {key.split('_')[0]} offsets are inconsistent")
+        return off
+
+    def read(self, start: int, stop: int) -> list[OpGraph]:
+        """Graphs ``start`` to ``stop - 1``, validated; memory follows their size."""
+        if not 0 <= start <= stop <= self.num_graphs:
+            raise IndexError(f"graph range {start}:{stop} out of range ({self.num_graphs} graphs)")
+        p = self.path
+        noff = self._offsets("node_offsets", start, stop, self._len("ops"))
+        eoff = self._offsets("edge_offsets", start, stop, self._len("edges"))
+        n0, e0 = int(noff[0]), int(eoff[0])
+        ops = self._read("ops", n0, int(noff[-1]) - n0)
+        ne = int(eoff[-1]) - e0
+        edges = np.empty((2, ne), dtype=np.int64)
+        edges[0] = self._read("edges", e0, ne, row=0)
+        edges[1] = self._read("edges", e0, ne, row=1)
+        noff, eoff = noff - n0, eoff - e0
+        try:
+            kept = _core.validate_graphs(ops, noff, edges, eoff, len(self.op_names), first=start)
+        except GraphError as e:
+            raise GraphError(f"{p}: {e}") from None
+        except ValueError as e:
+            raise FormatError(f"{p}: {e}") from None
+        records = self._records(start, stop)
+        graphs = []
+        for k, (name, labels, nn) in enumerate(records):
+            g = start + k
+            e = edges[:, eoff[k] : eoff[k + 1]]
+            if kept[k] is not None:
+                e = e[:, kept[k]]
+            n = int(noff[k + 1] - noff[k])
+            if nn is not None and len(nn) != n:
+                raise FormatError(f"{p}: graph {g} has {len(nn)} node names for {n} nodes")
+            graphs.append(
+                OpGraph._trusted(ops[noff[k] : noff[k + 1]], np.ascontiguousarray(e),
+                                 self.op_names, name, labels, nn)
+            )  # fmt: skip
+        return graphs
+
+    def _records(
+        self, start: int, stop: int
+    ) -> list[tuple[str, dict[str, str], tuple[str, ...] | None]]:
+        """(name, labels, node names) of graphs ``start`` to ``stop - 1``."""
+        if self._v1 is not None:
+            h = self._v1
+            return [
+                (
+                    str(h["names"][g]),
+                    {str(k): str(v) for k, v in h["labels"][g].items()},
+                    None if h["node_names"][g] is None else tuple(h["node_names"][g]),
+                )
+                for g in range(start, stop)
+            ]
+        roff = self._offsets("record_offsets", start, stop, self._len("records"))
+        blob = self._read("records", int(roff[0]), int(roff[-1] - roff[0])).tobytes()
+        roff = roff - roff[0]
+        out = []
+        for k in range(stop - start):
+            try:
+                r = json.loads(blob[roff[k] : roff[k + 1]].decode())
+            except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                r, bad = None, str(e)
+            else:
+                bad = _bad_record(r)
+            if bad:
+                raise FormatError(f"{self.path}: corrupt record of graph {start + k} ({bad})")
+            nn = r.get("node_names")
+            out.append((r["name"], dict(r["labels"]), None if nn is None else tuple(nn)))
+        return out
+
+    def records(self) -> Iterator[tuple[str, dict[str, str]]]:
+        """(name, labels) of every graph, in order, read a chunk at a time."""
+        for start in range(0, self.num_graphs, 65536):
+            for name, labels, _ in self._records(start, min(self.num_graphs, start + 65536)):
+                yield name, labels
+
+    def bounds(
+        self, max_graphs: int | None = None, max_nodes: int | None = None
+    ) -> Iterator[tuple[int, int]]:
+        """The ``(start, stop)`` ranges :meth:`chunks` reads: consecutive, each at most
+        ``max_graphs`` graphs and ``max_nodes`` operators (a graph larger than
+        ``max_nodes`` is a chunk on its own). Default: 1,000 graphs."""
+        if max_graphs is None and max_nodes is None:
+            max_graphs = 1000
+        for name, v in (("max_graphs", max_graphs), ("max_nodes", max_nodes)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+                raise ValueError(f"{name} must be a positive int or None, got {v!r}")
+        g_count, total = self.num_graphs, self._len("ops")
+        start, block_at, block = 0, 0, np.zeros(0, np.int64)
+        while start < g_count:
+            stop = g_count if max_graphs is None else min(g_count, start + max_graphs)
+            if max_nodes is not None:
+                if not block_at <= start < block_at + len(block) - 1:
+                    block_at = start
+                    block = self._offsets("node_offsets", start, min(g_count, start + 65536),
+                                          total)  # fmt: skip
+                last = min(stop, block_at + len(block) - 1)
+                base = block[start - block_at]
+                ends = block[start - block_at + 1 : last - block_at + 1] - base
+                fit = int(np.searchsorted(ends, max_nodes, side="right"))
+                stop = start + max(1, fit) if fit < len(ends) else last
+            yield start, stop
+            start = stop
+
+    def chunks(
+        self, max_graphs: int | None = None, max_nodes: int | None = None
+    ) -> Iterator[list[OpGraph]]:
+        """The corpus in consecutive lists of graphs (see :meth:`bounds`)."""
+        for start, stop in self.bounds(max_graphs, max_nodes):
+            yield self.read(start, stop)
+
+    @property
+    def num_nodes(self) -> int:
+        return self._len("ops")
+
+    @property
+    def num_edges(self) -> int:
+        return self._len("edges")
+
+    def close(self) -> None:
+        f, self._file = getattr(self, "_file", None), None
+        if f is not None:
+            f.close()
+
+    def __enter__(self) -> CorpusReader:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"CorpusReader({self.path!r}, graphs={self.num_graphs}, nodes={self.num_nodes}, "
+            f"version={self.version})"
+        )
 
 
 def _is_str_list(x: Any) -> bool:
     return isinstance(x, list) and all(isinstance(s, str) for s in x)
+
+
+def _is_labels(d: Any) -> bool:
+    return isinstance(d, dict) and all(isinstance(v, str) for v in d.values())
 
 
 def _bad_header_field(h: dict[str, Any]) -> str | None:
@@ -137,82 +658,48 @@ def _bad_header_field(h: dict[str, Any]) -> str | None:
         return f"num_graphs must be a count, got {g!r}"
     if not _is_str_list(h.get("op_names")) or len(set(h["op_names"])) != len(h["op_names"]):
         return "op_names must be a list of distinct strings"
+    if not isinstance(h.get("meta", {}), dict):
+        return "meta must be an object"
+    if h.get("version") != 1:
+        return None
     if not _is_str_list(h.get("names")):
         return "names must be a list of strings"
     labels = h.get("labels")
-    if not isinstance(labels, list) or not all(
-        isinstance(d, dict) and all(isinstance(v, str) for v in d.values()) for d in labels
-    ):
+    if not isinstance(labels, list) or not all(_is_labels(d) for d in labels):
         return "labels must be a list of string-to-string objects"
     nn = h.get("node_names")
     if not isinstance(nn, list) or not all(x is None or _is_str_list(x) for x in nn):
         return "node_names must be a list of null or lists of strings"
-    if not isinstance(h.get("meta", {}), dict):
-        return "meta must be an object"
     return None
 
 
-def _check_arrays(path: str, a: dict[str, np.ndarray], h: dict[str, Any]) -> None:
-    """The arrays' dtypes and shapes agree with the header (their contents are
-    checked by the core)."""
-    g_count = h["num_graphs"]
-    ops, edges = a["ops"], a["edges"]
-    noff, eoff = a["node_offsets"], a["edge_offsets"]
-    shapes_ok = (
-        ops.dtype == np.int32
-        and ops.ndim == 1
-        and edges.dtype == np.int64
-        and edges.ndim == 2
-        and edges.shape[0] == 2
-        and noff.dtype == np.int64
-        and noff.shape == (g_count + 1,)
-        and eoff.dtype == np.int64
-        and eoff.shape == (g_count + 1,)
-        and all(len(h[k]) == g_count for k in ("names", "labels", "node_names"))
-    )
-    if not shapes_ok:
-        raise FormatError(f"{path}: corpus arrays have the wrong dtype or shape")
+def _bad_record(r: Any) -> str | None:
+    if not isinstance(r, dict):
+        return "not an object"
+    if not isinstance(r.get("name"), str):
+        return "name must be a string"
+    if not _is_labels(r.get("labels")):
+        return "labels must be a string-to-string object"
+    nn = r.get("node_names")
+    if nn is not None and not _is_str_list(nn):
+        return "node_names must be null or a list of strings"
+    return None
+
+
+def open_corpus(path: str | os.PathLike[str], *, verify: bool = True) -> CorpusReader:
+    """Opens a corpus file for reading by index, range or chunk (see
+    :class:`CorpusReader`). ``verify`` checks every member's CRC-32 first (one
+    streaming pass over the file in bounded memory)."""
+    return CorpusReader(path, verify=verify)
 
 
 def load_corpus(path: str | os.PathLike[str]) -> list[OpGraph]:
-    """Reads a corpus file written by :func:`save_corpus`. A corrupt, truncated,
-    foreign or newer file raises :class:`~archmotif.FormatError` naming it; a
-    graph that fails validation raises :class:`~archmotif.GraphError` naming the
-    file and the graph."""
-    p = os.fspath(path)
-    a = _read_arrays(p)
-    h = _header(p, a["header"])
-    _check_arrays(p, a, h)
-    g_count = h["num_graphs"]
-    ops, edges = a["ops"], a["edges"]
-    noff, eoff = a["node_offsets"], a["edge_offsets"]
-    op_names = tuple(h["op_names"])
-    edges = np.ascontiguousarray(edges)
-    try:
-        kept = _core.validate_graphs(ops, noff, edges, eoff, len(op_names))
-    except GraphError as e:
-        raise GraphError(f"{p}: {e}") from None
-    except ValueError as e:
-        raise FormatError(f"{p}: {e}") from None
-    graphs = []
-    for g in range(g_count):
-        e = edges[:, eoff[g] : eoff[g + 1]]
-        if kept[g] is not None:
-            e = e[:, kept[g]]
-        nn, n = h["node_names"][g], int(noff[g + 1] - noff[g])
-        if nn is not None and len(nn) != n:
-            raise FormatError(f"{p}: graph {g} has {len(nn)} node names for {n} nodes")
-        graphs.append(
-            OpGraph._trusted(
-                ops[noff[g] : noff[g + 1]],
-                np.ascontiguousarray(e),
-                op_names,
-                str(h["names"][g]),
-                {str(k): str(v) for k, v in h["labels"][g].items()},
-                None if nn is None else tuple(nn),
-            )
-        )
-    return graphs
+    """Reads a whole corpus file written by :func:`save_corpus`. A corrupt,
+    truncated, foreign or newer file raises :class:`~archmotif.FormatError`
+    naming it; a graph that fails validation raises :class:`~archmotif.GraphError`
+    naming the file and the graph."""
+    with CorpusReader(path) as r:
+        return r.read(0, r.num_graphs)
 
 
 def corpus_info(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -220,28 +707,25 @@ def corpus_info(path: str | os.PathLike[str]) -> dict[str, Any]:
     ``num_nodes``, ``num_edges``, ``num_ops`` (distinct op names), ``version``,
     ``label_counts`` (per label key, how many graphs carry each value; numeric-looking
     keys such as ``params`` are left out), ``meta`` and ``size_bytes``."""
-    p = os.fspath(path)
-    a = _read_arrays(p)
-    h = _header(p, a["header"])
-    _check_arrays(p, a, h)
-    label_counts: dict[str, dict[str, int]] = {}
-    for labels in h["labels"]:
-        for k, v in labels.items():
-            label_counts.setdefault(k, {})
-            label_counts[k][v] = label_counts[k].get(v, 0) + 1
-    label_counts = {
-        k: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
-        for k, c in label_counts.items()
-        if not all(v.replace(".", "", 1).isdigit() for v in c)
-    }
-    return {
-        "path": p,
-        "version": h["version"],
-        "num_graphs": h["num_graphs"],
-        "num_nodes": int(a["ops"].shape[0]),
-        "num_edges": int(a["edges"].shape[1]),
-        "num_ops": len(h["op_names"]),
-        "label_counts": label_counts,
-        "meta": h.get("meta", {}),
-        "size_bytes": os.path.getsize(p),
-    }
+    with CorpusReader(path) as r:
+        label_counts: dict[str, dict[str, int]] = {}
+        for _, labels in r.records():
+            for k, v in labels.items():
+                label_counts.setdefault(k, {})
+                label_counts[k][v] = label_counts[k].get(v, 0) + 1
+        label_counts = {
+            k: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
+            for k, c in label_counts.items()
+            if not all(v.replace(".", "", 1).isdigit() for v in c)
+        }
+        return {
+            "path": r.path,
+            "version": r.version,
+            "num_graphs": r.num_graphs,
+            "num_nodes": r.num_nodes,
+            "num_edges": r.num_edges,
+            "num_ops": len(r.op_names),
+            "label_counts": label_counts,
+            "meta": r.meta,
+            "size_bytes": os.path.getsize(r.path),
+        }

@@ -156,10 +156,33 @@ class Mined:
     ) -> None:
         self._core = core
         self._op_names = op_names
-        self.graphs = graphs
+        self.graphs: Sequence[OpGraph] = graphs
         self.strategy = strategy
         self.vocabulary = vocabulary
-        self.macro_graphs = [_macro(g, vocabulary, m) for g, m in zip(graphs, macros, strict=True)]
+        self.macro_graphs: Sequence[MacroGraph] = [
+            _macro(g, vocabulary, m) for g, m in zip(graphs, macros, strict=True)
+        ]
+        self.streamed = False
+
+    @classmethod
+    def _streamed(
+        cls,
+        core: Any,
+        reader: Any,
+        op_names: list[str],
+        vocabulary: MotifVocabulary,
+        bounds: list[tuple[int, int]],
+    ) -> Mined:
+        """A result mined from a corpus file a chunk at a time: ``graphs`` is the
+        open :class:`~archmotif.corpus.CorpusReader` and ``macro_graphs`` are
+        computed a chunk at a time when read (see :mod:`archmotif.streaming`)."""
+        from archmotif.streaming import LazyMacroGraphs
+
+        m = cls(core, [], op_names, vocabulary, [], "merge")
+        m.graphs = reader
+        m.macro_graphs = LazyMacroGraphs(m, reader, bounds)
+        m.streamed = True
+        return m
 
     def context(self, graph_index: int, macro_node: int, hops: int = 1) -> OpGraph:
         """The context graph of one instance: its nodes plus every node within
@@ -174,9 +197,13 @@ class Mined:
         mg = self.macro_graphs[graph_index]
         if not 0 <= macro_node < mg.num_nodes:
             raise IndexError(f"macro node {macro_node} out of range ({mg.num_nodes} macro nodes)")
-        members = np.flatnonzero(mg.node_to_macro == macro_node)
-        nodes, edges = self._core.context(graph_index, members.astype(np.uint32).tolist(), hops)
+        members = np.flatnonzero(mg.node_to_macro == macro_node).astype(np.uint32).tolist()
         g = self.graphs[graph_index]
+        if self.streamed:  # the core holds no graphs: hand it this one
+            _, ((ops, g_edges),) = _global_ops([g], self._op_names)
+            nodes, edges = _core.context_of(ops, g_edges, len(self._op_names), members, hops)
+        else:
+            nodes, edges = self._core.context(graph_index, members, hops)
         return OpGraph(
             g.ops[nodes], edges, op_names=g.op_names,
             name=f"{g.name}:context:{macro_node}",
@@ -208,6 +235,11 @@ class Mined:
         return view(self, path, index=index, open_browser=open_browser)
 
     def __repr__(self) -> str:
+        if self.streamed:
+            return (
+                f"Mined(strategy={self.strategy!r}, graphs={len(self.graphs)}, "
+                f"motifs={len(self.vocabulary)}, streamed from {self.graphs.path!r})"  # type: ignore[attr-defined]
+            )
         n = sum(g.num_nodes for g in self.graphs)
         m = sum(mg.num_nodes for mg in self.macro_graphs)
         red = n / m if m else 1.0
@@ -236,6 +268,8 @@ def mine(
     max_memory: int | str | None = "auto",
     client: Any = None,
     shards: int | None = None,
+    chunk_nodes: int | None = None,
+    chunk_graphs: int | None = None,
 ) -> Mined:
     """Mines the motifs that repeat across ``graphs`` and contracts every graph.
 
@@ -256,14 +290,28 @@ def mine(
     ``dask.distributed.Client`` or a scheduler address) mines on a Dask cluster
     in ``shards`` pieces (default: one per worker) with exactly the result of
     mining here; see :mod:`archmotif.distributed` (``strategy="merge"`` only).
+
+    ``chunk_nodes`` or ``chunk_graphs`` (with ``graphs`` a corpus path) streams
+    the file instead of loading it: chunks of at most that many operators or
+    graphs are read, mined and dropped, round after round, so peak memory follows
+    the chunk, not the corpus, with exactly the result of loading it all;
+    ``graphs`` and ``macro_graphs`` of the result are then read lazily from the
+    file. See :mod:`archmotif.streaming` (``strategy="merge"`` only).
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
-    gs = _as_graphs(graphs)
     min_count = _check_int("min_count", min_count, 1)
     min_support = _check_int("min_support", min_support, 1)
     max_motif_nodes = _check_int("max_motif_nodes", max_motif_nodes, 2)
     max_levels = _check_int("max_levels", max_levels, 0)
+    if chunk_nodes is not None or chunk_graphs is not None:
+        return _mine_streamed(
+            graphs, strategy=strategy, client=client, min_count=min_count,
+            min_support=min_support, max_motif_nodes=max_motif_nodes, max_levels=max_levels,
+            threads=threads, progress=progress, max_memory=max_memory,
+            chunk_nodes=chunk_nodes, chunk_graphs=chunk_graphs,
+        )  # fmt: skip
+    gs = _as_graphs(graphs)
     _check_memory(gs, max_memory)
     names, arrays = _global_ops(gs)
     if client is not None:
@@ -290,6 +338,55 @@ def mine(
             _threads(threads), cb,
         )  # fmt: skip
     return Mined(core, gs, names, MotifVocabulary._from_core(vocab, names), macros, strategy)
+
+
+def _mine_streamed(
+    graphs: Any,
+    *,
+    strategy: str,
+    client: Any,
+    min_count: int,
+    min_support: int,
+    max_motif_nodes: int,
+    max_levels: int,
+    threads: int | None,
+    progress: bool,
+    max_memory: int | str | None,
+    chunk_nodes: int | None,
+    chunk_graphs: int | None,
+) -> Mined:
+    from archmotif.corpus import CorpusReader, open_corpus
+    from archmotif.streaming import mine_streamed
+
+    if strategy != "merge":
+        raise ValueError(f"streamed mining supports strategy='merge', not {strategy!r}")
+    if client is not None:
+        raise ValueError("stream a corpus (chunk_nodes/chunk_graphs) or use client=, not both")
+    if chunk_nodes is not None:
+        chunk_nodes = _check_int("chunk_nodes", chunk_nodes, 1)
+    if chunk_graphs is not None:
+        chunk_graphs = _check_int("chunk_graphs", chunk_graphs, 1)
+    if isinstance(graphs, CorpusReader):
+        reader = graphs
+    elif isinstance(graphs, (str, os.PathLike)):
+        reader = open_corpus(graphs)
+    else:
+        raise TypeError(
+            "chunk_nodes/chunk_graphs stream a corpus file: pass its path (or an "
+            f"open_corpus reader), not {type(graphs).__name__}"
+        )
+    names = sorted(reader.op_names)
+    bounds = list(reader.bounds(chunk_graphs, chunk_nodes))
+    cb, bar = _progress(progress, "mine (streamed)")
+    with bar:
+        core, vocab, _ = mine_streamed(
+            reader, names, max_graphs=chunk_graphs, max_nodes=chunk_nodes, min_count=min_count,
+            min_support=min_support, max_motif_nodes=max_motif_nodes, max_levels=max_levels,
+            threads=_threads(threads), progress=cb,
+            check=lambda chunk: _check_memory(chunk, max_memory),
+        )  # fmt: skip
+    vocabulary = MotifVocabulary._from_core(vocab, names)
+    return Mined._streamed(core, reader, names, vocabulary, bounds)
 
 
 def canonical_hash(graph: OpGraph) -> int:

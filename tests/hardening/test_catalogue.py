@@ -69,7 +69,10 @@ def _flip_byte(tmp: Path) -> Path:
     raw = bytearray(src.read_bytes())
     with zipfile.ZipFile(src) as z:
         info = z.getinfo("ops.npy")
-    raw[info.header_offset + 30 + len(info.filename) + len(info.extra) + 130] ^= 0xFF
+    at = info.header_offset  # the local header's name and extra lengths (not the directory's)
+    data = at + 30 + int.from_bytes(raw[at + 26 : at + 28], "little")
+    data += int.from_bytes(raw[at + 28 : at + 30], "little")
+    raw[data + info.file_size - 3] ^= 0xFF  # inside the last element
     dst = tmp / "flipped.npz"
     dst.write_bytes(bytes(raw))
     return dst
@@ -94,6 +97,31 @@ def _header(tmp: Path, **changes: object) -> Path:
     h.update(changes)
     blob = np.frombuffer(json.dumps(h).encode(), dtype=np.uint8)
     return _rewrite_member(src, tmp / "edited.npz", "header.npy", _npy(blob))
+
+
+def _record(tmp: Path, **changes: object) -> Path:
+    """A corpus whose first graph's record (name, labels, node names) has ``changes``."""
+    with np.load(_corpus(tmp), allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    off, blob = arrays["record_offsets"], arrays["records"].tobytes()
+    records = [json.loads(blob[off[i] : off[i + 1]]) for i in range(len(off) - 1)]
+    records[0].update(changes)
+    encoded = [json.dumps(r).encode() for r in records]
+    arrays["records"] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    arrays["record_offsets"] = np.cumsum([0] + [len(e) for e in encoded]).astype(np.int64)
+    dst = tmp / "edited.npz"
+    np.savez(dst, **arrays)
+    return dst
+
+
+def _arrays(tmp: Path, **edit: Callable[[np.ndarray], np.ndarray]) -> Path:
+    """A corpus with some arrays edited (``name=function of the old array``)."""
+    with np.load(_corpus(tmp), allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays.update({k: f(arrays[k].copy()) for k, f in edit.items()})
+    dst = tmp / "edited.npz"
+    np.savez(dst, **arrays)
+    return dst
 
 
 def _pickle_bomb(tmp: Path) -> Path:
@@ -312,8 +340,10 @@ def _cases() -> list[Case]:
         Case("corpus-pickle", "untrusted", "an object array whose unpickling would run a command", lambda t: archmotif.load_corpus(_pickle_bomb(t)), FormatError, "not a readable archmotif corpus"),  # noqa: E501
         Case("corpus-directory", "files", "a directory passed as a corpus", lambda t: archmotif.datasets.load(t), FormatError, "directory"),  # noqa: E501
         Case("corpus-encrypted", "files", "a member flagged as encrypted (found by fuzzing)", lambda t: archmotif.load_corpus(_encrypted_flag(t)), FormatError, "encrypted.npz: not a readable archmotif corpus .File 'ops.npy' is encrypted"),  # noqa: E501
-        Case("corpus-header-types", "files", "a header whose labels are a string (found by fuzzing)", lambda t: archmotif.load_corpus(_header(t, labels="x")), FormatError, "corrupt corpus header .labels"),  # noqa: E501
-        Case("corpus-node-names", "files", "one node name for a 5-node graph (found by fuzzing)", lambda t: archmotif.load_corpus(_header(t, node_names=[["a"], None])), FormatError, "1 node names for 5 nodes"),  # noqa: E501
+        Case("corpus-header-types", "files", "a header whose op names are a string (found by fuzzing)", lambda t: archmotif.load_corpus(_header(t, op_names="x")), FormatError, "corrupt corpus header .op_names"),  # noqa: E501
+        Case("corpus-record-types", "files", "a graph record whose labels are a string", lambda t: archmotif.load_corpus(_record(t, labels="x")), FormatError, "corrupt record of graph 0 .labels"),  # noqa: E501
+        Case("corpus-node-names", "files", "one node name for a 5-node graph (found by fuzzing)", lambda t: archmotif.load_corpus(_record(t, node_names=["a"])), FormatError, "graph 0 has 1 node names for 5 nodes"),  # noqa: E501
+        Case("corpus-record-offsets", "files", "record offsets running backwards", lambda t: archmotif.load_corpus(_arrays(t, record_offsets=lambda o: np.array([0, o[-1] + 5, o[-1]], dtype=np.int64))), FormatError, "record offsets are inconsistent"),  # noqa: E501
         Case("index-truncated", "files", "an index file cut in half", lambda t: _load_index(_truncate(_index(t))), FormatError, "index.npz: not a readable archmotif index"),  # noqa: E501
         Case("index-encrypted", "files", "an index member flagged as encrypted", lambda t: _load_index(_encrypted_member(_index(t), "embeddings.npy")), FormatError, "index.npz: not a readable archmotif index .File 'embeddings.npy' is encrypted"),  # noqa: E501
         Case("index-checksum", "files", "an index whose embeddings were edited (sha256)", lambda t: _load_index(_edited_embeddings(t)), FormatError, "edited.npz"),  # noqa: E501

@@ -174,7 +174,8 @@ def _corpus_mutation(draw: st.DrawFn) -> tuple[list[OpGraph], Callable[[dict], N
         elif kind == "array":
             arrays[draw(st.sampled_from(sorted(arrays)))] = draw(_int_arrays())
         elif kind == "element":
-            name = draw(st.sampled_from(["ops", "node_offsets", "edges", "edge_offsets"]))
+            name = draw(st.sampled_from(["ops", "node_offsets", "edges", "edge_offsets",
+                                         "records", "record_offsets"]))  # fmt: skip
             a = arrays[name].copy()
             if a.size:
                 i = draw(st.integers(0, a.size - 1))
