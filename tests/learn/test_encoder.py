@@ -4,6 +4,9 @@ graph's own family first on a toy corpus."""
 
 from __future__ import annotations
 
+import copy
+import json
+
 import numpy as np
 import pytest
 
@@ -25,8 +28,24 @@ def test_both_losses_decrease(fitted):
 
 def test_embeddings_are_float32_unit_rows(fitted, toy):
     z = fitted.embed(toy)
-    assert z.dtype == np.float32 and z.shape == (len(toy), 32)
+    assert fitted.dim == 32 + len(fitted._vocabulary().vocabulary)  # dense + one per motif
+    assert z.dtype == np.float32 and z.shape == (len(toy), fitted.dim)
     np.testing.assert_allclose(np.linalg.norm(z, axis=1), 1.0, rtol=1e-5)
+
+
+def test_hybrid_similarity_blends_the_dense_and_the_bag_cosines(fitted, toy):
+    from archmotif.learn.motif_bag import MotifBag
+
+    z = fitted.embed(toy)
+    dense = copy.copy(fitted)
+    dense.config = {**fitted.config, "bag_weight": 0.0}
+    d = dense.embed(toy)
+    assert d.shape == (len(toy), 32) and dense.dim == 32
+    b = MotifBag().fit(toy).embed(toy)  # the same vocabulary, the same TF-IDF
+    w2 = fitted.config["bag_weight"] ** 2
+    np.testing.assert_allclose(z @ z.T, (d @ d.T + w2 * (b @ b.T)) / (1 + w2), atol=1e-5)
+    with pytest.raises(ValueError, match="bag_weight"):
+        Encoder(bag_weight=-1.0)
 
 
 def test_own_family_is_retrieved_first(fitted, toy):
@@ -70,7 +89,7 @@ def test_unknown_ops_and_motifs_are_embedded(fitted):
         [(0, 1), (1, 2), (2, 3), (3, 4)],
     )
     z = fitted.embed([g])
-    assert z.shape == (1, 32) and np.isfinite(z).all()
+    assert z.shape == (1, fitted.dim) and np.isfinite(z).all()
     assert abs(float(np.linalg.norm(z)) - 1.0) < 1e-5
 
 
@@ -80,6 +99,19 @@ def test_save_load_round_trip(fitted, toy, tmp_path):
     loaded = Encoder.load(path, progress=False)
     np.testing.assert_array_equal(loaded.embed(toy), fitted.embed(toy))
     assert loaded.config == fitted.config
+
+
+def test_a_file_from_before_the_hybrid_embedding_loads_dense(fitted, toy, tmp_path):
+    from archmotif.learn import encoder_file
+
+    path, old = tmp_path / "enc.pt", tmp_path / "old.pt"
+    fitted.save(path)
+    d = encoder_file.read(str(path), encoder_file.ENCODER_FORMAT)
+    config = json.loads(d["config"])
+    del config["bag_weight"]
+    encoder_file.write(old, encoder_file.ENCODER_FORMAT, {**d, "config": json.dumps(config)})
+    loaded = Encoder.load(old, progress=False)
+    assert loaded.config["bag_weight"] == 0.0 and loaded.embed(toy).shape == (len(toy), 32)
 
 
 def test_corrupt_foreign_and_future_files_raise_format_error(fitted, tmp_path):
@@ -130,7 +162,8 @@ def test_fit_accepts_mined_and_corpus_path(toy, small, tmp_path):
     b = Encoder(**small).fit(toy).embed(toy)
     np.testing.assert_array_equal(a, b)
     mined = archmotif.mine(toy, progress=False)
-    assert Encoder(**small).fit(mined).embed(toy).shape == (len(toy), 32)
+    enc = Encoder(**small).fit(mined)
+    assert enc.embed(toy).shape == (len(toy), 32 + len(mined.vocabulary))
     with pytest.raises(archmotif.errors.LearnError, match="mine_kwargs"):
         Encoder(**small, mine_kwargs={"max_levels": 2}).fit(mined)
 
@@ -147,7 +180,7 @@ def test_lower_level_views_come_from_the_same_vocabulary(toy, small):
     assert set(low.vocabulary.ids) <= set(mined.vocabulary.ids)
     assert sum(m.num_nodes for m in low.macro_graphs) > sum(m.num_nodes for m in mined.macro_graphs)
     z = enc.fit(toy).embed(toy)
-    assert z.shape == (len(toy), 32) and np.isfinite(z).all()
+    assert z.shape == (len(toy), enc.dim) and np.isfinite(z).all()
 
 
 @pytest.mark.gpu

@@ -12,7 +12,15 @@ cross-entropy on ``labels["coarse"]`` when ``use_labels`` and labels exist.
 embed: new graphs are renumbered and contracted with the fitted vocabulary
 (``Mined.apply``); a macro node whose motif the vocabulary lacks is embedded by the
 motif encoder from its operator subgraph; the macro-graph encoder's output is
-L2-normalised.
+L2-normalised. With ``bag_weight`` > 0 (the default) the embedding is hybrid, as
+sparse-plus-dense retrieval is in text search: the learnt (dense) part is
+concatenated with ``bag_weight`` times the hierarchical TF-IDF bag of the graph's
+motifs (:class:`~archmotif.learn.motif_bag.MotifTfidf`, the fitted vocabulary's
+document frequencies) and the whole row L2-normalised again, so cosine similarity
+is ``(dense + bag_weight² · bag) / (1 + bag_weight²)`` of the two cosines. The bag
+keeps exact motif identity, which a 64-wide learnt vector blurs; the learnt part
+adds what identity misses (similar, not equal, motifs). ``bag_weight=0`` gives the
+learnt embedding alone.
 
 The ``Mined`` object cannot be saved (it holds the Rust engine), so the encoder file
 carries the training graphs (ops and edges only) and a loaded encoder mines them again
@@ -43,6 +51,7 @@ from archmotif.learn.data import (
     unpack_graphs,
 )
 from archmotif.learn.models import CONVS, Heads, MacroGraphEncoder, OpGraphEncoder
+from archmotif.learn.motif_bag import MotifTfidf
 from archmotif.learn.stages import Fitted, fit_two_stage, macro_inputs
 from archmotif.learn.train import RunContext, embed_batches
 from archmotif.mining import STRATEGIES, Mined, mine
@@ -77,6 +86,7 @@ class Encoder:
         batch_size: int = 32,
         lr: float = 1e-3,
         lower_levels: int = 0,
+        bag_weight: float = 1.0,
         device: str | torch.device | None = None,
         checkpoint: str | os.PathLike[str] | None = None,
         progress: bool = True,
@@ -99,6 +109,8 @@ class Encoder:
                 raise ValueError(f"{arg} must be an integer >= {lo}, got {v!r}")
         if not temperature > 0 or not lr > 0:
             raise ValueError(f"temperature and lr must be > 0, got {temperature!r}, {lr!r}")
+        if isinstance(bag_weight, bool) or not 0 <= bag_weight < float("inf"):
+            raise ValueError(f"bag_weight must be a finite number >= 0, got {bag_weight!r}")
         self.config: dict[str, Any] = dict(
             conv=conv,
             hidden=hidden,
@@ -113,6 +125,7 @@ class Encoder:
             batch_size=batch_size,
             lr=float(lr),
             lower_levels=lower_levels,
+            bag_weight=float(bag_weight),
         )
         self.device = RunContext.pick_device(device)
         self.checkpoint = checkpoint
@@ -121,6 +134,7 @@ class Encoder:
         self.history: dict[str, list[float]] = {"stage1": [], "stage2": []}
         self._fitted: Fitted | None = None
         self._mined: Mined | None = None
+        self._tfidf: MotifTfidf | None = None
         self._graphs: list[OpGraph] = []
 
     # ---------------------------------------------------------------- fitting
@@ -166,6 +180,7 @@ class Encoder:
                 history=self.history,
             )
         self._mined = mined
+        self._tfidf = None
         self._graphs = list(mined.graphs)
         return self
 
@@ -198,13 +213,28 @@ class Encoder:
             self._mined = mined
         return self._mined
 
+    def _bag(self) -> MotifTfidf:
+        """The TF-IDF weighting of the fitted vocabulary (recomputed from the training
+        graphs' macro graphs, so an encoder file needs nothing more to store)."""
+        if self._tfidf is None:
+            mined = self._vocabulary()
+            self._tfidf = MotifTfidf(mined.vocabulary).fit(mined.macro_graphs)
+        return self._tfidf
+
+    @property
+    def dim(self) -> int:
+        """The embedding width: ``out``, plus one column per vocabulary motif when
+        ``bag_weight`` > 0."""
+        extra = len(self._require().vocab_ids) if self.config["bag_weight"] > 0 else 0
+        return int(self.config["out"]) + extra
+
     @torch.no_grad()
     def embed(self, graphs: Sequence[OpGraph] | OpGraph) -> np.ndarray:
-        """float32 ``[len(graphs), out]``, rows L2-normalised (an empty graph: zeros)."""
+        """float32 ``[len(graphs), dim]``, rows L2-normalised (an empty graph: zeros)."""
         fitted = self._require()
         gs = [graphs] if isinstance(graphs, OpGraph) else list(graphs)
         if not gs:
-            return np.zeros((0, self.config["out"]), dtype=np.float32)
+            return np.zeros((0, self.dim), dtype=np.float32)
         macros = self._vocabulary().apply([canonical_order(g) for g in gs], progress=False)
         ctx = RunContext(0, self.device, False, self.threads)
         fitted.motif_enc.eval()
@@ -221,9 +251,15 @@ class Encoder:
                 base = fitted.table.shape[0]
                 extra = {u: base + k for k, u in enumerate(unknown)}
             datas = macro_inputs(macros, extra)
-            return embed_batches(
+            dense = embed_batches(
                 lambda b: fitted.macro_enc(b, table), datas, ctx=ctx, device=self.device
             )
+        w = self.config["bag_weight"]
+        if w == 0:
+            return dense
+        z = np.hstack([dense.astype(np.float64), w * self._bag().transform(macros)])
+        norms = np.linalg.norm(z, axis=1, keepdims=True)
+        return np.divide(z, norms, out=np.zeros_like(z), where=norms > 0).astype(np.float32)
 
     # ------------------------------------------------------------ save / load
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -259,6 +295,7 @@ class Encoder:
         d = encoder_file.read(p, encoder_file.ENCODER_FORMAT)
         try:
             config = json.loads(d["config"])
+            config.setdefault("bag_weight", 0.0)  # files from before the hybrid embedding
             enc = cls(**config, device=device, progress=progress, threads=threads)
             ops = OpVocabulary(json.loads(d["op_names"]))
             ids = [int(s, 16) for s in json.loads(d["vocab_ids"])]

@@ -24,7 +24,7 @@ from archmotif.graph import OpGraph
 from archmotif.mining import Mined, mine
 from archmotif.motifs import MacroGraph, MotifVocabulary
 
-__all__ = ["MotifBag"]
+__all__ = ["MotifBag", "MotifTfidf"]
 
 
 def _closure(vocab: MotifVocabulary) -> list[np.ndarray]:
@@ -40,14 +40,20 @@ def _closure(vocab: MotifVocabulary) -> list[np.ndarray]:
     return out  # type: ignore[return-value]
 
 
-class MotifBag:
-    """Hierarchical TF-IDF bag of canonical motifs (see the module docstring)."""
+class MotifTfidf:
+    """The weighting of :class:`MotifBag` for a fixed vocabulary: ``fit(macros)`` takes
+    the inverse document frequencies of the fitted macro graphs, ``transform(macros)``
+    gives L2-normalised float32 rows (one column per vocabulary motif). The
+    :class:`~archmotif.learn.encoder.Encoder` uses it for the sparse half of its
+    embedding."""
 
-    name = "motif-bag"
+    def __init__(self, vocabulary: MotifVocabulary) -> None:
+        self._closure = _closure(vocabulary)
+        self._idf = np.ones(len(self._closure), dtype=np.float64)
 
-    def __init__(self, *, mine_kwargs: dict[str, Any] | None = None) -> None:
-        self.mine_kwargs = dict(mine_kwargs or {})
-        self._mined: Mined | None = None
+    @property
+    def dim(self) -> int:
+        return len(self._closure)
 
     def _counts(self, macros: Sequence[MacroGraph]) -> np.ndarray:
         x = np.zeros((len(macros), len(self._closure)), dtype=np.float64)
@@ -58,6 +64,29 @@ class MotifBag:
                 np.add.at(x[j], cols, 1.0)
         return x
 
+    def fit(self, macros: Sequence[MacroGraph]) -> MotifTfidf:
+        df = (self._counts(macros) > 0).sum(axis=0)
+        self._idf = np.log((1 + len(macros)) / (1 + df)) + 1.0
+        return self
+
+    def transform(self, macros: Sequence[MacroGraph]) -> np.ndarray:
+        x = self._counts(macros)
+        tf = np.zeros_like(x)
+        np.log(x, out=tf, where=x > 0)
+        z = np.where(x > 0, 1.0 + tf, 0.0) * self._idf
+        norms = np.linalg.norm(z, axis=1, keepdims=True)
+        return np.divide(z, norms, out=np.zeros_like(z), where=norms > 0).astype(np.float32)
+
+
+class MotifBag:
+    """Hierarchical TF-IDF bag of canonical motifs (see the module docstring)."""
+
+    name = "motif-bag"
+
+    def __init__(self, *, mine_kwargs: dict[str, Any] | None = None) -> None:
+        self.mine_kwargs = dict(mine_kwargs or {})
+        self._mined: Mined | None = None
+
     def fit(self, graphs: Sequence[OpGraph], *, seed: int = 0) -> MotifBag:
         from archmotif.learn.renumber import canonical_order
 
@@ -65,9 +94,7 @@ class MotifBag:
         if not gs:
             raise LearnError("MotifBag.fit needs at least one graph")
         self._mined = mine(gs, strategy="merge", progress=False, **self.mine_kwargs)
-        self._closure = _closure(self._mined.vocabulary)
-        df = (self._counts(self._mined.macro_graphs) > 0).sum(axis=0)
-        self._idf = np.log((1 + len(gs)) / (1 + df)) + 1.0
+        self._tfidf = MotifTfidf(self._mined.vocabulary).fit(self._mined.macro_graphs)
         return self
 
     def embed(self, graphs: Sequence[OpGraph]) -> np.ndarray:
@@ -77,10 +104,5 @@ class MotifBag:
             raise LearnError("MotifBag.embed called before fit")
         gs = [canonical_order(g) for g in graphs]
         if not gs:
-            return np.zeros((0, len(self._closure)), dtype=np.float32)
-        x = self._counts(self._mined.apply(gs, progress=False))
-        tf = np.zeros_like(x)
-        np.log(x, out=tf, where=x > 0)
-        z = np.where(x > 0, 1.0 + tf, 0.0) * self._idf
-        norms = np.linalg.norm(z, axis=1, keepdims=True)
-        return np.divide(z, norms, out=np.zeros_like(z), where=norms > 0).astype(np.float32)
+            return np.zeros((0, self._tfidf.dim), dtype=np.float32)
+        return self._tfidf.transform(self._mined.apply(gs, progress=False))

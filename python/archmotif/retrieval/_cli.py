@@ -20,7 +20,7 @@ from typing import Any
 
 __all__ = ["register"]
 
-_INDEX_METHODS = ("ours", "ours-unsup", "wl", "nar", "gcn", "gat")
+_INDEX_METHODS = ("ours", "ours-unsup", "ours-dense", "wl", "nar", "gcn", "gat")
 
 
 def _csv(text: str) -> list[str]:
@@ -105,7 +105,7 @@ def register(sub: Any) -> None:
 
     e = sub.add_parser("eval", help="evaluate retrieval methods and write the markdown report")
     e.add_argument("--datasets", help="comma-separated (default zoo,darts; quick: builtin,darts)")
-    e.add_argument("--methods", default="ours,ours-unsup,motif-bag,nar,gcn,gat,wl")
+    e.add_argument("--methods", default="ours,ours-unsup,ours-dense,motif-bag,nar,gcn,gat,wl")
     e.add_argument("--protocols", default="transductive,inductive")
     e.add_argument("--seeds", default="0", help="comma-separated seeds (0)")
     e.add_argument("-o", "--output", default="docs/retrieval.md")

@@ -39,6 +39,7 @@ __all__ = ["METHODS", "PAPER", "load_dataset", "make_method", "run_report"]
 METHODS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "ours": ("archmotif.learn.encoder", "Encoder", {}),
     "ours-unsup": ("archmotif.learn.encoder", "Encoder", {"use_labels": False}),
+    "ours-dense": ("archmotif.learn.encoder", "Encoder", {"bag_weight": 0.0}),
     "nar": ("archmotif.learn.baselines", "NARBaseline", {}),
     "gcn": ("archmotif.learn.baselines", "GNNBaseline", {"conv": "gcn"}),
     "gat": ("archmotif.learn.baselines", "GNNBaseline", {"conv": "gat"}),
