@@ -153,11 +153,15 @@ def _same_macros(a, b) -> None:
         assert np.array_equal(x.weights, y.weights)
 
 
-@pytest.mark.parametrize("chunks", [{"chunk_graphs": 1}, {"chunk_nodes": 700}, {"chunk_graphs": 4}])
-def test_streamed_mining_equals_mining_the_loaded_file(small_corpus, chunks):
+@pytest.mark.parametrize(
+    ("chunks", "params"),
+    [({"chunk_graphs": 3}, {}), ({"chunk_nodes": 700}, {}),
+     ({"chunk_graphs": 5}, {"min_count": 6, "min_support": 2, "max_levels": 4})],
+)  # fmt: skip
+def test_streamed_mining_equals_mining_the_loaded_file(small_corpus, chunks, params):
     path, graphs = small_corpus
-    whole = archmotif.mine(path, progress=False)
-    streamed = archmotif.mine(path, progress=False, **chunks)
+    whole = archmotif.mine(path, progress=False, **params)
+    streamed = archmotif.mine(path, progress=False, **chunks, **params)
     assert streamed.streamed and not whole.streamed
     _same_vocabulary(streamed.vocabulary, whole.vocabulary)
     _same_macros(list(streamed.macro_graphs), whole.macro_graphs)

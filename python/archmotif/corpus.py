@@ -504,11 +504,15 @@ class CorpusReader(Sequence[OpGraph]):
             raise FormatError(f"{self.path}: corpus {key.split('_')[0]} offsets are inconsistent")
         return off
 
-    def read(self, start: int, stop: int) -> list[OpGraph]:
-        """Graphs ``start`` to ``stop - 1``, validated; memory follows their size."""
+    def read_arrays(
+        self, start: int, stop: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Graphs ``start`` to ``stop - 1`` as the file holds them, not validated:
+        ``(ops, node_offsets, edges, edge_offsets)`` with offsets from 0 (op ids index
+        :attr:`op_names`). For bulk consumers that validate themselves, such as the
+        mining core; :meth:`read` builds checked ``OpGraph`` objects."""
         if not 0 <= start <= stop <= self.num_graphs:
             raise IndexError(f"graph range {start}:{stop} out of range ({self.num_graphs} graphs)")
-        p = self.path
         noff = self._offsets("node_offsets", start, stop, self._len("ops"))
         eoff = self._offsets("edge_offsets", start, stop, self._len("edges"))
         n0, e0 = int(noff[0]), int(eoff[0])
@@ -517,7 +521,12 @@ class CorpusReader(Sequence[OpGraph]):
         edges = np.empty((2, ne), dtype=np.int64)
         edges[0] = self._read("edges", e0, ne, row=0)
         edges[1] = self._read("edges", e0, ne, row=1)
-        noff, eoff = noff - n0, eoff - e0
+        return ops, noff - n0, edges, eoff - e0
+
+    def read(self, start: int, stop: int) -> list[OpGraph]:
+        """Graphs ``start`` to ``stop - 1``, validated; memory follows their size."""
+        p = self.path
+        ops, noff, edges, eoff = self.read_arrays(start, stop)
         try:
             kept = _core.validate_graphs(ops, noff, edges, eoff, len(self.op_names), first=start)
         except GraphError as e:

@@ -109,6 +109,13 @@ def _size(n: int) -> str:
 def _check_memory(graphs: Sequence[OpGraph], max_memory: int | str | None) -> None:
     """Raises LimitError when mining ``graphs`` would need more than ``max_memory``
     bytes by the documented estimate (``"auto"``: the memory available now)."""
+    nodes = sum(g.num_nodes for g in graphs)
+    edges = sum(g.num_edges for g in graphs)
+    _check_memory_of(nodes, edges, max_memory)
+
+
+def _check_memory_of(nodes: int, edges: int, max_memory: int | str | None) -> None:
+    """:func:`_check_memory` for a corpus of ``nodes`` and ``edges``."""
     if max_memory is None:
         return
     if max_memory == "auto":
@@ -122,8 +129,6 @@ def _check_memory(graphs: Sequence[OpGraph], max_memory: int | str | None) -> No
         budget, what = int(max_memory), f"max_memory={int(max_memory):,} bytes"
     else:
         raise ValueError(f"max_memory must be positive bytes, 'auto' or None, got {max_memory!r}")
-    nodes = sum(g.num_nodes for g in graphs)
-    edges = sum(g.num_edges for g in graphs)
     need = nodes * _BYTES_PER_NODE + edges * _BYTES_PER_EDGE
     if need > budget:
         raise LimitError(
@@ -383,7 +388,7 @@ def _mine_streamed(
             reader, names, max_graphs=chunk_graphs, max_nodes=chunk_nodes, min_count=min_count,
             min_support=min_support, max_motif_nodes=max_motif_nodes, max_levels=max_levels,
             threads=_threads(threads), progress=cb,
-            check=lambda chunk: _check_memory(chunk, max_memory),
+            check=lambda nodes, edges: _check_memory_of(nodes, edges, max_memory),
         )  # fmt: skip
     vocabulary = MotifVocabulary._from_core(vocab, names)
     return Mined._streamed(core, reader, names, vocabulary, bounds)

@@ -62,12 +62,12 @@ def mine_streamed(
     max_levels: int,
     threads: int | None,
     progress: Callable[[int, int], None] | None,
-    check: Callable[[list[OpGraph]], None] | None = None,
+    check: Callable[[int, int], None] | None = None,
 ) -> tuple[Any, dict[str, Any], list[list[int]]]:
     """The chunked round loop; returns the core (no graphs held), the vocabulary
-    and each level's rules."""
-    from archmotif.mining import _global_ops
-
+    and each level's rules. ``check(nodes, edges)`` sees each chunk's size first."""
+    index = {n: i for i, n in enumerate(names)}
+    remap = np.array([index[n] for n in reader.op_names], dtype=np.int32)
     params = {
         "min_count": min_count,
         "min_support": min_support,
@@ -80,12 +80,20 @@ def mine_streamed(
     def shards() -> Iterator[Any]:
         """Every chunk as a shard with the levels so far replayed, one at a time."""
         for start, stop in bounds:
-            chunk = reader.read(start, stop)
+            # Straight from the file's arrays: the shard validates the graphs itself
+            # (as mine() does), so no OpGraph objects are built on each pass.
+            ops, noff, edges, eoff = reader.read_arrays(start, stop)
             if check is not None:
-                check(chunk)
-            _, arrays = _global_ops(chunk, names)
-            del chunk
+                check(len(ops), edges.shape[1])
+            ops = remap[ops] if len(remap) else ops
+            arrays = [
+                (ops[noff[k] : noff[k + 1]],
+                 np.ascontiguousarray(edges[:, eoff[k] : eoff[k + 1]]))
+                for k in range(stop - start)
+            ]  # fmt: skip
+            del ops, edges
             shard = _core.MiningShard(arrays, names, threads=threads, **params)
+            del arrays
             for rules in levels:
                 shard.count()
                 shard.apply(rules)
@@ -93,31 +101,61 @@ def mine_streamed(
             yield shard
             del shard
 
-    for _ in range(max_levels):
+    def counts_now() -> dict[int, list[int]]:
         counted: dict[int, list[int]] = {}
         for shard in shards():
             _add(counted, shard.count())
+        return counted
+
+    def fold(folded: bytes | None, shard: Any) -> bytes:
+        result = shard.finish(macros=False)
+        return result if folded is None else _core.merge_results([folded, result])
+
+    # (levels it reflects, every chunk's statistics folded) from the last fused pass
+    spec: tuple[int, bytes | None] | None = None
+    counted = counts_now() if max_levels else {}
+    while len(levels) < max_levels:
         rules = _rank(counted, min_count, min_support)
-        del counted
-        while True:
-            applied: dict[int, list[int]] = {}
+        if not rules:
+            break
+        last = len(levels) + 1 == max_levels
+        # One pass applies this round's rules and, assuming none falls below the
+        # thresholds (the usual case), commits them, counts the next round and folds
+        # the statistics the result will have if the next round applies nothing.
+        applied: dict[int, list[int]] = {}
+        counted, folded = {}, None
+        for shard in shards():
+            shard.count()
+            _add(applied, shard.apply(rules))
+            if not last:
+                shard.commit(rules)
+                _add(counted, shard.count())
+                folded = fold(folded, shard)
+        keep = _rank(applied, min_count, min_support)
+        fused = len(keep) == len(rules)
+        while len(keep) != len(rules):  # some rule fell below: apply again without it
+            kept = set(keep)
+            rules = [r for r in rules if r in kept]
+            applied = {}
             for shard in shards():
                 shard.count()
                 _add(applied, shard.apply(rules))
             keep = _rank(applied, min_count, min_support)
-            if len(keep) == len(rules):
-                break
-            kept = set(keep)
-            rules = [r for r in rules if r in kept]
         if not applied:
             break
         levels.append(rules)
+        if fused and not last:
+            spec = (len(levels), folded)
+        elif not last:
+            counted = counts_now()
         if progress is not None:
             progress(len(levels), max_levels)
-    folded: bytes | None = None
-    for shard in shards():
-        result = shard.finish(macros=False)
-        folded = result if folded is None else _core.merge_results([folded, result])
+    folded = None
+    if spec is not None and spec[0] == len(levels):
+        folded = spec[1]
+    else:
+        for shard in shards():
+            folded = fold(folded, shard)
     core, vocab, _ = _core.assemble([] if folded is None else [folded], [], names, levels,
                                     max_motif_nodes, threads)  # fmt: skip
     return core, vocab, levels
