@@ -61,3 +61,20 @@ def test_mine_prints_vocabulary_and_reductions(tmp_path, capsys):
     assert out.count(" nodes x ") == 3
     assert main(["mine", str(p), "--strategy", "nar"]) == 0
     assert "strategy='nar'" in capsys.readouterr().out
+
+
+def test_mine_streams_a_corpus_with_the_same_result(tmp_path, capsys):
+    from archmotif.synthetic import resnet_like, transformer_like
+
+    p = tmp_path / "c.npz"
+    archmotif.save_corpus([resnet_like(301), transformer_like(161), resnet_like(120)], p)
+    assert main(["mine", str(p), "--top", "3"]) == 0
+    whole = capsys.readouterr().out
+    assert main(["mine", str(p), "--top", "3", "--chunk-nodes", "200"]) == 0
+    streamed = capsys.readouterr().out
+    assert "streamed in chunks of 200 nodes" in streamed
+    tail = lambda out: out[out.index("largest repeated motifs") :]  # noqa: E731
+    assert tail(streamed) == tail(whole)  # the same motifs, counts and support
+    assert "all 3 graphs: 582 nodes ->" in streamed
+    assert main(["mine", str(p), str(p), "--chunk-nodes", "200"]) == 2
+    assert "streams one corpus file" in capsys.readouterr().err

@@ -139,7 +139,17 @@ def _print_mined(m, top: int = 8, graphs_shown: Sequence[str] | None = None) -> 
     the corpus total) and the largest repeated motifs."""
     v = m.vocabulary
     print(f"vocabulary: {len(v)} motifs over {v.num_levels} levels")
-    pairs = list(zip(m.graphs, m.macro_graphs, strict=True))
+    if m.streamed:  # graphs and macro graphs come from the file, a chunk at a time
+        n = k = 0
+        for i, (g, mg) in enumerate(zip(m.graphs, m.macro_graphs, strict=True)):
+            n, k = n + g.num_nodes, k + mg.num_nodes
+            if i < 20:
+                print(f"  {g.name}: {g.num_nodes} nodes -> {mg.num_nodes} macro nodes")
+        print(f"  all {len(m.graphs)} graphs: {n:,} nodes -> {k:,} macro nodes "
+              f"({n / max(k, 1):.1f}x smaller)")  # fmt: skip
+        pairs = []
+    else:
+        pairs = list(zip(m.graphs, m.macro_graphs, strict=True))
     if graphs_shown is not None:
         n = sum(g.num_nodes for g, _ in pairs)
         k = sum(mg.num_nodes for _, mg in pairs)
@@ -158,6 +168,20 @@ def _print_mined(m, top: int = 8, graphs_shown: Sequence[str] | None = None) -> 
 
 
 def _cmd_mine(args: argparse.Namespace) -> int:
+    if args.chunk_nodes is not None:
+        if len(args.files) != 1 or not args.files[0].endswith(".npz") or args.chunk_nodes < 1:
+            print("archmotif: error: --chunk-nodes N (N >= 1) streams one corpus file (.npz)",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+        from archmotif.mining import mine
+
+        t = time.perf_counter()
+        m = mine(args.files[0], strategy=args.strategy, max_motif_nodes=args.max_motif_nodes,
+                 chunk_nodes=args.chunk_nodes)  # fmt: skip
+        print(f"mined {args.files[0]} streamed in chunks of {args.chunk_nodes:,} nodes "
+              f"in {time.perf_counter() - t:.3f} s")  # fmt: skip
+        _print_mined(m, top=args.top)
+        return 0
     graphs = []
     for f in args.files:
         graphs += _read_any(f)
@@ -197,6 +221,9 @@ def _parser() -> argparse.ArgumentParser:
     mi = sub.add_parser("mine", help="mine motifs in graph (.json), corpus (.npz) or ONNX files")
     mi.add_argument("files", nargs="+")
     mi.add_argument("--top", type=int, default=10, help="motifs to list (default 10)")
+    mi.add_argument("--chunk-nodes", type=int, default=None,
+                    help="stream one corpus file in chunks of this many operators "
+                         "(bounded memory, same result)")  # fmt: skip
     _add_mining_options(mi)
     mi.set_defaults(func=_cmd_mine)
     for module in _SUBCOMMAND_MODULES:
