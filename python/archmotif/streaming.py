@@ -111,43 +111,45 @@ def mine_streamed(
         result = shard.finish(macros=False)
         return result if folded is None else _core.merge_results([folded, result])
 
-    # (levels it reflects, every chunk's statistics folded) from the last fused pass
+    def apply_pass(
+        rules: list[int], speculate: bool
+    ) -> tuple[dict[int, list[int]], dict[int, list[int]], bytes | None]:
+        """Applies ``rules`` to every chunk: the merges kept, counted. With
+        ``speculate``, assuming no rule falls below the thresholds (then this round
+        is decided), also commits them, counts the next round and folds the
+        statistics the result will have if the next round applies nothing."""
+        applied: dict[int, list[int]] = {}
+        counted: dict[int, list[int]] = {}
+        folded = None
+        for shard in shards():
+            shard.count()
+            _add(applied, shard.apply(rules))
+            if speculate:
+                shard.commit(rules)
+                _add(counted, shard.count())
+                folded = fold(folded, shard)
+        return applied, counted, folded
+
+    # (levels it reflects, every chunk's statistics folded) from the last decided pass
     spec: tuple[int, bytes | None] | None = None
     counted = counts_now() if max_levels else {}
     while len(levels) < max_levels:
         rules = _rank(counted, min_count, min_support)
         if not rules:
             break
-        last = len(levels) + 1 == max_levels
-        # One pass applies this round's rules and, assuming none falls below the
-        # thresholds (the usual case), commits them, counts the next round and folds
-        # the statistics the result will have if the next round applies nothing.
-        applied: dict[int, list[int]] = {}
-        counted, folded = {}, None
-        for shard in shards():
-            shard.count()
-            _add(applied, shard.apply(rules))
-            if not last:
-                shard.commit(rules)
-                _add(counted, shard.count())
-                folded = fold(folded, shard)
-        keep = _rank(applied, min_count, min_support)
-        fused = len(keep) == len(rules)
-        while len(keep) != len(rules):  # some rule fell below: apply again without it
+        speculate = len(levels) + 1 < max_levels
+        while True:  # until no applied rule falls below the thresholds
+            applied, counted, folded = apply_pass(rules, speculate)
+            keep = _rank(applied, min_count, min_support)
+            if len(keep) == len(rules):
+                break
             kept = set(keep)
             rules = [r for r in rules if r in kept]
-            applied = {}
-            for shard in shards():
-                shard.count()
-                _add(applied, shard.apply(rules))
-            keep = _rank(applied, min_count, min_support)
         if not applied:
             break
         levels.append(rules)
-        if fused and not last:
+        if speculate:
             spec = (len(levels), folded)
-        elif not last:
-            counted = counts_now()
         if progress is not None:
             progress(len(levels), max_levels)
     folded = None
