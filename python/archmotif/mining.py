@@ -385,7 +385,7 @@ def _mine_streamed(
     cb, bar = _progress(progress, "mine (streamed)")
     with bar:
         core, vocab, _ = mine_streamed(
-            reader, names, max_graphs=chunk_graphs, max_nodes=chunk_nodes, min_count=min_count,
+            reader, names, bounds, min_count=min_count,
             min_support=min_support, max_motif_nodes=max_motif_nodes, max_levels=max_levels,
             threads=_threads(threads), progress=cb,
             check=lambda nodes, edges: _check_memory_of(nodes, edges, max_memory),

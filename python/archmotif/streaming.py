@@ -53,9 +53,8 @@ def _rank(total: dict[int, list[int]], min_count: int, min_support: int) -> list
 def mine_streamed(
     reader: CorpusReader,
     names: list[str],
+    bounds: list[tuple[int, int]],
     *,
-    max_graphs: int | None,
-    max_nodes: int | None,
     min_count: int,
     min_support: int,
     max_motif_nodes: int,
@@ -64,8 +63,9 @@ def mine_streamed(
     progress: Callable[[int, int], None] | None,
     check: Callable[[int, int], None] | None = None,
 ) -> tuple[Any, dict[str, Any], list[list[int]]]:
-    """The chunked round loop; returns the core (no graphs held), the vocabulary
-    and each level's rules. ``check(nodes, edges)`` sees each chunk's size first."""
+    """The chunked round loop over the chunks ``bounds`` (``reader.bounds(...)``);
+    returns the core (no graphs held), the vocabulary and each level's rules.
+    ``check(nodes, edges)`` sees each chunk's size first."""
     index = {n: i for i, n in enumerate(names)}
     remap = np.array([index[n] for n in reader.op_names], dtype=np.int32)
     params = {
@@ -74,7 +74,6 @@ def mine_streamed(
         "max_motif_nodes": max_motif_nodes,
         "max_levels": max_levels,
     }
-    bounds = list(reader.bounds(max_graphs, max_nodes))
     levels: list[list[int]] = []
 
     def shards() -> Iterator[Any]:
