@@ -45,7 +45,7 @@ import numpy as np
 
 from archmotif import _core
 from archmotif.atomic import write_atomic
-from archmotif.errors import FormatError, GraphError
+from archmotif.errors import FormatError, GraphError, check_format
 from archmotif.graph import OpGraph
 
 __all__ = [
@@ -434,14 +434,9 @@ class CorpusReader(Sequence[OpGraph]):
             h = json.loads(raw.tobytes().decode())
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise FormatError(f"{p}: corrupt corpus header ({e})") from None
-        if not isinstance(h, dict) or h.get("format") != CORPUS_FORMAT:
-            raise FormatError(f"{p}: not an archmotif corpus (format != {CORPUS_FORMAT!r})")
-        v = h.get("version")
-        if not isinstance(v, int) or isinstance(v, bool) or v > CORPUS_VERSION or v < 1:
-            raise FormatError(
-                f"{p}: corpus version {v!r} is newer than this archmotif reads "
-                f"({CORPUS_VERSION}); upgrade archmotif"
-            )
+        v = check_format(p, h, fmt=CORPUS_FORMAT, newest=CORPUS_VERSION, kind="corpus")
+        if v < 1:
+            raise FormatError(f"{p}: corrupt corpus header (version {v} is not a version)")
         bad = _bad_header_field(h)
         if bad:
             raise FormatError(f"{p}: corrupt corpus header ({bad})")

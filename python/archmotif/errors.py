@@ -22,6 +22,7 @@ __all__ = [
     "SpecError",
     "TraceError",
     "VizError",
+    "check_format",
 ]
 
 
@@ -78,3 +79,23 @@ class InternalError(ArchmotifError, RuntimeError):
     """A bug in archmotif itself: the Rust core panicked. The panic is caught where the
     core is called, so it never crosses into Python as anything but this error; the
     message carries the panic's text. Please report it."""
+
+
+def check_format(
+    source: str, d: object, *, fmt: str, newest: int, kind: str, versioned: str | None = None
+) -> int:
+    """The version of a file's (or JSON document's) header ``d``: raises
+    :class:`FormatError` naming ``source`` unless ``d`` says it is ``fmt`` at an integer
+    version this archmotif reads (at most ``newest``). ``kind`` names the thing in the
+    foreign-file message, ``versioned`` (default ``kind``) in the too-new one."""
+    from collections.abc import Mapping
+
+    if not isinstance(d, Mapping) or d.get("format") != fmt:
+        raise FormatError(f"{source}: not an archmotif {kind} (format != {fmt!r})")
+    v = d.get("version")
+    if not isinstance(v, int) or isinstance(v, bool) or v > newest:
+        raise FormatError(
+            f"{source}: {versioned or kind} version {v!r} is newer than this archmotif "
+            f"reads ({newest}); upgrade archmotif"
+        )
+    return v

@@ -32,7 +32,7 @@ import numpy as np
 
 from archmotif import _core
 from archmotif.atomic import write_atomic
-from archmotif.errors import FormatError, GraphError, LimitError
+from archmotif.errors import FormatError, GraphError, LimitError, check_format
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx
@@ -376,14 +376,8 @@ class OpGraph:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], *, source: str = "<dict>") -> OpGraph:
-        if not isinstance(d, Mapping) or d.get("format") != JSON_FORMAT:
-            raise FormatError(f"{source}: not an archmotif OpGraph (format != {JSON_FORMAT!r})")
-        version = d.get("version")
-        if not isinstance(version, int) or version > JSON_VERSION:
-            raise FormatError(
-                f"{source}: OpGraph JSON version {version!r} is newer than this archmotif "
-                f"reads ({JSON_VERSION}); upgrade archmotif"
-            )
+        check_format(source, d, fmt=JSON_FORMAT, newest=JSON_VERSION, kind="OpGraph",
+                     versioned="OpGraph JSON")  # fmt: skip
         missing = [k for k in ("op_names", "ops", "edges") if k not in d]
         if missing:
             raise FormatError(f"{source}: OpGraph JSON lacks {', '.join(missing)}")

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from archmotif.atomic import write_atomic
-from archmotif.errors import FormatError, RetrievalError
+from archmotif.errors import FormatError, RetrievalError, check_format
 from archmotif.graph import OpGraph
 
 __all__ = ["FAISS_THRESHOLD", "INDEX_FORMAT", "INDEX_VERSION", "Hit", "Index", "search"]
@@ -245,14 +245,7 @@ def _header(p: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
         h = json.loads(arrays["header"].tobytes().decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise FormatError(f"{p}: corrupt index header ({e})") from None
-    if not isinstance(h, dict) or h.get("format") != INDEX_FORMAT:
-        raise FormatError(f"{p}: not an archmotif index (format != {INDEX_FORMAT!r})")
-    v = h.get("version")
-    if not isinstance(v, int) or v > INDEX_VERSION:
-        raise FormatError(
-            f"{p}: index version {v!r} is newer than this archmotif reads ({INDEX_VERSION}); "
-            "upgrade archmotif"
-        )
+    check_format(p, h, fmt=INDEX_FORMAT, newest=INDEX_VERSION, kind="index")
     ok = (
         isinstance(h.get("count"), int)
         and isinstance(h.get("dim"), int)
