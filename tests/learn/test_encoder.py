@@ -34,6 +34,7 @@ def test_embeddings_are_float32_unit_rows(fitted, toy):
 
 
 def test_hybrid_similarity_blends_the_dense_and_the_bag_cosines(fitted, toy):
+    from archmotif.learn.encoder import similarity_spread
     from archmotif.learn.motif_bag import MotifBag
 
     z = fitted.embed(toy)
@@ -42,10 +43,22 @@ def test_hybrid_similarity_blends_the_dense_and_the_bag_cosines(fitted, toy):
     d = dense.embed(toy)
     assert d.shape == (len(toy), 32) and dense.dim == 32
     b = MotifBag().fit(toy).embed(toy)  # the same vocabulary, the same TF-IDF
-    w2 = fitted.config["bag_weight"] ** 2
-    np.testing.assert_allclose(z @ z.T, (d @ d.T + w2 * (b @ b.T)) / (1 + w2), atol=1e-5)
+    # each half is scaled by the spread of its cosines over the training graphs (toy)
+    sd, sb = similarity_spread(d), similarity_spread(b)
+    assert fitted._spreads() == pytest.approx((sd, sb), rel=1e-4)
+    a, c = 1 / sd, fitted.config["bag_weight"] ** 2 / sb
+    np.testing.assert_allclose(z @ z.T, (a * (d @ d.T) + c * (b @ b.T)) / (a + c), atol=1e-5)
     with pytest.raises(ValueError, match="bag_weight"):
         Encoder(bag_weight=-1.0)
+
+
+def test_similarity_spread_is_the_std_of_distinct_pair_cosines():
+    from archmotif.learn.encoder import similarity_spread
+
+    z = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])  # pair cosines 0, 1, 0
+    assert similarity_spread(z) == pytest.approx(np.std([0.0, 1.0, 0.0]))
+    assert similarity_spread(z[:1]) == 1.0  # nothing to measure
+    assert similarity_spread(np.ones((4, 2)) / np.sqrt(2)) == 1.0  # all pairs alike
 
 
 def test_own_family_is_retrieved_first(fitted, toy):
@@ -112,6 +125,22 @@ def test_a_file_from_before_the_hybrid_embedding_loads_dense(fitted, toy, tmp_pa
     encoder_file.write(old, encoder_file.ENCODER_FORMAT, {**d, "config": json.dumps(config)})
     loaded = Encoder.load(old, progress=False)
     assert loaded.config["bag_weight"] == 0.0 and loaded.embed(toy).shape == (len(toy), 32)
+
+
+def test_a_file_without_spreads_measures_them_again(fitted, toy, tmp_path):
+    from archmotif.learn import encoder_file
+
+    path, old, bad = tmp_path / "enc.pt", tmp_path / "old.pt", tmp_path / "bad.pt"
+    fitted.save(path)
+    d = encoder_file.read(str(path), encoder_file.ENCODER_FORMAT)
+    assert json.loads(d.pop("spreads")) == pytest.approx(list(fitted._spreads()))
+    encoder_file.write(old, encoder_file.ENCODER_FORMAT, d)
+    np.testing.assert_allclose(
+        Encoder.load(old, progress=False).embed(toy), fitted.embed(toy), atol=1e-6
+    )
+    encoder_file.write(bad, encoder_file.ENCODER_FORMAT, {**d, "spreads": "[0.5, -1]"})
+    with pytest.raises(archmotif.FormatError, match="spreads"):
+        Encoder.load(bad, progress=False)
 
 
 def test_corrupt_foreign_and_future_files_raise_format_error(fitted, tmp_path):

@@ -13,14 +13,23 @@ embed: new graphs are renumbered and contracted with the fitted vocabulary
 (``Mined.apply``); a macro node whose motif the vocabulary lacks is embedded by the
 motif encoder from its operator subgraph; the macro-graph encoder's output is
 L2-normalised. With ``bag_weight`` > 0 (the default) the embedding is hybrid, as
-sparse-plus-dense retrieval is in text search: the learnt (dense) part is
-concatenated with ``bag_weight`` times the hierarchical TF-IDF bag of the graph's
-motifs (:class:`~archmotif.learn.motif_bag.MotifTfidf`, the fitted vocabulary's
-document frequencies) and the whole row L2-normalised again, so cosine similarity
-is ``(dense + bag_weight² · bag) / (1 + bag_weight²)`` of the two cosines. The bag
-keeps exact motif identity, which a 64-wide learnt vector blurs; the learnt part
-adds what identity misses (similar, not equal, motifs). ``bag_weight=0`` gives the
-learnt embedding alone.
+sparse-plus-dense retrieval is in text search: the learnt (dense) part is concatenated
+with the hierarchical TF-IDF bag of the graph's motifs
+(:class:`~archmotif.learn.motif_bag.MotifTfidf`, the fitted vocabulary's document
+frequencies) and the whole row L2-normalised again. Before fusing, the two halves are
+put on the same scale, as hybrid search engines normalise sparse and dense scores: at
+fit time the spread (standard deviation) of each half's pairwise cosine similarities
+over the training graphs is measured (``spread_dense``, ``spread_bag``; label-free), and
+the halves are scaled so that cosine similarity is
+
+    (dense / spread_dense + bag_weight² · bag / spread_bag)
+    / (1 / spread_dense + bag_weight² / spread_bag)
+
+of the two cosines: ``bag_weight=1`` gives both halves equal say in the ranking. Left
+unscaled, the learnt cosines spread 2-3 times wider than the bag's and drown it (the
+bag keeps exact motif identity, which a 64-wide learnt vector blurs; the learnt part
+adds what identity misses, similar but unequal motifs and motifs the vocabulary
+lacks). ``bag_weight=0`` gives the learnt embedding alone.
 
 The ``Mined`` object cannot be saved (it holds the Rust engine), so the encoder file
 carries the training graphs (ops and edges only) and a loaded encoder mines them again
@@ -55,8 +64,27 @@ from archmotif.learn.motif_bag import MotifTfidf
 from archmotif.learn.stages import Fitted, fit_two_stage, macro_inputs
 from archmotif.learn.train import RunContext, embed_batches
 from archmotif.mining import STRATEGIES, Mined, mine
+from archmotif.motifs import MacroGraph
 
-__all__ = ["Encoder"]
+__all__ = ["Encoder", "similarity_spread"]
+
+SPREAD_SAMPLE = 2048  # rows whose pairwise cosines measure a spread
+
+
+def similarity_spread(z: np.ndarray) -> float:
+    """The standard deviation of the pairwise cosine similarities of the unit rows ``z``
+    (distinct pairs; at most ``SPREAD_SAMPLE`` evenly spaced rows), or 1.0 when there
+    is no spread to measure (fewer than 2 rows, or all pairs alike)."""
+    n = z.shape[0]
+    if n > SPREAD_SAMPLE:
+        z = z[np.linspace(0, n - 1, SPREAD_SAMPLE).astype(np.int64)]
+        n = SPREAD_SAMPLE
+    if n < 2:
+        return 1.0
+    z = z.astype(np.float64)
+    sims = (z @ z.T)[np.triu_indices(n, 1)]
+    sd = float(sims.std())
+    return sd if sd > 1e-6 else 1.0
 
 
 class Encoder:
@@ -135,6 +163,7 @@ class Encoder:
         self._fitted: Fitted | None = None
         self._mined: Mined | None = None
         self._tfidf: MotifTfidf | None = None
+        self._spread: tuple[float, float] | None = None
         self._graphs: list[OpGraph] = []
 
     # ---------------------------------------------------------------- fitting
@@ -181,7 +210,10 @@ class Encoder:
             )
         self._mined = mined
         self._tfidf = None
+        self._spread = None
         self._graphs = list(mined.graphs)
+        if self.config["bag_weight"] > 0:
+            self._spreads()
         return self
 
     def _run_key(self, graphs: Sequence[OpGraph], seed: int) -> str:
@@ -231,15 +263,23 @@ class Encoder:
     @torch.no_grad()
     def embed(self, graphs: Sequence[OpGraph] | OpGraph) -> np.ndarray:
         """float32 ``[len(graphs), dim]``, rows L2-normalised (an empty graph: zeros)."""
-        fitted = self._require()
+        self._require()
         gs = [graphs] if isinstance(graphs, OpGraph) else list(graphs)
         if not gs:
             return np.zeros((0, self.dim), dtype=np.float32)
         macros = self._vocabulary().apply([canonical_order(g) for g in gs], progress=False)
+        dense = self._dense(macros)
+        if self.config["bag_weight"] == 0:
+            return dense
+        return self._fuse(dense, self._bag().transform(macros))
+
+    def _dense(self, macros: Sequence[MacroGraph]) -> np.ndarray:
+        """The learnt half: the macro-graph encoder's L2-normalised output."""
+        fitted = self._require()
         ctx = RunContext(0, self.device, False, self.threads)
         fitted.motif_enc.eval()
         fitted.macro_enc.eval()
-        with ctx.scoped():
+        with torch.no_grad(), ctx.scoped():
             table = fitted.table
             unknown, subs = unknown_instances(macros)
             extra: dict[tuple[int, int], int] = {}
@@ -251,15 +291,31 @@ class Encoder:
                 base = fitted.table.shape[0]
                 extra = {u: base + k for k, u in enumerate(unknown)}
             datas = macro_inputs(macros, extra)
-            dense = embed_batches(
+            return embed_batches(
                 lambda b: fitted.macro_enc(b, table), datas, ctx=ctx, device=self.device
             )
+
+    def _fuse(self, dense: np.ndarray, bag: np.ndarray) -> np.ndarray:
+        """``[dense / sqrt(spread_dense), w · bag / sqrt(spread_bag)]``, rows
+        L2-normalised (both halves are unit rows, so every norm is the same constant and
+        the cosine is the weighted mean of the two cosines)."""
+        sd, sb = self._spreads()
         w = self.config["bag_weight"]
-        if w == 0:
-            return dense
-        z = np.hstack([dense.astype(np.float64), w * self._bag().transform(macros)])
+        z = np.hstack([dense.astype(np.float64) / np.sqrt(sd), (w / np.sqrt(sb)) * bag])
         norms = np.linalg.norm(z, axis=1, keepdims=True)
         return np.divide(z, norms, out=np.zeros_like(z), where=norms > 0).astype(np.float32)
+
+    def _spreads(self) -> tuple[float, float]:
+        """The spreads of the dense and the bag cosines over the training graphs (stored
+        in the encoder file; measured again for a file that lacks them)."""
+        if self._spread is None:
+            mined = self._vocabulary()
+            macros = mined.macro_graphs
+            self._spread = (
+                similarity_spread(self._dense(macros)),
+                similarity_spread(self._bag().transform(macros)),
+            )
+        return self._spread
 
     # ------------------------------------------------------------ save / load
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -277,6 +333,7 @@ class Encoder:
                 "macro_enc": f.macro_enc.state_dict(),
                 "table": f.table,
                 "corpus": pack_graphs(self._graphs),
+                **({"spreads": json.dumps(self._spreads())} if self.config["bag_weight"] else {}),
             },
         )
 
@@ -308,6 +365,9 @@ class Encoder:
             macro_enc.load_state_dict(d["macro_enc"])
             table = d["table"]
             graphs = unpack_graphs(d["corpus"], source=p)
+            spreads = tuple(float(v) for v in json.loads(d["spreads"])) if "spreads" in d else None
+            if spreads is not None and (len(spreads) != 2 or not all(v > 0 for v in spreads)):
+                raise ValueError(f"bad similarity spreads {spreads!r}")
         except FormatError:
             raise
         except (KeyError, TypeError, ValueError, RuntimeError) as e:
@@ -321,6 +381,7 @@ class Encoder:
             heads=Heads(c["out"], 0),
         )
         enc._graphs = graphs
+        enc._spread = spreads  # type: ignore[assignment]
         return enc
 
     def __repr__(self) -> str:
