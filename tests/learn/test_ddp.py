@@ -47,7 +47,12 @@ def test_two_gloo_ranks_train_what_one_process_trains(tmp_path: Path):
 
     one = Encoder(progress=False, **SETTINGS).fit(archmotif.load_corpus(corpus), seed=0)
     two = Encoder.load(out)
+    # Equal up to float32 rounding: the all-reduce sums two half-batch gradients where one
+    # process sums the whole batch, and Adam, which divides by the gradient's running
+    # scale, turns that rounding into steps on parameters whose gradients are near zero
+    # (measured: at most 1.4e-4 after these 5 epochs). A rank training on the wrong
+    # graphs moves parameters by about lr = 1e-3 per step.
     for name in ("motif_enc", "macro_enc"):
         a, b = _params(one, name), _params(two, name)
-        assert torch.allclose(a, b, atol=1e-5), (name, float((a - b).abs().max()))
-    assert abs(one.embed(graphs) - two.embed(graphs)).max() < 1e-5
+        assert torch.allclose(a, b, atol=5e-4), (name, float((a - b).abs().max()))
+    assert abs(one.embed(graphs) - two.embed(graphs)).max() < 1e-4
