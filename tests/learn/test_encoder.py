@@ -45,9 +45,20 @@ def test_hybrid_similarity_blends_the_dense_and_the_bag_cosines(fitted, toy):
     b = MotifBag().fit(toy).embed(toy)  # the same vocabulary, the same TF-IDF
     # each half is scaled by the spread of its cosines over the training graphs (toy)
     sd, sb = similarity_spread(d), similarity_spread(b)
-    assert fitted._spreads() == pytest.approx((sd, sb), rel=1e-4)
+    assert fitted.spreads == pytest.approx((sd, sb), rel=1e-4)
     a, c = 1 / sd, fitted.config["bag_weight"] ** 2 / sb
     np.testing.assert_allclose(z @ z.T, (a * (d @ d.T) + c * (b @ b.T)) / (a + c), atol=1e-5)
+    # the halves refuse at another weight exactly as an encoder of that weight embeds
+    from archmotif.learn.encoder import fuse
+
+    hd, hb = fitted.embed_halves(toy)
+    np.testing.assert_allclose(hd, d, atol=1e-6)
+    np.testing.assert_allclose(hb, b, atol=1e-6)
+    np.testing.assert_array_equal(fuse(hd, hb, fitted.spreads, fitted.config["bag_weight"]), z)
+    heavy = copy.copy(fitted)
+    heavy.config = {**fitted.config, "bag_weight": 3.0}
+    np.testing.assert_array_equal(fuse(hd, hb, fitted.spreads, 3.0), heavy.embed(toy))
+    assert not np.allclose(heavy.embed(toy), z)
     with pytest.raises(ValueError, match="bag_weight"):
         Encoder(bag_weight=-1.0)
 
@@ -133,7 +144,7 @@ def test_a_file_without_spreads_measures_them_again(fitted, toy, tmp_path):
     path, old, bad = tmp_path / "enc.pt", tmp_path / "old.pt", tmp_path / "bad.pt"
     fitted.save(path)
     d = encoder_file.read(str(path), encoder_file.ENCODER_FORMAT)
-    assert json.loads(d.pop("spreads")) == pytest.approx(list(fitted._spreads()))
+    assert json.loads(d.pop("spreads")) == pytest.approx(list(fitted.spreads))
     encoder_file.write(old, encoder_file.ENCODER_FORMAT, d)
     np.testing.assert_allclose(
         Encoder.load(old, progress=False).embed(toy), fitted.embed(toy), atol=1e-6
@@ -170,6 +181,10 @@ def test_corrupt_foreign_and_future_files_raise_format_error(fitted, tmp_path):
 def test_embed_before_fit_raises():
     with pytest.raises(archmotif.errors.LearnError, match="before fit"):
         Encoder(progress=False).embed([])
+    with pytest.raises(archmotif.errors.LearnError, match="before fit"):
+        Encoder(progress=False).embed_halves([])
+    with pytest.raises(archmotif.errors.LearnError, match="before fit"):
+        _ = Encoder(progress=False).spreads
 
 
 def test_resume_from_checkpoint_equals_uninterrupted_run(toy, small, tmp_path):

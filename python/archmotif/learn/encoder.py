@@ -66,7 +66,7 @@ from archmotif.learn.train import RunContext, embed_batches
 from archmotif.mining import STRATEGIES, Mined, mine
 from archmotif.motifs import MacroGraph
 
-__all__ = ["Encoder", "similarity_spread"]
+__all__ = ["Encoder", "fuse", "similarity_spread"]
 
 SPREAD_SAMPLE = 2048  # rows whose pairwise cosines measure a spread
 
@@ -85,6 +85,19 @@ def similarity_spread(z: np.ndarray) -> float:
     sims = (z @ z.T)[np.triu_indices(n, 1)]
     sd = float(sims.std())
     return sd if sd > 1e-6 else 1.0
+
+
+def fuse(
+    dense: np.ndarray, bag: np.ndarray, spreads: tuple[float, float], bag_weight: float
+) -> np.ndarray:
+    """The hybrid embedding from its halves (unit rows each): ``[dense / sqrt(s_d),
+    w * bag / sqrt(s_b)]`` with rows L2-normalised, ``spreads = (s_d, s_b)``. Both halves
+    are unit rows, so every norm is the same constant and a cosine is
+    ``(dense / s_d + w² · bag / s_b) / (1 / s_d + w² / s_b)`` of the two cosines."""
+    sd, sb = spreads
+    z = np.hstack([dense.astype(np.float64) / np.sqrt(sd), (bag_weight / np.sqrt(sb)) * bag])
+    norms = np.linalg.norm(z, axis=1, keepdims=True)
+    return np.divide(z, norms, out=np.zeros_like(z), where=norms > 0).astype(np.float32)
 
 
 class Encoder:
@@ -263,15 +276,29 @@ class Encoder:
     @torch.no_grad()
     def embed(self, graphs: Sequence[OpGraph] | OpGraph) -> np.ndarray:
         """float32 ``[len(graphs), dim]``, rows L2-normalised (an empty graph: zeros)."""
+        dense, bag = self.embed_halves(graphs)
+        if bag is None:
+            return dense
+        return fuse(dense, bag, self._spreads(), self.config["bag_weight"])
+
+    @torch.no_grad()
+    def embed_halves(
+        self, graphs: Sequence[OpGraph] | OpGraph
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The two halves of :meth:`embed` before fusing: the learnt rows ``[n, out]`` and
+        the TF-IDF motif bag ``[n, num_motifs]`` (``None`` when ``bag_weight`` is 0), each
+        L2-normalised. ``fuse(dense, bag, enc.spreads, w)`` gives the embedding at any
+        other ``bag_weight`` ``w`` without refitting."""
         self._require()
         gs = [graphs] if isinstance(graphs, OpGraph) else list(graphs)
+        with_bag = self.config["bag_weight"] > 0
         if not gs:
-            return np.zeros((0, self.dim), dtype=np.float32)
+            n_bag = len(self._require().vocab_ids)
+            empty = np.zeros((0, self.config["out"]), dtype=np.float32)
+            return empty, (np.zeros((0, n_bag), dtype=np.float32) if with_bag else None)
         macros = self._vocabulary().apply([canonical_order(g) for g in gs], progress=False)
         dense = self._dense(macros)
-        if self.config["bag_weight"] == 0:
-            return dense
-        return self._fuse(dense, self._bag().transform(macros))
+        return dense, (self._bag().transform(macros) if with_bag else None)
 
     def _dense(self, macros: Sequence[MacroGraph]) -> np.ndarray:
         """The learnt half: the macro-graph encoder's L2-normalised output."""
@@ -295,15 +322,13 @@ class Encoder:
                 lambda b: fitted.macro_enc(b, table), datas, ctx=ctx, device=self.device
             )
 
-    def _fuse(self, dense: np.ndarray, bag: np.ndarray) -> np.ndarray:
-        """``[dense / sqrt(spread_dense), w · bag / sqrt(spread_bag)]``, rows
-        L2-normalised (both halves are unit rows, so every norm is the same constant and
-        the cosine is the weighted mean of the two cosines)."""
-        sd, sb = self._spreads()
-        w = self.config["bag_weight"]
-        z = np.hstack([dense.astype(np.float64) / np.sqrt(sd), (w / np.sqrt(sb)) * bag])
-        norms = np.linalg.norm(z, axis=1, keepdims=True)
-        return np.divide(z, norms, out=np.zeros_like(z), where=norms > 0).astype(np.float32)
+    @property
+    def spreads(self) -> tuple[float, float]:
+        """``(spread_dense, spread_bag)``: the standard deviations of the two halves'
+        pairwise cosines over the training graphs, which put them on one scale (see the
+        module docstring and :func:`fuse`)."""
+        self._require()
+        return self._spreads()
 
     def _spreads(self) -> tuple[float, float]:
         """The spreads of the dense and the bag cosines over the training graphs (stored
