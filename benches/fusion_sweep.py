@@ -70,7 +70,7 @@ def main() -> None:
             "fit_s": r.fit_seconds if seconds is None else seconds,
         }
         rows.append(row)
-        print(f"  {name:24s} MAP@20 {row['MAP@20']:.4f}  NDCG@20 {row['NDCG@20']:.4f}", flush=True)
+        print(f"  {name:28s} MAP@20 {row['MAP@20']:.4f}  NDCG@20 {row['NDCG@20']:.4f}", flush=True)
         return row
 
     print(
