@@ -48,7 +48,7 @@ def test_hybrid_similarity_blends_the_dense_and_the_bag_cosines(fitted, toy):
     assert fitted.spreads == pytest.approx((sd, sb), rel=1e-4)
     a, c = 1 / sd, fitted.config["bag_weight"] ** 2 / sb
     np.testing.assert_allclose(z @ z.T, (a * (d @ d.T) + c * (b @ b.T)) / (a + c), atol=1e-5)
-    # the halves refuse at another weight exactly as an encoder of that weight embeds
+    # the halves fused at another weight give what an encoder of that weight embeds
     from archmotif.learn.encoder import fuse
 
     hd, hb = fitted.embed_halves(toy)

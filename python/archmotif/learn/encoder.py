@@ -289,11 +289,11 @@ class Encoder:
         the TF-IDF motif bag ``[n, num_motifs]`` (``None`` when ``bag_weight`` is 0), each
         L2-normalised. ``fuse(dense, bag, enc.spreads, w)`` gives the embedding at any
         other ``bag_weight`` ``w`` without refitting."""
-        self._require()
+        fitted = self._require()
         gs = [graphs] if isinstance(graphs, OpGraph) else list(graphs)
         with_bag = self.config["bag_weight"] > 0
         if not gs:
-            n_bag = len(self._require().vocab_ids)
+            n_bag = len(fitted.vocab_ids)
             empty = np.zeros((0, self.config["out"]), dtype=np.float32)
             return empty, (np.zeros((0, n_bag), dtype=np.float32) if with_bag else None)
         macros = self._vocabulary().apply([canonical_order(g) for g in gs], progress=False)
