@@ -198,13 +198,26 @@ def test_contract_names_a_non_convex_group():
         ({"min_count": 0}, "min_count must be an integer >= 1"),
         ({"min_support": -1}, "min_support must be an integer >= 1"),
         ({"max_motif_nodes": 1}, "max_motif_nodes must be an integer >= 2"),
-        ({"max_motif_nodes": 10**6}, "max_motif_nodes must be in 2..=4096"),
+        ({"max_motif_nodes": 10**6}, "max_motif_nodes must be an integer >= 2 and <= 4,096"),
         ({"threads": 0}, "threads must be an integer >= 1"),
+        # an OS thread each: ten thousand would not start in a minute
+        ({"threads": 10**4}, "threads must be an integer >= 1 and <= "),
+        # the core takes 64-bit integers; wider ones used to escape as OverflowError
+        ({"min_count": 2**64}, "min_count must be an integer >= 1 that fits in 64 bits"),
+        ({"max_levels": -(2**70)}, "max_levels must be an integer >= 0"),
+        ({"strategy": "bpe"}, "strategy must be one of"),
     ],
 )
-def test_bad_parameters_are_value_errors(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_parameters_are_invalid_arguments(kwargs, match):
+    with pytest.raises(archmotif.InvalidArgument, match=match) as e:
         mine(_corpus()[:1], progress=False, **kwargs)
+    assert isinstance(e.value, ValueError) and isinstance(e.value, archmotif.ArchmotifError)
+
+
+def test_context_hops_beyond_64_bits_is_an_invalid_argument():
+    m = mine(_corpus()[:2], progress=False)
+    with pytest.raises(archmotif.InvalidArgument, match="hops must be an integer >= 0"):
+        m.context(0, 0, hops=2**64)
 
 
 def test_empty_inputs():

@@ -19,6 +19,7 @@ from archmotif.errors import (
     FormatError,
     GraphError,
     InternalError,
+    InvalidArgument,
     LimitError,
     TraceError,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "FormatError",
     "GraphError",
     "InternalError",
+    "InvalidArgument",
     "LimitError",
     "MacroGraph",
     "Mined",

@@ -34,19 +34,17 @@ import json
 import os
 import shutil
 import tempfile
-import threading
 import zipfile
-import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import IO, Any, overload
 
 import numpy as np
 
 from archmotif import _core
-from archmotif.atomic import write_atomic
+from archmotif.atomic import clean_stale, temp_affixes, write_atomic
 from archmotif.errors import FormatError, GraphError, check_format
-from archmotif.graph import OpGraph
+from archmotif.fileread import NpzReader, parse_json
+from archmotif.graph import OpGraph, check_text
 
 __all__ = [
     "CORPUS_FORMAT",
@@ -99,7 +97,14 @@ class CorpusWriter:
             except (TypeError, ValueError) as e:
                 raise TypeError(f"corpus meta must be JSON-serialisable: {e}") from None
         directory = os.path.dirname(os.path.abspath(self.path))
-        self._dir: str | None = tempfile.mkdtemp(prefix=".tmp-corpus-", dir=directory)
+        clean_stale(self.path)
+        prefix, suffix = temp_affixes(self.path)
+        try:
+            self._dir: str | None = tempfile.mkdtemp(
+                suffix=suffix + ".d", prefix=prefix, dir=directory
+            )
+        except OSError as e:  # name the corpus, not our temporary folder
+            raise type(e)(e.errno, f"cannot write {self.path} ({e.strerror})") from None
         self._files = {
             k: open(os.path.join(self._dir, k), "wb")  # noqa: SIM115 (closed in close/abort)
             for k in ("ops", "src", "dst", "node_offsets", "edge_offsets", "records",
@@ -255,15 +260,6 @@ def save_corpus(
 # -- reading ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Member:
-    """An uncompressed ``.npy`` member: where its data starts in the file."""
-
-    offset: int
-    dtype: np.dtype[Any]
-    shape: tuple[int, ...]
-
-
 def _unreadable(path: str, why: object) -> FormatError:
     return FormatError(f"{path}: not a readable archmotif corpus ({why})")
 
@@ -276,60 +272,26 @@ class CorpusReader(Sequence[OpGraph]):
     ``max_graphs`` graphs or ``max_nodes`` operators. All graphs read from one
     reader share one ``op_names`` tuple. Use it as a context manager, or
     :meth:`close` it. A corrupt, truncated, foreign or newer file raises
-    :class:`~archmotif.FormatError` naming it.
+    :class:`~archmotif.FormatError` naming it; the archive itself is checked by
+    :class:`~archmotif.fileread.NpzReader` before anything is read.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, verify: bool = True) -> None:
-        self.path = p = os.fspath(path)
-        self._file: IO[bytes] | None = open(p, "rb", buffering=0)  # noqa: SIM115 (close())
-        self._lock = threading.Lock()
+        self.path = os.fspath(path)
+        self._npz: NpzReader | None = None
+        self._npz = NpzReader(self.path, "corpus", verify=verify)
         try:
-            self._open(verify)
+            self._open()
         except BaseException:
             self.close()
             raise
 
-    def _pread(self, buf: bytearray | memoryview, offset: int) -> int:
-        """Reads into ``buf`` from ``offset``; returns how many bytes came."""
-        if self._file is None:
-            raise ValueError(f"{self.path}: this corpus reader is closed")
-        with self._lock:
-            self._file.seek(offset)
-            view, got = memoryview(buf), 0
-            while got < len(view):
-                n = self._file.readinto(view[got:])
-                if not n:
-                    break
-                got += n
-            return got
-
-    def _bytes(self, n: int, offset: int) -> bytes:
-        buf = bytearray(n)
-        return bytes(buf[: self._pread(buf, offset)])
-
-    def _open(self, verify: bool) -> None:
+    def _open(self) -> None:
         p = self.path
-        if self._bytes(2, 0) != b"PK":
-            raise FormatError(f"{p}: not an archmotif corpus (not a zip/.npz archive)")
-        self._members: dict[str, _Member | np.ndarray] = {}
-        try:
-            with open(p, "rb") as f, zipfile.ZipFile(f) as z:
-                infos = {i.filename: i for i in z.infolist()}
-                names = {n[:-4] for n in infos if n.endswith(".npy")}
-                missing = [k for k in _GRAPH_ARRAYS if k not in names]
-                if missing:
-                    raise FormatError(
-                        f"{p}: not an archmotif corpus (missing {', '.join(missing)})"
-                    )
-                wanted = _GRAPH_ARRAYS + tuple(k for k in _RECORD_ARRAYS if k in names)
-                for k in wanted:
-                    self._members[k] = self._member(f, z, infos[k + ".npy"], verify)
-        except (FormatError, FileNotFoundError):
-            raise
-        # zipfile raises RuntimeError for a member flagged as encrypted and
-        # NotImplementedError (a RuntimeError) for an unknown compression method
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, RuntimeError) as e:
-            raise _unreadable(p, e) from None
+        names = self._npz_open().members
+        missing = [k for k in _GRAPH_ARRAYS if k not in names]
+        if missing:
+            raise FormatError(f"{p}: not an archmotif corpus (missing {', '.join(missing)})")
         if self._dtype("header") != np.uint8 or len(self._shape("header")) != 1:
             raise FormatError(f"{p}: corpus arrays have the wrong dtype or shape")
         h = self._header(self._whole("header"))
@@ -350,60 +312,15 @@ class CorpusReader(Sequence[OpGraph]):
             if int(ends[0][0]) != 0 or int(ends[1][0]) != total:
                 raise FormatError(f"{p}: corpus {key.split('_')[0]} offsets are inconsistent")
 
-    def _member(
-        self, f: IO[bytes], z: zipfile.ZipFile, info: zipfile.ZipInfo, verify: bool
-    ) -> _Member | np.ndarray:
-        p = self.path
-        if info.flag_bits & 0x1:
-            raise _unreadable(p, f"File {info.filename!r} is encrypted, password required")
-        if info.compress_type != zipfile.ZIP_STORED:
-            # A foreign writer compressed it: read the member whole through zipfile
-            # (which checks its CRC); version 2 files are never compressed.
-            with z.open(info) as m:
-                arr = np.lib.format.read_array(m, allow_pickle=False)
-            return np.ascontiguousarray(arr)
-        local = self._bytes(30, info.header_offset)
-        if len(local) < 30 or local[:4] != b"PK\x03\x04":
-            raise _unreadable(p, f"bad local header for {info.filename!r}")
-        start = (
-            info.header_offset
-            + 30
-            + int.from_bytes(local[26:28], "little")
-            + int.from_bytes(local[28:30], "little")
-        )
-        if verify:
-            crc, at, left = 0, start, info.file_size
-            while left:
-                block = self._bytes(min(left, _BLOCK), at)
-                if not block:
-                    raise _unreadable(p, f"{info.filename!r} is truncated")
-                crc = zlib.crc32(block, crc)
-                at, left = at + len(block), left - len(block)
-            if crc != info.CRC:
-                raise _unreadable(p, f"Bad CRC-32 for file {info.filename!r}")
-        f.seek(start)
-        version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-        else:
-            raise _unreadable(p, f"{info.filename!r} has .npy version {version}")
-        if dtype.hasobject:
-            raise _unreadable(p, f"{info.filename!r} holds Python objects (pickles are refused)")
-        data = f.tell()
-        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        if data - start + nbytes != info.file_size or start + info.file_size > os.path.getsize(p):
-            raise _unreadable(p, f"{info.filename!r} is truncated or mis-sized")
-        if fortran and len(shape) > 1:
-            raise FormatError(f"{p}: corpus arrays have the wrong dtype or shape")
-        return _Member(data, dtype, tuple(int(s) for s in shape))
+    def _npz_open(self) -> NpzReader:
+        if self._npz is None:
+            raise ValueError(f"{self.path}: this corpus reader is closed")
+        return self._npz
 
     # -- raw array access ------------------------------------------------------------
 
     def _shape(self, key: str) -> tuple[int, ...]:
-        m = self._members[key]
-        return m.shape if isinstance(m, _Member) else tuple(m.shape)
+        return self._npz_open().members[key].shape
 
     def _len(self, key: str) -> int:
         shape = self._shape(key)
@@ -411,36 +328,19 @@ class CorpusReader(Sequence[OpGraph]):
 
     def _read(self, key: str, start: int, count: int, row: int | None = None) -> np.ndarray:
         """Elements ``start:start+count`` of a 1-D member (of ``row`` for 2-D)."""
-        m = self._members[key]
-        if not isinstance(m, _Member):
-            a = m if row is None else m[row]
-            return np.ascontiguousarray(a[start : start + count])
-        width = m.shape[-1] if m.shape else 0
-        first = start + (row * width if row is not None else 0)
-        size = m.dtype.itemsize
-        buf = bytearray(count * size)
-        got = self._pread(buf, m.offset + first * size) if count else 0
-        if got != len(buf):
-            raise _unreadable(self.path, f"{key}.npy is truncated")
-        return np.frombuffer(buf, dtype=m.dtype)
+        return self._npz_open().read(key, start, count, row)
 
     def _whole(self, key: str) -> np.ndarray:
-        shape = self._shape(key)
-        return self._read(key, 0, int(np.prod(shape)) if shape else 0).reshape(shape)
+        return self._npz_open().array(key)
 
     def _header(self, raw: np.ndarray) -> dict[str, Any]:
         p = self.path
-        try:
-            h = json.loads(raw.tobytes().decode())
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise FormatError(f"{p}: corrupt corpus header ({e})") from None
+        h = parse_json(raw.tobytes(), p, "corpus header")
         v = check_format(p, h, fmt=CORPUS_FORMAT, newest=CORPUS_VERSION, kind="corpus")
-        if v < 1:
-            raise FormatError(f"{p}: corrupt corpus header (version {v} is not a version)")
         bad = _bad_header_field(h)
         if bad:
             raise FormatError(f"{p}: corrupt corpus header ({bad})")
-        if v >= 2 and any(k not in self._members for k in _RECORD_ARRAYS):
+        if v >= 2 and any(k not in self._npz_open().members for k in _RECORD_ARRAYS):
             raise FormatError(f"{p}: not an archmotif corpus (missing records)")
         return h
 
@@ -464,8 +364,7 @@ class CorpusReader(Sequence[OpGraph]):
             raise FormatError(f"{self.path}: corpus arrays have the wrong dtype or shape")
 
     def _dtype(self, key: str) -> np.dtype[Any]:
-        m = self._members[key]
-        return m.dtype
+        return self._npz_open().members[key].dtype
 
     # -- graphs ------------------------------------------------------------------------
 
@@ -563,12 +462,8 @@ class CorpusReader(Sequence[OpGraph]):
         roff = roff - roff[0]
         out = []
         for k in range(stop - start):
-            try:
-                r = json.loads(blob[roff[k] : roff[k + 1]].decode())
-            except (UnicodeDecodeError, json.JSONDecodeError) as e:
-                r, bad = None, str(e)
-            else:
-                bad = _bad_record(r)
+            r = parse_json(blob[roff[k] : roff[k + 1]], self.path, f"record of graph {start + k}")
+            bad = _bad_record(r)
             if bad:
                 raise FormatError(f"{self.path}: corrupt record of graph {start + k} ({bad})")
             nn = r.get("node_names")
@@ -625,9 +520,9 @@ class CorpusReader(Sequence[OpGraph]):
         return self._len("edges")
 
     def close(self) -> None:
-        f, self._file = getattr(self, "_file", None), None
-        if f is not None:
-            f.close()
+        npz, self._npz = getattr(self, "_npz", None), None
+        if npz is not None:
+            npz.close()
 
     def __enter__(self) -> CorpusReader:
         return self
@@ -687,7 +582,7 @@ def _bad_record(r: Any) -> str | None:
     nn = r.get("node_names")
     if nn is not None and not _is_str_list(nn):
         return "node_names must be null or a list of strings"
-    return None
+    return check_text("strings", [r["name"], *r["labels"], *r["labels"].values(), *(nn or ())])
 
 
 def open_corpus(path: str | os.PathLike[str], *, verify: bool = True) -> CorpusReader:

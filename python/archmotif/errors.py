@@ -16,6 +16,7 @@ __all__ = [
     "FormatError",
     "GraphError",
     "InternalError",
+    "InvalidArgument",
     "LearnError",
     "LimitError",
     "RetrievalError",
@@ -34,6 +35,13 @@ class GraphError(ArchmotifError, ValueError):
     """Malformed graph data: a cycle, an edge to a missing node, a bad op id,
     arrays of the wrong dtype or shape. The message names the offending node,
     edge or array."""
+
+
+class InvalidArgument(ArchmotifError, ValueError):
+    """An argument no call accepts: a count below its minimum or past its documented
+    maximum (``threads`` beyond :data:`archmotif.mining.MAX_THREADS`, an integer wider
+    than 64 bits), a strategy that does not exist. The message names the argument,
+    what it got and what is allowed."""
 
 
 class FormatError(ArchmotifError, ValueError):
@@ -93,9 +101,15 @@ def check_format(
     if not isinstance(d, Mapping) or d.get("format") != fmt:
         raise FormatError(f"{source}: not an archmotif {kind} (format != {fmt!r})")
     v = d.get("version")
-    if not isinstance(v, int) or isinstance(v, bool) or v > newest:
+    if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+        shown = repr(v) if len(repr(v)) <= 40 else repr(v)[:40] + "..."
         raise FormatError(
-            f"{source}: {versioned or kind} version {v!r} is newer than this archmotif "
+            f"{source}: {versioned or kind} version {shown} is not a version (a positive integer)"
+        )
+    if v > newest:
+        shown = str(v) if v < 10**12 else f"of {len(str(v))} digits"
+        raise FormatError(
+            f"{source}: {versioned or kind} version {shown} is newer than this archmotif "
             f"reads ({newest}); upgrade archmotif"
         )
     return v

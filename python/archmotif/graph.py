@@ -33,6 +33,7 @@ import numpy as np
 from archmotif import _core
 from archmotif.atomic import write_atomic
 from archmotif.errors import FormatError, GraphError, LimitError, check_format
+from archmotif.fileread import parse_json, read_regular
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx
@@ -154,6 +155,17 @@ def _check_labels(labels: Mapping[str, str] | None) -> dict[str, str]:
     return out
 
 
+def check_text(field: str, strings: Iterable[str]) -> str | None:
+    """What makes ``strings`` unwritable as UTF-8 (a lone surrogate, as a JSON ``\\ud800``
+    escape or a bad ``surrogateescape`` decode can produce), or None. One encode of the
+    joined strings: cheap even for a million node names."""
+    try:
+        "\x00".join(strings).encode("utf-8")
+    except UnicodeEncodeError as e:
+        return f"{field} is not valid Unicode text ({e.reason}: {e.object[e.start : e.end]!r})"
+    return None
+
+
 class OpGraph:
     """A neural network as a DAG of operators. See the module docstring."""
 
@@ -182,11 +194,21 @@ class OpGraph:
             node_names = tuple(str(n) for n in node_names)
             if len(node_names) != len(ids):
                 raise GraphError(f"node_names has {len(node_names)} entries for {len(ids)} nodes")
+        labels = _check_labels(labels)
+        for field, strings in (
+            ("name", (name,)),
+            ("op_names", names),
+            ("labels", [*labels, *labels.values()]),
+            ("node_names", node_names or ()),
+        ):
+            bad = check_text(field, strings)
+            if bad:  # found now, not when the graph is saved
+                raise GraphError(bad)
         self._ops = ids
         self._edges = e
         self._op_names = names
         self.name = name
-        self.labels = _check_labels(labels)
+        self.labels = labels
         self.node_names: tuple[str, ...] | None = node_names
 
     @classmethod
@@ -396,11 +418,7 @@ class OpGraph:
     @classmethod
     def from_json(cls, text: str | bytes) -> OpGraph:
         """Parses the JSON written by :meth:`to_json`."""
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise FormatError(f"<json>: not valid JSON: {e}") from None
-        return cls.from_dict(d, source="<json>")
+        return cls.from_dict(parse_json(text, "<json>", "OpGraph JSON"), source="<json>")
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Writes :meth:`to_json` to ``path`` atomically (temp file, fsync, rename)."""
@@ -411,10 +429,5 @@ class OpGraph:
     def load(cls, path: str | os.PathLike[str]) -> OpGraph:
         """Reads a file written by :meth:`save`."""
         p = os.fspath(path)
-        with open(p, "rb") as f:
-            raw = f.read()
-        try:
-            d = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise FormatError(f"{p}: not an OpGraph JSON file: {e}") from None
-        return cls.from_dict(d, source=p)
+        raw = read_regular(p, "an OpGraph JSON file")
+        return cls.from_dict(parse_json(raw, p, "OpGraph JSON file"), source=p)

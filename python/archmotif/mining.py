@@ -17,11 +17,20 @@ from typing import Any
 import numpy as np
 
 from archmotif import _core
-from archmotif.errors import GraphError, LimitError
+from archmotif.errors import GraphError, InvalidArgument, LimitError
 from archmotif.graph import OpGraph
 from archmotif.motifs import MacroGraph, MotifVocabulary
 
-__all__ = ["STRATEGIES", "Mined", "canonical_hash", "contract", "mine"]
+__all__ = [
+    "MAX_THREADS",
+    "MINING_PARAMS",
+    "STRATEGIES",
+    "Mined",
+    "canonical_hash",
+    "check_mining_params",
+    "contract",
+    "mine",
+]
 
 STRATEGIES = ("merge", "nar")
 
@@ -75,9 +84,19 @@ def _progress(enabled: bool, desc: str) -> tuple[Callable[[int, int], None] | No
     return update, bar
 
 
-def _check_int(name: str, value: Any, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
+def _check_int(name: str, value: Any, lo: int, hi: int = 2**63 - 1) -> int:
+    """``value`` as an int in ``[lo, hi]``; anything else raises :class:`InvalidArgument`
+    (the core takes 64-bit integers: a wider one must not reach it as an OverflowError)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidArgument(f"{name} must be an integer >= {lo}, got {value!r}")
+    if not lo <= value <= hi:
+        v = int(value)
+        shown = f"{v:,}" if abs(v) < 10**30 else f"an integer of {len(str(v))} digits"
+        raise InvalidArgument(
+            f"{name} must be an integer >= {lo}"
+            + (f" and <= {hi:,}" if hi < 2**63 - 1 else " that fits in 64 bits")
+            + f", got {shown}"
+        )
     return int(value)
 
 
@@ -138,11 +157,41 @@ def _check_memory_of(nodes: int, edges: int, max_memory: int | str | None) -> No
         )
 
 
+# The mining parameters and their bounds: the one argument check of mine(), and the
+# schema of the parameters an encoder file may carry (nothing else: never a client, a
+# path or a callable).
+MINING_PARAMS = {
+    "min_count": (1, 2**63 - 1),
+    "min_support": (1, 2**63 - 1),
+    "max_motif_nodes": (2, 4096),
+    "max_levels": (0, 2**63 - 1),
+}
+
+
+def check_mining_params(**params: Any) -> dict[str, int]:
+    """``params`` checked against :data:`MINING_PARAMS` (names and bounds); an unknown
+    name or a value out of bounds raises :class:`InvalidArgument` naming it."""
+    unknown = sorted(set(params) - set(MINING_PARAMS))
+    if unknown:
+        raise InvalidArgument(
+            f"unknown mining parameter(s) {', '.join(unknown)}; "
+            f"the mining parameters are {', '.join(MINING_PARAMS)}"
+        )
+    return {k: _check_int(k, v, *MINING_PARAMS[k]) for k, v in params.items()}
+
+
+# More threads than this only add scheduling: four per core (at least 16). A bound keeps
+# threads=10**4 from starting ten thousand OS threads.
+MAX_THREADS = max(16, 4 * (os.cpu_count() or 1))
+
+
 def _threads(threads: int | None) -> int | None:
     if threads is None:
         env = os.environ.get("RAYON_NUM_THREADS")
-        return int(env) if env and env.isdigit() and int(env) > 0 else None
-    return _check_int("threads", threads, 1)
+        if not (env and env.isdigit() and int(env) > 0):
+            return None
+        return _check_int("RAYON_NUM_THREADS", int(env), 1, MAX_THREADS)
+    return _check_int("threads", threads, 1, MAX_THREADS)
 
 
 class Mined:
@@ -304,11 +353,13 @@ def mine(
     file. See :mod:`archmotif.streaming` (``strategy="merge"`` only).
     """
     if strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
-    min_count = _check_int("min_count", min_count, 1)
-    min_support = _check_int("min_support", min_support, 1)
-    max_motif_nodes = _check_int("max_motif_nodes", max_motif_nodes, 2)
-    max_levels = _check_int("max_levels", max_levels, 0)
+        raise InvalidArgument(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    params = check_mining_params(
+        min_count=min_count, min_support=min_support,
+        max_motif_nodes=max_motif_nodes, max_levels=max_levels,
+    )  # fmt: skip
+    min_count, min_support = params["min_count"], params["min_support"]
+    max_motif_nodes, max_levels = params["max_motif_nodes"], params["max_levels"]
     if chunk_nodes is not None or chunk_graphs is not None:
         return _mine_streamed(
             graphs, strategy=strategy, client=client, min_count=min_count,

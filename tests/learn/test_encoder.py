@@ -168,14 +168,93 @@ def test_corrupt_foreign_and_future_files_raise_format_error(fitted, tmp_path):
         with pytest.raises(archmotif.FormatError, match="bad.pt"):
             Encoder.load(bad)
     torch.save({"weights": torch.zeros(3)}, bad)
-    with pytest.raises(archmotif.FormatError, match="not an archmotif encoder"):
+    with pytest.raises(
+        archmotif.FormatError, match="a pickled torch file, not an archmotif encoder"
+    ):
         Encoder.load(bad)
     encoder_file.write(bad, encoder_file.ENCODER_FORMAT, {})
-    outer = torch.load(bad, weights_only=True)
-    outer["version"] = encoder_file.FILE_VERSION + 1
-    torch.save(outer, bad)
+    with np.load(bad) as z:
+        arrays = {k: z[k] for k in z.files}
+    h = json.loads(arrays["header"].tobytes())
+    h["version"] = encoder_file.FILE_VERSION + 1
+    arrays["header"] = np.frombuffer(json.dumps(h).encode(), dtype=np.uint8)
+    with open(bad, "wb") as f:
+        np.savez(f, **arrays)
     with pytest.raises(archmotif.FormatError, match="newer"):
         Encoder.load(bad)
+
+
+def test_encoder_file_holds_no_pickle_and_round_trips_every_payload_kind(tmp_path):
+    """The payload kinds training writes (state dicts, optimiser states keyed by int,
+    tuples, non-finite floats, bfloat16 and empty tensors) come back equal, from a plain
+    .npz that numpy reads with pickles refused."""
+    import torch
+
+    from archmotif.learn import encoder_file
+
+    lin = torch.nn.Linear(3, 2)
+    opt = torch.optim.Adam(lin.parameters(), lr=0.1)
+    lin(torch.ones(1, 3)).sum().backward()
+    opt.step()
+    payload = {
+        "opt": opt.state_dict(),
+        "t": torch.arange(6, dtype=torch.bfloat16).reshape(2, 3),
+        "empty": torch.zeros(0, 4),
+        "scalar": torch.tensor(3.5),
+        "mixed": [1, "a", None, True, (2.5, float("inf"), float("nan"))],
+        "byte": torch.Generator().manual_seed(0).get_state(),
+    }
+    path = tmp_path / "x.pt"
+    encoder_file.write(path, encoder_file.CHECKPOINT_FORMAT, payload)
+    with np.load(path, allow_pickle=False) as z:
+        assert all(z[k].dtype == np.uint8 for k in z.files)
+    back = encoder_file.read(path, encoder_file.CHECKPOINT_FORMAT)
+    assert torch.equal(back["t"], payload["t"]) and back["t"].dtype == torch.bfloat16
+    assert back["empty"].shape == (0, 4) and back["scalar"].item() == 3.5
+    assert torch.equal(back["byte"], payload["byte"])
+    m = back["mixed"]
+    assert m[:4] == [1, "a", None, True] and m[4][:2] == (2.5, float("inf")) and m[4][2] != m[4][2]
+    assert back["opt"]["param_groups"] == payload["opt"]["param_groups"]
+    assert set(back["opt"]["state"]) == {0, 1}  # int keys stay ints
+    lin2 = torch.nn.Linear(3, 2)
+    opt2 = torch.optim.Adam(lin2.parameters(), lr=0.1)
+    opt2.load_state_dict(back["opt"])  # what resuming from a checkpoint does
+    assert torch.equal(
+        opt2.state_dict()["state"][0]["exp_avg"], opt.state_dict()["state"][0]["exp_avg"]
+    )
+
+
+def test_version_1_encoder_file_upgrades_explicitly(fitted, tmp_path):
+    """A version-1 file (a torch.save pickle) is refused by load and converted by
+    upgrade(), the one call that unpickles, on a file the user trusts."""
+    import hashlib
+    import io
+
+    import torch
+
+    from archmotif.learn import encoder_file
+
+    new = tmp_path / "new.pt"
+    fitted.save(new)
+    inner = encoder_file.read(new, encoder_file.ENCODER_FORMAT)
+    buf = io.BytesIO()
+    torch.save(inner, buf)
+    data = buf.getvalue()
+    old = tmp_path / "old.pt"
+    torch.save(
+        {
+            "format": encoder_file.ENCODER_FORMAT,
+            "version": 1,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "payload": torch.frombuffer(bytearray(data), dtype=torch.uint8),
+        },
+        old,
+    )
+    with pytest.raises(archmotif.FormatError, match="upgrade"):
+        Encoder.load(old)
+    encoder_file.upgrade(old)
+    toy = archmotif.datasets.load("builtin")[:3]
+    np.testing.assert_array_equal(Encoder.load(old).embed(toy), fitted.embed(toy))
 
 
 def test_embed_before_fit_raises():

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from archmotif.corpus import load_corpus
-from archmotif.errors import FormatError
 from archmotif.graph import OpGraph
 
 __all__ = ["BUILTIN_PATH", "available", "default_zoo_path", "load"]
@@ -81,10 +80,8 @@ def load(name_or_path: str | os.PathLike[str]) -> list[OpGraph]:
     key = os.fspath(name_or_path)
     if key in _NAMED:
         return _NAMED[key]()
-    if not os.path.exists(key):
+    if not os.path.lexists(key):
         raise FileNotFoundError(
             f"{key}: neither a dataset name ({', '.join(_NAMED)}) nor an existing corpus file"
         )
-    if os.path.isdir(key):
-        raise FormatError(f"{key}: is a directory, not a corpus file")
-    return load_corpus(key)
+    return load_corpus(key)  # refuses directories, FIFOs and the like (FormatError)

@@ -15,6 +15,7 @@ import os
 from typing import Any
 
 from archmotif.errors import FormatError
+from archmotif.fileread import read_regular
 from archmotif.graph import OpGraph
 
 __all__ = ["from_onnx"]
@@ -26,14 +27,18 @@ def from_onnx(path_or_model: Any, *, name: str | None = None) -> OpGraph:
         import onnx
     except ImportError as e:
         raise ImportError("archmotif.from_onnx needs onnx: pip install 'archmotif[zoo]'") from e
+    source = "<onnx.ModelProto>"
     if isinstance(path_or_model, (str, os.PathLike)):
-        p = os.fspath(path_or_model)
+        source = p = os.fspath(path_or_model)
+        raw = read_regular(p, "an ONNX model")  # bytes only: external data is never read
+        if not raw:
+            raise FormatError(f"{p}: not a readable ONNX model (the file is empty)")
         try:
-            model = onnx.load(p, load_external_data=False)
-        except FileNotFoundError:
-            raise
+            model = onnx.load_model_from_string(raw)
         except Exception as e:
             raise FormatError(f"{p}: not a readable ONNX model ({type(e).__name__}: {e})") from None
+        if not model.HasField("graph"):
+            raise FormatError(f"{p}: not a readable ONNX model (it holds no graph)")
         default_name = os.path.splitext(os.path.basename(p))[0]
     elif isinstance(path_or_model, onnx.ModelProto):
         model, default_name = path_or_model, path_or_model.graph.name
@@ -58,6 +63,11 @@ def from_onnx(path_or_model: Any, *, name: str | None = None) -> OpGraph:
         ops.append(f"{domain}.{node.op_type}" if domain else node.op_type)
         node_names.append(node.name or f"{node.op_type}_{idx}")
         for t in node.output:
+            if t in producer:  # SSA: one producer per tensor; a second is a broken file
+                raise FormatError(
+                    f"{source}: tensor {t!r} is produced twice (by {node_names[producer[t]]!r} "
+                    f"and {node_names[idx]!r}); an ONNX graph gives each tensor one producer"
+                )
             if t:
                 producer[t] = idx
     pairs: list[tuple[int, int]] = []

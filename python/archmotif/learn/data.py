@@ -10,7 +10,7 @@ This module owns every conversion the learners need:
 - :func:`instance_graphs` (and the re-exported ``induced_subgraph``): the operator subgraph of a
   macro node, so that motifs the vocabulary lacks can still be embedded;
 - :func:`pack_graphs`, :func:`unpack_graphs`: graphs as flat tensors, so that an
-  encoder file (loaded with ``weights_only=True``) can carry its training corpus.
+  encoder file (which holds tensors and JSON, never pickles) can carry its training corpus.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import torch
 from torch_geometric.data import Data
 
 from archmotif.errors import FormatError
+from archmotif.fileread import parse_json
 from archmotif.graph import OpGraph
 from archmotif.learn.renumber import canonical_order, induced_subgraph
 from archmotif.motifs import MacroGraph
@@ -132,7 +133,7 @@ def pack_graphs(graphs: Sequence[OpGraph]) -> dict[str, object]:
 def unpack_graphs(packed: dict[str, object], *, source: str) -> list[OpGraph]:
     """Inverse of :func:`pack_graphs`; malformed data raises ``FormatError`` naming ``source``."""
     try:
-        meta = json.loads(packed["meta"])  # type: ignore[arg-type]
+        meta = parse_json(packed["meta"], source, "training corpus")  # type: ignore[arg-type]
         op_names, names = meta["op_names"], meta["names"]
         ops = packed["ops"].numpy()  # type: ignore[union-attr]
         edges = packed["edges"].numpy().astype(np.int64)  # type: ignore[union-attr]

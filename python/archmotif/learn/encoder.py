@@ -48,7 +48,8 @@ import numpy as np
 import torch
 
 from archmotif.corpus import load_corpus
-from archmotif.errors import FormatError, LearnError
+from archmotif.errors import FormatError, InvalidArgument, LearnError
+from archmotif.fileread import parse_json
 from archmotif.graph import OpGraph
 from archmotif.learn import encoder_file
 from archmotif.learn.data import (
@@ -63,12 +64,67 @@ from archmotif.learn.models import CONVS, Heads, MacroGraphEncoder, OpGraphEncod
 from archmotif.learn.motif_bag import MotifTfidf
 from archmotif.learn.stages import Fitted, fit_two_stage, macro_inputs
 from archmotif.learn.train import RunContext, embed_batches
-from archmotif.mining import STRATEGIES, Mined, mine
+from archmotif.mining import STRATEGIES, Mined, check_mining_params, mine
 from archmotif.motifs import MacroGraph
 
-__all__ = ["Encoder", "fuse", "similarity_spread"]
+__all__ = ["CONFIG_SCHEMA", "Encoder", "check_config", "fuse", "similarity_spread"]
 
 SPREAD_SAMPLE = 2048  # rows whose pairwise cosines measure a spread
+MAX_WIDTH = 4096  # hidden and out: a file's widths are bounded before anything is built
+
+# The encoder's settings, field by field: (type, low, high) for numbers, a tuple of
+# choices for strings. The constructor and Encoder.load check the same table, so a
+# file can carry nothing a caller could not pass, and widths and counts are bounded
+# before any tensor is allocated.
+CONFIG_SCHEMA: dict[str, Any] = {
+    "conv": CONVS,
+    "hidden": (int, 1, MAX_WIDTH),
+    "out": (int, 1, MAX_WIDTH),
+    "stage1_epochs": (int, 0, 10**6),
+    "stage2_epochs": (int, 0, 10**6),
+    "temperature": (float, 1e-6, 1e6),
+    "use_labels": (bool, None, None),
+    "strategy": STRATEGIES,
+    "mine_kwargs": (dict, None, None),
+    "context_hops": (int, 0, 64),
+    "batch_size": (int, 2, 10**6),
+    "lr": (float, 1e-12, 1e3),
+    "lower_levels": (int, 0, 64),
+    "bag_weight": (float, 0.0, 1e6),
+}
+
+
+def check_config(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` checked field by field against :data:`CONFIG_SCHEMA` (exactly its
+    keys; ``mine_kwargs`` only mining parameters, see
+    :func:`~archmotif.mining.check_mining_params`), with floats as floats. Raises
+    ``ValueError`` (an :class:`~archmotif.InvalidArgument`) naming the field."""
+    unknown = sorted(set(config) - set(CONFIG_SCHEMA))
+    missing = sorted(set(CONFIG_SCHEMA) - set(config))
+    if unknown or missing:
+        raise InvalidArgument(f"encoder settings: unknown {unknown}, missing {missing}")
+    out: dict[str, Any] = {}
+    for key, rule in CONFIG_SCHEMA.items():
+        v = config[key]
+        if isinstance(rule[0], str):  # choices
+            if v not in rule:
+                raise InvalidArgument(f"{key} must be one of {rule}, got {v!r}")
+        elif rule[0] is bool:
+            if not isinstance(v, bool):
+                raise InvalidArgument(f"{key} must be true or false, got {v!r}")
+        elif rule[0] is dict:
+            if not isinstance(v, dict):
+                raise InvalidArgument(f"{key} must be a dict of mining parameters, got {v!r}")
+            v = check_mining_params(**v)
+        else:
+            kind, lo, hi = rule
+            ok = not isinstance(v, bool) and isinstance(v, int if kind is int else (int, float))
+            if not ok or not lo <= v <= hi:  # NaN fails too
+                what = "an integer" if kind is int else "a number"
+                raise InvalidArgument(f"{key} must be {what} in [{lo}, {hi}], got {v!r}")
+            v = kind(v)
+        out[key] = v
+    return out
 
 
 def similarity_spread(z: np.ndarray) -> float:
@@ -133,40 +189,23 @@ class Encoder:
         progress: bool = True,
         threads: int | None = 1,
     ) -> None:
-        if conv not in CONVS:
-            raise ValueError(f"conv must be one of {CONVS}, got {conv!r}")
-        if strategy not in STRATEGIES:
-            raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
-        for arg, v, lo in (
-            ("hidden", hidden, 1),
-            ("out", out, 1),
-            ("batch_size", batch_size, 2),
-            ("stage1_epochs", stage1_epochs, 0),
-            ("stage2_epochs", stage2_epochs, 0),
-            ("context_hops", context_hops, 0),
-            ("lower_levels", lower_levels, 0),
-        ):
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise ValueError(f"{arg} must be an integer >= {lo}, got {v!r}")
-        if not temperature > 0 or not lr > 0:
-            raise ValueError(f"temperature and lr must be > 0, got {temperature!r}, {lr!r}")
-        if isinstance(bag_weight, bool) or not 0 <= bag_weight < float("inf"):
-            raise ValueError(f"bag_weight must be a finite number >= 0, got {bag_weight!r}")
-        self.config: dict[str, Any] = dict(
-            conv=conv,
-            hidden=hidden,
-            out=out,
-            stage1_epochs=stage1_epochs,
-            stage2_epochs=stage2_epochs,
-            temperature=float(temperature),
-            use_labels=use_labels,
-            strategy=strategy,
-            mine_kwargs=dict(mine_kwargs or {}),
-            context_hops=context_hops,
-            batch_size=batch_size,
-            lr=float(lr),
-            lower_levels=lower_levels,
-            bag_weight=float(bag_weight),
+        self.config: dict[str, Any] = check_config(
+            dict(
+                conv=conv,
+                hidden=hidden,
+                out=out,
+                stage1_epochs=stage1_epochs,
+                stage2_epochs=stage2_epochs,
+                temperature=temperature,
+                use_labels=use_labels,
+                strategy=strategy,
+                mine_kwargs=dict(mine_kwargs or {}),
+                context_hops=context_hops,
+                batch_size=batch_size,
+                lr=lr,
+                lower_levels=lower_levels,
+                bag_weight=bag_weight,
+            )
         )
         self.device = RunContext.pick_device(device)
         self.checkpoint = checkpoint
@@ -376,21 +415,34 @@ class Encoder:
         p = os.fspath(path)
         d = encoder_file.read(p, encoder_file.ENCODER_FORMAT)
         try:
-            config = json.loads(d["config"])
+            config = parse_json(d["config"], p, "encoder settings")
+            if not isinstance(config, dict):
+                raise FormatError(f"{p}: encoder settings are not an object")
             config.setdefault("bag_weight", 0.0)  # files from before the hybrid embedding
+            try:
+                config = check_config(config)
+            except InvalidArgument as e:
+                raise FormatError(f"{p}: bad encoder settings ({e})") from None
             enc = cls(**config, device=device, progress=progress, threads=threads)
-            ops = OpVocabulary(json.loads(d["op_names"]))
-            ids = [int(s, 16) for s in json.loads(d["vocab_ids"])]
-            c = enc.config
+            ops = OpVocabulary(parse_json(d["op_names"], p, "op names"))
+            ids = [int(s, 16) for s in parse_json(d["vocab_ids"], p, "vocabulary ids")]
+            c, table = enc.config, d["table"]
+            # every size a module is built with is bounded (widths by the schema) or
+            # matches a tensor the file holds, before anything is allocated
+            if not isinstance(table, torch.Tensor) or table.shape != (len(ids), d["motif_dim"]):
+                raise ValueError("the motif table does not match the vocabulary")
             motif_enc = OpGraphEncoder(len(ops), c["conv"], c["hidden"], c["out"])
             macro_enc = MacroGraphEncoder(
                 int(d["motif_dim"]), c["conv"], c["hidden"], c["out"], num_motifs=len(ids)
             )
             motif_enc.load_state_dict(d["motif_enc"])
             macro_enc.load_state_dict(d["macro_enc"])
-            table = d["table"]
             graphs = unpack_graphs(d["corpus"], source=p)
-            spreads = tuple(float(v) for v in json.loads(d["spreads"])) if "spreads" in d else None
+            spreads = (
+                tuple(float(v) for v in parse_json(d["spreads"], p, "similarity spreads"))
+                if "spreads" in d
+                else None
+            )
             if spreads is not None and (len(spreads) != 2 or not all(v > 0 for v in spreads)):
                 raise ValueError(f"bad similarity spreads {spreads!r}")
         except FormatError:

@@ -25,16 +25,15 @@ Isomorphic graphs get identical features and therefore identical embeddings.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
-import zipfile
 from collections.abc import Sequence
 
 import numpy as np
 
 from archmotif.atomic import write_atomic
-from archmotif.errors import FormatError, RetrievalError
+from archmotif.errors import FormatError, RetrievalError, check_format
+from archmotif.fileread import NpzReader, parse_json
 from archmotif.graph import OpGraph
 
 __all__ = ["WL_FORMAT", "WL_VERSION", "WLBaseline", "wl_features"]
@@ -86,11 +85,14 @@ class WLBaseline:
     name = "wl"
 
     def __init__(self, *, iterations: int = 3, n_features: int = 2**14, dim: int = 128) -> None:
-        for arg, value, low in (("iterations", iterations, 0), ("n_features", n_features, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise RetrievalError(f"{arg} must be an integer >= {low}, got {value!r}")
-        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-            raise RetrievalError(f"dim must be a positive integer, got {dim!r}")
+        # upper bounds too: a file's parameters come through here (see load)
+        for arg, value, low, high in (
+            ("iterations", iterations, 0, 64),
+            ("n_features", n_features, 1, 2**24),
+            ("dim", dim, 1, 4096),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise RetrievalError(f"{arg} must be an integer in [{low}, {high}], got {value!r}")
         self.iterations = iterations
         self.n_features = n_features
         self.dim = dim
@@ -185,29 +187,26 @@ class WLBaseline:
         """Reads a file written by :meth:`save`; a corrupt, foreign or newer file raises
         :class:`~archmotif.FormatError` naming it."""
         p = os.fspath(path)
-        try:
-            with open(p, "rb") as f:
-                raw = f.read()
-            with np.load(io.BytesIO(raw), allow_pickle=False) as z:
-                h = json.loads(z["header"].tobytes().decode())
-                idf, components = z["idf"], z["components"]
-        except FileNotFoundError:
-            raise
-        # zipfile raises RuntimeError for a member flagged as encrypted and
-        # NotImplementedError (a RuntimeError) for an unknown compression method
-        except (OSError, ValueError, EOFError, KeyError, RuntimeError, zipfile.BadZipFile) as e:
-            raise FormatError(f"{p}: not a readable WL baseline file ({e})") from None
-        if not isinstance(h, dict) or h.get("format") != WL_FORMAT:
-            raise FormatError(f"{p}: not a WL baseline file (format != {WL_FORMAT!r})")
-        if not isinstance(h.get("version"), int) or h["version"] > WL_VERSION:
-            raise FormatError(f"{p}: WL baseline version {h.get('version')!r} is newer than "
-                              f"this archmotif reads ({WL_VERSION})")  # fmt: skip
-        try:
-            model = cls(iterations=h["iterations"], n_features=h["n_features"], dim=h["dim"])
-        except (KeyError, RetrievalError) as e:
-            raise FormatError(f"{p}: bad WL baseline parameters ({e})") from None
-        if idf.shape != (model.n_features,) or components.shape != (model.dim, model.n_features):
-            raise FormatError(f"{p}: WL baseline arrays have the wrong shape")
+        with NpzReader(p, "WL baseline") as z:
+            missing = {"header", "idf", "components"} - set(z.members)
+            if missing:
+                raise FormatError(f"{p}: not a WL baseline file (missing {sorted(missing)})")
+            if z.members["header"].dtype != np.uint8 or len(z.members["header"].shape) != 1:
+                raise FormatError(f"{p}: corrupt WL baseline header")
+            h = parse_json(z.array("header").tobytes(), p, "WL baseline header")
+            check_format(p, h, fmt=WL_FORMAT, newest=WL_VERSION, kind="WL baseline file",
+                         versioned="WL baseline")  # fmt: skip
+            try:
+                model = cls(iterations=h["iterations"], n_features=h["n_features"], dim=h["dim"])
+            except (KeyError, RetrievalError) as e:
+                raise FormatError(f"{p}: bad WL baseline parameters ({e})") from None
+            # the declared sizes are checked against the members before they are read
+            if z.members["idf"].shape != (model.n_features,) or z.members["components"].shape != (
+                model.dim,
+                model.n_features,
+            ):
+                raise FormatError(f"{p}: WL baseline arrays have the wrong shape")
+            idf, components = z.array("idf"), z.array("components")
         model._idf = idf.astype(np.float64)
         model._components = components.astype(np.float32)
         return model

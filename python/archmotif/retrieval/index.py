@@ -10,28 +10,29 @@ way, which only matters for exactly equal scores).
 **The index file** (``Index.save``, written atomically) is one ``.npz`` read with
 ``allow_pickle=False``:
 
-- ``header``: UTF-8 JSON ``{"format": "archmotif.index", "version": 1, "count", "dim",
+- ``header``: UTF-8 JSON ``{"format": "archmotif.index", "version": 2, "count", "dim",
   "metadata": [{str: str}], "sha256": {array name: hex digest}, "encoder": null |
-  {"class": "archmotif.module:Class", "name": str}}``;
+  {"kind": "ours" | "wl", "name": str}}``;
 - ``embeddings``: float32 ``[count, dim]``;
 - ``encoder``: uint8, the bytes of the encoder's own file (``encoder.save(path)``).
 
 The encoder's *bytes* are stored, not a path to them, so an index file alone answers
-``search(model, "index.npz")`` wherever it is copied. On load, only a class inside the
-``archmotif`` package is accepted, and it reads the bytes with its own (pickle-free)
-``load``. A corrupt, truncated, foreign or newer file, or one whose arrays do not match
-their checksums, raises :class:`~archmotif.FormatError` naming the file.
+``search(model, "index.npz")`` wherever it is copied. ``kind`` is a name in the fixed
+registry of :mod:`archmotif.learn.registry` (version 1 files named the class by its
+import path; the two paths archmotif wrote are still read, nothing else): a file chooses
+among archmotif's encoders and never names code to import. The chosen class reads the
+bytes with its own pickle-free ``load``. The archive is checked by
+:class:`~archmotif.fileread.NpzReader` before anything is read; a corrupt, truncated,
+foreign or newer file, or one whose arrays do not match their checksums, raises
+:class:`~archmotif.FormatError` naming the file.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
-import io
 import json
 import os
 import tempfile
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,12 +41,14 @@ import numpy as np
 
 from archmotif.atomic import write_atomic
 from archmotif.errors import FormatError, RetrievalError, check_format
+from archmotif.fileread import NpzReader, parse_json
 from archmotif.graph import OpGraph
+from archmotif.learn.registry import encoder_class, encoder_kind
 
 __all__ = ["FAISS_THRESHOLD", "INDEX_FORMAT", "INDEX_VERSION", "Hit", "Index", "search"]
 
 INDEX_FORMAT = "archmotif.index"
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 FAISS_THRESHOLD = 50_000
 _BLOCK = 1024  # query rows per matmul block, bounding memory at _BLOCK x count floats
 
@@ -177,12 +180,11 @@ class Index:
         arrays: dict[str, np.ndarray] = {"embeddings": np.ascontiguousarray(self.embeddings)}
         enc_header = None
         if self.encoder is not None:
-            arrays["encoder"] = _encoder_bytes(self.encoder)
-            cls = type(self.encoder)
             enc_header = {
-                "class": f"{cls.__module__}:{cls.__qualname__}",
+                "kind": encoder_kind(self.encoder),
                 "name": str(getattr(self.encoder, "name", "")),
             }
+            arrays["encoder"] = _encoder_bytes(self.encoder)
         header = {
             "format": INDEX_FORMAT,
             "version": INDEX_VERSION,
@@ -200,28 +202,18 @@ class Index:
         """Reads a file written by :meth:`save`; see the module docstring for what is
         checked. The stored encoder, if any, is rebuilt as :attr:`encoder`."""
         p = os.fspath(path)
-        try:
-            with open(p, "rb") as f:
-                raw = f.read()
-            if not raw.startswith(b"PK"):
-                raise FormatError(f"{p}: not an archmotif index (not a zip/.npz archive)")
-            with np.load(io.BytesIO(raw), allow_pickle=False) as z:
-                arrays = {name: z[name] for name in z.files}
-        except FormatError:
-            raise
-        except FileNotFoundError:
-            raise
-        # zipfile raises RuntimeError for a member flagged as encrypted and
-        # NotImplementedError (a RuntimeError) for an unknown compression method
-        except (OSError, ValueError, EOFError, KeyError, RuntimeError, zipfile.BadZipFile) as e:
-            raise FormatError(f"{p}: not a readable archmotif index ({e})") from None
-        h = _header(p, arrays)
+        with NpzReader(p, "index") as z:
+            if "header" not in z.members or "embeddings" not in z.members:
+                raise FormatError(f"{p}: not an archmotif index (missing header or embeddings)")
+            h = _header(p, z.array("header"))
+            emb = z.members["embeddings"]
+            if emb.dtype != np.float32 or emb.shape != (h["count"], h["dim"]):
+                raise FormatError(f"{p}: embeddings have the wrong dtype or shape")
+            arrays = {name: z.array(name) for name in z.members}
         for name, digest in h["sha256"].items():
             if name not in arrays or _digest(arrays[name]) != digest:
                 raise FormatError(f"{p}: array {name!r} is missing or fails its sha256 checksum")
         emb = arrays["embeddings"]
-        if emb.dtype != np.float32 or emb.shape != (h["count"], h["dim"]):
-            raise FormatError(f"{p}: embeddings have the wrong dtype or shape")
         if len(h["metadata"]) != h["count"]:
             raise FormatError(f"{p}: {len(h['metadata'])} metadata entries for {h['count']} items")
         encoder = None
@@ -238,23 +230,24 @@ class Index:
         return index
 
 
-def _header(p: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    if "header" not in arrays or "embeddings" not in arrays:
-        raise FormatError(f"{p}: not an archmotif index (missing header or embeddings)")
-    try:
-        h = json.loads(arrays["header"].tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise FormatError(f"{p}: corrupt index header ({e})") from None
+def _header(p: str, raw: np.ndarray) -> dict[str, Any]:
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise FormatError(f"{p}: corrupt index header (not a byte array)")
+    h = parse_json(raw.tobytes(), p, "index header")
     check_format(p, h, fmt=INDEX_FORMAT, newest=INDEX_VERSION, kind="index")
     ok = (
-        isinstance(h.get("count"), int)
-        and isinstance(h.get("dim"), int)
+        _is_count(h.get("count"))
+        and _is_count(h.get("dim"))
         and isinstance(h.get("metadata"), list)
         and isinstance(h.get("sha256"), dict)
     )
     if not ok:
         raise FormatError(f"{p}: index header lacks count, dim, metadata or sha256")
     return h
+
+
+def _is_count(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
 
 
 def _top_k(row: np.ndarray, k: int) -> np.ndarray:
@@ -290,19 +283,11 @@ def _encoder_bytes(encoder: Any) -> np.ndarray:
 
 
 def _encoder_from_bytes(p: str, info: Any, data: np.ndarray | None) -> Any:
-    spec = info.get("class") if isinstance(info, dict) else None
-    module_name, _, qualname = str(spec).partition(":")
-    # Only archmotif's own classes: a file must never choose which code gets imported.
-    if not (module_name == "archmotif" or module_name.startswith("archmotif.")) or not qualname:
-        raise FormatError(f"{p}: index names encoder class {spec!r}, not one of archmotif's")
-    if data is None:
+    if not isinstance(info, dict):
+        raise FormatError(f"{p}: index header's encoder entry is not an object")
+    cls = encoder_class(info.get("kind", info.get("class")), p)
+    if data is None or data.dtype != np.uint8 or data.ndim != 1:
         raise FormatError(f"{p}: index header names an encoder but holds no encoder bytes")
-    try:
-        cls: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            cls = getattr(cls, part)
-    except (ImportError, AttributeError) as e:
-        raise FormatError(f"{p}: encoder class {spec!r} is not available ({e})") from None
     with tempfile.TemporaryDirectory() as tmp:
         file = os.path.join(tmp, "encoder")
         with open(file, "wb") as f:

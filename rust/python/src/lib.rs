@@ -30,9 +30,7 @@ pub(crate) fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
         ErrorKind::Interrupted => {
             return pyo3::exceptions::PyKeyboardInterrupt::new_err("interrupted")
         }
-        ErrorKind::InvalidArgument => {
-            return pyo3::exceptions::PyValueError::new_err(err.to_string())
-        }
+        ErrorKind::InvalidArgument => "InvalidArgument",
     };
     match py
         .import("archmotif.errors")

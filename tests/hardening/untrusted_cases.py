@@ -1,0 +1,349 @@
+"""Catalogue entries for files made by an attacker and for arguments past every bound
+(the security probe): each builds the bad input in a temporary folder and tries it the
+way a user would. :mod:`test_catalogue` runs them with the other entries and writes them
+to docs/hardening.md.
+
+Each entry is ``(id, layer, what, run, expect, match)`` as in ``test_catalogue.Case``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import warnings
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import archmotif
+from archmotif import FormatError, GraphError, InvalidArgument, OpGraph
+
+Entry = tuple[str, str, str, Callable[[Path], object], Any, str]
+
+
+def _toy() -> OpGraph:
+    return OpGraph(["input", "conv", "relu", "conv", "relu"], [[0, 1, 2, 3], [1, 2, 3, 4]])
+
+
+def _corpus(tmp: Path) -> Path:
+    p = tmp / "good.npz"
+    archmotif.save_corpus([_toy(), _toy()], p)
+    return p
+
+
+def _members(src: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(src) as z:
+        return {i.filename: z.read(i.filename) for i in z.infolist()}
+
+
+def _zip(dst: Path, members: list[tuple[str, bytes, int]]) -> Path:
+    """A zip of ``(name, data, compression)`` members, duplicates allowed."""
+    with warnings.catch_warnings():  # zipfile warns about a duplicate name; we want one
+        warnings.simplefilter("ignore")
+        with zipfile.ZipFile(dst, "w") as z:
+            for name, data, method in members:
+                z.writestr(zipfile.ZipInfo(name), data, compress_type=method)
+    return dst
+
+
+def _npy(a: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, a)
+    return buf.getvalue()
+
+
+def _npy_claiming(shape: tuple[int, ...], payload: bytes) -> bytes:
+    """A .npy member whose header claims ``shape`` (int64) but holds ``payload``."""
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_2_0(
+        buf, {"descr": "<i8", "fortran_order": False, "shape": shape}
+    )
+    return buf.getvalue() + payload
+
+
+def _corpus_with(tmp: Path, name: str, data: bytes, method: int = zipfile.ZIP_STORED) -> Path:
+    members = _members(_corpus(tmp))
+    members[name] = data
+    return _zip(
+        tmp / "edited.npz", [(n, d, method if n == name else 0) for n, d in members.items()]
+    )
+
+
+def _header(tmp: Path, raw: bytes) -> Path:
+    return _corpus_with(tmp, "header.npy", _npy(np.frombuffer(raw, dtype=np.uint8)))
+
+
+def _header_json(tmp: Path, **changes: object) -> Path:
+    with np.load(_corpus(tmp)) as z:
+        h = json.loads(z["header"].tobytes())
+    h.update(changes)
+    return _header(tmp, json.dumps(h).encode())
+
+
+def _record_raw(tmp: Path, raw: bytes) -> Path:
+    """A one-graph corpus whose only record is ``raw``."""
+    p = tmp / "one.npz"
+    archmotif.save_corpus([_toy()], p)
+    members = _members(p)
+    members["records.npy"] = _npy(np.frombuffer(raw, dtype=np.uint8))
+    members["record_offsets.npy"] = _npy(np.array([0, len(raw)], dtype=np.int64))
+    return _zip(tmp / "edited.npz", [(n, d, 0) for n, d in members.items()])
+
+
+def _duplicate_member(tmp: Path) -> Path:
+    members = list(_members(_corpus(tmp)).items())
+    evil = _npy(np.zeros(5, dtype=np.int32))
+    return _zip(tmp / "dup.npz", [(n, d, 0) for n, d in members] + [("ops.npy", evil, 0)])
+
+
+def _fifo(tmp: Path, name: str) -> Path:
+    p = tmp / name
+    os.mkfifo(p)
+    return p
+
+
+def _symlink_loop(tmp: Path) -> Path:
+    (tmp / "a.npz").symlink_to(tmp / "b.npz")
+    (tmp / "b.npz").symlink_to(tmp / "a.npz")
+    return tmp / "a.npz"
+
+
+def _write(tmp: Path, name: str, data: bytes) -> Path:
+    p = tmp / name
+    p.write_bytes(data)
+    return p
+
+
+def _deep(n: int = 10**5) -> str:
+    return "[" * n + "]" * n
+
+
+# -- index files ----------------------------------------------------------------------
+
+
+def _index_naming(tmp: Path, encoder: dict[str, str], version: int = 1) -> Path:
+    """An index file whose header names ``encoder`` as its encoder (version 1 named a
+    class by import path, which is what an attacker writes)."""
+    from archmotif.learn.wl import WLBaseline
+    from archmotif.retrieval.index import Index
+
+    gs = archmotif.datasets.load("builtin")[:4]
+    p = tmp / "index.npz"
+    Index.build(gs, WLBaseline(dim=4), fit=True).save(p)
+    members = _members(p)
+    h = json.loads(np.load(io.BytesIO(members["header.npy"])).tobytes())
+    h.update(version=version, encoder=encoder)
+    members["header.npy"] = _npy(np.frombuffer(json.dumps(h).encode(), dtype=np.uint8))
+    return _zip(tmp / "evil.npz", [(n, d, 0) for n, d in members.items()])
+
+
+def _index_header(tmp: Path, raw: bytes) -> Path:
+    """A valid index file whose header bytes are replaced by ``raw``."""
+    members = _members(_index_naming(tmp, {"kind": "wl", "name": "wl"}, version=2))
+    members["header.npy"] = _npy(np.frombuffer(raw, dtype=np.uint8))
+    return _zip(tmp / "edited.npz", [(n, d, 0) for n, d in members.items()])
+
+
+def _load_index(p: Path) -> object:
+    from archmotif.retrieval.index import Index
+
+    return Index.load(p)
+
+
+def _search(p: Path) -> object:
+    return archmotif.search(_toy(), p)
+
+
+def _cli_search(tmp: Path) -> str:
+    """``archmotif search q.json --index evil.npz`` as a user types it."""
+    evil = _index_naming(tmp, {"class": "archmotif.learn.encoder_file:torch.export"})
+    _toy().save(tmp / "q.json")
+    exe = Path(sys.executable).with_name("archmotif")
+    r = subprocess.run(
+        [str(exe), "search", "q.json", "--index", str(evil)],
+        cwd=tmp, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    lines = r.stderr.strip().splitlines()
+    return f"ok: exit {r.returncode}, {len(lines)} line: {lines[-1] if lines else ''}"
+
+
+# -- encoder files --------------------------------------------------------------------
+
+_FITTED: dict[str, bytes] = {}
+
+
+def _fitted_encoder(tmp: Path) -> Path:
+    """A real encoder file (tiny, fitted once per session)."""
+    if "bytes" not in _FITTED:
+        from archmotif.learn.encoder import Encoder
+
+        gs = archmotif.datasets.load("builtin")[:6]
+        enc = Encoder(hidden=8, out=8, stage1_epochs=1, stage2_epochs=1, progress=False)
+        enc.fit(gs).save(tmp / "fitted.pt")
+        _FITTED["bytes"] = (tmp / "fitted.pt").read_bytes()
+    p = tmp / "encoder.pt"
+    p.write_bytes(_FITTED["bytes"])
+    return p
+
+
+def _encoder_with(tmp: Path, **config: object) -> Path:
+    """The fitted encoder file with its settings changed (rewritten with our writer)."""
+    from archmotif.learn import encoder_file
+
+    p = _fitted_encoder(tmp)
+    d = encoder_file.read(p, encoder_file.ENCODER_FORMAT)
+    d["config"] = json.dumps({**json.loads(d["config"]), **config})
+    encoder_file.write(p, encoder_file.ENCODER_FORMAT, d)
+    return p
+
+
+def _encoder_header(tmp: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
+    """The fitted encoder file with its JSON header edited by ``edit``."""
+    p = _fitted_encoder(tmp)
+    members = _members(p)
+    h = json.loads(np.load(io.BytesIO(members["header.npy"])).tobytes())
+    edit(h)
+    members["header.npy"] = _npy(np.frombuffer(json.dumps(h).encode(), dtype=np.uint8))
+    return _zip(tmp / "edited.pt", [(n, d, 0) for n, d in members.items()])
+
+
+def _tag(h: dict[str, Any]) -> None:
+    h["tree"] = {"$eval": "__import__('os').system('touch pwned')"}
+
+
+def _huge_tensor(h: dict[str, Any]) -> None:
+    h["tensors"][0]["shape"] = [10**12]
+
+
+def _load_encoder(p: Path) -> object:
+    from archmotif.learn.encoder import Encoder
+
+    e = Encoder.load(p)
+    return e.embed([_toy()])  # the first embed is where mine_kwargs used to reach mine()
+
+
+# -- writes interrupted by kill -9 ------------------------------------------------------
+
+_KILLED = """
+import os, signal, sys
+import archmotif
+from archmotif.atomic import write_atomic
+target = sys.argv[1]
+if sys.argv[2] == "writer":
+    w = archmotif.CorpusWriter(target)
+    w.extend([archmotif.OpGraph(["a", "b"], [[0], [1]])])
+else:
+    def write(f):
+        f.write(b"half")
+        os.kill(os.getpid(), signal.SIGKILL)
+    write_atomic(target, write)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def _killed_saves(tmp: Path) -> str:
+    """kill -9 inside CorpusWriter leaves its folder; kill -9 inside the next write (which
+    removes that folder first) leaves its file; the save after that leaves nothing."""
+    target, left = tmp / "zoo.npz", []
+    for mode in ("writer", "atomic"):
+        r = subprocess.run([sys.executable, "-c", textwrap.dedent(_KILLED), str(target), mode])
+        assert r.returncode == -signal.SIGKILL, r.returncode
+        left.append(sorted(n for n in os.listdir(tmp) if n.startswith(".tmp-")))
+    assert len(left[0]) == 1 and left[0][0].endswith("zoo.npz.d"), left
+    assert len(left[1]) == 1 and left[1][0].endswith("zoo.npz"), left
+    archmotif.save_corpus([_toy()], target)
+    after = sorted(n for n in os.listdir(tmp) if n.startswith(".tmp-"))
+    return f"ok: kill -9 left a folder, then a file; {len(after)} after the next save"
+
+
+def _unwritable(tmp: Path) -> object:
+    """A target whose folder cannot take files (missing here; read-only is the same call,
+    but root, who runs CI, may write anywhere)."""
+    archmotif.save_corpus([_toy()], tmp / "no" / "such" / "zoo.npz")
+
+
+# -- ONNX -----------------------------------------------------------------------------
+
+
+def _onnx_two_producers(tmp: Path) -> Path:
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("t", TensorProto.FLOAT, [1])
+    nodes = [helper.make_node("Relu", ["x"], ["t"], name="a"),
+             helper.make_node("Sigmoid", ["x"], ["t"], name="b")]  # fmt: skip
+    model = helper.make_model(helper.make_graph(nodes, "g", [x], [y]))
+    p = tmp / "two.onnx"
+    onnx.save(model, p)
+    return p
+
+
+def _mine(**kw: object) -> Callable[[Path], object]:
+    return lambda t: archmotif.mine([_toy(), _toy()], progress=False, **kw)
+
+
+def entries() -> list[Entry]:
+    L, F = _load_index, FormatError
+    esc = {"class": "archmotif.learn.encoder_file:torch.export"}
+    return [
+        # -- code execution through a file's choice of class ------------------------------
+        ("index-encoder-escape", "untrusted", "an index naming `archmotif.learn.encoder_file:torch.export` (reaches torch.export.load, which unpickles)", lambda t: L(_index_naming(t, esc)), F, "names encoder .* not one of archmotif's"),  # noqa: E501
+        ("index-encoder-os-system", "untrusted", "an index naming `archmotif.atomic:os.system` as its encoder", lambda t: L(_index_naming(t, {"class": "archmotif.atomic:os.system"})), F, "not one of archmotif's"),  # noqa: E501
+        ("index-encoder-opgraph", "untrusted", "an index naming `archmotif.graph:OpGraph` as its encoder", lambda t: L(_index_naming(t, {"class": "archmotif.graph:OpGraph"})), F, "not one of archmotif's"),  # noqa: E501
+        ("index-encoder-kind", "untrusted", "a version-2 index naming an unregistered encoder kind", lambda t: L(_index_naming(t, {"kind": "../os"}, version=2)), F, "names encoder '../os'"),  # noqa: E501
+        ("search-evil-index", "untrusted", "archmotif.search(model, evil index)", lambda t: _search(_index_naming(t, esc)), F, "not one of archmotif's"),  # noqa: E501
+        ("cli-search-evil-index", "untrusted", "`archmotif search q.json --index evil.npz`", _cli_search, None, "exit 1, 1 line: .*not one of archmotif's"),  # noqa: E501
+        ("encoder-mine-client", "untrusted", "an encoder file whose settings hand mine() a Dask scheduler address (network, then pickles)", lambda t: _load_encoder(_encoder_with(t, mine_kwargs={"client": "tcp://127.0.0.1:9"})), F, "unknown mining parameter.*client"),  # noqa: E501
+        ("encoder-extra-setting", "untrusted", "an encoder file with a setting the schema lacks", lambda t: _load_encoder(_encoder_with(t, checkpoint="/etc/passwd")), F, "unknown \\['checkpoint'\\]"),  # noqa: E501
+        ("encoder-hidden-8192", "limits", "an encoder file declaring hidden=8192 (was 4.1 GB before its error)", lambda t: _load_encoder(_encoder_with(t, hidden=8192)), F, r"hidden must be an integer in \[1, 4096\]"),  # noqa: E501
+        ("encoder-unknown-tag", "untrusted", "an encoder file whose payload holds an object of an unknown kind", lambda t: _load_encoder(_encoder_header(t, _tag)), F, "unknown tag '\\$eval'"),  # noqa: E501
+        ("encoder-tensor-size", "limits", "an encoder file declaring a 10^12-element tensor over 4 bytes", lambda t: _load_encoder(_encoder_header(t, _huge_tensor)), F, "is not its .* bytes"),  # noqa: E501
+        # -- files that are not files -------------------------------------------------------
+        ("fifo-corpus", "files", "a FIFO as a corpus (load_corpus hung)", lambda t: archmotif.load_corpus(_fifo(t, "c.npz")), F, "is a FIFO"),  # noqa: E501
+        ("fifo-json", "files", "a FIFO as OpGraph JSON", lambda t: OpGraph.load(_fifo(t, "g.json")), F, "is a FIFO"),  # noqa: E501
+        ("fifo-dataset", "files", "a FIFO given to datasets.load", lambda t: archmotif.datasets.load(_fifo(t, "d.npz")), F, "is a FIFO"),  # noqa: E501
+        ("fifo-onnx", "files", "a FIFO as an ONNX model", lambda t: archmotif.from_onnx(_fifo(t, "m.onnx")), F, "is a FIFO"),  # noqa: E501
+        ("fifo-index", "files", "a FIFO as an index", lambda t: L(_fifo(t, "i.npz")), F, "is a FIFO"),  # noqa: E501
+        ("corpus-directory-direct", "files", "load_corpus(a directory) (was IsADirectoryError)", lambda t: archmotif.load_corpus(t), F, "is a directory"),  # noqa: E501
+        ("corpus-symlink-loop", "files", "a symlink loop as a corpus (was a bare OSError)", lambda t: archmotif.load_corpus(_symlink_loop(t)), F, "symbolic links"),  # noqa: E501
+        # -- JSON ---------------------------------------------------------------------------
+        ("json-deep", "files", "OpGraph JSON nested 10^5 deep (was RecursionError)", lambda t: OpGraph.from_json(_deep()), F, "nested too deeply"),  # noqa: E501
+        ("json-file-deep", "files", "an OpGraph JSON file nested 10^5 deep", lambda t: OpGraph.load(_write(t, "g.json", _deep().encode())), F, "nested too deeply"),  # noqa: E501
+        ("corpus-header-deep", "files", "a corpus header nested 10^5 deep", lambda t: archmotif.load_corpus(_header(t, _deep().encode())), F, "corpus header is nested too deeply"),  # noqa: E501
+        ("corpus-record-deep", "files", "a graph record nested 10^5 deep", lambda t: archmotif.load_corpus(_record_raw(t, _deep().encode())), F, "record of graph 0 is nested too deeply"),  # noqa: E501
+        ("index-header-deep", "files", "an index header nested 10^5 deep", lambda t: L(_index_header(t, _deep().encode())), F, "index header is nested too deeply"),  # noqa: E501
+        ("json-not-utf8", "files", "an OpGraph JSON file of non-UTF-8 bytes (was UnicodeDecodeError)", lambda t: OpGraph.load(_write(t, "g.json", b'{"name": "\xff"}')), F, "is not UTF-8"),  # noqa: E501
+        ("corpus-header-not-utf8", "files", "a corpus header of non-UTF-8 bytes", lambda t: archmotif.load_corpus(_header(t, b"\xff\xfe")), F, "corpus header is not UTF-8"),  # noqa: E501
+        ("json-version-digits", "files", "a 5,000-digit version (was ValueError)", lambda t: OpGraph.from_json('{"format": "archmotif.opgraph", "version": 1' + "0" * 5000 + "}"), F, "not valid JSON"),  # noqa: E501
+        ("corpus-version-float", "files", '`"version": 1.0` (said "newer than")', lambda t: archmotif.load_corpus(_header_json(t, version=1.0)), F, "version 1.0 is not a version"),  # noqa: E501
+        ("corpus-version-nan", "files", '`"version": NaN`', lambda t: archmotif.load_corpus(_header_json(t, version=float("nan"))), F, "version nan is not a version"),  # noqa: E501
+        ("corpus-version-negative", "files", '`"version": -1` (was accepted)', lambda t: archmotif.load_corpus(_header_json(t, version=-1)), F, "version -1 is not a version"),  # noqa: E501
+        ("name-lone-surrogate", "graph", "a graph named with a lone surrogate (save_corpus raised UnicodeEncodeError)", lambda t: OpGraph(["a"], None, name="\ud800"), GraphError, "name is not valid Unicode text"),  # noqa: E501
+        ("record-lone-surrogate", "files", "a corpus record naming a graph `\\ud800`", lambda t: archmotif.load_corpus(_record_raw(t, b'{"name": "\\ud800", "labels": {}}')), F, "not valid Unicode text"),  # noqa: E501
+        # -- archives -----------------------------------------------------------------------
+        ("corpus-deflated", "limits", "a corpus with a deflated member (785 KB reached 846 MB)", lambda t: archmotif.load_corpus(_corpus_with(t, "ops.npy", _npy(np.zeros(10**6, np.int32)), zipfile.ZIP_DEFLATED)), F, "'ops.npy' is compressed"),  # noqa: E501
+        ("corpus-deflated-claim", "limits", "a deflated member claiming shape (10^12,) (was MemoryError)", lambda t: archmotif.load_corpus(_corpus_with(t, "ops.npy", _npy_claiming((10**12,), b""), zipfile.ZIP_DEFLATED)), F, "is compressed"),  # noqa: E501
+        ("corpus-shape-2**64", "limits", "a stored header of shape (2^64,) (was OverflowError)", lambda t: archmotif.load_corpus(_corpus_with(t, "ops.npy", _npy_claiming((2**64,), b"\0" * 8))), F, "'ops.npy' is truncated or mis-sized"),  # noqa: E501
+        ("index-deflated", "limits", "an index with a deflated member (1 MB reached 1.09 GB)", lambda t: L(_zip(t / "i.npz", [("embeddings.npy", _npy(np.zeros((64, 64), np.float32)), zipfile.ZIP_DEFLATED)])), F, "'embeddings.npy' is compressed"),  # noqa: E501
+        ("corpus-duplicate-member", "untrusted", "a corpus with two `ops.npy` members (the last won silently)", lambda t: archmotif.load_corpus(_duplicate_member(t)), F, "'ops.npy' appears twice"),  # noqa: E501
+        # -- ONNX ---------------------------------------------------------------------------
+        ("onnx-empty", "files", "a 0-byte .onnx (gave an empty graph)", lambda t: archmotif.from_onnx(_write(t, "m.onnx", b"")), F, "the file is empty"),  # noqa: E501
+        ("onnx-two-producers", "files", "two ONNX nodes producing one tensor (the last won silently)", lambda t: archmotif.from_onnx(_onnx_two_producers(t)), F, "tensor 't' is produced twice"),  # noqa: E501
+        # -- arguments ----------------------------------------------------------------------
+        ("mine-threads-1e4", "api", "mine(threads=10**4) (started 10^4 OS threads)", _mine(threads=10**4), InvalidArgument, "threads must be an integer >= 1 and <="),  # noqa: E501
+        ("mine-threads-1e6", "api", "mine(threads=10**6) (was RuntimeError)", _mine(threads=10**6), InvalidArgument, "threads must be"),  # noqa: E501
+        ("mine-min-count-2**64", "api", "mine(min_count=2**64) (was OverflowError)", _mine(min_count=2**64), InvalidArgument, "fits in 64 bits"),  # noqa: E501
+        ("context-hops-2**64", "api", "context(hops=2**64) (was OverflowError)", lambda t: archmotif.mine([_toy(), _toy()], progress=False).context(0, 0, hops=2**64), InvalidArgument, "hops must be"),  # noqa: E501
+        # -- writes -------------------------------------------------------------------------
+        ("write-unwritable", "files", "save_corpus into a folder that cannot take files (the error named our temporary)", _unwritable, FileNotFoundError, "cannot write .*zoo.npz"),  # noqa: E501
+        ("write-killed", "faults", "kill -9 during CorpusWriter and during an atomic write, then a save to the same path", _killed_saves, None, "0 after the next save"),  # noqa: E501
+    ]  # fmt: skip
