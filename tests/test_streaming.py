@@ -128,7 +128,7 @@ def test_a_corrupt_record_is_a_format_error_naming_the_graph(small_corpus, tmp_p
     bad.write_bytes(bytes(raw))
     with open_corpus(bad, verify=False) as r:  # with verify, the CRC-32 catches it first
         assert r[0] is not None
-        with pytest.raises(FormatError, match="corrupt record of graph 1"):
+        with pytest.raises(FormatError, match="record of graph 1 is not valid JSON"):
             r[1]
     with pytest.raises(FormatError, match="Bad CRC-32"):
         open_corpus(bad)
