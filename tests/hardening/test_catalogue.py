@@ -44,14 +44,7 @@ class Case:
     match: str = ""  # a regex the message (or the success summary) must contain
 
 
-def _toy() -> OpGraph:
-    return OpGraph(["input", "conv", "relu", "conv", "relu"], [[0, 1, 2, 3], [1, 2, 3, 4]])
-
-
-def _corpus(tmp: Path) -> Path:
-    p = tmp / "good.npz"
-    archmotif.save_corpus([_toy(), _toy()], p)
-    return p
+_toy, _corpus = untrusted_cases.toy, untrusted_cases.good_corpus
 
 
 def _rewrite_member(src: Path, dst: Path, name: str, data: bytes) -> Path:

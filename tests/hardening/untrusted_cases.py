@@ -29,13 +29,15 @@ from archmotif import FormatError, GraphError, InvalidArgument, OpGraph
 Entry = tuple[str, str, str, Callable[[Path], object], Any, str]
 
 
-def _toy() -> OpGraph:
+def toy() -> OpGraph:
+    """A 5-node chain, the catalogue's good graph."""
     return OpGraph(["input", "conv", "relu", "conv", "relu"], [[0, 1, 2, 3], [1, 2, 3, 4]])
 
 
-def _corpus(tmp: Path) -> Path:
+def good_corpus(tmp: Path) -> Path:
+    """A valid 2-graph corpus file in ``tmp``."""
     p = tmp / "good.npz"
-    archmotif.save_corpus([_toy(), _toy()], p)
+    archmotif.save_corpus([toy(), toy()], p)
     return p
 
 
@@ -70,7 +72,7 @@ def _npy_claiming(shape: tuple[int, ...], payload: bytes) -> bytes:
 
 
 def _corpus_with(tmp: Path, name: str, data: bytes, method: int = zipfile.ZIP_STORED) -> Path:
-    members = _members(_corpus(tmp))
+    members = _members(good_corpus(tmp))
     members[name] = data
     return _zip(
         tmp / "edited.npz", [(n, d, method if n == name else 0) for n, d in members.items()]
@@ -82,7 +84,7 @@ def _header(tmp: Path, raw: bytes) -> Path:
 
 
 def _header_json(tmp: Path, **changes: object) -> Path:
-    with np.load(_corpus(tmp)) as z:
+    with np.load(good_corpus(tmp)) as z:
         h = json.loads(z["header"].tobytes())
     h.update(changes)
     return _header(tmp, json.dumps(h).encode())
@@ -91,7 +93,7 @@ def _header_json(tmp: Path, **changes: object) -> Path:
 def _record_raw(tmp: Path, raw: bytes) -> Path:
     """A one-graph corpus whose only record is ``raw``."""
     p = tmp / "one.npz"
-    archmotif.save_corpus([_toy()], p)
+    archmotif.save_corpus([toy()], p)
     members = _members(p)
     members["records.npy"] = _npy(np.frombuffer(raw, dtype=np.uint8))
     members["record_offsets.npy"] = _npy(np.array([0, len(raw)], dtype=np.int64))
@@ -99,7 +101,7 @@ def _record_raw(tmp: Path, raw: bytes) -> Path:
 
 
 def _duplicate_member(tmp: Path) -> Path:
-    members = list(_members(_corpus(tmp)).items())
+    members = list(_members(good_corpus(tmp)).items())
     evil = _npy(np.zeros(5, dtype=np.int32))
     return _zip(tmp / "dup.npz", [(n, d, 0) for n, d in members] + [("ops.npy", evil, 0)])
 
@@ -159,13 +161,13 @@ def _load_index(p: Path) -> object:
 
 
 def _search(p: Path) -> object:
-    return archmotif.search(_toy(), p)
+    return archmotif.search(toy(), p)
 
 
 def _cli_search(tmp: Path) -> str:
     """``archmotif search q.json --index evil.npz`` as a user types it."""
     evil = _index_naming(tmp, {"class": "archmotif.learn.encoder_file:torch.export"})
-    _toy().save(tmp / "q.json")
+    toy().save(tmp / "q.json")
     exe = Path(sys.executable).with_name("archmotif")
     r = subprocess.run(
         [str(exe), "search", "q.json", "--index", str(evil)],
@@ -227,7 +229,7 @@ def _load_encoder(p: Path) -> object:
     from archmotif.learn.encoder import Encoder
 
     e = Encoder.load(p)
-    return e.embed([_toy()])  # the first embed is where mine_kwargs used to reach mine()
+    return e.embed([toy()])  # the first embed is where mine_kwargs used to reach mine()
 
 
 # -- writes interrupted by kill -9 ------------------------------------------------------
@@ -259,7 +261,7 @@ def _killed_saves(tmp: Path) -> str:
         left.append(sorted(n for n in os.listdir(tmp) if n.startswith(".tmp-")))
     assert len(left[0]) == 1 and left[0][0].endswith("zoo.npz.d"), left
     assert len(left[1]) == 1 and left[1][0].endswith("zoo.npz"), left
-    archmotif.save_corpus([_toy()], target)
+    archmotif.save_corpus([toy()], target)
     after = sorted(n for n in os.listdir(tmp) if n.startswith(".tmp-"))
     return f"ok: kill -9 left a folder, then a file; {len(after)} after the next save"
 
@@ -267,7 +269,7 @@ def _killed_saves(tmp: Path) -> str:
 def _unwritable(tmp: Path) -> object:
     """A target whose folder cannot take files (missing here; read-only is the same call,
     but root, who runs CI, may write anywhere)."""
-    archmotif.save_corpus([_toy()], tmp / "no" / "such" / "zoo.npz")
+    archmotif.save_corpus([toy()], tmp / "no" / "such" / "zoo.npz")
 
 
 # -- ONNX -----------------------------------------------------------------------------
@@ -288,7 +290,7 @@ def _onnx_two_producers(tmp: Path) -> Path:
 
 
 def _mine(**kw: object) -> Callable[[Path], object]:
-    return lambda t: archmotif.mine([_toy(), _toy()], progress=False, **kw)
+    return lambda t: archmotif.mine([toy(), toy()], progress=False, **kw)
 
 
 def entries() -> list[Entry]:
@@ -342,7 +344,7 @@ def entries() -> list[Entry]:
         ("mine-threads-1e4", "api", "mine(threads=10**4) (started 10^4 OS threads)", _mine(threads=10**4), InvalidArgument, "threads must be an integer >= 1 and <="),  # noqa: E501
         ("mine-threads-1e6", "api", "mine(threads=10**6) (was RuntimeError)", _mine(threads=10**6), InvalidArgument, "threads must be"),  # noqa: E501
         ("mine-min-count-2**64", "api", "mine(min_count=2**64) (was OverflowError)", _mine(min_count=2**64), InvalidArgument, "fits in 64 bits"),  # noqa: E501
-        ("context-hops-2**64", "api", "context(hops=2**64) (was OverflowError)", lambda t: archmotif.mine([_toy(), _toy()], progress=False).context(0, 0, hops=2**64), InvalidArgument, "hops must be"),  # noqa: E501
+        ("context-hops-2**64", "api", "context(hops=2**64) (was OverflowError)", lambda t: archmotif.mine([toy(), toy()], progress=False).context(0, 0, hops=2**64), InvalidArgument, "hops must be"),  # noqa: E501
         # -- writes -------------------------------------------------------------------------
         ("write-unwritable", "files", "save_corpus into a folder that cannot take files (the error named our temporary)", _unwritable, FileNotFoundError, "cannot write .*zoo.npz"),  # noqa: E501
         ("write-killed", "faults", "kill -9 during CorpusWriter and during an atomic write, then a save to the same path", _killed_saves, None, "0 after the next save"),  # noqa: E501
