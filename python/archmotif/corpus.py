@@ -1,10 +1,10 @@
 """The corpus file: many ``OpGraph`` in one versioned ``.npz`` file, readable in
 chunks so a corpus larger than memory can be mined.
 
-Layout, version 2 (a zip of uncompressed ``.npy`` arrays, read with pickles
+Layout, version 3 (a zip of uncompressed ``.npy`` arrays, read with pickles
 refused, so opening a stranger's file never executes code):
 
-- ``header``: uint8, UTF-8 JSON ``{"format": "archmotif.corpus", "version": 2,
+- ``header``: uint8, UTF-8 JSON ``{"format": "archmotif.corpus", "version": 3,
   "num_graphs": G, "op_names": [str], "meta"?: {...}}`` (``meta``: free JSON
   metadata of the whole corpus, e.g. a zoo build's failures);
 - ``ops``: int32 ``[sum N]``, every graph's nodes, as ids into the shared ``op_names``;
@@ -12,11 +12,13 @@ refused, so opening a stranger's file never executes code):
 - ``edges``: int64 ``[2, sum E]``, node ids local to each graph;
 - ``edge_offsets``: int64 ``[G + 1]``;
 - ``records``: uint8, one UTF-8 JSON object per graph, ``{"name": str, "labels":
-  {str: str}, "node_names": null | [str]}``, graph ``g``'s at
-  ``records[r[g]:r[g+1]]`` with ``r`` = ``record_offsets``, int64 ``[G + 1]``.
+  {str: str}, "node_names": null | [str], "flops"?: true}``, graph ``g``'s at
+  ``records[r[g]:r[g+1]]`` with ``r`` = ``record_offsets``, int64 ``[G + 1]``;
+- ``node_flops``: float64 ``[sum N]``, every node's FLOPs (``OpGraph.node_flops``;
+  NaN where unknown), meaningful for the graphs whose record says ``"flops": true``.
 
-Version 1 kept names, labels and node names as lists in the header; it is still
-read (whole header in memory), never written.
+Version 2 had no ``node_flops``; version 1 kept names, labels and node names as lists
+in the header. Both are still read (graphs without ``node_flops``), never written.
 
 :func:`save_corpus` and :class:`CorpusWriter` write atomically; the writer takes
 graphs a few at a time and keeps nothing but its temporary files, so a corpus of
@@ -44,7 +46,7 @@ from archmotif import _core
 from archmotif.atomic import clean_stale, temp_affixes, write_atomic
 from archmotif.errors import FormatError, GraphError, check_format
 from archmotif.fileread import NpzReader, parse_json
-from archmotif.graph import OpGraph, check_text
+from archmotif.graph import OpGraph, check_flops, check_text
 
 __all__ = [
     "CORPUS_FORMAT",
@@ -58,7 +60,7 @@ __all__ = [
 ]
 
 CORPUS_FORMAT = "archmotif.corpus"
-CORPUS_VERSION = 2
+CORPUS_VERSION = 3
 _GRAPH_ARRAYS = ("header", "ops", "node_offsets", "edges", "edge_offsets")
 _RECORD_ARRAYS = ("records", "record_offsets")
 _DTYPES = {
@@ -69,6 +71,7 @@ _DTYPES = {
     "edge_offsets": np.int64,
     "records": np.uint8,
     "record_offsets": np.int64,
+    "node_flops": np.float64,
 }
 _BLOCK = 1 << 24  # bytes per read or copy when streaming a whole member
 
@@ -108,7 +111,7 @@ class CorpusWriter:
         self._files = {
             k: open(os.path.join(self._dir, k), "wb")  # noqa: SIM115 (closed in close/abort)
             for k in ("ops", "src", "dst", "node_offsets", "edge_offsets", "records",
-                      "record_offsets")
+                      "record_offsets", "node_flops")
         }  # fmt: skip
         for k in ("node_offsets", "edge_offsets", "record_offsets"):
             self._files[k].write(np.zeros(1, np.int64).tobytes())
@@ -146,17 +149,21 @@ class CorpusWriter:
         records = [
             json.dumps(
                 {"name": g.name, "labels": g.labels,
-                 "node_names": None if g.node_names is None else list(g.node_names)},
+                 "node_names": None if g.node_names is None else list(g.node_names),
+                 **({} if g.node_flops is None else {"flops": True})},
                 separators=(",", ":"), ensure_ascii=False,
             ).encode()
             for g in gs
         ]  # fmt: skip
+        flops = [np.full(g.num_nodes, np.nan) if g.node_flops is None else g.node_flops
+                 for g in gs]  # fmt: skip
         f = self._files
         f["ops"].write(np.concatenate(ops).astype(np.int32, copy=False).tobytes())
         edges = np.concatenate([g.edges for g in gs], axis=1)
         f["src"].write(np.ascontiguousarray(edges[0], dtype=np.int64).tobytes())
         f["dst"].write(np.ascontiguousarray(edges[1], dtype=np.int64).tobytes())
         f["records"].write(b"".join(records))
+        f["node_flops"].write(np.concatenate(flops).astype(np.float64, copy=False).tobytes())
         for key, sizes, start in (
             ("node_offsets", [g.num_nodes for g in gs], self._nodes),
             ("edge_offsets", [g.num_edges for g in gs], self._edges),
@@ -195,6 +202,7 @@ class CorpusWriter:
                 ("records", np.dtype(np.uint8), (self._record_bytes,), ["records"]),
                 ("record_offsets", np.dtype(np.int64), (self.num_graphs + 1,),
                  ["record_offsets"]),
+                ("node_flops", np.dtype(np.float64), (self._nodes,), ["node_flops"]),
             ]  # fmt: skip
 
             def write(out: IO[bytes]) -> None:
@@ -342,6 +350,8 @@ class CorpusReader(Sequence[OpGraph]):
             raise FormatError(f"{p}: corrupt corpus header ({bad})")
         if v >= 2 and any(k not in self._npz_open().members for k in _RECORD_ARRAYS):
             raise FormatError(f"{p}: not an archmotif corpus (missing records)")
+        if v >= 3 and "node_flops" not in self._npz_open().members:
+            raise FormatError(f"{p}: not an archmotif corpus (missing node_flops)")
         return h
 
     def _check_shapes(self) -> None:
@@ -356,6 +366,9 @@ class CorpusReader(Sequence[OpGraph]):
             ["record_offsets"] if self._v1 is None else []
         )
         ok = ok and all(self._shape(k) == (g_count + 1,) for k in offsets)
+        if self.version >= 3:
+            ok = ok and self._dtype("node_flops") == np.float64
+            ok = ok and self._shape("node_flops") == self._shape("ops")
         if self._v1 is None:
             ok = ok and len(self._shape("records")) == 1
         else:
@@ -428,8 +441,12 @@ class CorpusReader(Sequence[OpGraph]):
         except ValueError as e:
             raise FormatError(f"{p}: {e}") from None
         records = self._records(start, stop)
+        flops = None
+        if any(r[3] for r in records):
+            n0 = int(self._read("node_offsets", start, 1)[0])
+            flops = self._read("node_flops", n0, int(noff[-1]))
         graphs = []
-        for k, (name, labels, nn) in enumerate(records):
+        for k, (name, labels, nn, has_flops) in enumerate(records):
             g = start + k
             e = edges[:, eoff[k] : eoff[k + 1]]
             if kept[k] is not None:
@@ -437,16 +454,22 @@ class CorpusReader(Sequence[OpGraph]):
             n = int(noff[k + 1] - noff[k])
             if nn is not None and len(nn) != n:
                 raise FormatError(f"{p}: graph {g} has {len(nn)} node names for {n} nodes")
+            nf = None
+            if has_flops and flops is not None:
+                try:
+                    nf = check_flops(flops[noff[k] : noff[k + 1]], n)
+                except GraphError as err:
+                    raise FormatError(f"{p}: graph {g}: {err}") from None
             graphs.append(
                 OpGraph._trusted(ops[noff[k] : noff[k + 1]], np.ascontiguousarray(e),
-                                 self.op_names, name, labels, nn)
+                                 self.op_names, name, labels, nn, nf)
             )  # fmt: skip
         return graphs
 
     def _records(
         self, start: int, stop: int
-    ) -> list[tuple[str, dict[str, str], tuple[str, ...] | None]]:
-        """(name, labels, node names) of graphs ``start`` to ``stop - 1``."""
+    ) -> list[tuple[str, dict[str, str], tuple[str, ...] | None, bool]]:
+        """(name, labels, node names, has node FLOPs) of graphs ``start`` to ``stop - 1``."""
         if self._v1 is not None:
             h = self._v1
             return [
@@ -454,6 +477,7 @@ class CorpusReader(Sequence[OpGraph]):
                     str(h["names"][g]),
                     {str(k): str(v) for k, v in h["labels"][g].items()},
                     None if h["node_names"][g] is None else tuple(h["node_names"][g]),
+                    False,
                 )
                 for g in range(start, stop)
             ]
@@ -467,13 +491,14 @@ class CorpusReader(Sequence[OpGraph]):
             if bad:
                 raise FormatError(f"{self.path}: corrupt record of graph {start + k} ({bad})")
             nn = r.get("node_names")
-            out.append((r["name"], dict(r["labels"]), None if nn is None else tuple(nn)))
+            has_flops = self.version >= 3 and r.get("flops") is True
+            out.append((r["name"], dict(r["labels"]), None if nn is None else tuple(nn), has_flops))
         return out
 
     def records(self) -> Iterator[tuple[str, dict[str, str]]]:
         """(name, labels) of every graph, in order, read a chunk at a time."""
         for start in range(0, self.num_graphs, 65536):
-            for name, labels, _ in self._records(start, min(self.num_graphs, start + 65536)):
+            for name, labels, *_ in self._records(start, min(self.num_graphs, start + 65536)):
                 yield name, labels
 
     def bounds(

@@ -6,7 +6,11 @@ An ``OpGraph`` is plain data over numpy:
 - ``edges``: int64 ``[2, E]``, row 0 the sources, row 1 the targets;
 - ``op_names``: tuple of str, the op vocabulary;
 - ``name`` (str), ``labels`` (dict of str to str, e.g. ``family``, ``coarse``);
-- ``node_names``: optional tuple of str, one per node (e.g. the traced node).
+- ``node_names``: optional tuple of str, one per node (e.g. the traced node);
+- ``node_flops``: optional float64 ``[N]``, each operator's forward FLOPs at the
+  traced input (``trace`` and ``from_onnx`` fill it; NaN where unknown). The graph's
+  totals are the numeric labels ``params``, ``flops`` and ``memory`` (see
+  :mod:`archmotif.frontends.costs`).
 
 Invariants, checked by the Rust core on construction (GIL released): op ids
 are in range, edge endpoints are in range, the graph is acyclic. Policies:
@@ -155,6 +159,32 @@ def _check_labels(labels: Mapping[str, str] | None) -> dict[str, str]:
     return out
 
 
+def check_flops(flops: Any, n: int) -> np.ndarray | None:
+    """``flops`` as a read-only float64 ``[n]`` array (None, null entries and NaN mean
+    unknown); negative, infinite or misshapen values raise :class:`GraphError`."""
+    if flops is None:
+        return None
+    try:
+        if isinstance(flops, (list, tuple)):
+            flops = [np.nan if f is None else f for f in flops]
+        a = np.array(flops, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise GraphError(f"node_flops must be numbers, one per node: {e}") from None
+    if a.shape != (n,):
+        raise GraphError(f"node_flops has shape {a.shape} for {n} nodes")
+    known = a[~np.isnan(a)]
+    if not np.all(np.isfinite(known)) or np.any(known < 0):
+        raise GraphError("node_flops must be finite and >= 0 (NaN or null for unknown)")
+    a.flags.writeable = False
+    return a
+
+
+def _same_flops(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return np.array_equal(a, b, equal_nan=True)
+
+
 def check_text(field: str, strings: Iterable[str]) -> str | None:
     """What makes ``strings`` unwritable as UTF-8 (a lone surrogate, as a JSON ``\\ud800``
     escape or a bad ``surrogateescape`` decode can produce), or None. One encode of the
@@ -169,7 +199,7 @@ def check_text(field: str, strings: Iterable[str]) -> str | None:
 class OpGraph:
     """A neural network as a DAG of operators. See the module docstring."""
 
-    __slots__ = ("_edges", "_op_names", "_ops", "labels", "name", "node_names")
+    __slots__ = ("_edges", "_node_flops", "_op_names", "_ops", "labels", "name", "node_names")
 
     def __init__(
         self,
@@ -180,6 +210,7 @@ class OpGraph:
         name: str = "",
         labels: Mapping[str, str] | None = None,
         node_names: Sequence[str] | None = None,
+        node_flops: Any = None,
     ) -> None:
         ids, names = _coerce_ops(ops, op_names)
         e = _coerce_edges(edges)
@@ -210,6 +241,7 @@ class OpGraph:
         self.name = name
         self.labels = labels
         self.node_names: tuple[str, ...] | None = node_names
+        self._node_flops = check_flops(node_flops, len(ids))
 
     @classmethod
     def _trusted(
@@ -220,11 +252,12 @@ class OpGraph:
         name: str,
         labels: dict[str, str],
         node_names: tuple[str, ...] | None,
+        node_flops: np.ndarray | None = None,
     ) -> OpGraph:
         """Builds from arrays already validated (e.g. in bulk by the corpus loader)."""
         g = cls.__new__(cls)
         g._ops, g._edges, g._op_names = ops, edges, op_names
-        g.name, g.labels, g.node_names = name, labels, node_names
+        g.name, g.labels, g.node_names, g._node_flops = name, labels, node_names, node_flops
         return g
 
     # -- data ---------------------------------------------------------------
@@ -242,6 +275,11 @@ class OpGraph:
     @property
     def op_names(self) -> tuple[str, ...]:
         return self._op_names
+
+    @property
+    def node_flops(self) -> np.ndarray | None:
+        """float64 ``[N]`` or None: each operator's forward FLOPs (NaN where unknown)."""
+        return None if self._node_flops is None else _readonly(self._node_flops)
 
     @property
     def num_nodes(self) -> int:
@@ -276,6 +314,7 @@ class OpGraph:
             self.name == other.name
             and self.labels == other.labels
             and self.node_names == other.node_names
+            and _same_flops(self._node_flops, other._node_flops)
             and self.node_ops() == other.node_ops()
             and np.array_equal(self._sorted_edges(), other._sorted_edges())
         )
@@ -342,16 +381,20 @@ class OpGraph:
 
     def to_networkx(self) -> networkx.DiGraph:
         """A networkx ``DiGraph`` with nodes ``0..N-1``; node attribute ``"op"``
-        holds the op name (and ``"name"`` the node name, when known)."""
+        holds the op name (and ``"name"`` the node name, ``"flops"`` its FLOPs, when
+        known)."""
         import networkx as nx
 
         g = nx.DiGraph(name=self.name, labels=dict(self.labels))
         ops = self.node_ops()
+        flops = None if self._node_flops is None else self._node_flops.tolist()
         for i, op in enumerate(ops):
-            if self.node_names is None:
-                g.add_node(i, op=op)
-            else:
-                g.add_node(i, op=op, name=self.node_names[i])
+            attrs: dict[str, Any] = {"op": op}
+            if self.node_names is not None:
+                attrs["name"] = self.node_names[i]
+            if flops is not None:
+                attrs["flops"] = flops[i]
+            g.add_node(i, **attrs)
         g.add_edges_from(zip(self._edges[0].tolist(), self._edges[1].tolist(), strict=False))
         return g
 
@@ -385,6 +428,8 @@ class OpGraph:
         }
         if self.node_names is not None:
             d["node_names"] = list(self.node_names)
+        if self._node_flops is not None:  # JSON has no NaN: unknown is null
+            d["node_flops"] = [None if f != f else f for f in self._node_flops.tolist()]
         return d
 
     def to_json(self, *, indent: int | None = None) -> str:
@@ -392,7 +437,8 @@ class OpGraph:
 
         {"format": "archmotif.opgraph", "version": 1, "name": str,
          "labels": {str: str}, "op_names": [str], "ops": [int],
-         "edges": [[sources...], [targets...]], "node_names": [str] (optional)}
+         "edges": [[sources...], [targets...]], "node_names": [str] (optional),
+         "node_flops": [number or null] (optional)}
         """
         return json.dumps(self.to_dict(), indent=indent)
 
@@ -413,6 +459,7 @@ class OpGraph:
             name=d.get("name", ""),
             labels=d.get("labels"),
             node_names=d.get("node_names"),
+            node_flops=d.get("node_flops"),
         )
 
     @classmethod

@@ -168,6 +168,16 @@ class MacroGraph:
         return [self.vocabulary[i].id for i in self.motifs.tolist()]
 
     @property
+    def flops(self) -> np.ndarray | None:
+        """float64 ``[M]``: each macro node's FLOPs, the sum of its operators'
+        (``graph.node_flops``; NaN where one of them is unknown), or None when the
+        graph carries no FLOPs."""
+        f = self.graph.node_flops
+        if f is None:
+            return None
+        return np.bincount(self.node_to_macro, weights=f, minlength=self.num_nodes)
+
+    @property
     def instances(self) -> list[np.ndarray]:
         """The original node ids (ascending) of each macro node."""
         order = np.argsort(self.node_to_macro, kind="stable")

@@ -151,6 +151,7 @@ def test_builtin_entries_match_a_fresh_trace() -> None:
         assert fresh.node_ops() == old.node_ops()
         assert np.array_equal(fresh.edges, old.edges)
         assert fresh.labels == old.labels
+        np.testing.assert_array_equal(fresh.node_flops, old.node_flops)  # costs are stored
 
 
 def test_load_names_paths_and_bad_input(tmp_path) -> None:

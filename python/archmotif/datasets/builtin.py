@@ -10,7 +10,8 @@ depths (``@num_hidden_layers=N``-style config overrides, see
 :mod:`archmotif.frontends.builders`).
 
 Regenerate with ``python -m archmotif.datasets.builtin`` (a few minutes on 2 cores);
-graphs are stored without per-node names to keep the file small.
+graphs are stored without per-node names to keep the file small (their costs,
+``node_flops`` and the ``params``/``flops``/``memory`` labels, are kept).
 """
 
 from __future__ import annotations
@@ -75,7 +76,14 @@ def build_builtin(path: str | os.PathLike[str] | None = None, *, workers: int = 
         if summary.failures:
             raise TraceError(f"built-in models failed to trace: {summary.failures}")
         graphs = [
-            OpGraph(g.ops, g.edges, op_names=g.op_names, name=g.name, labels=g.labels)
+            OpGraph(
+                g.ops,
+                g.edges,
+                op_names=g.op_names,
+                name=g.name,
+                labels=g.labels,
+                node_flops=g.node_flops,
+            )
             for g in load_corpus(summary.path)
         ]
     save_corpus(graphs, out, meta={"dataset": "builtin", "specs": list(BUILTIN_SPECS)})

@@ -15,7 +15,9 @@ Labels on every graph (see :func:`family_of` and :func:`coarse_of`):
   prefixes and size/variant suffixes stripped (``tf_efficientnet_b3`` → ``efficientnet``,
   ``mobilenet_v3_large`` → ``mobilenetv3``), transformers' ``model_type``;
 - ``coarse``: one of :data:`COARSE`;
-- ``params``: parameter count (from the meta model: free); ``task`` for torchvision.
+- ``params``, ``flops``, ``memory``: the costs ``trace`` records (parameters, forward
+  FLOPs at the example input, peak activation bytes; see
+  :mod:`archmotif.frontends.costs`); ``task`` for torchvision.
 
 :func:`build` traces a catalogue in worker processes with a progress bar, a
 per-model timeout and a journal next to the output, so an interrupted build resumes
@@ -217,7 +219,6 @@ def trace_one(spec: str) -> OpGraph:
     elif source == "torchvision":
         labels["task"] = _torchvision_task(arch)
     labels["coarse"] = coarse_of(g, main_input=main, kind=kind)
-    labels["params"] = str(sum(p.numel() for p in module.parameters()))
     g.labels = labels
     return g
 

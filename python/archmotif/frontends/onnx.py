@@ -7,10 +7,18 @@ becomes an ``input`` node. An edge joins the node producing a tensor to each
 node reading it; initializers (weights) and constants read from outside the
 graph add no edges. Subgraphs of control-flow nodes (``If``, ``Loop``) stay
 inside their node. External weight data is never loaded.
+
+Costs, where shapes are known (the file's own shapes, completed by ONNX shape
+inference): ``node_flops`` counts ``Conv``, ``Gemm`` and ``MatMul`` as torch counts
+their twins (FLOPs = 2 x multiply-accumulates, see :mod:`archmotif.frontends.costs`),
+every other operator 0, and NaN for a matrix product whose shapes stay unknown; the
+label ``flops`` is the sum of the known ones, and ``params`` the number of elements of
+the initializers when the file holds them (a file exported without weights does not).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
@@ -70,6 +78,10 @@ def from_onnx(path_or_model: Any, *, name: str | None = None) -> OpGraph:
                 )
             if t:
                 producer[t] = idx
+    flops = [0.0] * first + _node_flops(onnx, model)
+    labels = {"source": "onnx", "flops": str(int(sum(f for f in flops if f == f)))}
+    if g.initializer:
+        labels["params"] = str(sum(math.prod(t.dims) for t in g.initializer))
     pairs: list[tuple[int, int]] = []
     for i, node in enumerate(g.node):  # pass 2: edges
         for t in node.input:
@@ -80,6 +92,49 @@ def from_onnx(path_or_model: Any, *, name: str | None = None) -> OpGraph:
         ops,
         pairs,
         name=name if name is not None else default_name,
-        labels={"source": "onnx"},
+        labels=labels,
         node_names=node_names,
+        node_flops=flops,
     )
+
+
+def _shapes(onnx: Any, model: Any) -> dict[str, list[int] | None]:
+    """Every tensor's static shape (None where a dimension is symbolic or unknown)."""
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model).graph
+    except Exception:  # inference is best effort: keep the file's own shapes
+        inferred = model.graph
+    out: dict[str, list[int] | None] = {}
+    for vi in [*inferred.input, *inferred.value_info, *inferred.output]:
+        t = vi.type.tensor_type
+        dims = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
+        known = t.HasField("shape") and all(d is not None for d in dims)
+        out[vi.name] = dims if known else None  # type: ignore[assignment]
+    for init in model.graph.initializer:
+        out[init.name] = list(init.dims)
+    return out
+
+
+def _node_flops(onnx: Any, model: Any) -> list[float]:
+    """FLOPs of every node of the graph, in node order (see the module docstring)."""
+    shapes = _shapes(onnx, model)
+    flops = []
+    for node in model.graph.node:
+        shape_in = [shapes.get(t) for t in node.input]
+        out = shapes.get(node.output[0]) if node.output else None
+        if node.op_type == "Conv" and len(shape_in) > 1:
+            w = shape_in[1]
+            f = 2.0 * math.prod(out) * math.prod(w[1:]) if out and w else math.nan
+        elif node.op_type == "Gemm" and shape_in and shape_in[0]:
+            a = shape_in[0]
+            trans_a = any(at.name == "transA" and at.i for at in node.attribute)
+            k = a[0] if trans_a else a[-1]
+            f = 2.0 * math.prod(out) * k if out else math.nan
+        elif node.op_type == "MatMul" and shape_in and shape_in[0]:
+            f = 2.0 * math.prod(out) * shape_in[0][-1] if out else math.nan
+        elif node.op_type in ("Conv", "Gemm", "MatMul"):
+            f = math.nan
+        else:
+            f = 0.0
+        flops.append(f)
+    return flops

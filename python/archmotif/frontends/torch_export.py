@@ -12,7 +12,11 @@ Policy, so the result is the computational DAG from inputs to outputs:
   such as ``_assert_tensor_metadata``) are dropped together with their edges;
 - the ``output`` node is dropped: a graph's outputs are its sinks;
 - every other ``call_function`` node is one node, its op named by
-  :func:`~archmotif.frontends.ops.normalize_op`; ``node_names`` keeps the FX name.
+  :func:`~archmotif.frontends.ops.normalize_op`; ``node_names`` keeps the FX name;
+- **costs** (:mod:`archmotif.frontends.costs`): ``node_flops`` holds each operator's
+  FLOPs at the example input (0 for ``input`` nodes), and the labels ``params`` (the
+  module's parameter count), ``flops`` and ``memory`` the totals (labels the caller
+  passes take precedence).
 
 Warnings raised by model code and ``torch.export`` while tracing are silenced.
 The model is traced in eval mode (its training flag is restored afterwards) with
@@ -22,12 +26,14 @@ real data, and a model built on the meta device never allocates its weights.
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 import warnings
 from collections.abc import Mapping
 from typing import Any
 
 from archmotif.errors import TraceError
+from archmotif.frontends.costs import program_costs
 from archmotif.frontends.ops import normalize_op
 from archmotif.graph import OpGraph
 
@@ -47,12 +53,22 @@ def _holds_tensor(val: Any) -> bool:
 
 
 def from_exported_program(
-    ep: Any, *, name: str = "", labels: Mapping[str, str] | None = None
+    ep: Any,
+    *,
+    name: str = "",
+    labels: Mapping[str, str] | None = None,
+    params: int | None = None,
 ) -> OpGraph:
-    """Turns a ``torch.export.ExportedProgram`` into an ``OpGraph`` (policy above)."""
+    """Turns a ``torch.export.ExportedProgram`` into an ``OpGraph`` (policy above).
+    ``params`` overrides the parameter count read from the program, which holds only
+    the parameters its forward uses (``trace`` passes the module's own count)."""
     user_inputs = set(ep.graph_signature.user_inputs)
+    costs = program_costs(ep)
+    if params is not None:
+        costs = dataclasses.replace(costs, params=params)
     ops: list[str] = []
     node_names: list[str] = []
+    flops: list[float] = []
     src: list[int] = []
     dst: list[int] = []
     stands_for: dict[Any, list[int]] = {}
@@ -61,6 +77,7 @@ def from_exported_program(
         idx = len(ops)
         ops.append(op)
         node_names.append(node.name)
+        flops.append(costs.node_flops.get(node, 0.0))
         for d in deps:
             src.append(d)
             dst.append(idx)
@@ -88,7 +105,12 @@ def from_exported_program(
         else:
             add(node, op, deps)
     return OpGraph.from_edges(
-        ops, list(zip(src, dst, strict=False)), name=name, labels=labels, node_names=node_names
+        ops,
+        list(zip(src, dst, strict=False)),
+        name=name,
+        labels={**costs.labels(), **(labels or {})},
+        node_names=node_names,
+        node_flops=flops,
     )
 
 
@@ -153,7 +175,10 @@ def trace(
     except Exception as e:
         reason = (str(e).strip().splitlines() or [""])[0][:300]
         raise TraceError(f"could not trace {model_name}: {type(e).__name__}: {reason}") from e
-    graph = from_exported_program(ep, name=model_name, labels=labels)
+    # the module's count, as model cards quote it: a forward may leave some unused
+    # (a T5 traced through its encoder), and parameters() counts tied weights once
+    params = sum(p.numel() for p in model.parameters())
+    graph = from_exported_program(ep, name=model_name, labels=labels, params=params)
     if graph.num_nodes == 0:
         raise TraceError(f"could not trace {model_name}: the exported program has no operators")
     return graph
