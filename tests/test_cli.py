@@ -58,7 +58,7 @@ def test_mine_prints_vocabulary_and_reductions(tmp_path, capsys):
     assert main(["mine", str(p), "--top", "3"]) == 0
     out = capsys.readouterr().out
     assert "vocabulary:" in out and "bottleneck-301: 301 nodes ->" in out
-    assert out.count(" nodes x ") == 3
+    assert out.count(" ops x ") == 3
     assert main(["mine", str(p), "--strategy", "nar"]) == 0
     assert "strategy='nar'" in capsys.readouterr().out
 
@@ -73,7 +73,7 @@ def test_mine_streams_a_corpus_with_the_same_result(tmp_path, capsys):
     assert main(["mine", str(p), "--top", "3", "--chunk-nodes", "200"]) == 0
     streamed = capsys.readouterr().out
     assert "streamed in chunks of 200 nodes" in streamed
-    tail = lambda out: out[out.index("largest repeated motifs") :]  # noqa: E731
+    tail = lambda out: out[out.index("motifs covering the most operators") :]  # noqa: E731
     assert tail(streamed) == tail(whole)  # the same motifs, counts and support
     assert "all 3 graphs: 582 nodes ->" in streamed
     assert main(["mine", str(p), str(p), "--chunk-nodes", "200"]) == 2

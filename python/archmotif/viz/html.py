@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from archmotif.motifs import MacroGraph, MotifVocabulary
+from archmotif.motifs import MacroGraph, MotifVocabulary, describe_ops
 from archmotif.viz.hierarchy import instance_positions, motif_splits
 from archmotif.viz.layout import layered_layout
 
@@ -48,11 +48,8 @@ _JSON_UNSAFE = re.compile("[<>&\u2028\u2029]")
 
 
 def motif_label(ops: tuple[str, ...] | list[str]) -> str:
-    """A short description of a motif from its ops: ``conv×2 relu add`` style, most
-    frequent op first (ties in canonical order)."""
-    counts = Counter(ops)
-    parts = [op if c == 1 else f"{op}×{c}" for op, c in counts.most_common()]
-    return " ".join(parts)
+    """A short description of a motif from its ops (:func:`archmotif.motifs.describe_ops`)."""
+    return describe_ops(ops)
 
 
 def _reachable(vocab: MotifVocabulary, roots: set[int]) -> list[int]:
