@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -19,14 +20,14 @@ def _cmd_zoo_build(args: argparse.Namespace) -> int:
     if args.limit is not None:
         specs = []
         for source in args.sources:
-            specs += zoo.catalogue([source])[: args.limit]
+            specs += zoo.spread(zoo.catalogue([source]), args.limit)
     summary = zoo.build(
         args.output,
         sources=args.sources,
         specs=specs,
         workers=args.workers,
         timeout=args.timeout,
-        progress=not args.no_progress,
+        progress=not args.no_progress and sys.stderr.isatty(),
     )
     print(summary)
     return 0
@@ -50,7 +51,11 @@ def _resolve(name_or_path: str) -> str:
     from archmotif.datasets import BUILTIN_PATH, default_zoo_path
 
     named = {"builtin": BUILTIN_PATH, "zoo": default_zoo_path()}
-    return os.fspath(named.get(name_or_path, name_or_path))
+    path = os.fspath(named.get(name_or_path, name_or_path))
+    if not os.path.lexists(path):
+        hint = "; run `archmotif zoo build` first" if name_or_path == "zoo" else ""
+        raise FileNotFoundError(f"{path}: no such corpus file{hint}")
+    return path
 
 
 # Datasets generated from published rules on every load (no file to point at).
@@ -116,15 +121,19 @@ def register(sub: Any) -> None:
         description="Traces the zoo on the meta device in worker processes. Resumes after "
         "an interruption (a journal sits next to the output until the build completes).",
     )
-    b.add_argument("--sources", nargs="+", default=list(SOURCES), choices=SOURCES)
+    b.add_argument("--sources", nargs="+", default=list(SOURCES), choices=SOURCES,
+                   help="libraries to trace models from (default: all three)")  # fmt: skip
     b.add_argument("-o", "--output", help="corpus file (default ~/.cache/archmotif/zoo.npz)")
     b.add_argument("--workers", type=int, help="worker processes (default: CPU count)")
     b.add_argument("--timeout", type=float, default=300.0, help="seconds per model (300)")
-    b.add_argument("--limit", type=int, help="only the first N models of each source")
+    b.add_argument("--limit", type=int, metavar="N",
+                   help="only N models of each source, taken across its families (one of "
+                        "each family in turn), for a quick sample")  # fmt: skip
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(func=_cmd_zoo_build)
     ls = zsub.add_parser("list", help="what the zoo would trace, per source")
-    ls.add_argument("--sources", nargs="+", default=list(SOURCES), choices=SOURCES)
+    ls.add_argument("--sources", nargs="+", default=list(SOURCES), choices=SOURCES,
+                    help="libraries to list (default: all three)")  # fmt: skip
     ls.add_argument("--names", action="store_true", help="print every model spec")
     ls.set_defaults(func=_cmd_zoo_list)
 
