@@ -30,7 +30,7 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from archmotif.cli_inputs import INPUT_HELP, add_model_options, check_input, read_graphs
 from archmotif.errors import ArchmotifError, InvalidArgument
@@ -46,6 +46,9 @@ _SUBCOMMAND_MODULES: tuple[str, ...] = (
     "archmotif.viz._cli",
     "archmotif.retrieval._cli",
 )
+
+# exit statuses (documented in the module docstring, --help and the README)
+EXIT_INPUT, EXIT_USAGE, EXIT_DEPENDENCY, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 2, 3, 70, 130
 
 # Queries of the demo: built from code on the meta device (no download, no weights),
 # and not among the built-in models, so the answers are their nearest relatives.
@@ -188,8 +191,16 @@ def _command(sub: Any, name: str, help: str, *examples: str, **kw: Any) -> Any:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (the full usage is one ``--help`` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="archmotif",
         description="Find the building blocks of neural networks.",
         epilog="exit status: 0 ok, 1 bad input, 2 bad argument, 3 missing optional "
@@ -249,8 +260,6 @@ def _version() -> str:
     return __version__
 
 
-# exit statuses (documented in the module docstring, --help and the README)
-EXIT_INPUT, EXIT_USAGE, EXIT_DEPENDENCY, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 2, 3, 70, 130
 _log = logging.getLogger("archmotif.cli")
 
 

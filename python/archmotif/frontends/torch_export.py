@@ -14,7 +14,9 @@ Policy, so the result is the computational DAG from inputs to outputs:
 - every other ``call_function`` node is one node, its op named by
   :func:`~archmotif.frontends.ops.normalize_op`; ``node_names`` keeps the FX name.
 
-Warnings raised by model code and ``torch.export`` while tracing are silenced.
+Warnings raised by model code and ``torch.export`` while tracing are silenced, and
+torch's own log lines (a failed export logs the whole FX graph) go to archmotif's
+debug log instead of stderr (:func:`_torch_logs_to_debug`).
 The model is traced in eval mode (its training flag is restored afterwards) with
 ``strict=False``; tensors are fake during export, so tracing never computes on
 real data, and a model built on the meta device never allocates its weights.
@@ -22,9 +24,12 @@ real data, and a model built on the meta device never allocates its weights.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import operator
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from archmotif.errors import TraceError
@@ -34,6 +39,35 @@ from archmotif.graph import OpGraph
 __all__ = ["from_exported_program", "trace"]
 
 _SPLICED = {"alias", "detach", "lift_fresh_copy"}
+_log = logging.getLogger("archmotif.trace")
+
+
+class _ToDebug(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        _log.debug("%s: %s", record.name, record.getMessage())
+
+
+@contextlib.contextmanager
+def _torch_logs_to_debug() -> Iterator[None]:
+    """torch attaches stderr handlers to its loggers; while tracing, their records and
+    whatever is printed go to archmotif's debug log instead (restored afterwards)."""
+    loggers = [logging.getLogger("torch")] + [
+        lg for name, lg in logging.root.manager.loggerDict.items()
+        if name.startswith("torch.") and isinstance(lg, logging.Logger) and lg.handlers
+    ]  # fmt: skip
+    saved = [lg.handlers for lg in loggers]
+    to_debug = _ToDebug()
+    for lg in loggers:
+        lg.handlers = [to_debug]
+    printed = io.StringIO()  # torch prints the FX graph of a failed export with print()
+    try:
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            yield
+    finally:
+        for lg, handlers in zip(loggers, saved, strict=True):
+            lg.handlers = handlers
+        if printed.getvalue():
+            _log.debug("printed while tracing:\n%s", printed.getvalue())
 
 
 def _holds_tensor(val: Any) -> bool:
@@ -143,7 +177,7 @@ def trace(
         try:
             # torch.export and model code warn about internals (deprecations, cached
             # tensor attributes); those are not the caller's to act on.
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), _torch_logs_to_debug():
                 warnings.simplefilter("ignore")
                 ep = torch.export.export(model, args, kwargs, strict=False)
         finally:
