@@ -78,3 +78,28 @@ def test_mine_streams_a_corpus_with_the_same_result(tmp_path, capsys):
     assert "all 3 graphs: 582 nodes ->" in streamed
     assert main(["mine", str(p), str(p), "--chunk-nodes", "200"]) == 2
     assert "streams one corpus file" in capsys.readouterr().err
+
+
+def _leaf_commands(parser, prefix=()):
+    import argparse
+
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield prefix, parser
+        return
+    for name, p in subs[0].choices.items():
+        yield from _leaf_commands(p, (*prefix, name))
+
+
+def test_every_command_has_examples_and_every_option_help():
+    from archmotif.cli import _parser
+
+    leaves = dict(_leaf_commands(_parser()))
+    assert len(leaves) >= 14
+    for cmd, p in leaves.items():
+        assert p.epilog and p.epilog.startswith("examples:"), cmd
+        for action in p._actions:
+            assert action.help, (cmd, action.dest)
+    out = subprocess.run([sys.executable, "-m", "archmotif.cli", "search", "--help"],
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "examples:\n  archmotif search resnet50 --index index.npz -k 5" in out

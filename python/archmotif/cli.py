@@ -175,18 +175,22 @@ def _add_mining_options(p: argparse.ArgumentParser, full: bool = False) -> None:
         )
 
 
-def _examples(*lines: str) -> str:
+RawDescription = argparse.RawDescriptionHelpFormatter  # keeps the examples' lines
+
+
+def examples(*lines: str) -> str:
+    """The ``examples:`` epilog of a command's ``--help``."""
     return "examples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
-def _command(sub: Any, name: str, help: str, *examples: str, **kw: Any) -> Any:
+def _command(sub: Any, name: str, help: str, *lines: str, **kw: Any) -> Any:
     description = kw.pop("description", help[0].upper() + help[1:] + ".")
     return sub.add_parser(
         name,
         help=help,
         description=description,
-        epilog=_examples(*examples) if examples else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=examples(*lines) if lines else None,
+        formatter_class=RawDescription,
         **kw,
     )
 

@@ -111,12 +111,18 @@ def _cmd_dataset_export(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Adds ``zoo`` and ``dataset`` to the ``archmotif`` command's subparsers."""
+    from archmotif.cli import RawDescription, examples
     from archmotif.datasets.zoo import SOURCES
 
     z = sub.add_parser("zoo", help="build or list the real-world architecture zoo")
     zsub = z.add_subparsers(dest="zoo_command", required=True)
     b = zsub.add_parser(
         "build",
+        epilog=examples(
+            "archmotif zoo build --limit 20 -o zoo-sample.npz",
+            "archmotif zoo build --sources timm --workers 8",
+        ),
+        formatter_class=RawDescription,
         help="trace every timm/torchvision/transformers architecture into one corpus file",
         description="Traces the zoo on the meta device in worker processes. Resumes after "
         "an interruption (a journal sits next to the output until the build completes).",
@@ -131,7 +137,12 @@ def register(sub: Any) -> None:
                         "each family in turn), for a quick sample")  # fmt: skip
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(func=_cmd_zoo_build)
-    ls = zsub.add_parser("list", help="what the zoo would trace, per source")
+    ls = zsub.add_parser(
+        "list",
+        help="what the zoo would trace, per source",
+        epilog=examples("archmotif zoo list", "archmotif zoo list --names"),
+        formatter_class=RawDescription,
+    )
     ls.add_argument("--sources", nargs="+", default=list(SOURCES), choices=SOURCES,
                     help="libraries to list (default: all three)")  # fmt: skip
     ls.add_argument("--names", action="store_true", help="print every model spec")
@@ -139,11 +150,21 @@ def register(sub: Any) -> None:
 
     d = sub.add_parser("dataset", help="inspect corpus files")
     dsub = d.add_subparsers(dest="dataset_command", required=True)
-    i = dsub.add_parser("info", help="sizes, labels and build failures of a corpus file")
+    i = dsub.add_parser(
+        "info",
+        help="sizes, labels and build failures of a corpus file",
+        epilog=examples("archmotif dataset info builtin", "archmotif dataset info zoo --top 5"),
+        formatter_class=RawDescription,
+    )
     i.add_argument("file", help="a corpus .npz, or 'builtin' / 'zoo' / 'darts' / 'nasbench201'")
     i.add_argument("--top", type=int, default=12, help="values to show per label (12)")
     i.set_defaults(func=_cmd_dataset_info)
-    x = dsub.add_parser("export", help="write a named dataset (or a corpus) to a corpus file")
+    x = dsub.add_parser(
+        "export",
+        help="write a named dataset (or a corpus) to a corpus file",
+        epilog=examples("archmotif dataset export darts -o darts.npz"),
+        formatter_class=RawDescription,
+    )
     x.add_argument("name", help="'builtin', 'zoo', 'darts', 'nasbench201' or a corpus path")
     x.add_argument("-o", "--output", required=True, help="corpus .npz to write (atomically)")
     x.set_defaults(func=_cmd_dataset_export)

@@ -91,12 +91,19 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Adds ``index``, ``search`` and ``eval`` to the ``archmotif`` command's subparsers."""
+    from archmotif.cli import RawDescription, examples
     from archmotif.cli_inputs import INPUT_HELP, add_model_options
 
     ix = sub.add_parser("index", help="build a retrieval index file")
     isub = ix.add_subparsers(dest="index_command", required=True)
     b = isub.add_parser(
-        "build", help="fit a method on a corpus and write its embeddings + encoder to one file"
+        "build",
+        help="fit a method on a corpus and write its embeddings + encoder to one file",
+        epilog=examples(
+            "archmotif index build builtin -o index.npz",
+            "archmotif index build zoo --method motif-bag -o zoo-bag.npz",
+        ),
+        formatter_class=RawDescription,
     )
     b.add_argument("corpus", metavar="INPUT", help=INPUT_HELP)
     b.add_argument("-o", "--output", required=True, help="index file to write (.npz)")
@@ -107,7 +114,15 @@ def register(sub: Any) -> None:
     add_model_options(b)
     b.set_defaults(func=_cmd_index_build)
 
-    s = sub.add_parser("search", help="nearest architectures to a model in an index file")
+    s = sub.add_parser(
+        "search",
+        help="nearest architectures to a model in an index file",
+        epilog=examples(
+            "archmotif search resnet50 --index index.npz -k 5",
+            "archmotif search mymodel.py:Net --index index.npz",
+        ),
+        formatter_class=RawDescription,
+    )
     s.add_argument("model", metavar="QUERY", help=INPUT_HELP + "; one graph")
     s.add_argument("--index", required=True, help="index file from `archmotif index build`")
     s.add_argument("-k", type=int, default=10, help="results to show (10)")
@@ -116,7 +131,15 @@ def register(sub: Any) -> None:
     add_model_options(s)
     s.set_defaults(func=_cmd_search)
 
-    e = sub.add_parser("eval", help="evaluate retrieval methods and write the markdown report")
+    e = sub.add_parser(
+        "eval",
+        help="evaluate retrieval methods and write the markdown report",
+        epilog=examples(
+            "archmotif eval --quick -o retrieval.md",
+            "archmotif eval --datasets darts --methods ours,wl",
+        ),
+        formatter_class=RawDescription,
+    )
     e.add_argument("--datasets", help="comma-separated (default zoo,darts; quick: builtin,darts)")
     e.add_argument("--methods", default="ours,ours-unsup,ours-dense,motif-bag,nar,gcn,gat,wl",
                    help="comma-separated methods to compare (default: all)")  # fmt: skip
@@ -125,7 +148,8 @@ def register(sub: Any) -> None:
                         "inductive: fit on a stratified split, held-out graphs query "
                         "(default both)")  # fmt: skip
     e.add_argument("--seeds", default="0", help="comma-separated seeds (0)")
-    e.add_argument("-o", "--output", default="docs/retrieval.md")
+    e.add_argument("-o", "--output", default="docs/retrieval.md",
+                   help="markdown report to write (default docs/retrieval.md)")  # fmt: skip
     e.add_argument(
         "--quick",
         action="store_true",

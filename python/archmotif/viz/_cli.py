@@ -153,6 +153,7 @@ def _image_options(p: argparse.ArgumentParser) -> None:
 
 def register(sub: Any) -> None:
     """Adds ``view`` and ``plot`` to the ``archmotif`` command's subparsers."""
+    from archmotif.cli import RawDescription, examples
     from archmotif.cli_inputs import INPUT_HELP, add_model_options
 
     v = sub.add_parser(
@@ -161,6 +162,12 @@ def register(sub: Any) -> None:
         description="Mines the graph (with the rest of its corpus, for a corpus file or "
         "dataset) and writes one HTML page that needs no network: the macro graph top to "
         "bottom, click a macro node to expand it into its motifs and operators.",
+        epilog=examples(
+            "archmotif view resnet50",
+            "archmotif view builtin --graph vit_b_16 --open",
+            "archmotif view mymodel.py:TinyUNet --input-shape 1,3,64,64 -o unet.html",
+        ),
+        formatter_class=RawDescription,
     )
     v.add_argument("model_or_file", metavar="INPUT", help=INPUT_HELP)
     v.add_argument("-o", "--output", help="HTML file (default: NAME.html)")
@@ -174,18 +181,33 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("plot", help="plot motif levels, reductions or an embedding map")
     psub = p.add_subparsers(dest="plot_command", required=True)
-    lv = psub.add_parser("levels", help="motif frequency by vocabulary level")
+    lv = psub.add_parser(
+        "levels",
+        help="motif frequency by vocabulary level",
+        epilog=examples("archmotif plot levels builtin -o levels.png"),
+        formatter_class=RawDescription,
+    )
     lv.add_argument("files", nargs="+", metavar="INPUT", help=INPUT_HELP)
     _mining_options(lv)
     _image_options(lv)
     lv.set_defaults(func=_cmd_plot_levels)
-    rd = psub.add_parser("reduction", help="reduction ratio per architecture of a corpus")
+    rd = psub.add_parser(
+        "reduction",
+        help="reduction ratio per architecture of a corpus",
+        epilog=examples("archmotif plot reduction builtin -o reduction.svg"),
+        formatter_class=RawDescription,
+    )
     rd.add_argument("files", nargs="+", metavar="INPUT", help=INPUT_HELP)
     rd.add_argument("--label", default="family", help="colour by this label (family)")
     _mining_options(rd)
     _image_options(rd)
     rd.set_defaults(func=_cmd_plot_reduction)
-    em = psub.add_parser("embedding", help="2-D PCA map of architecture embeddings")
+    em = psub.add_parser(
+        "embedding",
+        help="2-D PCA map of architecture embeddings",
+        epilog=examples("archmotif plot embedding index.npz -o map.png"),
+        formatter_class=RawDescription,
+    )
     em.add_argument(
         "embeddings",
         help=".npy [n, d], .npz with 'embeddings' (+ 'labels'), or an index file "
