@@ -114,7 +114,7 @@ def test_view_and_mine_take_your_model(models, tmp_path):
             "unknown input dtype",
         ),
         (["info", "missing.json"], "missing.json: no such file"),
-        (["mine", "builtin", "--max-motif-nodes", "0"], "max_motif_nodes"),
+        (["mine", "builtin", "--max-motif-nodes", "0"], "--max-motif-nodes must be"),
         (["view", "builtin", "--graph", "999"], "graph number 999 out of range"),
     ],
 )

@@ -314,7 +314,13 @@ def _precheck(args: argparse.Namespace) -> None:
     if mining:
         from archmotif.mining import check_mining_params
 
-        check_mining_params(**mining)
+        try:
+            check_mining_params(**mining)
+        except InvalidArgument as e:  # name the flag the user typed, not the parameter
+            text = str(e)
+            for k in mining:
+                text = text.replace(k, "--" + k.replace("_", "-"))
+            raise InvalidArgument(text) from None
     for dest in ("top", "k", "limit", "epochs", "chunk_nodes", "threads", "workers"):
         value = getattr(args, dest, None)
         if value is not None and value < 1:
