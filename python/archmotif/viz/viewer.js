@@ -2,9 +2,14 @@
 // Licence: Apache-2.0, as the rest of archmotif. Vanilla JS, no library, no network.
 //
 // Reads the JSON payload of the "archmotif-data" element. The macro graph's layers and
-// ranks come precomputed from Python; pixel positions are derived here from the box
-// sizes, so expanding a node only moves boxes (no new layout of the macro graph).
-// Expanded contents (child motifs, operators) are laid out here, lazily, per node.
+// initial ranks come precomputed from Python. Layout is Sugiyama-style at every level
+// (our own code: no layout library can be fetched into this build): an edge that spans
+// several layers gets one dummy node per layer it crosses, the dummies are ordered with
+// the boxes by barycentre sweeps and take a slot of their own in their row, and the edge
+// is drawn through them, so a long edge (a U-Net skip, a residual) runs in the gaps
+// between boxes, never under one. Pixel positions are derived from the box sizes, so
+// expanding a node only moves boxes. Expanded contents (child motifs, operators) are
+// laid out lazily, per node.
 // Every string from the payload reaches the page through textContent, never as HTML.
 "use strict";
 (function () {
@@ -12,6 +17,7 @@
   const NS = "http://www.w3.org/2000/svg";
   const BOX_W = 190, BOX_H = 42, OP_H = 22, GAP_X = 22, GAP_Y = 34, PAD = 7, HEAD = 17;
   const INNER_GAP_Y = 16;  // inside an expanded box: tighter, so a motif fits on screen
+  const LANE_W = 10;  // the slot a long edge takes in each row it crosses
   const N = D.ops.length, M = D.macro.motif.length;
   let lit = null;  // the highlighted motif
 
@@ -81,6 +87,7 @@
       if (!links.has(key)) { links.add(key); g.links.push([a, b]); }
     }
     layer(items, g.links);
+    route(g, items, g.links);
     g.items = items;
     return items;
   }
@@ -112,6 +119,63 @@
     }
     byLayer.forEach((row) => row.forEach((a, r) => { items[a].layer = lay[a]; items[a].rank = r; }));
   }
+  // Long links get a dummy per layer crossed; dummies and items are ordered together by
+  // barycentre sweeps (items keep their relative start order); g.all holds both, and
+  // g.routes[k] the chain of g.all indices link k runs through.
+  function route(g, items, links) {
+    const all = items.slice(), nb = items.map(() => [[], []]);
+    // a huge macro graph with many long edges would need millions of lanes: past this
+    // budget its edges are drawn directly (crossing boxes) rather than the page stalling
+    const lanes = links.reduce((s, [a, b]) => s + Math.max(0, items[b].layer - items[a].layer - 1), 0);
+    const budget = lanes <= 200000;
+    g.routes = links.map(([a, b]) => {
+      const chain = [a];
+      for (let l = items[a].layer + 1; budget && l < items[b].layer; l++) {
+        const t = (l - items[a].layer) / (items[b].layer - items[a].layer);
+        all.push({ kind: "lane", layer: l, rank: items[a].rank + t * (items[b].rank - items[a].rank), w: LANE_W, h: 0 });
+        nb.push([[], []]);
+        chain.push(all.length - 1);
+      }
+      chain.push(b);
+      for (let k = 1; k < chain.length; k++) { nb[chain[k]][0].push(chain[k - 1]); nb[chain[k - 1]][1].push(chain[k]); }
+      return chain;
+    });
+    const rows = [];
+    all.forEach((it, a) => (rows[it.layer] = rows[it.layer] || []).push(a));
+    const rank = all.map((it) => it.rank);
+    const place = () => rows.forEach((row) => row && row.forEach((a, r) => { rank[a] = r - (row.length - 1) / 2; }));
+    for (const row of rows) if (row) row.sort((a, b) => rank[a] - rank[b]);
+    place();
+    for (let sweep = 0; sweep < (all.length > items.length ? 6 : 0); sweep++) {
+      const dir = sweep % 2 === 0 ? 0 : 1;
+      for (const row of dir === 0 ? rows : rows.slice().reverse()) {
+        if (!row) continue;
+        const key = new Map(row.map((a) => [a, nb[a][dir].length ? nb[a][dir].reduce((s, b) => s + rank[b], 0) / nb[a][dir].length : rank[a]]));
+        row.sort((a, b) => key.get(a) - key.get(b) || rank[a] - rank[b]);
+        row.forEach((a, r) => { rank[a] = r - (row.length - 1) / 2; });
+      }
+    }
+    rows.forEach((row) => row && row.forEach((a, r) => { all[a].rank = r; }));
+    g.all = all;
+  }
+  // an edge through its lanes: down the middle of each lane's row, curves between rows
+  function lanePath(chain, all, dx, dy) {
+    const p = all[chain[0]], q = all[chain[chain.length - 1]];
+    const pts = [[p.x + p.w / 2, p.y + p.h]];
+    for (let k = 1; k < chain.length - 1; k++) {
+      const d = all[chain[k]], x = d.x + d.w / 2;
+      pts.push([x, d.rowY], [x, d.rowY + d.rowH]);
+    }
+    pts.push([q.x + q.w / 2, q.y]);
+    let path = `M${pts[0][0] + dx},${pts[0][1] + dy}`;
+    for (let k = 1; k < pts.length; k++) {
+      const [x1, y1] = pts[k - 1], [x2, y2] = pts[k];
+      if (k % 2 === 0 && x1 === x2) { path += ` L${x2 + dx},${y2 + dy}`; continue; }  // through a row
+      const my = (y1 + y2) / 2;
+      path += ` C${x1 + dx},${my + dy} ${x2 + dx},${my + dy} ${x2 + dx},${y2 + dy}`;
+    }
+    return path;
+  }
   // pixel positions from layer, rank and sizes; returns the extent
   function arrange(items, gapY) {
     const rows = [];
@@ -123,17 +187,18 @@
       if (!row) return;
       const h = Math.max(...row.map((it) => it.h));
       let x = (width - widths[l]) / 2;
-      for (const it of row) { it.x = x; it.y = y + (h - it.h) / 2; x += it.w + GAP_X; }
+      for (const it of row) { it.x = x; it.y = y + (h - it.h) / 2; it.rowY = y; it.rowH = h; x += it.w + GAP_X; }
       y += h + gapY;
     });
     return [width, Math.max(0, y - gapY)];
   }
   function measure(it) {
+    if (it.kind === "lane") return;
     if (it.kind === "op") { it.w = opWidth(it.node); it.h = OP_H; return; }
     if (!it.expanded) { it.w = BOX_W; it.h = BOX_H; return; }
     const items = content(it);
     items.forEach(measure);
-    const [w, h] = arrange(items, INNER_GAP_Y);
+    const [w, h] = arrange(it.all, INNER_GAP_Y);
     it.w = Math.max(w + 2 * PAD, it.top ? BOX_W : 150);
     it.h = h + 2 * PAD + HEAD;
     it.dx = (it.w - w) / 2;
@@ -144,10 +209,6 @@
   const view = el("g", { id: "viewport" }, svg);
   const edgeLayer = el("g", { class: "edges" }, view);
   const nodeLayer = el("g", { class: "nodes" }, view);
-  function curve(x1, y1, x2, y2) {
-    const my = (y1 + y2) / 2;
-    return `M${x1},${y1} C${x1},${my} ${x2},${my} ${x2},${y2}`;
-  }
   function label(m, it) {
     const mo = motifOf(m);
     return mo ? mo.label : "unknown motif (" + it.nodes.length + " ops)";
@@ -177,10 +238,7 @@
     } else {
       text(g, 6, 13, tag + " " + label(it.motif, it), "head", it.w - 10);
       const inner = el("g", { transform: `translate(${it.dx},${PAD + HEAD})` }, g);
-      for (const [a, b] of it.links) {
-        const p = it.items[a], q = it.items[b];
-        el("path", { d: curve(p.x + p.w / 2, p.y + p.h, q.x + q.w / 2, q.y), class: "edge" }, inner);
-      }
+      for (const chain of it.routes) el("path", { d: lanePath(chain, it.all, 0, 0), class: "edge" }, inner);
       for (const c of it.items) drawItem(c, inner);
     }
     return g;
@@ -195,13 +253,12 @@
   // Only boxes and edges in or near the window are in the DOM (re-checked on every pan,
   // zoom or expansion: a loop over the macro graph, no DOM work for what stays out), so
   // a macro graph of tens of thousands of nodes opens as fast as a small one.
-  const topEdges = [];
-  for (let k = 0; k < D.macro.edges[0].length; k++) {
-    topEdges.push({ p: tops[D.macro.edges[0][k]], q: tops[D.macro.edges[1][k]], w: D.macro.weights[k], el: null });
-  }
+  const top = {};
+  route(top, tops, D.macro.edges[0].map((a, k) => [a, D.macro.edges[1][k]]));
+  const topEdges = top.routes.map((chain, k) => ({ chain: chain, p: tops[chain[0]], q: tops[chain[chain.length - 1]], w: D.macro.weights[k], el: null }));
   let extent = [0, 0];
   const tv = { x: 20, y: 20, s: 1 };
-  function edgePath(e) { return curve(e.p.x + e.p.w / 2, e.p.y + e.p.h, e.q.x + e.q.w / 2, e.q.y); }
+  function edgePath(e) { return lanePath(e.chain, top.all, 0, 0); }
   function cull() {
     const r = svg.getBoundingClientRect(), vw = r.width / tv.s, vh = r.height / tv.s;
     const x0 = -tv.x / tv.s - vw / 2, y0 = -tv.y / tv.s - vh / 2, x1 = x0 + 2 * vw, y1 = y0 + 2 * vh;
@@ -211,8 +268,9 @@
       else if (!vis && it.el) { it.el.remove(); it.el = null; }
     }
     for (const e of topEdges) {
-      const ax = e.p.x + e.p.w / 2, bx = e.q.x + e.q.w / 2;
-      const vis = Math.min(ax, bx) < x1 && Math.max(ax, bx) > x0 && e.p.y + e.p.h < y1 && e.q.y > y0;
+      let lo = Infinity, hi = -Infinity;
+      for (const a of e.chain) { const c = top.all[a]; lo = Math.min(lo, c.x + c.w / 2); hi = Math.max(hi, c.x + c.w / 2); }
+      const vis = lo < x1 && hi > x0 && e.p.y + e.p.h < y1 && e.q.y > y0;
       if (vis && !e.el) {
         e.el = el("path", { class: "edge", d: edgePath(e) }, edgeLayer);
         if (e.w > 1) e.el.style.strokeWidth = String(Math.min(4, 1 + Math.log2(e.w)));
@@ -220,7 +278,7 @@
     }
   }
   function relayout() {
-    extent = arrange(tops, GAP_Y);
+    extent = arrange(top.all, GAP_Y);
     for (const it of tops) if (it.el) it.el.setAttribute("transform", `translate(${it.x},${it.y})`);
     for (const e of topEdges) if (e.el) e.el.setAttribute("d", edgePath(e));
     cull();
@@ -230,7 +288,7 @@
     if (it.el) it.el.replaceWith(drawItem(it, null));
   }
   tops.forEach(measure);
-  extent = arrange(tops, GAP_Y);
+  extent = arrange(top.all, GAP_Y);
 
   // ---- interaction: expand/collapse, highlight, pan and zoom ----
   function findItem(g) {
