@@ -8,6 +8,7 @@ saved under ``target/test-artifacts/``.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import time
@@ -274,7 +275,7 @@ def _unet() -> archmotif.OpGraph:
     ops = ["input", "conv_a", "pool_a", "conv_b", "pool_b", "conv_mid", "up_b", "cat_b",
            "conv_up_b", "up_a", "cat_a", "conv_out"]  # fmt: skip
     i = {op: k for k, op in enumerate(ops)}
-    chain = list(zip(ops, ops[1:], strict=False))
+    chain = list(itertools.pairwise(ops))
     skips = [("conv_a", "cat_a"), ("conv_b", "cat_b")]
     return archmotif.OpGraph.from_edges(
         ops, [(i[a], i[b]) for a, b in chain + skips], name="tiny-unet"
@@ -284,13 +285,17 @@ def _unet() -> archmotif.OpGraph:
 # Samples every edge path every 3 px (screen coordinates) and returns the samples that
 # fall inside a box (shrunk by 2 px, so an edge's own end on a border does not count).
 _EDGES_UNDER_BOXES = """
-const boxes = Array.from(document.querySelectorAll(arguments[0])).map((r) => r.getBoundingClientRect());
+const boxes = Array.from(document.querySelectorAll(arguments[0]))
+  .map((r) => r.getBoundingClientRect());
 const out = [], paths = Array.from(document.querySelectorAll("path.edge"));
 for (const p of paths) {
   const m = p.getScreenCTM(), n = p.getTotalLength();
   for (let s = 0; s <= n; s += 3) {
-    const q = p.getPointAtLength(s), x = m.a * q.x + m.c * q.y + m.e, y = m.b * q.x + m.d * q.y + m.f;
-    for (const b of boxes) if (x > b.left + 2 && x < b.right - 2 && y > b.top + 2 && y < b.bottom - 2) out.push([x, y]);
+    const q = p.getPointAtLength(s);
+    const x = m.a * q.x + m.c * q.y + m.e, y = m.b * q.x + m.d * q.y + m.f;
+    for (const b of boxes) {
+      if (x > b.left + 2 && x < b.right - 2 && y > b.top + 2 && y < b.bottom - 2) out.push([x, y]);
+    }
   }
 }
 return [paths.length, out.length];
@@ -323,5 +328,5 @@ def test_an_expanded_residual_block_shows_its_residual_edge(browser, tmp_path: P
     inner_edges = expanded[0].find_elements(By.CSS_SELECTOR, "path.edge")
     assert inner_edges
     _shot(browser, "residual-expanded.png")
-    drawn, under = browser.execute_script(_EDGES_UNDER_BOXES, "g.macro.expanded g.op > rect")
+    _, under = browser.execute_script(_EDGES_UNDER_BOXES, "g.macro.expanded g.op > rect")
     assert under == 0, f"{under} edge samples pass under an operator box"
