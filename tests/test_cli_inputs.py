@@ -132,3 +132,16 @@ def test_info_and_mine_accept_dataset_names():
     r = run("mine", "builtin", "--top", "3")
     assert r.returncode == 0, r.stderr
     assert "vocabulary:" in r.stdout
+
+
+def test_node_names_are_module_paths_and_info_tables_them(models, tmp_path):
+    pytest.importorskip("torch")
+    out = tmp_path / "unet.json"
+    r = run("trace", f"{models}:TinyUNet", "--input-shape", "1,3,16,16", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    names = archmotif.OpGraph.load(out).node_names
+    assert {"down1", "down2", "up", "out"} <= set(names)
+    r = run("info", str(out), "--modules")
+    assert r.returncode == 0, r.stderr
+    rows = [line.split() for line in r.stdout.splitlines()[2:]]
+    assert ["down1", "1", "convolution"] in rows and ["up", "1", "conv_transpose"] in rows

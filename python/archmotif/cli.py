@@ -90,9 +90,28 @@ def _cmd_info(args: argparse.Namespace) -> int:
         print(f"{args.input}: {len(graphs)} graphs, {nodes} nodes, {edges} edges, {len(ops)} ops")
     for g in graphs[: args.top]:
         print(_summary(g))
+        if args.modules:
+            _print_modules(g, args.depth)
     if len(graphs) > args.top:
         print(f"... and {len(graphs) - args.top} more")
     return 0
+
+
+def _print_modules(g: Any, depth: int) -> None:
+    """A table by module (``--modules``): each module path cut to ``depth`` parts, in the
+    order the model runs them, with its operators. Node names are module paths for a
+    traced model; a graph without them (ONNX, JSON) is one row."""
+    from archmotif.motifs import describe_ops
+
+    rows: dict[str, list[str]] = {}
+    names = g.node_names or ("",) * g.num_nodes
+    for name, op in zip(names, g.node_ops(), strict=True):
+        module = ".".join(name.split(".")[:depth])
+        rows.setdefault("(inputs)" if op == "input" else module, []).append(op)
+    width = max([len(m) for m in rows] + [6])
+    print(f"  {'module':<{width}}  {'ops':>5}  operators")
+    for module, ops in rows.items():
+        print(f"  {module or '(model)':<{width}}  {len(ops):>5}  {describe_ops(ops)}")
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -237,9 +256,22 @@ def _parser() -> argparse.ArgumentParser:
         "archmotif info builtin",
         "archmotif info resnet50.json",
         "archmotif info zoo.npz --top 5",
+        "archmotif info torchvision:resnet18 --modules --depth 1",
     )
     i.add_argument("input", help=INPUT_HELP)
     i.add_argument("--top", type=int, default=20, metavar="N", help="graphs to list (default 20)")
+    i.add_argument(
+        "--modules",
+        action="store_true",
+        help="a table of each graph's operators by module (layer1.0, ...)",
+    )
+    i.add_argument(
+        "--depth",
+        type=int,
+        default=2,
+        metavar="N",
+        help="module path parts per row of --modules (default 2: layer1.0)",
+    )
     add_model_options(i)
     i.set_defaults(func=_cmd_info)
     d = _command(

@@ -330,3 +330,25 @@ def test_an_expanded_residual_block_shows_its_residual_edge(browser, tmp_path: P
     _shot(browser, "residual-expanded.png")
     _, under = browser.execute_script(_EDGES_UNDER_BOXES, "g.macro.expanded g.op > rect")
     assert under == 0, f"{under} edge samples pass under an operator box"
+
+
+def test_a_macro_node_names_the_modules_it_covers(browser, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    block = ["conv", "batch_norm", "relu", "conv", "batch_norm", "add", "relu"]
+    ops, edges, names = ["input"], [], ["x"]
+    for b in range(4):
+        start, last = len(ops), len(ops) - 1
+        ops += block
+        names += [f"layer1.{b}.{part}" for part in ("conv1", "bn1", "relu", "conv2", "bn2")]
+        names += [f"layer1.{b}", f"layer1.{b}.relu"]
+        edges += [(last, start)] + [(start + k, start + k + 1) for k in range(6)]
+        edges += [(last, start + 5)]
+    g = archmotif.OpGraph.from_edges(ops, edges, name="named", node_names=names)
+    page = write_html(g, tmp_path / "named.html")
+    _open(browser, page)
+    titles = [t.get_attribute("textContent")
+              for t in browser.find_elements(By.CSS_SELECTOR, "g.macro > title")]  # fmt: skip
+    # two blocks per instance (layer1.0 + layer1.1): their common module is layer1
+    assert titles.count("relu×4 batch_norm×4 conv×4 add×2 \u2014 module layer1") == 2, titles
+    assert "input \u2014 module x" in titles

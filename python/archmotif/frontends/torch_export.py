@@ -12,7 +12,10 @@ Policy, so the result is the computational DAG from inputs to outputs:
   such as ``_assert_tensor_metadata``) are dropped together with their edges;
 - the ``output`` node is dropped: a graph's outputs are its sinks;
 - every other ``call_function`` node is one node, its op named by
-  :func:`~archmotif.frontends.ops.normalize_op`; ``node_names`` keeps the FX name.
+  :func:`~archmotif.frontends.ops.normalize_op`; ``node_names`` keeps the path of the
+  module that computed it, as torch.export records it (``layer1.0.conv1``; the
+  innermost module of ``nn_module_stack``), or the FX name (``add_3``, ``x``) for a node
+  outside any submodule. Paths repeat when a module runs twice (a shared ``relu``).
 
 Warnings raised by model code and ``torch.export`` while tracing are silenced, and
 torch's own log lines (a failed export logs the whole FX graph) go to archmotif's
@@ -80,6 +83,17 @@ def _holds_tensor(val: Any) -> bool:
     return False
 
 
+def _module_path(node: Any) -> str:
+    """The innermost module's path in ``nn_module_stack`` (``""`` is the root model),
+    else the FX name."""
+    stack = node.meta.get("nn_module_stack")
+    if stack:
+        path = list(stack.values())[-1][0]
+        if isinstance(path, str) and path:
+            return path
+    return str(node.name)
+
+
 def from_exported_program(
     ep: Any, *, name: str = "", labels: Mapping[str, str] | None = None
 ) -> OpGraph:
@@ -94,7 +108,7 @@ def from_exported_program(
     def add(node: Any, op: str, deps: list[int]) -> None:
         idx = len(ops)
         ops.append(op)
-        node_names.append(node.name)
+        node_names.append(_module_path(node))
         for d in deps:
             src.append(d)
             dst.append(idx)

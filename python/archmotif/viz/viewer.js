@@ -209,6 +209,18 @@
   const view = el("g", { id: "viewport" }, svg);
   const edgeLayer = el("g", { class: "edges" }, view);
   const nodeLayer = el("g", { class: "nodes" }, view);
+  // the modules an instance covers, from node names (module paths for a traced model):
+  // their common path when there is one ("layer1.0"), else the first few distinct ones
+  function modulesOf(nodes) {
+    if (!D.nodeNames) return "";
+    if (nodes.length === 1) return "module " + D.nodeNames[nodes[0]];
+    const paths = nodes.map((v) => D.nodeNames[v].split("."));
+    let common = paths[0].slice(0, -1);
+    for (const p of paths) { let k = 0; while (k < common.length && common[k] === p[k]) k++; common = common.slice(0, k); }
+    if (common.length) return "module " + common.join(".");
+    const seen = Array.from(new Set(paths.map((p) => p.slice(0, 2).join("."))));
+    return "modules " + seen.slice(0, 4).join(", ") + (seen.length > 4 ? ", \u2026" : "");
+  }
   function label(m, it) {
     const mo = motifOf(m);
     return mo ? mo.label : "unknown motif (" + it.nodes.length + " ops)";
@@ -231,6 +243,8 @@
     const mo = motifOf(it.motif);
     const tag = it.motif >= 0 ? "#" + it.motif : "?";
     el("rect", { width: it.w, height: it.h, rx: 6, class: "frame" }, g);
+    const covers = modulesOf(it.nodes);
+    if (covers) el("title", {}, g).textContent = label(it.motif, it) + " \u2014 " + covers;
     if (!it.expanded) {
       const here = mo ? " \u00d7" + mo.here : "";
       text(g, 8, 16, tag + here + "  \u00b7 " + it.nodes.length + " ops" + (mo ? " \u00b7 L" + mo.level : ""), "head", it.w - 12);
