@@ -141,7 +141,7 @@ def viewer_html(mg: MacroGraph, *, strategy: str = "", title: str | None = None)
     from archmotif import __version__
 
     payload = viewer_payload(mg, strategy=strategy, title=title)
-    script, css = _asset("viewer.js"), _asset("viewer.css")
+    script, css = _asset("viewer_layout.js") + "\n" + _asset("viewer.js"), _asset("viewer.css")
     csp = (
         f"default-src 'none'; script-src {_csp_hash(script)}; style-src {_csp_hash(css)}; "
         "img-src data:; base-uri 'none'; form-action 'none'"
