@@ -87,6 +87,11 @@ def test_a_model_that_needs_integer_ids_says_how_to_pass_them(models, tmp_path):
     assert archmotif.OpGraph.load(out).op_counts()["embedding"] == 1
 
 
+def test_a_python_file_without_a_name_says_how_to_name_the_model(models):
+    r = run("trace", str(models))
+    assert r.returncode == 2 and f"name the model in it as {models}:NAME" in r.stderr
+
+
 def test_a_module_path_names_a_model(models, tmp_path):
     pytest.importorskip("torch")
     r = run("info", "mymodels:TinyUNet", "--input-shape", "1,3,16,16", cwd=tmp_path)

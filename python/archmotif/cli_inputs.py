@@ -114,6 +114,8 @@ def check_input(spec: str, args: argparse.Namespace | None = None) -> str:
         check_user_model_path(spec)
     if kind == "file" and not os.path.isfile(spec):
         raise FormatError(f"{spec}: not a regular file")
+    if kind == "file" and spec.endswith(".py"):
+        raise InvalidArgument(f"{spec} is Python: name the model in it as {spec}:NAME")
     _parsed_inputs(args)
     return kind
 
