@@ -21,8 +21,8 @@ from typing import Any
 __all__ = ["register"]
 
 # methods whose fitted encoder has a pickle-free file format, so an index can carry it
-# (nar, gcn and gat have none yet: `archmotif eval` compares them)
-_INDEX_METHODS = ("ours", "ours-unsup", "ours-dense", "motif-bag", "wl")
+# (nar has none yet: `archmotif eval` compares it)
+_INDEX_METHODS = ("ours", "ours-unsup", "ours-dense", "motif-bag", "wl", "gcn", "gat")
 
 
 def _csv(text: str) -> list[str]:
@@ -109,7 +109,8 @@ def register(sub: Any) -> None:
     b.add_argument("-o", "--output", required=True, help="index file to write (.npz)")
     b.add_argument("--method", default="ours", choices=_INDEX_METHODS,
                    help="ours: the two-stage encoder (torch); motif-bag: TF-IDF bag of motifs; "
-                        "wl: WL subtree baseline (neither needs torch) (default ours)")  # fmt: skip
+                        "wl: WL subtree baseline (neither needs torch); gcn, gat: the "
+                        "paper's GNN baselines (default ours)")  # fmt: skip
     b.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     add_model_options(b)
     b.set_defaults(func=_cmd_index_build)
