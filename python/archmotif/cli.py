@@ -1,10 +1,10 @@
 """The ``archmotif`` command line.
 
-- ``archmotif trace NAME [-o graph.json]``: trace a timm, torchvision or
-  transformers model by name (on the meta device) and write its OpGraph JSON;
-- ``archmotif info FILE``: summarise an OpGraph JSON, corpus ``.npz`` or ``.onnx`` file;
-- ``archmotif mine FILE... [--strategy merge|nar]``: mine motifs and print the
-  vocabulary and each graph's reduction;
+- ``archmotif trace MODEL [-o graph.json]``: trace a timm, torchvision or transformers
+  model by name, or your own (``FILE.py:NAME``), on the meta device into OpGraph JSON;
+- ``archmotif info INPUT [--modules]``: summarise a graph, corpus, dataset or model;
+- ``archmotif mine INPUT...``: mine motifs and print a summary (``--json``, ``-o``),
+  in :mod:`archmotif.mining_cli`;
 - ``archmotif demo [-o index.npz]``: the main job on the built-in data: mine the
   motifs of 98 real models, pretrain the encoder briefly, index the models and
   answer queries by models the data does not hold (traced on the meta device).
