@@ -46,11 +46,11 @@ def corpus(tmp_path):
         ["search", "{corpus}", "--index", "{corpus}", "-k", "0"],
         ["mine", "{corpus}", "--max-motif-nodes", "0"],
         ["view", "nothere.py:Net"],
-        ["index", "build", "{corpus}", "-o", "x.npz", "--method", "gcn"],
+        ["index", "build", "{corpus}", "-o", "{out}", "--method", "nar"],
     ],
 )
 def test_argument_and_path_errors_come_before_torch(args, corpus):
-    args = [a.format(corpus=corpus) for a in args]
+    args = [a.format(corpus=corpus, out=corpus.parent / "out.npz") for a in args]
     r = subprocess.run([sys.executable, "-X", "importtime", "-m", "archmotif.cli", *args],
                        capture_output=True, text=True, timeout=120)  # fmt: skip
     errors = [line for line in r.stderr.splitlines() if not line.startswith("import time:")]
