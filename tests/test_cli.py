@@ -58,7 +58,7 @@ def test_mine_prints_vocabulary_and_reductions(tmp_path, capsys):
     assert main(["mine", str(p), "--top", "3"]) == 0
     out = capsys.readouterr().out
     assert "vocabulary:" in out and "bottleneck-301: 301 nodes ->" in out
-    assert out.count(" nodes x ") == 3
+    assert out.count(" ops x ") == 3
     assert main(["mine", str(p), "--strategy", "nar"]) == 0
     assert "strategy='nar'" in capsys.readouterr().out
 
@@ -73,8 +73,33 @@ def test_mine_streams_a_corpus_with_the_same_result(tmp_path, capsys):
     assert main(["mine", str(p), "--top", "3", "--chunk-nodes", "200"]) == 0
     streamed = capsys.readouterr().out
     assert "streamed in chunks of 200 nodes" in streamed
-    tail = lambda out: out[out.index("largest repeated motifs") :]  # noqa: E731
+    tail = lambda out: out[out.index("motifs covering the most operators") :]  # noqa: E731
     assert tail(streamed) == tail(whole)  # the same motifs, counts and support
     assert "all 3 graphs: 582 nodes ->" in streamed
     assert main(["mine", str(p), str(p), "--chunk-nodes", "200"]) == 2
     assert "streams one corpus file" in capsys.readouterr().err
+
+
+def _leaf_commands(parser, prefix=()):
+    import argparse
+
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield prefix, parser
+        return
+    for name, p in subs[0].choices.items():
+        yield from _leaf_commands(p, (*prefix, name))
+
+
+def test_every_command_has_examples_and_every_option_help():
+    from archmotif.cli import _parser
+
+    leaves = dict(_leaf_commands(_parser()))
+    assert len(leaves) >= 14
+    for cmd, p in leaves.items():
+        assert p.epilog and p.epilog.startswith("examples:"), cmd
+        for action in p._actions:
+            assert action.help, (cmd, action.dest)
+    out = subprocess.run([sys.executable, "-m", "archmotif.cli", "search", "--help"],
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "examples:\n  archmotif search resnet50 --index index.npz -k 5" in out

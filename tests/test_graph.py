@@ -60,6 +60,11 @@ def test_cycle_report_is_a_real_cycle_in_a_larger_graph():
 def test_edge_to_a_missing_node_names_index_and_endpoints():
     with pytest.raises(GraphError, match=r"edge 1 \(3 -> 10\) refers to a missing node.*5 nodes"):
         OpGraph(["a"] * 5, [[0, 3], [1, 10]])
+    # the valid ids as a reader counts them (Rust's "0..5" read as an off-by-one)
+    with pytest.raises(GraphError, match=r"has 5 nodes \(ids 0 to 4\)$"):
+        OpGraph(["a"] * 5, [[0], [5]])
+    with pytest.raises(GraphError, match=r"has 1 nodes \(id 0\)$"):
+        OpGraph(["a"], [[0], [1]])
 
 
 def test_negative_ids_are_rejected():

@@ -1,27 +1,39 @@
 """The ``archmotif`` command line.
 
-- ``archmotif trace NAME [-o graph.json]``: trace a timm, torchvision or
-  transformers model by name (on the meta device) and write its OpGraph JSON;
-- ``archmotif info FILE``: summarise an OpGraph JSON, corpus ``.npz`` or ``.onnx`` file;
-- ``archmotif mine FILE... [--strategy merge|nar]``: mine motifs and print the
-  vocabulary and each graph's reduction;
+- ``archmotif trace MODEL [-o graph.json]``: trace a timm, torchvision or transformers
+  model by name, or your own (``FILE.py:NAME``), on the meta device into OpGraph JSON;
+- ``archmotif info INPUT [--modules]``: summarise a graph, corpus, dataset or model;
+- ``archmotif mine INPUT...``: mine motifs and print a summary (``--json``, ``-o``),
+  in :mod:`archmotif.mining_cli`;
 - ``archmotif demo [-o index.npz]``: the main job on the built-in data: mine the
   motifs of 98 real models, pretrain the encoder briefly, index the models and
   answer queries by models the data does not hold (traced on the meta device).
 
-Errors print one line naming the problem and exit with status 1.
+Every command takes its input the same way (:mod:`archmotif.cli_inputs`): a file, a
+dataset name, ``FILE.py:NAME`` or a model name.
+
+Exit status (also in the README): 0 success; 1 the input is wrong (a missing or
+unreadable file, a model that does not trace); 2 a bad argument; 3 an optional
+dependency is missing; 70 a bug in archmotif; 130 interrupted (Ctrl-C). Errors print
+one line ``archmotif: error: ...`` on stderr. Warnings raised by libraries (torch,
+torch_geometric, transformers) are logged at debug level, not printed: ``--verbose``
+prints them, ``ARCHMOTIF_DEBUG=1`` also prints the traceback of an error.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import os
 import sys
 import time
+import warnings
 from collections.abc import Sequence
+from typing import Any, NoReturn
 
-from archmotif.errors import ArchmotifError
-from archmotif.graph import OpGraph
+from archmotif.cli_inputs import INPUT_HELP, add_model_options, check_input, read_graphs
+from archmotif.errors import ArchmotifError, InvalidArgument
 
 __all__ = ["DEMO_QUERIES", "main"]
 
@@ -29,10 +41,14 @@ __all__ = ["DEMO_QUERIES", "main"]
 # which adds parsers whose ``func(args) -> int`` is set with ``set_defaults``. They
 # import their heavy dependencies inside ``func``, so ``archmotif --help`` stays fast.
 _SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "archmotif.mining_cli",
     "archmotif.datasets._cli",
     "archmotif.viz._cli",
     "archmotif.retrieval._cli",
 )
+
+# exit statuses (documented in the module docstring, --help and the README)
+EXIT_INPUT, EXIT_USAGE, EXIT_DEPENDENCY, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 2, 3, 70, 130
 
 # Queries of the demo: built from code on the meta device (no download, no weights),
 # and not among the built-in models, so the answers are their nearest relatives.
@@ -43,29 +59,20 @@ DEMO_QUERIES = (
 )
 
 
-def _summary(g: OpGraph) -> str:
+def _summary(g: Any) -> str:
     top = ", ".join(f"{op} {c}" for op, c in g.op_counts().most_common(4))
     return f"{g.name or '<unnamed>'}: {g.num_nodes} nodes, {g.num_edges} edges ({top})"
 
 
-def _read_any(path: str) -> list[OpGraph]:
-    from archmotif.corpus import load_corpus
-
-    if path.endswith(".npz"):
-        return load_corpus(path)
-    if path.endswith(".onnx"):
-        from archmotif.frontends.onnx import from_onnx
-
-        return [from_onnx(path)]
-    return [OpGraph.load(path)]
-
-
 def _cmd_trace(args: argparse.Namespace) -> int:
-    from archmotif.frontends.torch_export import trace
-
     t = time.perf_counter()
-    g = trace(args.name, meta=not args.real)
+    graphs = read_graphs(args.model, args)
     dt = time.perf_counter() - t
+    if len(graphs) != 1:
+        raise InvalidArgument(
+            f"{args.model} holds {len(graphs)} graphs; trace writes one (use `dataset export`)"
+        )
+    g = graphs[0]
     if args.output:
         g.save(args.output)
         print(f"{_summary(g)}; traced in {dt:.2f} s; wrote {args.output}")
@@ -75,17 +82,36 @@ def _cmd_trace(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    graphs = _read_any(args.file)
-    if len(graphs) != 1 or args.file.endswith(".npz"):
+    graphs = read_graphs(args.input, args)
+    if len(graphs) != 1 or args.input.endswith(".npz"):
         nodes = sum(g.num_nodes for g in graphs)
         edges = sum(g.num_edges for g in graphs)
         ops = {op for g in graphs for op in g.op_counts()}
-        print(f"{args.file}: {len(graphs)} graphs, {nodes} nodes, {edges} edges, {len(ops)} ops")
-    for g in graphs[: args.limit]:
+        print(f"{args.input}: {len(graphs)} graphs, {nodes} nodes, {edges} edges, {len(ops)} ops")
+    for g in graphs[: args.top]:
         print(_summary(g))
-    if len(graphs) > args.limit:
-        print(f"... and {len(graphs) - args.limit} more")
+        if args.modules:
+            _print_modules(g, args.depth)
+    if len(graphs) > args.top:
+        print(f"... and {len(graphs) - args.top} more")
     return 0
+
+
+def _print_modules(g: Any, depth: int) -> None:
+    """A table by module (``--modules``): each module path cut to ``depth`` parts, in the
+    order the model runs them, with its operators. Node names are module paths for a
+    traced model; a graph without them (ONNX, JSON) is one row."""
+    from archmotif.motifs import describe_ops
+
+    rows: dict[str, list[str]] = {}
+    names = g.node_names or ("",) * g.num_nodes
+    for name, op in zip(names, g.node_ops(), strict=True):
+        module = ".".join(name.split(".")[:depth])
+        rows.setdefault("(inputs)" if op == "input" else module, []).append(op)
+    width = max([len(m) for m in rows] + [6])
+    print(f"  {'module':<{width}}  {'ops':>5}  operators")
+    for module, ops in rows.items():
+        print(f"  {module or '(model)':<{width}}  {len(ops):>5}  {describe_ops(ops)}")
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -101,8 +127,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     nodes = sum(g.num_nodes for g in graphs)
     print(f"built-in data: {len(graphs)} real models over {len(families)} families, "
           f"{nodes:,} operator nodes (traced ahead of time; nothing to download)")  # fmt: skip
-    mined = _mine(graphs, args)
-    _print_mined(mined, graphs_shown=("resnet50", "vit_b_16", "bert@num_hidden_layers=12"))
+    from archmotif.mining_cli import mine_with_progress, mined_summary, print_summary
+
+    mined, dt = mine_with_progress(graphs, args)
+    print(f"mined with strategy={args.strategy!r} in {dt:.3f} s")
+    shown = ("resnet50", "vit_b_16", "bert@num_hidden_layers=12")
+    print_summary(mined_summary(mined, top=8), shown)
 
     t = time.perf_counter()
     encoder = Encoder(stage2_epochs=args.epochs, progress=False).fit(graphs, seed=0)
@@ -125,107 +155,136 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _mine(graphs: list[OpGraph], args: argparse.Namespace):
-    from archmotif.mining import mine
-
-    t = time.perf_counter()
-    m = mine(graphs, strategy=args.strategy, max_motif_nodes=args.max_motif_nodes)
-    print(f"mined with strategy={args.strategy!r} in {time.perf_counter() - t:.3f} s")
-    return m
-
-
-def _print_mined(m, top: int = 8, graphs_shown: Sequence[str] | None = None) -> None:
-    """The vocabulary, each graph's reduction (only ``graphs_shown`` when given, with
-    the corpus total) and the largest repeated motifs."""
-    v = m.vocabulary
-    print(f"vocabulary: {len(v)} motifs over {v.num_levels} levels")
-    if m.streamed:  # graphs and macro graphs come from the file, a chunk at a time
-        n = k = 0
-        for i, (g, mg) in enumerate(zip(m.graphs, m.macro_graphs, strict=True)):
-            n, k = n + g.num_nodes, k + mg.num_nodes
-            if i < 20:
-                print(f"  {g.name}: {g.num_nodes} nodes -> {mg.num_nodes} macro nodes")
-        print(f"  all {len(m.graphs)} graphs: {n:,} nodes -> {k:,} macro nodes "
-              f"({n / max(k, 1):.1f}x smaller)")  # fmt: skip
-        pairs = []
-    else:
-        pairs = list(zip(m.graphs, m.macro_graphs, strict=True))
-    if graphs_shown is not None:
-        n = sum(g.num_nodes for g, _ in pairs)
-        k = sum(mg.num_nodes for _, mg in pairs)
-        print(f"  all {len(pairs)} graphs: {n:,} nodes -> {k:,} macro nodes "
-              f"({n / max(k, 1):.1f}x smaller)")  # fmt: skip
-        pairs = [(g, mg) for g, mg in pairs if g.name in graphs_shown]
-    for g, mg in pairs:
-        print(f"  {g.name}: {g.num_nodes} nodes -> {mg.num_nodes} macro nodes "
-              f"({mg.reduction:.1f}x smaller)")  # fmt: skip
-    shared = sorted(v, key=lambda t: (-(t.num_nodes * t.count), t.index))[:top]
-    print("largest repeated motifs (nodes x count):")
-    for t in shared:
-        ops = ", ".join(t.ops[:5]) + (", ..." if t.num_nodes > 5 else "")
-        print(f"  #{t.index:<4} level {t.level}  {t.num_nodes:>3} nodes x {t.count:<4} "
-              f"in {t.support} graph(s)  [{ops}]")  # fmt: skip
+def _add_mining_options(p: argparse.ArgumentParser, full: bool = False) -> None:
+    """``--strategy`` and ``--max-motif-nodes``; ``full`` adds ``--min-count``,
+    ``--min-support`` and ``--threads`` (for ``mine``)."""
+    g = p.add_argument_group("mining")
+    g.add_argument(
+        "--strategy",
+        default="merge",
+        choices=["merge", "nar"],
+        help="merge: hierarchical frequent merging (default); nar: the NAR "
+        "paper's sequence segmentation (baseline)",
+    )
+    g.add_argument(
+        "--max-motif-nodes",
+        type=int,
+        default=32,
+        metavar="N",
+        help="largest motif, in operators (2..4096; default 32)",
+    )
+    if full:
+        g.add_argument(
+            "--min-count",
+            type=int,
+            metavar="N",
+            help="a motif needs at least N non-overlapping instances (default 2)",
+        )
+        g.add_argument(
+            "--min-support",
+            type=int,
+            metavar="N",
+            help="a motif needs to occur in at least N graphs (default 1)",
+        )
+        g.add_argument(
+            "--threads",
+            type=int,
+            metavar="N",
+            help="worker threads (default: all cores); the result does not change",
+        )
 
 
-def _cmd_mine(args: argparse.Namespace) -> int:
-    if args.chunk_nodes is not None:
-        if len(args.files) != 1 or not args.files[0].endswith(".npz") or args.chunk_nodes < 1:
-            print("archmotif: error: --chunk-nodes N (N >= 1) streams one corpus file (.npz)",
-                  file=sys.stderr)  # fmt: skip
-            return 2
-        from archmotif.mining import mine
-
-        t = time.perf_counter()
-        m = mine(args.files[0], strategy=args.strategy, max_motif_nodes=args.max_motif_nodes,
-                 chunk_nodes=args.chunk_nodes)  # fmt: skip
-        print(f"mined {args.files[0]} streamed in chunks of {args.chunk_nodes:,} nodes "
-              f"in {time.perf_counter() - t:.3f} s")  # fmt: skip
-        _print_mined(m, top=args.top)
-        return 0
-    graphs = []
-    for f in args.files:
-        graphs += _read_any(f)
-    _print_mined(_mine(graphs, args), top=args.top)
-    return 0
+RawDescription = argparse.RawDescriptionHelpFormatter  # keeps the examples' lines
 
 
-def _add_mining_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--strategy", default="merge", choices=["merge", "nar"])
-    p.add_argument("--max-motif-nodes", type=int, default=32)
+def examples(*lines: str) -> str:
+    """The ``examples:`` epilog of a command's ``--help``."""
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def _command(sub: Any, name: str, help: str, *lines: str, **kw: Any) -> Any:
+    description = kw.pop("description", help[0].upper() + help[1:] + ".")
+    return sub.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=examples(*lines) if lines else None,
+        formatter_class=RawDescription,
+        **kw,
+    )
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (the full usage is one ``--help`` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="archmotif", description="Find the building blocks of neural networks."
+    p = _Parser(
+        prog="archmotif",
+        description="Find the building blocks of neural networks.",
+        epilog="exit status: 0 ok, 1 bad input, 2 bad argument, 3 missing optional "
+        "dependency, 70 internal error, 130 interrupted",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    sub = p.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("trace", help="trace a model by name into an OpGraph JSON file")
-    t.add_argument("name", help="e.g. resnet50, timm:convnext_tiny, transformers:bert")
-    t.add_argument("-o", "--output", help="write the graph here (default: print JSON)")
-    t.add_argument(
-        "--real", action="store_true", help="build with real (random) weights, not on meta"
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="print library warnings and debug log lines on stderr",
     )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    t = _command(
+        sub,
+        "trace",
+        "trace a model into an OpGraph JSON file",
+        "archmotif trace resnet50 -o resnet50.json",
+        "archmotif trace mymodel.py:TinyUNet --input-shape 1,3,64,64 -o unet.json",
+        "archmotif trace transformers:gpt2 --inputs 'input_ids=long[1,32]'",
+    )
+    t.add_argument("model", help=INPUT_HELP)
+    t.add_argument("-o", "--output", help="write the graph here (default: print JSON)")
+    add_model_options(t)
     t.set_defaults(func=_cmd_trace)
-    i = sub.add_parser("info", help="summarise a graph (.json), corpus (.npz) or ONNX (.onnx) file")
-    i.add_argument("file")
-    i.add_argument("--limit", type=int, default=20, help="graphs to list (default 20)")
+    i = _command(
+        sub,
+        "info",
+        "summarise a graph, corpus, dataset or model",
+        "archmotif info builtin",
+        "archmotif info resnet50.json",
+        "archmotif info zoo.npz --top 5",
+        "archmotif info torchvision:resnet18 --modules --depth 1",
+    )
+    i.add_argument("input", help=INPUT_HELP)
+    i.add_argument("--top", type=int, default=20, metavar="N", help="graphs to list (default 20)")
+    i.add_argument(
+        "--modules",
+        action="store_true",
+        help="a table of each graph's operators by module (layer1.0, ...)",
+    )
+    i.add_argument(
+        "--depth",
+        type=int,
+        default=2,
+        metavar="N",
+        help="module path parts per row of --modules (default 2: layer1.0)",
+    )
+    add_model_options(i)
     i.set_defaults(func=_cmd_info)
-    d = sub.add_parser(
-        "demo", help="the main job on the built-in data: mine, pretrain, index, search"
+    d = _command(
+        sub,
+        "demo",
+        "the main job on the built-in data: mine, pretrain, index, search",
+        "archmotif demo",
+        "archmotif demo -o builtin-index.npz --epochs 5",
     )
     d.add_argument("-o", "--output", help="keep the index file here (default: temporary)")
     d.add_argument("--epochs", type=int, default=30, help="graph-level epochs (30)")
     _add_mining_options(d)
     d.set_defaults(func=_cmd_demo)
-    mi = sub.add_parser("mine", help="mine motifs in graph (.json), corpus (.npz) or ONNX files")
-    mi.add_argument("files", nargs="+")
-    mi.add_argument("--top", type=int, default=10, help="motifs to list (default 10)")
-    mi.add_argument("--chunk-nodes", type=int, default=None,
-                    help="stream one corpus file in chunks of this many operators "
-                         "(bounded memory, same result)")  # fmt: skip
-    _add_mining_options(mi)
-    mi.set_defaults(func=_cmd_mine)
     for module in _SUBCOMMAND_MODULES:
         importlib.import_module(module).register(sub)
     return p
@@ -237,13 +296,100 @@ def _version() -> str:
     return __version__
 
 
+_log = logging.getLogger("archmotif.cli")
+
+
+def _log_warning(message: Any, category: Any, filename: str, lineno: int, *_: Any) -> None:
+    _log.debug("%s:%s: %s: %s", filename, lineno, category.__name__, message)
+
+
+def _quiet(verbose: bool) -> None:
+    """Library warnings and log lines go to the debug log, not the terminal."""
+    warnings.showwarning = _log_warning
+    if verbose:
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+    else:
+        # torch and friends log through `logging`; without a handler of our own their
+        # warnings would reach stderr through logging's last-resort handler
+        logging.basicConfig(handlers=[logging.NullHandler()], force=True)
+
+
+def _fail(code: int, message: str) -> int:
+    if os.environ.get("ARCHMOTIF_DEBUG"):
+        import traceback
+
+        traceback.print_exc()
+    line = " ".join(message.split())  # one line, however the cause was worded
+    print(f"archmotif: error: {line[:1000]}", file=sys.stderr)
+    return code
+
+
+# positional arguments that name an input (cli_inputs), by the dest each command gives them
+_INPUT_DESTS = ("model", "input", "inputs", "corpus", "model_or_file", "files")
+
+
+def _precheck(args: argparse.Namespace) -> None:
+    """Every check that needs no heavy import, before a command imports torch: inputs
+    exist, mining parameters and counts are in range, the index file is there."""
+    index = getattr(args, "index", None)
+    if isinstance(index, str) and not os.path.exists(index):
+        raise FileNotFoundError(f"{index}: no such index file (build one: archmotif index build)")
+    for dest in _INPUT_DESTS:
+        value = getattr(args, dest, None)
+        for spec in value if isinstance(value, list) else [value] if value else []:
+            check_input(spec, args)
+    mining = {
+        k: getattr(args, k)
+        for k in ("max_motif_nodes", "min_count", "min_support")
+        if getattr(args, k, None) is not None
+    }
+    if mining:
+        from archmotif.mining import check_mining_params
+
+        try:
+            check_mining_params(**mining)
+        except InvalidArgument as e:  # name the flag the user typed, not the parameter
+            text = str(e)
+            for k in mining:
+                text = text.replace(k, "--" + k.replace("_", "-"))
+            raise InvalidArgument(text) from None
+    for dest in ("top", "k", "limit", "epochs", "chunk_nodes", "threads", "workers"):
+        value = getattr(args, dest, None)
+        if value is not None and value < 1:
+            flag = "-k" if dest == "k" else "--" + dest.replace("_", "-")
+            raise InvalidArgument(f"{flag} must be at least 1, got {value}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _quiet("-v" in argv or "--verbose" in argv)
     try:
+        args = _parser().parse_args(argv)
+        _precheck(args)
         return int(args.func(args))
-    except (ArchmotifError, FileNotFoundError) as e:
-        print(f"archmotif: error: {e}", file=sys.stderr)
-        return 1
+    except KeyboardInterrupt:
+        print("archmotif: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SystemExit as e:  # argparse: --help, --version, usage errors (status 2)
+        return e.code if isinstance(e.code, int) else EXIT_USAGE
+    except BrokenPipeError:  # `archmotif info zoo | head`
+        sys.stderr.close()
+        return 0
+    except InvalidArgument as e:
+        return _fail(EXIT_USAGE, str(e))
+    except (ArchmotifError, OSError) as e:
+        return _fail(EXIT_INPUT, str(e))
+    except ImportError as e:
+        return _fail(
+            EXIT_DEPENDENCY,
+            f"{e} (install the extra that provides it, e.g. pip install 'archmotif[all]')",
+        )
+    except Exception as e:
+        return _fail(
+            EXIT_INTERNAL,
+            f"internal error: {type(e).__name__}: {e}; please report "
+            "it (ARCHMOTIF_DEBUG=1 prints the traceback)",
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

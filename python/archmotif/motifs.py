@@ -21,7 +21,17 @@ from archmotif.graph import OpGraph
 if TYPE_CHECKING:  # pragma: no cover
     import torch_geometric.data
 
-__all__ = ["MacroGraph", "Motif", "MotifVocabulary"]
+__all__ = ["MacroGraph", "Motif", "MotifVocabulary", "describe_ops"]
+
+
+def describe_ops(ops: Sequence[str]) -> str:
+    """A short name for a motif from its ops: ``conv×2 relu add`` style, most frequent
+    op first (ties in canonical order). Every op is named; nothing is cut."""
+    counts: dict[str, int] = {}
+    for op in ops:
+        counts[op] = counts.get(op, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])  # stable: ties keep their order
+    return " ".join(op if c == 1 else f"{op}×{c}" for op, c in ranked)
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,6 +51,11 @@ class Motif:
     @property
     def num_nodes(self) -> int:
         return len(self.ops)
+
+    @property
+    def name(self) -> str:
+        """A readable name from the ops (:func:`describe_ops`), not unique: the id is."""
+        return describe_ops(self.ops)
 
     def to_opgraph(self) -> OpGraph:
         """The motif as a standalone graph (named by its id in hex)."""
@@ -200,6 +215,24 @@ class MacroGraph:
             motif=torch.from_numpy(self.motifs).long(),
             num_nodes=self.num_nodes,
         )
+
+    def to_networkx(self) -> Any:
+        """A ``networkx.DiGraph`` with one node per macro node (``0..M-1``) carrying
+        ``motif`` (vocabulary index, -1 when unknown), ``size`` (operators absorbed) and
+        ``name`` (:attr:`Motif.name`, ``"?"`` when unknown), and one edge per macro edge
+        with ``weight`` (original edges it stands for). Needs ``networkx``."""
+        try:
+            import networkx as nx
+        except ImportError as e:
+            raise ImportError("MacroGraph.to_networkx needs networkx: pip install networkx") from e
+        g = nx.DiGraph(name=self.graph.name)
+        sizes = np.bincount(self.node_to_macro, minlength=self.num_nodes).tolist()
+        for i, m in enumerate(self.motifs.tolist()):
+            name = self.vocabulary[m].name if m >= 0 else "?"
+            g.add_node(i, motif=m, size=sizes[i], name=name)
+        for (u, v), w in zip(self.edges.T.tolist(), self.weights.tolist(), strict=True):
+            g.add_edge(u, v, weight=w)
+        return g
 
     def __repr__(self) -> str:
         return (

@@ -173,3 +173,26 @@ def test_cli_dataset_info_and_zoo_list(capsys) -> None:
     assert "coarse:" in out and "family:" in out
     assert cli(["zoo", "list", "--sources", "torchvision"]) == 0
     assert "torchvision" in capsys.readouterr().out
+
+
+def test_limit_samples_across_families() -> None:
+    from archmotif.datasets.zoo import family_of, spread
+
+    specs = [f"timm:aimv2_{s}" for s in ("large", "huge", "1b", "3b")] + [
+        "timm:resnet18", "timm:resnet50", "timm:vit_base_patch16_224",
+    ]  # fmt: skip
+    picked = spread(specs, 3)
+    assert len({family_of("timm", s.split(":")[1]) for s in picked}) == 3
+    assert sorted(spread(specs, 100)) == sorted(specs)  # all of them, each once
+
+
+def test_dataset_info_zoo_before_a_build_says_what_to_run(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ARCHMOTIF_HOME": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-m", "archmotif.cli", "dataset", "info", "zoo"],
+                       capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+    assert r.returncode == 1 and "run `archmotif zoo build` first" in r.stderr
+    assert r.stderr.count("\n") == 1

@@ -78,3 +78,35 @@ def test_embed_before_fit_raises():
         GNNBaseline("gcn").embed([])
     with pytest.raises(archmotif.errors.LearnError, match="before fit"):
         NARBaseline().embed([])
+
+
+def test_gnn_baseline_save_load_and_index_from_the_cli(toy, tmp_path):
+    import subprocess
+    import sys
+
+    from archmotif.corpus import save_corpus
+    from archmotif.learn.baselines import GNNBaseline
+    from archmotif.retrieval.index import Index
+
+    model = GNNBaseline("gat", hidden=16, out=16, epochs=2, progress=False).fit(toy)
+    model.save(tmp_path / "gat.npz")
+    again = GNNBaseline.load(tmp_path / "gat.npz")
+    np.testing.assert_allclose(again.embed(toy), model.embed(toy), rtol=1e-5, atol=1e-6)
+    save_corpus(toy, tmp_path / "toy.npz")
+    index = tmp_path / "index.npz"
+    r = subprocess.run([sys.executable, "-m", "archmotif.cli", "index", "build",
+                        str(tmp_path / "toy.npz"), "--method", "gcn", "-o", str(index)],
+                       capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert type(Index.load(index).encoder) is GNNBaseline
+
+
+def test_a_gnn_baseline_file_outside_its_schema_is_a_format_error(toy, tmp_path):
+    from archmotif.learn import encoder_file
+    from archmotif.learn.baselines import GNN_FORMAT, GNNBaseline
+
+    p = tmp_path / "bad.npz"
+    encoder_file.write(p, GNN_FORMAT, {"settings": '{"conv": "gcn", "hidden": 8192, "out": 8}',
+                                       "op_names": "[]", "encoder": {}})  # fmt: skip
+    with pytest.raises(archmotif.FormatError, match="bad.npz: malformed GNN baseline"):
+        GNNBaseline.load(p)

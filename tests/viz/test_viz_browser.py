@@ -8,6 +8,7 @@ saved under ``target/test-artifacts/``.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import time
@@ -266,3 +267,88 @@ def test_a_macro_graph_of_10k_nodes_opens(browser, tmp_path: Path) -> None:
     assert len(_css(browser, f'g.macro[data-i="{k}"] g.op')) == sizes[k]
     assert load < 20 and not _errors(browser)
     _shot(browser, "viewer-random-20k.png")
+
+
+def _unet() -> archmotif.OpGraph:
+    """A U-Net-like graph whose skip connections span several layers (1 -> 6, 2 -> 5 in
+    macro terms: every op is distinct, so each is its own macro node)."""
+    ops = ["input", "conv_a", "pool_a", "conv_b", "pool_b", "conv_mid", "up_b", "cat_b",
+           "conv_up_b", "up_a", "cat_a", "conv_out"]  # fmt: skip
+    i = {op: k for k, op in enumerate(ops)}
+    chain = list(itertools.pairwise(ops))
+    skips = [("conv_a", "cat_a"), ("conv_b", "cat_b")]
+    return archmotif.OpGraph.from_edges(
+        ops, [(i[a], i[b]) for a, b in chain + skips], name="tiny-unet"
+    )
+
+
+# Samples every edge path every 3 px (screen coordinates) and returns the samples that
+# fall inside a box (shrunk by 2 px, so an edge's own end on a border does not count).
+_EDGES_UNDER_BOXES = """
+const boxes = Array.from(document.querySelectorAll(arguments[0]))
+  .map((r) => r.getBoundingClientRect());
+const out = [], paths = Array.from(document.querySelectorAll("path.edge"));
+for (const p of paths) {
+  const m = p.getScreenCTM(), n = p.getTotalLength();
+  for (let s = 0; s <= n; s += 3) {
+    const q = p.getPointAtLength(s);
+    const x = m.a * q.x + m.c * q.y + m.e, y = m.b * q.x + m.d * q.y + m.f;
+    for (const b of boxes) {
+      if (x > b.left + 2 && x < b.right - 2 && y > b.top + 2 && y < b.bottom - 2) out.push([x, y]);
+    }
+  }
+}
+return [paths.length, out.length];
+"""
+
+
+def test_unet_skip_edges_are_drawn_around_the_boxes(browser, tmp_path: Path) -> None:
+    g = _unet()
+    mined = archmotif.mine([g], progress=False)
+    page = write_html(mined, tmp_path / "unet.html")
+    _open(browser, page)
+    _shot(browser, "unet-skips.png")
+    drawn, under = browser.execute_script(_EDGES_UNDER_BOXES, "g.macro > rect.frame")
+    assert drawn == mined.macro_graphs[0].num_edges == g.num_edges  # both skips are there
+    assert under == 0, f"{under} edge samples pass under a box"
+
+
+def test_an_expanded_residual_block_shows_its_residual_edge(browser, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    g = synthetic.resnet_like(61)
+    page = write_html(g, tmp_path / "res.html")
+    _open(browser, page)
+    biggest = max(browser.find_elements(By.CSS_SELECTOR, "g.macro"),
+                  key=lambda e: e.rect["height"] * e.rect["width"])  # fmt: skip
+    _click_header(browser, biggest)
+    time.sleep(0.3)
+    expanded = browser.find_elements(By.CSS_SELECTOR, "g.macro.expanded")
+    assert expanded
+    inner_edges = expanded[0].find_elements(By.CSS_SELECTOR, "path.edge")
+    assert inner_edges
+    _shot(browser, "residual-expanded.png")
+    _, under = browser.execute_script(_EDGES_UNDER_BOXES, "g.macro.expanded g.op > rect")
+    assert under == 0, f"{under} edge samples pass under an operator box"
+
+
+def test_a_macro_node_names_the_modules_it_covers(browser, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    block = ["conv", "batch_norm", "relu", "conv", "batch_norm", "add", "relu"]
+    ops, edges, names = ["input"], [], ["x"]
+    for b in range(4):
+        start, last = len(ops), len(ops) - 1
+        ops += block
+        names += [f"layer1.{b}.{part}" for part in ("conv1", "bn1", "relu", "conv2", "bn2")]
+        names += [f"layer1.{b}", f"layer1.{b}.relu"]
+        edges += [(last, start)] + [(start + k, start + k + 1) for k in range(6)]
+        edges += [(last, start + 5)]
+    g = archmotif.OpGraph.from_edges(ops, edges, name="named", node_names=names)
+    page = write_html(g, tmp_path / "named.html")
+    _open(browser, page)
+    titles = [t.get_attribute("textContent")
+              for t in browser.find_elements(By.CSS_SELECTOR, "g.macro > title")]  # fmt: skip
+    # two blocks per instance (layer1.0 + layer1.1): their common module is layer1
+    assert titles.count("relu×4 batch_norm×4 conv×4 add×2 \u2014 module layer1") == 2, titles
+    assert "input \u2014 module x" in titles

@@ -57,12 +57,25 @@ def test_embedding_map_of_any_array(tmp_path: Path) -> None:
     fig = plot_embedding_map(emb, labels, tmp_path / "map.png", width=4, height=4, dpi=40)
     img = _png(tmp_path / "map.png")
     assert img.shape[:2] == (160, 160) and _not_blank(img)
-    assert sorted(t.get_text() for t in fig.axes[0].get_legend().get_texts()) == [
+    assert sorted(t.get_text() for t in fig.legends[0].get_texts()) == [
         "cnn", "mlp", "vit",
     ]  # fmt: skip
     again = tmp_path / "again.png"
     plot_embedding_map(emb, labels, again, width=4, height=4, dpi=40)
     assert again.read_bytes() == (tmp_path / "map.png").read_bytes()
+
+
+def test_embedding_map_legend_beside_the_points_and_27_families_apart(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    families = [f"family{i:02d}" for i in range(27)]
+    labels = [families[i % 27] for i in range(270)]
+    fig = plot_embedding_map(rng.normal(size=(270, 8)), labels, tmp_path / "m.png")
+    ax, legend = fig.axes[0], fig.legends[0]
+    box = legend.get_window_extent().transformed(fig.transFigure.inverted())
+    assert box.x0 >= ax.get_position().x1  # figure fractions: the legend is right of the axes
+    looks = {(tuple(c.get_facecolor()[0]), c.get_paths()[0].vertices.tobytes())
+             for c in ax.collections}  # fmt: skip
+    assert len(ax.collections) == 27 and len(looks) == 27  # no colour repeats
 
 
 def test_pca_finds_the_main_axis() -> None:

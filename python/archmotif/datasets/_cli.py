@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -19,14 +20,14 @@ def _cmd_zoo_build(args: argparse.Namespace) -> int:
     if args.limit is not None:
         specs = []
         for source in args.sources:
-            specs += zoo.catalogue([source])[: args.limit]
+            specs += zoo.spread(zoo.catalogue([source]), args.limit)
     summary = zoo.build(
         args.output,
         sources=args.sources,
         specs=specs,
         workers=args.workers,
         timeout=args.timeout,
-        progress=not args.no_progress,
+        progress=not args.no_progress and sys.stderr.isatty(),
     )
     print(summary)
     return 0
@@ -50,7 +51,11 @@ def _resolve(name_or_path: str) -> str:
     from archmotif.datasets import BUILTIN_PATH, default_zoo_path
 
     named = {"builtin": BUILTIN_PATH, "zoo": default_zoo_path()}
-    return os.fspath(named.get(name_or_path, name_or_path))
+    path = os.fspath(named.get(name_or_path, name_or_path))
+    if not os.path.lexists(path):
+        hint = "; run `archmotif zoo build` first" if name_or_path == "zoo" else ""
+        raise FileNotFoundError(f"{path}: no such corpus file{hint}")
+    return path
 
 
 # Datasets generated from published rules on every load (no file to point at).
@@ -106,35 +111,60 @@ def _cmd_dataset_export(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Adds ``zoo`` and ``dataset`` to the ``archmotif`` command's subparsers."""
+    from archmotif.cli import RawDescription, examples
     from archmotif.datasets.zoo import SOURCES
 
     z = sub.add_parser("zoo", help="build or list the real-world architecture zoo")
     zsub = z.add_subparsers(dest="zoo_command", required=True)
     b = zsub.add_parser(
         "build",
+        epilog=examples(
+            "archmotif zoo build --limit 20 -o zoo-sample.npz",
+            "archmotif zoo build --sources timm --workers 8",
+        ),
+        formatter_class=RawDescription,
         help="trace every timm/torchvision/transformers architecture into one corpus file",
         description="Traces the zoo on the meta device in worker processes. Resumes after "
         "an interruption (a journal sits next to the output until the build completes).",
     )
-    b.add_argument("--sources", nargs="+", default=list(SOURCES), choices=SOURCES)
+    b.add_argument("--sources", nargs="+", default=list(SOURCES), choices=SOURCES,
+                   help="libraries to trace models from (default: all three)")  # fmt: skip
     b.add_argument("-o", "--output", help="corpus file (default ~/.cache/archmotif/zoo.npz)")
     b.add_argument("--workers", type=int, help="worker processes (default: CPU count)")
     b.add_argument("--timeout", type=float, default=300.0, help="seconds per model (300)")
-    b.add_argument("--limit", type=int, help="only the first N models of each source")
+    b.add_argument("--limit", type=int, metavar="N",
+                   help="only N models of each source, taken across its families (one of "
+                        "each family in turn), for a quick sample")  # fmt: skip
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(func=_cmd_zoo_build)
-    ls = zsub.add_parser("list", help="what the zoo would trace, per source")
-    ls.add_argument("--sources", nargs="+", default=list(SOURCES), choices=SOURCES)
+    ls = zsub.add_parser(
+        "list",
+        help="what the zoo would trace, per source",
+        epilog=examples("archmotif zoo list", "archmotif zoo list --names"),
+        formatter_class=RawDescription,
+    )
+    ls.add_argument("--sources", nargs="+", default=list(SOURCES), choices=SOURCES,
+                    help="libraries to list (default: all three)")  # fmt: skip
     ls.add_argument("--names", action="store_true", help="print every model spec")
     ls.set_defaults(func=_cmd_zoo_list)
 
     d = sub.add_parser("dataset", help="inspect corpus files")
     dsub = d.add_subparsers(dest="dataset_command", required=True)
-    i = dsub.add_parser("info", help="sizes, labels and build failures of a corpus file")
+    i = dsub.add_parser(
+        "info",
+        help="sizes, labels and build failures of a corpus file",
+        epilog=examples("archmotif dataset info builtin", "archmotif dataset info zoo --top 5"),
+        formatter_class=RawDescription,
+    )
     i.add_argument("file", help="a corpus .npz, or 'builtin' / 'zoo' / 'darts' / 'nasbench201'")
     i.add_argument("--top", type=int, default=12, help="values to show per label (12)")
     i.set_defaults(func=_cmd_dataset_info)
-    x = dsub.add_parser("export", help="write a named dataset (or a corpus) to a corpus file")
+    x = dsub.add_parser(
+        "export",
+        help="write a named dataset (or a corpus) to a corpus file",
+        epilog=examples("archmotif dataset export darts -o darts.npz"),
+        formatter_class=RawDescription,
+    )
     x.add_argument("name", help="'builtin', 'zoo', 'darts', 'nasbench201' or a corpus path")
     x.add_argument("-o", "--output", required=True, help="corpus .npz to write (atomically)")
     x.set_defaults(func=_cmd_dataset_export)

@@ -52,6 +52,7 @@ __all__ = [
     "catalogue",
     "coarse_of",
     "family_of",
+    "spread",
     "trace_one",
 ]
 
@@ -148,6 +149,23 @@ def _torchvision_task(name: str) -> str:
     return "classification"
 
 
+def spread(specs: Sequence[str], n: int) -> list[str]:
+    """``n`` of ``specs`` taken across families: one model of each family in turn
+    (families alphabetically, models in their catalogue order), so a small sample
+    covers many designs rather than ten variants of the first name."""
+    by_family: dict[str, list[str]] = {}
+    for spec in specs:
+        source, _, name = spec.partition(":")
+        by_family.setdefault(family_of(source, name.partition("@")[0]), []).append(spec)
+    queues = [by_family[f] for f in sorted(by_family)]
+    out: list[str] = []
+    depth = 0
+    while len(out) < n and any(depth < len(q) for q in queues):
+        out += [q[depth] for q in queues if depth < len(q)][: n - len(out)]
+        depth += 1
+    return out
+
+
 def catalogue(sources: Iterable[str] = SOURCES) -> list[str]:
     """Every model spec (``"source:name"``) of ``sources`` that the zoo tries to trace,
     in a deterministic order."""
@@ -235,6 +253,7 @@ class ZooSummary:
     failed: dict[str, int] = field(default_factory=dict)
     failures: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    log: str = ""  # the workers' output (torch's messages), when they printed any
 
     @property
     def total(self) -> int:
@@ -252,6 +271,9 @@ class ZooSummary:
         if self.failures:
             lines.append("failures by reason:")
             lines += [f"  {n:>4}  {r}" for r, n in self.reasons()]
+            lines.append("every failure is in the corpus metadata (archmotif dataset info)")
+        if self.log:
+            lines.append(f"messages printed while tracing: {self.log}")
         return "\n".join(lines)
 
 
@@ -263,10 +285,16 @@ def _reason(error: str) -> str:
     return msg[:90]
 
 
-def _worker(conn: Connection) -> None:
-    """A worker process: traces the specs it is sent, one at a time."""
+def _worker(conn: Connection, log_path: str | None = None) -> None:
+    """A worker process: traces the specs it is sent, one at a time. Whatever model code
+    and torch print (graph dumps, log lines) goes to ``log_path``, not the terminal."""
     import warnings
 
+    if log_path is not None:
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     warnings.simplefilter("ignore")
     import torch
@@ -328,14 +356,15 @@ class _Pool:
     exhausts memory costs its worker, not the build). concurrent.futures cannot kill
     a single task, hence this small pool."""
 
-    def __init__(self, workers: int, recycle: int) -> None:
+    def __init__(self, workers: int, recycle: int, log_path: str | None = None) -> None:
         self.ctx = mp.get_context("spawn")
         self.recycle = recycle
+        self.log_path = log_path
         self.slots: list[dict[str, Any]] = [self._start() for _ in range(workers)]
 
     def _start(self) -> dict[str, Any]:
         parent, child = self.ctx.Pipe()
-        p = self.ctx.Process(target=_worker, args=(child,), daemon=True)
+        p = self.ctx.Process(target=_worker, args=(child, self.log_path), daemon=True)
         p.start()
         child.close()
         return {"proc": p, "conn": parent, "spec": None, "since": 0.0, "done": 0}
@@ -439,13 +468,14 @@ def build(
     if len(set(all_specs)) != len(all_specs):
         raise ValueError("the zoo's specs must be distinct")
     journal = _Journal(out.with_name(out.name + ".journal"))
+    log = out.with_name(out.name + ".log")  # the workers' output, kept off the terminal
     start = time.perf_counter()
     todo = [s for s in all_specs if s not in journal.records]
     bar = _progress(len(all_specs), len(all_specs) - len(todo), progress)
     try:
         if todo:
             n = max(1, min(workers or os.cpu_count() or 1, len(todo)))
-            pool = _Pool(n, recycle=100)
+            pool = _Pool(n, recycle=100, log_path=str(log))
             try:
 
                 def done(rec: dict[str, Any]) -> None:
@@ -460,7 +490,8 @@ def build(
         journal.close()
         if bar is not None:
             bar.close()
-    summary = ZooSummary(str(out), seconds=time.perf_counter() - start)
+    summary = ZooSummary(str(out), seconds=time.perf_counter() - start,
+                         log=str(log) if log.exists() else "")  # fmt: skip
     graphs = []
     for spec in all_specs:  # catalogue order, whatever order the workers finished in
         rec = journal.records[spec]

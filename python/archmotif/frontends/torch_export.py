@@ -12,13 +12,18 @@ Policy, so the result is the computational DAG from inputs to outputs:
   such as ``_assert_tensor_metadata``) are dropped together with their edges;
 - the ``output`` node is dropped: a graph's outputs are its sinks;
 - every other ``call_function`` node is one node, its op named by
-  :func:`~archmotif.frontends.ops.normalize_op`; ``node_names`` keeps the FX name;
+  :func:`~archmotif.frontends.ops.normalize_op`; ``node_names`` keeps the path of the
+  module that computed it, as torch.export records it (``layer1.0.conv1``; the
+  innermost module of ``nn_module_stack``), or the FX name (``add_3``, ``x``) for a node
+  outside any submodule. Paths repeat when a module runs twice (a shared ``relu``);
 - **costs** (:mod:`archmotif.frontends.costs`): ``node_flops`` holds each operator's
   FLOPs at the example input (0 for ``input`` nodes), and the labels ``params`` (the
   module's parameter count), ``flops`` and ``memory`` the totals (labels the caller
   passes take precedence).
 
-Warnings raised by model code and ``torch.export`` while tracing are silenced.
+Warnings raised by model code and ``torch.export`` while tracing are silenced, and
+torch's own log lines (a failed export logs the whole FX graph) go to archmotif's
+debug log instead of stderr (:func:`_torch_logs_to_debug`).
 The model is traced in eval mode (its training flag is restored afterwards) with
 ``strict=False``; tensors are fake during export, so tracing never computes on
 real data, and a model built on the meta device never allocates its weights.
@@ -26,10 +31,13 @@ real data, and a model built on the meta device never allocates its weights.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
+import logging
 import operator
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from archmotif.errors import TraceError
@@ -40,6 +48,35 @@ from archmotif.graph import OpGraph
 __all__ = ["from_exported_program", "trace"]
 
 _SPLICED = {"alias", "detach", "lift_fresh_copy"}
+_log = logging.getLogger("archmotif.trace")
+
+
+class _ToDebug(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        _log.debug("%s: %s", record.name, record.getMessage())
+
+
+@contextlib.contextmanager
+def _torch_logs_to_debug() -> Iterator[None]:
+    """torch attaches stderr handlers to its loggers; while tracing, their records and
+    whatever is printed go to archmotif's debug log instead (restored afterwards)."""
+    loggers = [logging.getLogger("torch")] + [
+        lg for name, lg in logging.root.manager.loggerDict.items()
+        if name.startswith("torch.") and isinstance(lg, logging.Logger) and lg.handlers
+    ]  # fmt: skip
+    saved = [lg.handlers for lg in loggers]
+    to_debug = _ToDebug()
+    for lg in loggers:
+        lg.handlers = [to_debug]
+    printed = io.StringIO()  # torch prints the FX graph of a failed export with print()
+    try:
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            yield
+    finally:
+        for lg, handlers in zip(loggers, saved, strict=True):
+            lg.handlers = handlers
+        if printed.getvalue():
+            _log.debug("printed while tracing:\n%s", printed.getvalue())
 
 
 def _holds_tensor(val: Any) -> bool:
@@ -50,6 +87,17 @@ def _holds_tensor(val: Any) -> bool:
     if isinstance(val, (list, tuple)):
         return any(_holds_tensor(v) for v in val)
     return False
+
+
+def _module_path(node: Any) -> str:
+    """The innermost module's path in ``nn_module_stack`` (``""`` is the root model),
+    else the FX name."""
+    stack = node.meta.get("nn_module_stack")
+    if stack:
+        path = list(stack.values())[-1][0]
+        if isinstance(path, str) and path:
+            return path
+    return str(node.name)
 
 
 def from_exported_program(
@@ -76,7 +124,7 @@ def from_exported_program(
     def add(node: Any, op: str, deps: list[int]) -> None:
         idx = len(ops)
         ops.append(op)
-        node_names.append(node.name)
+        node_names.append(_module_path(node))
         flops.append(costs.node_flops.get(node, 0.0))
         for d in deps:
             src.append(d)
@@ -165,7 +213,7 @@ def trace(
         try:
             # torch.export and model code warn about internals (deprecations, cached
             # tensor attributes); those are not the caller's to act on.
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), _torch_logs_to_debug():
                 warnings.simplefilter("ignore")
                 ep = torch.export.export(model, args, kwargs, strict=False)
         finally:

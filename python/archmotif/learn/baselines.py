@@ -29,6 +29,8 @@
 from __future__ import annotations
 
 import itertools
+import json
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -38,9 +40,10 @@ from torch import nn
 from torch_geometric.data import Batch, Data
 from torch_geometric.nn import GCNConv, global_mean_pool
 
-from archmotif.errors import LearnError
+from archmotif.errors import FormatError, LearnError
+from archmotif.fileread import parse_json
 from archmotif.graph import OpGraph
-from archmotif.learn import ddp
+from archmotif.learn import ddp, encoder_file
 from archmotif.learn.augment import Views
 from archmotif.learn.data import (
     OpVocabulary,
@@ -54,7 +57,9 @@ from archmotif.learn.stages import macro_inputs
 from archmotif.learn.train import RunContext, embed_batches, train_views
 from archmotif.mining import Mined, mine
 
-__all__ = ["GNNBaseline", "NARBaseline"]
+__all__ = ["GNN_FORMAT", "GNNBaseline", "NARBaseline"]
+
+GNN_FORMAT = "archmotif.gnn-baseline"
 
 
 def _coarse_targets(graphs: Sequence[OpGraph], use_labels: bool) -> tuple[list[int], int]:
@@ -142,6 +147,46 @@ class GNNBaseline:
         ctx = RunContext(0, self.device, False, self.threads)
         with ctx.scoped():
             return embed_batches(self._enc, datas, ctx=ctx, device=self.device, batch_size=32)
+
+    # File: the encoder-file format (pickle-free, see encoder_file) under its own format
+    # name; the settings are checked before a module is built, the weights must fit it.
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Writes the fitted baseline (settings, op names, weights) to one file."""
+        if self._enc is None or self._ops is None:
+            raise LearnError(f"{type(self).__name__}.save called before fit")
+        settings = {"conv": self.conv, "hidden": self.hidden, "out": self.out}
+        encoder_file.write(path, GNN_FORMAT, {"settings": json.dumps(settings),
+                                              "op_names": json.dumps(self._ops.names),
+                                              "encoder": self._enc.state_dict()})  # fmt: skip
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> GNNBaseline:
+        """Reads a file written by :meth:`save`; anything else raises
+        :class:`~archmotif.FormatError` naming the file."""
+        p = os.fspath(path)
+        d = encoder_file.read(p, GNN_FORMAT)
+        try:
+            s = parse_json(d["settings"], p, "GNN baseline settings")
+            names = parse_json(d["op_names"], p, "op names")
+            ok = (isinstance(s, dict) and set(s) == {"conv", "hidden", "out"}
+                  and s["conv"] in ("gcn", "gat")
+                  and all(type(s[k]) is int and 1 <= s[k] <= 4096 for k in ("hidden", "out"))
+                  and isinstance(names, list) and len(names) <= 2**20
+                  and all(isinstance(n, str) for n in names))  # fmt: skip
+            if not ok:
+                raise ValueError("settings or op names outside the schema")
+            model = cls(s["conv"], hidden=s["hidden"], out=s["out"], progress=False)
+            model._ops = OpVocabulary(names)
+            model._enc = OpGraphEncoder(len(model._ops), model.conv, model.hidden, model.out)
+            model._enc.load_state_dict(d["encoder"])
+        except FormatError:
+            raise
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            raise FormatError(
+                f"{p}: malformed GNN baseline file ({type(e).__name__}: {e})"
+            ) from None
+        model._enc.to(model.device).eval()
+        return model
 
 
 class _NARGCN(nn.Module):

@@ -53,7 +53,8 @@ _DTYPES = {
 
 
 def _what(fmt: str) -> str:
-    return "encoder" if fmt == ENCODER_FORMAT else "encoder checkpoint"
+    known = {ENCODER_FORMAT: "encoder", CHECKPOINT_FORMAT: "encoder checkpoint"}
+    return known.get(fmt, fmt.removeprefix("archmotif.").replace("-", " "))  # gnn baseline
 
 
 class _Encoder:

@@ -10,21 +10,39 @@ term frequency ``1 + log(count)`` (depth matters less than design) times the smo
 inverse document frequency of the fitted graphs; rows are L2-normalised. Motifs the
 vocabulary lacks (index -1) are not counted: a graph made only of those embeds as zeros.
 The embedding has one column per vocabulary motif. Deterministic; ``seed`` is unused.
+
+**The file** (:meth:`MotifBag.save`, written atomically; read by :meth:`MotifBag.load`
+without unpickling) is an uncompressed ``.npz`` of ``header`` (UTF-8 JSON ``{"format":
+"archmotif.motif-bag", "version": 1, "mine_kwargs", "vocab_ids": [hex]}``), ``idf``
+(float64, one per motif) and ``corpus`` (uint8: the bytes of a corpus file holding the
+fitted graphs). Loading checks the header against a schema (``mine_kwargs`` are mining
+parameters and nothing else), reads the corpus with the corpus reader, mines it again
+and checks that the vocabulary ids are the stored ones: the vocabulary is rebuilt, never
+trusted from the file.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from archmotif.errors import LearnError
+from archmotif.atomic import write_atomic
+from archmotif.corpus import load_corpus, save_corpus
+from archmotif.errors import FormatError, InvalidArgument, LearnError, check_format
+from archmotif.fileread import NpzReader, parse_json
 from archmotif.graph import OpGraph
-from archmotif.mining import Mined, mine
+from archmotif.mining import Mined, check_mining_params, mine
 from archmotif.motifs import MacroGraph, MotifVocabulary
 
-__all__ = ["MotifBag", "MotifTfidf"]
+__all__ = ["BAG_FORMAT", "BAG_VERSION", "MotifBag", "MotifTfidf"]
+
+BAG_FORMAT = "archmotif.motif-bag"
+BAG_VERSION = 1
 
 
 def _closure(vocab: MotifVocabulary) -> list[np.ndarray]:
@@ -106,3 +124,77 @@ class MotifBag:
         if not gs:
             return np.zeros((0, self._tfidf.dim), dtype=np.float32)
         return self._tfidf.transform(self._mined.apply(gs, progress=False))
+
+    # ------------------------------------------------------------ save / load
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Writes the fitted bag to one file (see the module docstring)."""
+        if self._mined is None:
+            raise LearnError("MotifBag.save called before fit")
+        header = {
+            "format": BAG_FORMAT,
+            "version": BAG_VERSION,
+            "mine_kwargs": self.mine_kwargs,
+            "vocab_ids": [format(i, "032x") for i in self._mined.vocabulary.ids],
+        }
+        with tempfile.TemporaryDirectory() as tmp:
+            corpus = os.path.join(tmp, "corpus.npz")
+            save_corpus(self._mined.graphs, corpus)
+            with open(corpus, "rb") as f:
+                corpus_bytes = np.frombuffer(f.read(), dtype=np.uint8)
+        arrays = {
+            "header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+            "idf": self._tfidf._idf,
+            "corpus": corpus_bytes,
+        }
+        write_atomic(path, lambda f: np.savez(f, **arrays))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> MotifBag:
+        """Reads a file written by :meth:`save`; a corrupt, foreign or newer file, or one
+        whose corpus does not mine to its vocabulary, raises :class:`~archmotif.FormatError`
+        naming it."""
+        p = os.fspath(path)
+        with NpzReader(p, "motif bag") as z:
+            missing = {"header", "idf", "corpus"} - set(z.members)
+            if missing:
+                raise FormatError(f"{p}: not a motif bag file (missing {sorted(missing)})")
+            for name, dtype in (("header", np.uint8), ("corpus", np.uint8), ("idf", np.float64)):
+                if z.members[name].dtype != dtype or len(z.members[name].shape) != 1:
+                    raise FormatError(f"{p}: motif bag member {name!r} is not a 1-D {dtype}")
+            h = parse_json(z.array("header").tobytes(), p, "motif bag header")
+            check_format(p, h, fmt=BAG_FORMAT, newest=BAG_VERSION, kind="motif bag file",
+                         versioned="motif bag")  # fmt: skip
+            ids, kwargs = h.get("vocab_ids"), h.get("mine_kwargs")
+            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                raise FormatError(f"{p}: motif bag header's vocab_ids is not a list of strings")
+            if not isinstance(kwargs, dict):
+                raise FormatError(f"{p}: motif bag header's mine_kwargs is not an object")
+            try:
+                kwargs = check_mining_params(**kwargs)
+                vocab_ids = [int(i, 16) for i in ids]
+            except (InvalidArgument, ValueError) as e:
+                raise FormatError(f"{p}: bad motif bag header ({e})") from None
+            if z.members["idf"].shape != (len(vocab_ids),):
+                raise FormatError(f"{p}: motif bag idf has {z.members['idf'].shape} entries "
+                                  f"for {len(vocab_ids)} motifs")  # fmt: skip
+            idf, corpus = z.array("idf"), z.array("corpus")
+        with tempfile.TemporaryDirectory() as tmp:
+            file = os.path.join(tmp, "corpus.npz")
+            with open(file, "wb") as f:
+                f.write(corpus.tobytes())
+            try:
+                graphs = load_corpus(file)
+            except FormatError as e:
+                raise FormatError(f"{p}: stored corpus is unreadable ({e})") from None
+        bag = cls(mine_kwargs=kwargs)
+        if not graphs:
+            raise FormatError(f"{p}: motif bag holds no fitted graphs")
+        bag._mined = mine(graphs, strategy="merge", progress=False, **kwargs)
+        if bag._mined.vocabulary.ids != vocab_ids:
+            raise FormatError(
+                f"{p}: mining the stored corpus gave another vocabulary than the one recorded "
+                "(file altered or another archmotif version)"
+            )
+        bag._tfidf = MotifTfidf(bag._mined.vocabulary)
+        bag._tfidf._idf = idf.astype(np.float64)
+        return bag

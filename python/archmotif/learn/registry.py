@@ -24,8 +24,12 @@ __all__ = ["ENCODERS", "LEGACY_NAMES", "encoder_class", "encoder_kind"]
 ENCODERS: dict[str, tuple[str, str]] = {
     "ours": ("archmotif.learn.encoder", "Encoder"),
     "wl": ("archmotif.learn.wl", "WLBaseline"),
+    "bag": ("archmotif.learn.motif_bag", "MotifBag"),
+    "gnn": ("archmotif.learn.baselines", "GNNBaseline"),
 }
-LEGACY_NAMES = {f"{module}:{name}": kind for kind, (module, name) in ENCODERS.items()}
+# only the two entries version-1 files could name
+LEGACY_NAMES = {f"{module}:{name}": kind for kind, (module, name) in ENCODERS.items()
+                if kind in ("ours", "wl")}  # fmt: skip
 
 
 def _load(kind: str) -> type:

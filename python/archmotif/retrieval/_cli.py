@@ -20,7 +20,9 @@ from typing import Any
 
 __all__ = ["register"]
 
-_INDEX_METHODS = ("ours", "ours-unsup", "ours-dense", "wl", "nar", "gcn", "gat")
+# methods whose fitted encoder has a pickle-free file format, so an index can carry it
+# (nar has none yet: `archmotif eval` compares it)
+_INDEX_METHODS = ("ours", "ours-unsup", "ours-dense", "motif-bag", "wl", "gcn", "gat")
 
 
 def _csv(text: str) -> list[str]:
@@ -28,11 +30,11 @@ def _csv(text: str) -> list[str]:
 
 
 def _cmd_index_build(args: argparse.Namespace) -> int:
-    from archmotif.datasets import load
+    from archmotif.cli_inputs import read_graphs
     from archmotif.retrieval.index import Index
     from archmotif.retrieval.report import make_method
 
-    graphs = load(args.corpus)
+    graphs = read_graphs(args.corpus, args)
     method = make_method(args.method)
     t = time.perf_counter()
     index = Index.build(graphs, method, fit=True, seed=args.seed)
@@ -44,9 +46,14 @@ def _cmd_index_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
+    from archmotif.cli_inputs import read_graphs
+    from archmotif.errors import RetrievalError
     from archmotif.retrieval.index import search
 
-    hits = search(args.model, args.index, k=args.k)
+    graphs = read_graphs(args.model, args)
+    if len(graphs) != 1:
+        raise RetrievalError(f"{args.model} holds {len(graphs)} graphs; search takes one query")
+    hits = search(graphs[0], args.index, k=args.k)
     width = max([len(h.name) for h in hits] + [4])
     print(f"{'rank':>4}  {'score':>6}  {'name':<{width}}  labels")
     for h in hits:
@@ -84,31 +91,66 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Adds ``index``, ``search`` and ``eval`` to the ``archmotif`` command's subparsers."""
+    from archmotif.cli import RawDescription, examples
+    from archmotif.cli_inputs import INPUT_HELP, add_model_options
+
     ix = sub.add_parser("index", help="build a retrieval index file")
     isub = ix.add_subparsers(dest="index_command", required=True)
     b = isub.add_parser(
-        "build", help="fit a method on a corpus and write its embeddings + encoder to one file"
+        "build",
+        help="fit a method on a corpus and write its embeddings + encoder to one file",
+        epilog=examples(
+            "archmotif index build builtin -o index.npz",
+            "archmotif index build zoo --method motif-bag -o zoo-bag.npz",
+        ),
+        formatter_class=RawDescription,
     )
-    b.add_argument("corpus", help="a corpus .npz or a dataset name (builtin, zoo, darts)")
+    b.add_argument("corpus", metavar="INPUT", help=INPUT_HELP)
     b.add_argument("-o", "--output", required=True, help="index file to write (.npz)")
-    b.add_argument("--method", default="ours", choices=_INDEX_METHODS)
-    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--method", default="ours", choices=_INDEX_METHODS,
+                   help="ours: the two-stage encoder (torch); motif-bag: TF-IDF bag of motifs; "
+                        "wl: WL subtree baseline (neither needs torch); gcn, gat: the "
+                        "paper's GNN baselines (default ours)")  # fmt: skip
+    b.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    add_model_options(b)
     b.set_defaults(func=_cmd_index_build)
 
-    s = sub.add_parser("search", help="nearest architectures to a model in an index file")
-    s.add_argument("model", help="model name (resnet50, timm:...), .onnx or OpGraph .json")
+    s = sub.add_parser(
+        "search",
+        help="nearest architectures to a model in an index file",
+        epilog=examples(
+            "archmotif search resnet50 --index index.npz -k 5",
+            "archmotif search mymodel.py:Net --index index.npz",
+        ),
+        formatter_class=RawDescription,
+    )
+    s.add_argument("model", metavar="QUERY", help=INPUT_HELP + "; one graph")
     s.add_argument("--index", required=True, help="index file from `archmotif index build`")
     s.add_argument("-k", type=int, default=10, help="results to show (10)")
     s.add_argument("--labels", type=_csv, default=["family", "coarse"],
                    help="comma-separated metadata keys to print (family,coarse)")  # fmt: skip
+    add_model_options(s)
     s.set_defaults(func=_cmd_search)
 
-    e = sub.add_parser("eval", help="evaluate retrieval methods and write the markdown report")
+    e = sub.add_parser(
+        "eval",
+        help="evaluate retrieval methods and write the markdown report",
+        epilog=examples(
+            "archmotif eval --quick -o retrieval.md",
+            "archmotif eval --datasets darts --methods ours,wl",
+        ),
+        formatter_class=RawDescription,
+    )
     e.add_argument("--datasets", help="comma-separated (default zoo,darts; quick: builtin,darts)")
-    e.add_argument("--methods", default="ours,ours-unsup,ours-dense,motif-bag,nar,gcn,gat,wl")
-    e.add_argument("--protocols", default="transductive,inductive")
+    e.add_argument("--methods", default="ours,ours-unsup,ours-dense,motif-bag,nar,gcn,gat,wl",
+                   help="comma-separated methods to compare (default: all)")  # fmt: skip
+    e.add_argument("--protocols", default="transductive,inductive",
+                   help="transductive: fit on all graphs, each queries the others; "
+                        "inductive: fit on a stratified split, held-out graphs query "
+                        "(default both)")  # fmt: skip
     e.add_argument("--seeds", default="0", help="comma-separated seeds (0)")
-    e.add_argument("-o", "--output", default="docs/retrieval.md")
+    e.add_argument("-o", "--output", default="docs/retrieval.md",
+                   help="markdown report to write (default docs/retrieval.md)")  # fmt: skip
     e.add_argument(
         "--quick",
         action="store_true",
@@ -119,5 +161,7 @@ def register(sub: Any) -> None:
         action="store_true",
         help="leave out methods whose classes are not available, noting them",
     )
-    e.add_argument("--variant", default="standard", choices=["standard", "paper"])
+    e.add_argument("--variant", default="standard", choices=["standard", "paper"],
+                   help="paper: count the query itself among the relevant items, as the NAR "
+                        "paper's code does (default standard)")  # fmt: skip
     e.set_defaults(func=_cmd_eval)

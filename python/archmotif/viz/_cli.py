@@ -15,16 +15,12 @@ from typing import Any
 __all__ = ["register"]
 
 
-def _read_inputs(specs: list[str]) -> list[Any]:
-    from archmotif import datasets
-    from archmotif.cli import _read_any
+def _read_inputs(specs: list[str], args: argparse.Namespace | None = None) -> list[Any]:
+    from archmotif.cli_inputs import read_graphs
 
     graphs = []
     for spec in specs:
-        if not os.path.exists(spec) and spec in datasets.available():
-            graphs += datasets.load(spec)
-        else:
-            graphs += _read_any(spec)
+        graphs += read_graphs(spec, args)
     return graphs
 
 
@@ -38,32 +34,28 @@ def _mine(graphs: list[Any], args: argparse.Namespace) -> Any:
 def _pick(graphs: list[Any], args: argparse.Namespace) -> int:
     from archmotif.errors import VizError
 
-    if args.graph is not None:
-        names = [g.name for g in graphs]
+    names = [g.name for g in graphs]
+    number = args.graph is not None and args.graph.lstrip("-").isdigit() and args.graph not in names
+    if args.graph is not None and not number:
         if args.graph not in names:
             near = ", ".join(n for n in names if args.graph.lower() in n.lower())[:300]
             hint = f" (similar: {near})" if near else ""
             raise VizError(f"no graph named {args.graph!r} among {len(graphs)} graphs{hint}")
         return names.index(args.graph)
-    if not -len(graphs) <= args.index < len(graphs):
-        raise VizError(f"graph index {args.index} out of range ({len(graphs)} graphs)")
-    return args.index % len(graphs)
+    i = int(args.graph) if number else 0
+    if not -len(graphs) <= i < len(graphs):
+        raise VizError(
+            f"graph number {i} out of range ({len(graphs)} graphs, numbered 0..{len(graphs) - 1})"
+        )
+    return i % len(graphs)
 
 
 def _cmd_view(args: argparse.Namespace) -> int:
-    from archmotif import datasets
     from archmotif.errors import VizError
     from archmotif.viz import view
 
     spec = args.model_or_file
-    if os.path.exists(spec) or spec in datasets.available():
-        graphs = _read_inputs([spec])
-    elif spec.endswith((".json", ".npz", ".onnx")):
-        raise FileNotFoundError(f"{spec}: no such file")
-    else:
-        from archmotif.frontends.torch_export import trace
-
-        graphs = [trace(spec)]
+    graphs = _read_inputs([spec], args)
     if not graphs:
         raise VizError(f"{spec}: holds no graphs")
     i = _pick(graphs, args)
@@ -94,7 +86,7 @@ def _size(args: argparse.Namespace) -> dict[str, Any]:
 def _cmd_plot_levels(args: argparse.Namespace) -> int:
     from archmotif.viz.plots import plot_motif_levels
 
-    mined = _mine(_read_inputs(args.files), args)
+    mined = _mine(_read_inputs(args.files, args), args)
     plot_motif_levels(mined, args.output, **_size(args))
     print(f"wrote {args.output}")
     return 0
@@ -103,7 +95,7 @@ def _cmd_plot_levels(args: argparse.Namespace) -> int:
 def _cmd_plot_reduction(args: argparse.Namespace) -> int:
     from archmotif.viz.plots import plot_reduction
 
-    mined = _mine(_read_inputs(args.files), args)
+    mined = _mine(_read_inputs(args.files, args), args)
     plot_reduction(mined, args.output, label=args.label, **_size(args))
     print(f"wrote {args.output}")
     return 0
@@ -147,8 +139,9 @@ def _cmd_plot_embedding(args: argparse.Namespace) -> int:
 
 
 def _mining_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--strategy", default="merge", choices=["merge", "nar"])
-    p.add_argument("--max-motif-nodes", type=int, default=32)
+    from archmotif.cli import _add_mining_options
+
+    _add_mining_options(p)
 
 
 def _image_options(p: argparse.ArgumentParser) -> None:
@@ -160,35 +153,61 @@ def _image_options(p: argparse.ArgumentParser) -> None:
 
 def register(sub: Any) -> None:
     """Adds ``view`` and ``plot`` to the ``archmotif`` command's subparsers."""
+    from archmotif.cli import RawDescription, examples
+    from archmotif.cli_inputs import INPUT_HELP, add_model_options
+
     v = sub.add_parser(
         "view",
         help="write a self-contained HTML viewer of a model's macro graph",
         description="Mines the graph (with the rest of its corpus, for a corpus file or "
         "dataset) and writes one HTML page that needs no network: the macro graph top to "
         "bottom, click a macro node to expand it into its motifs and operators.",
+        epilog=examples(
+            "archmotif view resnet50",
+            "archmotif view builtin --graph vit_b_16 --open",
+            "archmotif view mymodel.py:TinyUNet --input-shape 1,3,64,64 -o unet.html",
+        ),
+        formatter_class=RawDescription,
     )
-    v.add_argument("model_or_file", help="graph .json, corpus .npz, .onnx, dataset or model name")
+    v.add_argument("model_or_file", metavar="INPUT", help=INPUT_HELP)
     v.add_argument("-o", "--output", help="HTML file (default: NAME.html)")
-    v.add_argument("--index", type=int, default=0, help="which graph of a corpus (0)")
-    v.add_argument("--graph", help="which graph of a corpus, by name")
+    v.add_argument("--graph", metavar="NAME_OR_NUMBER",
+                   help="which graph of a corpus or dataset: its name or its number "
+                        "(0 = first, -1 = last; default 0)")  # fmt: skip
     v.add_argument("--open", action="store_true", help="open the page in the web browser")
     _mining_options(v)
+    add_model_options(v)
     v.set_defaults(func=_cmd_view)
 
     p = sub.add_parser("plot", help="plot motif levels, reductions or an embedding map")
     psub = p.add_subparsers(dest="plot_command", required=True)
-    lv = psub.add_parser("levels", help="motif frequency by vocabulary level")
-    lv.add_argument("files", nargs="+", help="graph, corpus or ONNX files, or dataset names")
+    lv = psub.add_parser(
+        "levels",
+        help="motif frequency by vocabulary level",
+        epilog=examples("archmotif plot levels builtin -o levels.png"),
+        formatter_class=RawDescription,
+    )
+    lv.add_argument("files", nargs="+", metavar="INPUT", help=INPUT_HELP)
     _mining_options(lv)
     _image_options(lv)
     lv.set_defaults(func=_cmd_plot_levels)
-    rd = psub.add_parser("reduction", help="reduction ratio per architecture of a corpus")
-    rd.add_argument("files", nargs="+", help="graph, corpus or ONNX files, or dataset names")
+    rd = psub.add_parser(
+        "reduction",
+        help="reduction ratio per architecture of a corpus",
+        epilog=examples("archmotif plot reduction builtin -o reduction.svg"),
+        formatter_class=RawDescription,
+    )
+    rd.add_argument("files", nargs="+", metavar="INPUT", help=INPUT_HELP)
     rd.add_argument("--label", default="family", help="colour by this label (family)")
     _mining_options(rd)
     _image_options(rd)
     rd.set_defaults(func=_cmd_plot_reduction)
-    em = psub.add_parser("embedding", help="2-D PCA map of architecture embeddings")
+    em = psub.add_parser(
+        "embedding",
+        help="2-D PCA map of architecture embeddings",
+        epilog=examples("archmotif plot embedding index.npz -o map.png"),
+        formatter_class=RawDescription,
+    )
     em.add_argument(
         "embeddings",
         help=".npy [n, d], .npz with 'embeddings' (+ 'labels'), or an index file "

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from archmotif.motifs import MacroGraph, MotifVocabulary
+from archmotif.motifs import MacroGraph, MotifVocabulary, describe_ops
 from archmotif.viz.hierarchy import instance_positions, motif_splits
 from archmotif.viz.layout import layered_layout
 
@@ -48,11 +48,8 @@ _JSON_UNSAFE = re.compile("[<>&\u2028\u2029]")
 
 
 def motif_label(ops: tuple[str, ...] | list[str]) -> str:
-    """A short description of a motif from its ops: ``conv×2 relu add`` style, most
-    frequent op first (ties in canonical order)."""
-    counts = Counter(ops)
-    parts = [op if c == 1 else f"{op}×{c}" for op, c in counts.most_common()]
-    return " ".join(parts)
+    """A short description of a motif from its ops (:func:`archmotif.motifs.describe_ops`)."""
+    return describe_ops(ops)
 
 
 def _reachable(vocab: MotifVocabulary, roots: set[int]) -> list[int]:
@@ -144,7 +141,7 @@ def viewer_html(mg: MacroGraph, *, strategy: str = "", title: str | None = None)
     from archmotif import __version__
 
     payload = viewer_payload(mg, strategy=strategy, title=title)
-    script, css = _asset("viewer.js"), _asset("viewer.css")
+    script, css = _asset("viewer_layout.js") + "\n" + _asset("viewer.js"), _asset("viewer.css")
     csp = (
         f"default-src 'none'; script-src {_csp_hash(script)}; style-src {_csp_hash(css)}; "
         "img-src data:; base-uri 'none'; form-action 'none'"

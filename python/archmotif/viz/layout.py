@@ -9,8 +9,10 @@ here: the viewer derives them from layer and rank and the sizes of the boxes, so
 expanding one macro node moves the others without a new layout.
 
 Each sweep is O(E log E) (a sort and a crossing count); the ordering with the fewest
-crossings between adjacent layers is kept. Long edges get no dummy nodes, so crossings
-are reduced, not minimised.
+crossings between adjacent layers is kept. This order is the viewer's starting point:
+the viewer (``viewer.js``) then gives every edge that spans several layers one dummy
+node per layer crossed, orders dummies and boxes together and draws the edge through
+the dummies' slots, so long edges (skip connections) never run under a box.
 """
 
 from __future__ import annotations

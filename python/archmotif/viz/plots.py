@@ -55,13 +55,28 @@ def _save(fig: Any, path: str | os.PathLike[str], dpi: int) -> Any:
     return fig
 
 
+_MARKERS = "os^Dv<>Ph*"
+
+
 def _colours(labels: Sequence[str]) -> tuple[list[str], dict[str, Any]]:
-    """A colour per distinct label, most frequent label first (tab20 then repeats)."""
+    """A colour per distinct label, most frequent label first: tab10 for up to 10
+    labels, else tab20, tab20b and tab20c (60 distinct colours). The bar plots use it."""
+    order, styles = _styles(labels)
+    return order, {lab: colour for lab, (colour, _) in styles.items()}
+
+
+def _styles(labels: Sequence[str]) -> tuple[list[str], dict[str, tuple[Any, str]]]:
+    """A distinct (colour, marker) per label: colours as :func:`_colours`, and past 60
+    labels the next marker shape, so no two labels ever look alike."""
     from matplotlib import colormaps
 
     order = [lab for lab, _ in sorted(Counter(labels).items(), key=lambda t: (-t[1], t[0]))]
-    cmap = colormaps["tab20" if len(order) > 10 else "tab10"]
-    return order, {lab: cmap(i % cmap.N) for i, lab in enumerate(order)}
+    maps = ["tab10"] if len(order) <= 10 else ["tab20", "tab20b", "tab20c"]
+    palette = [colormaps[m](i) for m in maps for i in range(colormaps[m].N)]
+    return order, {
+        lab: (palette[i % len(palette)], _MARKERS[(i // len(palette)) % len(_MARKERS)])
+        for i, lab in enumerate(order)
+    }
 
 
 def plot_motif_levels(
@@ -162,16 +177,22 @@ def plot_embedding_map(
         raise VizError(f"{len(labs)} labels for {x.shape[0]} embeddings")
     xy = pca_2d(x)
     fig, ax = _figure(width, height, dpi)
-    names, colours = _colours(labs)
+    names, styles = _styles(labs)
     for name in names:
         sel = np.array([lab == name for lab in labs])
-        ax.scatter(xy[sel, 0], xy[sel, 1], s=18, color=colours[name], label=name or None,
-                   alpha=0.85, edgecolors="none")  # fmt: skip
-    if labels is not None:
-        ax.legend(fontsize="small", ncol=2 if len(names) > 12 else 1, markerscale=1.2,
-                  loc="best")  # fmt: skip
+        colour, marker = styles[name]
+        ax.scatter(xy[sel, 0], xy[sel, 1], s=18, color=colour, marker=marker,
+                   label=name or None, alpha=0.85, edgecolors="none")  # fmt: skip
     ax.set_xlabel("PC 1")
     ax.set_ylabel("PC 2")
     ax.set_title(f"{title}: {x.shape[0]} × {x.shape[1]}")
     fig.tight_layout()
+    if labels is not None:
+        # beside the axes, never over the points: the axes give up the legend's width
+        ncol = 1 + (len(names) - 1) // 20
+        legend = fig.legend(*ax.get_legend_handles_labels(), fontsize="small", ncol=ncol,
+                            markerscale=1.2, loc="upper right", frameon=False)  # fmt: skip
+        fig.canvas.draw()
+        share = legend.get_window_extent().width / fig.bbox.width
+        fig.subplots_adjust(right=max(0.3, 0.98 - share))
     return _save(fig, path, dpi)

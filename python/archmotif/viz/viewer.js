@@ -2,9 +2,10 @@
 // Licence: Apache-2.0, as the rest of archmotif. Vanilla JS, no library, no network.
 //
 // Reads the JSON payload of the "archmotif-data" element. The macro graph's layers and
-// ranks come precomputed from Python; pixel positions are derived here from the box
-// sizes, so expanding a node only moves boxes (no new layout of the macro graph).
-// Expanded contents (child motifs, operators) are laid out here, lazily, per node.
+// initial ranks come precomputed from Python; the layered layout with its dummy nodes
+// for long edges is viewer_layout.js (inlined before this file). Pixel positions are
+// derived from the box sizes, so expanding a node only moves boxes. Expanded contents
+// (child motifs, operators) are laid out lazily, per node.
 // Every string from the payload reaches the page through textContent, never as HTML.
 "use strict";
 (function () {
@@ -12,6 +13,7 @@
   const NS = "http://www.w3.org/2000/svg";
   const BOX_W = 190, BOX_H = 42, OP_H = 22, GAP_X = 22, GAP_Y = 34, PAD = 7, HEAD = 17;
   const INNER_GAP_Y = 16;  // inside an expanded box: tighter, so a motif fits on screen
+  const { layer, route, lanePath, arrange } = archmotifLayout(GAP_X);
   const N = D.ops.length, M = D.macro.motif.length;
   let lit = null;  // the highlighted motif
 
@@ -81,59 +83,17 @@
       if (!links.has(key)) { links.add(key); g.links.push([a, b]); }
     }
     layer(items, g.links);
+    route(g, items, g.links);
     g.items = items;
     return items;
   }
-  // longest-path layers, sources pulled down, four barycentre sweeps (as layout.py)
-  function layer(items, links) {
-    const n = items.length, indeg = new Array(n).fill(0), succ = items.map(() => []), pred = items.map(() => []);
-    for (const [a, b] of links) { indeg[b]++; succ[a].push(b); pred[b].push(a); }
-    const queue = [], lay = new Array(n).fill(0);
-    for (let a = 0; a < n; a++) if (!indeg[a]) queue.push(a);
-    for (let q = 0; q < queue.length; q++) {
-      const a = queue[q];
-      for (const b of succ[a]) { lay[b] = Math.max(lay[b], lay[a] + 1); if (--indeg[b] === 0) queue.push(b); }
-    }
-    for (let q = queue.length - 1; q >= 0; q--) {  // pull down to just above successors
-      const a = queue[q];
-      if (succ[a].length) lay[a] = Math.max(lay[a], Math.min(...succ[a].map((b) => lay[b])) - 1);
-    }
-    const rank = new Array(n).fill(0), byLayer = [];
-    queue.forEach((a) => { (byLayer[lay[a]] = byLayer[lay[a]] || []).push(a); });
-    const place = () => byLayer.forEach((row) => row.forEach((a, r) => { rank[a] = r - (row.length - 1) / 2; }));
-    place();
-    for (let sweep = 0; sweep < 4; sweep++) {
-      const nb = sweep % 2 === 0 ? pred : succ;
-      for (const row of byLayer) {
-        const key = new Map(row.map((a) => [a, nb[a].length ? nb[a].reduce((s, b) => s + rank[b], 0) / nb[a].length : rank[a]]));
-        row.sort((a, b) => key.get(a) - key.get(b) || rank[a] - rank[b]);
-      }
-      place();
-    }
-    byLayer.forEach((row) => row.forEach((a, r) => { items[a].layer = lay[a]; items[a].rank = r; }));
-  }
-  // pixel positions from layer, rank and sizes; returns the extent
-  function arrange(items, gapY) {
-    const rows = [];
-    for (const it of items) (rows[it.layer] = rows[it.layer] || []).push(it);
-    let y = 0, width = 0;
-    const widths = rows.map((row) => { row.sort((a, b) => a.rank - b.rank); return row.reduce((s, it) => s + it.w, 0) + GAP_X * (row.length - 1); });
-    for (const w of widths) width = Math.max(width, w || 0);
-    rows.forEach((row, l) => {
-      if (!row) return;
-      const h = Math.max(...row.map((it) => it.h));
-      let x = (width - widths[l]) / 2;
-      for (const it of row) { it.x = x; it.y = y + (h - it.h) / 2; x += it.w + GAP_X; }
-      y += h + gapY;
-    });
-    return [width, Math.max(0, y - gapY)];
-  }
   function measure(it) {
+    if (it.kind === "lane") return;
     if (it.kind === "op") { it.w = opWidth(it.node); it.h = OP_H; return; }
     if (!it.expanded) { it.w = BOX_W; it.h = BOX_H; return; }
     const items = content(it);
     items.forEach(measure);
-    const [w, h] = arrange(items, INNER_GAP_Y);
+    const [w, h] = arrange(it.all, INNER_GAP_Y);
     it.w = Math.max(w + 2 * PAD, it.top ? BOX_W : 150);
     it.h = h + 2 * PAD + HEAD;
     it.dx = (it.w - w) / 2;
@@ -144,9 +104,17 @@
   const view = el("g", { id: "viewport" }, svg);
   const edgeLayer = el("g", { class: "edges" }, view);
   const nodeLayer = el("g", { class: "nodes" }, view);
-  function curve(x1, y1, x2, y2) {
-    const my = (y1 + y2) / 2;
-    return `M${x1},${y1} C${x1},${my} ${x2},${my} ${x2},${y2}`;
+  // the modules an instance covers, from node names (module paths for a traced model):
+  // their common path when there is one ("layer1.0"), else the first few distinct ones
+  function modulesOf(nodes) {
+    if (!D.nodeNames) return "";
+    if (nodes.length === 1) return "module " + D.nodeNames[nodes[0]];
+    const paths = nodes.map((v) => D.nodeNames[v].split("."));
+    let common = paths[0].slice(0, -1);
+    for (const p of paths) { let k = 0; while (k < common.length && common[k] === p[k]) k++; common = common.slice(0, k); }
+    if (common.length) return "module " + common.join(".");
+    const seen = Array.from(new Set(paths.map((p) => p.slice(0, 2).join("."))));
+    return "modules " + seen.slice(0, 4).join(", ") + (seen.length > 4 ? ", \u2026" : "");
   }
   function label(m, it) {
     const mo = motifOf(m);
@@ -170,6 +138,8 @@
     const mo = motifOf(it.motif);
     const tag = it.motif >= 0 ? "#" + it.motif : "?";
     el("rect", { width: it.w, height: it.h, rx: 6, class: "frame" }, g);
+    const covers = modulesOf(it.nodes);
+    if (covers) el("title", {}, g).textContent = label(it.motif, it) + " \u2014 " + covers;
     if (!it.expanded) {
       const here = mo ? " \u00d7" + mo.here : "";
       text(g, 8, 16, tag + here + "  \u00b7 " + it.nodes.length + " ops" + (mo ? " \u00b7 L" + mo.level : ""), "head", it.w - 12);
@@ -177,10 +147,7 @@
     } else {
       text(g, 6, 13, tag + " " + label(it.motif, it), "head", it.w - 10);
       const inner = el("g", { transform: `translate(${it.dx},${PAD + HEAD})` }, g);
-      for (const [a, b] of it.links) {
-        const p = it.items[a], q = it.items[b];
-        el("path", { d: curve(p.x + p.w / 2, p.y + p.h, q.x + q.w / 2, q.y), class: "edge" }, inner);
-      }
+      for (const chain of it.routes) el("path", { d: lanePath(chain, it.all, 0, 0), class: "edge" }, inner);
       for (const c of it.items) drawItem(c, inner);
     }
     return g;
@@ -195,13 +162,12 @@
   // Only boxes and edges in or near the window are in the DOM (re-checked on every pan,
   // zoom or expansion: a loop over the macro graph, no DOM work for what stays out), so
   // a macro graph of tens of thousands of nodes opens as fast as a small one.
-  const topEdges = [];
-  for (let k = 0; k < D.macro.edges[0].length; k++) {
-    topEdges.push({ p: tops[D.macro.edges[0][k]], q: tops[D.macro.edges[1][k]], w: D.macro.weights[k], el: null });
-  }
+  const top = {};
+  route(top, tops, D.macro.edges[0].map((a, k) => [a, D.macro.edges[1][k]]));
+  const topEdges = top.routes.map((chain, k) => ({ chain: chain, p: tops[chain[0]], q: tops[chain[chain.length - 1]], w: D.macro.weights[k], el: null }));
   let extent = [0, 0];
   const tv = { x: 20, y: 20, s: 1 };
-  function edgePath(e) { return curve(e.p.x + e.p.w / 2, e.p.y + e.p.h, e.q.x + e.q.w / 2, e.q.y); }
+  function edgePath(e) { return lanePath(e.chain, top.all, 0, 0); }
   function cull() {
     const r = svg.getBoundingClientRect(), vw = r.width / tv.s, vh = r.height / tv.s;
     const x0 = -tv.x / tv.s - vw / 2, y0 = -tv.y / tv.s - vh / 2, x1 = x0 + 2 * vw, y1 = y0 + 2 * vh;
@@ -211,8 +177,9 @@
       else if (!vis && it.el) { it.el.remove(); it.el = null; }
     }
     for (const e of topEdges) {
-      const ax = e.p.x + e.p.w / 2, bx = e.q.x + e.q.w / 2;
-      const vis = Math.min(ax, bx) < x1 && Math.max(ax, bx) > x0 && e.p.y + e.p.h < y1 && e.q.y > y0;
+      let lo = Infinity, hi = -Infinity;
+      for (const a of e.chain) { const c = top.all[a]; lo = Math.min(lo, c.x + c.w / 2); hi = Math.max(hi, c.x + c.w / 2); }
+      const vis = lo < x1 && hi > x0 && e.p.y + e.p.h < y1 && e.q.y > y0;
       if (vis && !e.el) {
         e.el = el("path", { class: "edge", d: edgePath(e) }, edgeLayer);
         if (e.w > 1) e.el.style.strokeWidth = String(Math.min(4, 1 + Math.log2(e.w)));
@@ -220,7 +187,7 @@
     }
   }
   function relayout() {
-    extent = arrange(tops, GAP_Y);
+    extent = arrange(top.all, GAP_Y);
     for (const it of tops) if (it.el) it.el.setAttribute("transform", `translate(${it.x},${it.y})`);
     for (const e of topEdges) if (e.el) e.el.setAttribute("d", edgePath(e));
     cull();
@@ -230,7 +197,7 @@
     if (it.el) it.el.replaceWith(drawItem(it, null));
   }
   tops.forEach(measure);
-  extent = arrange(tops, GAP_Y);
+  extent = arrange(top.all, GAP_Y);
 
   // ---- interaction: expand/collapse, highlight, pan and zoom ----
   function findItem(g) {

@@ -17,7 +17,7 @@ pub enum Error {
     },
     #[error("edge {index} ({src} -> {dst}) has a negative node id")]
     NegativeNode { index: usize, src: i64, dst: i64 },
-    #[error("edge {index} ({src} -> {dst}) refers to a missing node: the graph has {num_nodes} nodes (ids 0..{num_nodes})")]
+    #[error("edge {index} ({src} -> {dst}) refers to a missing node: the graph has {num_nodes} nodes ({})", id_range(.num_nodes))]
     EdgeOutOfRange {
         index: usize,
         src: i64,
@@ -68,6 +68,16 @@ impl Error {
             Error::Format(_) => ErrorKind::Format,
             _ => ErrorKind::Graph,
         }
+    }
+}
+
+/// The valid node ids of a graph of `n` nodes, inclusive, as a reader counts them
+/// ("ids 0 to 69" for 70 nodes; Rust's `0..70` read as off by one).
+fn id_range(n: &usize) -> String {
+    match *n {
+        0 => "no node ids".to_string(),
+        1 => "id 0".to_string(),
+        n => format!("ids 0 to {}", n - 1),
     }
 }
 

@@ -1,0 +1,114 @@
+"""The CLI is quiet and fast to fail: one line per error with a documented exit status,
+Ctrl-C exits 130, library noise stays off the terminal, and argument or path errors are
+found before torch is imported. Runs the real entry point in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import archmotif
+from archmotif.synthetic import resnet_like, transformer_like
+
+
+def run(*args: str, env=None, cwd=None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "archmotif.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=cwd,
+    )
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    gs = [resnet_like(60 + 3 * i) for i in range(3)] + [transformer_like(50 + i) for i in range(3)]
+    for i, g in enumerate(gs):
+        g.name = f"g{i}"
+    p = tmp_path / "small.npz"
+    archmotif.save_corpus(gs, p)
+    return p
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["info", "typo.json"],
+        ["search", "q.json", "--index", "missing.npz"],
+        ["search", "{corpus}", "--index", "{corpus}", "-k", "0"],
+        ["mine", "{corpus}", "--max-motif-nodes", "0"],
+        ["view", "nothere.py:Net"],
+        ["index", "build", "{corpus}", "-o", "{out}", "--method", "nar"],
+    ],
+)
+def test_argument_and_path_errors_come_before_torch(args, corpus):
+    args = [a.format(corpus=corpus, out=corpus.parent / "out.npz") for a in args]
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "archmotif.cli", *args],
+                       capture_output=True, text=True, timeout=120)  # fmt: skip
+    errors = [line for line in r.stderr.splitlines() if not line.startswith("import time:")]
+    assert r.returncode in (1, 2) and len(errors) == 1 and errors[0].startswith("archmotif")
+    imported = {line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines()}
+    assert "torch" not in imported, errors
+
+
+def test_a_data_dependent_branch_fails_in_one_line(tmp_path):
+    pytest.importorskip("torch")
+    (tmp_path / "dd.py").write_text(
+        textwrap.dedent(
+            """
+            from torch import nn
+
+            class DD(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.lin = nn.Linear(4, 4)
+
+                def forward(self, x):
+                    y = self.lin(x)
+                    return y * 2 if y.sum() > 0 else y
+            """
+        )
+    )
+    r = run("trace", "dd.py:DD", "--input-shape", "1,4", cwd=tmp_path)
+    assert r.returncode == 1 and not r.stdout
+    assert r.stderr.count("\n") == 1 and "could not trace DD" in r.stderr, r.stderr
+
+
+def test_library_warnings_stay_off_the_terminal(corpus, tmp_path):
+    pytest.importorskip("torch_geometric")  # importing it warns about torch.jit.script
+    out = tmp_path / "ours.npz"
+    r = run("index", "build", str(corpus), "--method", "ours", "-o", str(out))
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    r = run("-v", "search", str(corpus.parent / "q.json"), "--index", str(out))
+    assert r.returncode == 1  # q.json does not exist; -v alone prints no traceback
+    assert r.stderr.splitlines()[-1].startswith("archmotif: error: ")
+
+
+def test_ctrl_c_exits_130_quietly():
+    p = subprocess.Popen(
+        [sys.executable, "-m", "archmotif.cli", "mine", "nasbench201"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    time.sleep(4)  # past start-up, generating or mining 15,625 cells
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130 and err == "archmotif: interrupted\n", err
+
+
+def test_internal_errors_are_one_line_with_a_hint(tmp_path):
+    bad = tmp_path / "g.json"
+    bad.write_text("[]")
+    r = run("info", str(bad))
+    assert r.returncode in (1, 70) and r.stderr.count("\n") == 1
+    env = {**os.environ, "ARCHMOTIF_DEBUG": "1"}
+    r = run("info", str(bad), env=env)
+    assert r.stderr.splitlines()[-1].startswith("archmotif: error: ")

@@ -1,0 +1,152 @@
+"""One way to name an input in every command: your own model as FILE.py:NAME, its
+inputs, dataset names, files; run through the real ``archmotif`` entry point."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import archmotif
+
+MODELS = textwrap.dedent(
+    """
+    import torch
+    from torch import nn
+
+
+    class TinyUNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.down1 = nn.Conv2d(3, 8, 3, padding=1)
+            self.down2 = nn.Conv2d(8, 16, 3, stride=2, padding=1)
+            self.up = nn.ConvTranspose2d(16, 8, 2, stride=2)
+            self.out = nn.Conv2d(16, 2, 1)
+
+        def forward(self, x):
+            a = torch.relu(self.down1(x))
+            b = torch.relu(self.down2(a))
+            return self.out(torch.cat([self.up(b), a], dim=1))
+
+
+    class TinyGPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(100, 16)
+            self.head = nn.Linear(16, 100)
+
+        def forward(self, input_ids):
+            return self.head(torch.relu(self.emb(input_ids)))
+
+
+    def make_unet():
+        return TinyUNet()
+    """
+)
+
+
+def run(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "archmotif.cli", *args],
+        capture_output=True, text=True, cwd=cwd, timeout=300,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def models(tmp_path):
+    p = tmp_path / "mymodels.py"
+    p.write_text(MODELS)
+    return p
+
+
+def test_trace_your_own_model_from_a_file(models, tmp_path):
+    pytest.importorskip("torch")
+    out = tmp_path / "unet.json"
+    r = run("trace", f"{models}:TinyUNet", "--input-shape", "1,3,32,32", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    g = archmotif.OpGraph.load(out)
+    assert g.name == "TinyUNet" and g.op_counts()["convolution"] == 3
+    # a factory works as well as a class, and the default input is (1, 3, 224, 224)
+    r = run("trace", f"{models}:make_unet", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+
+
+def test_a_model_that_needs_integer_ids_says_how_to_pass_them(models, tmp_path):
+    pytest.importorskip("torch")
+    r = run("trace", f"{models}:TinyGPT")
+    assert r.returncode == 1
+    assert r.stderr.count("\n") == 1 and "--input-dtype long" in r.stderr, r.stderr
+    out = tmp_path / "gpt.json"
+    r = run("trace", f"{models}:TinyGPT", "--input-shape", "1,8", "--input-dtype", "long",
+            "-o", str(out))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    r = run("trace", f"{models}:TinyGPT", "--inputs", "input_ids=long[1,8]", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert archmotif.OpGraph.load(out).op_counts()["embedding"] == 1
+
+
+def test_a_python_file_without_a_name_says_how_to_name_the_model(models):
+    r = run("trace", str(models))
+    assert r.returncode == 2 and f"name the model in it as {models}:NAME" in r.stderr
+
+
+def test_a_module_path_names_a_model(models, tmp_path):
+    pytest.importorskip("torch")
+    r = run("info", "mymodels:TinyUNet", "--input-shape", "1,3,16,16", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("TinyUNet: ")
+
+
+def test_view_and_mine_take_your_model(models, tmp_path):
+    pytest.importorskip("torch")
+    html = tmp_path / "unet.html"
+    r = run("view", f"{models}:TinyUNet", "--input-shape", "1,3,32,32", "-o", str(html))
+    assert r.returncode == 0, r.stderr
+    assert html.stat().st_size > 1000
+    r = run("mine", f"{models}:TinyUNet", f"{models}:make_unet")
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["trace", "nofile.py:Net"], "nofile.py: no such Python file"),
+        (["trace", "x:Net", "--inputs", "float[1,a]"], "not [NAME=]DTYPE[SHAPE]"),
+        (
+            ["trace", "x:Net", "--input-shape", "1,3", "--input-dtype", "complex"],
+            "unknown input dtype",
+        ),
+        (["info", "missing.json"], "missing.json: no such file"),
+        (["mine", "builtin", "--max-motif-nodes", "0"], "--max-motif-nodes must be"),
+        (["view", "builtin", "--graph", "999"], "graph number 999 out of range"),
+    ],
+)
+def test_bad_inputs_are_one_line(args, needle):
+    r = run(*args)
+    assert r.returncode in (1, 2), r.stderr
+    assert r.stderr.startswith("archmotif: error:") and r.stderr.count("\n") == 1, r.stderr
+    assert needle in r.stderr and not r.stdout
+
+
+def test_info_and_mine_accept_dataset_names():
+    r = run("info", "builtin", "--top", "2")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("builtin: ") and "... and" in r.stdout
+    r = run("mine", "builtin", "--top", "3")
+    assert r.returncode == 0, r.stderr
+    assert "vocabulary:" in r.stdout
+
+
+def test_node_names_are_module_paths_and_info_tables_them(models, tmp_path):
+    pytest.importorskip("torch")
+    out = tmp_path / "unet.json"
+    r = run("trace", f"{models}:TinyUNet", "--input-shape", "1,3,16,16", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    names = archmotif.OpGraph.load(out).node_names
+    assert {"down1", "down2", "up", "out"} <= set(names)
+    r = run("info", str(out), "--modules")
+    assert r.returncode == 0, r.stderr
+    rows = [line.split() for line in r.stdout.splitlines()[2:]]
+    assert ["down1", "1", "convolution"] in rows and ["up", "1", "conv_transpose"] in rows
