@@ -207,6 +207,18 @@ def _encoder_with(tmp: Path, **config: object) -> Path:
     return p
 
 
+def _encoder_op_names_bomb(tmp: Path) -> Path:
+    """Settings inside the schema (hidden=4096) with a million op names: built for real,
+    the first layer alone would be 16 GB."""
+    from archmotif.learn import encoder_file
+
+    p = _encoder_with(tmp, hidden=4096)
+    d = encoder_file.read(p, encoder_file.ENCODER_FORMAT)
+    d["op_names"] = json.dumps([f"op{i}" for i in range(10**6)])
+    encoder_file.write(p, encoder_file.ENCODER_FORMAT, d)
+    return p
+
+
 def _encoder_header(tmp: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
     """The fitted encoder file with its JSON header edited by ``edit``."""
     p = _fitted_encoder(tmp)
@@ -307,6 +319,7 @@ def entries() -> list[Entry]:
         ("encoder-mine-client", "untrusted", "an encoder file whose settings hand mine() a Dask scheduler address (network, then pickles)", lambda t: _load_encoder(_encoder_with(t, mine_kwargs={"client": "tcp://127.0.0.1:9"})), F, "unknown mining parameter.*client"),  # noqa: E501
         ("encoder-extra-setting", "untrusted", "an encoder file with a setting the schema lacks", lambda t: _load_encoder(_encoder_with(t, checkpoint="/etc/passwd")), F, "unknown \\['checkpoint'\\]"),  # noqa: E501
         ("encoder-hidden-8192", "limits", "an encoder file declaring hidden=8192 (was 4.1 GB before its error)", lambda t: _load_encoder(_encoder_with(t, hidden=8192)), F, r"hidden must be an integer in \[1, 4096\]"),  # noqa: E501
+        ("encoder-op-names-bomb", "limits", "an encoder file with a million op names and hidden=4096 (16 GB if built before checking)", lambda t: _load_encoder(_encoder_op_names_bomb(t)), F, "motif encoder's weights do not match its settings"),  # noqa: E501
         ("encoder-unknown-tag", "untrusted", "an encoder file whose payload holds an object of an unknown kind", lambda t: _load_encoder(_encoder_header(t, _tag)), F, "unknown tag '\\$eval'"),  # noqa: E501
         ("encoder-tensor-size", "limits", "an encoder file declaring a 10^12-element tensor over 4 bytes", lambda t: _load_encoder(_encoder_header(t, _huge_tensor)), F, "is not its .* bytes"),  # noqa: E501
         # -- files that are not files -------------------------------------------------------

@@ -177,8 +177,11 @@ class GNNBaseline:
                 raise ValueError("settings or op names outside the schema")
             model = cls(s["conv"], hidden=s["hidden"], out=s["out"], progress=False)
             model._ops = OpVocabulary(names)
-            model._enc = OpGraphEncoder(len(model._ops), model.conv, model.hidden, model.out)
-            model._enc.load_state_dict(d["encoder"])
+            model._enc = encoder_file.load_module(
+                p, "GNN baseline",
+                lambda: OpGraphEncoder(len(model._ops), model.conv, model.hidden, model.out),
+                d["encoder"],
+            )  # fmt: skip
         except FormatError:
             raise
         except (KeyError, TypeError, ValueError, RuntimeError) as e:

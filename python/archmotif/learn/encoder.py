@@ -431,12 +431,17 @@ class Encoder:
             # matches a tensor the file holds, before anything is allocated
             if not isinstance(table, torch.Tensor) or table.shape != (len(ids), d["motif_dim"]):
                 raise ValueError("the motif table does not match the vocabulary")
-            motif_enc = OpGraphEncoder(len(ops), c["conv"], c["hidden"], c["out"])
-            macro_enc = MacroGraphEncoder(
-                int(d["motif_dim"]), c["conv"], c["hidden"], c["out"], num_motifs=len(ids)
-            )
-            motif_enc.load_state_dict(d["motif_enc"])
-            macro_enc.load_state_dict(d["macro_enc"])
+            motif_enc = encoder_file.load_module(
+                p, "motif encoder",
+                lambda: OpGraphEncoder(len(ops), c["conv"], c["hidden"], c["out"]),
+                d["motif_enc"],
+            )  # fmt: skip
+            macro_enc = encoder_file.load_module(
+                p, "macro-graph encoder",
+                lambda: MacroGraphEncoder(int(d["motif_dim"]), c["conv"], c["hidden"], c["out"],
+                                          num_motifs=len(ids)),
+                d["macro_enc"],
+            )  # fmt: skip
             graphs = unpack_graphs(d["corpus"], source=p)
             spreads = (
                 tuple(float(v) for v in parse_json(d["spreads"], p, "similarity spreads"))

@@ -37,7 +37,15 @@ from archmotif.atomic import write_atomic
 from archmotif.errors import FormatError, check_format
 from archmotif.fileread import NpzReader, parse_json
 
-__all__ = ["CHECKPOINT_FORMAT", "ENCODER_FORMAT", "FILE_VERSION", "read", "upgrade", "write"]
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "ENCODER_FORMAT",
+    "FILE_VERSION",
+    "load_module",
+    "read",
+    "upgrade",
+    "write",
+]
 
 ENCODER_FORMAT = "archmotif.encoder"
 CHECKPOINT_FORMAT = "archmotif.encoder-checkpoint"
@@ -181,6 +189,25 @@ def read(path: str | os.PathLike[str], fmt: str) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise FormatError(f"{p}: {what} payload is not a dict")
     return payload
+
+
+def load_module(source: str, what: str, make: Any, state: Any) -> Any:
+    """The module ``make()`` builds, with the weights ``state`` read from a file.
+
+    Sizes a file declares (op counts, widths) decide what ``make`` allocates, so the
+    module is first built on the meta device (nothing allocated) and its parameter
+    names, shapes and dtypes compared with ``state``; only a match is materialised, from
+    the file's own tensors (``assign=True``): a file can make archmotif allocate no
+    more than it holds. A mismatch raises :class:`~archmotif.FormatError`."""
+    with torch.device("meta"):
+        module = make()
+    want = {k: (tuple(v.shape), v.dtype) for k, v in module.state_dict().items()}
+    ok = isinstance(state, dict) and all(isinstance(v, torch.Tensor) for v in state.values())
+    got = {k: (tuple(v.shape), v.dtype) for k, v in state.items()} if ok else None
+    if got != want:
+        raise FormatError(f"{source}: the {what}'s weights do not match its settings")
+    module.load_state_dict(state, assign=True)
+    return module
 
 
 def upgrade(path: str | os.PathLike[str], out: str | os.PathLike[str] | None = None) -> None:
