@@ -14,6 +14,7 @@ pub mod graph;
 pub mod hash;
 pub mod mine;
 pub mod nar;
+pub mod order;
 pub mod quotient;
 pub mod shard;
 pub mod wire;

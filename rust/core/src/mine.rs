@@ -30,6 +30,7 @@ use crate::canon::{canonical_form, Canon};
 use crate::control::Control;
 use crate::error::{Error, Result};
 use crate::graph::Dag;
+use crate::order::canonical_ranks;
 use crate::quotient::Quotient;
 use crate::shard::{assemble, drive, Shard};
 
@@ -225,7 +226,10 @@ impl Miner {
         Ok(c.id)
     }
 
-    pub(crate) fn initial(&mut self, graphs: &[&Dag]) -> Result<Vec<Partition>> {
+    /// The first partition of every graph: one fragment per node, fragment
+    /// `f` holding the node of canonical rank `f` ([`crate::order`]), so that
+    /// every tie broken by fragment index later is broken by structure.
+    pub(crate) fn initial(&mut self, graphs: &[&Dag], ctl: &Control) -> Result<Vec<Partition>> {
         let mut ops: Vec<u32> = graphs
             .iter()
             .flat_map(|g| g.ops().iter().copied())
@@ -241,17 +245,24 @@ impl Miner {
             }
             self.single_id(op)?;
         }
-        let single = &self.single;
-        Ok(graphs
+        let (single, labels) = (&self.single, &self.op_labels);
+        graphs
             .par_iter()
-            .map(|g| Partition {
-                frag_of: (0..g.num_nodes() as u32).collect(),
-                pos: vec![0; g.num_nodes()],
-                motif: g.ops().iter().map(|op| single[op]).collect(),
-                offsets: (0..=g.num_nodes() as u32).collect(),
-                nodes: (0..g.num_nodes() as u32).collect(),
+            .map(|g| {
+                let rank = canonical_ranks(g, labels, ctl)?;
+                let mut nodes = vec![0u32; g.num_nodes()];
+                for (v, &r) in rank.iter().enumerate() {
+                    nodes[r as usize] = v as u32;
+                }
+                Ok(Partition {
+                    motif: nodes.iter().map(|&v| single[&g.op(v)]).collect(),
+                    frag_of: rank,
+                    pos: vec![0; g.num_nodes()],
+                    offsets: (0..=g.num_nodes() as u32).collect(),
+                    nodes,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Adjacent fragment pairs of one graph whose union fits `max_nodes` and is
@@ -521,7 +532,7 @@ impl Miner {
     /// [`crate::shard`] with the whole corpus as one shard. Afterwards this miner
     /// holds every level's rules, to [`Miner::apply`] them to new graphs.
     pub fn mine(&mut self, graphs: &[&Dag], params: Params, ctl: &Control) -> Result<Mined> {
-        let shard = Shard::new(self.op_labels.clone(), graphs, params)?;
+        let shard = Shard::start(self.op_labels.clone(), graphs, params, ctl)?;
         let mut shards = [(shard, graphs.to_vec())];
         drive(&mut shards, params, ctl)?;
         let [(shard, _)] = shards;
@@ -557,7 +568,7 @@ impl Miner {
 
     /// Contracts new graphs with the recorded rules, level by level.
     pub fn apply(&mut self, graphs: &[&Dag], ctl: &Control) -> Result<Vec<Macro>> {
-        let mut parts = self.initial(graphs)?;
+        let mut parts = self.initial(graphs, ctl)?;
         let max_nodes = MAX_MOTIF_NODES;
         for l in 0..self.rules.len() {
             ctl.check()?;

@@ -59,9 +59,19 @@ pub struct Shard {
 impl Shard {
     /// A shard of `graphs` whose op ids label nodes with `op_labels[op]`.
     pub fn new(op_labels: Vec<u64>, graphs: &[&Dag], params: Params) -> Result<Shard> {
+        Shard::start(op_labels, graphs, params, &Control::new())
+    }
+
+    /// [`Shard::new`] that `ctl` can cancel.
+    pub fn start(
+        op_labels: Vec<u64>,
+        graphs: &[&Dag],
+        params: Params,
+        ctl: &Control,
+    ) -> Result<Shard> {
         params.check()?;
         let mut miner = Miner::new(op_labels);
-        let parts = miner.initial(graphs)?;
+        let parts = miner.initial(graphs, ctl)?;
         Ok(Shard {
             miner,
             params,

@@ -88,7 +88,7 @@ impl MiningShard {
         let out = run_blocking(py, threads, None, &ctl, || {
             let dags = validate_all(&raw, op_names.len())?;
             let refs: Vec<&Dag> = dags.iter().collect();
-            let shard = Shard::new(labels, &refs, params)?;
+            let shard = Shard::start(labels, &refs, params, &ctl)?;
             Ok((dags, shard))
         })?;
         let (dags, shard) = out.map_err(|e| to_pyerr(py, e))?;
