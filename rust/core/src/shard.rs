@@ -23,7 +23,8 @@ use rayon::prelude::*;
 use crate::control::Control;
 use crate::error::Result;
 use crate::graph::Dag;
-use crate::mine::{macro_of, Candidate, Form, Key, Macro, Miner, Motif, Params, Partition};
+use crate::motif::{Form, Key, Macro, Motif, Params};
+use crate::round::{macro_of, Candidate, Miner, Partition};
 
 /// Per candidate id: (greedy non-overlapping occurrences, graphs with one).
 pub type Counts = HashMap<u128, (u64, u64)>;
