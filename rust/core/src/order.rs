@@ -233,6 +233,7 @@ impl<'a> Refiner<'a> {
             self.queued[end - 1] = true;
             self.queue.push_back((end - 1) as u32);
             picks += 1;
+            self.work += 1;
             self.refine(ctl)?;
         }
     }
@@ -257,9 +258,11 @@ fn depths(dag: &Dag) -> Vec<u32> {
 fn ranking(dag: &Dag, op_labels: &[u64], ctl: &Control) -> Result<(Vec<u32>, usize)> {
     let n = dag.num_nodes();
     let mut r = Refiner::new(dag, op_labels);
+    ctl.check()?;
     let picks = r.discrete(ctl)?;
     ctl.check()?;
     let depth = depths(dag);
+    ctl.check()?;
     let levels = depth.iter().map(|&d| d as usize + 1).max().unwrap_or(0);
     let mut start = vec![0u32; levels + 1];
     for &d in &depth {
