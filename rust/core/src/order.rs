@@ -39,6 +39,8 @@
 
 use std::collections::VecDeque;
 
+use rayon::prelude::*;
+
 use crate::control::Control;
 use crate::error::Result;
 use crate::graph::Dag;
@@ -59,6 +61,7 @@ struct Refiner<'a> {
     count: Vec<u32>,
     touched: Vec<u32>,
     splitter: Vec<u32>,
+    bounds: Vec<usize>,
     /// Work done since the last cancellation check.
     work: usize,
 }
@@ -69,7 +72,7 @@ impl<'a> Refiner<'a> {
         let n = dag.num_nodes();
         let mut elems: Vec<u32> = (0..n as u32).collect();
         let label = |v: u32| op_labels[dag.op(v) as usize];
-        elems.sort_unstable_by_key(|&v| (label(v), v));
+        elems.par_sort_unstable_by_key(|&v| (label(v), v));
         let mut r = Refiner {
             dag,
             pos: vec![0; n],
@@ -80,6 +83,7 @@ impl<'a> Refiner<'a> {
             count: vec![0; n],
             touched: Vec::new(),
             splitter: Vec::new(),
+            bounds: Vec::new(),
             work: 0,
             elems,
         };
@@ -180,7 +184,8 @@ impl<'a> Refiner<'a> {
             self.pos[w as usize] = to as u32;
         }
         // The sub-cells: [start, first) (count 0), then one per count.
-        let mut bounds: Vec<usize> = Vec::new();
+        let mut bounds = std::mem::take(&mut self.bounds);
+        bounds.clear();
         if first > start {
             bounds.push(start);
         }
@@ -208,6 +213,7 @@ impl<'a> Refiner<'a> {
                 self.queue.push_back(s as u32);
             }
         }
+        self.bounds = bounds;
     }
 
     /// Refines, then individualises the last node of the first non-singleton

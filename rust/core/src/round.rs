@@ -179,15 +179,19 @@ impl Miner {
         max_nodes: usize,
         ctl: &Control,
     ) -> Result<Vec<Candidate>> {
-        let mut cross: Vec<(u32, u32, u32, u32)> = dag
-            .edges()
-            .filter_map(|(u, v)| {
-                let (fa, fb) = (p.frag_of[u as usize], p.frag_of[v as usize]);
-                (fa != fb).then(|| (fa, fb, p.pos[u as usize], p.pos[v as usize]))
+        // Parallel inside one graph (a lone big graph uses every core); the
+        // sort makes the result independent of how the work was split.
+        let mut cross: Vec<(u32, u32, u32, u32)> = (0..dag.num_nodes() as u32)
+            .into_par_iter()
+            .flat_map_iter(|u| {
+                dag.successors(u).iter().filter_map(move |&v| {
+                    let (fa, fb) = (p.frag_of[u as usize], p.frag_of[v as usize]);
+                    (fa != fb).then(|| (fa, fb, p.pos[u as usize], p.pos[v as usize]))
+                })
             })
             .collect();
         ctl.check()?;
-        cross.sort_unstable();
+        cross.par_sort_unstable();
         ctl.check()?;
         let succ = FragGraph::new(p.len(), &cross);
         ctl.check()?;
@@ -237,12 +241,23 @@ impl Miner {
     /// Canonicalises every key not seen before (in parallel), caches it, and
     /// points every candidate at its union.
     pub(crate) fn resolve(&mut self, cands: &mut [Vec<Candidate>], ctl: &Control) -> Result<()> {
+        // One lookup per candidate, in parallel; only keys never seen are
+        // looked up again after they are canonicalised.
+        let index = &self.unions;
+        cands
+            .par_iter_mut()
+            .flatten()
+            .for_each(|c| c.union = index.get(&c.key).copied().unwrap_or(u32::MAX));
+        ctl.check()?;
         let mut missing: Vec<&Key> = cands
             .iter()
             .flatten()
+            .filter(|c| c.union == u32::MAX)
             .map(|c| &c.key)
-            .filter(|k| !self.unions.contains_key(*k))
             .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
         missing.sort_unstable();
         missing.dedup();
         ctl.check()?;
@@ -264,6 +279,7 @@ impl Miner {
         cands
             .par_iter_mut()
             .flatten()
+            .filter(|c| c.union == u32::MAX)
             .for_each(|c| c.union = index[&c.key]);
         Ok(())
     }
@@ -288,7 +304,7 @@ impl Miner {
                     .map(|&r| (r, c.fa.min(c.fb), c.fa.max(c.fb), i))
             })
             .collect();
-        sel.sort_unstable();
+        sel.par_sort_unstable(); // distinct keys: deterministic
         let mut used = vec![false; p.len()];
         let mut chosen: Vec<usize> = Vec::new();
         for &(_, _, _, i) in &sel {
@@ -421,7 +437,7 @@ impl Miner {
             .iter()
             .map(|c| (self.union_list[c.union as usize].id, c.fa, c.fb))
             .collect();
-        occ.sort_unstable();
+        occ.par_sort_unstable(); // distinct keys: deterministic
         let mut stamp = vec![u128::MAX; num_frags];
         let mut counts = HashMap::default();
         for (id, fa, fb) in occ {
