@@ -101,7 +101,6 @@ def assemble(
     graphs: list[tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]],
     op_names: list[str],
     rules: list[list[int]],
-    max_motif_nodes: int,
     threads: int | None = None,
 ) -> tuple[MinedCore, dict[str, Any], list[_Macro]]:
     """Merges shard results (corpus order) into what ``mine`` returns."""

@@ -141,4 +141,4 @@ def mine_sharded(
             if progress is not None:
                 progress(len(levels), max_levels)
         results = each("finish")
-        return _core.assemble(results, arrays, names, levels, max_motif_nodes, threads)
+        return _core.assemble(results, arrays, names, levels, threads)

@@ -158,7 +158,7 @@ def mine_streamed(
         for shard in shards():
             folded = fold(folded, shard)
     core, vocab, _ = _core.assemble([] if folded is None else [folded], [], names, levels,
-                                    max_motif_nodes, threads)  # fmt: skip
+                                    threads)  # fmt: skip
     return core, vocab, levels
 
 

@@ -1,9 +1,9 @@
 """Structure-defined node numbering and induced subgraphs (numpy only, no torch).
 
-The core's merging picks non-overlapping occurrences greedily in node-id order, so the
-same architecture numbered differently (another tracer, a shuffled export) can contract
-differently. :func:`canonical_order` renumbers nodes by structure first; every learner
-and :class:`~archmotif.learn.motif_bag.MotifBag` contract graphs only after it.
+The core itself breaks every mining tie by a structural order (``rust/core/src/order.rs``),
+so contraction no longer depends on the numbering. :func:`canonical_order` still gives
+learners one structure-defined node order for the tensors they build (node features,
+edge lists), so that their inputs, not only their macro graphs, are numbering-free.
 """
 
 from __future__ import annotations
@@ -72,12 +72,10 @@ def canonical_order(g: OpGraph) -> OpGraph:
     colour (:func:`refine_colours`). Edges are sorted. Name and labels are kept; node
     names are dropped.
 
-    Why: the core's merging picks non-overlapping occurrences greedily in node-id
-    order, so the same architecture numbered differently can contract differently.
-    Renumbering first makes the result depend on structure only, except between
-    nodes that colour refinement cannot tell apart and whose choice changes the
-    contraction (none on the builtin set: its T5 models needed 12-24 rounds, more
-    than the fixed 6 of earlier versions)."""
+    Why: tensors built from a graph (node features, edge lists) follow its node
+    numbering; renumbering first makes them depend on structure only, except between
+    nodes that colour refinement cannot tell apart. (Mining no longer needs it: the
+    core orders ties by structure itself.)"""
     n = g.num_nodes
     if n == 0:
         return g

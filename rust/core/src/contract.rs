@@ -4,7 +4,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::graph::{Dag, NodeId};
-use crate::mine::{Form, Macro};
+use crate::motif::{Form, Macro};
 use crate::quotient::Quotient;
 
 /// Contracts `dag` by `partition` (any integer group label per node). Macro

@@ -1,7 +1,11 @@
 //! archmotif-core: the graph engine behind archmotif, in pure Rust (no PyO3).
 //!
 //! - [`graph`]: the validated operator DAG ([`Dag`]) every other module uses;
-//! - [`batch`]: many graphs at once, in parallel with rayon.
+//! - [`batch`]: many graphs at once, in parallel with rayon;
+//! - mining, layered one way: [`mine`] (entry point, [`mine::Strategy`]) ->
+//!   [`shard`] (the round driver, one or many shards) -> [`round`] (one merge
+//!   round on one graph) -> [`motif`] (the shared types); [`order`] gives the
+//!   canonical node order every tie is broken by.
 //!
 //! Nothing here knows about Python; the `archmotif-python` crate converts.
 
@@ -13,8 +17,11 @@ pub mod error;
 pub mod graph;
 pub mod hash;
 pub mod mine;
+pub mod motif;
 pub mod nar;
+pub mod order;
 pub mod quotient;
+pub mod round;
 pub mod shard;
 pub mod wire;
 

@@ -26,7 +26,7 @@ use crate::control::Control;
 use crate::error::{Error, Result};
 use crate::graph::{Dag, NodeId};
 use crate::hash::{murmur3_128, SEED};
-use crate::mine::{Form, Macro, Mined, Motif, Params, MAX_MOTIF_NODES};
+use crate::motif::{Form, Macro, Mined, Motif, Params, MAX_MOTIF_NODES};
 use crate::quotient::Quotient;
 
 /// Rounds of neighbourhood encoding.

@@ -5,6 +5,8 @@
 //! which is what [`Quotient::new`] checks (a non-convex part, or two parts that
 //! are each convex but reach each other, both show up as a quotient cycle).
 
+use rayon::prelude::*;
+
 use crate::graph::Dag;
 
 /// Contracted edges with multiplicities, sorted by (source, target).
@@ -18,14 +20,16 @@ pub struct Quotient {
 impl Quotient {
     /// Contracts `dag` by `part` (a part index per node, `< num_parts`).
     pub fn new(dag: &Dag, part: &[u32]) -> Quotient {
-        let mut e: Vec<(u32, u32)> = dag
-            .edges()
-            .filter_map(|(s, d)| {
-                let (a, b) = (part[s as usize], part[d as usize]);
-                (a != b).then_some((a, b))
+        let mut e: Vec<(u32, u32)> = (0..dag.num_nodes() as u32)
+            .into_par_iter()
+            .flat_map_iter(|s| {
+                dag.successors(s).iter().filter_map(move |&d| {
+                    let (a, b) = (part[s as usize], part[d as usize]);
+                    (a != b).then_some((a, b))
+                })
             })
             .collect();
-        e.sort_unstable();
+        e.par_sort_unstable(); // equal pairs are identical: deterministic
         let mut q = Quotient::default();
         for pair in e {
             if q.edges.last() == Some(&pair) {

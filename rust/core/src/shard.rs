@@ -23,7 +23,8 @@ use rayon::prelude::*;
 use crate::control::Control;
 use crate::error::Result;
 use crate::graph::Dag;
-use crate::mine::{macro_of, Candidate, Form, Key, Macro, Miner, Motif, Params, Partition};
+use crate::motif::{Form, Key, Macro, Motif, Params};
+use crate::round::{macro_of, Candidate, Miner, Partition};
 
 /// Per candidate id: (greedy non-overlapping occurrences, graphs with one).
 pub type Counts = HashMap<u128, (u64, u64)>;
@@ -59,9 +60,19 @@ pub struct Shard {
 impl Shard {
     /// A shard of `graphs` whose op ids label nodes with `op_labels[op]`.
     pub fn new(op_labels: Vec<u64>, graphs: &[&Dag], params: Params) -> Result<Shard> {
+        Shard::start(op_labels, graphs, params, &Control::new())
+    }
+
+    /// [`Shard::new`] that `ctl` can cancel.
+    pub fn start(
+        op_labels: Vec<u64>,
+        graphs: &[&Dag],
+        params: Params,
+        ctl: &Control,
+    ) -> Result<Shard> {
         params.check()?;
         let mut miner = Miner::new(op_labels);
-        let parts = miner.initial(graphs)?;
+        let parts = miner.initial(graphs, ctl)?;
         Ok(Shard {
             miner,
             params,

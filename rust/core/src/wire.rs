@@ -9,7 +9,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::error::{Error, Result};
-use crate::mine::{Form, Key, Macro};
+use crate::motif::{Form, Key, Macro};
 use crate::quotient::Quotient;
 use crate::shard::ShardResult;
 

@@ -14,8 +14,9 @@ use archmotif_core::canon::canonical_form;
 use archmotif_core::contract::{context_nodes, contract as core_contract, induced_edges};
 use archmotif_core::control::Control;
 use archmotif_core::hash::op_label;
-use archmotif_core::mine::{Form, Macro, Mined, Miner, Motif, Params};
-use archmotif_core::nar::{mine_nar, segment_all};
+use archmotif_core::mine::{
+    mine as core_mine, Engine, Form, Macro, Mined, Motif, Params, Strategy,
+};
 use archmotif_core::{Dag, Error};
 
 use crate::run::{detached, run_blocking};
@@ -159,12 +160,10 @@ pub fn canonical_hash(
 /// to new graphs) and the validated graphs (for contexts).
 #[pyclass(module = "archmotif._core", frozen)]
 pub struct MinedCore {
-    strategy: String,
-    miner: Mutex<Miner>,
+    engine: Mutex<Engine>,
     op_names: Vec<String>,
     dags: Vec<Dag>,
     index: HashMap<u128, i32>,
-    max_motif_nodes: usize,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -182,11 +181,7 @@ pub fn mine<'py>(
     threads: Option<usize>,
     progress: Option<Bound<'py, PyAny>>,
 ) -> PyResult<(MinedCore, Bound<'py, PyDict>, Vec<Bound<'py, PyAny>>)> {
-    if strategy != "merge" && strategy != "nar" {
-        return Err(pyo3::exceptions::PyValueError::new_err(format!(
-            "strategy must be 'merge' or 'nar', got {strategy:?}"
-        )));
-    }
+    let strategy: Strategy = strategy.parse().map_err(|e| to_pyerr(py, e))?;
     let raw = raws(&graphs)?;
     let params = Params {
         min_count,
@@ -196,32 +191,24 @@ pub fn mine<'py>(
     };
     let labels = labels_of(&op_names);
     let ctl = Control::new();
-    let nar = strategy == "nar";
     let out = run_blocking(py, threads, progress.as_ref(), &ctl, || {
         let dags = validate_all(&raw, op_names.len())?;
         let refs: Vec<&Dag> = dags.iter().collect();
-        let mut miner = Miner::new(labels.clone());
-        let mined = if nar {
-            mine_nar(&refs, &labels, params, &ctl)?
-        } else {
-            miner.mine(&refs, params, &ctl)?
-        };
-        Ok((dags, miner, mined))
+        let (mined, engine) = core_mine(strategy, &refs, &labels, params, &ctl)?;
+        Ok((dags, engine, mined))
     })?;
-    let (dags, miner, mined) = out.map_err(|e| to_pyerr(py, e))?;
-    outputs(py, strategy, miner, op_names, dags, &mined, max_motif_nodes)
+    let (dags, engine, mined) = out.map_err(|e| to_pyerr(py, e))?;
+    outputs(py, engine, op_names, dags, &mined)
 }
 
 /// What `mine` returns to Python: the core object kept for `apply` and
 /// `context`, the vocabulary as a dict of arrays, and one macro tuple per graph.
 pub(crate) fn outputs<'py>(
     py: Python<'py>,
-    strategy: &str,
-    miner: Miner,
+    engine: Engine,
     op_names: Vec<String>,
     dags: Vec<Dag>,
     mined: &Mined,
-    max_motif_nodes: usize,
 ) -> PyResult<(MinedCore, Bound<'py, PyDict>, Vec<Bound<'py, PyAny>>)> {
     let vocab = vocab_dict(py, &mined.vocabulary)?;
     let index: HashMap<u128, i32> = mined
@@ -236,12 +223,10 @@ pub(crate) fn outputs<'py>(
         .map(|m| macro_tuple(py, m, &index))
         .collect::<PyResult<_>>()?;
     let core = MinedCore {
-        strategy: strategy.to_string(),
-        miner: Mutex::new(miner),
+        engine: Mutex::new(engine),
         op_names,
         dags,
         index,
-        max_motif_nodes,
     };
     Ok((core, vocab, macros))
 }
@@ -272,14 +257,9 @@ impl MinedCore {
         let out = run_blocking(py, threads, progress.as_ref(), &ctl, || {
             let dags = validate_all(&raw, op_names.len())?;
             let refs: Vec<&Dag> = dags.iter().collect();
-            if self.strategy == "nar" {
-                let seg = segment_all(&refs, &labels, self.max_motif_nodes, &ctl)?;
-                Ok(seg.into_iter().map(|(m, _)| m).collect::<Vec<Macro>>())
-            } else {
-                let mut miner = self.miner.lock().expect("miner lock");
-                miner.extend_labels(&labels);
-                miner.apply(&refs, &ctl)
-            }
+            let mut engine = self.engine.lock().expect("engine lock");
+            engine.extend_labels(&labels);
+            engine.apply(&refs, &ctl)
         })?;
         let macros = out.map_err(|e| to_pyerr(py, e))?;
         macros

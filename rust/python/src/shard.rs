@@ -11,7 +11,7 @@ use pyo3::types::{PyBytes, PyDict};
 
 use archmotif_core::control::Control;
 use archmotif_core::hash::op_label;
-use archmotif_core::mine::{Mined, Miner, Params};
+use archmotif_core::mine::{Engine, Mined, Miner, Params};
 use archmotif_core::shard::{self, Counts, Shard};
 use archmotif_core::{wire, Dag};
 
@@ -88,7 +88,7 @@ impl MiningShard {
         let out = run_blocking(py, threads, None, &ctl, || {
             let dags = validate_all(&raw, op_names.len())?;
             let refs: Vec<&Dag> = dags.iter().collect();
-            let shard = Shard::new(labels, &refs, params)?;
+            let shard = Shard::start(labels, &refs, params, &ctl)?;
             Ok((dags, shard))
         })?;
         let (dags, shard) = out.map_err(|e| to_pyerr(py, e))?;
@@ -192,14 +192,13 @@ pub fn merge_results<'py>(py: Python<'py>, results: Vec<Vec<u8>>) -> PyResult<Bo
 
 /// Merges encoded shard results (in corpus order) into what `mine` returns.
 #[pyfunction]
-#[pyo3(signature = (results, graphs, op_names, rules, max_motif_nodes, threads=None))]
+#[pyo3(signature = (results, graphs, op_names, rules, threads=None))]
 pub fn assemble<'py>(
     py: Python<'py>,
     results: Vec<Vec<u8>>,
     graphs: Graphs<'py>,
     op_names: Vec<String>,
     rules: Vec<Vec<u128>>,
-    max_motif_nodes: usize,
     threads: Option<usize>,
 ) -> PyResult<(MinedCore, Bound<'py, PyDict>, Vec<Bound<'py, PyAny>>)> {
     let raw = raws(&graphs)?;
@@ -219,9 +218,9 @@ pub fn assemble<'py>(
             )));
         }
         let dags = validate_all(&raw, op_names.len())?;
-        let miner = Miner::with_rules(labels, rules, &vocabulary);
-        Ok((dags, miner, Mined { vocabulary, macros }))
+        let engine = Engine::Merge(Miner::with_rules(labels, rules, &vocabulary));
+        Ok((dags, engine, Mined { vocabulary, macros }))
     })?;
-    let (dags, miner, mined) = out.map_err(|e| to_pyerr(py, e))?;
-    outputs(py, "merge", miner, op_names, dags, &mined, max_motif_nodes)
+    let (dags, engine, mined) = out.map_err(|e| to_pyerr(py, e))?;
+    outputs(py, engine, op_names, dags, &mined)
 }
