@@ -106,7 +106,7 @@ def _lists_out_of_range(arrays, h):
 
 
 def _nprobe_too_big(arrays, h):
-    h["ann"]["nprobe"] = h["ann"]["nlist"] + 1
+    h["ann"]["depths"][0][1] = h["ann"]["nlist"] + 1
 
 
 def _centroids_wrong_shape(arrays, h):
@@ -146,3 +146,14 @@ def test_method_ann_without_an_approximate_index_says_how_to_build_one():
         idx.search(np.ones(4), k=2, method="ann")
     with pytest.raises(RetrievalError, match="method must be one of"):
         idx.search(np.ones(4), k=2, method="hnsw")
+
+
+def test_where_the_ivf_cannot_beat_exact_search_stays_exact():
+    # i.i.d. random rows: no structure, so the target recall needs most lists scanned
+    x = np.random.default_rng(5).normal(size=(4000, 64)).astype(np.float32)
+    idx = Index(x)
+    ivf = idx.build_ann(target_recall=0.99)
+    assert not ivf.faster_than_exact and ivf.nprobe == ivf.nlist
+    q = np.random.default_rng(6).normal(size=(10, 64)).astype(np.float32)
+    auto, exact = idx.search(q, k=10), idx.search(q, k=10, method="numpy")
+    np.testing.assert_array_equal(auto[1], exact[1])

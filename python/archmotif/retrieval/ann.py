@@ -9,9 +9,12 @@ slower than numpy at 10^6 rows). A filter is an ``IDSelectorBitmap`` over the ro
 k-means on a sample gives ``nlist`` centroids; each row is stored in the list of its
 nearest centroid; a query scans the ``nprobe`` lists nearest to it. ``nprobe`` is chosen
 at build time as the smallest of 1, 2, 3, 4, 6, 8, 12, ... (steps of about sqrt 2) whose
-recall@10 against exact search, on a sample of stored rows used as queries (each one's
-own row left out), reaches the target (0.95 by default); that measured recall is kept
-with the index and reported.
+recall against exact search, on a sample of stored rows used as queries (each one's own
+row left out: a held-out row of the same collection), reaches the target (0.95 by
+default). It is chosen for the top 10, 100 and 1000: a filter that keeps a share ``f``
+of the rows (independently of where they lie) asks for the top ``k / f`` of all rows,
+and a deeper top needs more lists. The measured recalls are kept with the index and
+reported.
 
 **In the index file** the IVF is two plain arrays, ``ann_centroids`` (float32 [nlist,
 dim]) and ``ann_lists`` (int64 [count], each row's list), and its settings in the header.
@@ -82,16 +85,59 @@ def _nlist_for(count: int) -> int:
     return int(max(1, min(want, count // 39)))
 
 
+def _is_depth(d: Any) -> bool:
+    """``[depth, nprobe, recall]``: two ints and a number (no bools)."""
+    return (
+        isinstance(d, list)
+        and len(d) == 3
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in d[:2])
+        and isinstance(d[2], (int, float))
+        and not isinstance(d[2], bool)
+    )
+
+
+DEPTHS = (10, 100, 1000)  # recall is measured at these depths when nprobe is chosen
+# A row of an IVF list costs about this many rows of numpy's exact matmul (benches/search.py:
+# one thread, 128 wide); an IVF search scanning more than 1 / IVF_ROW_COST of the rows is
+# slower than exact search, so tuning stops there and such searches run exactly.
+IVF_ROW_COST = 1.8
+
+
 class IVF:
     """The approximate index: ``centroids`` [nlist, dim], ``lists`` [count] (each row's
-    list id), ``nprobe`` and the ``recall`` at 10 measured when ``nprobe`` was chosen."""
+    list id) and ``depths``: for each depth D measured, ``(D, nprobe, recall@D)``, the
+    smallest ``nprobe`` that reached the target recall of the top D (or ``nlist`` and the
+    best recall measured, when no ``nprobe`` cheaper than exact search reached it: such
+    searches run exactly). Depth 10 is the plain search; a filter that keeps a share ``f``
+    of the rows needs the top ``k / f`` of them to be found, so it reads a deeper row."""
 
-    def __init__(self, centroids: np.ndarray, lists: np.ndarray, nprobe: int, recall: float):
+    def __init__(
+        self, centroids: np.ndarray, lists: np.ndarray, depths: list[tuple[int, int, float]]
+    ):
         self.centroids = centroids
         self.lists = lists
-        self.nprobe = int(nprobe)
-        self.recall = float(recall)
+        self.depths = sorted((int(d), int(p), float(r)) for d, p, r in depths)
         self._ivf: Any = None
+
+    @property
+    def nprobe(self) -> int:
+        """Lists scanned by an unfiltered top-10 search."""
+        return self.depths[0][1]
+
+    @property
+    def recall(self) -> float:
+        """recall@10 of an unfiltered search against exact, measured at build time."""
+        return self.depths[0][2]
+
+    def nprobe_for(self, depth: float) -> int | None:
+        """``nprobe`` for a search that must find the top ``depth`` rows, or ``None``
+        when that is deeper than any depth measured."""
+        return next((p for d, p, _ in self.depths if d >= depth), None)
+
+    @property
+    def faster_than_exact(self) -> bool:
+        """Whether an unfiltered top-10 search scans few enough rows to beat exact."""
+        return IVF_ROW_COST * self.nprobe < self.nlist
 
     @property
     def attached(self) -> bool:
@@ -116,7 +162,8 @@ class IVF:
         seed: int = 0,
     ) -> IVF:
         """Clusters ``rows`` (L2-normalised) into ``nlist`` lists (default about 2
-        sqrt(count)) and picks ``nprobe`` for ``target_recall`` (see module docstring)."""
+        sqrt(count)) and picks ``nprobe`` per depth for ``target_recall`` (see the module
+        docstring), on ``sample`` stored rows used as queries."""
         faiss = require_faiss("an approximate index")
         count, dim = rows.shape
         nlist = _nlist_for(count) if nlist is None else int(nlist)
@@ -132,32 +179,46 @@ class IVF:
         quantizer = faiss.IndexFlatIP(dim)
         quantizer.add(centroids)
         _, assign = quantizer.search(x, 1)
-        ivf = cls(centroids, assign[:, 0].astype(np.int64), nprobe=1, recall=0.0)
+        ivf = cls(centroids, assign[:, 0].astype(np.int64), [(10, nlist, 1.0)])
         ivf.attach(x)
-        ivf.nprobe, ivf.recall = ivf._tune(x, target_recall, sample, seed)
+        ivf.depths = ivf._tune(x, target_recall, sample, seed)
         return ivf
 
-    def _tune(self, x: np.ndarray, target: float, sample: int, seed: int) -> tuple[int, float]:
+    def _tune(self, x: np.ndarray, target: float, sample: int, seed: int):
         rng = np.random.default_rng(seed)
         who = rng.choice(len(x), size=min(sample, len(x)), replace=False)
-        k = min(10, len(x) - 1)
-        if k < 1:
-            return self.nlist, 1.0
+        # depths a sample can measure: at least 10 (or all other rows), at most n / 4
+        depths = [d for d in DEPTHS if d <= max(10, len(x) // 4)]
+        depths = [min(d, len(x) - 1) for d in depths]
+        if depths[0] < 1:
+            return [(10, self.nlist, 1.0)]
+        deepest = depths[-1]
         # each sampled row queries the others: its own row is dropped from both answers
-        _, exact = ExactFaiss(x).search(x[who], k + 1)
-        truth = [set(row[row != i][:k].tolist()) for row, i in zip(exact, who, strict=True)]
-        nprobe, recall = 1, 0.0
+        _, exact = ExactFaiss(x).search(x[who], deepest + 1)
+        truth = [row[row != i][:deepest] for row, i in zip(exact, who, strict=True)]
+        found: dict[int, tuple[int, float]] = {}
+        recall_at: dict[int, float] = {}
+        nprobe = 1
         while True:
-            _, got = self.search(x[who], k + 1, nprobe=nprobe)
-            hits = sum(
-                len(t & set(row[(row != i) & (row >= 0)][:k].tolist()))
-                for row, i, t in zip(got, who, truth, strict=True)
-            )
-            recall = hits / (k * len(who))
-            if recall >= target or nprobe >= self.nlist:
-                return nprobe, recall
+            _, got = self.search(x[who], deepest + 1, nprobe=nprobe)
+            mine = [row[(row != i) & (row >= 0)] for row, i in zip(got, who, strict=True)]
+            for d in depths:
+                if d in found:
+                    continue
+                hits = sum(
+                    len(np.intersect1d(t[:d], g[:d])) for t, g in zip(truth, mine, strict=True)
+                )
+                recall_at[d] = hits / (d * len(who))
+                if recall_at[d] >= target or nprobe >= self.nlist:
+                    found[d] = (nprobe, recall_at[d])
             # 1, 2, 3, 4, 6, 8, 12, ...: doubling alone overshoots by up to 2x the cost
-            nprobe = min(nprobe + max(1, 2 ** (nprobe.bit_length() - 1) // 2), self.nlist)
+            step = min(nprobe + max(1, 2 ** (nprobe.bit_length() - 1) // 2), self.nlist)
+            if len(found) < len(depths) and IVF_ROW_COST * step >= self.nlist:
+                # past here exact search is faster: record nlist (searches run exactly)
+                found.update({d: (self.nlist, recall_at[d]) for d in depths if d not in found})
+            if len(found) == len(depths):
+                return [(d, *found[d]) for d in depths]
+            nprobe = step
 
     def attach(self, rows: np.ndarray) -> None:
         """Builds the faiss index over ``rows`` with the stored centroids and lists."""
@@ -194,8 +255,7 @@ class IVF:
     # -- file -----------------------------------------------------------------
 
     def header(self) -> dict[str, Any]:
-        return {"kind": "ivf", "nlist": self.nlist, "nprobe": self.nprobe,
-                "recall_at_10": self.recall}  # fmt: skip
+        return {"kind": "ivf", "nlist": self.nlist, "depths": [list(d) for d in self.depths]}
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"ann_centroids": self.centroids, "ann_lists": self.lists}
@@ -204,11 +264,14 @@ class IVF:
     def from_file(cls, p: str, info: Any, arrays: dict[str, np.ndarray], count: int, dim: int):
         """The IVF a file describes, every part checked first (FormatError naming ``p``)."""
         c, lists = arrays.get("ann_centroids"), arrays.get("ann_lists")
+        depths = info.get("depths") if isinstance(info, dict) else None
         ok = (
             isinstance(info, dict)
             and info.get("kind") == "ivf"
-            and all(isinstance(info.get(n), int) for n in ("nlist", "nprobe"))
-            and isinstance(info.get("recall_at_10"), float)
+            and isinstance(info.get("nlist"), int)
+            and isinstance(depths, list)
+            and len(depths) >= 1
+            and all(_is_depth(d) for d in depths)
             and c is not None
             and lists is not None
         )
@@ -221,6 +284,7 @@ class IVF:
             raise FormatError(f"{p}: ann_lists has the wrong dtype or shape")
         if count and (lists.min() < 0 or lists.max() >= nlist):
             raise FormatError(f"{p}: ann_lists names a list outside 0..{nlist - 1}")
-        if not 1 <= info["nprobe"] <= nlist or nlist < 1:
-            raise FormatError(f"{p}: nprobe {info['nprobe']} is outside 1..nlist ({nlist})")
-        return cls(c, lists, info["nprobe"], info["recall_at_10"])
+        for depth, nprobe, _ in depths:
+            if not (nlist >= 1 and 1 <= nprobe <= nlist and depth >= 1):
+                raise FormatError(f"{p}: nprobe {nprobe} is outside 1..nlist ({nlist})")
+        return cls(c, lists, [tuple(d) for d in depths])

@@ -1,44 +1,41 @@
 """How :meth:`Index.search <archmotif.retrieval.index.Index.search>` answers: which of the
 three methods runs, how a ``where`` filter is applied to each, and the exact numpy path.
 
-Every method filters *before* the top-k, so ``min(k, qualifying)`` results come back:
+Every method filters *before* the top-k, so ``min(k, qualifying)`` results come back.
+The constants below are what ``benches/search.py`` measured (one thread, 128 wide,
+10^5 and 10^6 rows; table in ``benches/README.md``):
 
 - **numpy** (exact): one matmul per block of queries against every row, non-qualifying
-  rows set to -inf; when at most half the rows qualify, the qualifying rows are gathered
-  first and only they are multiplied (gathering costs about one more pass over them).
-  Ties go to the lower row index, filtered or not.
+  rows set to -inf; when at most a quarter of the rows qualify, the qualifying rows are
+  gathered first and only they are multiplied (the crossover measured: at 10% gathering
+  is 5x faster, at 50% 2x slower). Ties go to the lower row index, filtered or not.
 - **faiss** (exact): the index's one ``IndexFlatIP`` (built on first use, kept); a filter
-  is an ``IDSelectorBitmap``, or the same gather as numpy when few rows qualify, whichever
-  ``benches/search.py`` measured faster (constants below).
+  is an ``IDSelectorBitmap``, or the same gather when at most a quarter qualify (the same
+  crossover: the selector still visits every row).
 - **ann** (approximate): the IVF index (:mod:`archmotif.retrieval.ann`) with the filter as
-  an ``IDSelectorBitmap``. A filter leaves a fraction ``f`` of each list, so ``nprobe``
-  is divided by ``f`` (capped at ``nlist``) to scan as many qualifying rows as an
-  unfiltered search does, keeping its recall. When the qualifying rows are few enough
-  that exact search over them reads fewer rows than that scan, exact search over them
-  runs instead. A query row that still comes back short of ``k`` (possible when the lists
-  scanned hold fewer than ``k`` qualifying rows) is answered by exact search.
-- **auto**: ``ann`` when the index has an approximate index and faiss is installed;
-  otherwise ``faiss`` exact for batches of at least ``FAISS_MIN_QUERIES`` queries on more
-  than ``FAISS_MIN_ROWS`` rows (where its BLAS and C++ heap beat numpy's per-row
-  partition), and numpy otherwise: one query is as fast in numpy at every size measured.
+  an ``IDSelectorBitmap``. A filter keeping a share ``f`` asks for the top ``k / f``, so
+  ``nprobe`` is the one measured for that depth. Exact search runs instead when it reads
+  fewer rows than the IVF would (an IVF row costs ``IVF_ROW_COST`` numpy rows), or when
+  the depth is beyond those measured. A query row that comes back short of ``k`` (the
+  lists scanned held fewer than ``k`` qualifying rows) is answered by exact search.
+- **auto**: ``ann`` when the index has an approximate index and faiss is installed, and
+  numpy otherwise. Exact faiss is never chosen by itself: with its flat index kept it is
+  level with numpy at one query (0.9-1.0x) and slower in batches of 64 (about 4x).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from archmotif.errors import RetrievalError
-from archmotif.retrieval.ann import faiss_module, require_faiss
+from archmotif.retrieval.ann import IVF_ROW_COST, faiss_module, require_faiss
 
-__all__ = ["FAISS_MIN_QUERIES", "FAISS_MIN_ROWS", "METHODS", "numpy_search", "run_search"]
+__all__ = ["METHODS", "numpy_search", "run_search"]
 
 METHODS = ("auto", "numpy", "faiss", "ann")
-FAISS_MIN_QUERIES = 16
-FAISS_MIN_ROWS = 50_000
-_GATHER_FRACTION = 0.5  # gather the qualifying rows first when at most this share qualifies
+_GATHER_FRACTION = 0.25  # gather the qualifying rows first when at most this share qualifies
 _BLOCK = 1024  # query rows per matmul block, bounding memory at _BLOCK x rows floats
 
 
@@ -88,6 +85,12 @@ def _faiss_exact(index: Any, q: np.ndarray, k: int, mask: np.ndarray | None):
     return index.exact_faiss().search(q, k, mask)
 
 
+def _exact_cost(n: int, count: int) -> float:
+    """Rows numpy reads for an exact search over ``count`` of ``n`` rows (gathering
+    reads each qualifying row twice)."""
+    return 2.0 * count if count <= _GATHER_FRACTION * n else float(n)
+
+
 def _ann(index: Any, q: np.ndarray, k: int, mask: np.ndarray | None, count: int):
     ivf = index.ann
     if ivf is None:
@@ -95,9 +98,8 @@ def _ann(index: Any, q: np.ndarray, k: int, mask: np.ndarray | None, count: int)
                              "call index.build_ann() (or archmotif index build --ann)")  # fmt: skip
     require_faiss("method='ann'")
     n = len(index)
-    nprobe = min(ivf.nlist, math.ceil(ivf.nprobe * n / count))
-    scanned = nprobe * n / ivf.nlist  # rows an IVF search reads, on average
-    if mask is not None and 2 * count <= scanned:  # exact over the qualifying rows is cheaper
+    nprobe = ivf.nprobe_for(max(k, 10) * n / count)
+    if nprobe is None or IVF_ROW_COST * nprobe * n / ivf.nlist >= _exact_cost(n, count):
         return numpy_search(index.embeddings, q, k, mask)
     if not ivf.attached:
         ivf.attach(index.embeddings)
@@ -117,13 +119,7 @@ def run_search(
     if k == 0:
         return _empty(len(q))
     if method == "auto":
-        has_faiss = faiss_module() is not None
-        if index.ann is not None and has_faiss:
-            method = "ann"
-        elif has_faiss and len(q) >= FAISS_MIN_QUERIES and len(index) > FAISS_MIN_ROWS:
-            method = "faiss"
-        else:
-            method = "numpy"
+        method = "ann" if index.ann is not None and faiss_module() is not None else "numpy"
     if method == "numpy":
         return numpy_search(index.embeddings, q, k, mask)
     if method == "faiss":
