@@ -30,6 +30,8 @@ import time
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+from typing import Any  # noqa: E402
+
 import numpy as np  # noqa: E402
 
 from archmotif.retrieval.index import Index  # noqa: E402
@@ -50,20 +52,23 @@ def _data(n: int, nq: int, kind: str, rng: np.random.Generator) -> tuple[np.ndar
     return x[:n], x[n:]
 
 
-def _p50(fn, queries: np.ndarray) -> tuple[float, np.ndarray]:
-    """Median ms per call (and, in ``_BEST``, the fastest call) and the ids found."""
-    fn(queries[:1])  # warm-up: builds whatever is built on first use
-    times, ids = [], []
+def _timed(fns: dict[str, Any], queries: np.ndarray) -> dict[str, tuple[float, float, Any]]:
+    """Per method: (median ms per call, fastest ms, ids found). The methods take turns on
+    each query, in a rotating order, so load from other processes falls on all alike."""
+    for fn in fns.values():
+        fn(queries[:1])  # warm-up: builds whatever is built on first use
+    names = list(fns)
+    times: dict[str, list[float]] = {m: [] for m in names}
+    ids: dict[str, list[Any]] = {m: [] for m in names}
     for i in range(len(queries)):
-        t = time.perf_counter()
-        _, got = fn(queries[i : i + 1])
-        times.append(time.perf_counter() - t)
-        ids.append(got[0])
-    _BEST.append(1e3 * min(times))
-    return 1e3 * float(np.median(times)), np.array(ids)
-
-
-_BEST: list[float] = []  # the fastest call of each _p50, read right after it
+        for m in names[i % len(names) :] + names[: i % len(names)]:
+            t = time.perf_counter()
+            _, got = fns[m](queries[i : i + 1])
+            times[m].append(time.perf_counter() - t)
+            ids[m].append(got[0])
+    return {
+        m: (1e3 * float(np.median(times[m])), 1e3 * min(times[m]), np.array(ids[m])) for m in names
+    }
 
 
 def _recall(got: np.ndarray, want: np.ndarray) -> float:
@@ -103,28 +108,30 @@ def bench_size(n: int, kind: str, nq: int, rng: np.random.Generator) -> list[dic
         index.save(path)
         t = time.perf_counter()
         loaded = Index.load(path)
-        loaded.search(q[:1], K, method="ann")  # rebuilds the faiss IVF from the stored arrays
         load_s = time.perf_counter() - t
+        t = time.perf_counter()
+        loaded.ann.attach(loaded.embeddings)  # the faiss IVF rebuilt from the stored arrays
+        attach_s = time.perf_counter() - t
         del loaded
     print(f"\n{n:,} x {DIM} {kind}: IVF {ivf.nlist} lists, nprobe {ivf.nprobe} "
-          f"(recall@10 {ivf.recall:.3f} at build), built in {build_s:.1f} s, "
-          f"loaded + rebuilt in {load_s:.2f} s", flush=True)  # fmt: skip
+          f"(recall@10 {ivf.recall:.3f} at build), built in {build_s:.1f} s; the file "
+          f"loads in {load_s:.2f} s + {attach_s:.2f} s to rebuild the IVF", flush=True)  # fmt: skip
     rows = []
+    labels = {"numpy": "exact numpy", "faiss": "exact faiss", "ann": "approx faiss (IVF)",
+              "auto": "auto"}  # fmt: skip
     for filt in (None, where):
-        exact_ms, exact = _p50(lambda qq, f=filt: index.search(qq, K, where=f, method="numpy"), q)
-        rows.append(dict(n=n, data=kind, method="exact numpy", filter=filt, ms=exact_ms,
-                         best=_BEST[-1], recall=1.0, base=exact_ms))  # fmt: skip
-        for method, label in (("faiss", "exact faiss"), ("ann", "approx faiss (IVF)"),
-                              ("auto", "auto")):  # fmt: skip
-            ms, got = _p50(lambda qq, m=method, f=filt: index.search(qq, K, where=f, method=m), q)
-            rows.append(dict(n=n, data=kind, method=label, filter=filt, ms=ms, best=_BEST[-1],
-                             recall=_recall(got, exact), base=exact_ms))  # fmt: skip
+        fns = {m: (lambda qq, m=m, f=filt: index.search(qq, K, where=f, method=m)) for m in labels}
+        got = _timed(fns, q)
+        exact_ms, _, exact = got["numpy"]
+        for m, (ms, best, ids) in got.items():
+            rows.append(dict(method=labels[m], filter=filt, ms=ms, best=best,
+                             recall=_recall(ids, exact), base=exact_ms))  # fmt: skip
         if filt is None:
             few = q[: max(3, nq // 10)]  # the old path is slow: fewer calls
-            ms, got = _p50(_old_faiss(index), few)
-            rows.append(dict(n=n, data=kind, method="faiss, rebuilt per call (before)",
-                             filter=None, ms=ms, best=_BEST[-1],
-                             recall=_recall(got, exact[: len(few)]), base=exact_ms))  # fmt: skip
+            ms, best, ids = _timed({"old": _old_faiss(index)}, few)["old"]
+            rows.append(dict(method="faiss, rebuilt per call (before)", filter=None, ms=ms,
+                             best=best, recall=_recall(ids, exact[: len(few)]),
+                             base=exact_ms))  # fmt: skip
     for r in rows:
         filt = "params<=p10" if r["filter"] else "no filter"
         print(f"  {r['method']:<34} {filt:<12} p50 {r['ms']:8.2f} ms (best {r['best']:7.2f})  "
@@ -142,7 +149,6 @@ def _strategies(index: Index, q: np.ndarray, params: np.ndarray) -> None:
     from archmotif.retrieval.ann import _selector
 
     flat = index.exact_faiss()
-    one = q[:20]
     print("  filter strategies (p50 ms per query): share kept, numpy mask / gather, "
           "faiss IDSelector / gather")  # fmt: skip
     for share in (0.01, 0.1, 0.5, 0.9):
@@ -165,7 +171,8 @@ def _strategies(index: Index, q: np.ndarray, params: np.ndarray) -> None:
             sub = np.ascontiguousarray(index.embeddings[keep])
             return faiss.knn(qq, sub, K, metric=faiss.METRIC_INNER_PRODUCT)
 
-        t = [_p50(f, one)[0] for f in (np_mask, np_gather, fs_sel, fs_gather)]
+        fns = {"a": np_mask, "b": np_gather, "c": fs_sel, "d": fs_gather}
+        t = [v[0] for v in _timed(fns, q[:20]).values()]
         print(f"    {share:4.0%}: {t[0]:7.2f} / {t[1]:7.2f}    {t[2]:7.2f} / {t[3]:7.2f}")
     batch = np.repeat(q, -(-64 // len(q)), axis=0)[:64]
     for method in ("numpy", "faiss"):

@@ -188,7 +188,7 @@ def plot_embedding_map(
 def plot_similarity_cost(
     scores: Any, costs: Any, labels: Sequence[str], names: Sequence[str], front: Sequence[int],
     path: str | os.PathLike[str], *, cost_name: str = "params", query: str = "query",
-    top_families: int = 10, width: float = 9, height: float = 5.5, dpi: int = 100,
+    top_families: int = 9, width: float = 10, height: float = 5.5, dpi: int = 100,
 ) -> Any:  # fmt: skip
     """Cosine similarity to ``query`` against cost (log scale), one point per architecture
     coloured by ``labels`` (the ``top_families`` most frequent; the rest grey), the
@@ -203,30 +203,37 @@ def plot_similarity_cost(
         raise VizError("no architecture to plot: the index holds none with this cost")
     if not (np.isfinite(c).all() and np.isfinite(s).all()):
         raise VizError(f"scores and {cost_name} must be finite")
+    from matplotlib import colormaps
+
     fig, ax = _figure(width, height, dpi)
-    order, colours = _colours(list(labels))
-    shown = set(order[:top_families])
-    labs = np.array([lab if lab in shown else "other" for lab in labels], dtype=object)
-    for name in [*order[:top_families], "other"]:
+    order, _ = _colours(list(labels))
+    # tab10's distinct hues but its grey (kept for "other"); tab20's pairs read as one family
+    palette = [colormaps["tab10"](i) for i in (0, 1, 2, 3, 4, 5, 6, 8, 9)]
+    shown = order[: min(top_families, len(palette))]
+    colours = dict(zip(shown, palette, strict=False))
+    labs = np.array([lab if lab in colours else "other" for lab in labels], dtype=object)
+    for name in [*shown, "other"]:
         sel = labs == name
         if sel.any():
-            colour = "#bbbbbb" if name == "other" else colours[name]
-            ax.scatter(c[sel], s[sel], s=14, color=colour, label=f"{name} ({sel.sum()})",
-                       alpha=0.75, edgecolors="none")  # fmt: skip
+            colour = "#c8c8c8" if name == "other" else colours[name]
+            ax.scatter(c[sel], s[sel], s=16, color=colour, label=f"{name} ({sel.sum()})",
+                       alpha=0.8, edgecolors="none")  # fmt: skip
     f = np.asarray(front, dtype=np.int64)
     ax.plot(c[f], s[f], color="black", linewidth=1, drawstyle="steps-post", zorder=3)
     ax.scatter(c[f], s[f], s=60, facecolors="none", edgecolors="black", linewidths=1.4,
                label="front (not dominated)", zorder=4)  # fmt: skip
-    for i in f[-12:]:  # the most similar end of the front is where a reader looks first
-        ax.annotate(names[i], (c[i], s[i]), xytext=(4, 4), textcoords="offset points",
-                    fontsize=7)  # fmt: skip
+    # the most similar end of the front is where a reader looks first; neighbours on the
+    # front are often close, so their names are staggered up and down
+    for n, i in enumerate(f[-12:]):
+        ax.annotate(names[i], (c[i], s[i]), xytext=(6, (5, -11, 15)[n % 3]),
+                    textcoords="offset points", fontsize=7)  # fmt: skip
     if (c > 0).all():
         ax.set_xscale("log")
     ax.set_xlabel(f"{cost_name}" + (" (log scale)" if (c > 0).all() else ""))
     ax.set_ylabel(f"cosine similarity to {query}")
     ax.set_title(f"Architectures like {query}, by {cost_name}: {len(f)} on the front of "
                  f"{len(s)}")  # fmt: skip
-    ax.legend(fontsize="small", loc="lower right", ncol=2 if len(shown) > 6 else 1)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
     return _save(fig, path, dpi)
