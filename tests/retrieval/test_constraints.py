@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import archmotif
 from archmotif.errors import ArchmotifError, RetrievalError
 from archmotif.retrieval.constraints import Condition, parse_si, parse_where
 from archmotif.retrieval.index import Index, search
@@ -117,6 +118,7 @@ def test_bad_where_names_the_field_and_what_exists(where, message):
     with pytest.raises(RetrievalError, match=message) as err:
         idx.search(np.ones(16), k=3, where=where)
     assert isinstance(err.value, ArchmotifError) and isinstance(err.value, ValueError)
+    assert err.type is archmotif.RetrievalError
 
 
 def test_numeric_columns_are_read_once_per_index():
@@ -129,8 +131,6 @@ def test_numeric_columns_are_read_once_per_index():
 
 
 def test_builtin_graphs_carry_a_params_label_that_where_reads():
-    import archmotif
-
     graphs = archmotif.datasets.load("builtin")
     meta = [{"name": g.name, **g.labels} for g in graphs]
     idx = Index(np.eye(len(graphs), dtype=np.float32), meta)
