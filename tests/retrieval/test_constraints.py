@@ -111,6 +111,7 @@ def test_fewer_qualifying_than_k_returns_all_of_them():
         ("params is small", "cannot read 'params is small'"),
         ({"params": ("=~", 3)}, "operator '=~'"),
         (42, "where must be a mapping"),
+        ({"coarse": ["cnn", "transformer"]}, "maps to a list of values"),
     ],
 )
 def test_bad_where_names_the_field_and_what_exists(where, message):

@@ -4,8 +4,8 @@
 ``where`` has two spellings that mean the same thing:
 
 - a **mapping** from field to a condition: ``{"params": ("<=", 10e6), "coarse": "cnn"}``;
-  a bare value means ``==``, a list gives several conditions on one field
-  (``{"flops": [(">=", "1G"), ("<", "10G")]}``);
+  a bare value means ``==``, a list of ``(op, value)`` gives several conditions on one
+  field, all of which must hold (``{"flops": [(">=", "1G"), ("<", "10G")]}``);
 - a **string** of clauses joined by ``and``: ``"params <= 10M and coarse == cnn"`` (what
   the CLI's ``--where`` takes).
 
@@ -127,6 +127,13 @@ def parse_where(where: Mapping[str, Any] | str | Sequence[Condition] | None) -> 
         out = []
         for field, spec in where.items():
             specs = spec if isinstance(spec, list) else [spec]
+            if isinstance(spec, list) and not all(isinstance(s, tuple) for s in spec):
+                # {"coarse": ["cnn", "hybrid"]} reads as "one of", which conditions joined
+                # by "and" cannot say: refuse it rather than return nothing
+                raise RetrievalError(
+                    f"where: {field!r} maps to a list of values; a list holds (op, value) "
+                    "conditions that must all hold, e.g. [('>=', '1M'), ('<', '10M')]"
+                )
             for s in specs:
                 op, value = s if isinstance(s, tuple) and len(s) == 2 else ("==", s)
                 out.append(_condition(field, op, value, f"{field}: {s!r}"))
