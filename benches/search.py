@@ -124,12 +124,13 @@ def bench_size(n: int, kind: str, nq: int, rng: np.random.Generator) -> list[dic
         got = _timed(fns, q)
         exact_ms, _, exact = got["numpy"]
         for m, (ms, best, ids) in got.items():
-            rows.append(dict(method=labels[m], filter=filt, ms=ms, best=best,
+            rows.append(dict(n=n, data=kind, method=labels[m], filter=filt, ms=ms, best=best,
                              recall=_recall(ids, exact), base=exact_ms))  # fmt: skip
         if filt is None:
             few = q[: max(3, nq // 10)]  # the old path is slow: fewer calls
             ms, best, ids = _timed({"old": _old_faiss(index)}, few)["old"]
-            rows.append(dict(method="faiss, rebuilt per call (before)", filter=None, ms=ms,
+            rows.append(dict(n=n, data=kind, method="faiss, rebuilt per call (before)",
+                             filter=None, ms=ms,
                              best=best, recall=_recall(ids, exact[: len(few)]),
                              base=exact_ms))  # fmt: skip
     for r in rows:
@@ -193,9 +194,16 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(args.seed)
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} cpus, "
           f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}")  # fmt: skip
+    rows = []
     for kind in args.data.split(","):
         for n in (int(float(s)) for s in args.sizes.split(",")):
-            bench_size(n, kind, args.queries, rng)
+            rows += bench_size(n, kind, args.queries, rng)
+    print("\n| rows | data | method | filter | p50 ms | best ms | p50 / numpy's | recall@10 |")
+    print("|---:|---|---|---|---:|---:|---:|---:|")
+    for r in rows:
+        filt = "params ≤ p10" if r["filter"] else "none"
+        print(f"| {r['n']:,} | {r['data']} | {r['method']} | {filt} | {r['ms']:.2f} | "
+              f"{r['best']:.2f} | {r['ms'] / r['base']:.2f} | {r['recall']:.3f} |")  # fmt: skip
     return 0
 
 
