@@ -6,12 +6,14 @@ The constants below are what ``benches/search.py`` measured (one thread, 128 wid
 10^5 and 10^6 rows; table in ``benches/README.md``):
 
 - **numpy** (exact): one matmul per block of queries against every row, non-qualifying
-  rows set to -inf; when at most a quarter of the rows qualify, the qualifying rows are
-  gathered first and only they are multiplied (the crossover measured: at 10% gathering
-  is 5x faster, at 50% 2x slower). Ties go to the lower row index, filtered or not.
+  rows set to -inf; when few rows qualify, the qualifying rows are gathered first and
+  only they are multiplied. The crossover moves with size (:func:`_gathers`): at 10^5
+  rows gathering 10% is 3x faster than masking and 50% 2x slower; at 10^6 rows, where
+  every gathered row misses the cache, 1% is 40x faster and 10% already 15% slower.
+  Ties go to the lower row index, filtered or not.
 - **faiss** (exact): the index's one ``IndexFlatIP`` (built on first use, kept); a filter
-  is an ``IDSelectorBitmap``, or the same gather when at most a quarter qualify (the same
-  crossover: the selector still visits every row).
+  is an ``IDSelectorBitmap``, or the same gather under the same rule (the selector
+  still visits every row).
 - **ann** (approximate): the IVF index (:mod:`archmotif.retrieval.ann`) with the filter as
   an ``IDSelectorBitmap``. A filter keeping a share ``f`` asks for the top ``k / f``, so
   ``nprobe`` is the one measured for that depth. Exact search runs instead when it reads
@@ -35,7 +37,21 @@ from archmotif.retrieval.ann import IVF_ROW_COST, faiss_module, require_faiss
 __all__ = ["METHODS", "numpy_search", "run_search"]
 
 METHODS = ("auto", "numpy", "faiss", "ann")
-_GATHER_FRACTION = 0.25  # gather the qualifying rows first when at most this share qualifies
+
+
+def _gather_cost(n: int) -> float:
+    """What gathering one row costs, in rows of the full matmul (measured at one thread:
+    3 at 10^5 rows, whose 51 MB mostly stay in cache; 11 at 10^6, where each gathered row
+    is a cache and TLB miss)."""
+    return 3.0 if n <= 200_000 else 11.0
+
+
+def _gathers(n: int, count: int) -> bool:
+    """Whether gathering ``count`` of ``n`` rows and multiplying them beats the full
+    matmul with non-qualifying rows masked: at most 25% qualify at 10^5, 8% at 10^6."""
+    return count * (1.0 + _gather_cost(n)) <= n
+
+
 _BLOCK = 1024  # query rows per matmul block, bounding memory at _BLOCK x rows floats
 
 
@@ -59,7 +75,7 @@ def numpy_search(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact top-``k`` (``k`` at most the qualifying count) by numpy matmul."""
     keep = None if mask is None else np.flatnonzero(mask)
-    gather = keep is not None and len(keep) <= _GATHER_FRACTION * len(rows)
+    gather = keep is not None and _gathers(len(rows), len(keep))
     base = rows[keep] if gather else rows
     scores = np.empty((len(q), k), dtype=np.float32)
     ids = np.empty((len(q), k), dtype=np.int64)
@@ -76,7 +92,7 @@ def numpy_search(
 
 def _faiss_exact(index: Any, q: np.ndarray, k: int, mask: np.ndarray | None):
     require_faiss("method='faiss'")
-    if mask is not None and mask.sum() <= _GATHER_FRACTION * len(mask):
+    if mask is not None and _gathers(len(mask), int(mask.sum())):
         faiss = faiss_module()
         keep = np.flatnonzero(mask)
         scores, local = faiss.knn(q, np.ascontiguousarray(index.embeddings[keep]), k,
@@ -86,9 +102,8 @@ def _faiss_exact(index: Any, q: np.ndarray, k: int, mask: np.ndarray | None):
 
 
 def _exact_cost(n: int, count: int) -> float:
-    """Rows numpy reads for an exact search over ``count`` of ``n`` rows (gathering
-    reads each qualifying row twice)."""
-    return 2.0 * count if count <= _GATHER_FRACTION * n else float(n)
+    """An exact search over ``count`` of ``n`` rows, in rows of the full matmul."""
+    return count * (1.0 + _gather_cost(n)) if _gathers(n, count) else float(n)
 
 
 def _ann(index: Any, q: np.ndarray, k: int, mask: np.ndarray | None, count: int):
