@@ -9,7 +9,8 @@ The constants below are what ``benches/search.py`` measured (one thread, 128 wid
   of the qualifying rows' scores; when few rows qualify, the qualifying rows are gathered first and
   only they are multiplied. The crossover moves with size (:func:`_gathers`): at 10^5
   rows gathering 10% is 3x faster than masking and 50% 2x slower; at 10^6 rows, where
-  every gathered row misses the cache, 1% is 40x faster and 10% already 15% slower.
+  every gathered row misses the cache, 1% is 26-40x faster and 10% about even (between
+  1.6x faster and 1.15x slower across runs).
   Ties go to the lower row index, filtered or not.
 - **faiss** (exact): the index's one ``IndexFlatIP`` (built on first use, kept); a filter
   is an ``IDSelectorBitmap``, or the same gather under the same rule (the selector
