@@ -21,6 +21,7 @@ from archmotif.errors import (
     InternalError,
     InvalidArgument,
     LimitError,
+    RetrievalError,
     TraceError,
 )
 from archmotif.graph import OpGraph
@@ -43,6 +44,7 @@ __all__ = [
     "Motif",
     "MotifVocabulary",
     "OpGraph",
+    "RetrievalError",
     "TraceError",
     "__version__",
     "canonical_hash",

@@ -44,8 +44,8 @@ def test_faiss_gives_the_same_results():
     pytest.importorskip("faiss")
     _, idx = _random_index(n=300)
     q = np.random.default_rng(2).normal(size=(4, 16)).astype(np.float32)
-    s1, i1 = idx.search(q, k=10, use_faiss=False)
-    s2, i2 = idx.search(q, k=10, use_faiss=True)
+    s1, i1 = idx.search(q, k=10, method="numpy")
+    s2, i2 = idx.search(q, k=10, method="faiss")
     np.testing.assert_array_equal(i1, i2)
     np.testing.assert_allclose(s1, s2, rtol=1e-5, atol=1e-6)
 

@@ -66,3 +66,92 @@ def test_quick_report_with_every_available_method(tmp_path):
     text = out.read_text()
     assert "## builtin: inductive" in text and "## darts: transductive" in text
     assert "failed:" not in text and "| wl | " in text and "| ours | " in text
+
+
+def _run(*argv):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "archmotif.cli", *argv], capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+
+
+@pytest.fixture
+def costed_index(toy, tmp_path):
+    """The toy corpus with a parameter count per graph (deeper: more), indexed with WL."""
+    for g in toy:
+        g.labels["params"] = str(1000 * g.num_nodes)
+    corpus = tmp_path / "toy.npz"
+    save_corpus(toy, corpus)
+    index = tmp_path / "toy-index.npz"
+    assert main(["index", "build", str(corpus), "-o", str(index), "--method", "wl"]) == 0
+    query = tmp_path / "q.json"
+    toy[11].save(query)  # attention3, 25 nodes: params 25k
+    return toy, index, query
+
+
+def _names(out):
+    return [line.split()[2] for line in out.splitlines()[1:] if line.strip()]
+
+
+def test_search_under_a_budget_from_the_command_line(costed_index):
+    toy, index, query = costed_index
+    r = _run("search", str(query), "--index", str(index), "-k", "20", "--max-params", "20k")
+    assert r.returncode == 0, r.stderr
+    names = _names(r.stdout)
+    cheap = {g.name for g in toy if 1000 * g.num_nodes <= 20_000}
+    assert set(names) == cheap and "attention3" not in names
+    assert "params=" in r.stdout  # a filtered field is printed with the hits
+    r = _run("search", str(query), "--index", str(index), "--where",
+             "params <= 40k and coarse == transformer")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert _names(r.stdout)[0] == "attention3"
+    assert all(n.startswith("attention") for n in _names(r.stdout))
+
+
+def test_an_impossible_budget_prints_that_nothing_qualifies(costed_index):
+    _, index, query = costed_index
+    r = _run("search", str(query), "--index", str(index), "--max-params", "1")
+    assert r.returncode == 0 and "no architecture meets params <= 1" in r.stdout
+
+
+def test_a_filter_on_a_missing_field_is_a_one_line_error(costed_index):
+    _, index, query = costed_index
+    r = _run("search", str(query), "--index", str(index), "--max-flops", "1G")
+    assert r.returncode == 1
+    assert r.stderr.strip() == (
+        "archmotif: error: where: no field 'flops' in this index; fields: coarse, family, "
+        "name, params"
+    )
+    r = _run("search", str(query), "--index", str(index), "--max-params", "lots")
+    assert r.returncode == 2 and "'lots' is not a number" in r.stderr
+
+
+def test_buckets_and_front_from_the_command_line(costed_index):
+    _, index, query = costed_index
+    r = _run("search", str(query), "--index", str(index), "--buckets", "params",
+             "--bucket-count", "3", "-k", "2")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    heads = [line for line in r.stdout.splitlines() if line.startswith("params in [")]
+    assert (
+        len(heads) == 3
+        and heads[0].startswith("params in [8k, ")
+        and heads[-1].endswith("]: 2 nearest")
+    )
+    r = _run("search", str(query), "--index", str(index), "--pareto")
+    assert r.returncode == 0, r.stderr
+    assert "not dominated on (similarity, params)" in r.stdout
+    assert _names(r.stdout.split("\n", 1)[1])[-1] == "attention3"  # the most similar ends it
+
+
+def test_plot_search_draws_the_front(costed_index, tmp_path):
+    pytest.importorskip("matplotlib")
+    _, index, query = costed_index
+    out = tmp_path / "search.png"
+    r = _run("plot", "search", str(query), "--index", str(index), "-o", str(out),
+             "--width", "6", "--height", "4")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "15 architectures" in r.stdout and "attention3" in r.stdout
+    data = out.read_bytes()
+    assert data.startswith(b"\x89PNG")
+    assert int.from_bytes(data[16:20], "big") == 600 and int.from_bytes(data[20:24], "big") == 400

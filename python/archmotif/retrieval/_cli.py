@@ -4,7 +4,10 @@
   on a corpus (a file or a dataset name such as ``builtin``), embed it, and write one
   index file holding the embeddings, each graph's name and labels, and the encoder;
 - ``archmotif search MODEL --index FILE [-k 10]``: the nearest architectures to a model
-  name, an ONNX file or an OpGraph JSON file;
+  name, an ONNX file or an OpGraph JSON file; under a budget with ``--max-params 10M
+  --max-flops 1G --max-memory 2G`` and ``--where 'coarse == cnn'`` (all of them must
+  hold); per log-spaced cost bucket with ``--buckets FIELD``; the front of (similarity,
+  cost) with ``--pareto [FIELD]``;
 - ``archmotif eval --datasets ... --methods ... -o docs/retrieval.md [--quick]``: the
   comparison report (:mod:`archmotif.retrieval.report`).
 
@@ -18,7 +21,11 @@ import shlex
 import time
 from typing import Any
 
-__all__ = ["register"]
+from archmotif.retrieval.constraints import Condition, parse_si, parse_where
+
+__all__ = ["add_filter_options", "register", "where_from_args"]
+
+_BUDGETS = ("params", "flops", "memory")  # --max-FIELD flags
 
 # methods whose fitted encoder has a pickle-free file format, so an index can carry it
 # (nar has none yet: `archmotif eval` compares it)
@@ -38,6 +45,11 @@ def _cmd_index_build(args: argparse.Namespace) -> int:
     method = make_method(args.method)
     t = time.perf_counter()
     index = Index.build(graphs, method, fit=True, seed=args.seed)
+    if args.ann:
+        ivf = index.build_ann(seed=args.seed)
+        note = "" if ivf.faster_than_exact else " (no faster than exact here: searches stay exact)"
+        print(f"approximate index: {ivf.nlist} lists, nprobe {ivf.nprobe}, "
+              f"recall@10 {ivf.recall:.3f} against exact{note}")  # fmt: skip
     dt = time.perf_counter() - t
     index.save(args.output)
     print(f"indexed {len(index)} graphs with {args.method} (dim {index.dim}) in {dt:.1f} s; "
@@ -45,20 +57,87 @@ def _cmd_index_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _si(text: str) -> float:
+    value = parse_si(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number (SI suffixes k, M, G, T)")
+    return value
+
+
+def add_filter_options(p: argparse.ArgumentParser) -> None:
+    """``--where`` and ``--max-params/flops/memory``, read back by :func:`where_from_args`."""
+    p.add_argument("--where", help="conditions, e.g. 'params <= 10M and coarse == cnn'")
+    for field in _BUDGETS:
+        p.add_argument(f"--max-{field}", type=_si, metavar="N",
+                       help=f"keep {field} <= N (SI suffixes: 10M, 1G)")  # fmt: skip
+
+
+def where_from_args(args: argparse.Namespace) -> tuple[Condition, ...]:
+    """``--where`` and every ``--max-FIELD`` as one conjunction of conditions."""
+    conditions = list(parse_where(args.where))
+    for field in _BUDGETS:
+        limit = getattr(args, f"max_{field}")
+        if limit is not None:
+            conditions.append(Condition(field, "<=", limit))
+    return tuple(conditions)
+
+
+def _print_hits(hits: list[Any], labels: list[str], indent: str = "") -> None:
+    width = max([len(h.name) for h in hits] + [4])
+    print(f"{indent}{'rank':>4}  {'score':>6}  {'name':<{width}}  labels")
+    for h in hits:
+        shown = ", ".join(f"{k}={h.metadata[k]}" for k in labels if k in h.metadata)
+        print(f"{indent}{h.rank:>4}  {h.score:6.3f}  {h.name:<{width}}  {shown}")
+
+
+def _si_text(x: float) -> str:
+    for suffix, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(x) >= scale:
+            return f"{x / scale:.3g}{suffix}"
+    return f"{x:.3g}"
+
+
 def _cmd_search(args: argparse.Namespace) -> int:
+    from archmotif.retrieval.cost_search import cost_buckets, pareto_front
+    from archmotif.retrieval.index import Index, embed_query
+
     from archmotif.cli_inputs import read_graphs
     from archmotif.errors import RetrievalError
-    from archmotif.retrieval.index import search
 
+    where = where_from_args(args)
     graphs = read_graphs(args.model, args)
     if len(graphs) != 1:
         raise RetrievalError(f"{args.model} holds {len(graphs)} graphs; search takes one query")
-    hits = search(graphs[0], args.index, k=args.k)
-    width = max([len(h.name) for h in hits] + [4])
-    print(f"{'rank':>4}  {'score':>6}  {'name':<{width}}  labels")
-    for h in hits:
-        labels = ", ".join(f"{k}={v}" for k, v in h.metadata.items() if k in args.labels)
-        print(f"{h.rank:>4}  {h.score:6.3f}  {h.name:<{width}}  {labels}")
+    index = Index.load(args.index)
+    labels = list(dict.fromkeys([*args.labels, *(c.field for c in where)]))
+    query = embed_query(graphs[0], index)
+    if args.buckets:
+        labels = list(dict.fromkeys([*labels, args.buckets]))
+        k = args.k or 3
+        buckets = cost_buckets(index, query, args.buckets, count=args.bucket_count, k=k,
+                               where=where, method=args.backend)  # fmt: skip
+        if not buckets:
+            print(f"no architecture with a {args.buckets} meets the conditions")
+        for n, b in enumerate(buckets, start=1):
+            close = "]" if n == len(buckets) else ")"  # the last bucket holds its top
+            print(f"{args.buckets} in [{_si_text(b.low)}, {_si_text(b.high)}{close}: "
+                  f"{len(b.hits)} nearest")  # fmt: skip
+            if b.hits:
+                _print_hits(b.hits, labels, indent="  ")
+        return 0
+    if args.pareto:
+        front = pareto_front(index, query, args.pareto, where=where)
+        labels = list(dict.fromkeys([*labels, args.pareto]))
+        print(f"{len(front)} architectures not dominated on (similarity, {args.pareto}), "
+              f"cheapest first:")  # fmt: skip
+        _print_hits(front, labels)
+        return 0
+    scores, ids = index.search(query, args.k or 10, where=where, method=args.backend)
+    hits = index.hits(scores[0], ids[0])
+    if not hits:
+        print("no architecture meets " + " and ".join(str(c) for c in where))
+        return 0
+    _print_hits(hits, labels)
     return 0
 
 
@@ -112,6 +191,9 @@ def register(sub: Any) -> None:
                         "wl: WL subtree baseline (neither needs torch); gcn, gat: the "
                         "paper's GNN baselines (default ours)")  # fmt: skip
     b.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    b.add_argument(
+        "--ann", action="store_true", help="also build the approximate (faiss IVF) index"
+    )
     add_model_options(b)
     b.set_defaults(func=_cmd_index_build)
 
@@ -126,10 +208,21 @@ def register(sub: Any) -> None:
     )
     s.add_argument("model", metavar="QUERY", help=INPUT_HELP + "; one graph")
     s.add_argument("--index", required=True, help="index file from `archmotif index build`")
-    s.add_argument("-k", type=int, default=10, help="results to show (10)")
+    s.add_argument("-k", type=int, help="results to show (10; per bucket 3)")
     s.add_argument("--labels", type=_csv, default=["family", "coarse"],
                    help="comma-separated metadata keys to print (family,coarse)")  # fmt: skip
     add_model_options(s)
+    add_filter_options(s)
+    s.add_argument(
+        "--buckets", metavar="FIELD", help="the nearest per log-spaced bucket of this cost"
+    )
+    s.add_argument("--bucket-count", type=int, default=6, help="buckets (6)")
+    s.add_argument("--pareto", nargs="?", const="params", metavar="FIELD",
+                   help="the front not dominated on (similarity, FIELD; params)")  # fmt: skip
+    # --method names an embedding method everywhere else; here the search backend
+    s.add_argument("--backend", default="auto", choices=["auto", "numpy", "faiss", "ann"],
+                   help="auto: numpy exact, or the file's approximate index when it wins; "
+                        "numpy, faiss: exact; ann: the approximate index (auto)")  # fmt: skip
     s.set_defaults(func=_cmd_search)
 
     e = sub.add_parser(

@@ -1,11 +1,13 @@
 """``Index``: architecture embeddings + metadata in one local file, top-k cosine search,
 and :func:`search`, from a model to its nearest architectures in one call.
 
-Search is exact: rows are L2-normalised on the way in, so cosine similarity is an inner
-product; numpy computes it in blocks. When faiss is installed and the index holds more
-than ``FAISS_THRESHOLD`` vectors, faiss ``IndexFlatIP`` (also exact) does it instead.
-Ties in score are broken by the lower item index (numpy path; faiss orders ties its own
-way, which only matters for exactly equal scores).
+Rows are L2-normalised on the way in, so cosine similarity is an inner product. Search
+is exact (numpy, or faiss ``IndexFlatIP`` built once and kept) unless the index holds an
+approximate IVF index (:meth:`Index.build_ann`); ``where=`` filters on metadata before the
+top-k. :mod:`archmotif.retrieval.search_plan` says which method runs when and how each
+filters; :mod:`archmotif.retrieval.constraints` what ``where`` accepts. Ties in score are
+broken by the lower item index (numpy path; faiss orders ties its own way, which only
+matters for exactly equal scores).
 
 **The index file** (``Index.save``, written atomically) is one ``.npz`` read with
 ``allow_pickle=False``:
@@ -14,7 +16,12 @@ way, which only matters for exactly equal scores).
   "metadata": [{str: str}], "sha256": {array name: hex digest}, "encoder": null |
   {"kind": "ours" | "wl", "name": str}}``;
 - ``embeddings``: float32 ``[count, dim]``;
-- ``encoder``: uint8, the bytes of the encoder's own file (``encoder.save(path)``).
+- ``encoder``: uint8, the bytes of the encoder's own file (``encoder.save(path)``);
+- with an approximate index, ``ann_centroids`` and ``ann_lists`` and the header entry
+  ``"ann": {"kind": "ivf", "nlist", "nprobe", "recall_at_10"}``: plain arrays, checked and
+  rebuilt into faiss on load, never faiss's serialised bytes (:mod:`~archmotif.retrieval.ann`
+  says why). Files without them are read as before, and older archmotif reads these
+  files, ignoring the approximate index.
 
 The encoder's *bytes* are stored, not a path to them, so an index file alone answers
 ``search(model, "index.npz")`` wherever it is copied. ``kind`` is a name in the fixed
@@ -44,13 +51,14 @@ from archmotif.errors import FormatError, RetrievalError, check_format
 from archmotif.fileread import NpzReader, parse_json
 from archmotif.graph import OpGraph
 from archmotif.learn.registry import encoder_class, encoder_kind
+from archmotif.retrieval.ann import IVF, ExactFaiss
+from archmotif.retrieval.constraints import MetadataColumns, parse_where
+from archmotif.retrieval.search_plan import METHODS, run_search
 
-__all__ = ["FAISS_THRESHOLD", "INDEX_FORMAT", "INDEX_VERSION", "Hit", "Index", "search"]
+__all__ = ["INDEX_FORMAT", "INDEX_VERSION", "Hit", "Index", "embed_query", "search"]
 
 INDEX_FORMAT = "archmotif.index"
 INDEX_VERSION = 2
-FAISS_THRESHOLD = 50_000
-_BLOCK = 1024  # query rows per matmul block, bounding memory at _BLOCK x count floats
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
@@ -113,8 +121,12 @@ class Index:
                 raise RetrievalError(f"metadata[{i}] must map str to str, got {m!r}")
         self.embeddings = _normalise(emb).astype(np.float32)
         self.embeddings.flags.writeable = False
+        # read as columns on first use by ``where`` and treated as fixed from then on
         self.metadata: list[dict[str, str]] = [dict(m) for m in meta]
         self.encoder = encoder
+        self.ann: IVF | None = None
+        self._columns: MetadataColumns | None = None
+        self._exact_faiss: ExactFaiss | None = None
 
     def __len__(self) -> int:
         return self.embeddings.shape[0]
@@ -125,7 +137,8 @@ class Index:
 
     def __repr__(self) -> str:
         enc = getattr(self.encoder, "name", None)
-        return f"Index({len(self)} items, dim={self.dim}, encoder={enc!r})"
+        ann = "" if self.ann is None else f", ann={self.ann!r}"
+        return f"Index({len(self)} items, dim={self.dim}, encoder={enc!r}{ann})"
 
     @classmethod
     def build(
@@ -140,38 +153,59 @@ class Index:
         return cls(encoder.embed(graphs), meta, encoder=encoder)
 
     def search(
-        self, queries: Any, k: int = 10, *, use_faiss: bool | None = None
+        self, queries: Any, k: int = 10, *, where: Any = None, method: str = "auto"
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` cosine search: ``(scores, indices)``, float32 and int64 arrays of shape
-        ``[len(queries), min(k, len(self))]``, best first. ``use_faiss=None`` picks faiss
-        when it is installed and the index is larger than ``FAISS_THRESHOLD``."""
+        ``[len(queries), min(k, qualifying items)]``, best first.
+
+        ``where`` keeps only the items whose metadata meets it (see
+        :mod:`archmotif.retrieval.constraints`: ``{"params": ("<=", 10e6)}`` or
+        ``"params <= 10M and coarse == cnn"``), before the top-k: ``k`` results come back
+        when ``k`` qualify, none when nothing does.
+
+        ``method``: ``"numpy"`` and ``"faiss"`` are exact; ``"ann"`` is the approximate
+        index made by :meth:`build_ann` (or stored in the file); ``"auto"`` uses the
+        approximate index when there is one and faiss is installed, unless the filter
+        leaves few enough items that exact search over them is as fast, and otherwise
+        the faster exact one (see :mod:`archmotif.retrieval.search_plan`).
+        """
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise RetrievalError(f"k must be a positive integer, got {k!r}")
-        q = _normalise(_as_matrix(queries, "queries", self.dim))
-        k = min(int(k), len(self))
-        if use_faiss is None:
-            use_faiss = len(self) > FAISS_THRESHOLD and _faiss() is not None
-        if use_faiss and k:
-            return self._search_faiss(q, k)
-        scores = np.empty((len(q), k), dtype=np.float32)
-        ids = np.empty((len(q), k), dtype=np.int64)
-        for start in range(0, len(q), _BLOCK):
-            sims = q[start : start + _BLOCK] @ self.embeddings.T
-            for j, row in enumerate(sims):
-                top = _top_k(row, k)
-                scores[start + j], ids[start + j] = row[top], top
-        return scores, ids
+        if method not in METHODS:
+            raise RetrievalError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        q = np.ascontiguousarray(_normalise(_as_matrix(queries, "queries", self.dim)))
+        mask = self.columns.mask(parse_where(where))
+        return run_search(self, q, int(k), mask, method)
 
-    def _search_faiss(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        faiss = _faiss()
-        if faiss is None:
-            raise RetrievalError(
-                "use_faiss=True but faiss is not installed (pip install faiss-cpu)"
-            )
-        flat = faiss.IndexFlatIP(self.dim)
-        flat.add(np.ascontiguousarray(self.embeddings))
-        scores, ids = flat.search(np.ascontiguousarray(q, dtype=np.float32), k)
-        return scores.astype(np.float32), ids.astype(np.int64)
+    def hits(self, scores: Any, ids: Any) -> list[Hit]:
+        """One query's ``scores`` and ``ids`` (a row of :meth:`search`) as ranked hits."""
+        metas = [self.metadata[int(i)] for i in ids]
+        return [
+            Hit(rank, int(i), float(s), m.get("name", ""), m)
+            for rank, (s, i, m) in enumerate(zip(scores, ids, metas, strict=True), start=1)
+        ]
+
+    @property
+    def columns(self) -> MetadataColumns:
+        """The metadata as columns, each read once on first use (see ``where``)."""
+        if self._columns is None:
+            self._columns = MetadataColumns(self.metadata)
+        return self._columns
+
+    def build_ann(
+        self, *, nlist: int | None = None, target_recall: float = 0.95, seed: int = 0
+    ) -> IVF:
+        """Builds (and keeps, and :meth:`save` stores) the approximate index, choosing its
+        ``nprobe`` for ``target_recall`` at 10 against exact search; returns it (its
+        ``recall`` and ``nprobe`` say what was measured)."""
+        self.ann = IVF.train(self.embeddings, nlist=nlist, target_recall=target_recall, seed=seed)
+        return self.ann
+
+    def exact_faiss(self) -> ExactFaiss:
+        """The exact faiss index over the rows, built on first use and kept."""
+        if self._exact_faiss is None:
+            self._exact_faiss = ExactFaiss(self.embeddings)
+        return self._exact_faiss
 
     # -- file -----------------------------------------------------------------
 
@@ -185,6 +219,8 @@ class Index:
                 "name": str(getattr(self.encoder, "name", "")),
             }
             arrays["encoder"] = _encoder_bytes(self.encoder)
+        if self.ann is not None:
+            arrays.update(self.ann.arrays())
         header = {
             "format": INDEX_FORMAT,
             "version": INDEX_VERSION,
@@ -193,6 +229,7 @@ class Index:
             "metadata": self.metadata,
             "sha256": {name: _digest(a) for name, a in arrays.items()},
             "encoder": enc_header,
+            "ann": None if self.ann is None else self.ann.header(),
         }
         arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
         write_atomic(path, lambda f: np.savez(f, **arrays))
@@ -227,6 +264,8 @@ class Index:
         # by rounding, and a reloaded index must answer exactly as the saved one did
         emb.flags.writeable = False
         index.embeddings = emb
+        if h.get("ann") is not None:
+            index.ann = IVF.from_file(p, h["ann"], arrays, h["count"], h["dim"])
         return index
 
 
@@ -248,25 +287,6 @@ def _header(p: str, raw: np.ndarray) -> dict[str, Any]:
 
 def _is_count(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool) and x >= 0
-
-
-def _top_k(row: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` largest entries, best first, ties to the lower index."""
-    if k < len(row):
-        kth = np.partition(row, len(row) - k)[len(row) - k]
-        cand = np.flatnonzero(row >= kth)  # every tie at the cut-off, in index order
-    else:
-        cand = np.arange(len(row))
-    order = np.argsort(-row[cand], kind="stable")
-    return cand[order[:k]]
-
-
-def _faiss() -> Any:
-    try:
-        import faiss
-    except ImportError:
-        return None
-    return faiss
 
 
 def _encoder_bytes(encoder: Any) -> np.ndarray:
@@ -319,10 +339,27 @@ def _as_graph(query: Any) -> OpGraph:
     return trace(query)
 
 
+def embed_query(model_or_graph: Any, index: Index, encoder: Any = None) -> np.ndarray:
+    """The ``[1, dim]`` embedding of a model, graph or file (as :func:`search` takes it)
+    by ``encoder``, by default the encoder stored with ``index``."""
+    enc = encoder if encoder is not None else index.encoder
+    if enc is None:
+        raise RetrievalError("the index stores no encoder; pass encoder= to embed the query")
+    return np.asarray(enc.embed([_as_graph(model_or_graph)]), dtype=np.float32)
+
+
 def search(
-    model_or_graph: Any, index: Index | str | os.PathLike[str], k: int = 10, encoder: Any = None
+    model_or_graph: Any,
+    index: Index | str | os.PathLike[str],
+    k: int = 10,
+    encoder: Any = None,
+    *,
+    where: Any = None,
+    method: str = "auto",
 ) -> list[Hit]:
-    """The ``k`` architectures in ``index`` nearest to ``model_or_graph``, best first.
+    """The ``k`` architectures in ``index`` nearest to ``model_or_graph``, best first,
+    among those whose metadata meets ``where`` (``{"params": ("<=", 10e6)}`` or
+    ``"params <= 10M and coarse == cnn"``; see :meth:`Index.search`, also for ``method``).
 
     ``model_or_graph`` is an ``OpGraph``, an ``nn.Module`` (traced on the meta device), a
     model name (``"resnet50"``, ``"timm:convnext_tiny"``), or the path of an ONNX or
@@ -330,12 +367,7 @@ def search(
     query is embedded by ``encoder``, by default the encoder stored with the index.
     """
     idx = index if isinstance(index, Index) else Index.load(index)
-    enc = encoder if encoder is not None else idx.encoder
-    if enc is None:
-        raise RetrievalError("the index stores no encoder; pass encoder= to embed the query")
-    graph = _as_graph(model_or_graph)
-    scores, ids = idx.search(enc.embed([graph]), k)
-    return [
-        Hit(rank, int(i), float(s), idx.metadata[int(i)].get("name", ""), idx.metadata[int(i)])
-        for rank, (s, i) in enumerate(zip(scores[0], ids[0], strict=True), start=1)
-    ]
+    parse_where(where)  # a malformed where fails before the query is traced
+    scores, ids = idx.search(embed_query(model_or_graph, idx, encoder), k, where=where,
+                             method=method)  # fmt: skip
+    return idx.hits(scores[0], ids[0])

@@ -1,4 +1,5 @@
-"""CLI: ``archmotif view`` (the HTML viewer) and ``archmotif plot levels|reduction|embedding``.
+"""CLI: ``archmotif view`` (the HTML viewer) and
+``archmotif plot levels|reduction|embedding|search``.
 
 Inputs are what ``archmotif mine`` reads (graph ``.json``, corpus ``.npz``, ``.onnx``),
 a dataset name (``builtin``, ``darts``, ...) or, for ``view``, a model name that
@@ -11,6 +12,8 @@ import argparse
 import os
 import zipfile
 from typing import Any
+
+from archmotif.retrieval._cli import add_filter_options
 
 __all__ = ["register"]
 
@@ -138,6 +141,30 @@ def _cmd_plot_embedding(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_plot_search(args: argparse.Namespace) -> int:
+    from archmotif.retrieval._cli import where_from_args
+    from archmotif.retrieval.cost_search import pareto_front, scored_costs
+    from archmotif.retrieval.index import Index, embed_query
+    from archmotif.viz.plots import plot_similarity_cost
+
+    index = Index.load(args.index)
+    query = embed_query(args.model, index)
+    where = where_from_args(args)
+    ids, scores, costs = scored_costs(index, query, args.cost, where=where)
+    front = pareto_front(index, query, args.cost, where=where)
+    at = {int(i): j for j, i in enumerate(ids)}
+    meta = [index.metadata[int(i)] for i in ids]
+    plot_similarity_cost(
+        scores, costs, [m.get(args.label, "?") for m in meta], [m.get("name", "") for m in meta],
+        [at[h.index] for h in front], args.output, cost_name=args.cost, query=args.model,
+        **_size(args),
+    )  # fmt: skip
+    names = ", ".join(h.name for h in front[-3:])
+    print(f"{len(ids)} architectures, {len(front)} on the front (most similar: {names}); "
+          f"wrote {args.output}")  # fmt: skip
+    return 0
+
+
 def _mining_options(p: argparse.ArgumentParser) -> None:
     from archmotif.cli import _add_mining_options
 
@@ -216,3 +243,11 @@ def register(sub: Any) -> None:
     em.add_argument("--labels", help="text file, one label per line (one per row)")
     _image_options(em)
     em.set_defaults(func=_cmd_plot_embedding)
+    se = psub.add_parser("search", help="similarity to a model against cost, the front ringed")
+    se.add_argument("model", help="model name (resnet50, timm:...), .onnx or OpGraph .json")
+    se.add_argument("--index", required=True, help="index file from `archmotif index build`")
+    se.add_argument("--cost", default="params", help="numeric metadata field (params)")
+    se.add_argument("--label", default="family", help="colour by this label (family)")
+    add_filter_options(se)
+    _image_options(se)
+    se.set_defaults(func=_cmd_plot_search)

@@ -5,7 +5,9 @@
 - :func:`plot_reduction`: the reduction ratio (operators per macro node) of every
   architecture of a corpus, sorted, coloured by family;
 - :func:`plot_embedding_map`: any ``[n, d]`` array of architecture embeddings projected
-  to 2-D by PCA (numpy SVD, deterministic) and coloured by label.
+  to 2-D by PCA (numpy SVD, deterministic) and coloured by label;
+- :func:`plot_similarity_cost`: similarity to a query against cost, families coloured,
+  the front of architectures not dominated on (similarity, cost) highlighted.
 
 Each takes ``path`` (the format from its suffix: ``.png``, ``.svg``, ``.pdf``), a size
 in inches and ``dpi``; a PNG is exactly ``width * dpi`` by ``height * dpi`` pixels. The
@@ -26,7 +28,13 @@ import numpy as np
 from archmotif.atomic import write_atomic
 from archmotif.errors import VizError
 
-__all__ = ["pca_2d", "plot_embedding_map", "plot_motif_levels", "plot_reduction"]
+__all__ = [
+    "pca_2d",
+    "plot_embedding_map",
+    "plot_motif_levels",
+    "plot_reduction",
+    "plot_similarity_cost",
+]
 
 _FORMATS = ("png", "svg", "pdf")
 
@@ -195,4 +203,58 @@ def plot_embedding_map(
         fig.canvas.draw()
         share = legend.get_window_extent().width / fig.bbox.width
         fig.subplots_adjust(right=max(0.3, 0.98 - share))
+    return _save(fig, path, dpi)
+
+
+def plot_similarity_cost(
+    scores: Any, costs: Any, labels: Sequence[str], names: Sequence[str], front: Sequence[int],
+    path: str | os.PathLike[str], *, cost_name: str = "params", query: str = "query",
+    top_families: int = 9, width: float = 10, height: float = 5.5, dpi: int = 100,
+) -> Any:  # fmt: skip
+    """Cosine similarity to ``query`` against cost (log scale), one point per architecture
+    coloured by ``labels`` (the ``top_families`` most frequent; the rest grey), the
+    architectures on the (similarity, cost) front ringed, joined and named (positions
+    ``front`` into the arrays)."""
+    s = np.asarray(scores, dtype=np.float64)
+    c = np.asarray(costs, dtype=np.float64)
+    if s.ndim != 1 or s.shape != c.shape or len(labels) != len(s) or len(names) != len(s):
+        raise VizError(f"scores, costs, labels and names must be one per architecture, got "
+                       f"{s.shape}, {c.shape}, {len(labels)}, {len(names)}")  # fmt: skip
+    if len(s) == 0:
+        raise VizError("no architecture to plot: the index holds none with this cost")
+    if not (np.isfinite(c).all() and np.isfinite(s).all()):
+        raise VizError(f"scores and {cost_name} must be finite")
+    from matplotlib import colormaps
+
+    fig, ax = _figure(width, height, dpi)
+    order, _ = _colours(list(labels))
+    # tab10's distinct hues but its grey (kept for "other"); tab20's pairs read as one family
+    palette = [colormaps["tab10"](i) for i in (0, 1, 2, 3, 4, 5, 6, 8, 9)]
+    shown = order[: min(top_families, len(palette))]
+    colours = dict(zip(shown, palette, strict=False))
+    labs = np.array([lab if lab in colours else "other" for lab in labels], dtype=object)
+    for name in [*shown, "other"]:
+        sel = labs == name
+        if sel.any():
+            colour = "#c8c8c8" if name == "other" else colours[name]
+            ax.scatter(c[sel], s[sel], s=16, color=colour, label=f"{name} ({sel.sum()})",
+                       alpha=0.8, edgecolors="none")  # fmt: skip
+    f = np.asarray(front, dtype=np.int64)
+    ax.plot(c[f], s[f], color="black", linewidth=1, drawstyle="steps-post", zorder=3)
+    ax.scatter(c[f], s[f], s=60, facecolors="none", edgecolors="black", linewidths=1.4,
+               label="front (not dominated)", zorder=4)  # fmt: skip
+    # the most similar end of the front is where a reader looks first; neighbours on the
+    # front are often close, so their names are staggered up and down
+    for n, i in enumerate(f[-12:]):
+        ax.annotate(names[i], (c[i], s[i]), xytext=(6, (5, -11, 15)[n % 3]),
+                    textcoords="offset points", fontsize=7)  # fmt: skip
+    if (c > 0).all():
+        ax.set_xscale("log")
+    ax.set_xlabel(f"{cost_name}" + (" (log scale)" if (c > 0).all() else ""))
+    ax.set_ylabel(f"cosine similarity to {query}")
+    ax.set_title(f"Architectures like {query}, by {cost_name}: {len(f)} on the front of "
+                 f"{len(s)}")  # fmt: skip
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
     return _save(fig, path, dpi)
