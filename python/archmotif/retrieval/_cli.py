@@ -98,11 +98,10 @@ def _si_text(x: float) -> str:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    from archmotif.retrieval.cost_search import cost_buckets, pareto_front
-    from archmotif.retrieval.index import Index, embed_query
-
     from archmotif.cli_inputs import read_graphs
     from archmotif.errors import RetrievalError
+    from archmotif.retrieval.cost_search import cost_buckets, pareto_front
+    from archmotif.retrieval.index import Index, embed_query
 
     where = where_from_args(args)
     graphs = read_graphs(args.model, args)
