@@ -16,8 +16,12 @@ pub struct Control {
 }
 
 impl Control {
-    pub fn new() -> Self {
-        Self::default()
+    pub const fn new() -> Self {
+        Control {
+            cancel: AtomicBool::new(false),
+            done: AtomicU64::new(0),
+            total: AtomicU64::new(0),
+        }
     }
 
     pub fn cancel(&self) {
