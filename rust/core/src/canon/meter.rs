@@ -14,6 +14,12 @@ pub const WORK_BUDGET: u64 = 1 << 27;
 /// Units between two looks at the cancel flag (well under a millisecond).
 const POLL_EVERY: u64 = 1 << 16;
 
+/// The work every search of a graph with `n` vertices and `m` edges spends
+/// whatever its shape: twin classes, the first refinement round, one leaf.
+pub(super) fn unavoidable(n: usize, m: usize) -> u64 {
+    22 * n as u64 + 20 * m as u64
+}
+
 pub(super) struct Meter<'c> {
     used: u64,
     budget: u64,
@@ -54,6 +60,18 @@ impl<'c> Meter<'c> {
         }
         self.ctl.check()?;
         self.next_check = (self.used + POLL_EVERY).min(self.budget + 1);
+        Ok(())
+    }
+
+    /// Fails now if `units` more would not fit the budget: refuses a graph
+    /// whose size alone rules it out before spending anything on it.
+    pub fn fits(&self, units: u64) -> Result<()> {
+        if self.used + units > self.budget {
+            return Err(Error::CanonBudget {
+                num_nodes: self.num_nodes,
+                budget: self.budget,
+            });
+        }
         Ok(())
     }
 

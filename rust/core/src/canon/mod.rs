@@ -88,6 +88,7 @@ fn canonicalise(
     }
     let g = digraph::Digraph::new(labels, edges);
     let mut meter = meter::Meter::new(ctl, n, budget);
+    meter.fits(meter::unavoidable(n, g.m()))?;
     let mut known = symmetry::Known::new(&g, &mut meter)?;
     let out = search::canonical_order(&g, &mut known, &mut meter)?;
     let id = encode_id(labels, &out.order, &out.form);
@@ -283,11 +284,17 @@ mod tests {
             (labels, edges)
         }
 
-        /// Canonicalises `g` and a shuffled copy: same id, within half the budget.
+        /// Canonicalises `g` and a shuffled copy: same id, within half the
+        /// budget, and no less than the work refused up front as unavoidable.
         fn check((labels, edges): Graph) {
             let n = labels.len() as u32;
             let (c, used) = canonicalise(&labels, &edges, &NO_CONTROL, WORK_BUDGET).unwrap();
             assert!(used < WORK_BUDGET / 2, "{used} work units");
+            let m = digraph::Digraph::new(&labels, &edges).m();
+            assert!(
+                used >= meter::unavoidable(n as usize, m),
+                "{used} work units"
+            );
             // reversed and rotated: a permutation for every n
             let perm: Vec<u32> = (0..n).map(|v| (2 * n - 1 - v + n / 3) % n).collect();
             let mut l2 = vec![0; n as usize];
@@ -359,6 +366,15 @@ mod tests {
         assert_eq!(canonical_form(&labels, &edges).unwrap_err(), want);
         let (labels, edges) = probes::hidden_branches(64);
         assert!(canonical_form(&labels, &edges).is_ok());
+    }
+
+    #[test]
+    fn graphs_too_big_for_the_budget_are_refused_up_front() {
+        let (labels, edges) = probes::chain(100);
+        let least = meter::unavoidable(100, 99);
+        let e = canonicalise(&labels, &edges, &NO_CONTROL, least - 1).unwrap_err();
+        assert!(matches!(e, Error::CanonBudget { num_nodes: 100, .. }));
+        assert!(canonicalise(&labels, &edges, &NO_CONTROL, WORK_BUDGET).is_ok());
     }
 
     #[test]

@@ -265,11 +265,13 @@ impl Partition {
     }
 
     /// Refines until a round splits nothing, starting from the splits in
-    /// `subcells`/`groups`.
+    /// `subcells`/`groups` (a discrete partition cannot split: no round).
     fn refine(&mut self, g: &Graph, meter: &mut Meter) -> Result<()> {
-        while !self.groups.is_empty() {
+        while !self.groups.is_empty() && (self.ncells as usize) < g.n() {
             self.round(g, meter)?;
         }
+        self.subcells.clear();
+        self.groups.clear();
         Ok(())
     }
 

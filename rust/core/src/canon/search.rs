@@ -73,7 +73,10 @@ pub(super) fn canonical_order(
 ) -> Result<Outcome> {
     let n = g.n();
     let keys = known.num_keys();
-    let part = Partition::new(g, meter)?;
+    let part = match known.take_root() {
+        Some(part) => part,
+        None => Partition::new(g, meter)?,
+    };
     let mut s = Search {
         g,
         part,

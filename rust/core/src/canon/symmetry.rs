@@ -50,6 +50,9 @@ pub(super) struct Known {
     pinned: Vec<u32>,
     /// Twin keys come after the `num_piece_keys` keys of pieces.
     num_piece_keys: u32,
+    /// The graph's equitable partition, when decomposing computed it (the
+    /// graph had no twins), for the search to start from.
+    root: Option<Partition>,
     /// Size of each twin class, and how many of it are individualised.
     twin_size: Vec<u32>,
     twin_pinned: Vec<u32>,
@@ -149,16 +152,14 @@ struct Pieces {
     keys: u32,
 }
 
-/// Connected components of `x` after dropping the vertices in singleton
-/// cells of its equitable partition (vertex lists, ascending), with the
-/// partition's colours.
+/// Connected components of the vertices outside the singleton cells of the
+/// equitable partition `part` of `x` (vertex lists, ascending).
 fn components_without_singletons(
     x: &Digraph,
+    part: &Partition,
     meter: &mut Meter,
-) -> Result<(Vec<Vec<u32>>, Vec<u64>)> {
+) -> Result<Vec<Vec<u32>>> {
     let n = x.n();
-    let part = Partition::new(x, meter)?;
-    let colour: Vec<u64> = (0..n as u32).map(|v| u64::from(part.colour(v))).collect();
     let kept = |v: u32| part.size(part.cell[v as usize]) > 1;
     let mut comp = vec![u32::MAX; n];
     let mut members: Vec<Vec<u32>> = Vec::new();
@@ -184,12 +185,20 @@ fn components_without_singletons(
         members.push(list);
     }
     meter.add((n + 2 * x.m()) as u64)?;
-    Ok((members, colour))
+    Ok(members)
 }
 
-/// Records the pieces of `x` (and, recursively, of each piece) in `pieces`.
-fn decompose(x: &Digraph, pieces: &mut Pieces, meter: &mut Meter, depth: usize) -> Result<()> {
-    let (members, colour) = components_without_singletons(x, meter)?;
+/// Records the pieces of `x` (and, recursively, of each piece) in `pieces`,
+/// given `x`'s equitable partition.
+fn decompose(
+    x: &Digraph,
+    part: &Partition,
+    pieces: &mut Pieces,
+    meter: &mut Meter,
+    depth: usize,
+) -> Result<()> {
+    let members = components_without_singletons(x, part, meter)?;
+    let colour = |v: u32| u64::from(part.colour(v));
     if members.len() < 2 {
         return Ok(()); // one piece (or none) is the graph's own business: the search's
     }
@@ -204,12 +213,12 @@ fn decompose(x: &Digraph, pieces: &mut Pieces, meter: &mut Meter, depth: usize) 
             })
         };
         if let [v] = c[..] {
-            let key = class_base(vec![colour[v as usize]], vec![], 1);
+            let key = class_base(vec![colour(v)], vec![], 1);
             pieces.chains[v as usize].push((id, key));
             continue;
         }
         let mut sub = x.induced(c);
-        sub.labels = c.iter().map(|&v| colour[v as usize]).collect();
+        sub.labels = c.iter().map(|&v| colour(v)).collect();
         meter.add((sub.n() + sub.m()) as u64)?;
         let mut sub_known = Known::build(&sub, meter, depth + 1)?;
         let out = canonical_order(&sub, &mut sub_known, meter)?;
@@ -256,8 +265,13 @@ impl Known {
             count: 0,
             keys: 0,
         };
+        let mut root = None;
         if depth < MAX_DEPTH && classes > 1 {
-            decompose(x, &mut pieces, meter, depth)?;
+            let part = Partition::new(x, meter)?;
+            decompose(x, &part, &mut pieces, meter, depth)?;
+            if classes == g.n() {
+                root = Some(part); // x is g
+            }
         }
         let mut chain_off = Vec::with_capacity(classes + 1);
         chain_off.push(0);
@@ -278,7 +292,13 @@ impl Known {
             num_piece_keys: pieces.keys,
             twin_size,
             twin_pinned: vec![0; classes],
+            root,
         })
+    }
+
+    /// The graph's equitable partition, if decomposing computed it.
+    pub fn take_root(&mut self) -> Option<Partition> {
+        self.root.take()
     }
 
     fn chain_of(&self, v: u32) -> &[(u32, u32)] {
