@@ -26,7 +26,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use rayon::prelude::*;
 
-use crate::canon::{canonical_form, Canon};
+use crate::canon::{canonical_form, canonical_form_cancellable, Canon};
 use crate::control::Control;
 use crate::error::{Error, Result};
 use crate::graph::Dag;
@@ -73,13 +73,15 @@ pub struct Form {
 impl Form {
     /// The canonical form of the graph with `ops` (op ids, labelled through
     /// `op_labels`) and `edges` between their indices, with its labelling.
+    /// Fails with [`Error::Interrupted`] soon after `ctl` is cancelled.
     pub fn canonical(
         ops: &[u32],
         op_labels: &[u64],
         edges: &[(u32, u32)],
+        ctl: &Control,
     ) -> Result<(Canon, Form)> {
         let labels: Vec<u64> = ops.iter().map(|&o| op_labels[o as usize]).collect();
-        let c = canonical_form(&labels, edges)?;
+        let c = canonical_form_cancellable(&labels, edges, ctl)?;
         let mut inv = vec![0u32; ops.len()];
         for (pos, &local) in c.order.iter().enumerate() {
             inv[local as usize] = pos as u32;
@@ -300,14 +302,14 @@ impl Miner {
         Ok(out)
     }
 
-    fn union_of(&self, key: &Key) -> Result<(Union, Form)> {
+    fn union_of(&self, key: &Key, ctl: &Control) -> Result<(Union, Form)> {
         let (fa, fb) = (&self.forms[&key.a], &self.forms[&key.b]);
         let na = fa.ops.len() as u32;
         let ops: Vec<u32> = fa.ops.iter().chain(&fb.ops).copied().collect();
         let mut edges: Vec<(u32, u32)> = fa.edges.clone();
         edges.extend(fb.edges.iter().map(|&(s, d)| (s + na, d + na)));
         edges.extend(key.cross.iter().map(|&(s, d)| (s, d + na)));
-        let (c, form) = Form::canonical(&ops, &self.op_labels, &edges)?;
+        let (c, form) = Form::canonical(&ops, &self.op_labels, &edges, ctl)?;
         Ok((
             Union {
                 id: c.id,
@@ -334,7 +336,7 @@ impl Miner {
             .par_iter()
             .map(|k| {
                 ctl.check()?;
-                let (u, f) = this.union_of(k)?;
+                let (u, f) = this.union_of(k, ctl)?;
                 Ok(((*k).clone(), u, f))
             })
             .collect::<Result<_>>()?;
