@@ -89,8 +89,7 @@ fn canonicalise(
     let g = digraph::Digraph::new(labels, edges);
     let mut meter = meter::Meter::new(ctl, n, budget);
     meter.fits(meter::unavoidable(n, g.m()))?;
-    let mut known = symmetry::Known::new(&g, &mut meter)?;
-    let out = search::canonical_order(&g, &mut known, &mut meter)?;
+    let (out, _) = search::canonical(&g, &mut meter, 0)?;
     let id = encode_id(labels, &out.order, &out.form);
     Ok((
         Canon {

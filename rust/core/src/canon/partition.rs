@@ -139,6 +139,11 @@ impl Partition {
         c
     }
 
+    /// Whether every cell is a single vertex.
+    pub fn is_discrete(&self) -> bool {
+        self.ncells as usize == self.lab.len()
+    }
+
     pub fn size(&self, c: u32) -> u32 {
         self.end[c as usize] - self.start[c as usize]
     }
@@ -239,15 +244,25 @@ impl Partition {
     /// signatures are compared whole, as sorted colour lists.
     fn first_round(&mut self, g: &Graph, meter: &mut Meter) -> Result<()> {
         let n = g.n();
-        let sig: Vec<(Vec<u32>, Vec<u32>)> = (0..n as u32)
-            .map(|v| {
-                let mut o: Vec<u32> = g.out(v).iter().map(|&w| self.colour(w)).collect();
-                let mut i: Vec<u32> = g.inn(v).iter().map(|&w| self.colour(w)).collect();
-                o.sort_unstable();
-                i.sort_unstable();
-                (o, i)
-            })
-            .collect();
+        // (sorted out-colours, sorted in-colours) of v: buf[at[v].0..at[v].1], buf[at[v].1..at[v].2]
+        let mut buf: Vec<u32> = Vec::with_capacity(2 * g.m());
+        let mut at: Vec<(u32, u32, u32)> = Vec::with_capacity(n);
+        for v in 0..n as u32 {
+            let s = buf.len();
+            buf.extend(g.out(v).iter().map(|&w| self.colour(w)));
+            let mid = buf.len();
+            buf.extend(g.inn(v).iter().map(|&w| self.colour(w)));
+            buf[s..mid].sort_unstable();
+            buf[mid..].sort_unstable();
+            at.push((s as u32, mid as u32, buf.len() as u32));
+        }
+        let sig = |v: u32| {
+            let (s, mid, e) = at[v as usize];
+            (
+                &buf[s as usize..mid as usize],
+                &buf[mid as usize..e as usize],
+            )
+        };
         meter.add(n as u64 * 16 + g.m() as u64 * 8)?;
         self.subcells.clear();
         self.groups.clear();
@@ -257,8 +272,8 @@ impl Partition {
                 self.end[c as usize] as usize,
             );
             let mut members = self.lab[s..e].to_vec();
-            members.sort_by(|&a, &b| sig[a as usize].cmp(&sig[b as usize]));
-            let runs = runs_by(&members, |a, b| sig[a as usize] == sig[b as usize]);
+            members.sort_by(|&a, &b| sig(a).cmp(&sig(b)));
+            let runs = runs_by(&members, |a, b| sig(a) == sig(b));
             self.apply_split(c, &members, &runs, None);
         }
         Ok(())

@@ -65,18 +65,29 @@ struct Search<'a, 'c> {
     rep_of: Vec<u32>,
 }
 
-/// The canonical form and order of `g`, pruned with `known`.
-pub(super) fn canonical_order(
+/// The canonical form and order of `g`, with the symmetry known in advance
+/// (at nesting `depth` of pieces), which only a partition that is not
+/// already discrete needs.
+pub(super) fn canonical(g: &Digraph, meter: &mut Meter, depth: usize) -> Result<(Outcome, Known)> {
+    let part = Partition::new(g, meter)?;
+    let mut known = if part.is_discrete() {
+        Known::none(g.n())
+    } else {
+        Known::new(g, &part, meter, depth)?
+    };
+    let out = canonical_order(g, part, &mut known, meter)?;
+    Ok((out, known))
+}
+
+/// The search from the equitable partition `part` of `g`, pruned with `known`.
+fn canonical_order(
     g: &Digraph,
+    part: Partition,
     known: &mut Known,
     meter: &mut Meter,
 ) -> Result<Outcome> {
     let n = g.n();
     let keys = known.num_keys();
-    let part = match known.take_root() {
-        Some(part) => part,
-        None => Partition::new(g, meter)?,
-    };
     let mut s = Search {
         g,
         part,

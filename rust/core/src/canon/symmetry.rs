@@ -33,7 +33,7 @@ use rustc_hash::FxHashMap as HashMap;
 use super::digraph::Digraph;
 use super::meter::Meter;
 use super::partition::Partition;
-use super::search::{canonical_order, Outcome};
+use super::search::{canonical, Outcome};
 use crate::error::Result;
 
 /// Deepest nesting of pieces decomposed (each level is smaller; trees need
@@ -50,9 +50,6 @@ pub(super) struct Known {
     pinned: Vec<u32>,
     /// Twin keys come after the `num_piece_keys` keys of pieces.
     num_piece_keys: u32,
-    /// The graph's equitable partition, when decomposing computed it (the
-    /// graph had no twins), for the search to start from.
-    root: Option<Partition>,
     /// Size of each twin class, and how many of it are individualised.
     twin_size: Vec<u32>,
     twin_pinned: Vec<u32>,
@@ -220,8 +217,7 @@ fn decompose(
         let mut sub = x.induced(c);
         sub.labels = c.iter().map(|&v| colour(v)).collect();
         meter.add((sub.n() + sub.m()) as u64)?;
-        let mut sub_known = Known::build(&sub, meter, depth + 1)?;
-        let out = canonical_order(&sub, &mut sub_known, meter)?;
+        let (out, sub_known) = canonical(&sub, meter, depth + 1)?;
         let labels: Vec<u64> = out.order.iter().map(|&v| sub.labels[v as usize]).collect();
         let base = class_base(labels, out.form.clone(), c.len() as u32);
         let orbit = position_orbits(&out, &sub_known);
@@ -244,33 +240,38 @@ fn decompose(
 }
 
 impl Known {
-    /// Twins, and the pieces of the twin quotient.
-    pub fn new(g: &Digraph, meter: &mut Meter) -> Result<Self> {
-        Known::build(g, meter, 0)
+    /// Nothing known: for a graph whose equitable partition is discrete
+    /// (the search is a single leaf).
+    pub fn none(n: usize) -> Self {
+        Known {
+            twin: (0..n as u32).collect(),
+            chain_off: vec![0; n + 1],
+            chain: Vec::new(),
+            pinned: Vec::new(),
+            num_piece_keys: 0,
+            twin_size: vec![1; n],
+            twin_pinned: vec![0; n],
+        }
     }
 
-    fn build(g: &Digraph, meter: &mut Meter, depth: usize) -> Result<Self> {
+    /// Twins, and the pieces of the twin quotient; `part` is `g`'s equitable
+    /// partition, at nesting `depth` of pieces.
+    pub fn new(g: &Digraph, part: &Partition, meter: &mut Meter, depth: usize) -> Result<Self> {
         let twin = twin_classes(g, meter)?;
         let classes = twin.iter().max().map_or(0, |&t| t as usize + 1);
-        let q;
-        let x = if classes < g.n() {
-            q = quotient(g, &twin, classes);
-            meter.add((g.n() + g.m()) as u64 * 2)?;
-            &q
-        } else {
-            g
-        };
         let mut pieces = Pieces {
             chains: vec![Vec::new(); classes],
             count: 0,
             keys: 0,
         };
-        let mut root = None;
         if depth < MAX_DEPTH && classes > 1 {
-            let part = Partition::new(x, meter)?;
-            decompose(x, &part, &mut pieces, meter, depth)?;
-            if classes == g.n() {
-                root = Some(part); // x is g
+            if classes < g.n() {
+                let q = quotient(g, &twin, classes);
+                meter.add((g.n() + g.m()) as u64 * 2)?;
+                let q_part = Partition::new(&q, meter)?;
+                decompose(&q, &q_part, &mut pieces, meter, depth)?;
+            } else {
+                decompose(g, part, &mut pieces, meter, depth)?;
             }
         }
         let mut chain_off = Vec::with_capacity(classes + 1);
@@ -292,13 +293,7 @@ impl Known {
             num_piece_keys: pieces.keys,
             twin_size,
             twin_pinned: vec![0; classes],
-            root,
         })
-    }
-
-    /// The graph's equitable partition, if decomposing computed it.
-    pub fn take_root(&mut self) -> Option<Partition> {
-        self.root.take()
     }
 
     fn chain_of(&self, v: u32) -> &[(u32, u32)] {
