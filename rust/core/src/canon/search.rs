@@ -32,6 +32,11 @@ pub(super) struct Outcome {
 /// The best leaf so far: its sorted edge form and its vertex order.
 type Leaf = (Vec<(u32, u32)>, Vec<u32>);
 
+/// Entries of found automorphisms kept for orbit pruning (16 MiB): the work
+/// budget alone would allow about 256 MiB on 4,096 nodes. Past it new ones are
+/// not kept, which only prunes less; backjumping does not need them.
+const AUTO_ENTRIES: usize = 1 << 22;
+
 /// A search-tree node on the current path.
 struct Frame {
     /// The target cell, which the node's partition is restored to on return.
@@ -283,7 +288,8 @@ impl Search<'_, '_> {
             std::cmp::Ordering::Equal => {
                 // vertex at position p here <-> best leaf's vertex at position p
                 let a: Vec<u32> = (0..n).map(|v| best_order[pos[v] as usize]).collect();
-                if a.iter().enumerate().any(|(v, &x)| v as u32 != x) {
+                let room = self.autos.len() < (AUTO_ENTRIES / n.max(1)).max(64);
+                if room && a.iter().enumerate().any(|(v, &x)| v as u32 != x) {
                     self.autos.push(a);
                 }
                 // the automorphism fixes the common prefix and maps the best
