@@ -33,7 +33,7 @@ impl<'c> Meter<'c> {
         Meter {
             used: 0,
             budget,
-            next_check: POLL_EVERY.min(budget + 1),
+            next_check: POLL_EVERY.min(budget.saturating_add(1)),
             ctl,
             num_nodes,
         }
@@ -59,14 +59,14 @@ impl<'c> Meter<'c> {
             });
         }
         self.ctl.check()?;
-        self.next_check = (self.used + POLL_EVERY).min(self.budget + 1);
+        self.next_check = (self.used + POLL_EVERY).min(self.budget.saturating_add(1));
         Ok(())
     }
 
     /// Fails now if `units` more would not fit the budget: refuses a graph
     /// whose size alone rules it out before spending anything on it.
     pub fn fits(&self, units: u64) -> Result<()> {
-        if self.used + units > self.budget {
+        if self.used.saturating_add(units) > self.budget {
             return Err(Error::CanonBudget {
                 num_nodes: self.num_nodes,
                 budget: self.budget,
