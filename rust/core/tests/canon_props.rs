@@ -241,6 +241,27 @@ proptest! {
         same_id_iff_isomorphic(&x, &y)?;
     }
 
+    /// Any digraph, as the API accepts: cycles, self loops, duplicate edges,
+    /// and twins among them (twins with loops or edges between them).
+    #[test]
+    fn ids_of_general_digraphs_equal_the_original_search(
+        n in 1..9usize,
+        labels in proptest::collection::vec(0..2u64, 9),
+        edges in proptest::collection::vec((0..9u32, 0..9u32), 0..30),
+        copies in proptest::collection::vec(0..3usize, 9),
+        seed in any::<u64>(),
+    ) {
+        let edges: Vec<(u32, u32)> =
+            edges.into_iter().map(|(a, b)| (a % n as u32, b % n as u32)).collect();
+        let g = add_twins((labels[..n].to_vec(), edges), &copies);
+        let old = reference::canonical_form(&g.0, &g.1).unwrap();
+        let new = canon(&g);
+        prop_assert_eq!(new.id, old.id);
+        prop_assert_eq!(relabelled(&g, &new), relabelled(&g, &old_canon(old)));
+        let p = permute(&g, &shuffled(g.0.len(), seed));
+        prop_assert_eq!(canon(&p).id, new.id);
+    }
+
     /// Ids never change: every graph the original search handles keeps its id.
     #[test]
     fn ids_equal_the_original_search(g in dag(14, 3)) {
