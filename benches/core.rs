@@ -82,7 +82,8 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     let part: Vec<i64> = (0..dag.num_nodes() as i64).map(|v| (v + 9) / 10).collect();
     g.bench_function("resnet_like_1e5_by_block", |b| {
-        b.iter(|| contract(&dag, &labels(), black_box(&part)).unwrap())
+        let ctl = Control::new();
+        b.iter(|| contract(&dag, &labels(), black_box(&part), &ctl).unwrap())
     });
     g.finish();
 }

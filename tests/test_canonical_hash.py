@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -110,6 +114,66 @@ def test_graphs_past_the_supported_size_raise_limit_error():
     g = OpGraph(["x"] * n, [list(range(n - 1)), list(range(1, n))])
     with pytest.raises(archmotif.LimitError, match="5000 nodes, more than the supported 4096"):
         canonical_hash(g)
+
+
+def _shuffled(g: OpGraph, seed: int) -> OpGraph:
+    """The same graph with its nodes renumbered at random."""
+    perm = np.random.default_rng(seed).permutation(g.num_nodes)
+    ops = np.empty_like(g.ops)
+    ops[perm] = g.ops
+    return OpGraph(ops, perm[g.edges], op_names=g.op_names)
+
+
+def test_graphs_of_interchangeable_nodes_get_ids_that_ignore_node_order(interchangeable):
+    for seed, (name, g) in enumerate(interchangeable.items()):
+        assert canonical_hash(g) == canonical_hash(_shuffled(g, seed)), name
+
+
+def test_symmetric_graphs_keep_the_ids_of_the_original_search():
+    # Pinned from the search as it was before it was made fast on symmetric
+    # graphs (rust/core/tests/reference): stored motif ids must not change.
+    star = OpGraph.from_edges(["hub"] + ["op"] * 48, [(0, i) for i in range(1, 49)])
+    diamonds = OpGraph.from_edges(
+        ["a", "b", "b", "d"] * 16,
+        [(a, a + i) for a in range(0, 64, 4) for i in (1, 2)]
+        + [(a + i, a + 3) for a in range(0, 64, 4) for i in (1, 2)],
+    )
+    layers = [(6 * k + i, 6 * (k + 1) + j) for k in range(5) for i in range(6) for j in range(6)]
+    layered = OpGraph.from_edges(["op"] * 36, layers)
+    assert canonical_hash(OpGraph(["op"] * 48)) == 276947210312581379047268496680385171006
+    assert canonical_hash(diamonds) == 127779672789415049086357648519894484271
+    assert canonical_hash(star) == 326440004377580981050000464849449531896
+    assert canonical_hash(layered) == 66203746195718772104512414127587361021
+
+
+def _hidden_branches(k: int) -> OpGraph:
+    """Two automorphic sources that are not twins (each has a private successor),
+    both feeding ``k`` identical branches ``a -> b -> sink``: symmetry the search
+    does not know in advance, so past a few hundred branches it runs out of work."""
+    ops = ["src", "src", "z", "z"] + ["a", "b"] * k + ["sink"]
+    pairs = [(0, 2), (1, 3)]
+    for i in range(k):
+        a = 4 + 2 * i
+        pairs += [(0, a), (1, a), (a, a + 1), (a + 1, 4 + 2 * k)]
+    return OpGraph.from_edges(ops, pairs)
+
+
+def test_a_search_past_its_work_budget_raises_limit_error_naming_it():
+    with pytest.raises(archmotif.LimitError, match="exceeded its budget of 134217728 work units"):
+        canonical_hash(_hidden_branches(1000))
+    assert isinstance(canonical_hash(_hidden_branches(64)), int)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT delivery")
+def test_ctrl_c_interrupts_a_canonical_search():
+    # The search runs ~0.2 s before its budget stops it (LimitError); Ctrl-C
+    # 20 ms in must stop it from inside instead.
+    g = _hidden_branches(1000)
+    timer = threading.Timer(0.02, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        canonical_hash(g)
+    timer.join()
 
 
 PINNED_CONV_BN_RELU = 153223022714601953863543462747334104521

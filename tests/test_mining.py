@@ -183,6 +183,26 @@ def test_contract_by_partition():
     assert mg.weights.tolist() == [1, 1, 1, 1]
 
 
+def test_contract_of_interchangeable_nodes(interchangeable):
+    for name in ("diamonds x1024", "layered 64x64 dense"):
+        g = interchangeable[name]
+        whole = contract(g, np.zeros(g.num_nodes, dtype=np.int64))
+        assert whole.num_nodes == 1 and whole.motif_ids[0] == canonical_hash(g), name
+    # one group per diamond: 1,024 macro nodes of one motif
+    g = interchangeable["diamonds x1024"]
+    mg = contract(g, np.arange(g.num_nodes) // 4)
+    assert mg.num_nodes == 1024 and len(mg.vocabulary) == 1
+    assert mg.vocabulary[0].count == 1024
+
+
+def test_mining_a_star_of_identical_leaves_merges_it_whole():
+    star = OpGraph(["hub"] + ["op"] * 256, [[0] * 256, list(range(1, 257))])
+    m = mine([star, star], max_motif_nodes=4096, max_levels=10**4, progress=False)
+    assert [mg.num_nodes for mg in m.macro_graphs] == [1, 1]
+    top = m.vocabulary[int(m.macro_graphs[0].motifs[0])]
+    assert top.id == canonical_hash(star) and top.count == 2 and top.level == 256
+
+
 def test_contract_names_a_non_convex_group():
     g = OpGraph(["a", "b", "c"], [[0, 1], [1, 2]])
     with pytest.raises(GraphError, match=r"group 7 is not convex: .* through group 3"):

@@ -4,6 +4,7 @@
 
 use arbitrary::Unstructured;
 use archmotif_core::contract::contract;
+use archmotif_core::control::Control;
 use archmotif_core::Dag;
 use libfuzzer_sys::fuzz_target;
 
@@ -21,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     for _ in 0..g.ops.len() + u.int_in_range(0..=1usize).unwrap_or(0) {
         part.push(u.int_in_range(-3..=5i64).unwrap_or(0));
     }
-    match contract(&dag, &[1, 2, 3], &part) {
+    match contract(&dag, &[1, 2, 3], &part, &Control::new()) {
         Ok((m, _, _)) => {
             assert_eq!(part.len(), dag.num_nodes());
             let k = m.motif_ids.len();

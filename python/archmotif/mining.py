@@ -449,7 +449,9 @@ def canonical_hash(graph: OpGraph) -> int:
     """The canonical 128-bit id of ``graph``: equal for two graphs exactly when
     they are isomorphic, respecting op names and edge direction (up to a
     negligible chance of a 128-bit hash collision). Stable across runs,
-    machines and node orders; changes only with a major version."""
+    machines and node orders; changes only with a major version. Raises
+    :class:`~archmotif.LimitError` for a graph of more than 4,096 nodes or a
+    search past its fixed work budget (well under a second); Ctrl-C interrupts it."""
     if not isinstance(graph, OpGraph):
         raise TypeError(f"canonical_hash expects an OpGraph, got {type(graph).__name__}")
     return int(_core.canonical_hash(graph._ops, graph._edges, list(graph.op_names)))

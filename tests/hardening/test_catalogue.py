@@ -354,6 +354,8 @@ def _cases() -> list[Case]:
         Case("mine-min-count-0", "api", "mine(min_count=0)", lambda t: archmotif.mine([_toy()], min_count=0, progress=False), archmotif.InvalidArgument, "min_count"),  # noqa: E501
         Case("mine-max-memory", "limits", "mine(max_memory=1000) on a 5-node graph", lambda t: archmotif.mine([_toy()], max_memory=1000, progress=False), LimitError, "more than max_memory"),  # noqa: E501
         Case("hash-too-big", "limits", "canonical_hash of a 5,000-node graph", lambda t: archmotif.canonical_hash(O(np.zeros(5000, np.int32), None, op_names=["a"])), LimitError, "more than the supported 4096"),  # noqa: E501
+        Case("hash-4096-alike", "shapes", "canonical_hash of 4,096 isolated nodes of one op (was: no answer in minutes, Ctrl-C ignored)", lambda t: archmotif.canonical_hash(O(np.zeros(4096, np.int32), None, op_names=["a"])), None, r"ok: \d+"),  # noqa: E501
+        Case("hash-past-budget", "limits", "canonical_hash of two automorphic non-twin sources feeding 1,000 identical branches", lambda t: archmotif.canonical_hash(_hidden_branches(1000)), LimitError, "exceeded its budget of 134217728 work units"),  # noqa: E501
         Case("implicit-ops-2**31", "limits", "op id 2**31 - 1 without op_names (found by fuzzing: was 100 GiB)", lambda t: O(np.array([0, 2**31 - 1])), LimitError, "pass op_names"),  # noqa: E501
         Case("contract-wrong-length", "api", "a partition shorter than the graph", lambda t: archmotif.contract(_toy(), [0, 0]), GraphError, "2 entries for 5 nodes"),  # noqa: E501
         Case("contract-not-convex", "api", "a group a path leaves and re-enters", lambda t: archmotif.contract(_toy(), [0, 1, 0, 1, 1]), GraphError, "not convex"),  # noqa: E501
@@ -488,6 +490,17 @@ def _garbage_onnx(tmp: Path) -> Path:
     p = tmp / "model.onnx"
     p.write_bytes(bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8)))
     return p
+
+
+def _hidden_branches(k: int) -> OpGraph:
+    """Symmetry the canonical search does not know in advance: two automorphic
+    sources, not twins, both feeding ``k`` identical branches."""
+    ops = ["src", "src", "z", "z"] + ["a", "b"] * k + ["sink"]
+    pairs = [(0, 2), (1, 3)]
+    for i in range(k):
+        a = 4 + 2 * i
+        pairs += [(0, a), (1, a), (a, a + 1), (a + 1, 4 + 2 * k)]
+    return OpGraph.from_edges(ops, pairs)
 
 
 def _summary(x: object) -> str:

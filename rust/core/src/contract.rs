@@ -2,6 +2,7 @@
 
 use rayon::prelude::*;
 
+use crate::control::Control;
 use crate::error::{Error, Result};
 use crate::graph::{Dag, NodeId};
 use crate::motif::{Form, Macro};
@@ -12,10 +13,12 @@ use crate::quotient::Quotient;
 /// its group's induced subgraph (labels from `op_labels[op]`). A group whose
 /// contraction would create a cycle raises [`Error::NonConvex`] naming it.
 /// Also returns the group label of each macro node and each group's form.
+/// Fails with [`Error::Interrupted`] soon after `ctl` is cancelled.
 pub fn contract(
     dag: &Dag,
     op_labels: &[u64],
     partition: &[i64],
+    ctl: &Control,
 ) -> Result<(Macro, Vec<i64>, Vec<Form>)> {
     let n = dag.num_nodes();
     if partition.len() != n {
@@ -49,7 +52,7 @@ pub fn contract(
     }
     let forms: Vec<(u128, Form)> = members
         .par_iter()
-        .map(|nodes| induced_form(dag, op_labels, nodes))
+        .map(|nodes| induced_form(dag, op_labels, nodes, ctl))
         .collect::<Result<_>>()?;
     let (motif_ids, forms): (Vec<u128>, Vec<Form>) = forms.into_iter().unzip();
     Ok((
@@ -77,9 +80,14 @@ pub fn induced_edges(dag: &Dag, nodes: &[NodeId]) -> Vec<(u32, u32)> {
 }
 
 /// Canonical id and form of the subgraph induced by sorted `nodes`.
-pub fn induced_form(dag: &Dag, op_labels: &[u64], nodes: &[NodeId]) -> Result<(u128, Form)> {
+pub fn induced_form(
+    dag: &Dag,
+    op_labels: &[u64],
+    nodes: &[NodeId],
+    ctl: &Control,
+) -> Result<(u128, Form)> {
     let ops: Vec<u32> = nodes.iter().map(|&v| dag.op(v)).collect();
-    let (c, form) = Form::canonical(&ops, op_labels, &induced_edges(dag, nodes))?;
+    let (c, form) = Form::canonical(&ops, op_labels, &induced_edges(dag, nodes), ctl)?;
     Ok((c.id, form))
 }
 
@@ -127,7 +135,8 @@ mod tests {
     #[test]
     fn contract_names_a_non_convex_group() {
         let g = dag(&[0, 1, 0], &[(0, 1), (1, 2)]);
-        let e = contract(&g, &[1, 2, 3, 4, 5, 6, 7, 8], &[7, 9, 7]).unwrap_err();
+        let ctl = Control::new();
+        let e = contract(&g, &[1, 2, 3, 4, 5, 6, 7, 8], &[7, 9, 7], &ctl).unwrap_err();
         assert_eq!(e, Error::NonConvex { group: 7, via: 9 });
     }
 
@@ -135,7 +144,8 @@ mod tests {
     fn equal_groups_get_equal_ids() {
         // two conv->relu pairs feeding an add
         let g = dag(&[0, 1, 0, 1, 2], &[(0, 1), (2, 3), (1, 4), (3, 4)]);
-        let (m, groups, _) = contract(&g, &[10, 20, 30], &[5, 5, 6, 6, 8]).unwrap();
+        let ctl = Control::new();
+        let (m, groups, _) = contract(&g, &[10, 20, 30], &[5, 5, 6, 6, 8], &ctl).unwrap();
         assert_eq!(groups, vec![5, 6, 8]);
         assert_eq!(m.motif_ids[0], m.motif_ids[1]);
         assert_ne!(m.motif_ids[0], m.motif_ids[2]);

@@ -36,8 +36,8 @@ pub enum Error {
     InvalidArgument(String),
     #[error("group {group} is not convex: a path leaves it and re-enters it through group {via}")]
     NonConvex { group: i64, via: i64 },
-    #[error("canonical form search of a {num_nodes}-node graph exceeded its budget of {leaves} leaves (a highly symmetric graph)")]
-    CanonBudget { num_nodes: usize, leaves: usize },
+    #[error("canonical form search of a {num_nodes}-node graph exceeded its budget of {budget} work units (a highly symmetric or very dense graph)")]
+    CanonBudget { num_nodes: usize, budget: u64 },
     #[error("the graph has {num_nodes} nodes, more than the supported {max}")]
     TooManyNodes { num_nodes: usize, max: usize },
     #[error("not a valid archmotif shard result: {0}")]

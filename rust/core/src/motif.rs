@@ -8,7 +8,8 @@
 
 use std::str::FromStr;
 
-use crate::canon::{canonical_form, Canon};
+use crate::canon::{canonical_form_cancellable, Canon};
+use crate::control::Control;
 use crate::error::{Error, Result};
 use crate::quotient::Quotient;
 
@@ -52,13 +53,15 @@ pub struct Form {
 impl Form {
     /// The canonical form of the graph with `ops` (op ids, labelled through
     /// `op_labels`) and `edges` between their indices, with its labelling.
+    /// Fails with [`crate::error::Error::Interrupted`] soon after `ctl` is cancelled.
     pub fn canonical(
         ops: &[u32],
         op_labels: &[u64],
         edges: &[(u32, u32)],
+        ctl: &Control,
     ) -> Result<(Canon, Form)> {
         let labels: Vec<u64> = ops.iter().map(|&o| op_labels[o as usize]).collect();
-        let c = canonical_form(&labels, edges)?;
+        let c = canonical_form_cancellable(&labels, edges, ctl)?;
         let mut inv = vec![0u32; ops.len()];
         for (pos, &local) in c.order.iter().enumerate() {
             inv[local as usize] = pos as u32;

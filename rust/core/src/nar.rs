@@ -122,7 +122,7 @@ struct Segmented {
     runs: Vec<(u128, Form)>,
 }
 
-fn segment(dag: &Dag, op_labels: &[u64], max_nodes: usize) -> Result<Segmented> {
+fn segment(dag: &Dag, op_labels: &[u64], max_nodes: usize, ctl: &Control) -> Result<Segmented> {
     let code = codes(dag, op_labels);
     let order = canonical_topo_order(dag, &code);
     let seq: Vec<u64> = order.iter().map(|&v| code[v as usize]).collect();
@@ -137,7 +137,7 @@ fn segment(dag: &Dag, op_labels: &[u64], max_nodes: usize) -> Result<Segmented> 
             for &v in &nodes {
                 node_to_run[v as usize] = runs.len() as u32;
             }
-            runs.push(induced_form(dag, op_labels, &nodes)?);
+            runs.push(induced_form(dag, op_labels, &nodes, ctl)?);
         }
     }
     Ok(Segmented { node_to_run, runs })
@@ -160,7 +160,7 @@ pub fn segment_all(
         .par_iter()
         .map(|g| {
             ctl.check()?;
-            let s = segment(g, op_labels, max_nodes)?;
+            let s = segment(g, op_labels, max_nodes, ctl)?;
             // reorder runs by smallest node (node ids are visited ascending)
             let mut new_index = vec![u32::MAX; s.runs.len()];
             let mut next = 0u32;

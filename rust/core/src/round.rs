@@ -221,14 +221,14 @@ impl Miner {
         Ok(out)
     }
 
-    fn union_of(&self, key: &Key) -> Result<(Union, Form)> {
+    fn union_of(&self, key: &Key, ctl: &Control) -> Result<(Union, Form)> {
         let (fa, fb) = (&self.forms[&key.a], &self.forms[&key.b]);
         let na = fa.ops.len() as u32;
         let ops: Vec<u32> = fa.ops.iter().chain(&fb.ops).copied().collect();
         let mut edges: Vec<(u32, u32)> = fa.edges.clone();
         edges.extend(fb.edges.iter().map(|&(s, d)| (s + na, d + na)));
         edges.extend(key.cross.iter().map(|&(s, d)| (s, d + na)));
-        let (c, form) = Form::canonical(&ops, &self.op_labels, &edges)?;
+        let (c, form) = Form::canonical(&ops, &self.op_labels, &edges, ctl)?;
         Ok((
             Union {
                 id: c.id,
@@ -266,7 +266,7 @@ impl Miner {
             .par_iter()
             .map(|k| {
                 ctl.check()?;
-                let (u, f) = this.union_of(k)?;
+                let (u, f) = this.union_of(k, ctl)?;
                 Ok(((*k).clone(), u, f))
             })
             .collect::<Result<_>>()?;

@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use rayon::prelude::*;
 
-use archmotif_core::canon::canonical_form;
+use archmotif_core::canon::canonical_form_cancellable;
 use archmotif_core::contract::{context_nodes, contract as core_contract, induced_edges};
 use archmotif_core::control::Control;
 use archmotif_core::hash::op_label;
@@ -19,7 +19,7 @@ use archmotif_core::mine::{
 };
 use archmotif_core::{Dag, Error};
 
-use crate::run::{detached, run_blocking};
+use crate::run::{detached, inline_interruptible, interruptible, run_blocking};
 use crate::{edge_rows, to_pyerr};
 
 pub(crate) type Raw<'a> = (&'a [i32], &'a [i64], &'a [i64]);
@@ -133,7 +133,7 @@ fn labels_of(op_names: &[String]) -> Vec<u64> {
     op_names.iter().map(|n| op_label(n)).collect()
 }
 
-/// Canonical 128-bit id of one graph (validated first).
+/// Canonical 128-bit id of one graph (validated first); Ctrl-C interrupts it.
 #[pyfunction]
 pub fn canonical_hash(
     py: Python<'_>,
@@ -143,7 +143,7 @@ pub fn canonical_hash(
 ) -> PyResult<u128> {
     let (s, d) = edge_rows(&edges)?;
     let o = ops.as_slice()?;
-    let r = detached(py, || {
+    let r = inline_interruptible(py, |ctl| {
         let dag = Dag::validate(op_names.len(), o, s, d)?.dag;
         let labels: Vec<u64> = dag
             .ops()
@@ -151,7 +151,7 @@ pub fn canonical_hash(
             .map(|&x| op_label(&op_names[x as usize]))
             .collect();
         let edges: Vec<(u32, u32)> = dag.edges().collect();
-        Ok::<_, Error>(canonical_form(&labels, &edges)?.id)
+        Ok::<_, Error>(canonical_form_cancellable(&labels, &edges, ctl)?.id)
     });
     r?.map_err(|e| to_pyerr(py, e))
 }
@@ -325,7 +325,7 @@ pub fn context_of<'py>(
     ))
 }
 
-/// Contracts one graph by a user partition.
+/// Contracts one graph by a user partition; Ctrl-C interrupts it.
 #[pyfunction]
 pub fn contract<'py>(
     py: Python<'py>,
@@ -338,9 +338,10 @@ pub fn contract<'py>(
     let o = ops.as_slice()?;
     let part = partition.as_slice()?;
     let labels = labels_of(&op_names);
-    let r = detached(py, || {
+    let ctl = Control::new();
+    let r = interruptible(py, &ctl, || {
         let dag = Dag::validate(op_names.len(), o, s, d)?.dag;
-        core_contract(&dag, &labels, part)
+        core_contract(&dag, &labels, part, &ctl)
     });
     let (m, groups, forms) = r?.map_err(|e| to_pyerr(py, e))?;
     let index: HashMap<u128, i32> = HashMap::new();

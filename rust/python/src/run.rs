@@ -2,6 +2,8 @@
 //! the GIL released, polls for Ctrl-C (turned into the core's cancel flag) and
 //! reports progress to an optional Python callback, in the calling thread.
 
+use std::sync::mpsc::RecvTimeoutError;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pyo3::prelude::*;
@@ -76,23 +78,77 @@ pub fn run_blocking<T: Send>(
         .stack_size(STACK)
         .build()
         .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+    watched(py, progress, ctl, || pool.install(work))
+}
+
+/// Runs single-threaded `work` on this thread with the GIL released, handing
+/// it a control whose checks take the GIL back for an instant to look for
+/// Ctrl-C: no thread to start, so a short call costs nothing more (a watching
+/// thread would cost more than hashing a small graph). Work that polls from
+/// other threads must use [`interruptible`]: only this thread sees signals.
+pub fn inline_interruptible<T: Send>(
+    py: Python<'_>,
+    work: impl FnOnce(&Control) -> CoreResult<T> + Send,
+) -> PyResult<CoreResult<T>> {
+    let raised: Arc<Mutex<Option<PyErr>>> = Arc::default();
+    let stash = Arc::clone(&raised);
+    let ctl = Control::with_poll(move || {
+        Python::attach(|py| match py.check_signals() {
+            Ok(()) => false,
+            Err(e) => {
+                *stash.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                true
+            }
+        })
+    });
+    let r = detached(py, || work(&ctl))?;
+    // the exception the signal handler raised (KeyboardInterrupt for Ctrl-C)
+    let signalled = raised.lock().unwrap_or_else(|p| p.into_inner()).take();
+    match signalled {
+        Some(e) => Err(e),
+        None => Ok(r),
+    }
+}
+
+/// Runs `work` (which polls `ctl`, from any thread) on a worker thread with
+/// the GIL released, turning Ctrl-C into a cancel: for calls that use the
+/// global pool but not one of their own (`contract`).
+pub fn interruptible<T: Send>(
+    py: Python<'_>,
+    ctl: &Control,
+    work: impl FnOnce() -> CoreResult<T> + Send,
+) -> PyResult<CoreResult<T>> {
+    watched(py, None, ctl, work)
+}
+
+/// Runs `work` on a worker thread while this thread, holding the GIL only
+/// between waits, checks for Ctrl-C and reports progress every 50 ms.
+fn watched<T: Send>(
+    py: Python<'_>,
+    progress: Option<&Bound<'_, PyAny>>,
+    ctl: &Control,
+    work: impl FnOnce() -> CoreResult<T> + Send,
+) -> PyResult<CoreResult<T>> {
     let spawn_err = |e: std::io::Error| pyo3::exceptions::PyRuntimeError::new_err(e.to_string());
+    // The worker says when it is done (or drops the sender when it panics),
+    // so a short call returns at once instead of at the next poll.
+    let (done, mut finished) = std::sync::mpsc::sync_channel::<()>(1);
     std::thread::scope(|s| {
         let handle = std::thread::Builder::new()
             .stack_size(STACK)
-            .spawn_scoped(s, || pool.install(work))
+            .spawn_scoped(s, move || {
+                let r = work();
+                let _ = done.send(());
+                r
+            })
             .map_err(spawn_err)?;
         let mut last = (u64::MAX, u64::MAX);
         loop {
-            py.detach(|| {
-                for _ in 0..10 {
-                    if handle.is_finished() {
-                        return;
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            });
-            if handle.is_finished() {
+            // (a Receiver is Send but not Sync: it goes to the waiting closure and back)
+            let waited;
+            (waited, finished) =
+                py.detach(move || (finished.recv_timeout(Duration::from_millis(50)), finished));
+            if !matches!(waited, Err(RecvTimeoutError::Timeout)) {
                 break;
             }
             if let Err(e) = py.check_signals() {
