@@ -180,9 +180,9 @@ def check_mining_params(**params: Any) -> dict[str, int]:
     return {k: _check_int(k, v, *MINING_PARAMS[k]) for k, v in params.items()}
 
 
-# More threads than this only add scheduling: four per core (at least 16). A bound keeps
-# threads=10**4 from starting ten thousand OS threads.
-MAX_THREADS = max(16, 4 * (os.cpu_count() or 1))
+# A documented bound, the same on every machine (results never depend on the thread
+# count, so nothing needs more): threads=10**4 would start ten thousand OS threads.
+MAX_THREADS = 256
 
 
 def _threads(threads: int | None) -> int | None:

@@ -3,7 +3,9 @@
 For tests and the throughput benchmark: a ResNet-like chain of bottleneck
 blocks and a Transformer-like chain of encoder layers, both with residual
 edges, repeated until the requested node count is reached (the last block is
-cut short when it does not fit).
+cut short when it does not fit); and :func:`interchangeable`, the graphs of many
+interchangeable nodes that stress canonical search (the hardening catalogue and the
+canonical-hash tests use them).
 """
 
 from __future__ import annotations
@@ -12,7 +14,15 @@ import numpy as np
 
 from archmotif.graph import OpGraph
 
-__all__ = ["BLOCKS", "repeated_blocks", "resnet_like", "transformer_like"]
+__all__ = [
+    "BLOCKS",
+    "diamonds",
+    "interchangeable",
+    "layered",
+    "repeated_blocks",
+    "resnet_like",
+    "transformer_like",
+]
 
 # Each block: ops, internal edges, (entry node, exit node). Node ids are local.
 BLOCKS: dict[str, tuple[list[str], list[tuple[int, int]]]] = {
@@ -63,3 +73,41 @@ def resnet_like(num_nodes: int) -> OpGraph:
 def transformer_like(num_nodes: int) -> OpGraph:
     """A Transformer-like DAG: pre-norm encoder layers (q/k/v, attention, MLP)."""
     return repeated_blocks("encoder", num_nodes)
+
+
+def layered(layers: int, width: int, fanout: int | None = None) -> OpGraph:
+    """``layers`` layers of ``width`` same-op nodes; each node feeds the whole next
+    layer (``fanout=None``) or ``fanout`` random nodes of it (seeded)."""
+    rng = np.random.default_rng(0)
+    pairs = []
+    for layer in range(layers - 1):
+        base, nxt = layer * width, (layer + 1) * width
+        for i in range(width):
+            succ = range(width) if fanout is None else rng.choice(width, fanout, replace=False)
+            pairs += [(base + i, nxt + int(j)) for j in succ]
+    return OpGraph.from_edges(["op"] * (layers * width), pairs)
+
+
+def diamonds(k: int) -> OpGraph:
+    """``k`` disjoint copies of the diamond a -> (b, b) -> d."""
+    ops, pairs = [], []
+    for i in range(k):
+        a = 4 * i
+        ops += ["a", "b", "b", "d"]
+        pairs += [(a, a + 1), (a, a + 2), (a + 1, a + 3), (a + 2, a + 3)]
+    return OpGraph.from_edges(ops, pairs)
+
+
+def interchangeable() -> dict[str, OpGraph]:
+    """Graphs of up to 4,096 nodes made of interchangeable nodes: the shapes on which
+    canonical search once blew up (512 isolated nodes took 50 s; 1,024 copies of a
+    diamond, a 64x64 layered graph or a 4,095-leaf star gave no answer)."""
+    n = 4096
+    graphs = {f"isolated {k}": OpGraph(["op"] * k) for k in (64, 256, 512, 1024, n)}
+    graphs["diamonds x1024"] = diamonds(1024)
+    graphs["layered 64x64 dense"] = layered(64, 64)
+    graphs["layered 64x64 sparse"] = layered(64, 64, fanout=2)
+    chain, star = [(i, i + 1) for i in range(n - 1)], [(0, i) for i in range(1, n)]
+    graphs["chain 4096"] = OpGraph.from_edges(["op"] * n, chain)
+    graphs["star 4095"] = OpGraph.from_edges(["op"] * n, star)
+    return graphs

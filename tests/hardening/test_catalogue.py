@@ -355,6 +355,7 @@ def _cases() -> list[Case]:
         Case("mine-max-memory", "limits", "mine(max_memory=1000) on a 5-node graph", lambda t: archmotif.mine([_toy()], max_memory=1000, progress=False), LimitError, "more than max_memory"),  # noqa: E501
         Case("hash-too-big", "limits", "canonical_hash of a 5,000-node graph", lambda t: archmotif.canonical_hash(O(np.zeros(5000, np.int32), None, op_names=["a"])), LimitError, "more than the supported 4096"),  # noqa: E501
         Case("hash-4096-alike", "shapes", "canonical_hash of 4,096 isolated nodes of one op (was: no answer in minutes, Ctrl-C ignored)", lambda t: archmotif.canonical_hash(O(np.zeros(4096, np.int32), None, op_names=["a"])), None, r"ok: \d+"),  # noqa: E501
+        Case("hash-ctrl-c", "faults", "SIGINT 20 ms into a long canonical search (Ctrl-C was ignored)", _sigint_during_hash, None, "KeyboardInterrupt raised"),  # noqa: E501
         Case("hash-past-budget", "limits", "canonical_hash of two automorphic non-twin sources feeding 1,000 identical branches", lambda t: archmotif.canonical_hash(_hidden_branches(1000)), LimitError, "exceeded its budget of 134217728 work units"),  # noqa: E501
         Case("implicit-ops-2**31", "limits", "op id 2**31 - 1 without op_names (found by fuzzing: was 100 GiB)", lambda t: O(np.array([0, 2**31 - 1])), LimitError, "pass op_names"),  # noqa: E501
         Case("contract-wrong-length", "api", "a partition shorter than the graph", lambda t: archmotif.contract(_toy(), [0, 0]), GraphError, "2 entries for 5 nodes"),  # noqa: E501
@@ -501,6 +502,20 @@ def _hidden_branches(k: int) -> OpGraph:
         a = 4 + 2 * i
         pairs += [(0, a), (1, a), (a, a + 1), (a + 1, 4 + 2 * k)]
     return OpGraph.from_edges(ops, pairs)
+
+
+def _sigint_during_hash(tmp: Path) -> str:
+    """Ctrl-C 20 ms into a canonical search that would run ~0.2 s to its budget."""
+    g = _hidden_branches(1000)
+    timer = threading.Timer(0.02, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        archmotif.canonical_hash(g)
+    except KeyboardInterrupt:
+        return "ok: KeyboardInterrupt raised inside the canonical search"
+    finally:
+        timer.join()
+    raise RuntimeError("the canonical search was not interrupted")
 
 
 def _summary(x: object) -> str:

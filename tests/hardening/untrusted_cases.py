@@ -301,6 +301,32 @@ def _onnx_two_producers(tmp: Path) -> Path:
     return p
 
 
+def _shape(name: str) -> OpGraph:
+    from archmotif.synthetic import interchangeable
+
+    return interchangeable()[name]
+
+
+def _mine_star(tmp: Path) -> str:
+    star = OpGraph(["hub"] + ["op"] * 256, [[0] * 256, list(range(1, 257))])
+    m = archmotif.mine([star, star], max_motif_nodes=4096, max_levels=10**4, progress=False)
+    sizes = [mg.num_nodes for mg in m.macro_graphs]
+    return f"ok: {len(m.vocabulary)} motifs, macro nodes {sizes}"
+
+
+def _hash_ids(name: str) -> Callable[[Path], str]:
+    def run(tmp: Path) -> str:
+        g = _shape(name)
+        rng = np.random.default_rng(0)
+        perm = rng.permutation(g.num_nodes)
+        inv = np.argsort(perm)
+        shuffled = OpGraph(g.ops[inv], perm[g.edges], op_names=g.op_names)
+        same = archmotif.canonical_hash(g) == archmotif.canonical_hash(shuffled)
+        return f"ok: an id, {'the same' if same else 'ANOTHER'} after renumbering"
+
+    return run
+
+
 def _mine(**kw: object) -> Callable[[Path], object]:
     return lambda t: archmotif.mine([toy(), toy()], progress=False, **kw)
 
@@ -358,6 +384,13 @@ def entries() -> list[Entry]:
         ("mine-threads-1e6", "api", "mine(threads=10**6) (was RuntimeError)", _mine(threads=10**6), InvalidArgument, "threads must be"),  # noqa: E501
         ("mine-min-count-2**64", "api", "mine(min_count=2**64) (was OverflowError)", _mine(min_count=2**64), InvalidArgument, "fits in 64 bits"),  # noqa: E501
         ("context-hops-2**64", "api", "context(hops=2**64) (was OverflowError)", lambda t: archmotif.mine([toy(), toy()], progress=False).context(0, 0, hops=2**64), InvalidArgument, "hops must be"),  # noqa: E501
+        # -- canonical search on many interchangeable nodes (each was > 60 s, Ctrl-C ignored)
+        ("hash-512-isolated", "shapes", "canonical_hash of 512 isolated same-op nodes (was 50 s)", _hash_ids("isolated 512"), None, "the same after renumbering"),  # noqa: E501
+        ("hash-1024-diamonds", "shapes", "canonical_hash of 1,024 copies of a 4-node diamond", _hash_ids("diamonds x1024"), None, "the same after renumbering"),  # noqa: E501
+        ("hash-64x64-layered", "shapes", "canonical_hash of a 64x64 layered graph, each layer feeding the next", _hash_ids("layered 64x64 dense"), None, "the same after renumbering"),  # noqa: E501
+        ("hash-4095-star", "shapes", "canonical_hash of a star with 4,095 identical leaves", _hash_ids("star 4095"), None, "the same after renumbering"),  # noqa: E501
+        ("contract-1024-diamonds", "shapes", "contract 1,024 diamonds, one group each", lambda t: archmotif.contract(_shape("diamonds x1024"), np.repeat(np.arange(1024), 4)).num_nodes, None, "ok: 1024"),  # noqa: E501
+        ("mine-star-256", "shapes", "mine([star]*2, max_motif_nodes=4096, max_levels=10**4), 256 identical leaves (was > 120 s)", _mine_star, None, r"macro nodes \[1, 1\]"),  # noqa: E501
         # -- writes -------------------------------------------------------------------------
         ("write-unwritable", "files", "save_corpus into a folder that cannot take files (the error named our temporary)", _unwritable, FileNotFoundError, "cannot write .*zoo.npz"),  # noqa: E501
         ("write-killed", "faults", "kill -9 during CorpusWriter and during an atomic write, then a save to the same path", _killed_saves, None, "0 after the next save"),  # noqa: E501
