@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import archmotif
-from archmotif import OpGraph, canonical_hash
+from archmotif import OpGraph, canonical_hash, synthetic
 
 
 @st.composite
@@ -146,16 +146,7 @@ def test_symmetric_graphs_keep_the_ids_of_the_original_search():
     assert canonical_hash(layered) == 66203746195718772104512414127587361021
 
 
-def _hidden_branches(k: int) -> OpGraph:
-    """Two automorphic sources that are not twins (each has a private successor),
-    both feeding ``k`` identical branches ``a -> b -> sink``: symmetry the search
-    does not know in advance, so past a few hundred branches it runs out of work."""
-    ops = ["src", "src", "z", "z"] + ["a", "b"] * k + ["sink"]
-    pairs = [(0, 2), (1, 3)]
-    for i in range(k):
-        a = 4 + 2 * i
-        pairs += [(0, a), (1, a), (a, a + 1), (a + 1, 4 + 2 * k)]
-    return OpGraph.from_edges(ops, pairs)
+_hidden_branches = synthetic.hidden_symmetry
 
 
 def test_a_search_past_its_work_budget_raises_limit_error_naming_it():

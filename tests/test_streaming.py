@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +14,6 @@ import pytest
 import archmotif
 from archmotif import FormatError, OpGraph
 from archmotif.corpus import CorpusWriter, corpus_info, load_corpus, open_corpus, save_corpus
-from archmotif.datasets import BUILTIN_PATH
 from archmotif.synthetic import resnet_like, transformer_like
 
 
@@ -110,11 +110,19 @@ def test_writer_in_pieces_equals_save_corpus_and_aborts_cleanly(small_corpus, tm
         w.add(graphs[0])
 
 
-def test_the_shipped_version_1_file_still_reads(builtin):
-    with open_corpus(BUILTIN_PATH) as r:
-        assert r.version == 1
-        assert r[10:20] == builtin[10:20]
-        assert [c for chunk in r.chunks(max_nodes=2000) for c in chunk] == builtin
+def test_a_version_1_file_still_reads_by_range_and_chunk():
+    """tests/data/corpus-v1.npz: the first 12 graphs of the built-in data as the first
+    corpus format wrote them (names, labels and node names in the header)."""
+    path = Path(__file__).parent / "data" / "corpus-v1.npz"
+    whole = archmotif.load_corpus(path)
+    with open_corpus(path) as r:
+        assert r.version == 1 and len(r) == 12
+        assert r[4:9] == whole[4:9]
+        assert [c for chunk in r.chunks(max_nodes=2000) for c in chunk] == whole
+    current = {g.name: g for g in archmotif.datasets.load("builtin")}
+    for g in whole:  # the same structures the current built-in data holds
+        assert g.node_ops() == current[g.name].node_ops() and g.node_flops is None
+        assert np.array_equal(g.edges, current[g.name].edges)
 
 
 def test_a_corrupt_record_is_a_format_error_naming_the_graph(small_corpus, tmp_path):

@@ -17,6 +17,7 @@ from archmotif.graph import OpGraph
 __all__ = [
     "BLOCKS",
     "diamonds",
+    "hidden_symmetry",
     "interchangeable",
     "layered",
     "repeated_blocks",
@@ -111,3 +112,15 @@ def interchangeable() -> dict[str, OpGraph]:
     graphs["chain 4096"] = OpGraph.from_edges(["op"] * n, chain)
     graphs["star 4095"] = OpGraph.from_edges(["op"] * n, star)
     return graphs
+
+
+def hidden_symmetry(k: int) -> OpGraph:
+    """Two automorphic sources that are not twins (each has a private successor), both
+    feeding ``k`` identical branches ``a -> b -> sink``: symmetry canonical search does
+    not know in advance, so past a few hundred branches it runs out of work."""
+    ops = ["src", "src", "z", "z"] + ["a", "b"] * k + ["sink"]
+    pairs = [(0, 2), (1, 3)]
+    for i in range(k):
+        a = 4 + 2 * i
+        pairs += [(0, a), (1, a), (a, a + 1), (a + 1, 4 + 2 * k)]
+    return OpGraph.from_edges(ops, pairs)

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 import archmotif
-from archmotif import FormatError, GraphError, LimitError, OpGraph
+from archmotif import FormatError, GraphError, LimitError, OpGraph, synthetic
 
 sys.path.insert(0, str(Path(__file__).parent))
 import untrusted_cases
@@ -493,15 +493,7 @@ def _garbage_onnx(tmp: Path) -> Path:
     return p
 
 
-def _hidden_branches(k: int) -> OpGraph:
-    """Symmetry the canonical search does not know in advance: two automorphic
-    sources, not twins, both feeding ``k`` identical branches."""
-    ops = ["src", "src", "z", "z"] + ["a", "b"] * k + ["sink"]
-    pairs = [(0, 2), (1, 3)]
-    for i in range(k):
-        a = 4 + 2 * i
-        pairs += [(0, a), (1, a), (a, a + 1), (a + 1, 4 + 2 * k)]
-    return OpGraph.from_edges(ops, pairs)
+_hidden_branches = synthetic.hidden_symmetry
 
 
 def _sigint_during_hash(tmp: Path) -> str:

@@ -174,7 +174,8 @@ def _cli_search(tmp: Path) -> str:
         cwd=tmp, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     lines = r.stderr.strip().splitlines()
-    return f"ok: exit {r.returncode}, {len(lines)} line: {lines[-1] if lines else ''}"
+    last = lines[-1].replace(str(tmp), "<tmp>") if lines else ""
+    return f"ok: exit {r.returncode}, {len(lines)} line: {last}"
 
 
 # -- encoder files --------------------------------------------------------------------

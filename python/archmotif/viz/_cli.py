@@ -142,14 +142,19 @@ def _cmd_plot_embedding(args: argparse.Namespace) -> int:
 
 
 def _cmd_plot_search(args: argparse.Namespace) -> int:
+    from archmotif.cli_inputs import read_graphs
+    from archmotif.errors import RetrievalError
     from archmotif.retrieval._cli import where_from_args
     from archmotif.retrieval.cost_search import pareto_front, scored_costs
     from archmotif.retrieval.index import Index, embed_query
     from archmotif.viz.plots import plot_similarity_cost
 
-    index = Index.load(args.index)
-    query = embed_query(args.model, index)
     where = where_from_args(args)
+    graphs = read_graphs(args.model, args)
+    if len(graphs) != 1:
+        raise RetrievalError(f"{args.model} holds {len(graphs)} graphs; plot search takes one")
+    index = Index.load(args.index)
+    query = embed_query(graphs[0], index)
     ids, scores, costs = scored_costs(index, query, args.cost, where=where)
     front = pareto_front(index, query, args.cost, where=where)
     at = {int(i): j for j, i in enumerate(ids)}
@@ -243,11 +248,21 @@ def register(sub: Any) -> None:
     em.add_argument("--labels", help="text file, one label per line (one per row)")
     _image_options(em)
     em.set_defaults(func=_cmd_plot_embedding)
-    se = psub.add_parser("search", help="similarity to a model against cost, the front ringed")
-    se.add_argument("model", help="model name (resnet50, timm:...), .onnx or OpGraph .json")
+    se = psub.add_parser(
+        "search",
+        help="similarity to a model against cost, the front ringed",
+        epilog=examples(
+            "archmotif plot search resnet50 --index index.npz -o front.png",
+            "archmotif plot search mymodel.py:Net --index zoo-index.npz --cost flops "
+            "--max-params 50M -o front.png",
+        ),
+        formatter_class=RawDescription,
+    )
+    se.add_argument("model", metavar="QUERY", help=INPUT_HELP + "; one graph")
     se.add_argument("--index", required=True, help="index file from `archmotif index build`")
     se.add_argument("--cost", default="params", help="numeric metadata field (params)")
     se.add_argument("--label", default="family", help="colour by this label (family)")
     add_filter_options(se)
+    add_model_options(se)
     _image_options(se)
     se.set_defaults(func=_cmd_plot_search)
