@@ -23,7 +23,7 @@ from typing import Any
 
 from archmotif.retrieval.constraints import Condition, parse_si, parse_where
 
-__all__ = ["add_filter_options", "register", "where_from_args"]
+__all__ = ["add_filter_options", "query_and_index", "register", "where_from_args"]
 
 _BUDGETS = ("params", "flops", "memory")  # --max-FIELD flags
 
@@ -97,19 +97,27 @@ def _si_text(x: float) -> str:
     return f"{x:.3g}"
 
 
-def _cmd_search(args: argparse.Namespace) -> int:
+def query_and_index(args: argparse.Namespace) -> tuple[Any, Any]:
+    """``(index, query embedding)`` for a command given ``args.model`` (any input that
+    reads as one graph) and ``args.index``; the query is read before the index, so a bad
+    query fails before a large index is loaded."""
     from archmotif.cli_inputs import read_graphs
     from archmotif.errors import RetrievalError
-    from archmotif.retrieval.cost_search import cost_buckets, pareto_front
     from archmotif.retrieval.index import Index, embed_query
 
-    where = where_from_args(args)
     graphs = read_graphs(args.model, args)
     if len(graphs) != 1:
-        raise RetrievalError(f"{args.model} holds {len(graphs)} graphs; search takes one query")
+        raise RetrievalError(f"{args.model} holds {len(graphs)} graphs; a query is one graph")
     index = Index.load(args.index)
+    return index, embed_query(graphs[0], index)
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from archmotif.retrieval.cost_search import cost_buckets, pareto_front
+
+    where = where_from_args(args)
+    index, query = query_and_index(args)
     labels = list(dict.fromkeys([*args.labels, *(c.field for c in where)]))
-    query = embed_query(graphs[0], index)
     if args.buckets:
         labels = list(dict.fromkeys([*labels, args.buckets]))
         k = args.k or 3

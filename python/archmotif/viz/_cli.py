@@ -142,19 +142,12 @@ def _cmd_plot_embedding(args: argparse.Namespace) -> int:
 
 
 def _cmd_plot_search(args: argparse.Namespace) -> int:
-    from archmotif.cli_inputs import read_graphs
-    from archmotif.errors import RetrievalError
-    from archmotif.retrieval._cli import where_from_args
+    from archmotif.retrieval._cli import query_and_index, where_from_args
     from archmotif.retrieval.cost_search import pareto_front, scored_costs
-    from archmotif.retrieval.index import Index, embed_query
     from archmotif.viz.plots import plot_similarity_cost
 
     where = where_from_args(args)
-    graphs = read_graphs(args.model, args)
-    if len(graphs) != 1:
-        raise RetrievalError(f"{args.model} holds {len(graphs)} graphs; plot search takes one")
-    index = Index.load(args.index)
-    query = embed_query(graphs[0], index)
+    index, query = query_and_index(args)
     ids, scores, costs = scored_costs(index, query, args.cost, where=where)
     front = pareto_front(index, query, args.cost, where=where)
     at = {int(i): j for j, i in enumerate(ids)}
