@@ -18,6 +18,12 @@ use run::detached;
 // glibc returns large freed blocks to the kernel and pays for zeroed pages on the
 // next allocation; mining allocates and frees per-round arrays of corpus size,
 // which made page clearing a third of the run time. mimalloc keeps them.
+// `no_thp`: mimalloc otherwise marks its regions MADV_HUGEPAGE, and the kernel
+// then zeroes a whole 2 MiB page on the first touch of any byte in it; with
+// 4 KiB pages a 10^6-node mine spends about a third as long in page clearing
+// (benches/README.md, "Mining core v2"). This only stops mimalloc asking for huge
+// pages; unlike MIMALLOC_ALLOW_THP=0 it does not switch THP off for the host
+// Python process (numpy, torch).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
