@@ -73,7 +73,7 @@ _DTYPES = {
     "record_offsets": np.int64,
     "node_flops": np.float64,
 }
-_BLOCK = 1 << 24  # bytes per read or copy when streaming a whole member
+_BLOCK = 1 << 24  # bytes per copy when a member is written from its temporary file
 
 
 # -- writing ------------------------------------------------------------------------
@@ -266,10 +266,6 @@ def save_corpus(
 
 
 # -- reading ------------------------------------------------------------------------
-
-
-def _unreadable(path: str, why: object) -> FormatError:
-    return FormatError(f"{path}: not a readable archmotif corpus ({why})")
 
 
 class CorpusReader(Sequence[OpGraph]):
