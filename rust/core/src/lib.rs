@@ -10,6 +10,7 @@
 //! Nothing here knows about Python; the `archmotif-python` crate converts.
 
 pub mod batch;
+pub(crate) mod candidate;
 pub mod canon;
 pub mod contract;
 pub mod control;

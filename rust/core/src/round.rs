@@ -32,6 +32,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use rayon::prelude::*;
 
+use crate::candidate::{self, Candidate, Candidates, Interned, FRESH};
 use crate::canon::canonical_form;
 use crate::control::Control;
 use crate::error::{Error, Result};
@@ -43,6 +44,9 @@ use crate::quotient::Quotient;
 #[derive(Debug, Clone)]
 struct Union {
     id: u128,
+    /// Dense index of `id` among the union ids seen (unions of different keys
+    /// can share an id), to group candidates by id with a `u32`.
+    class: u32,
     /// `order[pos]` indexes the concatenation `A.nodes ++ B.nodes`.
     order: Vec<u32>,
 }
@@ -52,9 +56,9 @@ struct Union {
 /// canonical position order, and is an instance of motif `motif[f]`.
 #[derive(Debug, Clone)]
 pub(crate) struct Partition {
-    frag_of: Vec<u32>,
-    pos: Vec<u32>,
-    motif: Vec<u128>,
+    pub(crate) frag_of: Vec<u32>,
+    pub(crate) pos: Vec<u32>,
+    pub(crate) motif: Vec<u128>,
     offsets: Vec<u32>,
     nodes: Vec<u32>,
 }
@@ -64,17 +68,9 @@ impl Partition {
         self.motif.len()
     }
 
-    fn nodes_of(&self, f: u32) -> &[u32] {
+    pub(crate) fn nodes_of(&self, f: u32) -> &[u32] {
         &self.nodes[self.offsets[f as usize] as usize..self.offsets[f as usize + 1] as usize]
     }
-}
-
-pub(crate) struct Candidate {
-    pub(crate) key: Key,
-    fa: u32,
-    fb: u32,
-    /// Index into `Miner::union_list`, set by `Miner::resolve`.
-    union: u32,
 }
 
 /// The mining engine: the motif forms seen so far, the cache of candidate
@@ -84,8 +80,10 @@ pub(crate) struct Candidate {
 pub struct Miner {
     op_labels: Vec<u64>,
     forms: HashMap<u128, Form>,
-    unions: HashMap<Key, u32>,
+    /// Every candidate key seen; key `i`'s union is `union_list[i]`.
+    keys: Interned,
     union_list: Vec<Union>,
+    classes: HashMap<u128, u32>,
     /// Union ids applied at each level, best rank first.
     rules: Vec<Vec<u128>>,
     single: HashMap<u32, u128>,
@@ -171,57 +169,24 @@ impl Miner {
             .collect()
     }
 
-    /// Adjacent fragment pairs of one graph whose union fits `max_nodes` and is
-    /// convex on its own, ordered by (source fragment, target fragment).
+    /// This graph's candidate merges ([`crate::candidate::find`]), their keys
+    /// looked up among those this miner has interned.
     pub(crate) fn candidates(
+        &self,
         dag: &Dag,
         p: &Partition,
         max_nodes: usize,
         ctl: &Control,
-    ) -> Result<Vec<Candidate>> {
-        // Parallel inside one graph (a lone big graph uses every core); the
-        // sort makes the result independent of how the work was split.
-        let mut cross: Vec<(u32, u32, u32, u32)> = (0..dag.num_nodes() as u32)
-            .into_par_iter()
-            .flat_map_iter(|u| {
-                dag.successors(u).iter().filter_map(move |&v| {
-                    let (fa, fb) = (p.frag_of[u as usize], p.frag_of[v as usize]);
-                    (fa != fb).then(|| (fa, fb, p.pos[u as usize], p.pos[v as usize]))
-                })
-            })
-            .collect();
-        ctl.check()?;
-        cross.par_sort_unstable();
-        ctl.check()?;
-        let succ = FragGraph::new(p.len(), &cross);
-        ctl.check()?;
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < cross.len() {
-            let (fa, fb) = (cross[i].0, cross[i].1);
-            let mut j = i;
-            while j < cross.len() && cross[j].0 == fa && cross[j].1 == fb {
-                j += 1;
-            }
-            let size = p.nodes_of(fa).len() + p.nodes_of(fb).len();
-            if size <= max_nodes && succ.no_detour(fa, fb) {
-                out.push(Candidate {
-                    key: Key {
-                        a: p.motif[fa as usize],
-                        b: p.motif[fb as usize],
-                        cross: cross[i..j].iter().map(|c| (c.2, c.3)).collect(),
-                    },
-                    fa,
-                    fb,
-                    union: u32::MAX,
-                });
-            }
-            i = j;
-        }
-        Ok(out)
+    ) -> Result<Candidates> {
+        candidate::find(dag, p, max_nodes, &self.keys, ctl)
     }
 
-    fn union_of(&self, key: &Key, ctl: &Control) -> Result<(Union, Form)> {
+    /// The exact key of candidate `i` of `c` (after [`Miner::resolve`]).
+    pub(crate) fn key(&self, c: &Candidates, i: u32) -> &Key {
+        self.keys.key(c.list[i as usize].union)
+    }
+
+    fn union_of(&self, key: &Key, ctl: &Control) -> Result<(u128, Vec<u32>, Form)> {
         let (fa, fb) = (&self.forms[&key.a], &self.forms[&key.b]);
         let na = fa.ops.len() as u32;
         let ops: Vec<u32> = fa.ops.iter().chain(&fb.ops).copied().collect();
@@ -229,58 +194,55 @@ impl Miner {
         edges.extend(fb.edges.iter().map(|&(s, d)| (s + na, d + na)));
         edges.extend(key.cross.iter().map(|&(s, d)| (s, d + na)));
         let (c, form) = Form::canonical(&ops, &self.op_labels, &edges, ctl)?;
-        Ok((
-            Union {
-                id: c.id,
-                order: c.order,
-            },
-            form,
-        ))
+        Ok((c.id, c.order, form))
     }
 
-    /// Canonicalises every key not seen before (in parallel), caches it, and
-    /// points every candidate at its union.
-    pub(crate) fn resolve(&mut self, cands: &mut [Vec<Candidate>], ctl: &Control) -> Result<()> {
-        // One lookup per candidate, in parallel; only keys never seen are
-        // looked up again after they are canonicalised.
-        let index = &self.unions;
-        cands
-            .par_iter_mut()
-            .flatten()
-            .for_each(|c| c.union = index.get(&c.key).copied().unwrap_or(u32::MAX));
-        ctl.check()?;
-        let mut missing: Vec<&Key> = cands
-            .iter()
-            .flatten()
-            .filter(|c| c.union == u32::MAX)
-            .map(|c| &c.key)
+    /// Canonicalises every key not interned before (each once, in parallel),
+    /// interns it, and points every candidate at its union.
+    pub(crate) fn resolve(&mut self, cands: &mut [Candidates], ctl: &Control) -> Result<()> {
+        // The fresh keys of every graph, each once; slots[g][k] names graph g's
+        // k-th fresh key in that list.
+        let mut todo = Interned::default();
+        let slots: Vec<Vec<u32>> = cands
+            .iter_mut()
+            .map(|c| {
+                std::mem::take(&mut c.fresh)
+                    .into_iter()
+                    .map(|k| todo.intern(k))
+                    .collect()
+            })
             .collect();
-        if missing.is_empty() {
+        if todo.len() == 0 {
             return Ok(());
         }
-        missing.sort_unstable();
-        missing.dedup();
         ctl.check()?;
+        let keys = todo.into_keys();
         let this = &*self;
-        let solved: Vec<(Key, Union, Form)> = missing
+        let solved: Vec<(u128, Vec<u32>, Form)> = keys
             .par_iter()
             .map(|k| {
                 ctl.check()?;
-                let (u, f) = this.union_of(k, ctl)?;
-                Ok(((*k).clone(), u, f))
+                this.union_of(k, ctl)
             })
             .collect::<Result<_>>()?;
-        for (k, u, f) in solved {
-            self.forms.entry(u.id).or_insert(f);
-            self.unions.insert(k, self.union_list.len() as u32);
-            self.union_list.push(u);
+        let base = self.union_list.len() as u32;
+        for (k, (id, order, form)) in keys.into_iter().zip(solved) {
+            self.forms.entry(id).or_insert(form);
+            let next = self.classes.len() as u32;
+            let class = *self.classes.entry(id).or_insert(next);
+            let i = self.keys.intern(k);
+            debug_assert_eq!(
+                i as usize,
+                self.union_list.len(),
+                "a fresh key was interned"
+            );
+            self.union_list.push(Union { id, class, order });
         }
-        let index = &self.unions;
-        cands
-            .par_iter_mut()
-            .flatten()
-            .filter(|c| c.union == u32::MAX)
-            .for_each(|c| c.union = index[&c.key]);
+        cands.par_iter_mut().zip(&slots).for_each(|(c, s)| {
+            for x in c.list.iter_mut().filter(|x| x.union & FRESH != 0) {
+                x.union = base + s[(x.union & !FRESH) as usize];
+            }
+        });
         Ok(())
     }
 
@@ -291,30 +253,32 @@ impl Miner {
         &self,
         dag: &Dag,
         p: &Partition,
-        cands: &[Candidate],
+        cands: &Candidates,
         rank: &HashMap<u128, u32>,
         ctl: &Control,
     ) -> Result<(Partition, Vec<(u128, u32)>)> {
-        let mut sel: Vec<(u32, u32, u32, usize)> = cands
+        let cands = &cands.list;
+        let mut sel: Vec<(u32, u32, u32, u32)> = cands
             .iter()
             .enumerate()
             .filter_map(|(i, c)| {
                 let u = &self.union_list[c.union as usize];
                 rank.get(&u.id)
-                    .map(|&r| (r, c.fa.min(c.fb), c.fa.max(c.fb), i))
+                    .map(|&r| (r, c.fa.min(c.fb), c.fa.max(c.fb), i as u32))
             })
             .collect();
         sel.par_sort_unstable(); // distinct keys: deterministic
         let mut used = vec![false; p.len()];
-        let mut chosen: Vec<usize> = Vec::new();
+        let mut chosen: Vec<u32> = Vec::new();
         for &(_, _, _, i) in &sel {
-            let c = &cands[i];
+            let c = &cands[i as usize];
             if !used[c.fa as usize] && !used[c.fb as usize] {
                 used[c.fa as usize] = true;
                 used[c.fb as usize] = true;
                 chosen.push(i);
             }
         }
+        drop((sel, used));
         // `chosen` is in rank order. Merges on a quotient cycle are undone one
         // per strongly connected component, lowest rank first, until the
         // quotient is a DAG: undoing only splits parts, so it never adds a cycle.
@@ -322,13 +286,15 @@ impl Miner {
             ctl.check()?;
             let (next, merged_at) = self.merge(p, cands, &chosen);
             ctl.check()?;
-            let quotient = Quotient::new(dag, &next.frag_of);
-            ctl.check()?;
-            let sccs = quotient.cyclic_components(next.len());
+            let sccs = if acyclic(dag, &next) {
+                Vec::new()
+            } else {
+                Quotient::new(dag, &next.frag_of).cyclic_components(next.len())
+            };
             if sccs.is_empty() {
                 let kept = chosen
                     .iter()
-                    .map(|&i| (self.union_list[cands[i].union as usize].id, i as u32))
+                    .map(|&i| (self.union_list[cands[i as usize].union as usize].id, i))
                     .collect();
                 return Ok((next, kept));
             }
@@ -339,8 +305,8 @@ impl Miner {
                 }
             }
             let mut undo = vec![None; sccs.len()];
-            for (k, &i) in chosen.iter().enumerate() {
-                let c = comp_of[merged_at[&i] as usize];
+            for (k, &at) in merged_at.iter().enumerate() {
+                let c = comp_of[at as usize];
                 if c != usize::MAX {
                     undo[c] = Some(k); // the last (worst-ranked) merge of the component
                 }
@@ -365,18 +331,13 @@ impl Miner {
     }
 
     /// The partition after merging the `chosen` candidates; also the new
-    /// fragment index of each merge. Fragments keep the order of their first
-    /// old fragment, so the result is deterministic.
-    fn merge(
-        &self,
-        p: &Partition,
-        cands: &[Candidate],
-        chosen: &[usize],
-    ) -> (Partition, HashMap<usize, u32>) {
-        let mut partner: Vec<Option<usize>> = vec![None; p.len()];
-        for &i in chosen {
-            partner[cands[i].fa as usize] = Some(i);
-            partner[cands[i].fb as usize] = Some(i);
+    /// fragment index of each merge, in `chosen` order. Fragments keep the
+    /// order of their first old fragment, so the result is deterministic.
+    fn merge(&self, p: &Partition, cands: &[Candidate], chosen: &[u32]) -> (Partition, Vec<u32>) {
+        let mut partner: Vec<u32> = vec![u32::MAX; p.len()];
+        for (k, &i) in chosen.iter().enumerate() {
+            partner[cands[i as usize].fa as usize] = k as u32;
+            partner[cands[i as usize].fb as usize] = k as u32;
         }
         let n_frags = p.len() - chosen.len();
         let mut motif: Vec<u128> = Vec::with_capacity(n_frags);
@@ -384,24 +345,24 @@ impl Miner {
         let mut nodes: Vec<u32> = Vec::with_capacity(p.nodes.len());
         let mut frag_of = vec![0u32; p.frag_of.len()];
         let mut pos = vec![0u32; p.pos.len()];
-        let mut merged_at = HashMap::with_capacity_and_hasher(chosen.len(), Default::default());
+        let mut merged_at = vec![0u32; chosen.len()];
         offsets.push(0);
         for f in 0..p.len() as u32 {
             let new_f = motif.len() as u32;
             match partner[f as usize] {
-                None => {
+                u32::MAX => {
                     motif.push(p.motif[f as usize]);
                     nodes.extend_from_slice(p.nodes_of(f));
                 }
-                Some(i) => {
-                    let c = &cands[i];
+                k => {
+                    let c = &cands[chosen[k as usize] as usize];
                     if f != c.fa.min(c.fb) {
                         continue;
                     }
                     let u = &self.union_list[c.union as usize];
                     let (a, b) = (p.nodes_of(c.fa), p.nodes_of(c.fb));
                     let na = a.len() as u32;
-                    merged_at.insert(i, new_f);
+                    merged_at[k as usize] = new_f;
                     motif.push(u.id);
                     nodes.extend(u.order.iter().map(|&l| {
                         if l < na {
@@ -431,21 +392,36 @@ impl Miner {
         )
     }
 
-    /// Greedy non-overlapping occurrence count of each union id in one graph.
-    pub(crate) fn count(&self, cands: &[Candidate], num_frags: usize) -> HashMap<u128, u64> {
-        let mut occ: Vec<(u128, u32, u32)> = cands
+    /// Greedy non-overlapping occurrence count of each union id in one graph:
+    /// occurrences of one id are taken in (source, target) fragment order.
+    pub(crate) fn count(&self, cands: &Candidates, num_frags: usize) -> HashMap<u128, u64> {
+        const LOW: u64 = 0xffff_ffff;
+        let list = &cands.list;
+        // (id class, candidate index): candidates are in (fa, fb) order.
+        let mut occ: Vec<u64> = list
             .iter()
-            .map(|c| (self.union_list[c.union as usize].id, c.fa, c.fb))
+            .enumerate()
+            .map(|(i, c)| (self.union_list[c.union as usize].class as u64) << 32 | i as u64)
             .collect();
-        occ.par_sort_unstable(); // distinct keys: deterministic
-        let mut stamp = vec![u128::MAX; num_frags];
+        occ.par_sort_unstable();
+        let mut stamp = vec![u32::MAX; num_frags];
         let mut counts = HashMap::default();
-        for (id, fa, fb) in occ {
-            if stamp[fa as usize] != id && stamp[fb as usize] != id {
-                stamp[fa as usize] = id;
-                stamp[fb as usize] = id;
-                *counts.entry(id).or_insert(0u64) += 1;
+        let mut k = 0;
+        while k < occ.len() {
+            let class = (occ[k] >> 32) as u32;
+            let first = &list[(occ[k] & LOW) as usize];
+            let mut n = 0u64;
+            while k < occ.len() && (occ[k] >> 32) as u32 == class {
+                let c = &list[(occ[k] & LOW) as usize];
+                let (a, b) = (c.fa as usize, c.fb as usize);
+                if stamp[a] != class && stamp[b] != class {
+                    stamp[a] = class;
+                    stamp[b] = class;
+                    n += 1;
+                }
+                k += 1;
             }
+            counts.insert(self.union_list[first.union as usize].id, n);
         }
         counts
     }
@@ -485,10 +461,11 @@ impl Miner {
                 .enumerate()
                 .map(|(r, &id)| (id, r as u32))
                 .collect();
-            let mut cands: Vec<Vec<Candidate>> = graphs
+            let this = &*self;
+            let mut cands: Vec<Candidates> = graphs
                 .par_iter()
                 .zip(&parts)
-                .map(|(g, p)| Self::candidates(g, p, max_nodes, ctl))
+                .map(|(g, p)| this.candidates(g, p, max_nodes, ctl))
                 .collect::<Result<_>>()?;
             self.resolve(&mut cands, ctl)?;
             let this = &*self;
@@ -514,92 +491,40 @@ impl Miner {
     }
 }
 
-/// Visits allowed when looking for a detour; past it a merge counts as not convex.
-const DETOUR_BUDGET: usize = 256;
-
-/// The current fragment graph (a DAG) with a topological index per fragment,
-/// to test whether merging an edge `a -> b` keeps the quotient acyclic.
-struct FragGraph {
-    offsets: Vec<usize>,
-    succ: Vec<u32>,
-    topo: Vec<u32>,
+/// True when contracting `dag` by `p` leaves no cycle (Kahn's algorithm over
+/// the fragment multigraph, built in one pass in fragment order: no sort).
+fn acyclic(dag: &Dag, p: &Partition) -> bool {
+    let n = p.len();
+    let mut off: Vec<u32> = Vec::with_capacity(n + 1);
+    let mut succ: Vec<u32> = Vec::with_capacity(p.nodes.len());
+    let mut indeg = vec![0u32; n];
+    off.push(0);
+    for f in 0..n as u32 {
+        for &u in p.nodes_of(f) {
+            for &v in dag.successors(u) {
+                let b = p.frag_of[v as usize];
+                if b != f {
+                    succ.push(b);
+                    indeg[b as usize] += 1;
+                }
+            }
+        }
+        off.push(succ.len() as u32);
+    }
+    let mut queue: Vec<u32> = (0..n as u32).filter(|&f| indeg[f as usize] == 0).collect();
+    let mut head = 0;
+    while head < queue.len() {
+        let f = queue[head] as usize;
+        head += 1;
+        for &b in &succ[off[f] as usize..off[f + 1] as usize] {
+            indeg[b as usize] -= 1;
+            if indeg[b as usize] == 0 {
+                queue.push(b);
+            }
+        }
+    }
+    queue.len() == n
 }
-
-impl FragGraph {
-    fn new(n: usize, cross: &[(u32, u32, u32, u32)]) -> Self {
-        let mut offsets = vec![0usize; n + 1];
-        let mut succ: Vec<u32> = Vec::new();
-        let mut indeg = vec![0u32; n];
-        let mut last = None;
-        for &(a, b, _, _) in cross {
-            if last != Some((a, b)) {
-                offsets[a as usize + 1] += 1;
-                succ.push(b);
-                indeg[b as usize] += 1;
-                last = Some((a, b));
-            }
-        }
-        for i in 0..n {
-            offsets[i + 1] += offsets[i];
-        }
-        let mut topo = vec![0u32; n];
-        let mut queue: Vec<u32> = (0..n as u32).filter(|&v| indeg[v as usize] == 0).collect();
-        let mut head = 0;
-        while head < queue.len() {
-            let v = queue[head];
-            topo[v as usize] = head as u32;
-            head += 1;
-            for &w in &succ[offsets[v as usize]..offsets[v as usize + 1]] {
-                indeg[w as usize] -= 1;
-                if indeg[w as usize] == 0 {
-                    queue.push(w);
-                }
-            }
-        }
-        FragGraph {
-            offsets,
-            succ,
-            topo,
-        }
-    }
-
-    fn successors(&self, v: u32) -> &[u32] {
-        &self.succ[self.offsets[v as usize]..self.offsets[v as usize + 1]]
-    }
-
-    /// True when no path `a -> x -> ... -> b` avoids the direct edge, i.e.
-    /// merging `a` and `b` alone keeps the quotient a DAG. A search past
-    /// [`DETOUR_BUDGET`] visits answers false (conservatively).
-    fn no_detour(&self, a: u32, b: u32) -> bool {
-        let limit = self.topo[b as usize];
-        if limit == self.topo[a as usize] + 1 {
-            return true;
-        }
-        let mut stack: Vec<u32> = self
-            .successors(a)
-            .iter()
-            .copied()
-            .filter(|&x| x != b && self.topo[x as usize] < limit)
-            .collect();
-        let mut seen: Vec<u32> = stack.clone();
-        while let Some(x) = stack.pop() {
-            for &y in self.successors(x) {
-                if y == b {
-                    return false;
-                }
-                if self.topo[y as usize] < limit && !seen.contains(&y) {
-                    if seen.len() >= DETOUR_BUDGET {
-                        return false;
-                    }
-                    seen.push(y);
-                    stack.push(y);
-                }
-            }
-        }
-        true
-    }
-}
-
 /// The macro graph of a final partition: macro nodes ordered by smallest node.
 pub(crate) fn macro_of(dag: &Dag, p: &Partition) -> Macro {
     let mut order: Vec<(u32, u32)> = (0..p.len() as u32)

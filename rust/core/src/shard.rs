@@ -20,11 +20,12 @@ use rustc_hash::FxHashMap as HashMap;
 
 use rayon::prelude::*;
 
+use crate::candidate::Candidates;
 use crate::control::Control;
 use crate::error::Result;
 use crate::graph::Dag;
 use crate::motif::{Form, Key, Macro, Motif, Params};
-use crate::round::{macro_of, Candidate, Miner, Partition};
+use crate::round::{macro_of, Miner, Partition};
 
 /// Per candidate id: (greedy non-overlapping occurrences, graphs with one).
 pub type Counts = HashMap<u128, (u64, u64)>;
@@ -48,7 +49,7 @@ pub struct Shard {
     miner: Miner,
     params: Params,
     parts: Vec<Partition>,
-    cands: Vec<Vec<Candidate>>,
+    cands: Vec<Candidates>,
     /// After [`Shard::apply`]: each graph's new partition and its kept merges
     /// as (union id, candidate index).
     pending: Vec<(Partition, Vec<(u128, u32)>)>,
@@ -93,11 +94,11 @@ impl Shard {
     /// Starts a round: this shard's candidate merges, counted.
     pub fn count(&mut self, graphs: &[&Dag], ctl: &Control) -> Result<Counts> {
         let max_nodes = self.params.max_motif_nodes;
-        let parts = &self.parts;
-        let mut cands: Vec<Vec<Candidate>> = graphs
+        let (parts, miner) = (&self.parts, &self.miner);
+        let mut cands: Vec<Candidates> = graphs
             .par_iter()
             .zip(parts)
-            .map(|(g, p)| Miner::candidates(g, p, max_nodes, ctl))
+            .map(|(g, p)| miner.candidates(g, p, max_nodes, ctl))
             .collect::<Result<_>>()?;
         self.miner.resolve(&mut cands, ctl)?;
         let miner = &self.miner;
@@ -154,7 +155,7 @@ impl Shard {
         let mut parts = Vec::with_capacity(pending.len());
         for (g, (part, kept)) in pending.into_iter().enumerate() {
             for (id, i) in kept {
-                let key = &self.cands[g][i as usize].key;
+                let key = self.miner.key(&self.cands[g], i);
                 *self.created[g].entry(id).or_insert(0) += 1;
                 self.level_of.entry(id).or_insert(level);
                 match self.children.get(&id) {

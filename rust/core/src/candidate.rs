@@ -1,0 +1,324 @@
+//! Candidate merges of one graph, found without an allocation per candidate,
+//! and the table that interns their exact keys.
+//!
+//! A candidate is a pair of adjacent fragments `fa -> fb` whose union fits the
+//! size limit and is convex on its own. Its exact [`Key`] (the two motifs and
+//! the crossing edges in canonical positions) is never built per candidate:
+//! the crossing edges stay in one flat buffer per round, the key is hashed from
+//! that slice and looked up in the miner's [`Interned`] table, and only a key
+//! the table has never seen is built, once per chunk of fragments. So a round
+//! costs a few flat passes over the edges, whatever the number of candidates.
+//!
+//! Work is split over chunks of fragments (a lone big graph uses every core);
+//! chunks are concatenated in order, so the result does not depend on the
+//! split: candidates come out ordered by (source fragment, target fragment).
+
+use std::hash::{Hash, Hasher};
+
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap as HashMap, FxHasher};
+
+use crate::control::Control;
+use crate::error::Result;
+use crate::graph::Dag;
+use crate::motif::Key;
+use crate::round::Partition;
+
+/// Fragments handled by one task; small graphs stay in one.
+const CHUNK: usize = 1 << 14;
+
+/// Marks a [`Candidate::union`] that indexes [`Candidates::fresh`] (a key
+/// the miner has not interned yet) instead of the miner's union list.
+pub(crate) const FRESH: u32 = 1 << 31;
+
+/// Visits allowed when looking for a detour; past it a merge counts as not convex.
+const DETOUR_BUDGET: usize = 256;
+
+/// One candidate merge `fa -> fb`; `union` indexes the miner's union list
+/// once [`crate::round::Miner::resolve`] has run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Candidate {
+    pub(crate) fa: u32,
+    pub(crate) fb: u32,
+    pub(crate) union: u32,
+}
+
+/// The candidates of one graph, ordered by `(fa, fb)`, and the keys among
+/// them the miner had not interned when they were found.
+#[derive(Debug, Default)]
+pub(crate) struct Candidates {
+    pub(crate) list: Vec<Candidate>,
+    pub(crate) fresh: Vec<Key>,
+}
+
+/// Exact keys, each stored once and named by its index in insertion order.
+#[derive(Debug, Default)]
+pub(crate) struct Interned {
+    heads: HashMap<u64, u32>,
+    keys: Vec<Key>,
+    /// Next key with the same hash (`u32::MAX`: none).
+    next: Vec<u32>,
+}
+
+fn key_hash(a: u128, b: u128, cross: &[(u32, u32)]) -> u64 {
+    let mut h = FxHasher::default();
+    (a, b).hash(&mut h);
+    cross.hash(&mut h);
+    h.finish()
+}
+
+impl Interned {
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub(crate) fn key(&self, i: u32) -> &Key {
+        &self.keys[i as usize]
+    }
+
+    fn find(&self, h: u64, a: u128, b: u128, cross: &[(u32, u32)]) -> Option<u32> {
+        let mut i = *self.heads.get(&h)?;
+        while i != u32::MAX {
+            let k = &self.keys[i as usize];
+            if k.a == a && k.b == b && k.cross == cross {
+                return Some(i);
+            }
+            i = self.next[i as usize];
+        }
+        None
+    }
+
+    /// The index of the key `(a, b, cross)`, if interned.
+    pub(crate) fn get(&self, a: u128, b: u128, cross: &[(u32, u32)]) -> Option<u32> {
+        self.find(key_hash(a, b, cross), a, b, cross)
+    }
+
+    /// The index of `key`, interning it when new.
+    pub(crate) fn intern(&mut self, key: Key) -> u32 {
+        let h = key_hash(key.a, key.b, &key.cross);
+        if let Some(i) = self.find(h, key.a, key.b, &key.cross) {
+            return i;
+        }
+        let i = self.keys.len() as u32;
+        let head = self.heads.entry(h).or_insert(u32::MAX);
+        self.next.push(*head);
+        *head = i;
+        self.keys.push(key);
+        i
+    }
+
+    /// The interned keys, leaving the table empty.
+    pub(crate) fn into_keys(self) -> Vec<Key> {
+        self.keys
+    }
+}
+
+/// The crossing edges of every fragment, as `(target fragment, source
+/// position, target position)` sorted per source fragment: fragment `f`'s are
+/// `cross[off[f]..off[f + 1]]`.
+fn crossing(dag: &Dag, p: &Partition, ctl: &Control) -> Result<(Vec<(u32, u32, u32)>, Vec<u32>)> {
+    let nf = p.len();
+    let chunks: Vec<(Vec<(u32, u32, u32)>, Vec<u32>)> = (0..nf.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            ctl.check()?;
+            let mut out = Vec::new();
+            let mut ends = Vec::with_capacity(CHUNK);
+            for f in (c * CHUNK) as u32..((c + 1) * CHUNK).min(nf) as u32 {
+                let start = out.len();
+                for &u in p.nodes_of(f) {
+                    for &v in dag.successors(u) {
+                        let fb = p.frag_of[v as usize];
+                        if fb != f {
+                            out.push((fb, p.pos[u as usize], p.pos[v as usize]));
+                        }
+                    }
+                }
+                out[start..].sort_unstable();
+                ends.push(out.len() as u32);
+            }
+            Ok((out, ends))
+        })
+        .collect::<Result<_>>()?;
+    if chunks.len() == 1 {
+        let (cross, ends) = chunks.into_iter().next().expect("one chunk");
+        let mut off = Vec::with_capacity(nf + 1);
+        off.push(0);
+        off.extend(ends);
+        return Ok((cross, off));
+    }
+    let total = chunks.iter().map(|c| c.0.len()).sum();
+    let mut cross = Vec::with_capacity(total);
+    let mut off = Vec::with_capacity(nf + 1);
+    off.push(0);
+    for (out, ends) in chunks {
+        let base = cross.len() as u32;
+        off.extend(ends.iter().map(|&e| base + e));
+        cross.extend_from_slice(&out);
+    }
+    Ok((cross, off))
+}
+
+/// Adjacent fragment pairs of one graph whose union fits `max_nodes` and is
+/// convex on its own, ordered by (source fragment, target fragment), their
+/// keys looked up in `interned`.
+pub(crate) fn find(
+    dag: &Dag,
+    p: &Partition,
+    max_nodes: usize,
+    interned: &Interned,
+    ctl: &Control,
+) -> Result<Candidates> {
+    let (cross, off) = crossing(dag, p, ctl)?;
+    ctl.check()?;
+    let frags = FragGraph::new(&cross, &off);
+    ctl.check()?;
+    let nf = p.len();
+    let mut chunks: Vec<Candidates> = (0..nf.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            ctl.check()?;
+            let mut out = Candidates::default();
+            let mut fresh = Interned::default();
+            let mut edges: Vec<(u32, u32)> = Vec::new();
+            for fa in (c * CHUNK) as u32..((c + 1) * CHUNK).min(nf) as u32 {
+                let row = &cross[off[fa as usize] as usize..off[fa as usize + 1] as usize];
+                let size_a = p.nodes_of(fa).len();
+                let mut i = 0;
+                while i < row.len() {
+                    let fb = row[i].0;
+                    let mut j = i;
+                    while j < row.len() && row[j].0 == fb {
+                        j += 1;
+                    }
+                    if size_a + p.nodes_of(fb).len() <= max_nodes && frags.no_detour(fa, fb) {
+                        edges.clear();
+                        edges.extend(row[i..j].iter().map(|e| (e.1, e.2)));
+                        let (a, b) = (p.motif[fa as usize], p.motif[fb as usize]);
+                        let union = match interned.get(a, b, &edges) {
+                            Some(u) => u,
+                            None => {
+                                FRESH
+                                    | fresh.intern(Key {
+                                        a,
+                                        b,
+                                        cross: edges.clone(),
+                                    })
+                            }
+                        };
+                        out.list.push(Candidate { fa, fb, union });
+                    }
+                    i = j;
+                }
+            }
+            out.fresh = fresh.into_keys();
+            Ok(out)
+        })
+        .collect::<Result<_>>()?;
+    if chunks.len() == 1 {
+        return Ok(chunks.pop().expect("one chunk"));
+    }
+    // Renumber each chunk's fresh keys into one list for the graph.
+    let mut fresh = Interned::default();
+    let mut list = Vec::with_capacity(chunks.iter().map(|c| c.list.len()).sum());
+    for chunk in chunks {
+        let slots: Vec<u32> = chunk.fresh.into_iter().map(|k| fresh.intern(k)).collect();
+        list.extend(chunk.list.into_iter().map(|mut c| {
+            if c.union & FRESH != 0 {
+                c.union = FRESH | slots[(c.union & !FRESH) as usize];
+            }
+            c
+        }));
+    }
+    Ok(Candidates {
+        list,
+        fresh: fresh.into_keys(),
+    })
+}
+
+/// The current fragment graph (a DAG) with a topological index per fragment,
+/// to test whether merging an edge `a -> b` keeps the quotient acyclic.
+struct FragGraph {
+    offsets: Vec<u32>,
+    succ: Vec<u32>,
+    topo: Vec<u32>,
+}
+
+impl FragGraph {
+    fn new(cross: &[(u32, u32, u32)], off: &[u32]) -> Self {
+        let n = off.len() - 1;
+        let mut offsets = Vec::with_capacity(n + 1);
+        let mut succ: Vec<u32> = Vec::new();
+        let mut indeg = vec![0u32; n];
+        offsets.push(0);
+        for f in 0..n {
+            let mut last = u32::MAX;
+            for &(b, _, _) in &cross[off[f] as usize..off[f + 1] as usize] {
+                if b != last {
+                    succ.push(b);
+                    indeg[b as usize] += 1;
+                    last = b;
+                }
+            }
+            offsets.push(succ.len() as u32);
+        }
+        let mut topo = vec![0u32; n];
+        let mut queue: Vec<u32> = (0..n as u32).filter(|&v| indeg[v as usize] == 0).collect();
+        let mut head = 0;
+        while head < queue.len() {
+            let v = queue[head];
+            topo[v as usize] = head as u32;
+            head += 1;
+            for &w in &succ[offsets[v as usize] as usize..offsets[v as usize + 1] as usize] {
+                indeg[w as usize] -= 1;
+                if indeg[w as usize] == 0 {
+                    queue.push(w);
+                }
+            }
+        }
+        FragGraph {
+            offsets,
+            succ,
+            topo,
+        }
+    }
+
+    fn successors(&self, v: u32) -> &[u32] {
+        &self.succ[self.offsets[v as usize] as usize..self.offsets[v as usize + 1] as usize]
+    }
+
+    /// True when no path `a -> x -> ... -> b` avoids the direct edge, i.e.
+    /// merging `a` and `b` alone keeps the quotient a DAG. A search past
+    /// [`DETOUR_BUDGET`] visits answers false (conservatively).
+    fn no_detour(&self, a: u32, b: u32) -> bool {
+        let limit = self.topo[b as usize];
+        if limit == self.topo[a as usize] + 1 {
+            return true;
+        }
+        let mut stack: Vec<u32> = self
+            .successors(a)
+            .iter()
+            .copied()
+            .filter(|&x| x != b && self.topo[x as usize] < limit)
+            .collect();
+        if stack.is_empty() {
+            return true;
+        }
+        let mut seen: Vec<u32> = stack.clone();
+        while let Some(x) = stack.pop() {
+            for &y in self.successors(x) {
+                if y == b {
+                    return false;
+                }
+                if self.topo[y as usize] < limit && !seen.contains(&y) {
+                    if seen.len() >= DETOUR_BUDGET {
+                        return false;
+                    }
+                    seen.push(y);
+                    stack.push(y);
+                }
+            }
+        }
+        true
+    }
+}
