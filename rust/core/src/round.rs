@@ -258,27 +258,39 @@ impl Miner {
         ctl: &Control,
     ) -> Result<(Partition, Vec<(u128, u32)>)> {
         let cands = &cands.list;
-        let mut sel: Vec<(u32, u32, u32, u32)> = cands
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| {
+        // Rank order, then (lower, higher) fragment: a stable grouping by
+        // rank (candidates come in (fa, fb) order) and a sort only of the
+        // groups not already in (lower, higher) order.
+        let (ranks, groups, mut sel) =
+            group_stable(cands.iter().enumerate().filter_map(|(i, c)| {
                 let u = &self.union_list[c.union as usize];
-                rank.get(&u.id)
-                    .map(|&r| (r, c.fa.min(c.fb), c.fa.max(c.fb), i as u32))
-            })
-            .collect();
-        sel.par_sort_unstable(); // distinct keys: deterministic
-        let mut used = vec![false; p.len()];
-        let mut chosen: Vec<u32> = Vec::new();
-        for &(_, _, _, i) in &sel {
+                rank.get(&u.id).map(|&r| (r, i as u32))
+            }));
+        let mut by_rank: Vec<u32> = (0..ranks.len() as u32).collect();
+        by_rank.sort_unstable_by_key(|&g| ranks[g as usize]);
+        let span = |i: u32| {
             let c = &cands[i as usize];
-            if !used[c.fa as usize] && !used[c.fb as usize] {
-                used[c.fa as usize] = true;
-                used[c.fb as usize] = true;
-                chosen.push(i);
+            (c.fa.min(c.fb) as u64) << 32 | c.fa.max(c.fb) as u64
+        };
+        for g in 0..ranks.len() {
+            let group = &mut sel[groups[g] as usize..groups[g + 1] as usize];
+            if !group.is_sorted_by_key(|&i| span(i)) {
+                group.sort_unstable_by_key(|&i| span(i)); // distinct keys: deterministic
             }
         }
-        drop((sel, used));
+        let mut used = vec![false; p.len()];
+        let mut chosen: Vec<u32> = Vec::new();
+        for &g in &by_rank {
+            for &i in &sel[groups[g as usize] as usize..groups[g as usize + 1] as usize] {
+                let c = &cands[i as usize];
+                if !used[c.fa as usize] && !used[c.fb as usize] {
+                    used[c.fa as usize] = true;
+                    used[c.fb as usize] = true;
+                    chosen.push(i);
+                }
+            }
+        }
+        drop((sel, used, groups));
         // `chosen` is in rank order. Merges on a quotient cycle are undone one
         // per strongly connected component, lowest rank first, until the
         // quotient is a DAG: undoing only splits parts, so it never adds a cycle.
@@ -395,33 +407,31 @@ impl Miner {
     /// Greedy non-overlapping occurrence count of each union id in one graph:
     /// occurrences of one id are taken in (source, target) fragment order.
     pub(crate) fn count(&self, cands: &Candidates, num_frags: usize) -> HashMap<u128, u64> {
-        const LOW: u64 = 0xffff_ffff;
         let list = &cands.list;
-        // (id class, candidate index): candidates are in (fa, fb) order.
-        let mut occ: Vec<u64> = list
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (self.union_list[c.union as usize].class as u64) << 32 | i as u64)
-            .collect();
-        occ.par_sort_unstable();
+        // Grouped by id class, each group in (fa, fb) order.
+        let (classes, groups, occ) = group_stable(
+            list.iter()
+                .enumerate()
+                .map(|(i, c)| (self.union_list[c.union as usize].class, i as u32)),
+        );
         let mut stamp = vec![u32::MAX; num_frags];
         let mut counts = HashMap::default();
-        let mut k = 0;
-        while k < occ.len() {
-            let class = (occ[k] >> 32) as u32;
-            let first = &list[(occ[k] & LOW) as usize];
+        for (g, &class) in classes.iter().enumerate() {
+            let group = &occ[groups[g] as usize..groups[g + 1] as usize];
             let mut n = 0u64;
-            while k < occ.len() && (occ[k] >> 32) as u32 == class {
-                let c = &list[(occ[k] & LOW) as usize];
+            for &i in group {
+                let c = &list[i as usize];
                 let (a, b) = (c.fa as usize, c.fb as usize);
                 if stamp[a] != class && stamp[b] != class {
                     stamp[a] = class;
                     stamp[b] = class;
                     n += 1;
                 }
-                k += 1;
             }
-            counts.insert(self.union_list[first.union as usize].id, n);
+            counts.insert(
+                self.union_list[list[group[0] as usize].union as usize].id,
+                n,
+            );
         }
         counts
     }
@@ -489,6 +499,36 @@ impl Miner {
     pub fn form(&self, id: u128) -> Option<&Form> {
         self.forms.get(&id)
     }
+}
+
+/// Groups `(key, value)` pairs by key without sorting: the distinct keys in
+/// order of first appearance, group offsets, and the values of group `g` in
+/// input order at `values[offsets[g]..offsets[g + 1]]`.
+fn group_stable(items: impl Iterator<Item = (u32, u32)>) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+    let mut local: HashMap<u32, u32> = HashMap::default();
+    let mut keys: Vec<u32> = Vec::new();
+    let mut offsets: Vec<u32> = vec![0];
+    let tagged: Vec<(u32, u32)> = items
+        .map(|(k, v)| {
+            let g = *local.entry(k).or_insert_with(|| {
+                keys.push(k);
+                offsets.push(0);
+                keys.len() as u32 - 1
+            });
+            offsets[g as usize + 1] += 1;
+            (g, v)
+        })
+        .collect();
+    for g in 0..keys.len() {
+        offsets[g + 1] += offsets[g];
+    }
+    let mut fill = offsets.clone();
+    let mut values = vec![0u32; tagged.len()];
+    for (g, v) in tagged {
+        values[fill[g as usize] as usize] = v;
+        fill[g as usize] += 1;
+    }
+    (keys, offsets, values)
 }
 
 /// True when contracting `dag` by `p` leaves no cycle (Kahn's algorithm over
