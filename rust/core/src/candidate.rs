@@ -49,6 +49,11 @@ pub(crate) struct Candidate {
 pub(crate) struct Candidates {
     pub(crate) list: Vec<Candidate>,
     pub(crate) fresh: Vec<Key>,
+    /// The fragment graph they were found in (each fragment's distinct
+    /// successors): what contracting by merges of these candidates makes of
+    /// it is the next quotient, so its acyclicity is checked on this.
+    pub(crate) succ_off: Vec<u32>,
+    pub(crate) succ: Vec<u32>,
 }
 
 /// Exact keys, each stored once and named by its index in insertion order.
@@ -88,17 +93,17 @@ impl Interned {
         None
     }
 
-    /// The index of the key `(a, b, cross)`, if interned.
-    pub(crate) fn get(&self, a: u128, b: u128, cross: &[(u32, u32)]) -> Option<u32> {
-        self.find(key_hash(a, b, cross), a, b, cross)
-    }
-
     /// The index of `key`, interning it when new.
     pub(crate) fn intern(&mut self, key: Key) -> u32 {
         let h = key_hash(key.a, key.b, &key.cross);
-        if let Some(i) = self.find(h, key.a, key.b, &key.cross) {
-            return i;
+        match self.find(h, key.a, key.b, &key.cross) {
+            Some(i) => i,
+            None => self.insert(h, key),
         }
+    }
+
+    /// Interns `key`, absent so far, whose hash is `h`.
+    fn insert(&mut self, h: u64, key: Key) -> u32 {
         let i = self.keys.len() as u32;
         let head = self.heads.entry(h).or_insert(u32::MAX);
         self.next.push(*head);
@@ -195,16 +200,20 @@ pub(crate) fn find(
                         edges.clear();
                         edges.extend(row[i..j].iter().map(|e| (e.1, e.2)));
                         let (a, b) = (p.motif[fa as usize], p.motif[fb as usize]);
-                        let union = match interned.get(a, b, &edges) {
+                        let h = key_hash(a, b, &edges);
+                        let union = match interned.find(h, a, b, &edges) {
                             Some(u) => u,
-                            None => {
-                                FRESH
-                                    | fresh.intern(Key {
+                            None => match fresh.find(h, a, b, &edges) {
+                                Some(f) => FRESH | f,
+                                None => {
+                                    let key = Key {
                                         a,
                                         b,
                                         cross: edges.clone(),
-                                    })
-                            }
+                                    };
+                                    FRESH | fresh.insert(h, key)
+                                }
+                            },
                         };
                         out.list.push(Candidate { fa, fb, union });
                     }
@@ -216,7 +225,9 @@ pub(crate) fn find(
         })
         .collect::<Result<_>>()?;
     if chunks.len() == 1 {
-        return Ok(chunks.pop().expect("one chunk"));
+        let mut out = chunks.pop().expect("one chunk");
+        (out.succ_off, out.succ) = (frags.offsets, frags.succ);
+        return Ok(out);
     }
     // Renumber each chunk's fresh keys into one list for the graph.
     let mut fresh = Interned::default();
@@ -233,6 +244,8 @@ pub(crate) fn find(
     Ok(Candidates {
         list,
         fresh: fresh.into_keys(),
+        succ_off: frags.offsets,
+        succ: frags.succ,
     })
 }
 

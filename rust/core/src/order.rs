@@ -39,8 +39,6 @@
 
 use std::collections::VecDeque;
 
-use rayon::prelude::*;
-
 use crate::control::Control;
 use crate::error::Result;
 use crate::graph::Dag;
@@ -70,9 +68,35 @@ impl<'a> Refiner<'a> {
     /// Cells of equal op label, in label order, all queued.
     fn new(dag: &'a Dag, op_labels: &[u64]) -> Self {
         let n = dag.num_nodes();
-        let mut elems: Vec<u32> = (0..n as u32).collect();
         let label = |v: u32| op_labels[dag.op(v) as usize];
-        elems.par_sort_unstable_by_key(|&v| (label(v), v));
+        // Nodes by (label, id): a counting sort over the labels in use.
+        let mut used = vec![false; op_labels.len()];
+        for &o in dag.ops() {
+            used[o as usize] = true;
+        }
+        let mut distinct: Vec<u64> = (0..op_labels.len())
+            .filter(|&o| used[o])
+            .map(|o| op_labels[o])
+            .collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let slot_of_op: Vec<u32> = op_labels
+            .iter()
+            .map(|l| distinct.binary_search(l).map_or(0, |i| i as u32))
+            .collect();
+        let of_node: Vec<u32> = dag.ops().iter().map(|&o| slot_of_op[o as usize]).collect();
+        let mut fill = vec![0usize; distinct.len() + 1];
+        for &c in &of_node {
+            fill[c as usize + 1] += 1;
+        }
+        for i in 0..distinct.len() {
+            fill[i + 1] += fill[i];
+        }
+        let mut elems = vec![0u32; n];
+        for (v, &c) in of_node.iter().enumerate() {
+            elems[fill[c as usize]] = v as u32;
+            fill[c as usize] += 1;
+        }
         let mut r = Refiner {
             dag,
             pos: vec![0; n],

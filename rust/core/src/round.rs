@@ -257,19 +257,19 @@ impl Miner {
         rank: &HashMap<u128, u32>,
         ctl: &Control,
     ) -> Result<(Partition, Vec<(u128, u32)>)> {
-        let cands = &cands.list;
+        let list = &cands.list;
         // Rank order, then (lower, higher) fragment: a stable grouping by
         // rank (candidates come in (fa, fb) order) and a sort only of the
         // groups not already in (lower, higher) order.
         let (ranks, groups, mut sel) =
-            group_stable(cands.iter().enumerate().filter_map(|(i, c)| {
+            group_stable(list.iter().enumerate().filter_map(|(i, c)| {
                 let u = &self.union_list[c.union as usize];
                 rank.get(&u.id).map(|&r| (r, i as u32))
             }));
         let mut by_rank: Vec<u32> = (0..ranks.len() as u32).collect();
         by_rank.sort_unstable_by_key(|&g| ranks[g as usize]);
         let span = |i: u32| {
-            let c = &cands[i as usize];
+            let c = &list[i as usize];
             (c.fa.min(c.fb) as u64) << 32 | c.fa.max(c.fb) as u64
         };
         for g in 0..ranks.len() {
@@ -282,7 +282,7 @@ impl Miner {
         let mut chosen: Vec<u32> = Vec::new();
         for &g in &by_rank {
             for &i in &sel[groups[g as usize] as usize..groups[g as usize + 1] as usize] {
-                let c = &cands[i as usize];
+                let c = &list[i as usize];
                 if !used[c.fa as usize] && !used[c.fb as usize] {
                     used[c.fa as usize] = true;
                     used[c.fb as usize] = true;
@@ -296,9 +296,9 @@ impl Miner {
         // quotient is a DAG: undoing only splits parts, so it never adds a cycle.
         loop {
             ctl.check()?;
-            let (next, merged_at) = self.merge(p, cands, &chosen);
+            let (next, merged_at, new_of) = self.merge(p, list, &chosen);
             ctl.check()?;
-            let sccs = if acyclic(dag, &next) {
+            let sccs = if acyclic(&cands.succ_off, &cands.succ, &new_of, next.len()) {
                 Vec::new()
             } else {
                 Quotient::new(dag, &next.frag_of).cyclic_components(next.len())
@@ -306,7 +306,7 @@ impl Miner {
             if sccs.is_empty() {
                 let kept = chosen
                     .iter()
-                    .map(|&i| (self.union_list[cands[i as usize].union as usize].id, i))
+                    .map(|&i| (self.union_list[list[i as usize].union as usize].id, i))
                     .collect();
                 return Ok((next, kept));
             }
@@ -343,9 +343,15 @@ impl Miner {
     }
 
     /// The partition after merging the `chosen` candidates; also the new
-    /// fragment index of each merge, in `chosen` order. Fragments keep the
+    /// fragment index of each merge, in `chosen` order, and of each old
+    /// fragment. Fragments keep the
     /// order of their first old fragment, so the result is deterministic.
-    fn merge(&self, p: &Partition, cands: &[Candidate], chosen: &[u32]) -> (Partition, Vec<u32>) {
+    fn merge(
+        &self,
+        p: &Partition,
+        cands: &[Candidate],
+        chosen: &[u32],
+    ) -> (Partition, Vec<u32>, Vec<u32>) {
         let mut partner: Vec<u32> = vec![u32::MAX; p.len()];
         for (k, &i) in chosen.iter().enumerate() {
             partner[cands[i as usize].fa as usize] = k as u32;
@@ -358,11 +364,13 @@ impl Miner {
         let mut frag_of = vec![0u32; p.frag_of.len()];
         let mut pos = vec![0u32; p.pos.len()];
         let mut merged_at = vec![0u32; chosen.len()];
+        let mut new_of = vec![0u32; p.len()];
         offsets.push(0);
         for f in 0..p.len() as u32 {
             let new_f = motif.len() as u32;
             match partner[f as usize] {
                 u32::MAX => {
+                    new_of[f as usize] = new_f;
                     motif.push(p.motif[f as usize]);
                     nodes.extend_from_slice(p.nodes_of(f));
                 }
@@ -375,6 +383,8 @@ impl Miner {
                     let (a, b) = (p.nodes_of(c.fa), p.nodes_of(c.fb));
                     let na = a.len() as u32;
                     merged_at[k as usize] = new_f;
+                    new_of[c.fa as usize] = new_f;
+                    new_of[c.fb as usize] = new_f;
                     motif.push(u.id);
                     nodes.extend(u.order.iter().map(|&l| {
                         if l < na {
@@ -401,6 +411,7 @@ impl Miner {
                 nodes,
             },
             merged_at,
+            new_of,
         )
     }
 
@@ -531,40 +542,46 @@ fn group_stable(items: impl Iterator<Item = (u32, u32)>) -> (Vec<u32>, Vec<u32>,
     (keys, offsets, values)
 }
 
-/// True when contracting `dag` by `p` leaves no cycle (Kahn's algorithm over
-/// the fragment multigraph, built in one pass in fragment order: no sort).
-fn acyclic(dag: &Dag, p: &Partition) -> bool {
-    let n = p.len();
-    let mut off: Vec<u32> = Vec::with_capacity(n + 1);
-    let mut succ: Vec<u32> = Vec::with_capacity(p.nodes.len());
-    let mut indeg = vec![0u32; n];
-    off.push(0);
-    for f in 0..n as u32 {
-        for &u in p.nodes_of(f) {
-            for &v in dag.successors(u) {
-                let b = p.frag_of[v as usize];
-                if b != f {
-                    succ.push(b);
-                    indeg[b as usize] += 1;
+/// True when the fragment graph `succ` (a DAG, fragment `a`'s successors at
+/// `succ[off[a]..off[a + 1]]`) stays acyclic with fragment `a` renamed
+/// `new_of[a]` (in `0..num_new`, at most two fragments per name): Kahn's
+/// algorithm on the renamed graph, without building it.
+fn acyclic(off: &[u32], succ: &[u32], new_of: &[u32], num_new: usize) -> bool {
+    let row = |a: usize| &succ[off[a] as usize..off[a + 1] as usize];
+    let mut indeg = vec![0u32; num_new];
+    let mut members = vec![[u32::MAX; 2]; num_new];
+    for (a, &x) in new_of.iter().enumerate() {
+        let m = &mut members[x as usize];
+        m[(m[0] != u32::MAX) as usize] = a as u32;
+        for &b in row(a) {
+            let y = new_of[b as usize];
+            if y != x {
+                indeg[y as usize] += 1;
+            }
+        }
+    }
+    let mut queue: Vec<u32> = (0..num_new as u32)
+        .filter(|&x| indeg[x as usize] == 0)
+        .collect();
+    let mut head = 0;
+    while head < queue.len() {
+        let x = queue[head];
+        head += 1;
+        for &a in members[x as usize].iter().filter(|&&a| a != u32::MAX) {
+            for &b in row(a as usize) {
+                let y = new_of[b as usize];
+                if y != x {
+                    indeg[y as usize] -= 1;
+                    if indeg[y as usize] == 0 {
+                        queue.push(y);
+                    }
                 }
             }
         }
-        off.push(succ.len() as u32);
     }
-    let mut queue: Vec<u32> = (0..n as u32).filter(|&f| indeg[f as usize] == 0).collect();
-    let mut head = 0;
-    while head < queue.len() {
-        let f = queue[head] as usize;
-        head += 1;
-        for &b in &succ[off[f] as usize..off[f + 1] as usize] {
-            indeg[b as usize] -= 1;
-            if indeg[b as usize] == 0 {
-                queue.push(b);
-            }
-        }
-    }
-    queue.len() == n
+    queue.len() == num_new
 }
+
 /// The macro graph of a final partition: macro nodes ordered by smallest node.
 pub(crate) fn macro_of(dag: &Dag, p: &Partition) -> Macro {
     let mut order: Vec<(u32, u32)> = (0..p.len() as u32)
