@@ -4,6 +4,13 @@ The core itself breaks every mining tie by a structural order (``rust/core/src/o
 so contraction no longer depends on the numbering. :func:`canonical_order` still gives
 learners one structure-defined node order for the tensors they build (node features,
 edge lists), so that their inputs, not only their macro graphs, are numbering-free.
+
+Measured (40 builtin graphs, 2026-12-02): an ``Encoder`` fitted on a renumbered copy of
+its corpus embeds it identically with this renumbering and up to 0.043 apart without it
+(training walks nodes in tensor order: augmentations, batching); embedding a renumbered
+graph differs by 5e-8 without it (float summation order). So ``Encoder`` and the GNN
+baselines keep it. ``MotifBag`` does not use it: its embeddings were identical with and
+without, and renumbering builtin (0.8 s) costs 5x mining it (0.15 s).
 """
 
 from __future__ import annotations
