@@ -118,12 +118,15 @@ impl Interned {
     }
 }
 
-/// The crossing edges of every fragment, as `(target fragment, source
-/// position, target position)` sorted per source fragment: fragment `f`'s are
+/// Crossing edges `(target fragment, source position, target position)`
+/// sorted per source fragment, and where each fragment's start.
+type Crossing = (Vec<(u32, u32, u32)>, Vec<u32>);
+
+/// The crossing edges of every fragment: fragment `f`'s are
 /// `cross[off[f]..off[f + 1]]`.
-fn crossing(dag: &Dag, p: &Partition, ctl: &Control) -> Result<(Vec<(u32, u32, u32)>, Vec<u32>)> {
+fn crossing(dag: &Dag, p: &Partition, ctl: &Control) -> Result<Crossing> {
     let nf = p.len();
-    let chunks: Vec<(Vec<(u32, u32, u32)>, Vec<u32>)> = (0..nf.div_ceil(CHUNK))
+    let chunks: Vec<Crossing> = (0..nf.div_ceil(CHUNK))
         .into_par_iter()
         .map(|c| {
             ctl.check()?;

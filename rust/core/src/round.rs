@@ -80,8 +80,9 @@ impl Partition {
 pub struct Miner {
     op_labels: Vec<u64>,
     forms: HashMap<u128, Form>,
-    /// Every candidate key seen; key `i`'s union is `union_list[i]`.
-    keys: Interned,
+    /// Every candidate key seen; key `i`'s union is `union_list[i]`. Boxed:
+    /// the engine that holds a miner stays small.
+    keys: Box<Interned>,
     union_list: Vec<Union>,
     classes: HashMap<u128, u32>,
     /// Union ids applied at each level, best rank first.
