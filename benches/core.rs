@@ -1,5 +1,5 @@
-//! Criterion benches of the core kernels: canonical hashing, one mining round,
-//! contraction. `cargo bench -p archmotif-core` (Python harness: throughput.py).
+//! Criterion benches of the core kernels: canonical hashing, the canonical node
+//! order (half of mining a lone big graph), mining, contraction. `cargo bench -p archmotif-core` (Python harness: throughput.py).
 
 use std::hint::black_box;
 
@@ -8,6 +8,7 @@ use archmotif_core::contract::contract;
 use archmotif_core::control::Control;
 use archmotif_core::hash::op_label;
 use archmotif_core::mine::{Miner, Params};
+use archmotif_core::order::canonical_ranks;
 use archmotif_core::Dag;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
@@ -75,6 +76,15 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    g.finish();
+
+    let mut g = c.benchmark_group("order");
+    g.throughput(Throughput::Elements(dag.num_nodes() as u64));
+    g.sample_size(10);
+    g.bench_function("resnet_like_1e5", |b| {
+        let ctl = Control::new();
+        b.iter(|| canonical_ranks(black_box(&dag), &labels(), &ctl).unwrap())
+    });
     g.finish();
 
     let mut g = c.benchmark_group("contract");

@@ -4,7 +4,8 @@
 //! - [`batch`]: many graphs at once, in parallel with rayon;
 //! - mining, layered one way: [`mine`] (entry point, [`mine::Strategy`]) ->
 //!   [`shard`] (the round driver, one or many shards) -> [`round`] (one merge
-//!   round on one graph) -> [`motif`] (the shared types); [`order`] gives the
+//!   round on one graph; its candidates found by `candidate`) -> [`motif`] (the
+//!   shared types); [`order`] gives the
 //!   canonical node order every tie is broken by.
 //!
 //! Nothing here knows about Python; the `archmotif-python` crate converts.

@@ -21,7 +21,8 @@
 //! their node ([`crate::order`]) and every tie below is broken by fragment index,
 //! so no decision depends on how the input numbered its nodes.
 //!
-//! This module owns one round on one graph (candidates, counts, application);
+//! This module owns one round on one graph (counts, application, the key cache);
+//! [`crate::candidate`] finds the candidates and interns their keys;
 //! [`crate::shard`] drives rounds over many graphs and shards.
 //! [`Miner::apply`] replays the recorded rules on new graphs with the same code,
 //! so applying a mined vocabulary to its own corpus reproduces the mined macro
