@@ -7,8 +7,8 @@ returns and the **coarse class**. Family names are the zoo's labels
 (:func:`archmotif.datasets.zoo.family_of`: timm and torchvision names stripped of sizes,
 transformers' ``model_type``); a design the libraries file under several names lists
 them all (torchvision's ``regnet`` is timm's ``regnetx``/``regnety``; torchvision's
-``mobilenetv2`` is transformers' ``mobilenet_v2``) and nothing else: a LLaMA that finds
-Mistral has found a sibling, not its family. A design with no family in the zoo (a
+``mobilenetv2`` is transformers' ``mobilenet_v2``; timm's undistilled ``deit_*`` are ViTs) and nothing else: a
+LLaMA that finds Mistral has found a sibling, not its family. A design with no family in the zoo (a
 U-Net) has no fine family and counts for the coarse class only.
 
 :func:`trace_queries` builds each model on the meta device (no weights) and traces it
@@ -46,6 +46,8 @@ INPUT_KINDS = {
 }
 
 _C, _V, _M = "cnn", "vision-transformer", "mlp"
+# timm's deit_* without distillation are ViTs trained another way: the same design
+_VIT = ("vit", "deit")
 QUERIES: tuple[Query, ...] = (
     Query("vgg9_bn", "convnets:vgg9_bn", "image", ("vgg",), _C, "6 convs with BatchNorm"),
     Query("vgg15_narrow", "convnets:vgg15_narrow", "image", ("vgg",), _C, "no BN, half width"),
@@ -79,9 +81,9 @@ QUERIES: tuple[Query, ...] = (
           "1-2-4-4, group width 8"),
     Query("regnety_500mf", "mobile:regnety_500mf", "image", ("regnet", "regnety"), _C,
           "1-2-4-3, with squeeze-excite"),
-    Query("vit_s16_depth6", "vision_transformers:vit_small_depth6", "image", ("vit",), _V,
+    Query("vit_s16_depth6", "vision_transformers:vit_small_depth6", "image", _VIT, _V,
           "attention written out"),
-    Query("vit_b32_sdpa_meanpool", "vision_transformers:vit_sdpa_meanpool", "image", ("vit",), _V,
+    Query("vit_b32_sdpa_meanpool", "vision_transformers:vit_sdpa_meanpool", "image", _VIT, _V,
           "F.scaled_dot_product_attention, no class token"),
     Query("deit_tiny_distilled", "vision_transformers:deit_tiny_distilled", "image", ("deit",), _V,
           "class + distillation tokens, depth 8"),
