@@ -16,8 +16,8 @@ from archmotif.datasets import zoo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benches/ is not installed
 
-from benches.rewrites import harness, queries  # noqa: E402
-from benches.rewrites.report import write  # noqa: E402
+from benches.rewrites import harness, queries
+from benches.rewrites.report import write
 
 # Written the way users write them: gMLP's spatial projection as a Conv1d over tokens
 # (lucidrains' spelling) makes the op-based rule see a CNN; the design is an MLP.
@@ -93,6 +93,8 @@ def test_op_difference():
     assert d["only_query"] == [("gelu", 1)]
     assert d["only_other"] == [("addmm", 2), ("pow", 1), ("tanh", 1)]
     assert d["shared"] == 0.75
+    # linear: 2 of 4 query nodes, 1 of 6 other nodes; input: 1/4 vs 1/6
+    assert d["shares"] == [("linear", 0.5, 0.167), ("input", 0.25, 0.167)]
 
 
 def test_the_harness_runs_end_to_end(traced, tmp_path):
@@ -103,11 +105,20 @@ def test_the_harness_runs_end_to_end(traced, tmp_path):
     for n in names:
         g = traced[n][0]
         q = next(q for q in queries.QUERIES if q.name == n)
-        corpus.append(archmotif.OpGraph(g.ops, g.edges, op_names=g.op_names, name=f"c_{n}",
-                                        labels={"family": q.families[0], "coarse": q.coarse}))
+        corpus.append(
+            archmotif.OpGraph(
+                g.ops,
+                g.edges,
+                op_names=g.op_names,
+                name=f"c_{n}",
+                labels={"family": q.families[0], "coarse": q.coarse},
+            )
+        )
     save_corpus(corpus, tmp_path / "corpus.npz")
     qs = [q for q in queries.QUERIES if q.name in (*names, "alexnet_narrow")]
-    raw = harness.run_benchmark(str(tmp_path / "corpus.npz"), ["wl"], queries=qs, log=lambda s: None)
+    raw = harness.run_benchmark(
+        str(tmp_path / "corpus.npz"), ["wl"], queries=qs, log=lambda s: None
+    )
     (run,) = raw["runs"]
     (wl,) = run["methods"]
     assert wl["family"]["MRR@10"] == 1.0 and wl["family"]["HIT@1"] == 1.0

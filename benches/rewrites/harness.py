@@ -17,6 +17,7 @@ in (:func:`op_difference`), the input the normalisation work needs.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -27,34 +28,39 @@ import numpy as np
 from archmotif.graph import OpGraph
 from benches.rewrites.queries import QUERIES, Query, trace_queries
 
-__all__ = ["DEFAULT_METHODS", "op_difference", "run_benchmark", "targets_for"]
+__all__ = ["DEFAULT_METHODS", "load_corpus", "op_difference", "run_benchmark", "targets_for"]
 
 DEFAULT_METHODS = ("ours", "motif-bag", "wl", "gcn", "gat")
 KS = (1, 5, 10)
 _EXPLAINED = ("ours", "motif-bag")  # methods whose misses get an operator diff
 
 
-def targets_for(
-    queries: Sequence[Query], corpus: Sequence[OpGraph]
-) -> list[dict[str, set[str]]]:
+def targets_for(queries: Sequence[Query], corpus: Sequence[OpGraph]) -> list[dict[str, set[str]]]:
     """Per query, ``{"family": ..., "coarse": ...}``: its labels that occur in ``corpus``
     (an empty set when none does)."""
     families = {g.labels.get("family") for g in corpus}
     coarse = {g.labels.get("coarse") for g in corpus}
-    return [
-        {"family": set(q.families) & families, "coarse": {q.coarse} & coarse} for q in queries
-    ]
+    return [{"family": set(q.families) & families, "coarse": {q.coarse} & coarse} for q in queries]
 
 
 def op_difference(query: OpGraph, other: OpGraph, top: int = 8) -> dict[str, Any]:
     """What the operator multisets of two graphs differ in: the operators only one of
-    them has (with counts, commonest first) and the share of ``query``'s nodes whose
-    operator ``other`` also uses."""
+    them has (with counts, commonest first), the share of ``query``'s nodes whose
+    operator ``other`` also uses, and the shared operators whose shares of the nodes
+    differ most (``(op, share in query, share in other)``, rounded to 0.001)."""
     a, b = Counter(query.op_counts()), Counter(other.op_counts())
     only_q = sorted(((op, n) for op, n in a.items() if op not in b), key=lambda t: (-t[1], t[0]))
     only_o = sorted(((op, n) for op, n in b.items() if op not in a), key=lambda t: (-t[1], t[0]))
-    shared = sum(n for op, n in a.items() if op in b) / max(1, sum(a.values()))
-    return {"only_query": only_q[:top], "only_other": only_o[:top], "shared": round(shared, 3)}
+    na, nb = max(1, sum(a.values())), max(1, sum(b.values()))
+    shared = sum(n for op, n in a.items() if op in b) / na
+    shares = sorted(((op, a[op] / na, b[op] / nb) for op in a if op in b),
+                    key=lambda t: (-abs(t[1] - t[2]), t[0]))  # fmt: skip
+    return {
+        "only_query": only_q[:top],
+        "only_other": only_o[:top],
+        "shared": round(shared, 3),
+        "shares": [(op, round(x, 3), round(y, 3)) for op, x, y in shares[:3]],
+    }
 
 
 def _method_rows(
@@ -114,6 +120,29 @@ def _nearest_member(query: OpGraph, corpus: list[OpGraph], families: set[str]) -
     return max(members, key=lambda g: float(vec(g) @ q))
 
 
+def load_corpus(dataset: str, normalize: bool | None, *, quick: bool = False):
+    """``(graphs, state)``: the corpus as the retrieval report loads it, with
+    ``normalize`` passed to :func:`archmotif.datasets.load` when that accepts it (and not
+    ``None``), and a word on what was searched: whether its graphs change under
+    normalisation (``"raw"``) or not (``"normalised"``), or ``"as stored"`` when this
+    archmotif cannot normalise."""
+    from archmotif import datasets
+    from archmotif.retrieval.report import load_dataset
+
+    if normalize is not None and "normalize" in inspect.signature(datasets.load).parameters:
+        graphs = datasets.load(dataset, normalize=normalize)
+    else:
+        graphs = load_dataset(dataset, quick=quick)
+    try:
+        from archmotif.normalize import normalize_many  # type: ignore[import-not-found]
+    except ImportError:
+        return graphs, "as stored"
+    sample = graphs[:: max(1, len(graphs) // 20)]
+    same = all(a.num_nodes == b.num_nodes and a.op_counts() == b.op_counts()
+               for a, b in zip(sample, normalize_many(sample), strict=True))  # fmt: skip
+    return graphs, "normalised" if same else "raw"
+
+
 def run_benchmark(
     dataset: str = "zoo",
     methods: Sequence[str] = DEFAULT_METHODS,
@@ -126,16 +155,16 @@ def run_benchmark(
 ) -> dict[str, Any]:
     """Runs every method for every normalisation setting (``None``: trace as
     ``archmotif.trace`` does by default, without passing the switch) and returns the
-    raw result that :func:`benches.rewrites.report.write` turns into the report."""
-    from archmotif.retrieval.report import load_dataset
-
+    raw result that :func:`benches.rewrites.report.write` turns into the report. The
+    corpus is loaded once per setting, with the same ``normalize`` (:func:`load_corpus`)."""
     t0 = time.perf_counter()
-    corpus = load_dataset(dataset, quick=quick)
-    targets = targets_for(queries, corpus)
-    log(f"{dataset}: {len(corpus)} graphs; {sum(bool(t['family']) for t in targets)} of "
-        f"{len(queries)} queries have their family in it")  # fmt: skip
     runs = []
     for norm in normalize:
+        corpus, corpus_state = load_corpus(dataset, norm, quick=quick)
+        targets = targets_for(queries, corpus)
+        log(f"{dataset} ({corpus_state}): {len(corpus)} graphs; "
+            f"{sum(bool(t['family']) for t in targets)} of {len(queries)} queries have their "
+            "family in it")  # fmt: skip
         t = time.perf_counter()
         graphs = trace_queries(queries, normalize=norm)
         log(f"normalize={norm}: traced {len(graphs)} queries in {time.perf_counter() - t:.1f} s")
@@ -151,17 +180,26 @@ def run_benchmark(
             log(f"  {m}: family MRR@10 {f['MRR@10']:.3f} hit@5 {f['HIT@5']:.3f}, "
                 f"coarse hit@5 {c['HIT@5']:.3f} (fit {row['fit_seconds']:.1f} s)")  # fmt: skip
             rows.append(row)
-        runs.append({"normalize": norm, "query_nodes": {g.name: g.num_nodes for g in graphs},
+        runs.append({"normalize": norm, "corpus": corpus_state,
+                     "query_nodes": {g.name: g.num_nodes for g in graphs},
                      "methods": rows})  # fmt: skip
     return {
         "dataset": dataset,
         "corpus_graphs": len(corpus),
         "seed": seed,
         "quick": quick,
-        "queries": [{"name": q.name, "model": q.factory, "inputs": q.inputs,
-                     "families": list(q.families), "coarse": q.coarse, "note": q.note,
-                     "targets": sorted(t["family"])}
-                    for q, t in zip(queries, targets, strict=True)],  # fmt: skip
+        "queries": [
+            {
+                "name": q.name,
+                "model": q.factory,
+                "inputs": q.inputs,
+                "families": list(q.families),
+                "coarse": q.coarse,
+                "note": q.note,
+                "targets": sorted(t["family"]),
+            }
+            for q, t in zip(queries, targets, strict=True)
+        ],
         "corpus_names": [g.name for g in corpus],
         "corpus_families": [g.labels.get("family", "") for g in corpus],
         "runs": runs,

@@ -7,9 +7,10 @@ returns and the **coarse class**. Family names are the zoo's labels
 (:func:`archmotif.datasets.zoo.family_of`: timm and torchvision names stripped of sizes,
 transformers' ``model_type``); a design the libraries file under several names lists
 them all (torchvision's ``regnet`` is timm's ``regnetx``/``regnety``; torchvision's
-``mobilenetv2`` is transformers' ``mobilenet_v2``; timm's undistilled ``deit_*`` are ViTs) and nothing else: a
-LLaMA that finds Mistral has found a sibling, not its family. A design with no family in the zoo (a
-U-Net) has no fine family and counts for the coarse class only.
+``mobilenetv2`` is transformers' ``mobilenet_v2``; timm's undistilled ``deit_*`` are
+ViTs) and nothing else: a LLaMA that finds Mistral has found a sibling, not its family.
+A design with no family in the zoo (a U-Net) has no fine family and counts for the
+coarse class only.
 
 :func:`trace_queries` builds each model on the meta device (no weights) and traces it
 with :func:`archmotif.trace`, passing ``normalize`` through when ``trace`` accepts it.

@@ -20,6 +20,13 @@ from archmotif.atomic import write_atomic
 __all__ = ["write"]
 
 
+_CORPUS_STATE = {
+    "as stored": "its graphs as stored (this archmotif has no normalisation pass)",
+    "raw": "raw operators (its graphs change under normalisation)",
+    "normalised": "normalised operators",
+}
+
+
 def _norm_name(norm: bool | None) -> str:
     return {None: "trace default", False: "normalize=False", True: "normalize=True"}[norm]
 
@@ -60,7 +67,8 @@ def _per_query(raw: dict[str, Any], run: dict[str, Any]) -> list[str]:
         top1 = " (".join(ours["top1"]) + ")" if "top1" in ours else ""
         lines.append(
             f"| {q['name']} | {q['note']} | {run['query_nodes'][q['name']]} "
-            f"| {', '.join(q['targets']) or '– (not in corpus)'} | " + " | ".join(ranks)
+            f"| {', '.join(q['targets']) or '– (not in corpus)'} | "
+            + " | ".join(ranks)
             + f" | {_rank(ours.get('coarse'))} | {top1} |"
         )
     return lines
@@ -82,11 +90,12 @@ def _misses(raw: dict[str, Any], run: dict[str, Any]) -> list[str]:
             d = row["diff"]
             only_q = ", ".join(f"{op} ×{n}" for op, n in d["only_query"]) or "none"
             only_o = ", ".join(f"{op} ×{n}" for op, n in d["only_other"]) or "none"
+            shares = ", ".join(f"{op} {x:.0%} vs {y:.0%}" for op, x, y in d["shares"])
             lines.append(
                 f"- `{q['name']}` (rank {row['family']}; first hit {row['top1'][0]}, "
                 f"{row['top1'][1]}): against `{row['nearest']}`, the query alone has "
                 f"{only_q}; `{row['nearest']}` alone has {only_o}; {d['shared']:.0%} of the "
-                "query's nodes use operators both have."
+                "query's nodes use operators both have; shares that differ most: " + shares + "."
             )
         lines.append("")
     return lines
@@ -102,7 +111,8 @@ def write(raw: dict[str, Any], output: str | os.PathLike[str], *, command: str,
         "# Hand-written queries: does retrieval survive a rewrite?",
         "",
         f"Generated {generated} on {machine}, in {raw['seconds'] / 60:.1f} min"
-        + (" (quick: 2 epochs per training stage)" if raw["quick"] else "") + ", by:",
+        + (" (quick: 2 epochs per training stage)" if raw["quick"] else "")
+        + ", by:",
         "",
         "```bash",
         command,
@@ -124,11 +134,12 @@ def write(raw: dict[str, Any], output: str | os.PathLike[str], *, command: str,
         "",
     ]
     for run in raw["runs"]:
-        lines += [f"## Queries traced with {_norm_name(run['normalize'])}", ""]
-        lines += _summary(run) + [""]
+        lines += [f"## Queries traced with {_norm_name(run['normalize'])}", "",
+                  f"The corpus searched: {_CORPUS_STATE[run['corpus']]}.", ""]  # fmt: skip
+        lines += [*_summary(run), ""]
         lines += ["Rank of the first graph of the query's family, per method (bold: "
                   "outside the top 5; –: family not in the corpus):", ""]  # fmt: skip
-        lines += _per_query(raw, run) + [""]
+        lines += [*_per_query(raw, run), ""]
         lines += _misses(raw, run)
     lines.append(f"Raw results: [`{os.path.basename(os.path.splitext(out)[0])}.json`]"
                  f"({os.path.basename(os.path.splitext(out)[0])}.json).")  # fmt: skip

@@ -36,7 +36,9 @@ def _graphs(n: int, prefix: str, labels=None) -> list[archmotif.OpGraph]:
 
 
 def _database() -> list[archmotif.OpGraph]:
-    return _graphs(4, "d", [{"family": f, "coarse": c} for f, c in zip(_FAMILY, _COARSE)])
+    return _graphs(
+        4, "d", [{"family": f, "coarse": c} for f, c in zip(_FAMILY, _COARSE, strict=True)]
+    )
 
 
 def _check(res):
@@ -98,7 +100,7 @@ def test_an_embedder_is_fitted_on_the_database_only_and_blind():
 
 def test_a_built_index_embeds_the_queries_with_its_encoder():
     meta = [{"name": f"d{i}", "family": f, "coarse": c}
-            for i, (f, c) in enumerate(zip(_FAMILY, _COARSE))]  # fmt: skip
+            for i, (f, c) in enumerate(zip(_FAMILY, _COARSE, strict=True))]  # fmt: skip
     index = Index(_DB, meta, encoder=_Table(_Q))
     res = evaluate_queries(None, index, _graphs(3, "q"), _TARGETS, ks=(1, 3, 5, 10))
     _check(res)
