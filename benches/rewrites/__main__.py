@@ -61,8 +61,11 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"unknown queries: {', '.join(unknown)}")
         queries = tuple(q for q in QUERIES if q.name in wanted)
     settings = _normalize_settings(args.normalize)
-    raw = run_benchmark(args.dataset, args.methods.split(","), settings, seed=args.seed,
-                        quick=args.quick, queries=queries)  # fmt: skip
+    try:
+        raw = run_benchmark(args.dataset, args.methods.split(","), settings, seed=args.seed,
+                            quick=args.quick, queries=queries)  # fmt: skip
+    except FileNotFoundError as e:  # no zoo built yet, or a mistyped corpus path
+        raise SystemExit(str(e)) from None
     from archmotif.retrieval.report import _machine
     from benches.rewrites.report import write
 
