@@ -15,12 +15,12 @@ attribute string (the frontends and the NAS generators all call it):
 - pooling with a window (``max_pool2d``, ``avg_pool2d``, ...): kernel, stride, dilation.
 
 Defaults are left out (stride 1, dilation 1, dense, not transposed), a square size is
-written once (``k3``, not ``k3x3``), so one operator has one spelling whichever frontend
-or argument form produced it. **Not kept**: widths and channel counts (they change with
-the scale of a network, not its design), the number of groups (it follows the width:
-a depthwise convolution has one group per channel, and so do RegNet's fixed-width groups),
-padding (it follows the kernel in practice: "same" padding), adaptive pools' output size
-and linear layers' width.
+written once (``k3``, not ``k3x3``) and a 1x1 kernel has no dilation, so one operator has
+one spelling whichever frontend or argument form produced it. **Not kept**: widths and
+channel counts (they change with the scale of a network, not its design), the number of
+groups (it follows the width: a depthwise convolution has one group per channel, and so
+do RegNet's fixed-width groups), padding (it follows the kernel in practice: "same"
+padding), adaptive pools' output size and linear layers' width.
 
 **Two levels of detail** (:data:`DETAILS`): ``"op"``, the plain op (the ids archmotif
 always gave; attributes are ignored), and ``"attrs"``, op plus attributes: the op name
@@ -100,7 +100,10 @@ def attribute_string(
     :data:`GROUP_KINDS`; defaults write nothing (see the module docstring)."""
     if groups not in GROUP_KINDS:
         raise InvalidArgument(f"groups must be one of {', '.join(GROUP_KINDS)}, got {groups!r}")
-    parts = [f"k{_size('kernel', kernel)}"]
+    k = _size("kernel", kernel)
+    parts = [f"k{k}"]
+    if k == "1":  # a 1-wide kernel reads one position whatever its dilation
+        dilation = 1
     s, d = _size("stride", stride), _size("dilation", dilation)
     if s != "1":
         parts.append(f"s{s}")
