@@ -71,8 +71,8 @@ _QUICK_EPOCH_ARGS = ("epochs", "stage1_epochs", "stage2_epochs", "motif_epochs",
 QUICK_DARTS_GENOTYPES = 12
 
 
-def make_method(name: str, *, quick: bool = False) -> Any:
-    """A fresh embedder for a method name of :data:`METHODS`."""
+def make_method(name: str, *, quick: bool = False, detail: str = "op") -> Any:
+    """A fresh embedder for a method name of :data:`METHODS`, taking graphs at ``detail``."""
     if name not in METHODS:
         raise RetrievalError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
     module_name, cls_name, kwargs = METHODS[name]
@@ -82,7 +82,7 @@ def make_method(name: str, *, quick: bool = False) -> Any:
         raise RetrievalError(
             f"method {name!r} needs {module_name}.{cls_name}, which is not available ({e})"
         ) from None
-    kwargs = dict(kwargs)
+    kwargs = {**kwargs, "detail": detail}
     if quick:
         params = inspect.signature(cls).parameters
         kwargs.update({p: 2 for p in _QUICK_EPOCH_ARGS if p in params})
