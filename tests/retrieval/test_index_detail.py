@@ -4,6 +4,8 @@ file, and refuses a search at the other level."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -81,3 +83,18 @@ def test_cli_builds_and_searches_an_attrs_index(kernels, tmp_path, capsys):
     assert "convolution[k" in capsys.readouterr().out
     assert main(["info", str(corpus), "--detail", "attrs"]) == 0
     assert "convolution[k3]" in capsys.readouterr().out
+
+
+def test_eval_runs_every_method_at_the_asked_detail(tmp_path):
+    from archmotif.cli import main
+    from archmotif.datasets import darts
+
+    corpus = tmp_path / "d.npz"
+    archmotif.save_corpus(darts.generate(num_genotypes=4, depths=(5, 8)), corpus)
+    out = tmp_path / "r.md"
+    args = ["eval", "--datasets", str(corpus), "--methods", "wl", "--protocols", "transductive"]
+    assert main([*args, "--detail", "attrs", "-o", str(out)]) == 0
+    assert "--detail attrs" in out.read_text()
+    rows = json.loads(out.with_suffix(".json").read_text())
+    rows = rows["rows"] if isinstance(rows, dict) else rows
+    assert rows and all(r["detail"] == "attrs" for r in rows)

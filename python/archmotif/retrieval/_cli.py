@@ -9,7 +9,8 @@
   hold); per log-spaced cost bucket with ``--buckets FIELD``; the front of (similarity,
   cost) with ``--pareto [FIELD]``;
 - ``archmotif eval --datasets ... --methods ... -o docs/retrieval.md [--quick]``: the
-  comparison report (:mod:`archmotif.retrieval.report`).
+  comparison report (:mod:`archmotif.retrieval.report`); ``--detail attrs`` runs every
+  method on the op-plus-attributes view.
 
 Heavy imports (torch, the methods) happen inside the commands.
 """
@@ -160,6 +161,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
              "--protocols", args.protocols, "--seeds", args.seeds, "-o", args.output]  # fmt: skip
     parts += ["--quick"] * args.quick + ["--skip-missing"] * args.skip_missing
     parts += ["--variant", args.variant] if args.variant != "standard" else []
+    parts += ["--detail", args.detail] if args.detail != "op" else []
     rows = run_report(
         datasets,
         _csv(args.methods),
@@ -170,6 +172,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         skip_missing=args.skip_missing,
         variant=args.variant,
         command=shlex.join(parts),
+        detail=args.detail,
     )
     failed = [r for r in rows if "error" in r]
     print(f"wrote {args.output}" + (f"; {len(failed)} runs failed" if failed else ""))
@@ -267,4 +270,5 @@ def register(sub: Any) -> None:
     e.add_argument("--variant", default="standard", choices=["standard", "paper"],
                    help="paper: count the query itself among the relevant items, as the NAR "
                         "paper's code does (default standard)")  # fmt: skip
+    add_detail_option(e)
     e.set_defaults(func=_cmd_eval)
