@@ -27,6 +27,8 @@ pass in the Rust core); it never loops in Python over nodes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -46,35 +48,69 @@ from archmotif.normalize.vocabulary import (
     NO_OPS,
     RENAMES,
     SHAPE_READERS,
+    TRIANGLES,
 )
 
-__all__ = ["LAYOUT_MODES", "normalize"]
+__all__ = ["LAYOUT_MODES", "normalize", "normalize_many"]
 
 LAYOUT_MODES = ("drop", "collapse")
 
 
-def _rename(g: OpGraph) -> Work:
-    names = [RENAMES.get(n, n) for n in g.op_names]
-    vocab = list(dict.fromkeys(names))
-    remap = np.array([vocab.index(n) for n in names], dtype=np.int32)
-    ops = remap[g.ops] if g.num_nodes else g.ops.copy()
-    flops = None if g.node_flops is None else g.node_flops.copy()
-    origin = np.arange(g.num_nodes, dtype=np.int64)
-    return Work(ops.astype(np.int32), vocab, g.edges.copy(), flops, origin)
+@dataclass
+class _Batch:
+    """The graphs of one call as a disjoint union, in one global op vocabulary."""
+
+    graphs: list[OpGraph]
+    vocab: list[str]  # the original op names of every graph, first appearance order
+    ops: np.ndarray  # int32 [N0] into vocab
+    offsets: np.ndarray  # int64 [G + 1]
+
+    @classmethod
+    def of(cls, graphs: list[OpGraph]) -> _Batch:
+        vocab = list(dict.fromkeys(n for g in graphs for n in g.op_names))
+        index = {n: i for i, n in enumerate(vocab)}
+        ops = [np.array([index[n] for n in g.op_names], dtype=np.int32)[g.ops] for g in graphs]
+        sizes = [g.num_nodes for g in graphs]
+        offsets = np.zeros(len(graphs) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        flat = np.concatenate(ops) if ops else np.zeros(0, dtype=np.int32)
+        return cls(graphs, vocab, flat.astype(np.int32), offsets)
+
+    def work(self) -> Work:
+        """Step 1, renamed into the canonical vocabulary."""
+        names = [RENAMES.get(n, n) for n in self.vocab]
+        vocab = list(dict.fromkeys(names))
+        remap = np.array([vocab.index(n) for n in names], dtype=np.int32)
+        n = int(self.offsets[-1])
+        edges = [g.edges + off for g, off in zip(self.graphs, self.offsets.tolist(), strict=False)]
+        flops = [np.full(g.num_nodes, np.nan) if g.node_flops is None else g.node_flops
+                 for g in self.graphs]  # fmt: skip
+        return Work(
+            ops=remap[self.ops] if n else np.zeros(0, dtype=np.int32),
+            op_names=vocab,
+            edges=np.concatenate(edges, axis=1) if edges else np.zeros((2, 0), dtype=np.int64),
+            flops=np.concatenate(flops) if flops else np.zeros(0),
+            part=np.repeat(np.arange(len(self.graphs)), np.diff(self.offsets)),
+            origin=np.arange(n, dtype=np.int64),
+        )
 
 
 def _prune(w: Work) -> Work:
-    inputs = w.has({INPUT})
-    if not inputs.any():
-        return w
     n = w.num_nodes
+    has_input = np.zeros(int(w.part.max(initial=-1)) + 1, dtype=bool)
+    has_input[w.part[w.has({INPUT})]] = True
     readers = w.has(SHAPE_READERS)
-    data = _core.reach_forward(n, w.edges, inputs, readers) & ~readers
+    seeds = w.has({INPUT, CAUSAL_MASK})  # a marker stands for data: the pass is idempotent
+    # graphs without an input (hand-made, NAS cells) are not pruned
+    data = _core.reach_forward(n, w.edges, seeds, readers) & ~readers | ~has_input[w.part]
     if data.all():
         return w
-    # which pruned nodes carry a causal mask, and which data nodes they feed
-    causal = _core.reach_forward(n, w.edges, ~data & w.has(CAUSAL_OPS), data) & ~data
+    # a causal mask compares two index tensors (or takes a triangle); a comparison
+    # with a constant (a padding bound, a relative-position bucket) is not one
     src, dst = w.edges
+    indeg = np.bincount(dst[~data[src]], minlength=n)
+    causal_op = w.has(TRIANGLES) | (w.has(CAUSAL_OPS) & (indeg == 2))
+    causal = _core.reach_forward(n, w.edges, ~data & causal_op, data) & ~data
     fed = np.unique(dst[causal[src] & data[dst]])
     fate = np.where(data, np.arange(n), PRUNE)
     if fed.size:  # one marker per node the mask feeds, standing where the mask was
@@ -83,7 +119,8 @@ def _prune(w: Work) -> Work:
             ops=np.concatenate([w.ops, np.full(m, w.op_id(CAUSAL_MASK), dtype=np.int32)]),
             op_names=w.op_names,
             edges=np.concatenate([w.edges, np.stack([n + np.arange(m), fed])], axis=1),
-            flops=None if w.flops is None else np.concatenate([w.flops, np.zeros(m)]),
+            flops=np.concatenate([w.flops, np.zeros(m)]),
+            part=np.concatenate([w.part, w.part[fed]]),
             origin=w.origin,
         )
         fate = np.concatenate([fate, n + np.arange(m)])
@@ -135,49 +172,81 @@ def _fold(w: Work) -> Work:
     return w
 
 
-def _names(g: OpGraph, w: Work) -> tuple[str, ...] | None:
+def _names(batch: _Batch, w: Work) -> np.ndarray:
     """Each node's name; a folded node's members' names joined, then the ops it was
     made from (``"h.0.mlp.act (mul,pow,mul,add,mul,tanh,add,mul)"``)."""
-    if g.node_names is None:
-        return None
     n = w.num_nodes
     names = np.array(w.op_names, dtype=object)[w.ops]  # a marker is named by its op
+    original = np.empty(int(batch.offsets[-1]), dtype=object)
+    for g, lo in zip(batch.graphs, batch.offsets.tolist(), strict=False):
+        if g.node_names is not None:
+            original[lo : lo + g.num_nodes] = g.node_names
     alive = w.origin >= 0
     members = np.bincount(w.origin[alive], minlength=n)
     single = np.flatnonzero(alive)[members[w.origin[alive]] == 1]
-    original = np.array(g.node_names, dtype=object)
     names[w.origin[single]] = original[single]
     multi = np.flatnonzero(alive & (members[np.maximum(w.origin, 0)] > 1))
     if multi.size:
         order = multi[np.argsort(w.origin[multi], kind="stable")]
         bounds = np.flatnonzero(np.diff(w.origin[order])) + 1
-        ops = g.op_names
+        vocab = batch.vocab
         for group in np.split(order, bounds):  # one step per folded group, not per node
-            own = " + ".join(dict.fromkeys(original[group].tolist()))
-            made_of = ",".join(ops[i] for i in g.ops[group].tolist())
+            own = " + ".join(dict.fromkeys(str(x) for x in original[group].tolist()))
+            made_of = ",".join(vocab[i] for i in batch.ops[group].tolist())
             names[w.origin[group[0]]] = f"{own} ({made_of})"
-    return tuple(names.tolist())
+    return names
 
 
-def normalize(
-    graph: OpGraph, *, layout: Literal["drop", "collapse"] = "drop"
-) -> OpGraph:
+def _check(layout: str) -> None:
+    if layout not in LAYOUT_MODES:
+        raise InvalidArgument(f"layout must be one of {LAYOUT_MODES}, got {layout!r}")
+
+
+def normalize_many(
+    graphs: Iterable[OpGraph], *, layout: Literal["drop", "collapse"] = "drop"
+) -> list[OpGraph]:
+    """Every graph of ``graphs`` normalised, in one pass over their union (what a
+    corpus loader calls: a few numpy calls per rule, however many graphs)."""
+    _check(layout)
+    graphs = list(graphs)
+    for g in graphs:
+        if not isinstance(g, OpGraph):
+            raise TypeError(f"normalize expects OpGraphs, got {type(g).__name__}")
+    if not graphs:
+        return []
+    batch = _Batch.of(graphs)
+    w = _fold(_drop(_prune(batch.work()), layout))
+    names = _names(batch, w)
+    order = np.argsort(w.part, kind="stable")  # markers go after their graph's nodes
+    local = np.empty(w.num_nodes, dtype=np.int64)
+    sizes = np.bincount(w.part, minlength=len(graphs))
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    local[order] = np.arange(w.num_nodes) - np.repeat(starts[:-1], sizes)
+    by_part = np.argsort(w.part[w.edges[0]], kind="stable")
+    edges = w.edges[:, by_part]
+    edge_starts = np.searchsorted(w.part[edges[0]], np.arange(len(graphs) + 1))
+    out = []
+    for i, g in enumerate(graphs):  # one step per graph, not per node
+        nodes = order[starts[i] : starts[i + 1]]
+        e = local[edges[:, edge_starts[i] : edge_starts[i + 1]]]
+        used, ops = np.unique(w.ops[nodes], return_inverse=True)
+        out.append(
+            OpGraph(
+                ops.astype(np.int32).reshape(-1),
+                e,
+                op_names=[w.op_names[j] for j in used.tolist()],
+                name=g.name,
+                labels=g.labels,
+                node_names=None if g.node_names is None else names[nodes].tolist(),
+                node_flops=None if g.node_flops is None else w.flops[nodes],
+            )
+        )
+    return out
+
+
+def normalize(graph: OpGraph, *, layout: Literal["drop", "collapse"] = "drop") -> OpGraph:
     """``graph`` in the normalised vocabulary (see the module docstring). Name and
     labels are kept (``flops`` and ``params`` describe the model, not the graph)."""
     if not isinstance(graph, OpGraph):
         raise TypeError(f"normalize expects an OpGraph, got {type(graph).__name__}")
-    if layout not in LAYOUT_MODES:
-        raise InvalidArgument(f"layout must be one of {LAYOUT_MODES}, got {layout!r}")
-    w = _fold(_drop(_prune(_rename(graph)), layout))
-    used = np.unique(w.ops)
-    remap = np.full(len(w.op_names), -1, dtype=np.int32)
-    remap[used] = np.arange(used.size, dtype=np.int32)
-    return OpGraph(
-        remap[w.ops],
-        w.edges,
-        op_names=[w.op_names[i] for i in used.tolist()],
-        name=graph.name,
-        labels=graph.labels,
-        node_names=_names(graph, w),
-        node_flops=w.flops,
-    )
+    return normalize_many([graph], layout=layout)[0]

@@ -83,6 +83,10 @@ def match(w: Work, p: Pattern) -> np.ndarray:
     if not n or not src.size:
         return np.zeros((0, n_mem), dtype=np.int64)
     allowed = {m: w.ids_of(ops) for m, ops in members.items()}
+    first = labels[0]
+    rows = np.flatnonzero(np.isin(w.ops, allowed[first]))[:, None].astype(np.int64)
+    if not rows.shape[0]:
+        return np.zeros((0, n_mem), dtype=np.int64)
     succ = csr(n, src, dst)
     pred = csr(n, dst, src)
     keys = np.sort(src * n + dst)
@@ -92,8 +96,6 @@ def match(w: Work, p: Pattern) -> np.ndarray:
         i = np.minimum(np.searchsorted(keys, k), keys.size - 1)
         return keys[i] == k
 
-    first = labels[0]
-    rows = np.flatnonzero(np.isin(w.ops, allowed[first]))[:, None].astype(np.int64)
     placed = [first]
     todo = [lb for lb in labels if lb != first]
     while todo and rows.shape[0]:

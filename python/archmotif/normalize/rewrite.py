@@ -10,6 +10,9 @@ A rule says, for every node of the current graph, what becomes of it (``fate``):
 - ``fate[v] == PRUNE``: ``v`` goes with its edges (it computed only from shapes
   and constants).
 
+A batch of graphs is normalised as one disjoint union (``part`` says whose each
+node is), so a corpus costs a few numpy calls per rule, not per graph.
+
 :func:`apply` turns that into the next :class:`Work` in O(N + E) numpy work, and
 :func:`carry` is the one place a per-node field follows its node: a new per-node
 field of :class:`~archmotif.OpGraph` is one line there. ``origin`` maps every node
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DROP", "PRUNE", "Work", "apply", "carry", "csr"]
+__all__ = ["DROP", "PRUNE", "Work", "apply", "carry", "csr", "unique"]
 
 DROP = -1
 PRUNE = -2
@@ -36,7 +39,8 @@ class Work:
     ops: np.ndarray  # int32 [N], into op_names
     op_names: list[str]
     edges: np.ndarray  # int64 [2, E]
-    flops: np.ndarray | None  # float64 [N]
+    flops: np.ndarray  # float64 [N], NaN where unknown
+    part: np.ndarray  # int64 [N]: which graph of a batch the node belongs to
     origin: np.ndarray  # int64 [N0]: the current node of each original node, -1 if gone
 
     @property
@@ -95,10 +99,17 @@ def _bridge(n: int, edges: np.ndarray, dropped: np.ndarray) -> np.ndarray:
         first = np.repeat(off[mid], count) + _ranges(count)
         src = np.concatenate([src[~out_of], preds[first]])
         dst = np.concatenate([dst[~out_of], np.repeat(after, count)])
-        key = np.unique(src * n + dst)
+        key = unique(src * n + dst)
         src, dst = key // n, key % n
     keep = ~dropped[dst]
     return np.stack([src[keep], dst[keep]])
+
+
+def unique(keys: np.ndarray) -> np.ndarray:
+    """Sorted distinct ``keys`` (by sorting: numpy's hashed ``unique`` is slower on
+    int64 keys)."""
+    k = np.sort(keys)
+    return k[np.concatenate([[True], k[1:] != k[:-1]])] if k.size else k
 
 
 def _ranges(count: np.ndarray) -> np.ndarray:
@@ -115,18 +126,16 @@ def carry(w: Work, kept: np.ndarray, rep: np.ndarray, new_index: np.ndarray) -> 
     each old node to its new id (-1 when not kept)."""
     n_new = int(kept.shape[0])
     member = rep >= 0
-    flops = None
-    if w.flops is not None:  # NaN in a group stays NaN: the group's cost is unknown
-        flops = np.bincount(
-            new_index[rep[member]], weights=w.flops[member], minlength=n_new
-        ).astype(np.float64)
+    # NaN in a group stays NaN: the group's cost is unknown
+    flops = np.bincount(new_index[rep[member]], weights=w.flops[member], minlength=n_new)
     now = np.where(member, new_index[np.maximum(rep, 0)], -1)
     origin = np.where(w.origin >= 0, now[np.maximum(w.origin, 0)], -1)
     return Work(
         ops=np.ascontiguousarray(w.ops[kept]),
         op_names=w.op_names,
         edges=np.zeros((2, 0), dtype=np.int64),
-        flops=flops,
+        flops=flops.astype(np.float64),
+        part=w.part[kept],
         origin=origin,
     )
 
@@ -145,6 +154,6 @@ def apply(w: Work, fate: np.ndarray) -> Work:
     out = carry(w, kept, rep, new_index)
     s, d = new_index[rep[edges[0]]], new_index[rep[edges[1]]]
     inside = s != d  # edges within a folded group vanish
-    key = np.unique(s[inside] * max(kept.shape[0], 1) + d[inside])
+    key = unique(s[inside] * max(kept.shape[0], 1) + d[inside])
     out.edges = np.stack([key // max(kept.shape[0], 1), key % max(kept.shape[0], 1)])
     return out

@@ -12,9 +12,10 @@ one operator to them; the other tables say what an operator *is* to the pass:
   why they are dropped rather than collapsed into one node);
 - :data:`SHAPE_READERS`: read a tensor's shape, not its values: what they feed is
   computed from shapes and constants;
-- :data:`CAUSAL_OPS`: a subgraph of shapes and constants that holds one of these
-  (an ordered comparison, ``tril``) and feeds the model's data is a causal mask,
-  kept as one ``causal_mask`` marker.
+- :data:`CAUSAL_OPS`, :data:`TRIANGLES`: a subgraph of shapes and constants that
+  compares two index tensors (``le(kv_idx, q_idx)``) or takes a triangle
+  (``tril``) and feeds the model's data is a causal mask, kept as one
+  ``causal_mask`` marker per node it feeds.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "NO_OPS",
     "RENAMES",
     "SHAPE_READERS",
+    "TRIANGLES",
 ]
 
 #: The op of a graph input (both front ends).
@@ -173,4 +175,5 @@ LAYOUT_OPS: frozenset[str] = frozenset(
 
 SHAPE_READERS: frozenset[str] = frozenset({"sym_size", "sym_numel", "size"})
 
-CAUSAL_OPS: frozenset[str] = frozenset({"tril", "triu", "lt", "le", "gt", "ge"})
+CAUSAL_OPS: frozenset[str] = frozenset({"lt", "le", "gt", "ge"})
+TRIANGLES: frozenset[str] = frozenset({"tril", "triu"})
