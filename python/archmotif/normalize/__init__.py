@@ -16,7 +16,9 @@ every rule with its test):
    ``contiguous``, casts ...) and layout operators (``view`` ... ``permute``),
    wiring their readers to their input (``layout="collapse"`` keeps each chain of
    layout operators as one ``layout`` node instead);
-4. **fold** spelled-out operators into one node (:data:`~.folds.FOLDS`):
+4. **siblings**: parts of one tensor (``slice``, ``select``, ``split`` reading it and
+   nothing else) become one ``split``;
+5. **fold** spelled-out operators into one node (:data:`~.folds.FOLDS`):
    conv+batch norm, attention, linear, GELU, SiLU, hardswish, RMS and layer norm.
 
 A folded node sums its members' FLOPs, keeps the op of the rule, and its name is
@@ -46,6 +48,7 @@ from archmotif.normalize.vocabulary import (
     LAYOUT,
     LAYOUT_OPS,
     NO_OPS,
+    PARTS,
     RENAMES,
     SHAPE_READERS,
     TRIANGLES,
@@ -157,6 +160,31 @@ def _drop(w: Work, layout: str) -> Work:
     return apply(w, last)
 
 
+def _siblings(w: Work) -> Work:
+    """Parts of one tensor (slices, selects, splits with no other input) are one
+    ``split``: the first of them (by node order) stands for them all."""
+    n = w.num_nodes
+    src, dst = w.edges
+    indeg = np.bincount(dst, minlength=n)
+    part = w.has(PARTS) & (indeg == 1)
+    into = part[dst]
+    pred = np.full(n, -1, dtype=np.int64)
+    pred[dst[into]] = src[into]
+    nodes = np.flatnonzero(part)
+    first = np.full(n, n, dtype=np.int64)
+    np.minimum.at(first, pred[nodes], nodes)
+    many = np.bincount(pred[nodes], minlength=n) > 1
+    nodes = nodes[many[pred[nodes]]]
+    if not nodes.size:
+        return w
+    fate = np.arange(n, dtype=np.int64)
+    fate[nodes] = first[pred[nodes]]
+    ops = w.ops.copy()
+    ops[fate[nodes]] = w.op_id("split")
+    w.ops = ops
+    return apply(w, fate)
+
+
 def _fold(w: Work) -> Work:
     for p in FOLDS:
         rows = match(w, p)
@@ -215,7 +243,7 @@ def normalize_many(
     if not graphs:
         return []
     batch = _Batch.of(graphs)
-    w = _fold(_drop(_prune(batch.work()), layout))
+    w = _fold(_siblings(_drop(_prune(batch.work()), layout)))
     names = _names(batch, w)
     order = np.argsort(w.part, kind="stable")  # markers go after their graph's nodes
     local = np.empty(w.num_nodes, dtype=np.int64)

@@ -27,6 +27,7 @@ __all__ = [
     "LAYOUT",
     "LAYOUT_OPS",
     "NO_OPS",
+    "PARTS",
     "RENAMES",
     "SHAPE_READERS",
     "TRIANGLES",
@@ -83,10 +84,11 @@ _ONNX: dict[str, str] = {
     "Trilu": "tril",
     "Range": "arange",
     "CumSum": "cumsum",
-    "MaxPool": "max_pool2d",
-    "AveragePool": "avg_pool2d",
-    "GlobalAveragePool": "adaptive_avg_pool2d",
-    "GlobalMaxPool": "adaptive_max_pool2d",
+    "MaxPool": "max_pool",
+    "AveragePool": "avg_pool",
+    "GlobalAveragePool": "avg_pool",
+    "GlobalMaxPool": "max_pool",
+    "Gather": "select",  # an index into one axis (an embedding lookup reads as one too)
     "BatchNormalization": "batch_norm",
     "LayerNormalization": "layer_norm",
     "GroupNormalization": "group_norm",
@@ -144,7 +146,12 @@ _TORCH: dict[str, str] = {
     "bitwise_or": "logical_or",
     "bitwise_not": "logical_not",
     "_unsafe_view": "view",
-    "adaptive_avg_pool1d": "adaptive_avg_pool2d",
+    # a pooling's window (fixed, adaptive, global) is an attribute, not an operator:
+    # an adaptive pool exports to ONNX as a fixed or global one
+    **{f"{a}{k}_pool{d}d": f"{k}_pool" for a in ("", "adaptive_") for k in ("avg", "max")
+       for d in (1, 2, 3)},
+    "unbind": "split",
+    "narrow": "slice",
     "upsample_nearest2d": "upsample",
     "upsample_bilinear2d": "upsample",
     "_upsample_nearest_exact2d": "upsample",
@@ -172,6 +179,10 @@ LAYOUT_OPS: frozenset[str] = frozenset(
         "expand_as", "transpose", "permute", "t", "view_as", "movedim", "swapaxes",
     }
 )  # fmt: skip
+
+#: Operators that take a part of a tensor; siblings reading one tensor fold into one
+#: ``split`` (``chunk`` traces to one ``split``, and exports to ONNX as two ``Slice``).
+PARTS: frozenset[str] = frozenset({"slice", "select", "split"})
 
 SHAPE_READERS: frozenset[str] = frozenset({"sym_size", "sym_numel", "size"})
 
