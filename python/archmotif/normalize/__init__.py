@@ -162,7 +162,16 @@ def _drop(w: Work, layout: str) -> Work:
 
 def _siblings(w: Work) -> Work:
     """Parts of one tensor (slices, selects, splits with no other input) are one
-    ``split``: the first of them (by node order) stands for them all."""
+    ``split``: the first of them (by node order) stands for them all. Repeated until
+    nothing merges (``x[:, ::2, ::2]`` slices parts of parts)."""
+    while True:
+        n = w.num_nodes
+        w = _siblings_once(w)
+        if w.num_nodes == n:
+            return w
+
+
+def _siblings_once(w: Work) -> Work:
     n = w.num_nodes
     src, dst = w.edges
     indeg = np.bincount(dst, minlength=n)

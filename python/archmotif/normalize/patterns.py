@@ -50,7 +50,7 @@ class Pattern:
 
 def pattern(rule: str, result: str, spec: str, root: str, **ops: Iterable[str]) -> Pattern:
     """A pattern from ``"x>a a>b x>b"`` edge text; ``ops`` gives each member's ops."""
-    edges = tuple(tuple(e.split(">")) for e in spec.split())
+    edges = tuple(dict.fromkeys(tuple(e.split(">")) for e in spec.split()))
     members = tuple((m, frozenset(o)) for m, o in ops.items())
     p = Pattern(rule, result, members, edges, root)  # type: ignore[arg-type]
     # every member must reach the root, else the group need not be convex
