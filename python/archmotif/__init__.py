@@ -102,9 +102,7 @@ def trace(
     """
     from archmotif.frontends.torch_export import trace as _trace
 
-    return _trace(
-        model, example_inputs, meta=meta, name=name, labels=labels, normalize=normalize
-    )
+    return _trace(model, example_inputs, meta=meta, name=name, labels=labels, normalize=normalize)
 
 
 def from_onnx(path_or_model: Any, *, name: str | None = None, normalize: bool = True) -> OpGraph:

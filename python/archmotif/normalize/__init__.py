@@ -253,7 +253,8 @@ def normalize_many(
         return []
     batch = _Batch.of(graphs)
     w = _fold(_siblings(_drop(_prune(batch.work()), layout)))
-    names = _names(batch, w)
+    named = any(g.node_names is not None for g in graphs)
+    names = _names(batch, w) if named else None
     order = np.argsort(w.part, kind="stable")  # markers go after their graph's nodes
     local = np.empty(w.num_nodes, dtype=np.int64)
     sizes = np.bincount(w.part, minlength=len(graphs))
@@ -274,7 +275,7 @@ def normalize_many(
                 op_names=[w.op_names[j] for j in used.tolist()],
                 name=g.name,
                 labels=g.labels,
-                node_names=None if g.node_names is None else names[nodes].tolist(),
+                node_names=None if names is None or g.node_names is None else names[nodes].tolist(),
                 node_flops=None if g.node_flops is None else w.flops[nodes],
             )
         )

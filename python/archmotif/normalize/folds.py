@@ -74,14 +74,56 @@ def _gelu() -> list[Pattern]:
         if cube == "mul":
             ops["p2"] = {"mul"}
         inner = f"{p3} x>c b>c c>d d>t t>e"
-        out.append(pattern(f"tanh gelu (half first, x³ by {cube})", "gelu",
-                           f"{inner} x>a a>y e>y", "y", t={"tanh"}, **ops, a={"mul"}, y={"mul"}))
-        out.append(pattern(f"tanh gelu (half last, x³ by {cube})", "gelu",
-                           f"{inner} x>m e>m m>y", "y", t={"tanh"}, **ops, m={"mul"}, y=SCALE))
-    out.append(pattern("erf gelu (half first)", "gelu", "x>s s>f f>e x>a a>y e>y", "y",
-                       f={"erf"}, s=SCALE, e={"add"}, a={"mul"}, y={"mul"}))
-    out.append(pattern("erf gelu (half last)", "gelu", "x>s s>f f>e x>m e>m m>y", "y",
-                       f={"erf"}, s=SCALE, e={"add"}, m={"mul"}, y=SCALE))
+        out.append(
+            pattern(
+                f"tanh gelu (half first, x³ by {cube})",
+                "gelu",
+                f"{inner} x>a a>y e>y",
+                "y",
+                t={"tanh"},
+                **ops,
+                a={"mul"},
+                y={"mul"},
+            )
+        )
+        out.append(
+            pattern(
+                f"tanh gelu (half last, x³ by {cube})",
+                "gelu",
+                f"{inner} x>m e>m m>y",
+                "y",
+                t={"tanh"},
+                **ops,
+                m={"mul"},
+                y=SCALE,
+            )
+        )
+    out.append(
+        pattern(
+            "erf gelu (half first)",
+            "gelu",
+            "x>s s>f f>e x>a a>y e>y",
+            "y",
+            f={"erf"},
+            s=SCALE,
+            e={"add"},
+            a={"mul"},
+            y={"mul"},
+        )
+    )
+    out.append(
+        pattern(
+            "erf gelu (half last)",
+            "gelu",
+            "x>s s>f f>e x>m e>m m>y",
+            "y",
+            f={"erf"},
+            s=SCALE,
+            e={"add"},
+            m={"mul"},
+            y=SCALE,
+        )
+    )
     return out  # fmt: skip
 
 
@@ -110,17 +152,42 @@ def _norms() -> list[Pattern]:
                 tail, ops = "a>r r>i i>y", {"r": {"sqrt"}, "i": {"reciprocal"}, "y": {"mul"}}
             rms = f"x>p p>m m>a {tail} x>y"
             sqo = {"p": {sq}, "m": {"mean"}, "a": {"add"}}
-            out.append(pattern(f"rms norm ({sq}, {inv}, weight)", "rms_norm", f"{rms} y>g", "g",
-                               **ops, **sqo, g={"mul"}))
+            out.append(
+                pattern(
+                    f"rms norm ({sq}, {inv}, weight)",
+                    "rms_norm",
+                    f"{rms} y>g",
+                    "g",
+                    **ops,
+                    **sqo,
+                    g={"mul"},
+                )
+            )
             out.append(pattern(f"rms norm ({sq}, {inv})", "rms_norm", rms, "y", **ops, **sqo))
-            ln = f"x>u x>d u>d d>p p>m m>a {tail.replace('r>y', 'r>y d>y').replace('i>y', 'i>y d>y')}"
+            scaled = tail.replace("r>y", "r>y d>y").replace("i>y", "i>y d>y")
+            ln = f"x>u x>d u>d d>p p>m m>a {scaled}"
             lno = {"u": {"mean"}, "d": {"sub"}, **sqo}
-            for affine, root, more in (("weight, bias", "b", " y>g g>b"), ("weight", "g", " y>g"),
-                                       ("", "y", "")):
-                extra = {"g": {"mul"}, "b": {"add"}} if root == "b" else (
-                    {"g": {"mul"}} if root == "g" else {})
-                out.append(pattern(f"layer norm ({sq}, {inv}{', ' if affine else ''}{affine})",
-                                   "layer_norm", ln + more, root, **ops, **lno, **extra))
+            for affine, root, more in (
+                ("weight, bias", "b", " y>g g>b"),
+                ("weight", "g", " y>g"),
+                ("", "y", ""),
+            ):
+                extra = (
+                    {"g": {"mul"}, "b": {"add"}}
+                    if root == "b"
+                    else ({"g": {"mul"}} if root == "g" else {})
+                )
+                out.append(
+                    pattern(
+                        f"layer norm ({sq}, {inv}{', ' if affine else ''}{affine})",
+                        "layer_norm",
+                        ln + more,
+                        root,
+                        **ops,
+                        **lno,
+                        **extra,
+                    )
+                )
     # layer norms first: an rms pattern is not inside one (no mean-subtraction), but
     # the bigger form must win where both could claim the scale
     return sorted(out, key=lambda p: p.result != "layer_norm")  # fmt: skip

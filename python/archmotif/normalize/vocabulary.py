@@ -148,8 +148,12 @@ _TORCH: dict[str, str] = {
     "_unsafe_view": "view",
     # a pooling's window (fixed, adaptive, global) is an attribute, not an operator:
     # an adaptive pool exports to ONNX as a fixed or global one
-    **{f"{a}{k}_pool{d}d": f"{k}_pool" for a in ("", "adaptive_") for k in ("avg", "max")
-       for d in (1, 2, 3)},
+    **{
+        f"{a}{k}_pool{d}d": f"{k}_pool"
+        for a in ("", "adaptive_")
+        for k in ("avg", "max")
+        for d in (1, 2, 3)
+    },
     "unbind": "split",
     "narrow": "slice",
     "upsample_nearest2d": "upsample",
