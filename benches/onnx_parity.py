@@ -4,7 +4,8 @@ the macro graph (mined together with the built-in corpus), equal top-10 search r
 against a motif-bag index of the built-in data. The TorchScript exporter
 (``dynamo=False``, weights included, in memory) is the one that works offline here.
 
-Usage: ``python -m benches.onnx_parity norm|raw [MODEL ...]`` (docs/normalisation.md).
+Usage: ``python -m benches.onnx_parity norm|collapse|raw [MODEL ...]``
+(docs/normalisation.md; ``collapse`` keeps layout chains as one ``layout`` node).
 Prints one JSON line per model, then a summary line.
 """
 
@@ -43,15 +44,23 @@ def macro_hash(mg: Any) -> int:
 
 
 def main() -> None:
+    from archmotif.normalize import normalize_many
     from archmotif.retrieval.index import Index, search
     from archmotif.retrieval.report import make_method
 
     warnings.simplefilter("ignore")
-    norm = sys.argv[1] == "norm"
+    mode = sys.argv[1]
     models = sys.argv[2:] or MODELS
-    builtin = archmotif.datasets.load("builtin", normalize=norm)
+
+    def norm(graphs: list[archmotif.OpGraph]) -> list[archmotif.OpGraph]:
+        return graphs if mode == "raw" else normalize_many(graphs, layout=layout)
+
+    layout = "collapse" if mode == "collapse" else "drop"
+    builtin = norm(archmotif.datasets.load("builtin", normalize=False))
     index = Index.build(builtin, make_method("motif-bag"), fit=True, seed=0)
-    pairs = [(n, onnx_graph(n, norm), archmotif.trace(n, normalize=norm)) for n in models]
+    pairs = [
+        (n, *norm([onnx_graph(n, False), archmotif.trace(n, normalize=False)])) for n in models
+    ]
     mined = archmotif.mine([*builtin, *[g for _, o, t in pairs for g in (o, t)]])
     mg = mined.macro_graphs[len(builtin) :]
     rows = []
@@ -74,7 +83,7 @@ def main() -> None:
         print(json.dumps(row), flush=True)
     keys = ("ops_equal", "graph_equal", "macro_equal", "top10_equal")
     summary = {k: sum(r[k] for r in rows) for k in keys}
-    print("SUMMARY", "normalised" if norm else "raw", summary, "of", len(rows))
+    print("SUMMARY", mode, summary, "of", len(rows))
 
 
 if __name__ == "__main__":

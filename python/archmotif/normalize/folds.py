@@ -9,6 +9,7 @@ tests/frontends/test_normalize.py builds each spelling and checks it folds.
 from __future__ import annotations
 
 from archmotif.normalize.patterns import Pattern, pattern
+from archmotif.normalize.vocabulary import LAYOUT
 
 __all__ = ["FOLDS"]
 
@@ -60,10 +61,26 @@ def _attention() -> list[Pattern]:
 
 
 def _linear() -> list[Pattern]:
-    return [
-        pattern("matmul+add → linear", "linear", "x>m m>a", "a", m=MATMUL, a={"add"}),
-        pattern("matmul → linear", "linear", "x>m", "m", m=MATMUL),
-    ]
+    """A weight product (one input: the weight is not a node), with its bias add, and
+    (``layout="collapse"``) the reshapes around it: ``view -> addmm -> view`` is how a
+    3-D input reaches a 2-D product (transformers' ``Conv1D``, decomposed ``linear``)."""
+    out = []
+    for pre in (True, False):
+        for post in (True, False):
+            for bias in (True, False):
+                edges, ops, last = ["x>m"], {"m": MATMUL}, "m"
+                if pre:
+                    edges, ops["l"] = ["x>l", "l>m"], {LAYOUT}
+                if bias:
+                    edges.append("m>a")
+                    ops["a"], last = {"add"}, "a"
+                if post:
+                    edges.append(f"{last}>r")
+                    ops["r"], last = {LAYOUT}, "r"
+                parts = ["reshape+" * pre, "matmul", "+add" * bias, "+reshape" * post]
+                out.append(pattern(f"{''.join(parts)} → linear", "linear", " ".join(edges),
+                                   last, **ops))  # fmt: skip
+    return out
 
 
 def _gelu() -> list[Pattern]:
