@@ -39,7 +39,11 @@ pub fn reach_forward(
     let mut degree = vec![0usize; num_nodes + 1];
     for (index, (&s, &d)) in src.iter().zip(dst).enumerate() {
         if s < 0 || d < 0 {
-            return Err(Error::NegativeNode { index, src: s, dst: d });
+            return Err(Error::NegativeNode {
+                index,
+                src: s,
+                dst: d,
+            });
         }
         if s as usize >= num_nodes || d as usize >= num_nodes {
             return Err(Error::EdgeOutOfRange {
