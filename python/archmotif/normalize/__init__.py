@@ -263,16 +263,19 @@ def normalize_many(
     by_part = np.argsort(w.part[w.edges[0]], kind="stable")
     edges = w.edges[:, by_part]
     edge_starts = np.searchsorted(w.part[edges[0]], np.arange(len(graphs) + 1))
+    # one vocabulary for the batch, the ops it uses (graphs that shared one still do)
+    used = np.unique(w.ops)
+    remap = np.zeros(len(w.op_names), dtype=np.int32)
+    remap[used] = np.arange(used.size, dtype=np.int32)
+    vocab = [w.op_names[j] for j in used.tolist()]
     out = []
     for i, g in enumerate(graphs):  # one step per graph, not per node
         nodes = order[starts[i] : starts[i + 1]]
-        e = local[edges[:, edge_starts[i] : edge_starts[i + 1]]]
-        used, ops = np.unique(w.ops[nodes], return_inverse=True)
         out.append(
             OpGraph(
-                ops.astype(np.int32).reshape(-1),
-                e,
-                op_names=[w.op_names[j] for j in used.tolist()],
+                remap[w.ops[nodes]],
+                local[edges[:, edge_starts[i] : edge_starts[i + 1]]],
+                op_names=vocab,
                 name=g.name,
                 labels=g.labels,
                 node_names=None if names is None or g.node_names is None else names[nodes].tolist(),
