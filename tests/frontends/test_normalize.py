@@ -246,3 +246,16 @@ def test_resnet18_onnx_export_meets_its_trace(tmp_path):
     assert onnx_graph.op_counts() == traced.op_counts()
     assert same(onnx_graph, traced)
     assert archmotif.from_onnx(path, normalize=False).op_counts()["Conv"] == 20
+
+
+def test_reachability_in_the_core_checks_its_input():
+    from archmotif import _core
+
+    no = np.zeros(2, dtype=bool)
+    with pytest.raises(archmotif.GraphError, match="missing node"):
+        _core.reach_forward(2, np.array([[0], [5]]), no, no)
+    with pytest.raises(ValueError, match="one entry per node"):
+        _core.reach_forward(3, np.array([[0], [1]]), no, no)
+    seeds, stop = np.array([True, False, False]), np.array([False, True, False])
+    edges = np.array([[0, 1], [1, 2]])
+    assert _core.reach_forward(3, edges, seeds, stop).tolist() == [True, True, False]
