@@ -68,7 +68,9 @@ def _linear() -> list[Pattern]:
     for pre in (True, False):
         for post in (True, False):
             for bias in (True, False):
-                edges, ops, last = ["x>m"], {"m": MATMUL}, "m"
+                # with reshapes around it, a linear too: nn.Linear takes 3-D input whole
+                product = MATMUL | {"linear"} if pre or post else MATMUL
+                edges, ops, last = ["x>m"], {"m": product}, "m"
                 if pre:
                     edges, ops["l"] = ["x>l", "l>m"], {LAYOUT}
                 if bias:
