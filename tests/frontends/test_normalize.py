@@ -130,6 +130,18 @@ def test_conv_then_batch_norm_is_one_convolution():
     assert shared.op_counts()["batch_norm"] == 1  # the convolution's output is read twice
 
 
+def test_operator_attributes_follow_their_node_through_every_rule():
+    ops = ["input", "convolution", "batch_norm", "dropout", "max_pool2d", "convolution"]
+    raw = OpGraph.from_edges(ops, [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)],
+                             attrs=["", "k3,s2,dw", "", "", "k3,s2", "k1"])  # fmt: skip
+    g = normalize(raw)
+    assert g.view("attrs").node_ops() == [
+        "input", "convolution[k3,s2,dw]", "max_pool[k3,s2]", "convolution[k1]"
+    ]
+    many = normalize_many([raw, OpGraph.from_edges(["input", "relu"], [(0, 1)])])
+    assert many[0] == g and many[1].attrs is None
+
+
 def test_weight_products_are_linear_and_attention_products_are_not():
     gpt2 = normalize(G("x: input; v: view <- x; m: addmm <- v; w: view <- m; r: relu <- w"))
     onnx = normalize(G("x: input; m: MatMul <- x; a: Add <- m; r: Relu <- a"))

@@ -67,6 +67,8 @@ class _Batch:
     vocab: list[str]  # the original op names of every graph, first appearance order
     ops: np.ndarray  # int32 [N0] into vocab
     offsets: np.ndarray  # int64 [G + 1]
+    attr_vocab: list[str]  # every graph's attribute strings, "" (none) first
+    attrs: np.ndarray  # int32 [N0] into attr_vocab
 
     @classmethod
     def of(cls, graphs: list[OpGraph]) -> _Batch:
@@ -77,7 +79,13 @@ class _Batch:
         offsets = np.zeros(len(graphs) + 1, dtype=np.int64)
         np.cumsum(sizes, out=offsets[1:])
         flat = np.concatenate(ops) if ops else np.zeros(0, dtype=np.int32)
-        return cls(graphs, vocab, flat.astype(np.int32), offsets)
+        attr_vocab = list(dict.fromkeys(["", *(a for g in graphs for a in g.attr_names)]))
+        where = {a: i for i, a in enumerate(attr_vocab)}
+        attrs = [np.zeros(g.num_nodes, dtype=np.int32) if g.attrs is None
+                 else np.array([where[a] for a in g.attr_names], dtype=np.int32)[g.attrs]
+                 for g in graphs]  # fmt: skip
+        flat_attrs = np.concatenate(attrs) if attrs else np.zeros(0, dtype=np.int32)
+        return cls(graphs, vocab, flat.astype(np.int32), offsets, attr_vocab, flat_attrs)
 
     def work(self) -> Work:
         """Step 1, renamed into the canonical vocabulary."""
@@ -93,6 +101,7 @@ class _Batch:
             op_names=vocab,
             edges=np.concatenate(edges, axis=1) if edges else np.zeros((2, 0), dtype=np.int64),
             flops=np.concatenate(flops) if flops else np.zeros(0),
+            attrs=self.attrs.astype(np.int32),
             part=np.repeat(np.arange(len(self.graphs)), np.diff(self.offsets)),
             origin=np.arange(n, dtype=np.int64),
         )
@@ -123,6 +132,7 @@ def _prune(w: Work) -> Work:
             op_names=w.op_names,
             edges=np.concatenate([w.edges, np.stack([n + np.arange(m), fed])], axis=1),
             flops=np.concatenate([w.flops, np.zeros(m)]),
+            attrs=np.concatenate([w.attrs, np.zeros(m, dtype=np.int32)]),
             part=np.concatenate([w.part, w.part[fed]]),
             origin=w.origin,
         )
@@ -280,6 +290,8 @@ def normalize_many(
                 labels=g.labels,
                 node_names=None if names is None or g.node_names is None else names[nodes].tolist(),
                 node_flops=None if g.node_flops is None else w.flops[nodes],
+                attrs=None if g.attrs is None else w.attrs[nodes],
+                attr_names=None if g.attrs is None else batch.attr_vocab,
             )
         )
     return out

@@ -40,6 +40,7 @@ class Work:
     op_names: list[str]
     edges: np.ndarray  # int64 [2, E]
     flops: np.ndarray  # float64 [N], NaN where unknown
+    attrs: np.ndarray  # int32 [N], into the batch's attribute strings (0: none)
     part: np.ndarray  # int64 [N]: which graph of a batch the node belongs to
     origin: np.ndarray  # int64 [N0]: the current node of each original node, -1 if gone
 
@@ -121,13 +122,17 @@ def _ranges(count: np.ndarray) -> np.ndarray:
 
 def carry(w: Work, kept: np.ndarray, rep: np.ndarray, new_index: np.ndarray) -> Work:
     """Every per-node field of ``w`` for the nodes ``kept`` (old ids, in order): a
-    kept node keeps its own fields (op, ...) and sums its group's FLOPs. ``rep`` maps
+    kept node keeps its own op, takes its group's attributes and sums its group's FLOPs. ``rep`` maps
     each old node to the old node that stands for it (or DROP/PRUNE), ``new_index``
     each old node to its new id (-1 when not kept)."""
     n_new = int(kept.shape[0])
     member = rep >= 0
     # NaN in a group stays NaN: the group's cost is unknown
     flops = np.bincount(new_index[rep[member]], weights=w.flops[member], minlength=n_new)
+    # a group carries the attributes its members carry (conv+bn stands on the batch
+    # norm, the convolution holds the kernel); no rule folds two attributed operators
+    attrs = np.zeros(n_new, dtype=np.int32)
+    np.maximum.at(attrs, new_index[rep[member]], w.attrs[member])
     now = np.where(member, new_index[np.maximum(rep, 0)], -1)
     origin = np.where(w.origin >= 0, now[np.maximum(w.origin, 0)], -1)
     return Work(
@@ -135,6 +140,7 @@ def carry(w: Work, kept: np.ndarray, rep: np.ndarray, new_index: np.ndarray) -> 
         op_names=w.op_names,
         edges=np.zeros((2, 0), dtype=np.int64),
         flops=flops.astype(np.float64),
+        attrs=attrs,
         part=w.part[kept],
         origin=origin,
     )
