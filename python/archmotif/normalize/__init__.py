@@ -24,7 +24,8 @@ every rule with its test):
 A folded node sums its members' FLOPs, keeps the op of the rule, and its name is
 its members' names joined (``" + "``), followed by the ops it was made from in
 brackets. The pass is idempotent and O(N + E) in numpy (plus one reachability
-pass in the Rust core); it never loops in Python over nodes.
+pass in the Rust core): no Python loop over nodes; names of folded nodes are
+joined one folded group at a time, and only when the graphs have names.
 """
 
 from __future__ import annotations
