@@ -5,6 +5,11 @@ module only maps op names to shared ids and wraps results.
 Op names, not op ids, define motifs: a motif's canonical id depends only on its
 op names and edges, so ids agree across corpora, runs, machines and thread
 counts, and change only with a major version of archmotif.
+
+``detail`` (``"op"``, the default, or ``"attrs"``) picks the level of detail every
+graph is taken at (:mod:`archmotif.attributes`): at ``"attrs"`` a 1x1 and a 3x3
+convolution are different ops (``convolution[k1]``, ``convolution[k3]``); at ``"op"``
+the ids are the ones archmotif always gave.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from archmotif import _core
+from archmotif.attributes import check_detail, with_detail
 from archmotif.errors import GraphError, InvalidArgument, LimitError
 from archmotif.graph import OpGraph
 from archmotif.motifs import MacroGraph, MotifVocabulary
@@ -35,18 +41,21 @@ __all__ = [
 STRATEGIES = ("merge", "nar")
 
 
-def _as_graphs(graphs: OpGraph | Iterable[OpGraph] | str | os.PathLike[str]) -> list[OpGraph]:
+def _as_graphs(
+    graphs: OpGraph | Iterable[OpGraph] | str | os.PathLike[str], detail: str = "op"
+) -> list[OpGraph]:
+    """``graphs`` (one graph, many, or a corpus path) as a list at ``detail``."""
     if isinstance(graphs, OpGraph):
-        return [graphs]
+        return [graphs.view(detail)]
     if isinstance(graphs, (str, os.PathLike)):
         from archmotif.corpus import load_corpus
 
-        return load_corpus(graphs)
+        return load_corpus(graphs, detail=detail)
     out = list(graphs)
     for i, g in enumerate(out):
         if not isinstance(g, OpGraph):
             raise TypeError(f"graphs[{i}] is {type(g).__name__}, not OpGraph")
-    return out
+    return with_detail(out, detail)
 
 
 def _global_ops(
@@ -207,8 +216,10 @@ class Mined:
         vocabulary: MotifVocabulary,
         macros: list[tuple[np.ndarray, ...]],
         strategy: str,
+        detail: str = "op",
     ) -> None:
         self._core = core
+        self.detail = detail
         self._op_names = op_names
         self.graphs: Sequence[OpGraph] = graphs
         self.strategy = strategy
@@ -226,13 +237,14 @@ class Mined:
         op_names: list[str],
         vocabulary: MotifVocabulary,
         bounds: list[tuple[int, int]],
+        detail: str = "op",
     ) -> Mined:
         """A result mined from a corpus file a chunk at a time: ``graphs`` is the
         open :class:`~archmotif.corpus.CorpusReader` and ``macro_graphs`` are
         computed a chunk at a time when read (see :mod:`archmotif.streaming`)."""
         from archmotif.streaming import LazyMacroGraphs
 
-        m = cls(core, [], op_names, vocabulary, [], "merge")
+        m = cls(core, [], op_names, vocabulary, [], "merge", detail)
         m.graphs = reader
         m.macro_graphs = LazyMacroGraphs(m, reader, bounds)
         m.streamed = True
@@ -273,8 +285,9 @@ class Mined:
         progress: bool = True,
     ) -> list[MacroGraph]:
         """Contracts new graphs with this vocabulary (the mining rules replayed
-        level by level). Motifs the vocabulary lacks get index -1."""
-        gs = _as_graphs(graphs)
+        level by level), at the level of detail they were mined at. Motifs the
+        vocabulary lacks get index -1."""
+        gs = _as_graphs(graphs, self.detail)
         names, arrays = _global_ops(gs, self._op_names)
         cb, bar = _progress(progress, "apply")
         with bar:
@@ -297,8 +310,9 @@ class Mined:
         n = sum(g.num_nodes for g in self.graphs)
         m = sum(mg.num_nodes for mg in self.macro_graphs)
         red = n / m if m else 1.0
+        detail = "" if self.detail == "op" else f", detail={self.detail!r}"
         return (
-            f"Mined(strategy={self.strategy!r}, graphs={len(self.graphs)}, "
+            f"Mined(strategy={self.strategy!r}{detail}, graphs={len(self.graphs)}, "
             f"motifs={len(self.vocabulary)}, nodes {n} -> {m} macro nodes, reduction {red:.1f}x)"
         )
 
@@ -324,6 +338,7 @@ def mine(
     shards: int | None = None,
     chunk_nodes: int | None = None,
     chunk_graphs: int | None = None,
+    detail: str = "op",
 ) -> Mined:
     """Mines the motifs that repeat across ``graphs`` and contracts every graph.
 
@@ -351,7 +366,12 @@ def mine(
     the chunk, not the corpus, with exactly the result of loading it all;
     ``graphs`` and ``macro_graphs`` of the result are then read lazily from the
     file. See :mod:`archmotif.streaming` (``strategy="merge"`` only).
+
+    ``detail="attrs"`` mines the op-plus-attributes view of every graph
+    (:meth:`OpGraph.view`; a corpus file gives it without tracing again): the result's
+    ``graphs`` are those views, and :meth:`Mined.apply` views new graphs the same way.
     """
+    detail = check_detail(detail)
     if strategy not in STRATEGIES:
         raise InvalidArgument(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
     params = check_mining_params(
@@ -365,9 +385,9 @@ def mine(
             graphs, strategy=strategy, client=client, min_count=min_count,
             min_support=min_support, max_motif_nodes=max_motif_nodes, max_levels=max_levels,
             threads=threads, progress=progress, max_memory=max_memory,
-            chunk_nodes=chunk_nodes, chunk_graphs=chunk_graphs,
+            chunk_nodes=chunk_nodes, chunk_graphs=chunk_graphs, detail=detail,
         )  # fmt: skip
-    gs = _as_graphs(graphs)
+    gs = _as_graphs(graphs, detail)
     _check_memory(gs, max_memory)
     names, arrays = _global_ops(gs)
     if client is not None:
@@ -386,14 +406,16 @@ def mine(
                 min_support=min_support, max_motif_nodes=max_motif_nodes, max_levels=max_levels,
                 threads=_threads(threads), progress=cb,
             )  # fmt: skip
-        return Mined(core, gs, names, MotifVocabulary._from_core(vocab, names), macros, strategy)
+        vocabulary = MotifVocabulary._from_core(vocab, names)
+        return Mined(core, gs, names, vocabulary, macros, strategy, detail)
     cb, bar = _progress(progress, f"mine ({strategy})")
     with bar:
         core, vocab, macros = _core.mine(
             arrays, names, strategy, min_count, min_support, max_motif_nodes, max_levels,
             _threads(threads), cb,
         )  # fmt: skip
-    return Mined(core, gs, names, MotifVocabulary._from_core(vocab, names), macros, strategy)
+    return Mined(core, gs, names, MotifVocabulary._from_core(vocab, names), macros, strategy,
+                 detail)  # fmt: skip
 
 
 def _mine_streamed(
@@ -410,6 +432,7 @@ def _mine_streamed(
     max_memory: int | str | None,
     chunk_nodes: int | None,
     chunk_graphs: int | None,
+    detail: str,
 ) -> Mined:
     from archmotif.corpus import CorpusReader, open_corpus
     from archmotif.streaming import mine_streamed
@@ -422,10 +445,12 @@ def _mine_streamed(
         chunk_nodes = _check_int("chunk_nodes", chunk_nodes, 1)
     if chunk_graphs is not None:
         chunk_graphs = _check_int("chunk_graphs", chunk_graphs, 1)
-    if isinstance(graphs, CorpusReader):
+    if isinstance(graphs, CorpusReader) and graphs.detail == detail:
         reader = graphs
+    elif isinstance(graphs, CorpusReader):  # the same file, read at this detail
+        reader = open_corpus(graphs.path, verify=False, detail=detail)
     elif isinstance(graphs, (str, os.PathLike)):
-        reader = open_corpus(graphs)
+        reader = open_corpus(graphs, detail=detail)
     else:
         raise TypeError(
             "chunk_nodes/chunk_graphs stream a corpus file: pass its path (or an "
@@ -442,26 +467,31 @@ def _mine_streamed(
             check=lambda nodes, edges: _check_memory_of(nodes, edges, max_memory),
         )  # fmt: skip
     vocabulary = MotifVocabulary._from_core(vocab, names)
-    return Mined._streamed(core, reader, names, vocabulary, bounds)
+    return Mined._streamed(core, reader, names, vocabulary, bounds, detail)
 
 
-def canonical_hash(graph: OpGraph) -> int:
+def canonical_hash(graph: OpGraph, *, detail: str = "op") -> int:
     """The canonical 128-bit id of ``graph``: equal for two graphs exactly when
     they are isomorphic, respecting op names and edge direction (up to a
-    negligible chance of a 128-bit hash collision). Stable across runs,
+    negligible chance of a 128-bit hash collision), at ``detail`` (``"attrs"``: the
+    op names carry the attributes, :meth:`OpGraph.view`). Stable across runs,
     machines and node orders; changes only with a major version. Raises
     :class:`~archmotif.LimitError` for a graph of more than 4,096 nodes or a
     search past its fixed work budget (well under a second); Ctrl-C interrupts it."""
     if not isinstance(graph, OpGraph):
         raise TypeError(f"canonical_hash expects an OpGraph, got {type(graph).__name__}")
+    graph = graph.view(detail)
     return int(_core.canonical_hash(graph._ops, graph._edges, list(graph.op_names)))
 
 
-def contract(graph: OpGraph, partition: Sequence[int] | np.ndarray) -> MacroGraph:
-    """Contracts ``graph`` by a user partition (an integer group per node).
-    Each group becomes a macro node carrying the canonical id of its induced
+def contract(
+    graph: OpGraph, partition: Sequence[int] | np.ndarray, *, detail: str = "op"
+) -> MacroGraph:
+    """Contracts ``graph`` (at ``detail``) by a user partition (an integer group per
+    node). Each group becomes a macro node carrying the canonical id of its induced
     subgraph; the macro graph's vocabulary holds the distinct groups' motifs.
     A group that is not convex raises :class:`~archmotif.GraphError` naming it."""
+    graph = graph.view(detail)
     part = np.asarray(partition)
     if part.ndim != 1 or (part.size and part.dtype.kind not in "iu"):
         raise GraphError(f"partition must be a 1-D integer array, got {part.dtype} {part.shape}")

@@ -8,6 +8,9 @@ Policy, so the result is the computational DAG from inputs to outputs:
 - ``getitem`` (picking one output of a multi-output op) and pure aliasing ops
   (``alias``, ``detach``, ``lift_fresh_copy``) are spliced out: their users are
   wired to the op that produced the tensor;
+- an attention called with ``is_causal=True`` reads a ``causal_mask`` node (no input,
+  0 FLOPs): the mask its kernel builds, made a node so that it meets a model that
+  builds the mask itself (see :mod:`archmotif.normalize`);
 - **metadata** nodes whose result holds no tensor (symbolic sizes, assertions
   such as ``_assert_tensor_metadata``) are dropped together with their edges;
 - the ``output`` node is dropped: a graph's outputs are its sinks;
@@ -19,7 +22,9 @@ Policy, so the result is the computational DAG from inputs to outputs:
 - **costs** (:mod:`archmotif.frontends.costs`): ``node_flops`` holds each operator's
   FLOPs at the example input (0 for ``input`` nodes), and the labels ``params`` (the
   module's parameter count), ``flops`` and ``memory`` the totals (labels the caller
-  passes take precedence).
+  passes take precedence);
+- **attributes** (:mod:`archmotif.frontends.attributes`): ``attrs`` holds each
+  convolution's and pool's kernel, stride, dilation and grouping.
 
 Warnings raised by model code and ``torch.export`` while tracing are silenced, and
 torch's own log lines (a failed export logs the whole FX graph) go to archmotif's
@@ -41,9 +46,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from archmotif.errors import TraceError
+from archmotif.frontends.attributes import torch_attributes
 from archmotif.frontends.costs import program_costs
 from archmotif.frontends.ops import normalize_op
 from archmotif.graph import OpGraph
+from archmotif.normalize import normalize as normalize_graph
 
 __all__ = ["from_exported_program", "trace"]
 
@@ -100,6 +107,16 @@ def _module_path(node: Any) -> str:
     return str(node.name)
 
 
+def _is_causal(node: Any) -> bool:
+    """Whether an attention node was called with ``is_causal=True``."""
+    schema = getattr(node.target, "_schema", None)
+    for i, arg in enumerate(schema.arguments if schema is not None else ()):
+        if arg.name == "is_causal":
+            given = node.args[i] if i < len(node.args) else arg.default_value
+            return node.kwargs.get("is_causal", given) is True
+    return False
+
+
 def from_exported_program(
     ep: Any,
     *,
@@ -117,6 +134,7 @@ def from_exported_program(
     ops: list[str] = []
     node_names: list[str] = []
     flops: list[float] = []
+    attrs: list[str] = []
     src: list[int] = []
     dst: list[int] = []
     stands_for: dict[Any, list[int]] = {}
@@ -126,6 +144,7 @@ def from_exported_program(
         ops.append(op)
         node_names.append(_module_path(node))
         flops.append(costs.node_flops.get(node, 0.0))
+        attrs.append(torch_attributes(node) if node.op == "call_function" else "")
         for d in deps:
             src.append(d)
             dst.append(idx)
@@ -151,6 +170,12 @@ def from_exported_program(
         elif not _holds_tensor(node.meta.get("val")):
             stands_for[node] = []
         else:
+            if op == "scaled_dot_product_attention" and _is_causal(node):
+                # the mask the kernel builds, made a node as a traced mask would be
+                deps = [*deps, len(ops)]
+                ops.append("causal_mask")
+                node_names.append(_module_path(node))
+                flops.append(0.0)
             add(node, op, deps)
     return OpGraph.from_edges(
         ops,
@@ -159,6 +184,7 @@ def from_exported_program(
         labels={**costs.labels(), **(labels or {})},
         node_names=node_names,
         node_flops=flops,
+        attrs=attrs if any(attrs) else None,
     )
 
 
@@ -179,6 +205,7 @@ def trace(
     meta: bool = True,
     name: str | None = None,
     labels: Mapping[str, str] | None = None,
+    normalize: bool = True,
 ) -> OpGraph:
     """Traces ``model`` into an :class:`~archmotif.OpGraph`.
 
@@ -189,6 +216,9 @@ def trace(
     dict of keyword inputs; when ``None`` they are chosen by modality (see
     :func:`~archmotif.frontends.builders.example_inputs`) on the model's device.
     A failure raises :class:`~archmotif.TraceError` naming the model and the reason.
+    With ``normalize`` (the default) the graph is in the normalised vocabulary
+    (:func:`archmotif.normalize.normalize`), as the built-in data and the zoo are;
+    ``normalize=False`` gives the trace as ``torch.export`` spells it.
     """
     from archmotif.frontends import builders
 
@@ -229,4 +259,4 @@ def trace(
     graph = from_exported_program(ep, name=model_name, labels=labels, params=params)
     if graph.num_nodes == 0:
         raise TraceError(f"could not trace {model_name}: the exported program has no operators")
-    return graph
+    return normalize_graph(graph) if normalize else graph

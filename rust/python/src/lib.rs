@@ -10,6 +10,7 @@ use archmotif_core::batch::{validate_all, RawGraph};
 use archmotif_core::{Dag, Error, ErrorKind};
 
 mod mining;
+mod normalize;
 mod run;
 mod shard;
 
@@ -162,5 +163,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(shard::assemble, m)?)?;
     m.add_function(wrap_pyfunction!(shard::merge_results, m)?)?;
     m.add_function(wrap_pyfunction!(mining::context_of, m)?)?;
+    m.add_function(wrap_pyfunction!(normalize::reach_forward, m)?)?;
     Ok(())
 }
