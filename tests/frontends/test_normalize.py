@@ -136,7 +136,10 @@ def test_operator_attributes_follow_their_node_through_every_rule():
                              attrs=["", "k3,s2,dw", "", "", "k3,s2", "k1"])  # fmt: skip
     g = normalize(raw)
     assert g.view("attrs").node_ops() == [
-        "input", "convolution[k3,s2,dw]", "max_pool[k3,s2]", "convolution[k1]"
+        "input",
+        "convolution[k3,s2,dw]",
+        "max_pool[k3,s2]",
+        "convolution[k1]",
     ]
     many = normalize_many([raw, OpGraph.from_edges(["input", "relu"], [(0, 1)])])
     assert many[0] == g and many[1].attrs is None
