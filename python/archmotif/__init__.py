@@ -26,7 +26,7 @@ from archmotif.errors import (
 )
 from archmotif.graph import OpGraph
 from archmotif.mining import Mined, canonical_hash, contract, mine
-from archmotif.motifs import MacroGraph, Motif, MotifVocabulary
+from archmotif.mining.motifs import MacroGraph, Motif, MotifVocabulary
 
 __version__: str = _core.__version__
 

@@ -66,7 +66,7 @@ def mine(
 _Counts = tuple[list[int], list[int], list[int]]
 
 class MiningShard:
-    """One shard of a corpus mined round by round (see archmotif.distributed)."""
+    """One shard of a corpus mined round by round (see archmotif.mining.distributed)."""
 
     def __init__(
         self,

@@ -65,7 +65,7 @@ from archmotif.learn.motif_bag import MotifTfidf
 from archmotif.learn.stages import Fitted, fit_two_stage, macro_inputs
 from archmotif.learn.train import RunContext, embed_batches
 from archmotif.mining import STRATEGIES, Mined, check_mining_params, mine
-from archmotif.motifs import MacroGraph
+from archmotif.mining.motifs import MacroGraph
 
 __all__ = ["CONFIG_SCHEMA", "Encoder", "check_config", "fuse", "similarity_spread"]
 

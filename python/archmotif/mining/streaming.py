@@ -4,7 +4,7 @@ The file is read a chunk at a time (:meth:`archmotif.corpus.CorpusReader.chunks`
 and no chunk is kept: each round, every chunk is read again, becomes one
 ``_core.MiningShard``, replays the levels decided so far and counts its
 candidate merges; the counts are summed here and ranked in the core
-(``_core.rank``) exactly as :mod:`archmotif.distributed` does for shards on
+(``_core.rank``) exactly as :mod:`archmotif.mining.distributed` does for shards on
 other machines, then a second pass applies the ranked rules. At the end one
 more pass folds every chunk's vocabulary statistics into one running result
 (``_core.merge_results``) without their macro graphs.

@@ -40,7 +40,7 @@ class ShardActor:
     def __init__(
         self, graphs: list[OpGraph], op_names: list[str], params: dict[str, int], threads: Any
     ) -> None:
-        from archmotif.mining import _global_ops
+        from archmotif.mining.api import _global_ops
 
         names, arrays = _global_ops(graphs, op_names)
         if names != op_names:  # the coordinator's op names cover every graph

@@ -19,7 +19,7 @@ import numpy as np
 from archmotif import _core
 from archmotif.errors import GraphError, InvalidArgument, LimitError
 from archmotif.graph import OpGraph
-from archmotif.motifs import MacroGraph, MotifVocabulary
+from archmotif.mining.motifs import MacroGraph, MotifVocabulary
 
 __all__ = [
     "MAX_THREADS",
@@ -229,8 +229,8 @@ class Mined:
     ) -> Mined:
         """A result mined from a corpus file a chunk at a time: ``graphs`` is the
         open :class:`~archmotif.corpus.CorpusReader` and ``macro_graphs`` are
-        computed a chunk at a time when read (see :mod:`archmotif.streaming`)."""
-        from archmotif.streaming import LazyMacroGraphs
+        computed a chunk at a time when read (see :mod:`archmotif.mining.streaming`)."""
+        from archmotif.mining.streaming import LazyMacroGraphs
 
         m = cls(core, [], op_names, vocabulary, [], "merge")
         m.graphs = reader
@@ -343,14 +343,14 @@ def mine(
     ``graphs`` may also be the path of a corpus file. ``client`` (a
     ``dask.distributed.Client`` or a scheduler address) mines on a Dask cluster
     in ``shards`` pieces (default: one per worker) with exactly the result of
-    mining here; see :mod:`archmotif.distributed` (``strategy="merge"`` only).
+    mining here; see :mod:`archmotif.mining.distributed` (``strategy="merge"`` only).
 
     ``chunk_nodes`` or ``chunk_graphs`` (with ``graphs`` a corpus path) streams
     the file instead of loading it: chunks of at most that many operators or
     graphs are read, mined and dropped, round after round, so peak memory follows
     the chunk, not the corpus, with exactly the result of loading it all;
     ``graphs`` and ``macro_graphs`` of the result are then read lazily from the
-    file. See :mod:`archmotif.streaming` (``strategy="merge"`` only).
+    file. See :mod:`archmotif.mining.streaming` (``strategy="merge"`` only).
     """
     if strategy not in STRATEGIES:
         raise InvalidArgument(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
@@ -375,7 +375,7 @@ def mine(
             raise ValueError(
                 f"mining on a Dask cluster supports strategy='merge', not {strategy!r}"
             )
-        from archmotif.distributed import mine_sharded
+        from archmotif.mining.distributed import mine_sharded
 
         if shards is not None:
             shards = _check_int("shards", shards, 1)
@@ -412,7 +412,7 @@ def _mine_streamed(
     chunk_graphs: int | None,
 ) -> Mined:
     from archmotif.corpus import CorpusReader, open_corpus
-    from archmotif.streaming import mine_streamed
+    from archmotif.mining.streaming import mine_streamed
 
     if strategy != "merge":
         raise ValueError(f"streamed mining supports strategy='merge', not {strategy!r}")

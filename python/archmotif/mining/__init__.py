@@ -1,0 +1,40 @@
+"""The mining stage, one package: :func:`mine` and :class:`Mined` (:mod:`.api`), the
+vocabulary and macro graphs (:mod:`.motifs`), mining a corpus on a Dask cluster
+(:mod:`.distributed`) or streamed from a file in chunks (:mod:`.streaming`), and the
+``archmotif mine`` command (:mod:`.cli`).
+
+The package is named ``mining``, not ``mine``: ``archmotif.mine`` is the function, and
+a subpackage of the same name would replace it on the ``archmotif`` module the first
+time it is imported. Everything public is re-exported here, so ``from archmotif.mining
+import mine, Mined`` works as before the package existed.
+"""
+
+from __future__ import annotations
+
+from archmotif.mining.api import (
+    MAX_THREADS,
+    MINING_PARAMS,
+    STRATEGIES,
+    Mined,
+    _global_ops,
+    canonical_hash,
+    check_mining_params,
+    contract,
+    mine,
+)
+from archmotif.mining.motifs import MacroGraph, Motif, MotifVocabulary
+
+__all__ = [
+    "MAX_THREADS",
+    "MINING_PARAMS",
+    "STRATEGIES",
+    "MacroGraph",
+    "Mined",
+    "Motif",
+    "MotifVocabulary",
+    "_global_ops",
+    "canonical_hash",
+    "check_mining_params",
+    "contract",
+    "mine",
+]
