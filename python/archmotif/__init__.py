@@ -25,8 +25,17 @@ from archmotif.errors import (
     TraceError,
 )
 from archmotif.graph import OpGraph
-from archmotif.mining import Mined, canonical_hash, contract, mine
-from archmotif.mining.motifs import MacroGraph, Motif, MotifVocabulary
+from archmotif.mining import (
+    MacroGraph,
+    Mined,
+    MiningParams,
+    Motif,
+    MotifVocabulary,
+    canonical_hash,
+    contract,
+    load_mined,
+    mine,
+)
 
 __version__: str = _core.__version__
 
@@ -41,6 +50,7 @@ __all__ = [
     "LimitError",
     "MacroGraph",
     "Mined",
+    "MiningParams",
     "Motif",
     "MotifVocabulary",
     "OpGraph",
@@ -52,6 +62,7 @@ __all__ = [
     "datasets",
     "from_onnx",
     "load_corpus",
+    "load_mined",
     "mine",
     "open_corpus",
     "save_corpus",

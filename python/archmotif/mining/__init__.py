@@ -1,7 +1,9 @@
-"""The mining stage, one package: :func:`mine` and :class:`Mined` (:mod:`.api`), the
-vocabulary and macro graphs (:mod:`.motifs`), mining a corpus on a Dask cluster
-(:mod:`.distributed`) or streamed from a file in chunks (:mod:`.streaming`), and the
-``archmotif mine`` command (:mod:`.cli`).
+"""The mining stage, one package: :func:`mine` (:mod:`.api`), its result
+:class:`Mined` and that result's file (:mod:`.mined`), the parameters
+(:class:`MiningParams`, :mod:`.params`), the vocabulary and macro graphs
+(:mod:`.motifs`), mining a corpus on a Dask cluster (:mod:`.distributed`) or
+streamed from a file in chunks (:mod:`.streaming`), and the ``archmotif mine``
+command (:mod:`.cli`).
 
 The package is named ``mining``, not ``mine``: ``archmotif.mine`` is the function, and
 a subpackage of the same name would replace it on the ``archmotif`` module the first
@@ -11,18 +13,11 @@ import mine, Mined`` works as before the package existed.
 
 from __future__ import annotations
 
-from archmotif.mining.api import (
-    MAX_THREADS,
-    MINING_PARAMS,
-    STRATEGIES,
-    Mined,
-    _global_ops,
-    canonical_hash,
-    check_mining_params,
-    contract,
-    mine,
-)
+from archmotif.mining.api import STRATEGIES, canonical_hash, contract, mine
+from archmotif.mining.inputs import global_ops as _global_ops
+from archmotif.mining.mined import Mined, load_mined
 from archmotif.mining.motifs import MacroGraph, Motif, MotifVocabulary
+from archmotif.mining.params import MAX_THREADS, MINING_PARAMS, MiningParams, check_mining_params
 
 __all__ = [
     "MAX_THREADS",
@@ -30,11 +25,13 @@ __all__ = [
     "STRATEGIES",
     "MacroGraph",
     "Mined",
+    "MiningParams",
     "Motif",
     "MotifVocabulary",
     "_global_ops",
     "canonical_hash",
     "check_mining_params",
     "contract",
+    "load_mined",
     "mine",
 ]

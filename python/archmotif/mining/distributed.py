@@ -28,6 +28,8 @@ import numpy as np
 
 from archmotif import _core
 from archmotif.graph import OpGraph
+from archmotif.mining.inputs import global_ops
+from archmotif.mining.params import MiningParams
 
 __all__ = ["mine_sharded"]
 
@@ -38,14 +40,12 @@ class ShardActor:
     """Lives on a Dask worker: one shard of the corpus being mined."""
 
     def __init__(
-        self, graphs: list[OpGraph], op_names: list[str], params: dict[str, int], threads: Any
+        self, graphs: list[OpGraph], op_names: list[str], params: MiningParams, threads: Any
     ) -> None:
-        from archmotif.mining.api import _global_ops
-
-        names, arrays = _global_ops(graphs, op_names)
+        names, arrays = global_ops(graphs, op_names)
         if names != op_names:  # the coordinator's op names cover every graph
             raise ValueError("a shard holds op names the coordinator did not list")
-        self._shard = _core.MiningShard(arrays, op_names, threads=threads, **params)
+        self._shard = _core.MiningShard(arrays, op_names, params.pairs(), threads=threads)
 
     def count(self) -> CountLists:
         return self._shard.count()
@@ -82,11 +82,8 @@ def _shards(graphs: Sequence[OpGraph], n: int) -> list[list[OpGraph]]:
     return [list(graphs[a:b]) for a, b in itertools.pairwise(bounds) if b > a]
 
 
-def _rank(counts: Sequence[CountLists], min_count: int, min_support: int) -> list[int]:
-    ids = [i for c in counts for i in c[0]]
-    occurrences = [n for c in counts for n in c[1]]
-    support = [s for c in counts for s in c[2]]
-    return _core.rank(ids, occurrences, support, min_count, min_support)
+def _rank(counts: Sequence[CountLists], params: MiningParams) -> list[int]:
+    return _core.rank(list(counts), params.pairs())
 
 
 def mine_sharded(
@@ -96,10 +93,7 @@ def mine_sharded(
     *,
     client: Any,
     shards: int | None,
-    min_count: int,
-    min_support: int,
-    max_motif_nodes: int,
-    max_levels: int,
+    params: MiningParams,
     threads: int | None,
     progress: Any,
 ) -> tuple[Any, dict[str, Any], list[tuple[np.ndarray, ...]]]:
@@ -107,12 +101,6 @@ def mine_sharded(
     with _connected(client) as client:
         if shards is None:
             shards = max(1, len(client.scheduler_info().get("workers", {})))
-        params = {
-            "min_count": min_count,
-            "min_support": min_support,
-            "max_motif_nodes": max_motif_nodes,
-            "max_levels": max_levels,
-        }
         pieces = _shards(graphs, shards) if graphs else []
         futures = [
             client.submit(ShardActor, piece, names, params, threads, actor=True, pure=False)
@@ -125,11 +113,11 @@ def mine_sharded(
             return [c.result() for c in calls]
 
         levels: list[list[int]] = []
-        for _ in range(max_levels):
-            rules = _rank(each("count"), min_count, min_support)
+        for _ in range(params.max_levels):
+            rules = _rank(each("count"), params)
             while True:
                 applied = each("apply", rules)
-                keep = _rank(applied, min_count, min_support)
+                keep = _rank(applied, params)
                 if len(keep) == len(rules):
                     break
                 kept = set(keep)
@@ -139,6 +127,6 @@ def mine_sharded(
             each("commit", rules)
             levels.append(rules)
             if progress is not None:
-                progress(len(levels), max_levels)
+                progress(len(levels), params.max_levels)
         results = each("finish")
-        return _core.assemble(results, arrays, names, levels, threads)
+        return _core.assemble(results, arrays, names, levels, params.pairs(), threads)

@@ -28,6 +28,7 @@ import numpy as np
 from archmotif import _core
 from archmotif.corpus import CorpusReader
 from archmotif.graph import OpGraph
+from archmotif.mining.params import MiningParams
 
 __all__ = ["LazyMacroGraphs", "mine_streamed"]
 
@@ -44,10 +45,10 @@ def _add(total: dict[int, list[int]], counts: CountLists) -> None:
             t[1] += s
 
 
-def _rank(total: dict[int, list[int]], min_count: int, min_support: int) -> list[int]:
-    ids = list(total)
-    return _core.rank(ids, [total[i][0] for i in ids], [total[i][1] for i in ids],
-                      min_count, min_support)  # fmt: skip
+def _rank(total: dict[int, list[int]], params: MiningParams) -> list[int]:
+    ids = sorted(total)
+    lists = (ids, [total[i][0] for i in ids], [total[i][1] for i in ids])
+    return _core.rank([lists], params.pairs())
 
 
 def mine_streamed(
@@ -55,10 +56,7 @@ def mine_streamed(
     names: list[str],
     bounds: list[tuple[int, int]],
     *,
-    min_count: int,
-    min_support: int,
-    max_motif_nodes: int,
-    max_levels: int,
+    params: MiningParams,
     threads: int | None,
     progress: Callable[[int, int], None] | None,
     check: Callable[[int, int], None] | None = None,
@@ -68,12 +66,7 @@ def mine_streamed(
     ``check(nodes, edges)`` sees each chunk's size first."""
     index = {n: i for i, n in enumerate(names)}
     remap = np.array([index[n] for n in reader.op_names], dtype=np.int32)
-    params = {
-        "min_count": min_count,
-        "min_support": min_support,
-        "max_motif_nodes": max_motif_nodes,
-        "max_levels": max_levels,
-    }
+    max_levels = params.max_levels
     levels: list[list[int]] = []
 
     def shards() -> Iterator[Any]:
@@ -91,7 +84,7 @@ def mine_streamed(
                 for k in range(stop - start)
             ]  # fmt: skip
             del ops, edges
-            shard = _core.MiningShard(arrays, names, threads=threads, **params)
+            shard = _core.MiningShard(arrays, names, params.pairs(), threads=threads)
             del arrays
             for rules in levels:
                 shard.count()
@@ -133,13 +126,13 @@ def mine_streamed(
     spec: tuple[int, bytes | None] | None = None
     counted = counts_now() if max_levels else {}
     while len(levels) < max_levels:
-        rules = _rank(counted, min_count, min_support)
+        rules = _rank(counted, params)
         if not rules:
             break
         speculate = len(levels) + 1 < max_levels
         while True:  # until no applied rule falls below the thresholds
             applied, counted, folded = apply_pass(rules, speculate)
-            keep = _rank(applied, min_count, min_support)
+            keep = _rank(applied, params)
             if len(keep) == len(rules):
                 break
             kept = set(keep)
@@ -158,7 +151,7 @@ def mine_streamed(
         for shard in shards():
             folded = fold(folded, shard)
     core, vocab, _ = _core.assemble([] if folded is None else [folded], [], names, levels,
-                                    threads)  # fmt: skip
+                                    params.pairs(), threads)  # fmt: skip
     return core, vocab, levels
 
 

@@ -5,7 +5,9 @@
 //! - mining, layered one way: [`mine`] (entry point, [`mine::Strategy`]) ->
 //!   [`shard`] (the round driver, one or many shards) -> [`round`] (one merge
 //!   round on one graph) -> [`motif`] (the shared types); [`order`] gives the
-//!   canonical node order every tie is broken by.
+//!   canonical node order every tie is broken by;
+//! - [`wire`] (the checked byte encoding) and [`saved`] (a whole mined corpus as
+//!   one checksummed file).
 //!
 //! Nothing here knows about Python; the `archmotif-python` crate converts.
 
@@ -22,6 +24,7 @@ pub mod nar;
 pub mod order;
 pub mod quotient;
 pub mod round;
+pub mod saved;
 pub mod shard;
 pub mod wire;
 

@@ -162,5 +162,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(shard::assemble, m)?)?;
     m.add_function(wrap_pyfunction!(shard::merge_results, m)?)?;
     m.add_function(wrap_pyfunction!(mining::context_of, m)?)?;
+    m.add_function(wrap_pyfunction!(mining::load_mined, m)?)?;
     Ok(())
 }

@@ -7,16 +7,16 @@ use std::sync::Mutex;
 
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict};
 use rayon::prelude::*;
 
+use archmotif_core::batch::RawGraph;
 use archmotif_core::canon::canonical_form_cancellable;
 use archmotif_core::contract::{context_nodes, contract as core_contract, induced_edges};
 use archmotif_core::control::Control;
 use archmotif_core::hash::op_label;
-use archmotif_core::mine::{
-    mine as core_mine, Engine, Form, Macro, Mined, Motif, Params, Strategy,
-};
+use archmotif_core::mine::{mine as core_mine, Engine, Form, Macro, Motif, Params, Strategy};
+use archmotif_core::saved::{self, MinedCorpus};
 use archmotif_core::{Dag, Error};
 
 use crate::run::{detached, inline_interruptible, interruptible, run_blocking};
@@ -156,79 +156,130 @@ pub fn canonical_hash(
     r?.map_err(|e| to_pyerr(py, e))
 }
 
-/// A mined corpus held on the Rust side: the engine (to apply the vocabulary
-/// to new graphs) and the validated graphs (for contexts).
+/// Mining parameters as Python hands them over: (name, value) pairs of
+/// `archmotif.mining.MiningParams`, named and checked by the core.
+pub(crate) type NamedParams = Vec<(String, u64)>;
+
+pub(crate) fn params_of(py: Python<'_>, named: &NamedParams) -> PyResult<Params> {
+    Params::from_named(named).map_err(|e| to_pyerr(py, e))
+}
+
+/// A mined corpus held on the Rust side: everything it was mined into
+/// (rules, vocabulary, macro graphs, the validated graphs for contexts) and
+/// the engine that applies the vocabulary to new graphs.
 #[pyclass(module = "archmotif._core", frozen)]
 pub struct MinedCore {
     engine: Mutex<Engine>,
-    op_names: Vec<String>,
-    dags: Vec<Dag>,
+    corpus: MinedCorpus,
     index: HashMap<u128, i32>,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What `mine`, `assemble` and `load_mined` return to Python: the core object
+/// kept for `apply`, `context` and `save`, the vocabulary as a dict of arrays,
+/// and one macro tuple per graph.
+pub(crate) type Outputs<'py> = (MinedCore, Bound<'py, PyDict>, Vec<Bound<'py, PyAny>>);
+
 #[pyfunction]
-#[pyo3(signature = (graphs, op_names, strategy, min_count, min_support, max_motif_nodes, max_levels, threads=None, progress=None))]
+#[pyo3(signature = (graphs, op_names, strategy, params, threads=None, progress=None))]
 pub fn mine<'py>(
     py: Python<'py>,
     graphs: Vec<(PyReadonlyArray1<'py, i32>, PyReadonlyArray2<'py, i64>)>,
     op_names: Vec<String>,
     strategy: &str,
-    min_count: u64,
-    min_support: u64,
-    max_motif_nodes: usize,
-    max_levels: usize,
+    params: NamedParams,
     threads: Option<usize>,
     progress: Option<Bound<'py, PyAny>>,
-) -> PyResult<(MinedCore, Bound<'py, PyDict>, Vec<Bound<'py, PyAny>>)> {
+) -> PyResult<Outputs<'py>> {
     let strategy: Strategy = strategy.parse().map_err(|e| to_pyerr(py, e))?;
+    let params = params_of(py, &params)?;
     let raw = raws(&graphs)?;
-    let params = Params {
-        min_count,
-        min_support,
-        max_motif_nodes,
-        max_levels,
-    };
     let labels = labels_of(&op_names);
     let ctl = Control::new();
     let out = run_blocking(py, threads, progress.as_ref(), &ctl, || {
         let dags = validate_all(&raw, op_names.len())?;
         let refs: Vec<&Dag> = dags.iter().collect();
         let (mined, engine) = core_mine(strategy, &refs, &labels, params, &ctl)?;
-        Ok((dags, engine, mined))
+        let corpus = MinedCorpus {
+            strategy,
+            params,
+            op_names,
+            rules: engine.rules().to_vec(),
+            mined,
+            graphs: dags,
+        };
+        Ok((corpus, engine))
     })?;
-    let (dags, engine, mined) = out.map_err(|e| to_pyerr(py, e))?;
-    outputs(py, engine, op_names, dags, &mined)
+    let (corpus, engine) = out.map_err(|e| to_pyerr(py, e))?;
+    outputs(py, engine, corpus)
 }
 
-/// What `mine` returns to Python: the core object kept for `apply` and
-/// `context`, the vocabulary as a dict of arrays, and one macro tuple per graph.
+/// [`Outputs`] of a mined corpus and its engine.
 pub(crate) fn outputs<'py>(
     py: Python<'py>,
     engine: Engine,
-    op_names: Vec<String>,
-    dags: Vec<Dag>,
-    mined: &Mined,
-) -> PyResult<(MinedCore, Bound<'py, PyDict>, Vec<Bound<'py, PyAny>>)> {
-    let vocab = vocab_dict(py, &mined.vocabulary)?;
-    let index: HashMap<u128, i32> = mined
+    corpus: MinedCorpus,
+) -> PyResult<Outputs<'py>> {
+    let vocab = vocab_dict(py, &corpus.mined.vocabulary)?;
+    let index: HashMap<u128, i32> = corpus
+        .mined
         .vocabulary
         .iter()
         .enumerate()
         .map(|(i, m)| (m.id, i as i32))
         .collect();
-    let macros = mined
+    let macros = corpus
+        .mined
         .macros
         .iter()
         .map(|m| macro_tuple(py, m, &index))
         .collect::<PyResult<_>>()?;
     let core = MinedCore {
         engine: Mutex::new(engine),
-        op_names,
-        dags,
+        corpus,
         index,
     };
     Ok((core, vocab, macros))
+}
+
+/// Reads a mined-corpus file's bytes (`MinedCore.save`): the outputs of the
+/// corpus it holds, its graphs as (ops, edges) arrays (none when it was saved
+/// without them), the caller's extra bytes, the strategy and the parameters.
+#[allow(clippy::type_complexity)]
+#[pyfunction]
+pub fn load_mined<'py>(
+    py: Python<'py>,
+    data: &[u8],
+) -> PyResult<(
+    Outputs<'py>,
+    Vec<ContextArrays<'py>>,
+    Bound<'py, PyBytes>,
+    &'static str,
+    Vec<(&'static str, u64)>,
+)> {
+    let decoded = detached(py, || saved::decode(data))?;
+    let (corpus, given, extra) = decoded.map_err(|e| to_pyerr(py, e))?;
+    let graphs = corpus
+        .graphs
+        .iter()
+        .zip(&given)
+        .map(|(g, edges)| {
+            let ops: Vec<i64> = g.ops().iter().map(|&o| o as i64).collect();
+            Ok((PyArray1::from_vec(py, ops), edges_array(py, edges)?))
+        })
+        .collect::<PyResult<_>>()?;
+    let strategy = match corpus.strategy {
+        Strategy::Merge => "merge",
+        Strategy::Nar => "nar",
+    };
+    let params = corpus.params.named();
+    let engine = detached(py, || corpus.engine())?;
+    Ok((
+        outputs(py, engine, corpus)?,
+        graphs,
+        PyBytes::new(py, &extra),
+        strategy,
+        params,
+    ))
 }
 
 #[pymethods]
@@ -244,9 +295,8 @@ impl MinedCore {
         threads: Option<usize>,
         progress: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Vec<Bound<'py, PyAny>>> {
-        if op_names.len() < self.op_names.len()
-            || op_names[..self.op_names.len()] != self.op_names[..]
-        {
+        let mine = &self.corpus.op_names;
+        if op_names.len() < mine.len() || op_names[..mine.len()] != mine[..] {
             return Err(pyo3::exceptions::PyValueError::new_err(
                 "op_names must extend the mined corpus's op_names",
             ));
@@ -277,7 +327,7 @@ impl MinedCore {
         nodes: Vec<u32>,
         hops: usize,
     ) -> PyResult<ContextArrays<'py>> {
-        let dag = self.dags.get(graph).ok_or_else(|| {
+        let dag = self.corpus.graphs.get(graph).ok_or_else(|| {
             pyo3::exceptions::PyIndexError::new_err(format!("graph index {graph} out of range"))
         })?;
         let (ctx, edges) = detached(py, || {
@@ -289,6 +339,46 @@ impl MinedCore {
             PyArray1::from_vec(py, ctx.into_iter().map(|v| v as i64).collect()),
             edges_array(py, &edges)?,
         ))
+    }
+
+    /// The op names the corpus's op ids index.
+    #[getter]
+    fn op_names(&self) -> Vec<String> {
+        self.corpus.op_names.clone()
+    }
+
+    /// This corpus in the mined-file encoding, with `extra` bytes of the
+    /// caller's, and with its graphs as the caller holds them (op ids into this
+    /// corpus's op names) and their macro graphs, or neither when `graphs` is None.
+    #[pyo3(signature = (extra, graphs=None))]
+    fn save<'py>(
+        &self,
+        py: Python<'py>,
+        extra: &[u8],
+        graphs: Option<Vec<(PyReadonlyArray1<'py, i32>, PyReadonlyArray2<'py, i64>)>>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let raw = match &graphs {
+            Some(g) => Some(raws(g)?),
+            None => None,
+        };
+        if let Some(r) = &raw {
+            if r.len() != self.corpus.mined.macros.len() {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "{} graphs for {} macro graphs",
+                    r.len(),
+                    self.corpus.mined.macros.len()
+                )));
+            }
+        }
+        let bytes = detached(py, || {
+            let views: Option<Vec<RawGraph<'_>>> = raw.as_ref().map(|r| {
+                r.iter()
+                    .map(|&(ops, src, dst)| RawGraph { ops, src, dst })
+                    .collect()
+            });
+            saved::encode(&self.corpus, views.as_deref(), extra)
+        })?;
+        Ok(PyBytes::new(py, &bytes))
     }
 }
 

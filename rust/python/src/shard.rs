@@ -1,27 +1,42 @@
-//! Glue for mining in shards (`archmotif.mine(..., client=...)`): a
-//! [`MiningShard`] per worker, and the coordinator's two steps, [`rank`] and
-//! [`assemble`]. The round loop itself is a few lines of Python that move
-//! counts between them; every decision is made here, in the core.
+//! Glue for mining in shards (the round coordinator of `archmotif.mining.rounds`):
+//! a [`MiningShard`] per shard, and the coordinator's steps, [`rank`],
+//! [`merge_results`] and [`assemble`]. The round loop itself is a few lines of
+//! Python that move counts between them; every decision is made in the core
+//! (`archmotif_core::shard`), this module only converts.
 
 use std::sync::Mutex;
 
 use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::PyBytes;
 
 use archmotif_core::control::Control;
 use archmotif_core::hash::op_label;
-use archmotif_core::mine::{Engine, Mined, Miner, Params};
+use archmotif_core::mine::{Engine, Mined, Strategy};
+use archmotif_core::saved::MinedCorpus;
 use archmotif_core::shard::{self, Counts, Shard};
 use archmotif_core::{wire, Dag};
 
-use crate::mining::{outputs, raws, validate_all, MinedCore};
+use crate::mining::{outputs, params_of, raws, validate_all, NamedParams, Outputs};
 use crate::run::{detached, run_blocking};
 use crate::to_pyerr;
 
 type Graphs<'py> = Vec<(PyReadonlyArray1<'py, i32>, PyReadonlyArray2<'py, i64>)>;
 /// Counts as parallel lists sorted by id: (ids, occurrences, graphs).
 type CountLists = (Vec<u128>, Vec<u64>, Vec<u64>);
+
+/// One shard's counts from its lists (ids are distinct within a shard).
+fn counts_of((ids, counts, supports): CountLists) -> PyResult<Counts> {
+    if ids.len() != counts.len() || ids.len() != supports.len() {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "ids, counts and supports differ in length",
+        ));
+    }
+    Ok(ids
+        .into_iter()
+        .zip(counts.into_iter().zip(supports))
+        .collect())
+}
 
 fn lists(c: Counts) -> CountLists {
     let mut v: Vec<(u128, (u64, u64))> = c.into_iter().collect();
@@ -64,26 +79,17 @@ impl MiningShard {
 #[pymethods]
 impl MiningShard {
     #[new]
-    #[pyo3(signature = (graphs, op_names, min_count, min_support, max_motif_nodes, max_levels, threads=None))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (graphs, op_names, params, threads=None))]
     fn new(
         py: Python<'_>,
         graphs: Graphs<'_>,
         op_names: Vec<String>,
-        min_count: u64,
-        min_support: u64,
-        max_motif_nodes: usize,
-        max_levels: usize,
+        params: NamedParams,
         threads: Option<usize>,
     ) -> PyResult<Self> {
         let raw = raws(&graphs)?;
         let labels: Vec<u64> = op_names.iter().map(|n| op_label(n)).collect();
-        let params = Params {
-            min_count,
-            min_support,
-            max_motif_nodes,
-            max_levels,
-        };
+        let params = params_of(py, &params)?;
         let ctl = Control::new();
         let out = run_blocking(py, threads, None, &ctl, || {
             let dags = validate_all(&raw, op_names.len())?;
@@ -145,34 +151,16 @@ impl MiningShard {
     }
 }
 
-/// Sums counts from every shard (ids may repeat) and returns the frequent
-/// ids, best first.
+/// Every shard's counts summed and ranked by the core: the frequent ids under
+/// `params`, best first.
 #[pyfunction]
-pub fn rank(
-    ids: Vec<u128>,
-    counts: Vec<u64>,
-    supports: Vec<u64>,
-    min_count: u64,
-    min_support: u64,
-) -> PyResult<Vec<u128>> {
-    if ids.len() != counts.len() || ids.len() != supports.len() {
-        return Err(pyo3::exceptions::PyValueError::new_err(
-            "ids, counts and supports differ in length",
-        ));
-    }
-    let mut total = Counts::default();
-    for ((id, c), s) in ids.into_iter().zip(counts).zip(supports) {
-        let t = total.entry(id).or_insert((0, 0));
-        t.0 += c;
-        t.1 += s;
-    }
-    let params = Params {
-        min_count,
-        min_support,
-        max_motif_nodes: 2,
-        max_levels: 0,
-    };
-    Ok(shard::rank([&total], params))
+pub fn rank(py: Python<'_>, counts: Vec<CountLists>, params: NamedParams) -> PyResult<Vec<u128>> {
+    let params = params_of(py, &params)?;
+    let counts = counts
+        .into_iter()
+        .map(counts_of)
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(shard::rank(&counts, params))
 }
 
 /// Merges encoded shard results (in corpus order) into one encoded result, as
@@ -192,17 +180,18 @@ pub fn merge_results<'py>(py: Python<'py>, results: Vec<Vec<u8>>) -> PyResult<Bo
 
 /// Merges encoded shard results (in corpus order) into what `mine` returns.
 #[pyfunction]
-#[pyo3(signature = (results, graphs, op_names, rules, threads=None))]
+#[pyo3(signature = (results, graphs, op_names, rules, params, threads=None))]
 pub fn assemble<'py>(
     py: Python<'py>,
     results: Vec<Vec<u8>>,
     graphs: Graphs<'py>,
     op_names: Vec<String>,
     rules: Vec<Vec<u128>>,
+    params: NamedParams,
     threads: Option<usize>,
-) -> PyResult<(MinedCore, Bound<'py, PyDict>, Vec<Bound<'py, PyAny>>)> {
+) -> PyResult<Outputs<'py>> {
     let raw = raws(&graphs)?;
-    let labels: Vec<u64> = op_names.iter().map(|n| op_label(n)).collect();
+    let params = params_of(py, &params)?;
     let ctl = Control::new();
     let out = run_blocking(py, threads, None, &ctl, || {
         let decoded = results
@@ -218,9 +207,17 @@ pub fn assemble<'py>(
             )));
         }
         let dags = validate_all(&raw, op_names.len())?;
-        let engine = Engine::Merge(Miner::with_rules(labels, rules, &vocabulary));
-        Ok((dags, engine, Mined { vocabulary, macros }))
+        let corpus = MinedCorpus {
+            strategy: Strategy::Merge,
+            params,
+            op_names,
+            rules,
+            mined: Mined { vocabulary, macros },
+            graphs: dags,
+        };
+        let engine: Engine = corpus.engine();
+        Ok((corpus, engine))
     })?;
-    let (dags, engine, mined) = out.map_err(|e| to_pyerr(py, e))?;
-    outputs(py, engine, op_names, dags, &mined)
+    let (corpus, engine) = out.map_err(|e| to_pyerr(py, e))?;
+    outputs(py, engine, corpus)
 }
