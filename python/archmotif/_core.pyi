@@ -75,8 +75,20 @@ def mine(
 
 _Counts = tuple[list[int], list[int], list[int]]
 
+class MiningEngine:
+    """A mining engine shards share one at a time (streamed chunks)."""
+
+    def __init__(self, op_names: list[str]) -> None: ...
+
+class CountSum:
+    """A running sum of count lists, kept in the core."""
+
+    def __init__(self) -> None: ...
+    def add(self, counts: _Counts) -> None: ...
+    def lists(self) -> _Counts: ...
+
 class MiningShard:
-    """One shard of a corpus mined round by round (see archmotif.mining.distributed)."""
+    """One shard of a corpus mined round by round (see archmotif.mining.rounds)."""
 
     def __init__(
         self,
@@ -84,11 +96,17 @@ class MiningShard:
         op_names: list[str],
         params: _Params,
         threads: int | None = None,
+        engine: MiningEngine | None = None,
+        state: bytes | None = None,
     ) -> None: ...
+    def suspend(self) -> bytes:
+        """This shard's state between rounds, encoded; frees the shared engine."""
     @property
     def num_graphs(self) -> int: ...
     def count(self) -> _Counts:
         """Starts a round: (ids, occurrences, graphs) of candidate merges, by id."""
+    def prepare(self) -> None:
+        """Starts a round whose counts are known: the candidates, not counted."""
     def apply(self, rules: list[int]) -> _Counts:
         """Applies ranked rules; the merges kept, counted like candidates."""
     def commit(self, rules: list[int]) -> None: ...

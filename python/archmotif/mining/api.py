@@ -140,7 +140,10 @@ def mine(
     ``graphs`` may also be the path of a corpus file. ``client`` (a
     ``dask.distributed.Client`` or a scheduler address) mines on a Dask cluster
     in ``shards`` pieces (default: one per worker) with exactly the result of
-    mining here; see :mod:`archmotif.mining.distributed` (``strategy="merge"`` only).
+    mining here; given a corpus path, the workers read their pieces from the file
+    themselves (a shared file system) and the result reads it lazily, so this
+    process never holds the corpus; see :mod:`archmotif.mining.distributed`
+    (``strategy="merge"`` only).
 
     ``chunk_nodes`` or ``chunk_graphs`` (with ``graphs`` a corpus path) streams
     the file instead of loading it: chunks of at most that many operators or
@@ -163,6 +166,9 @@ def mine(
             progress=progress, max_memory=max_memory,
             chunk_nodes=chunk_nodes, chunk_graphs=chunk_graphs,
         )  # fmt: skip
+    if client is not None and isinstance(graphs, (str, os.PathLike)):
+        return _mine_file_on_cluster(graphs, strategy=strategy, client=client, shards=shards,
+                                     params=p, threads=threads, progress=progress)  # fmt: skip
     gs = as_graphs(graphs)
     _check_memory(gs, max_memory)
     names, arrays = global_ops(gs)
@@ -189,6 +195,37 @@ def mine(
             arrays, names, strategy, p.pairs(), threads_of(threads), cb
         )
     return Mined(core, gs, names, MotifVocabulary._from_core(vocab, names), macros, strategy, p)
+
+
+def _mine_file_on_cluster(
+    path: str | os.PathLike[str],
+    *,
+    strategy: str,
+    client: Any,
+    shards: int | None,
+    params: MiningParams,
+    threads: int | None,
+    progress: bool,
+) -> Mined:
+    """A corpus file mined on a Dask cluster whose workers read it themselves (see
+    :mod:`archmotif.mining.distributed`): the result reads the file lazily."""
+    from archmotif.corpus import open_corpus
+    from archmotif.mining.distributed import mine_file_sharded
+
+    if strategy != "merge":
+        raise ValueError(f"mining on a Dask cluster supports strategy='merge', not {strategy!r}")
+    if shards is not None:
+        shards = check_int("shards", shards, 1)
+    reader = open_corpus(path)
+    names = sorted(reader.op_names)
+    cb, bar = progress_bar(progress, "mine (dask)")
+    with bar:
+        core, vocab, bounds = mine_file_sharded(
+            reader, names, client=client, shards=shards, params=params,
+            threads=threads_of(threads), progress=cb,
+        )  # fmt: skip
+    vocabulary = MotifVocabulary._from_core(vocab, names)
+    return Mined._streamed(core, reader, names, vocabulary, bounds, params)
 
 
 def _mine_streamed(

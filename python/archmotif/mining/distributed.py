@@ -1,17 +1,24 @@
 """Mining over a Dask cluster: ``archmotif.mine(graphs, client=client)``.
 
-The corpus is cut into contiguous shards, one Dask *actor* per shard holding
-its graphs' partitions between rounds (``archmotif._core.MiningShard``). Each
-round, every shard counts its candidate merges; the coordinator (this process)
-sums the counts and ranks them in the core (``_core.rank``), sends the ranked
-rules back, and every shard applies them. At the end, shard results (bytes) are
-merged by the core (``_core.assemble``): sums, minima and unions only.
+The corpus is cut into contiguous shards of about equal node counts, one Dask *actor*
+per shard holding its graphs' partitions between rounds (``_core.MiningShard``);
+:class:`DaskShards` makes them the shards of the one round coordinator
+(:func:`archmotif.mining.rounds.run_rounds`), which sums and ranks their counts in the
+core each round. At the end, shard results (bytes) are merged by the core
+(``_core.assemble``): sums, minima and unions only.
 
 Candidate ids are canonical, so the sum of shard counts is the count over the
 whole corpus, and the result equals single-process :func:`archmotif.mine` on the
 same input bit for bit: the same vocabulary (ids, counts, support, levels,
 order) and the same macro graphs, whatever the number of shards or workers.
 Only rule lists and counts of distinct candidates cross the network each round.
+
+Given a corpus file's *path*, the coordinator never loads the corpus: every actor
+reads its own range of graphs from the file (so the path must be readable on every
+worker: a shared file system), hands back its vocabulary statistics without macro
+graphs, and the result reads graphs and macro graphs lazily from the file, as a
+streamed result does (:mod:`archmotif.mining.streaming`). Given graphs, they are sent
+to the actors.
 
 Works with any ``dask.distributed.Client``: a ``LocalCluster`` on one machine
 or a scheduler address. Every worker needs archmotif installed.
@@ -21,31 +28,45 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from archmotif import _core
+from archmotif.corpus import CorpusReader, open_corpus
 from archmotif.graph import OpGraph
 from archmotif.mining.inputs import global_ops
 from archmotif.mining.params import MiningParams
+from archmotif.mining.rounds import CountLists, run_rounds
 
-__all__ = ["mine_sharded"]
-
-CountLists = tuple[list[int], list[int], list[int]]
+__all__ = ["DaskShards", "ShardActor", "mine_file_sharded", "mine_sharded"]
 
 
 class ShardActor:
-    """Lives on a Dask worker: one shard of the corpus being mined."""
+    """Lives on a Dask worker: one shard of the corpus being mined, given as graphs or
+    as a range ``(path, start, stop)`` of a corpus file the worker reads itself."""
 
     def __init__(
-        self, graphs: list[OpGraph], op_names: list[str], params: MiningParams, threads: Any
+        self,
+        graphs: list[OpGraph] | tuple[str, int, int],
+        op_names: list[str],
+        params: MiningParams,
+        threads: Any,
     ) -> None:
-        names, arrays = global_ops(graphs, op_names)
-        if names != op_names:  # the coordinator's op names cover every graph
-            raise ValueError("a shard holds op names the coordinator did not list")
+        if isinstance(graphs, tuple):
+            from archmotif.mining.streaming import read_chunk
+
+            path, start, stop = graphs
+            with open_corpus(path) as reader:
+                arrays = read_chunk(reader, op_names, start, stop)
+        else:
+            names, arrays = global_ops(graphs, op_names)
+            if names != op_names:  # the coordinator's op names cover every graph
+                raise ValueError("a shard holds op names the coordinator did not list")
         self._shard = _core.MiningShard(arrays, op_names, params.pairs(), threads=threads)
+        self._macros = not isinstance(graphs, tuple)
 
     def count(self) -> CountLists:
         return self._shard.count()
@@ -57,7 +78,36 @@ class ShardActor:
         self._shard.commit(rules)
 
     def finish(self) -> bytes:
-        return self._shard.finish()
+        return self._shard.finish(self._macros)
+
+
+class DaskShards:
+    """The actors as the shards of :func:`~archmotif.mining.rounds.run_rounds`: each
+    method calls every actor at once and waits for all."""
+
+    def __init__(self, client: Any, pieces: Sequence[Any], names: list[str],
+                 params: MiningParams, threads: int | None) -> None:  # fmt: skip
+        futures = [
+            client.submit(ShardActor, piece, names, params, threads, actor=True, pure=False)
+            for piece in pieces
+        ]
+        self._actors = [f.result() for f in futures]
+
+    def _each(self, method: str, *args: Any) -> list[Any]:
+        calls = [getattr(a, method)(*args) for a in self._actors]
+        return [c.result() for c in calls]
+
+    def count(self) -> list[CountLists]:
+        return self._each("count")
+
+    def apply(self, rules: list[int]) -> list[CountLists]:
+        return self._each("apply", rules)
+
+    def commit(self, rules: list[int]) -> None:
+        self._each("commit", rules)
+
+    def finish(self) -> list[bytes]:
+        return self._each("finish")
 
 
 @contextlib.contextmanager
@@ -72,18 +122,16 @@ def _connected(client: Any) -> Iterator[Any]:
         yield opened
 
 
-def _shards(graphs: Sequence[OpGraph], n: int) -> list[list[OpGraph]]:
-    """Contiguous shards of about equal node counts (at least one graph each)."""
-    n = max(1, min(n, len(graphs)))
-    sizes = np.array([g.num_nodes + 1 for g in graphs], dtype=np.float64)
-    ends = np.cumsum(sizes)
+def _cuts(num_nodes: Sequence[int], n: int) -> list[tuple[int, int]]:
+    """``n`` contiguous ranges of graphs of about equal node counts (at least one graph
+    each; none for no graphs)."""
+    if not len(num_nodes):
+        return []
+    n = max(1, min(n, len(num_nodes)))
+    ends = np.cumsum(np.asarray(num_nodes, dtype=np.float64) + 1)
     cuts = np.searchsorted(ends, ends[-1] * np.arange(1, n) / n, side="left") + 1
-    bounds = sorted({0, len(graphs), *(int(c) for c in cuts)})
-    return [list(graphs[a:b]) for a, b in itertools.pairwise(bounds) if b > a]
-
-
-def _rank(counts: Sequence[CountLists], params: MiningParams) -> list[int]:
-    return _core.rank(list(counts), params.pairs())
+    bounds = sorted({0, len(num_nodes), *(int(c) for c in cuts)})
+    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def mine_sharded(
@@ -97,36 +145,40 @@ def mine_sharded(
     threads: int | None,
     progress: Any,
 ) -> tuple[Any, dict[str, Any], list[tuple[np.ndarray, ...]]]:
-    """The coordinator loop; returns what ``_core.mine`` returns."""
+    """Mines ``graphs`` (``arrays``: their ops in ``names``) on the cluster; returns
+    what ``_core.mine`` returns."""
     with _connected(client) as client:
         if shards is None:
             shards = max(1, len(client.scheduler_info().get("workers", {})))
-        pieces = _shards(graphs, shards) if graphs else []
-        futures = [
-            client.submit(ShardActor, piece, names, params, threads, actor=True, pure=False)
-            for piece in pieces
-        ]
-        actors = [f.result() for f in futures]
+        sizes = [g.num_nodes for g in graphs]
+        pieces = [list(graphs[a:b]) for a, b in _cuts(sizes, shards)]
+        group = DaskShards(client, pieces, names, params, threads)
+        levels = run_rounds(group, params, progress)
+        return _core.assemble(group.finish(), arrays, names, levels, params.pairs(), threads)
 
-        def each(method: str, *args: Any) -> list[Any]:
-            calls = [getattr(a, method)(*args) for a in actors]
-            return [c.result() for c in calls]
 
-        levels: list[list[int]] = []
-        for _ in range(params.max_levels):
-            rules = _rank(each("count"), params)
-            while True:
-                applied = each("apply", rules)
-                keep = _rank(applied, params)
-                if len(keep) == len(rules):
-                    break
-                kept = set(keep)
-                rules = [r for r in rules if r in kept]
-            if all(not ids for ids, _, _ in applied):
-                break
-            each("commit", rules)
-            levels.append(rules)
-            if progress is not None:
-                progress(len(levels), params.max_levels)
-        results = each("finish")
-        return _core.assemble(results, arrays, names, levels, params.pairs(), threads)
+def mine_file_sharded(
+    reader: CorpusReader,
+    names: list[str],
+    *,
+    client: Any,
+    shards: int | None,
+    params: MiningParams,
+    threads: int | None,
+    progress: Any,
+) -> tuple[Any, dict[str, Any], list[tuple[int, int]]]:
+    """Mines the corpus file of ``reader`` on the cluster, every actor reading its own
+    range; returns the core (no graphs held), the vocabulary and the shard ranges."""
+    with _connected(client) as client:
+        if shards is None:
+            shards = max(1, len(client.scheduler_info().get("workers", {})))
+        # ranges of at most an equal share of the operators each (a few more ranges than
+        # shards when graphs straddle the shares)
+        bounds = list(reader.bounds(None, max(1, -(-reader.num_nodes // shards))))
+        path = os.path.abspath(reader.path)
+        group = DaskShards(client, [(path, a, b) for a, b in bounds], names, params, threads)
+        levels = run_rounds(group, params, progress)
+        results = group.finish()
+        merged = [_core.merge_results(results)] if results else []
+        core, vocab, _ = _core.assemble(merged, [], names, levels, params.pairs(), threads)
+        return core, vocab, bounds

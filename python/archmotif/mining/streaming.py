@@ -1,25 +1,35 @@
 """Mining a corpus file larger than memory: ``archmotif.mine(path, chunk_nodes=N)``.
 
-The file is read a chunk at a time (:meth:`archmotif.corpus.CorpusReader.chunks`)
-and no chunk is kept: each round, every chunk is read again, becomes one
-``_core.MiningShard``, replays the levels decided so far and counts its
-candidate merges; the counts are summed here and ranked in the core
-(``_core.rank``) exactly as :mod:`archmotif.mining.distributed` does for shards on
-other machines, then a second pass applies the ranked rules. At the end one
-more pass folds every chunk's vocabulary statistics into one running result
-(``_core.merge_results``) without their macro graphs.
+The file is read a chunk at a time (:meth:`archmotif.corpus.CorpusReader.bounds`);
+:class:`StreamedShards` makes the chunks the shards of the one round coordinator
+(:func:`archmotif.mining.rounds.run_rounds`). No chunk stays in memory: between
+rounds, each chunk's mining state (its partitions and what it created, in the core's
+checksummed encoding, ``_core.MiningShard.suspend``) waits in a temporary file, and
+one mining engine (``_core.MiningEngine``: the forms and candidate unions
+canonicalised so far) is shared by the chunks in turn. A round is one pass: each
+chunk is read, resumed from its state, its candidates found again (not counted: they
+were counted before the state was written), the ranked rules applied and committed,
+the next round's candidates counted, and its new state written beside
+the old one; the old one goes when the coordinator commits the round (a round whose
+rules fell below the thresholds is redone from the old states). So every round reads
+and writes each chunk once, where replaying every level decided so far cost about
+``L²`` level passes for ``L`` levels. One last pass folds every chunk's vocabulary
+statistics into one running result (``_core.merge_results``) without macro graphs.
 
-So peak memory is one chunk's graphs and mining state, plus the candidate
-counts of one round (distinct candidates, which stop growing with the corpus),
-plus the vocabulary; never the corpus. The price is time: round ``r`` replays
-``r`` levels on every chunk, about ``L²`` level passes for ``L`` levels instead
-of ``L``. The result equals :func:`archmotif.mine` on the whole file bit for bit:
-the same vocabulary (ids, counts, support, levels, order) and, read back
-lazily, the same macro graphs.
+Peak memory is one chunk's graphs and mining state, plus the candidate counts of one
+round (distinct candidates, which stop growing with the corpus, summed in the core as
+they come), plus the shared engine and the vocabulary; never the corpus. The state
+files take about as much disk as the corpus's partitions (tens of bytes per
+operator), in the system's temporary folder (``TMPDIR``). The result equals
+:func:`archmotif.mine` on the whole file bit for bit: the same vocabulary (ids,
+counts, support, levels, order) and, read back lazily, the same macro graphs.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -29,26 +39,126 @@ from archmotif import _core
 from archmotif.corpus import CorpusReader
 from archmotif.graph import OpGraph
 from archmotif.mining.params import MiningParams
+from archmotif.mining.rounds import CountLists, run_rounds
 
-__all__ = ["LazyMacroGraphs", "mine_streamed"]
-
-CountLists = tuple[list[int], list[int], list[int]]
-
-
-def _add(total: dict[int, list[int]], counts: CountLists) -> None:
-    for i, c, s in zip(*counts, strict=True):
-        t = total.get(i)
-        if t is None:
-            total[i] = [c, s]
-        else:
-            t[0] += c
-            t[1] += s
+__all__ = ["LazyMacroGraphs", "StreamedShards", "mine_streamed", "read_chunk"]
 
 
-def _rank(total: dict[int, list[int]], params: MiningParams) -> list[int]:
-    ids = sorted(total)
-    lists = (ids, [total[i][0] for i in ids], [total[i][1] for i in ids])
-    return _core.rank([lists], params.pairs())
+def read_chunk(
+    reader: CorpusReader,
+    names: list[str],
+    start: int,
+    stop: int,
+    check: Callable[[int, int], None] | None = None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Graphs ``start`` to ``stop - 1`` of ``reader`` as (ops, edges) arrays with op ids
+    into ``names`` (which must hold every op name of the file), straight from the file:
+    the core validates them itself, so no OpGraph is built. ``check(nodes, edges)`` sees
+    the chunk's size first."""
+    index = {n: i for i, n in enumerate(names)}
+    remap = np.array([index[n] for n in reader.op_names], dtype=np.int32)
+    ops, noff, edges, eoff = reader.read_arrays(start, stop)
+    if check is not None:
+        check(len(ops), edges.shape[1])
+    ops = remap[ops] if len(remap) else ops
+    return [
+        (ops[noff[k] : noff[k + 1]], np.ascontiguousarray(edges[:, eoff[k] : eoff[k + 1]]))
+        for k in range(stop - start)
+    ]
+
+
+class StreamedShards:
+    """The chunks ``bounds`` of a corpus file as the shards of the round coordinator,
+    each kept on disk between rounds (see the module docstring). Use as a context
+    manager: leaving it removes the state files."""
+
+    def __init__(
+        self,
+        reader: CorpusReader,
+        names: list[str],
+        bounds: Sequence[tuple[int, int]],
+        params: MiningParams,
+        threads: int | None,
+        check: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self._reader, self._names, self._bounds = reader, names, list(bounds)
+        self._params, self._threads, self._check = params, threads, check
+        self._engine = _core.MiningEngine(names)
+        self._dir = tempfile.mkdtemp(prefix="archmotif-stream-")
+        self._level = 0
+        self._states: list[str | None] = [None] * len(self._bounds)  # None: not started
+        self._next: list[str] = []  # the states the last apply wrote, one level up
+        self._counted: CountLists | None = None  # this level's counts, if a pass made them
+        self._next_counted: CountLists | None = None
+
+    def __enter__(self) -> StreamedShards:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def _shards(self) -> Iterator[tuple[int, Any]]:
+        """Every chunk as a shard resumed at this level, one at a time."""
+        for k, (start, stop) in enumerate(self._bounds):
+            arrays = read_chunk(self._reader, self._names, start, stop, self._check)
+            state = None
+            if self._states[k] is not None:
+                with open(self._states[k], "rb") as f:  # type: ignore[arg-type]
+                    state = f.read()
+            shard = _core.MiningShard(arrays, self._names, self._params.pairs(),
+                                      threads=self._threads, engine=self._engine,
+                                      state=state)  # fmt: skip
+            del arrays, state
+            yield k, shard
+
+    def _write(self, shard: Any, k: int, level: int) -> str:
+        path = os.path.join(self._dir, f"{k}.{level}")
+        with open(path, "wb") as f:
+            f.write(shard.suspend())
+        return path
+
+    def count(self) -> list[CountLists]:
+        if self._counted is None:
+            total = _core.CountSum()
+            for k, shard in self._shards():
+                total.add(shard.count())
+                self._states[k] = self._write(shard, k, self._level)
+            self._counted = total.lists()
+        return [self._counted]
+
+    def apply(self, rules: list[int]) -> list[CountLists]:
+        applied, counted = _core.CountSum(), _core.CountSum()
+        count_next = self._level + 1 < self._params.max_levels
+        self._drop(self._next)
+        self._next = []
+        for k, shard in self._shards():
+            shard.prepare()  # this level's counts were taken when it was written
+            applied.add(shard.apply(rules))
+            shard.commit(rules)  # into a new state file: this level's stays till commit
+            if count_next:
+                counted.add(shard.count())
+            self._next.append(self._write(shard, k, self._level + 1))
+        self._next_counted = counted.lists() if count_next else None
+        return [applied.lists()]
+
+    def commit(self, rules: list[int]) -> None:
+        self._drop([p for p in self._states if p is not None])
+        self._states, self._next = list(self._next), []
+        self._counted, self._level = self._next_counted, self._level + 1
+
+    def finish(self) -> list[bytes]:
+        """Every chunk's vocabulary statistics (no macro graphs), folded into one."""
+        self._drop(self._next)
+        folded = None
+        for _, shard in self._shards():
+            result = shard.finish(False)
+            folded = result if folded is None else _core.merge_results([folded, result])
+        return [] if folded is None else [folded]
+
+    @staticmethod
+    def _drop(paths: Sequence[str]) -> None:
+        for p in paths:
+            os.remove(p)
 
 
 def mine_streamed(
@@ -61,97 +171,13 @@ def mine_streamed(
     progress: Callable[[int, int], None] | None,
     check: Callable[[int, int], None] | None = None,
 ) -> tuple[Any, dict[str, Any], list[list[int]]]:
-    """The chunked round loop over the chunks ``bounds`` (``reader.bounds(...)``);
+    """The round coordinator over the chunks ``bounds`` (``reader.bounds(...)``);
     returns the core (no graphs held), the vocabulary and each level's rules.
     ``check(nodes, edges)`` sees each chunk's size first."""
-    index = {n: i for i, n in enumerate(names)}
-    remap = np.array([index[n] for n in reader.op_names], dtype=np.int32)
-    max_levels = params.max_levels
-    levels: list[list[int]] = []
-
-    def shards() -> Iterator[Any]:
-        """Every chunk as a shard with the levels so far replayed, one at a time."""
-        for start, stop in bounds:
-            # Straight from the file's arrays: the shard validates the graphs itself
-            # (as mine() does), so no OpGraph objects are built on each pass.
-            ops, noff, edges, eoff = reader.read_arrays(start, stop)
-            if check is not None:
-                check(len(ops), edges.shape[1])
-            ops = remap[ops] if len(remap) else ops
-            arrays = [
-                (ops[noff[k] : noff[k + 1]],
-                 np.ascontiguousarray(edges[:, eoff[k] : eoff[k + 1]]))
-                for k in range(stop - start)
-            ]  # fmt: skip
-            del ops, edges
-            shard = _core.MiningShard(arrays, names, params.pairs(), threads=threads)
-            del arrays
-            for rules in levels:
-                shard.count()
-                shard.apply(rules)
-                shard.commit(rules)
-            yield shard
-            del shard
-
-    def counts_now() -> dict[int, list[int]]:
-        counted: dict[int, list[int]] = {}
-        for shard in shards():
-            _add(counted, shard.count())
-        return counted
-
-    def fold(folded: bytes | None, shard: Any) -> bytes:
-        result = shard.finish(macros=False)
-        return result if folded is None else _core.merge_results([folded, result])
-
-    def apply_pass(
-        rules: list[int], speculate: bool
-    ) -> tuple[dict[int, list[int]], dict[int, list[int]], bytes | None]:
-        """Applies ``rules`` to every chunk: the merges kept, counted. With
-        ``speculate``, assuming no rule falls below the thresholds (then this round
-        is decided), also commits them, counts the next round and folds the
-        statistics the result will have if the next round applies nothing."""
-        applied: dict[int, list[int]] = {}
-        counted: dict[int, list[int]] = {}
-        folded = None
-        for shard in shards():
-            shard.count()
-            _add(applied, shard.apply(rules))
-            if speculate:
-                shard.commit(rules)
-                _add(counted, shard.count())
-                folded = fold(folded, shard)
-        return applied, counted, folded
-
-    # (levels it reflects, every chunk's statistics folded) from the last decided pass
-    spec: tuple[int, bytes | None] | None = None
-    counted = counts_now() if max_levels else {}
-    while len(levels) < max_levels:
-        rules = _rank(counted, params)
-        if not rules:
-            break
-        speculate = len(levels) + 1 < max_levels
-        while True:  # until no applied rule falls below the thresholds
-            applied, counted, folded = apply_pass(rules, speculate)
-            keep = _rank(applied, params)
-            if len(keep) == len(rules):
-                break
-            kept = set(keep)
-            rules = [r for r in rules if r in kept]
-        if not applied:
-            break
-        levels.append(rules)
-        if speculate:
-            spec = (len(levels), folded)
-        if progress is not None:
-            progress(len(levels), max_levels)
-    folded = None
-    if spec is not None and spec[0] == len(levels):
-        folded = spec[1]
-    else:
-        for shard in shards():
-            folded = fold(folded, shard)
-    core, vocab, _ = _core.assemble([] if folded is None else [folded], [], names, levels,
-                                    params.pairs(), threads)  # fmt: skip
+    with StreamedShards(reader, names, bounds, params, threads, check) as shards:
+        levels = run_rounds(shards, params, progress)
+        results = shards.finish()
+    core, vocab, _ = _core.assemble(results, [], names, levels, params.pairs(), threads)
     return core, vocab, levels
 
 

@@ -12,9 +12,11 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::error::{Error, Result};
+use crate::hash::murmur3_128;
 use crate::motif::{Form, Key, Macro};
 use crate::quotient::Quotient;
-use crate::shard::ShardResult;
+use crate::round::Partition;
+use crate::shard::{ShardResult, ShardState};
 
 const MAGIC: &[u8; 8] = b"AMSHARD\0";
 const VERSION: u32 = 1;
@@ -104,6 +106,125 @@ fn decode_result(bytes: &[u8]) -> Result<ShardResult> {
     Ok(out)
 }
 
+const STATE_MAGIC: &[u8; 8] = b"AMSTATE\0";
+const STATE_VERSION: u32 = 1;
+/// Seed of the state checksum ("amstate1").
+const STATE_SEED: u64 = 0x616d_7374_6174_6531;
+
+/// Encodes a suspended shard's state (streamed mining writes one per chunk per
+/// round): partitions, what each graph created, first levels, children keys,
+/// then a 128-bit checksum of everything before it.
+pub fn encode_state(st: &ShardState) -> Vec<u8> {
+    let mut w = Writer::new(STATE_MAGIC, STATE_VERSION);
+    w.u64(st.level as u64);
+    w.len(st.parts.len());
+    for (p, made) in st.parts.iter().zip(&st.created) {
+        let (frag_of, pos, motif, offsets, nodes) = p.arrays();
+        w.u32s(frag_of);
+        w.u32s(pos);
+        w.u128s(motif);
+        w.u32s(offsets);
+        w.u32s(nodes);
+        let made = sorted(made);
+        w.len(made.len());
+        for (id, n) in made {
+            w.u128(id);
+            w.u64(n);
+        }
+    }
+    let levels = sorted(&st.level_of);
+    w.len(levels.len());
+    for (id, l) in levels {
+        w.u128(id);
+        w.u32(l);
+    }
+    let children = sorted(&st.children);
+    w.len(children.len());
+    for (id, k) in children {
+        w.u128(id);
+        w.u128(k.a);
+        w.u128(k.b);
+        w.pairs(&k.cross);
+    }
+    let sum = murmur3_128(&w.0, STATE_SEED);
+    w.u128(sum);
+    w.0
+}
+
+/// Decodes what [`encode_state`] wrote for graphs of `num_nodes` nodes each.
+pub fn decode_state(bytes: &[u8], num_nodes: &[usize]) -> Result<ShardState> {
+    let bad = |why: &str| Error::Format(format!("not a valid archmotif shard state: {why}"));
+    let body_end = bytes
+        .len()
+        .checked_sub(16)
+        .filter(|&n| n >= STATE_MAGIC.len() + 4)
+        .ok_or_else(|| bad("truncated"))?;
+    if &bytes[..STATE_MAGIC.len()] != STATE_MAGIC {
+        return Err(bad("missing magic bytes"));
+    }
+    let stored = u128::from_le_bytes(bytes[body_end..].try_into().expect("16 bytes"));
+    if murmur3_128(&bytes[..body_end], STATE_SEED) != stored {
+        return Err(bad("checksum mismatch (corrupt or truncated)"));
+    }
+    let mut r = Reader::new(&bytes[STATE_MAGIC.len()..body_end]);
+    let format = |e: Error| match e {
+        Error::Format(why) => bad(&why),
+        e => e,
+    };
+    (|| {
+        if r.u32()? != STATE_VERSION {
+            return Err(Error::Format("another version".into()));
+        }
+        let level = r.u64()? as usize;
+        let n = r.len(40)?;
+        if n != num_nodes.len() {
+            return Err(Error::Format(format!(
+                "{n} graphs, not {}",
+                num_nodes.len()
+            )));
+        }
+        let mut parts = Vec::with_capacity(n);
+        let mut created = Vec::with_capacity(n);
+        for &nodes_here in num_nodes {
+            let (frag_of, pos, motif) = (r.u32s()?, r.u32s()?, r.u128s()?);
+            let (offsets, nodes) = (r.u32s()?, r.u32s()?);
+            let p = Partition::from_arrays(nodes_here, frag_of, pos, motif, offsets, nodes)
+                .ok_or_else(|| Error::Format("a partition that does not cover its graph".into()))?;
+            parts.push(p);
+            let mut made = HashMap::default();
+            for _ in 0..r.len(24)? {
+                let id = r.u128()?;
+                made.insert(id, r.u64()?);
+            }
+            created.push(made);
+        }
+        let mut level_of = HashMap::default();
+        for _ in 0..r.len(20)? {
+            let id = r.u128()?;
+            level_of.insert(id, r.u32()?);
+        }
+        let mut children = HashMap::default();
+        for _ in 0..r.len(56)? {
+            let id = r.u128()?;
+            let key = Key {
+                a: r.u128()?,
+                b: r.u128()?,
+                cross: r.pairs()?,
+            };
+            children.insert(id, key);
+        }
+        r.end()?;
+        Ok(ShardState {
+            level,
+            parts,
+            created,
+            level_of,
+            children,
+        })
+    })()
+    .map_err(format)
+}
+
 fn sorted<V: Clone>(m: &HashMap<u128, V>) -> Vec<(u128, V)> {
     let mut v: Vec<(u128, V)> = m.iter().map(|(k, v)| (*k, v.clone())).collect();
     v.sort_unstable_by_key(|(k, _)| *k);
@@ -134,16 +255,16 @@ impl Writer {
     }
     pub(crate) fn u32s(&mut self, xs: &[u32]) {
         self.len(xs.len());
-        for &x in xs {
-            self.u32(x);
-        }
+        self.0.reserve(4 * xs.len());
+        self.0.extend(xs.iter().flat_map(|x| x.to_le_bytes()));
     }
     pub(crate) fn pairs(&mut self, xs: &[(u32, u32)]) {
         self.len(xs.len());
-        for &(a, b) in xs {
-            self.u32(a);
-            self.u32(b);
-        }
+        self.0.reserve(8 * xs.len());
+        self.0.extend(
+            xs.iter()
+                .flat_map(|&(a, b)| a.to_le_bytes().into_iter().chain(b.to_le_bytes())),
+        );
     }
     pub(crate) fn bytes(&mut self, xs: &[u8]) {
         self.len(xs.len());
@@ -151,9 +272,8 @@ impl Writer {
     }
     pub(crate) fn u128s(&mut self, xs: &[u128]) {
         self.len(xs.len());
-        for &x in xs {
-            self.u128(x);
-        }
+        self.0.reserve(16 * xs.len());
+        self.0.extend(xs.iter().flat_map(|x| x.to_le_bytes()));
     }
     pub(crate) fn form(&mut self, f: &Form) {
         self.u32s(&f.ops);
@@ -218,11 +338,22 @@ impl<'a> Reader<'a> {
     }
     pub(crate) fn u32s(&mut self) -> Result<Vec<u32>> {
         let n = self.len(4)?;
-        (0..n).map(|_| self.u32()).collect()
+        let raw = self.take(4 * n)?;
+        Ok(raw
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect())
     }
     pub(crate) fn pairs(&mut self) -> Result<Vec<(u32, u32)>> {
         let n = self.len(8)?;
-        (0..n).map(|_| Ok((self.u32()?, self.u32()?))).collect()
+        let raw = self.take(8 * n)?;
+        Ok(raw
+            .chunks_exact(8)
+            .map(|c| {
+                let a = u32::from_le_bytes(c[..4].try_into().expect("4 bytes"));
+                (a, u32::from_le_bytes(c[4..].try_into().expect("4 bytes")))
+            })
+            .collect())
     }
     pub(crate) fn bytes(&mut self) -> Result<&'a [u8]> {
         let n = self.len(1)?;
@@ -230,7 +361,11 @@ impl<'a> Reader<'a> {
     }
     pub(crate) fn u128s(&mut self) -> Result<Vec<u128>> {
         let n = self.len(16)?;
-        (0..n).map(|_| self.u128()).collect()
+        let raw = self.take(16 * n)?;
+        Ok(raw
+            .chunks_exact(16)
+            .map(|c| u128::from_le_bytes(c.try_into().expect("16 bytes")))
+            .collect())
     }
     pub(crate) fn form(&mut self) -> Result<Form> {
         Ok(Form {

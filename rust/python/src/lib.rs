@@ -4,15 +4,16 @@
 
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
-use pyo3::types::PyType;
 
 use archmotif_core::batch::{validate_all, RawGraph};
-use archmotif_core::{Dag, Error, ErrorKind};
+use archmotif_core::Dag;
 
+mod errors;
 mod mining;
 mod run;
 mod shard;
 
+use errors::{invalid_argument, to_pyerr, CoreError};
 use run::detached;
 
 // glibc returns large freed blocks to the kernel and pays for zeroed pages on the
@@ -27,40 +28,19 @@ use run::detached;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Raises the archmotif exception class that matches a core error.
-pub(crate) fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
-    let class = match err.kind() {
-        ErrorKind::Graph => "GraphError",
-        ErrorKind::Limit => "LimitError",
-        ErrorKind::Format => "FormatError",
-        ErrorKind::Interrupted => {
-            return pyo3::exceptions::PyKeyboardInterrupt::new_err("interrupted")
-        }
-        ErrorKind::InvalidArgument => "InvalidArgument",
-    };
-    match py
-        .import("archmotif.errors")
-        .and_then(|m| m.getattr(class))
-        .and_then(|c| Ok(c.cast_into::<PyType>()?))
-    {
-        Ok(cls) => PyErr::from_type(cls, err.to_string()),
-        Err(import_err) => import_err,
-    }
-}
-
 /// Splits a C-contiguous `[2, E]` int64 array into (sources, targets).
 pub(crate) fn edge_rows<'a>(
     edges: &'a PyReadonlyArray2<'_, i64>,
 ) -> PyResult<(&'a [i64], &'a [i64])> {
     let shape = edges.shape();
     if shape[0] != 2 {
-        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+        return Err(invalid_argument(format!(
             "edges must have shape [2, E], got {shape:?}"
         )));
     }
-    let flat = edges.as_slice().map_err(|_| {
-        pyo3::exceptions::PyValueError::new_err("edges must be a C-contiguous array")
-    })?;
+    let flat = edges
+        .as_slice()
+        .map_err(|_| invalid_argument("edges must be a C-contiguous array"))?;
     Ok(flat.split_at(shape[1]))
 }
 
@@ -76,7 +56,7 @@ fn validate_graph<'py>(
     let ops_s = ops.as_slice()?;
     let (src, dst) = edge_rows(&edges)?;
     let result = detached(py, || Dag::validate(num_ops, ops_s, src, dst))?;
-    let validated = result.map_err(|e| to_pyerr(py, e))?;
+    let validated = result.map_err(CoreError)?;
     Ok(validated
         .kept_edges
         .map(|k| PyArray1::from_vec(py, k.into_iter().map(|i| i as i64).collect())))
@@ -101,9 +81,8 @@ fn validate_graphs<'py>(
     let (src, dst) = edge_rows(&edges)?;
     let noff = node_offsets.as_slice()?;
     let eoff = edge_offsets.as_slice()?;
-    let bad_offsets = |what: &str| {
-        pyo3::exceptions::PyValueError::new_err(format!("corpus {what} offsets are inconsistent"))
-    };
+    let bad_offsets =
+        |what: &str| invalid_argument(format!("corpus {what} offsets are inconsistent"));
     if noff.len() != eoff.len() || noff.is_empty() {
         return Err(bad_offsets("node/edge"));
     }
@@ -157,6 +136,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(mining::contract, m)?)?;
     m.add_class::<mining::MinedCore>()?;
     m.add_class::<shard::MiningShard>()?;
+    m.add_class::<shard::MiningEngine>()?;
+    m.add_class::<shard::CountSum>()?;
     m.add_function(wrap_pyfunction!(run::_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(shard::rank, m)?)?;
     m.add_function(wrap_pyfunction!(shard::assemble, m)?)?;

@@ -19,8 +19,10 @@ use archmotif_core::mine::{mine as core_mine, Engine, Form, Macro, Motif, Params
 use archmotif_core::saved::{self, MinedCorpus};
 use archmotif_core::{Dag, Error};
 
+use crate::edge_rows;
+use crate::errors::invalid_argument;
+use crate::errors::CoreError;
 use crate::run::{detached, inline_interruptible, interruptible, run_blocking};
-use crate::{edge_rows, to_pyerr};
 
 pub(crate) type Raw<'a> = (&'a [i32], &'a [i64], &'a [i64]);
 /// (context nodes, context edges in local ids).
@@ -153,15 +155,15 @@ pub fn canonical_hash(
         let edges: Vec<(u32, u32)> = dag.edges().collect();
         Ok::<_, Error>(canonical_form_cancellable(&labels, &edges, ctl)?.id)
     });
-    r?.map_err(|e| to_pyerr(py, e))
+    Ok(r?.map_err(CoreError)?)
 }
 
 /// Mining parameters as Python hands them over: (name, value) pairs of
 /// `archmotif.mining.MiningParams`, named and checked by the core.
 pub(crate) type NamedParams = Vec<(String, u64)>;
 
-pub(crate) fn params_of(py: Python<'_>, named: &NamedParams) -> PyResult<Params> {
-    Params::from_named(named).map_err(|e| to_pyerr(py, e))
+pub(crate) fn params_of(named: &NamedParams) -> PyResult<Params> {
+    Ok(Params::from_named(named).map_err(CoreError)?)
 }
 
 /// A mined corpus held on the Rust side: everything it was mined into
@@ -190,8 +192,8 @@ pub fn mine<'py>(
     threads: Option<usize>,
     progress: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Outputs<'py>> {
-    let strategy: Strategy = strategy.parse().map_err(|e| to_pyerr(py, e))?;
-    let params = params_of(py, &params)?;
+    let strategy: Strategy = strategy.parse().map_err(CoreError)?;
+    let params = params_of(&params)?;
     let raw = raws(&graphs)?;
     let labels = labels_of(&op_names);
     let ctl = Control::new();
@@ -209,7 +211,7 @@ pub fn mine<'py>(
         };
         Ok((corpus, engine))
     })?;
-    let (corpus, engine) = out.map_err(|e| to_pyerr(py, e))?;
+    let (corpus, engine) = out.map_err(CoreError)?;
     outputs(py, engine, corpus)
 }
 
@@ -257,7 +259,7 @@ pub fn load_mined<'py>(
     Vec<(&'static str, u64)>,
 )> {
     let decoded = detached(py, || saved::decode(data))?;
-    let (corpus, given, extra) = decoded.map_err(|e| to_pyerr(py, e))?;
+    let (corpus, given, extra) = decoded.map_err(CoreError)?;
     let graphs = corpus
         .graphs
         .iter()
@@ -297,7 +299,7 @@ impl MinedCore {
     ) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let mine = &self.corpus.op_names;
         if op_names.len() < mine.len() || op_names[..mine.len()] != mine[..] {
-            return Err(pyo3::exceptions::PyValueError::new_err(
+            return Err(invalid_argument(
                 "op_names must extend the mined corpus's op_names",
             ));
         }
@@ -311,7 +313,7 @@ impl MinedCore {
             engine.extend_labels(&labels);
             engine.apply(&refs, &ctl)
         })?;
-        let macros = out.map_err(|e| to_pyerr(py, e))?;
+        let macros = out.map_err(CoreError)?;
         macros
             .iter()
             .map(|m| macro_tuple(py, m, &self.index))
@@ -363,7 +365,7 @@ impl MinedCore {
         };
         if let Some(r) = &raw {
             if r.len() != self.corpus.mined.macros.len() {
-                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                return Err(invalid_argument(format!(
                     "{} graphs for {} macro graphs",
                     r.len(),
                     self.corpus.mined.macros.len()
@@ -408,7 +410,7 @@ pub fn context_of<'py>(
         let edges = induced_edges(&dag, &ctx);
         Ok((ctx, edges))
     });
-    let (ctx, edges) = r?.map_err(|e| to_pyerr(py, e))?;
+    let (ctx, edges) = r?.map_err(CoreError)?;
     Ok((
         PyArray1::from_vec(py, ctx.into_iter().map(|v| v as i64).collect()),
         edges_array(py, &edges)?,
@@ -433,7 +435,7 @@ pub fn contract<'py>(
         let dag = Dag::validate(op_names.len(), o, s, d)?.dag;
         core_contract(&dag, &labels, part, &ctl)
     });
-    let (m, groups, forms) = r?.map_err(|e| to_pyerr(py, e))?;
+    let (m, groups, forms) = r?.map_err(CoreError)?;
     let index: HashMap<u128, i32> = HashMap::new();
     let form_refs: Vec<&Form> = forms.iter().collect();
     Ok((

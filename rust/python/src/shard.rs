@@ -12,14 +12,15 @@ use pyo3::types::PyBytes;
 
 use archmotif_core::control::Control;
 use archmotif_core::hash::op_label;
-use archmotif_core::mine::{Engine, Mined, Strategy};
+use archmotif_core::mine::{Engine, Mined, Miner, Strategy};
 use archmotif_core::saved::MinedCorpus;
 use archmotif_core::shard::{self, Counts, Shard};
 use archmotif_core::{wire, Dag};
 
+use crate::errors::invalid_argument;
+use crate::errors::CoreError;
 use crate::mining::{outputs, params_of, raws, validate_all, NamedParams, Outputs};
 use crate::run::{detached, run_blocking};
-use crate::to_pyerr;
 
 type Graphs<'py> = Vec<(PyReadonlyArray1<'py, i32>, PyReadonlyArray2<'py, i64>)>;
 /// Counts as parallel lists sorted by id: (ids, occurrences, graphs).
@@ -28,7 +29,7 @@ type CountLists = (Vec<u128>, Vec<u64>, Vec<u64>);
 /// One shard's counts from its lists (ids are distinct within a shard).
 fn counts_of((ids, counts, supports): CountLists) -> PyResult<Counts> {
     if ids.len() != counts.len() || ids.len() != supports.len() {
-        return Err(pyo3::exceptions::PyValueError::new_err(
+        return Err(invalid_argument(
             "ids, counts and supports differ in length",
         ));
     }
@@ -52,6 +53,43 @@ fn finished() -> PyErr {
     pyo3::exceptions::PyRuntimeError::new_err("this mining shard has already finished")
 }
 
+/// A mining engine several shards share, one at a time (streamed mining: the
+/// chunks of a corpus, each resumed from its state on disk): the forms and
+/// candidate unions canonicalised so far, so no chunk canonicalises them again.
+#[pyclass(module = "archmotif._core", frozen)]
+pub struct MiningEngine {
+    miner: Mutex<Option<Miner>>,
+}
+
+#[pymethods]
+impl MiningEngine {
+    #[new]
+    fn new(op_names: Vec<String>) -> Self {
+        let labels: Vec<u64> = op_names.iter().map(|n| op_label(n)).collect();
+        MiningEngine {
+            miner: Mutex::new(Some(Miner::new(labels))),
+        }
+    }
+}
+
+impl MiningEngine {
+    fn take(&self) -> PyResult<Miner> {
+        self.miner
+            .lock()
+            .expect("engine lock")
+            .take()
+            .ok_or_else(|| {
+                pyo3::exceptions::PyRuntimeError::new_err(
+                    "this mining engine is in use by another shard",
+                )
+            })
+    }
+
+    fn give_back(&self, miner: Miner) {
+        *self.miner.lock().expect("engine lock") = Some(miner);
+    }
+}
+
 /// One shard of a corpus being mined: its validated graphs and their
 /// partitions between rounds.
 #[pyclass(module = "archmotif._core", frozen)]
@@ -59,6 +97,8 @@ pub struct MiningShard {
     dags: Vec<Dag>,
     state: Mutex<Option<Shard>>,
     threads: Option<usize>,
+    /// The shared engine this shard took its miner from, to give it back.
+    engine: Option<Py<MiningEngine>>,
 }
 
 impl MiningShard {
@@ -72,42 +112,85 @@ impl MiningShard {
         let refs: Vec<&Dag> = self.dags.iter().collect();
         let ctl = Control::new();
         let out = run_blocking(py, self.threads, None, &ctl, || work(shard, &refs, &ctl))?;
-        out.map_err(|e| to_pyerr(py, e))
+        Ok(out.map_err(CoreError)?)
     }
 }
 
 #[pymethods]
 impl MiningShard {
+    /// A shard of `graphs`: started afresh, or resumed from `state` (what
+    /// `suspend` returned for the same graphs); with its own engine, or with
+    /// the shared `engine`, which it holds until `suspend` or `finish`.
     #[new]
-    #[pyo3(signature = (graphs, op_names, params, threads=None))]
+    #[pyo3(signature = (graphs, op_names, params, threads=None, engine=None, state=None))]
     fn new(
         py: Python<'_>,
         graphs: Graphs<'_>,
         op_names: Vec<String>,
         params: NamedParams,
         threads: Option<usize>,
+        engine: Option<Py<MiningEngine>>,
+        state: Option<&[u8]>,
     ) -> PyResult<Self> {
         let raw = raws(&graphs)?;
         let labels: Vec<u64> = op_names.iter().map(|n| op_label(n)).collect();
-        let params = params_of(py, &params)?;
+        let params = params_of(&params)?;
+        let miner = match &engine {
+            Some(e) => e.get().take()?,
+            None => Miner::new(labels),
+        };
         let ctl = Control::new();
         let out = run_blocking(py, threads, None, &ctl, || {
             let dags = validate_all(&raw, op_names.len())?;
             let refs: Vec<&Dag> = dags.iter().collect();
-            let shard = Shard::start(labels, &refs, params, &ctl)?;
+            let shard = match state {
+                None => Shard::start_with(miner, &refs, params, &ctl),
+                Some(bytes) => {
+                    let sizes: Vec<usize> = dags.iter().map(|d| d.num_nodes()).collect();
+                    let st = wire::decode_state(bytes, &sizes)?;
+                    Shard::resume(miner, st, &refs, params)
+                }
+            }?;
             Ok((dags, shard))
         })?;
-        let (dags, shard) = out.map_err(|e| to_pyerr(py, e))?;
+        // (on an error the shared engine's miner is lost with it: the run is over)
+        let (dags, shard) = out.map_err(CoreError)?;
         Ok(MiningShard {
             dags,
             state: Mutex::new(Some(shard)),
             threads,
+            engine,
         })
+    }
+
+    /// Steps aside between rounds: this shard's state, encoded (to resume from
+    /// with the same graphs); the shared engine is free again.
+    fn suspend<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let shard = self
+            .state
+            .lock()
+            .expect("shard lock")
+            .take()
+            .ok_or_else(finished)?;
+        let (bytes, miner) = detached(py, || {
+            let (state, miner) = shard.suspend();
+            (wire::encode_state(&state), miner)
+        })?;
+        if let Some(e) = &self.engine {
+            e.get().give_back(miner);
+        }
+        Ok(PyBytes::new(py, &bytes))
     }
 
     /// Starts a round: this shard's candidate counts.
     fn count(&self, py: Python<'_>) -> PyResult<CountLists> {
         self.step(py, |s, g, ctl| s.count(g, ctl)).map(lists)
+    }
+
+    /// Starts a round whose counts the caller has (taken before a suspend):
+    /// the candidates `apply` needs, not counted again.
+    fn prepare(&self, py: Python<'_>) -> PyResult<()> {
+        self.step(py, |s, g, ctl| s.prepare(g, ctl))
     }
 
     /// Applies ranked rules; returns the merges kept, counted.
@@ -135,13 +218,16 @@ impl MiningShard {
             .take()
             .ok_or_else(finished)?;
         let refs: Vec<&Dag> = self.dags.iter().collect();
-        let bytes = detached(py, || {
-            let (mut result, _) = shard.finish(&refs);
+        let (bytes, miner) = detached(py, || {
+            let (mut result, miner) = shard.finish(&refs);
             if !macros {
                 result.macros.clear();
             }
-            wire::encode(&result)
+            (wire::encode(&result), miner)
         })?;
+        if let Some(e) = &self.engine {
+            e.get().give_back(miner);
+        }
         Ok(PyBytes::new(py, &bytes))
     }
 
@@ -151,11 +237,38 @@ impl MiningShard {
     }
 }
 
+/// A running sum of count lists (streamed mining adds each chunk's as it goes,
+/// so the coordinator holds one total, not every chunk's counts).
+#[pyclass(module = "archmotif._core")]
+#[derive(Default)]
+pub struct CountSum {
+    total: Counts,
+}
+
+#[pymethods]
+impl CountSum {
+    #[new]
+    fn new() -> Self {
+        CountSum::default()
+    }
+
+    /// Adds one shard's counts.
+    fn add(&mut self, counts: CountLists) -> PyResult<()> {
+        shard::add_counts(&mut self.total, &counts_of(counts)?);
+        Ok(())
+    }
+
+    /// The total, as count lists sorted by id.
+    fn lists(&self) -> CountLists {
+        lists(self.total.clone())
+    }
+}
+
 /// Every shard's counts summed and ranked by the core: the frequent ids under
 /// `params`, best first.
 #[pyfunction]
-pub fn rank(py: Python<'_>, counts: Vec<CountLists>, params: NamedParams) -> PyResult<Vec<u128>> {
-    let params = params_of(py, &params)?;
+pub fn rank(counts: Vec<CountLists>, params: NamedParams) -> PyResult<Vec<u128>> {
+    let params = params_of(&params)?;
     let counts = counts
         .into_iter()
         .map(counts_of)
@@ -174,7 +287,7 @@ pub fn merge_results<'py>(py: Python<'py>, results: Vec<Vec<u8>>) -> PyResult<Bo
             .collect::<archmotif_core::Result<Vec<_>>>()?;
         Ok::<_, archmotif_core::Error>(wire::encode(&shard::merge(decoded)))
     })?;
-    let bytes = merged.map_err(|e| to_pyerr(py, e))?;
+    let bytes = merged.map_err(CoreError)?;
     Ok(PyBytes::new(py, &bytes))
 }
 
@@ -191,7 +304,7 @@ pub fn assemble<'py>(
     threads: Option<usize>,
 ) -> PyResult<Outputs<'py>> {
     let raw = raws(&graphs)?;
-    let params = params_of(py, &params)?;
+    let params = params_of(&params)?;
     let ctl = Control::new();
     let out = run_blocking(py, threads, None, &ctl, || {
         let decoded = results
@@ -218,6 +331,6 @@ pub fn assemble<'py>(
         let engine: Engine = corpus.engine();
         Ok((corpus, engine))
     })?;
-    let (corpus, engine) = out.map_err(|e| to_pyerr(py, e))?;
+    let (corpus, engine) = out.map_err(CoreError)?;
     outputs(py, engine, corpus)
 }
