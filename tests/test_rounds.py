@@ -4,6 +4,8 @@ resumed from disk each round, never replayed."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -25,7 +27,7 @@ def test_any_split_into_local_shards_mines_like_one_piece(corpus, cuts):
     names, arrays = global_ops(corpus)
     whole = archmotif.mine(corpus, params=params, progress=False)
     ends = [0, *cuts, len(corpus)]
-    shards = rounds.LocalShards(arrays, names, list(zip(ends, ends[1:], strict=False)), params)
+    shards = rounds.LocalShards(arrays, names, list(itertools.pairwise(ends)), params)
     levels = rounds.run_rounds(shards, params)
     _, vocab, macros = _core.assemble(shards.finish(), arrays, names, levels, params.pairs())
     v = MotifVocabulary._from_core(vocab, names)
@@ -47,7 +49,7 @@ class _Counting:
     def __getattr__(self, name: str) -> object:
         return getattr(_core, name)
 
-    def MiningShard(self, *a: object, **k: object) -> object:  # noqa: N802
+    def MiningShard(self, *a: object, **k: object) -> object:
         shard, outer, me = _core.MiningShard(*a, **k), self, len(self.applies)
         self.applies.append(0)
 
