@@ -50,21 +50,21 @@ def read_chunk(
     start: int,
     stop: int,
     check: Callable[[int, int], None] | None = None,
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Graphs ``start`` to ``stop - 1`` of ``reader`` as (ops, edges) arrays with op ids
-    into ``names`` (which must hold every op name of the file), straight from the file:
-    the core validates them itself, so no OpGraph is built. ``check(nodes, edges)`` sees
-    the chunk's size first."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Graphs ``start`` to ``stop - 1`` of ``reader`` in the file's layout, ``(ops,
+    node_offsets, edges, edge_offsets)``, with op ids into ``names`` (which must hold
+    every op name of the file): what ``_core.MiningShard`` takes, straight from the
+    file (the core validates the graphs itself, so no OpGraph is built, nor an array
+    per graph). ``check(nodes, edges)`` sees the chunk's size first."""
     index = {n: i for i, n in enumerate(names)}
     remap = np.array([index[n] for n in reader.op_names], dtype=np.int32)
     ops, noff, edges, eoff = reader.read_arrays(start, stop)
     if check is not None:
         check(len(ops), edges.shape[1])
     ops = remap[ops] if len(remap) else ops
-    return [
-        (ops[noff[k] : noff[k + 1]], np.ascontiguousarray(edges[:, eoff[k] : eoff[k + 1]]))
-        for k in range(stop - start)
-    ]
+    return (np.ascontiguousarray(ops, dtype=np.int32), np.ascontiguousarray(noff, dtype=np.int64),
+            np.ascontiguousarray(edges, dtype=np.int64),
+            np.ascontiguousarray(eoff, dtype=np.int64))  # fmt: skip
 
 
 class StreamedShards:

@@ -2,18 +2,20 @@
 //! released, converts results back and maps core errors to archmotif's Python
 //! exception classes. No graph logic lives here.
 
-use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
-use archmotif_core::batch::{validate_all, RawGraph};
+use archmotif_core::batch::validate_all;
 use archmotif_core::Dag;
 
+mod convert;
 mod errors;
 mod mining;
 mod run;
 mod shard;
 
-use errors::{invalid_argument, to_pyerr, CoreError};
+use convert::{edge_rows, flat_raws};
+use errors::{to_pyerr, CoreError};
 use run::detached;
 
 // glibc returns large freed blocks to the kernel and pays for zeroed pages on the
@@ -27,22 +29,6 @@ use run::detached;
 // Python process (numpy, torch).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// Splits a C-contiguous `[2, E]` int64 array into (sources, targets).
-pub(crate) fn edge_rows<'a>(
-    edges: &'a PyReadonlyArray2<'_, i64>,
-) -> PyResult<(&'a [i64], &'a [i64])> {
-    let shape = edges.shape();
-    if shape[0] != 2 {
-        return Err(invalid_argument(format!(
-            "edges must have shape [2, E], got {shape:?}"
-        )));
-    }
-    let flat = edges
-        .as_slice()
-        .map_err(|_| invalid_argument("edges must be a C-contiguous array"))?;
-    Ok(flat.split_at(shape[1]))
-}
 
 /// Validates one graph. Returns the indices of the edges kept when duplicates
 /// were dropped, or None when every edge was kept.
@@ -77,37 +63,7 @@ fn validate_graphs<'py>(
     num_ops: usize,
     first: usize,
 ) -> PyResult<Vec<Option<Bound<'py, PyArray1<i64>>>>> {
-    let ops_s = ops.as_slice()?;
-    let (src, dst) = edge_rows(&edges)?;
-    let noff = node_offsets.as_slice()?;
-    let eoff = edge_offsets.as_slice()?;
-    let bad_offsets =
-        |what: &str| invalid_argument(format!("corpus {what} offsets are inconsistent"));
-    if noff.len() != eoff.len() || noff.is_empty() {
-        return Err(bad_offsets("node/edge"));
-    }
-    let check = |off: &[i64], total: usize| {
-        off[0] == 0
-            && *off.last().unwrap() as usize == total
-            && off.windows(2).all(|w| w[0] <= w[1])
-    };
-    if !check(noff, ops_s.len()) {
-        return Err(bad_offsets("node"));
-    }
-    if !check(eoff, src.len()) {
-        return Err(bad_offsets("edge"));
-    }
-    let raws: Vec<RawGraph<'_>> = (0..noff.len() - 1)
-        .map(|g| {
-            let (a, b) = (noff[g] as usize, noff[g + 1] as usize);
-            let (c, d) = (eoff[g] as usize, eoff[g + 1] as usize);
-            RawGraph {
-                ops: &ops_s[a..b],
-                src: &src[c..d],
-                dst: &dst[c..d],
-            }
-        })
-        .collect();
+    let raws = flat_raws(&ops, &node_offsets, &edges, &edge_offsets)?;
     let results = detached(py, || validate_all(num_ops, &raws))?;
     let mut out = Vec::with_capacity(results.len());
     for (g, r) in results.into_iter().enumerate() {

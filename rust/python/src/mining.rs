@@ -5,135 +5,29 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
-use rayon::prelude::*;
 
-use archmotif_core::batch::RawGraph;
 use archmotif_core::canon::canonical_form_cancellable;
 use archmotif_core::contract::{context_nodes, contract as core_contract, induced_edges};
 use archmotif_core::control::Control;
 use archmotif_core::hash::op_label;
-use archmotif_core::mine::{mine as core_mine, Engine, Form, Macro, Motif, Params, Strategy};
+use archmotif_core::mine::{mine as core_mine, Engine, Form, Strategy};
 use archmotif_core::saved::{self, MinedCorpus};
 use archmotif_core::{Dag, Error};
 
-use crate::edge_rows;
-use crate::errors::invalid_argument;
-use crate::errors::CoreError;
+use crate::convert::{
+    dags, edge_rows, edges_array, forms_dict, labels_of, macro_tuple, params_of, raws, vocab_dict,
+    Graphs, NamedParams,
+};
+use crate::errors::{invalid_argument, CoreError};
 use crate::run::{detached, inline_interruptible, interruptible, run_blocking};
 
-pub(crate) type Raw<'a> = (&'a [i32], &'a [i64], &'a [i64]);
 /// (context nodes, context edges in local ids).
 type ContextArrays<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray2<i64>>);
 /// (macro tuple, motif id per macro node, group label per macro node, forms).
 type Contracted<'py> = (Bound<'py, PyAny>, Vec<u128>, Vec<i64>, Bound<'py, PyDict>);
-
-pub(crate) fn raws<'a>(
-    graphs: &'a [(PyReadonlyArray1<'_, i32>, PyReadonlyArray2<'_, i64>)],
-) -> PyResult<Vec<Raw<'a>>> {
-    graphs
-        .iter()
-        .map(|(o, e)| {
-            let (s, d) = edge_rows(e)?;
-            Ok((o.as_slice()?, s, d))
-        })
-        .collect()
-}
-
-pub(crate) fn validate_all(raws: &[Raw<'_>], num_ops: usize) -> archmotif_core::Result<Vec<Dag>> {
-    raws.par_iter()
-        .map(|(o, s, d)| Dag::validate(num_ops, o, s, d).map(|v| v.dag))
-        .collect()
-}
-
-fn edges_array<'py>(py: Python<'py>, edges: &[(u32, u32)]) -> PyResult<Bound<'py, PyArray2<i64>>> {
-    let mut flat: Vec<i64> = edges.iter().map(|&(a, _)| a as i64).collect();
-    flat.extend(edges.iter().map(|&(_, b)| b as i64));
-    PyArray1::from_vec(py, flat).reshape([2, edges.len()])
-}
-
-/// (motifs, node_to_macro, edges, weights) of a macro graph; `index` maps
-/// motif ids to vocabulary indices (-1 when absent).
-fn macro_tuple<'py>(
-    py: Python<'py>,
-    m: &Macro,
-    index: &HashMap<u128, i32>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let motifs: Vec<i32> = m
-        .motif_ids
-        .iter()
-        .map(|id| *index.get(id).unwrap_or(&-1))
-        .collect();
-    let n2m: Vec<i32> = m.node_to_macro.iter().map(|&x| x as i32).collect();
-    let weights: Vec<i64> = m.quotient.weights.iter().map(|&w| w as i64).collect();
-    Ok((
-        PyArray1::from_vec(py, motifs),
-        PyArray1::from_vec(py, n2m),
-        edges_array(py, &m.quotient.edges)?,
-        PyArray1::from_vec(py, weights),
-    )
-        .into_pyobject(py)?
-        .into_any())
-}
-
-fn forms_dict<'py>(py: Python<'py>, forms: &[&Form]) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    let mut ops = Vec::new();
-    let mut op_off = vec![0i64];
-    let mut edges: Vec<(u32, u32)> = Vec::new();
-    let mut edge_off = vec![0i64];
-    for f in forms {
-        ops.extend(f.ops.iter().map(|&o| o as i32));
-        op_off.push(ops.len() as i64);
-        edges.extend_from_slice(&f.edges);
-        edge_off.push(edges.len() as i64);
-    }
-    d.set_item("ops", PyArray1::from_vec(py, ops))?;
-    d.set_item("op_offsets", PyArray1::from_vec(py, op_off))?;
-    d.set_item("edges", edges_array(py, &edges)?)?;
-    d.set_item("edge_offsets", PyArray1::from_vec(py, edge_off))?;
-    Ok(d)
-}
-
-fn vocab_dict<'py>(py: Python<'py>, vocab: &[Motif]) -> PyResult<Bound<'py, PyDict>> {
-    let forms: Vec<&Form> = vocab.iter().map(|m| &m.form).collect();
-    let d = forms_dict(py, &forms)?;
-    let index: HashMap<u128, i32> = vocab
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (m.id, i as i32))
-        .collect();
-    d.set_item("ids", vocab.iter().map(|m| m.id).collect::<Vec<u128>>())?;
-    d.set_item(
-        "level",
-        PyArray1::from_vec(py, vocab.iter().map(|m| m.level as i32).collect()),
-    )?;
-    d.set_item(
-        "count",
-        PyArray1::from_vec(py, vocab.iter().map(|m| m.count as i64).collect()),
-    )?;
-    d.set_item(
-        "support",
-        PyArray1::from_vec(py, vocab.iter().map(|m| m.support as i64).collect()),
-    )?;
-    let children: Vec<Vec<i32>> = vocab
-        .iter()
-        .map(|m| {
-            m.children
-                .iter()
-                .map(|c| *index.get(c).unwrap_or(&-1))
-                .collect()
-        })
-        .collect();
-    d.set_item("children", children)?;
-    Ok(d)
-}
-
-fn labels_of(op_names: &[String]) -> Vec<u64> {
-    op_names.iter().map(|n| op_label(n)).collect()
-}
 
 /// Canonical 128-bit id of one graph (validated first); Ctrl-C interrupts it.
 #[pyfunction]
@@ -158,14 +52,6 @@ pub fn canonical_hash(
     Ok(r?.map_err(CoreError)?)
 }
 
-/// Mining parameters as Python hands them over: (name, value) pairs of
-/// `archmotif.mining.MiningParams`, named and checked by the core.
-pub(crate) type NamedParams = Vec<(String, u64)>;
-
-pub(crate) fn params_of(named: &NamedParams) -> PyResult<Params> {
-    Ok(Params::from_named(named).map_err(CoreError)?)
-}
-
 /// A mined corpus held on the Rust side: everything it was mined into
 /// (rules, vocabulary, macro graphs, the validated graphs for contexts) and
 /// the engine that applies the vocabulary to new graphs.
@@ -185,7 +71,7 @@ pub(crate) type Outputs<'py> = (MinedCore, Bound<'py, PyDict>, Vec<Bound<'py, Py
 #[pyo3(signature = (graphs, op_names, strategy, params, threads=None, progress=None))]
 pub fn mine<'py>(
     py: Python<'py>,
-    graphs: Vec<(PyReadonlyArray1<'py, i32>, PyReadonlyArray2<'py, i64>)>,
+    graphs: Graphs<'py>,
     op_names: Vec<String>,
     strategy: &str,
     params: NamedParams,
@@ -198,7 +84,7 @@ pub fn mine<'py>(
     let labels = labels_of(&op_names);
     let ctl = Control::new();
     let out = run_blocking(py, threads, progress.as_ref(), &ctl, || {
-        let dags = validate_all(&raw, op_names.len())?;
+        let dags = dags(&raw, op_names.len())?;
         let refs: Vec<&Dag> = dags.iter().collect();
         let (mined, engine) = core_mine(strategy, &refs, &labels, params, &ctl)?;
         let corpus = MinedCorpus {
@@ -292,7 +178,7 @@ impl MinedCore {
     fn apply<'py>(
         &self,
         py: Python<'py>,
-        graphs: Vec<(PyReadonlyArray1<'py, i32>, PyReadonlyArray2<'py, i64>)>,
+        graphs: Graphs<'py>,
         op_names: Vec<String>,
         threads: Option<usize>,
         progress: Option<Bound<'py, PyAny>>,
@@ -307,7 +193,7 @@ impl MinedCore {
         let labels = labels_of(&op_names);
         let ctl = Control::new();
         let out = run_blocking(py, threads, progress.as_ref(), &ctl, || {
-            let dags = validate_all(&raw, op_names.len())?;
+            let dags = dags(&raw, op_names.len())?;
             let refs: Vec<&Dag> = dags.iter().collect();
             let mut engine = self.engine.lock().expect("engine lock");
             engine.extend_labels(&labels);
@@ -357,7 +243,7 @@ impl MinedCore {
         &self,
         py: Python<'py>,
         extra: &[u8],
-        graphs: Option<Vec<(PyReadonlyArray1<'py, i32>, PyReadonlyArray2<'py, i64>)>>,
+        graphs: Option<Graphs<'py>>,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let raw = match &graphs {
             Some(g) => Some(raws(g)?),
@@ -372,14 +258,7 @@ impl MinedCore {
                 )));
             }
         }
-        let bytes = detached(py, || {
-            let views: Option<Vec<RawGraph<'_>>> = raw.as_ref().map(|r| {
-                r.iter()
-                    .map(|&(ops, src, dst)| RawGraph { ops, src, dst })
-                    .collect()
-            });
-            saved::encode(&self.corpus, views.as_deref(), extra)
-        })?;
+        let bytes = detached(py, || saved::encode(&self.corpus, raw.as_deref(), extra))?;
         Ok(PyBytes::new(py, &bytes))
     }
 }

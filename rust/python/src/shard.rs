@@ -6,7 +6,6 @@
 
 use std::sync::Mutex;
 
-use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -17,37 +16,12 @@ use archmotif_core::saved::MinedCorpus;
 use archmotif_core::shard::{self, Counts, Shard};
 use archmotif_core::{wire, Dag};
 
-use crate::errors::invalid_argument;
+use crate::convert::{
+    counts_of, dags, lists, params_of, raws, CountLists, GraphArrays, Graphs, NamedParams,
+};
 use crate::errors::CoreError;
-use crate::mining::{outputs, params_of, raws, validate_all, NamedParams, Outputs};
+use crate::mining::{outputs, Outputs};
 use crate::run::{detached, run_blocking};
-
-type Graphs<'py> = Vec<(PyReadonlyArray1<'py, i32>, PyReadonlyArray2<'py, i64>)>;
-/// Counts as parallel lists sorted by id: (ids, occurrences, graphs).
-type CountLists = (Vec<u128>, Vec<u64>, Vec<u64>);
-
-/// One shard's counts from its lists (ids are distinct within a shard).
-fn counts_of((ids, counts, supports): CountLists) -> PyResult<Counts> {
-    if ids.len() != counts.len() || ids.len() != supports.len() {
-        return Err(invalid_argument(
-            "ids, counts and supports differ in length",
-        ));
-    }
-    Ok(ids
-        .into_iter()
-        .zip(counts.into_iter().zip(supports))
-        .collect())
-}
-
-fn lists(c: Counts) -> CountLists {
-    let mut v: Vec<(u128, (u64, u64))> = c.into_iter().collect();
-    v.sort_unstable_by_key(|(id, _)| *id);
-    (
-        v.iter().map(|(id, _)| *id).collect(),
-        v.iter().map(|(_, (n, _))| *n).collect(),
-        v.iter().map(|(_, (_, s))| *s).collect(),
-    )
-}
 
 fn finished() -> PyErr {
     pyo3::exceptions::PyRuntimeError::new_err("this mining shard has already finished")
@@ -118,21 +92,22 @@ impl MiningShard {
 
 #[pymethods]
 impl MiningShard {
-    /// A shard of `graphs`: started afresh, or resumed from `state` (what
+    /// A shard of `graphs` (a list of (ops, edges) pairs or a corpus's layout
+    /// `(ops, node_offsets, edges, edge_offsets)`): started afresh, or resumed from `state` (what
     /// `suspend` returned for the same graphs); with its own engine, or with
     /// the shared `engine`, which it holds until `suspend` or `finish`.
     #[new]
     #[pyo3(signature = (graphs, op_names, params, threads=None, engine=None, state=None))]
     fn new(
         py: Python<'_>,
-        graphs: Graphs<'_>,
+        graphs: GraphArrays<'_>,
         op_names: Vec<String>,
         params: NamedParams,
         threads: Option<usize>,
         engine: Option<Py<MiningEngine>>,
         state: Option<&[u8]>,
     ) -> PyResult<Self> {
-        let raw = raws(&graphs)?;
+        let raw = graphs.raws()?;
         let labels: Vec<u64> = op_names.iter().map(|n| op_label(n)).collect();
         let params = params_of(&params)?;
         let miner = match &engine {
@@ -141,7 +116,7 @@ impl MiningShard {
         };
         let ctl = Control::new();
         let out = run_blocking(py, threads, None, &ctl, || {
-            let dags = validate_all(&raw, op_names.len())?;
+            let dags = dags(&raw, op_names.len())?;
             let refs: Vec<&Dag> = dags.iter().collect();
             let shard = match state {
                 None => Shard::start_with(miner, &refs, params, &ctl),
@@ -319,7 +294,7 @@ pub fn assemble<'py>(
                 raw.len()
             )));
         }
-        let dags = validate_all(&raw, op_names.len())?;
+        let dags = dags(&raw, op_names.len())?;
         let corpus = MinedCorpus {
             strategy: Strategy::Merge,
             params,
