@@ -92,7 +92,13 @@ class MiningShard:
 
     def __init__(
         self,
-        graphs: list[tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]],
+        graphs: list[tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]]
+        | tuple[
+            npt.NDArray[np.int32],
+            npt.NDArray[np.int64],
+            npt.NDArray[np.int64],
+            npt.NDArray[np.int64],
+        ],
         op_names: list[str],
         params: _Params,
         threads: int | None = None,
