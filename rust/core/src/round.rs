@@ -619,13 +619,16 @@ pub(crate) fn macro_of(dag: &Dag, p: &Partition) -> Macro {
     }
 }
 
+/// (frag_of, pos, motif, offsets, nodes) of a [`Partition`].
+pub(crate) type PartitionArrays<'a> = (&'a [u32], &'a [u32], &'a [u128], &'a [u32], &'a [u32]);
+
 /// A partition as its flat arrays and back, so [`crate::shard`] can keep a
 /// shard's state on disk between rounds (streamed mining) without replaying
 /// the levels decided so far. Kept apart from the engine above: it only moves
 /// the fields, and checks that arrays read back describe a partition.
 impl Partition {
     /// (frag_of, pos, motif, offsets, nodes).
-    pub(crate) fn arrays(&self) -> (&[u32], &[u32], &[u128], &[u32], &[u32]) {
+    pub(crate) fn arrays(&self) -> PartitionArrays<'_> {
         (
             &self.frag_of,
             &self.pos,

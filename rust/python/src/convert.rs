@@ -64,7 +64,7 @@ pub(crate) fn flat_raws<'a>(
     edge_offsets: &'a PyReadonlyArray1<'_, i64>,
 ) -> PyResult<Vec<RawGraph<'a>>> {
     let ops_s = ops.as_slice()?;
-    let (src, dst) = edge_rows(&edges)?;
+    let (src, dst) = edge_rows(edges)?;
     let noff = node_offsets.as_slice()?;
     let eoff = edge_offsets.as_slice()?;
     let bad_offsets =

@@ -63,14 +63,21 @@ pub fn run_blocking<T: Send>(
 /// The pool of `threads` workers (None: rayon's default, RAYON_NUM_THREADS or one
 /// per core), built on first use and kept: a pool per call cost a thread start per
 /// worker on every call. Not rayon's global pool, whose workers have the default
-/// stack, too small for canonical search.
+/// stack, too small for canonical search. A process forked after a pool was built
+/// (PyTorch DataLoader workers) has the pool but not its threads: its first call
+/// builds pools of its own, and the parent's are forgotten, never joined.
 fn pool(threads: Option<usize>) -> PyResult<Arc<rayon::ThreadPool>> {
-    static POOLS: OnceLock<Mutex<Vec<(Option<usize>, Arc<rayon::ThreadPool>)>>> = OnceLock::new();
+    type Pools = (u32, Vec<(Option<usize>, Arc<rayon::ThreadPool>)>);
+    static POOLS: OnceLock<Mutex<Pools>> = OnceLock::new();
     let mut pools = POOLS
-        .get_or_init(Mutex::default)
+        .get_or_init(|| Mutex::new((std::process::id(), Vec::new())))
         .lock()
         .unwrap_or_else(|p| p.into_inner());
-    if let Some((_, p)) = pools.iter().find(|(t, _)| *t == threads) {
+    if pools.0 != std::process::id() {
+        std::mem::forget(std::mem::take(&mut pools.1));
+        pools.0 = std::process::id();
+    }
+    if let Some((_, p)) = pools.1.iter().find(|(t, _)| *t == threads) {
         return Ok(Arc::clone(p));
     }
     let built = rayon::ThreadPoolBuilder::new()
@@ -79,7 +86,7 @@ fn pool(threads: Option<usize>) -> PyResult<Arc<rayon::ThreadPool>> {
         .build()
         .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
     let built = Arc::new(built);
-    pools.push((threads, Arc::clone(&built)));
+    pools.1.push((threads, Arc::clone(&built)));
     Ok(built)
 }
 
