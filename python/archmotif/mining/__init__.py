@@ -1,8 +1,10 @@
 """The mining stage, one package: :func:`mine` (:mod:`.api`), its result
 :class:`Mined` and that result's file (:mod:`.mined`), the parameters
 (:class:`MiningParams`, :mod:`.params`), the vocabulary and macro graphs
-(:mod:`.motifs`), mining a corpus on a Dask cluster (:mod:`.distributed`) or
-streamed from a file in chunks (:mod:`.streaming`), and the ``archmotif mine``
+(:mod:`.motifs`), the one round coordinator of sharded mining and its shard
+interface (:mod:`.rounds`), whose shards are Dask actors (:mod:`.distributed`),
+chunks of a file kept on disk between rounds (:mod:`.streaming`) or shards in this
+process, what every call does to its input (:mod:`.inputs`), and the ``archmotif mine``
 command (:mod:`.cli`).
 
 The package is named ``mining``, not ``mine``: ``archmotif.mine`` is the function, and

@@ -91,10 +91,14 @@ def _check_memory_of(nodes: int, edges: int, max_memory: int | str | None) -> No
         what = "the memory available"
     elif isinstance(max_memory, (int, np.integer)) and not isinstance(max_memory, bool):
         if max_memory <= 0:
-            raise ValueError(f"max_memory must be positive bytes, 'auto' or None, got {max_memory}")
+            raise InvalidArgument(
+                f"max_memory must be positive bytes, 'auto' or None, got {max_memory}"
+            )
         budget, what = int(max_memory), f"max_memory={int(max_memory):,} bytes"
     else:
-        raise ValueError(f"max_memory must be positive bytes, 'auto' or None, got {max_memory!r}")
+        raise InvalidArgument(
+            f"max_memory must be positive bytes, 'auto' or None, got {max_memory!r}"
+        )
     need = nodes * _BYTES_PER_NODE + edges * _BYTES_PER_EDGE
     if need > budget:
         raise LimitError(
@@ -174,7 +178,7 @@ def mine(
     names, arrays = global_ops(gs)
     if client is not None:
         if strategy != "merge":
-            raise ValueError(
+            raise InvalidArgument(
                 f"mining on a Dask cluster supports strategy='merge', not {strategy!r}"
             )
         from archmotif.mining.distributed import mine_sharded
@@ -213,7 +217,9 @@ def _mine_file_on_cluster(
     from archmotif.mining.distributed import mine_file_sharded
 
     if strategy != "merge":
-        raise ValueError(f"mining on a Dask cluster supports strategy='merge', not {strategy!r}")
+        raise InvalidArgument(
+            f"mining on a Dask cluster supports strategy='merge', not {strategy!r}"
+        )
     if shards is not None:
         shards = check_int("shards", shards, 1)
     reader = open_corpus(path)
@@ -244,9 +250,9 @@ def _mine_streamed(
     from archmotif.mining.streaming import mine_streamed
 
     if strategy != "merge":
-        raise ValueError(f"streamed mining supports strategy='merge', not {strategy!r}")
+        raise InvalidArgument(f"streamed mining supports strategy='merge', not {strategy!r}")
     if client is not None:
-        raise ValueError("stream a corpus (chunk_nodes/chunk_graphs) or use client=, not both")
+        raise InvalidArgument("stream a corpus (chunk_nodes/chunk_graphs) or use client=, not both")
     if chunk_nodes is not None:
         chunk_nodes = check_int("chunk_nodes", chunk_nodes, 1)
     if chunk_graphs is not None:
