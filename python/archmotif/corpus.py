@@ -1,12 +1,15 @@
 """The corpus file: many ``OpGraph`` in one versioned ``.npz`` file, readable in
 chunks so a corpus larger than memory can be mined.
 
-Layout, version 3 (a zip of uncompressed ``.npy`` arrays, read with pickles
+Layout, version 4 (a zip of uncompressed ``.npy`` arrays, read with pickles
 refused, so opening a stranger's file never executes code):
 
-- ``header``: uint8, UTF-8 JSON ``{"format": "archmotif.corpus", "version": 3,
-  "num_graphs": G, "op_names": [str], "meta"?: {...}}`` (``meta``: free JSON
-  metadata of the whole corpus, e.g. a zoo build's failures);
+- ``header``: uint8, UTF-8 JSON ``{"format": "archmotif.corpus", "version": 4,
+  "num_graphs": G, "op_names": [str], "attr_names": ["", str...], "attr_pairs":
+  [[op id, attr id]], "meta"?: {...}}`` (``meta``: free JSON metadata of the whole
+  corpus, e.g. a zoo build's failures; ``attr_pairs``: every (op, attributes) pair
+  with attributes that a node holds, so the ``"attrs"`` view's vocabulary is known
+  before any graph is read);
 - ``ops``: int32 ``[sum N]``, every graph's nodes, as ids into the shared ``op_names``;
 - ``node_offsets``: int64 ``[G + 1]``, graph ``g``'s nodes are ``ops[o[g]:o[g+1]]``;
 - ``edges``: int64 ``[2, sum E]``, node ids local to each graph;
@@ -15,10 +18,18 @@ refused, so opening a stranger's file never executes code):
   {str: str}, "node_names": null | [str], "flops"?: true}``, graph ``g``'s at
   ``records[r[g]:r[g+1]]`` with ``r`` = ``record_offsets``, int64 ``[G + 1]``;
 - ``node_flops``: float64 ``[sum N]``, every node's FLOPs (``OpGraph.node_flops``;
-  NaN where unknown), meaningful for the graphs whose record says ``"flops": true``.
+  NaN where unknown), meaningful for the graphs whose record says ``"flops": true``;
+- ``attrs``: int32 ``[sum N]``, every node's attribute string as an id into
+  ``attr_names`` (``OpGraph.attrs``; 0, the empty string, for none): stored once, so
+  both levels of detail load from one file (:mod:`archmotif.attributes`).
 
-Version 2 had no ``node_flops``; version 1 kept names, labels and node names as lists
-in the header. Both are still read (graphs without ``node_flops``), never written.
+Version 3 had no ``attrs``, version 2 no ``node_flops`` either; version 1 kept names,
+labels and node names as lists in the header. All are still read (graphs without
+attributes, so both views are the plain one), never written.
+
+``open_corpus(path, detail="attrs")`` reads graphs in the op-plus-attributes view, all
+sharing one vocabulary (:attr:`CorpusReader.op_names`), and :meth:`CorpusReader.read_arrays`
+gives their op ids in it, which is how a streamed mining run takes either view.
 
 :func:`save_corpus` and :class:`CorpusWriter` write atomically; the writer takes
 graphs a few at a time and keeps nothing but its temporary files, so a corpus of
@@ -44,6 +55,7 @@ import numpy as np
 
 from archmotif import _core
 from archmotif.atomic import clean_stale, temp_affixes, write_atomic
+from archmotif.attributes import check_detail, view_name
 from archmotif.errors import FormatError, GraphError, check_format
 from archmotif.fileread import NpzReader, parse_json
 from archmotif.graph import OpGraph, check_flops, check_text
@@ -60,7 +72,7 @@ __all__ = [
 ]
 
 CORPUS_FORMAT = "archmotif.corpus"
-CORPUS_VERSION = 3
+CORPUS_VERSION = 4
 _GRAPH_ARRAYS = ("header", "ops", "node_offsets", "edges", "edge_offsets")
 _RECORD_ARRAYS = ("records", "record_offsets")
 _DTYPES = {
@@ -72,6 +84,7 @@ _DTYPES = {
     "records": np.uint8,
     "record_offsets": np.int64,
     "node_flops": np.float64,
+    "attrs": np.int32,
 }
 _BLOCK = 1 << 24  # bytes per copy when a member is written from its temporary file
 
@@ -111,24 +124,39 @@ class CorpusWriter:
         self._files = {
             k: open(os.path.join(self._dir, k), "wb")  # noqa: SIM115 (closed in close/abort)
             for k in ("ops", "src", "dst", "node_offsets", "edge_offsets", "records",
-                      "record_offsets", "node_flops")
+                      "record_offsets", "node_flops", "attrs")
         }  # fmt: skip
         for k in ("node_offsets", "edge_offsets", "record_offsets"):
             self._files[k].write(np.zeros(1, np.int64).tobytes())
         self._vocab: dict[str, int] = {}
-        self._remaps: dict[int, tuple[tuple[str, ...], np.ndarray]] = {}
+        self._attr_vocab: dict[str, int] = {"": 0}
+        self._attr_pairs: set[tuple[int, int]] = set()
+        self._remaps: dict[int, tuple[tuple[str, ...], np.ndarray, dict[str, int]]] = {}
         self.num_graphs = 0
         self._nodes = self._edges = self._record_bytes = 0
 
-    def _remap(self, names: tuple[str, ...]) -> np.ndarray:
+    def _remap(self, names: tuple[str, ...], vocab: dict[str, int] | None = None) -> np.ndarray:
+        vocab = self._vocab if vocab is None else vocab
         hit = self._remaps.get(id(names))
-        if hit is not None and hit[0] is names:
+        if hit is not None and hit[0] is names and hit[2] is vocab:
             return hit[1]
-        remap = np.array([self._vocab.setdefault(n, len(self._vocab)) for n in names], np.int32)
+        remap = np.array([vocab.setdefault(n, len(vocab)) for n in names], np.int32)
         if len(self._remaps) > 64:
             self._remaps.clear()
-        self._remaps[id(names)] = (names, remap)
+        self._remaps[id(names)] = (names, remap, vocab)
         return remap
+
+    def _attrs(self, g: OpGraph, ops: np.ndarray) -> np.ndarray:
+        """``g``'s attribute ids in the file's ``attr_names`` (zeros without attributes),
+        noting each (op, attributes) pair it holds."""
+        if g.attrs is None or not g.num_nodes:
+            return np.zeros(g.num_nodes, np.int32)
+        attrs = self._remap(g.attr_names, self._attr_vocab)[g.attrs]
+        held = attrs != 0
+        if held.any():
+            codes = np.unique(ops[held].astype(np.int64) << 32 | attrs[held])
+            self._attr_pairs.update((int(c) >> 32, int(c) & 0xFFFFFFFF) for c in codes)
+        return attrs
 
     def add(self, graph: OpGraph) -> None:
         """Appends one graph."""
@@ -157,6 +185,7 @@ class CorpusWriter:
         ]  # fmt: skip
         flops = [np.full(g.num_nodes, np.nan) if g.node_flops is None else g.node_flops
                  for g in gs]  # fmt: skip
+        attrs = [self._attrs(g, o) for g, o in zip(gs, ops, strict=True)]
         f = self._files
         f["ops"].write(np.concatenate(ops).astype(np.int32, copy=False).tobytes())
         edges = np.concatenate([g.edges for g in gs], axis=1)
@@ -164,6 +193,7 @@ class CorpusWriter:
         f["dst"].write(np.ascontiguousarray(edges[1], dtype=np.int64).tobytes())
         f["records"].write(b"".join(records))
         f["node_flops"].write(np.concatenate(flops).astype(np.float64, copy=False).tobytes())
+        f["attrs"].write(np.concatenate(attrs).astype(np.int32, copy=False).tobytes())
         for key, sizes, start in (
             ("node_offsets", [g.num_nodes for g in gs], self._nodes),
             ("edge_offsets", [g.num_edges for g in gs], self._edges),
@@ -188,6 +218,8 @@ class CorpusWriter:
                 "version": CORPUS_VERSION,
                 "num_graphs": self.num_graphs,
                 "op_names": list(self._vocab),
+                "attr_names": list(self._attr_vocab),
+                "attr_pairs": [list(p) for p in sorted(self._attr_pairs)],
             }
             if self._meta is not None:
                 header["meta"] = self._meta
@@ -203,6 +235,7 @@ class CorpusWriter:
                 ("record_offsets", np.dtype(np.int64), (self.num_graphs + 1,),
                  ["record_offsets"]),
                 ("node_flops", np.dtype(np.float64), (self._nodes,), ["node_flops"]),
+                ("attrs", np.dtype(np.int32), (self._nodes,), ["attrs"]),
             ]  # fmt: skip
 
             def write(out: IO[bytes]) -> None:
@@ -274,14 +307,19 @@ class CorpusReader(Sequence[OpGraph]):
     ``reader[i]``, ``reader[a:b]`` and :meth:`read` read just those graphs (one
     positioned read per array); :meth:`chunks` walks the file in pieces of at most
     ``max_graphs`` graphs or ``max_nodes`` operators. All graphs read from one
-    reader share one ``op_names`` tuple. Use it as a context manager, or
+    reader share one ``op_names`` tuple; with ``detail="attrs"`` they are read in the
+    op-plus-attributes view (:mod:`archmotif.attributes`) and ``op_names`` is its
+    vocabulary. Use it as a context manager, or
     :meth:`close` it. A corrupt, truncated, foreign or newer file raises
     :class:`~archmotif.FormatError` naming it; the archive itself is checked by
     :class:`~archmotif.fileread.NpzReader` before anything is read.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, verify: bool = True) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, verify: bool = True, detail: str = "op"
+    ) -> None:
         self.path = os.fspath(path)
+        self.detail = check_detail(detail)
         self._npz: NpzReader | None = None
         self._npz = NpzReader(self.path, "corpus", verify=verify)
         try:
@@ -302,7 +340,10 @@ class CorpusReader(Sequence[OpGraph]):
         self.version: int = h["version"]
         self.num_graphs: int = h["num_graphs"]
         self.op_names: tuple[str, ...] = tuple(h["op_names"])
+        self.attr_names: tuple[str, ...] = tuple(h.get("attr_names", ("",)))
         self.meta: dict[str, Any] = h.get("meta", {})
+        if self.detail == "attrs":
+            self._view_vocabulary(h.get("attr_pairs", []))
         self._v1 = h if self.version == 1 else None
         self._check_shapes()
         for key, total in (
@@ -315,6 +356,33 @@ class CorpusReader(Sequence[OpGraph]):
             ends = self._read(key, 0, 1), self._read(key, self.num_graphs, 1)
             if int(ends[0][0]) != 0 or int(ends[1][0]) != total:
                 raise FormatError(f"{p}: corpus {key.split('_')[0]} offsets are inconsistent")
+
+    def _view_vocabulary(self, attr_pairs: list[list[int]]) -> None:
+        """The ``"attrs"`` view's vocabulary: every op alone, then every (op, attributes)
+        pair the header lists; ``op_names`` becomes it."""
+        pairs = [(o, 0) for o in range(len(self.op_names))] + [(o, a) for o, a in attr_pairs]
+        codes = np.array([o << 32 | a for o, a in pairs], dtype=np.int64)
+        order = np.argsort(codes, kind="stable")
+        names: dict[str, int] = {}
+        ids = np.empty(len(pairs), dtype=np.int32)
+        for i, (o, a) in enumerate(pairs):  # a pair named like a plain op shares its id
+            ids[i] = names.setdefault(view_name(self.op_names[o], self.attr_names[a]), len(names))
+        self._view_codes, self._view_ids = codes[order], ids[order]
+        self.op_names = tuple(names)
+
+    def _viewed(self, ops: np.ndarray, attrs: np.ndarray) -> np.ndarray:
+        """Op ids of the ``"attrs"`` view for file op ids ``ops`` with ``attrs``."""
+        codes = ops.astype(np.int64) << 32 | attrs.astype(np.int64)
+        pos = np.searchsorted(self._view_codes, codes)
+        pos = np.minimum(pos, len(self._view_codes) - 1)
+        found = self._view_codes[pos] == codes if len(self._view_codes) else codes != codes
+        if not found.all():
+            node = int(np.argmin(found))
+            raise FormatError(
+                f"{self.path}: a node holds op {int(ops[node])} with attributes "
+                f"{int(attrs[node])}, a pair the header does not list"
+            )
+        return self._view_ids[pos]
 
     def _npz_open(self) -> NpzReader:
         if self._npz is None:
@@ -348,6 +416,8 @@ class CorpusReader(Sequence[OpGraph]):
             raise FormatError(f"{p}: not an archmotif corpus (missing records)")
         if v >= 3 and "node_flops" not in self._npz_open().members:
             raise FormatError(f"{p}: not an archmotif corpus (missing node_flops)")
+        if v >= 4 and "attrs" not in self._npz_open().members:
+            raise FormatError(f"{p}: not an archmotif corpus (missing attrs)")
         return h
 
     def _check_shapes(self) -> None:
@@ -365,6 +435,9 @@ class CorpusReader(Sequence[OpGraph]):
         if self.version >= 3:
             ok = ok and self._dtype("node_flops") == np.float64
             ok = ok and self._shape("node_flops") == self._shape("ops")
+        if self.version >= 4:
+            ok = ok and self._dtype("attrs") == np.int32
+            ok = ok and self._shape("attrs") == self._shape("ops")
         if self._v1 is None:
             ok = ok and len(self._shape("records")) == 1
         else:
@@ -412,8 +485,16 @@ class CorpusReader(Sequence[OpGraph]):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Graphs ``start`` to ``stop - 1`` as the file holds them, not validated:
         ``(ops, node_offsets, edges, edge_offsets)`` with offsets from 0 (op ids index
-        :attr:`op_names`). For bulk consumers that validate themselves, such as the
-        mining core; :meth:`read` builds checked ``OpGraph`` objects."""
+        :attr:`op_names`, in this reader's view). For bulk consumers that validate
+        themselves, such as the mining core; :meth:`read` builds checked ``OpGraph``
+        objects."""
+        return self._arrays(start, stop)[:4]
+
+    def _arrays(
+        self, start: int, stop: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """:meth:`read_arrays` and, for the plain view of a version 4 file, the
+        attribute ids of those nodes."""
         if not 0 <= start <= stop <= self.num_graphs:
             raise IndexError(f"graph range {start}:{stop} out of range ({self.num_graphs} graphs)")
         noff = self._offsets("node_offsets", start, stop, self._len("ops"))
@@ -424,12 +505,25 @@ class CorpusReader(Sequence[OpGraph]):
         edges = np.empty((2, ne), dtype=np.int64)
         edges[0] = self._read("edges", e0, ne, row=0)
         edges[1] = self._read("edges", e0, ne, row=1)
-        return ops, noff - n0, edges, eoff - e0
+        attrs = None
+        if self.version >= 4:
+            attrs = self._read("attrs", n0, ops.shape[0])
+            if self.detail == "attrs":
+                ops, attrs = self._viewed(ops, attrs), None
+        elif self.detail == "attrs":
+            ops = self._viewed(ops, np.zeros_like(ops))  # no attributes: the plain view
+        return ops, noff - n0, edges, eoff - e0, attrs
 
     def read(self, start: int, stop: int) -> list[OpGraph]:
         """Graphs ``start`` to ``stop - 1``, validated; memory follows their size."""
         p = self.path
-        ops, noff, edges, eoff = self.read_arrays(start, stop)
+        ops, noff, edges, eoff, attrs = self._arrays(start, stop)
+        if (
+            attrs is not None
+            and attrs.size
+            and (int(attrs.min()) < 0 or int(attrs.max()) >= len(self.attr_names))
+        ):
+            raise FormatError(f"{p}: corpus attribute ids are out of range")
         try:
             kept = _core.validate_graphs(ops, noff, edges, eoff, len(self.op_names), first=start)
         except GraphError as e:
@@ -456,9 +550,11 @@ class CorpusReader(Sequence[OpGraph]):
                     nf = check_flops(flops[noff[k] : noff[k + 1]], n)
                 except GraphError as err:
                     raise FormatError(f"{p}: graph {g}: {err}") from None
+            a = None if attrs is None else attrs[noff[k] : noff[k + 1]]
             graphs.append(
                 OpGraph._trusted(ops[noff[k] : noff[k + 1]], np.ascontiguousarray(e),
-                                 self.op_names, name, labels, nn, nf)
+                                 self.op_names, name, labels, nn, nf,
+                                 a if a is not None and a.any() else None, self.attr_names)
             )  # fmt: skip
         return graphs
 
@@ -580,6 +676,10 @@ def _bad_header_field(h: dict[str, Any]) -> str | None:
         return "op_names must be a list of distinct strings"
     if not isinstance(h.get("meta", {}), dict):
         return "meta must be an object"
+    if h.get("version", 0) >= 4:
+        bad = _bad_attr_fields(h)
+        if bad:
+            return bad
     if h.get("version") != 1:
         return None
     if not _is_str_list(h.get("names")):
@@ -591,6 +691,21 @@ def _bad_header_field(h: dict[str, Any]) -> str | None:
     if not isinstance(nn, list) or not all(x is None or _is_str_list(x) for x in nn):
         return "node_names must be a list of null or lists of strings"
     return None
+
+
+def _bad_attr_fields(h: dict[str, Any]) -> str | None:
+    names = h.get("attr_names")
+    if not _is_str_list(names) or not names or names[0] != "" or len(set(names)) != len(names):
+        return "attr_names must be a list of distinct strings, the empty one first"
+    if any("[" in n or "]" in n for n in names):
+        return "attr_names must not hold '[' or ']'"
+    pairs, n_ops = h.get("attr_pairs"), len(h["op_names"])
+    ok = isinstance(pairs, list) and all(
+        isinstance(q, list) and len(q) == 2 and all(type(x) is int for x in q)
+        and 0 <= q[0] < n_ops and 0 < q[1] < len(names)
+        for q in pairs
+    )  # fmt: skip
+    return None if ok else "attr_pairs must be [op id, attribute id] pairs in range"
 
 
 def _bad_record(r: Any) -> str | None:
@@ -606,19 +721,23 @@ def _bad_record(r: Any) -> str | None:
     return check_text("strings", [r["name"], *r["labels"], *r["labels"].values(), *(nn or ())])
 
 
-def open_corpus(path: str | os.PathLike[str], *, verify: bool = True) -> CorpusReader:
+def open_corpus(
+    path: str | os.PathLike[str], *, verify: bool = True, detail: str = "op"
+) -> CorpusReader:
     """Opens a corpus file for reading by index, range or chunk (see
-    :class:`CorpusReader`). ``verify`` checks every member's CRC-32 first (one
-    streaming pass over the file in bounded memory)."""
-    return CorpusReader(path, verify=verify)
+    :class:`CorpusReader`), its graphs at ``detail`` (``"op"`` or ``"attrs"``).
+    ``verify`` checks every member's CRC-32 first (one streaming pass over the file
+    in bounded memory)."""
+    return CorpusReader(path, verify=verify, detail=detail)
 
 
-def load_corpus(path: str | os.PathLike[str]) -> list[OpGraph]:
-    """Reads a whole corpus file written by :func:`save_corpus`. A corrupt,
-    truncated, foreign or newer file raises :class:`~archmotif.FormatError`
-    naming it; a graph that fails validation raises :class:`~archmotif.GraphError`
-    naming the file and the graph."""
-    with CorpusReader(path) as r:
+def load_corpus(path: str | os.PathLike[str], *, detail: str = "op") -> list[OpGraph]:
+    """Reads a whole corpus file written by :func:`save_corpus`, its graphs at
+    ``detail`` (``"op"``: with their attributes, plain op names; ``"attrs"``: the
+    op-plus-attributes view). A corrupt, truncated, foreign or newer file raises
+    :class:`~archmotif.FormatError` naming it; a graph that fails validation raises
+    :class:`~archmotif.GraphError` naming the file and the graph."""
+    with CorpusReader(path, detail=detail) as r:
         return r.read(0, r.num_graphs)
 
 

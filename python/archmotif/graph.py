@@ -10,7 +10,12 @@ An ``OpGraph`` is plain data over numpy:
 - ``node_flops``: optional float64 ``[N]``, each operator's forward FLOPs at the
   traced input (``trace`` and ``from_onnx`` fill it; NaN where unknown). The graph's
   totals are the numeric labels ``params``, ``flops`` and ``memory`` (see
-  :mod:`archmotif.frontends.costs`).
+  :mod:`archmotif.frontends.costs`);
+- ``attrs``: optional int32 ``[N]``, each node's index into ``attr_names``, the
+  canonical attribute strings (``"k3,s2,dw"``; ``""``: none) that tell apart operators
+  of one name (:mod:`archmotif.attributes`). :meth:`OpGraph.view` gives the graph at
+  a level of detail: ``"op"`` (the graph itself: attributes ignored) or ``"attrs"``
+  (op names ``convolution[k3,s2]``).
 
 Invariants, checked by the Rust core on construction (GIL released): op ids
 are in range, edge endpoints are in range, the graph is acyclic. Policies:
@@ -36,6 +41,7 @@ import numpy as np
 
 from archmotif import _core
 from archmotif.atomic import write_atomic
+from archmotif.attributes import check_detail, coerce_attrs, view_arrays
 from archmotif.errors import FormatError, GraphError, LimitError, check_format
 from archmotif.fileread import parse_json, read_regular
 
@@ -199,7 +205,10 @@ def check_text(field: str, strings: Iterable[str]) -> str | None:
 class OpGraph:
     """A neural network as a DAG of operators. See the module docstring."""
 
-    __slots__ = ("_edges", "_node_flops", "_op_names", "_ops", "labels", "name", "node_names")
+    __slots__ = (
+        "_attr_names", "_attrs", "_edges", "_node_flops", "_op_names", "_ops", "labels", "name",
+        "node_names",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -211,6 +220,8 @@ class OpGraph:
         labels: Mapping[str, str] | None = None,
         node_names: Sequence[str] | None = None,
         node_flops: Any = None,
+        attrs: Sequence[str] | np.ndarray | None = None,
+        attr_names: Sequence[str] | None = None,
     ) -> None:
         ids, names = _coerce_ops(ops, op_names)
         e = _coerce_edges(edges)
@@ -226,11 +237,13 @@ class OpGraph:
             if len(node_names) != len(ids):
                 raise GraphError(f"node_names has {len(node_names)} entries for {len(ids)} nodes")
         labels = _check_labels(labels)
+        attr_ids = coerce_attrs(attrs, attr_names, len(ids))
         for field, strings in (
             ("name", (name,)),
             ("op_names", names),
             ("labels", [*labels, *labels.values()]),
             ("node_names", node_names or ()),
+            ("attr_names", attr_ids[1]),
         ):
             bad = check_text(field, strings)
             if bad:  # found now, not when the graph is saved
@@ -242,6 +255,7 @@ class OpGraph:
         self.labels = labels
         self.node_names: tuple[str, ...] | None = node_names
         self._node_flops = check_flops(node_flops, len(ids))
+        self._attrs, self._attr_names = attr_ids
 
     @classmethod
     def _trusted(
@@ -253,11 +267,14 @@ class OpGraph:
         labels: dict[str, str],
         node_names: tuple[str, ...] | None,
         node_flops: np.ndarray | None = None,
+        attrs: np.ndarray | None = None,
+        attr_names: tuple[str, ...] = (),
     ) -> OpGraph:
         """Builds from arrays already validated (e.g. in bulk by the corpus loader)."""
         g = cls.__new__(cls)
         g._ops, g._edges, g._op_names = ops, edges, op_names
         g.name, g.labels, g.node_names, g._node_flops = name, labels, node_names, node_flops
+        g._attrs, g._attr_names = attrs, attr_names if attrs is not None else ()
         return g
 
     # -- data ---------------------------------------------------------------
@@ -280,6 +297,34 @@ class OpGraph:
     def node_flops(self) -> np.ndarray | None:
         """float64 ``[N]`` or None: each operator's forward FLOPs (NaN where unknown)."""
         return None if self._node_flops is None else _readonly(self._node_flops)
+
+    @property
+    def attrs(self) -> np.ndarray | None:
+        """int32 ``[N]`` or None: each node's index into :attr:`attr_names` (read-only)."""
+        return None if self._attrs is None else _readonly(self._attrs)
+
+    @property
+    def attr_names(self) -> tuple[str, ...]:
+        """The attribute strings :attr:`attrs` index (``()`` without attributes)."""
+        return self._attr_names
+
+    def node_attrs(self) -> list[str]:
+        """The attribute string of every node, in node order (``""``: none)."""
+        if self._attrs is None:
+            return [""] * self.num_nodes
+        names = self._attr_names
+        return [names[i] for i in self._attrs.tolist()]
+
+    def view(self, detail: str = "op") -> OpGraph:
+        """This graph at a level of detail (:data:`archmotif.attributes.DETAILS`):
+        ``"op"`` is the graph itself; ``"attrs"`` a graph whose op names carry the
+        attributes (``convolution[k3,s2]``), without ``attrs`` of its own, so viewing it
+        again changes nothing. Everything else (edges, names, labels, FLOPs) is shared."""
+        if check_detail(detail) == "op" or self._attrs is None:
+            return self
+        ids, names = view_arrays(self._ops, self._op_names, self._attrs, self._attr_names)
+        return OpGraph._trusted(ids, self._edges, names, self.name, dict(self.labels),
+                                self.node_names, self._node_flops)  # fmt: skip
 
     @property
     def num_nodes(self) -> int:
@@ -306,8 +351,9 @@ class OpGraph:
         return self._edges[:, order]
 
     def __eq__(self, other: object) -> bool:
-        """Equal when name, labels, node names, every node's op *name* and the
-        edge set agree; the vocabulary's order and unused names do not matter."""
+        """Equal when name, labels, node names, FLOPs, every node's op *name* and
+        attribute string and the edge set agree; the vocabularies' order and unused names
+        do not matter (no attributes and all-``""`` attributes are equal)."""
         if not isinstance(other, OpGraph):
             return NotImplemented
         return (
@@ -316,6 +362,7 @@ class OpGraph:
             and self.node_names == other.node_names
             and _same_flops(self._node_flops, other._node_flops)
             and self.node_ops() == other.node_ops()
+            and self.node_attrs() == other.node_attrs()
             and np.array_equal(self._sorted_edges(), other._sorted_edges())
         )
 
@@ -358,8 +405,8 @@ class OpGraph:
         labels: Mapping[str, str] | None = None,
     ) -> OpGraph:
         """Builds from a networkx ``DiGraph`` whose nodes carry the op name in
-        ``op_attr``. Nodes are numbered in the graph's node order; their original
-        keys become ``node_names``."""
+        ``op_attr`` (and optionally the attribute string in ``"attrs"``). Nodes are
+        numbered in the graph's node order; their original keys become ``node_names``."""
         if not g.is_directed():
             raise GraphError("an operator graph must be directed; got an undirected networkx graph")
         nodes = list(g.nodes)
@@ -370,6 +417,7 @@ class OpGraph:
             if op_attr not in data:
                 raise GraphError(f"networkx node {n!r} has no {op_attr!r} attribute")
             ops.append(str(data[op_attr]))
+        attrs = [str(g.nodes[n].get("attrs", "")) for n in nodes]
         pairs = [(index[u], index[v]) for u, v in g.edges()]
         return cls.from_edges(
             ops,
@@ -377,23 +425,27 @@ class OpGraph:
             name=name if name is not None else str(g.graph.get("name", "")),
             labels=labels if labels is not None else g.graph.get("labels"),
             node_names=[str(n) for n in nodes],
+            attrs=attrs if any(attrs) else None,
         )
 
     def to_networkx(self) -> networkx.DiGraph:
         """A networkx ``DiGraph`` with nodes ``0..N-1``; node attribute ``"op"``
-        holds the op name (and ``"name"`` the node name, ``"flops"`` its FLOPs, when
-        known)."""
+        holds the op name (and ``"name"`` the node name, ``"flops"`` its FLOPs,
+        ``"attrs"`` its attribute string, when known)."""
         import networkx as nx
 
         g = nx.DiGraph(name=self.name, labels=dict(self.labels))
         ops = self.node_ops()
         flops = None if self._node_flops is None else self._node_flops.tolist()
+        node_attrs = None if self._attrs is None else self.node_attrs()
         for i, op in enumerate(ops):
             attrs: dict[str, Any] = {"op": op}
             if self.node_names is not None:
                 attrs["name"] = self.node_names[i]
             if flops is not None:
                 attrs["flops"] = flops[i]
+            if node_attrs is not None:
+                attrs["attrs"] = node_attrs[i]
             g.add_node(i, **attrs)
         g.add_edges_from(zip(self._edges[0].tolist(), self._edges[1].tolist(), strict=False))
         return g
@@ -430,6 +482,9 @@ class OpGraph:
             d["node_names"] = list(self.node_names)
         if self._node_flops is not None:  # JSON has no NaN: unknown is null
             d["node_flops"] = [None if f != f else f for f in self._node_flops.tolist()]
+        if self._attrs is not None:
+            d["attr_names"] = list(self._attr_names)
+            d["attrs"] = self._attrs.tolist()
         return d
 
     def to_json(self, *, indent: int | None = None) -> str:
@@ -438,7 +493,8 @@ class OpGraph:
         {"format": "archmotif.opgraph", "version": 1, "name": str,
          "labels": {str: str}, "op_names": [str], "ops": [int],
          "edges": [[sources...], [targets...]], "node_names": [str] (optional),
-         "node_flops": [number or null] (optional)}
+         "node_flops": [number or null] (optional),
+         "attr_names": [str], "attrs": [int] (optional, together)}
         """
         return json.dumps(self.to_dict(), indent=indent)
 
@@ -460,6 +516,8 @@ class OpGraph:
             labels=d.get("labels"),
             node_names=d.get("node_names"),
             node_flops=d.get("node_flops"),
+            attrs=d.get("attrs"),
+            attr_names=d.get("attr_names"),
         )
 
     @classmethod

@@ -1,4 +1,4 @@
-"""Ranking metrics for architecture retrieval: MRR, average precision and NDCG at k.
+"""Ranking metrics for architecture retrieval: MRR, average precision, NDCG and hit at k.
 
 Every function takes ``relevances``, the 0/1 relevance of one query's ranked results,
 best first (only the first ``k`` count; a list shorter than ``k`` means fewer results
@@ -7,6 +7,8 @@ were returned), and returns a float in [0, 1]. Relevance is binary.
 Standard definitions (``variant="standard"``, the default):
 
 - ``mrr``: ``1 / r`` for the rank ``r <= k`` of the first relevant result, else 0;
+- ``hit``: 1 when a relevant result is among the first ``k``, else 0 (its mean over
+  queries is the hit rate, or success@k);
 - ``average_precision``: ``sum over relevant ranks r <= k of precision@r``, divided by
   ``min(num_relevant, k)`` (so a perfect top-k scores 1 even when more than ``k``
   items are relevant, and when fewer than ``k`` are);
@@ -36,7 +38,7 @@ import numpy as np
 
 from archmotif.errors import RetrievalError
 
-__all__ = ["VARIANTS", "average_precision", "mrr", "ndcg"]
+__all__ = ["VARIANTS", "average_precision", "hit", "mrr", "ndcg"]
 
 VARIANTS = ("standard", "paper")
 
@@ -96,6 +98,12 @@ def mrr(relevances: Sequence[int] | np.ndarray, k: int) -> float:
     rel = _check_relevances(relevances)[:k]
     hits = np.flatnonzero(rel)
     return float(1.0 / (hits[0] + 1)) if hits.size else 0.0
+
+
+def hit(relevances: Sequence[int] | np.ndarray, k: int) -> float:
+    """1.0 when a relevant result is within the top ``k``, else 0.0."""
+    k = _check_k(k)
+    return float(_check_relevances(relevances)[:k].any())
 
 
 def average_precision(

@@ -188,7 +188,7 @@ def test_default_dataset_is_500_graphs_of_100_genotypes():
     assert len({archmotif.canonical_hash(g) for g in shallow}) == 100
 
 
-def test_kernel_sizes_are_not_visible_in_the_graph():
+def test_kernel_sizes_are_visible_only_with_attributes():
     swapped = darts.Genotype(
         [(op.replace("3x3", "5x5"), j) for op, j in darts.DARTS_V2.normal],
         darts.DARTS_V2.normal_concat,
@@ -198,6 +198,23 @@ def test_kernel_sizes_are_not_visible_in_the_graph():
     a, b = darts.network(darts.DARTS_V2, cells=5), darts.network(swapped, cells=5)
     assert a.labels["family"] != b.labels["family"]
     assert archmotif.canonical_hash(a) == archmotif.canonical_hash(b)
+    assert archmotif.canonical_hash(a.view("attrs")) != archmotif.canonical_hash(b.view("attrs"))
+    assert b.view("attrs").op_counts()["convolution[k5,dw]"] > 0
+
+
+def test_separable_dilated_and_pool_ops_carry_darts_attributes():
+    ops = [
+        ("sep_conv_3x3", 0), ("dil_conv_5x5", 1), ("max_pool_3x3", 0), ("avg_pool_3x3", 1),
+        ("skip_connect", 0), ("conv_7x1_1x7", 1), ("sep_conv_7x7", 0), ("skip_connect", 1),
+    ]  # fmt: skip
+    g = darts.Genotype(ops, [2, 3, 4, 5], ops, [2, 3, 4, 5])
+    counts = darts.network(g, cells=3).view("attrs").op_counts()
+    # cell 1 of 3 reduces: its ops on cell inputs (all of them here) have stride 2
+    for op in ("convolution[k3,dw]", "convolution[k3,s2,dw]", "convolution[k5,d2,dw]",
+               "convolution[k5,s2,d2,dw]", "max_pool2d[k3]", "max_pool2d[k3,s2]",
+               "avg_pool2d[k3,s2]", "convolution[k1x7,s1x2]", "convolution[k7x1,s2x1]",
+               "convolution[k7,dw]", "convolution[k1,s2]", "convolution[k1]"):  # fmt: skip
+        assert counts[op] > 0, op
 
 
 def test_cli_dataset_info_and_export(capsys, tmp_path) -> None:

@@ -2,7 +2,8 @@
 DARTS's evaluation network and NAS-Bench-201's TinyNetwork, written from the
 published code, traced with :func:`archmotif.trace` on the meta device, must be
 isomorphic (equal canonical ids) to what :mod:`archmotif.datasets.darts` and
-:mod:`archmotif.datasets.nasbench201` generate without torch."""
+:mod:`archmotif.datasets.nasbench201` generate without torch, at both levels of detail:
+the generators write the attributes tracing records."""
 
 from __future__ import annotations
 
@@ -190,6 +191,10 @@ def test_darts_network_is_isomorphic_to_the_traced_one(genotype):
     reference = traced(DartsNetworkCIFAR(genotype, 4, 8))
     assert reference.op_counts() == generated.op_counts()
     assert archmotif.canonical_hash(reference) == archmotif.canonical_hash(generated)
+    assert reference.view("attrs").op_counts() == generated.view("attrs").op_counts()
+    assert archmotif.canonical_hash(reference, detail="attrs") == (
+        archmotif.canonical_hash(generated, detail="attrs")
+    )
 
 
 @slow
@@ -198,8 +203,10 @@ def test_random_darts_genotype_is_isomorphic_to_the_traced_one():
 
     g = darts.random_genotype(np.random.default_rng(7))
     generated = darts.network(g, cells=5)
-    assert archmotif.canonical_hash(traced(DartsNetworkCIFAR(g, 4, 5))) == (
-        archmotif.canonical_hash(generated)
+    reference = traced(DartsNetworkCIFAR(g, 4, 5))
+    assert archmotif.canonical_hash(reference) == archmotif.canonical_hash(generated)
+    assert archmotif.canonical_hash(reference, detail="attrs") == (
+        archmotif.canonical_hash(generated, detail="attrs")
     )
 
 
@@ -215,3 +222,7 @@ def test_nasbench201_network_is_isomorphic_to_the_traced_one(index):
     reference = traced(TinyNetwork(arch))
     assert reference.op_counts() == generated.op_counts()
     assert archmotif.canonical_hash(reference) == archmotif.canonical_hash(generated)
+    assert reference.view("attrs").op_counts() == generated.view("attrs").op_counts()
+    assert archmotif.canonical_hash(reference, detail="attrs") == (
+        archmotif.canonical_hash(generated, detail="attrs")
+    )

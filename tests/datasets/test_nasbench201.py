@@ -141,6 +141,38 @@ def test_family_is_a_function_of_the_graph():
     assert len({archmotif.canonical_hash(nb.network(a, with_accuracy=False)) for a in same}) == 1
 
 
+def computation(index: int) -> tuple:
+    """What a cell computes once dead ops are dropped (the generator's rule): node 3 as a
+    sum (a sorted multiset of terms, a skip passing its source's terms through)."""
+    eff = nb._effective(nb._official_order()[index])
+    value: dict[int, tuple | None] = {0: ("x",)}
+    for j in (1, 2, 3):
+        terms: list = []
+        for op, (i, jj) in zip(eff, nb.EDGES, strict=True):
+            if jj == j and op and value[i] is not None:
+                terms += value[i] if nb.OPS[op] == "skip_connect" else [(nb.OPS[op], value[i])]
+        value[j] = tuple(sorted(terms, key=repr)) or None
+    return value[3] or ()
+
+
+def test_attributes_tell_apart_5933_networks_none_merging_two_computations():
+    graphs = nb.generate(with_accuracy=False)
+    plain = {archmotif.canonical_hash(g) for g in graphs}
+    by_id: dict[int, set[tuple]] = {}
+    for i, g in enumerate(graphs):
+        by_id.setdefault(archmotif.canonical_hash(g.view("attrs")), set()).add(computation(i))
+    assert len(plain) == 1115  # the plain view: as before
+    # NAS-Bench-201's own count of distinct cells is 6,466 (xautodl's to_unique_str with
+    # zeros kept); dropping dead ops leaves 4,930 distinct computations, and a graph also
+    # tells a shared result from two equal ops and keeps the order of binary adds
+    assert len(by_id) == 5933
+    assert all(len(c) == 1 for c in by_id.values())  # never two computations in one id
+    assert len(set.union(*by_id.values())) == 4930
+    same = [uniform("nor_conv_1x1"), uniform("nor_conv_3x3")]
+    views = [nb.network(a, with_accuracy=False).view("attrs") for a in same]
+    assert archmotif.canonical_hash(views[0]) != archmotif.canonical_hash(views[1])
+
+
 @pytest.mark.parametrize(
     ("arch", "message"),
     [

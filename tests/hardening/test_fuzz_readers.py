@@ -15,6 +15,7 @@ run is then randomised)::
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -175,7 +176,7 @@ def _corpus_mutation(draw: st.DrawFn) -> tuple[list[OpGraph], Callable[[dict], N
             arrays[draw(st.sampled_from(sorted(arrays)))] = draw(_int_arrays())
         elif kind == "element":
             name = draw(st.sampled_from(["ops", "node_offsets", "edges", "edge_offsets",
-                                         "records", "record_offsets"]))  # fmt: skip
+                                         "records", "record_offsets", "attrs"]))  # fmt: skip
             a = arrays[name].copy()
             if a.size:
                 i = draw(st.integers(0, a.size - 1))
@@ -191,13 +192,14 @@ def _corpus_mutation(draw: st.DrawFn) -> tuple[list[OpGraph], Callable[[dict], N
 def _load_checked(p: Path) -> None:
     """``load_corpus`` and ``corpus_info`` on ``p``: a valid result or a typed error
     naming the file."""
-    for reader in (archmotif.load_corpus, corpus_info):
+    attrs_view = functools.partial(archmotif.load_corpus, detail="attrs")
+    for reader in (archmotif.load_corpus, attrs_view, corpus_info):
         try:
             out = reader(p)
         except ArchmotifError as e:
             assert str(p) in str(e), f"{type(e).__name__} does not name the file: {e}"
             continue
-        if reader is archmotif.load_corpus:
+        if reader is not corpus_info:
             for g in out:
                 _assert_valid(g)
             archmotif.save_corpus(out, p.with_suffix(".again.npz"))

@@ -37,11 +37,13 @@ exactly as DARTS's ``operations.py`` does:
   ``batch_norm``.
 
 Depthwise, pointwise and dilated convolutions are all ``convolution``, as in traced
-PyTorch graphs (``torch.export`` records one ``aten.convolution`` whatever its groups
-and dilation), so DARTS graphs share their op vocabulary with traced models. Kernel
-sizes are not visible either: genotypes that differ only in 3x3 vs 5x5 draw the same
-graph (random genotypes practically never do; the 100 default ones are 100 distinct
-graphs).
+PyTorch graphs, so DARTS graphs share their op vocabulary with traced models; every
+convolution and pool carries the attributes tracing DARTS's PyTorch code records
+(:mod:`archmotif.attributes`: kernel, stride, dilation, depthwise), so in the
+``"attrs"`` view ``sep_conv_3x3`` (``convolution[k3,dw]``) and ``sep_conv_5x5``
+(``convolution[k5,dw]``), or a dilated and a separable convolution, differ. In the plain
+view, genotypes that differ only in 3x3 vs 5x5 draw the same graph (random genotypes
+practically never do; the 100 default ones are 100 distinct graphs).
 
 **Width does not change the graph.** The channel count C only changes tensor shapes,
 so a genotype's networks differ by depth (``cells``) and, optionally, by stem and
@@ -61,6 +63,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from archmotif.attributes import attribute_string
 from archmotif.datasets.graph_builder import GraphBuilder
 from archmotif.errors import SpecError
 from archmotif.graph import OpGraph
@@ -84,7 +87,8 @@ PRIMITIVES: tuple[str, ...] = (
 
 _SEP = ("relu", "convolution", "convolution", "batch_norm") * 2
 _DIL = ("relu", "convolution", "convolution", "batch_norm")
-_RELU_CONV_BN = ("relu", "convolution", "batch_norm")
+_RELU_CONV_BN = ("relu", "convolution", "batch_norm")  # the op names; with attributes:
+_PREPROCESS = ("relu", ("convolution", attribute_string(1)), "batch_norm")
 #: Each op as its chain of primitive ops (``skip_connect`` at stride 1: none).
 #: ``sep_conv_7x7`` and ``conv_7x1_1x7`` occur only in published non-DARTS genotypes.
 OP_EXPANSIONS: dict[str, tuple[str, ...]] = {
@@ -98,6 +102,29 @@ OP_EXPANSIONS: dict[str, tuple[str, ...]] = {
     "dil_conv_5x5": _DIL,
     "conv_7x1_1x7": ("relu", "convolution", "convolution", "batch_norm"),
 }
+
+
+def _conv(
+    k: int | tuple[int, int], stride: int | tuple[int, int] = 1, **kw: object
+) -> tuple[str, str]:
+    return ("convolution", attribute_string(k, stride=stride, **kw))  # type: ignore[arg-type]
+
+
+def _expansion(op: str, stride: int) -> tuple[str | tuple[str, str], ...]:
+    """``op`` at ``stride`` as its chain of ``(op, attributes)`` (DARTS's
+    ``operations.py``; the op names are :data:`OP_EXPANSIONS`'s)."""
+    if op == "skip_connect":  # stride 1; stride 2 is _factorized_reduce
+        return ()
+    if op.endswith("pool_3x3"):
+        return ((OP_EXPANSIONS[op][0], attribute_string(3, stride=stride)),)
+    if op == "conv_7x1_1x7":
+        return ("relu", _conv((1, 7), (1, stride)), _conv((7, 1), (stride, 1)), "batch_norm")
+    k = int(op[-1])
+    if op.startswith("dil_conv"):
+        return ("relu", _conv(k, stride, dilation=2, groups="depthwise"), _conv(1), "batch_norm")
+    half = ("relu", _conv(k, stride, groups="depthwise"), _conv(1), "batch_norm")
+    return (*half, "relu", _conv(k, groups="depthwise"), _conv(1), "batch_norm")  # sep_conv
+
 
 _OP_NAMES = (
     "input", "convolution", "batch_norm", "relu", "add", "cat", "slice", "max_pool2d",
@@ -233,25 +260,27 @@ def random_genotype(rng: np.random.Generator | int, *, steps: int = 4) -> Genoty
 
 def _factorized_reduce(b: GraphBuilder, x: int) -> int:
     r = b.add("relu", x)
-    left = b.add("convolution", r)
-    right = b.add("convolution", b.add("slice", b.add("slice", r)))
+    k1_s2 = attribute_string(1, stride=2)
+    left = b.add("convolution", r, attrs=k1_s2)
+    right = b.add("convolution", b.add("slice", b.add("slice", r)), attrs=k1_s2)
     return b.add("batch_norm", b.add("cat", left, right))
 
 
 def _cell(
     b: GraphBuilder, g: Genotype, s0: int, s1: int, reduction: bool, reduction_prev: bool
 ) -> int:
-    p0 = _factorized_reduce(b, s0) if reduction_prev else b.chain(_RELU_CONV_BN, s0)
-    p1 = b.chain(_RELU_CONV_BN, s1)
+    p0 = _factorized_reduce(b, s0) if reduction_prev else b.chain(_PREPROCESS, s0)
+    p1 = b.chain(_PREPROCESS, s1)
     pairs, concat = (g.reduce, g.reduce_concat) if reduction else (g.normal, g.normal_concat)
     states = [p0, p1]
     for i in range(len(pairs) // 2):
         outs = []
         for op, j in pairs[2 * i : 2 * i + 2]:
-            if op == "skip_connect" and reduction and j < 2:  # stride 2
+            stride = 2 if reduction and j < 2 else 1
+            if op == "skip_connect" and stride == 2:
                 outs.append(_factorized_reduce(b, states[j]))
             else:
-                outs.append(b.chain(OP_EXPANSIONS[op], states[j]))
+                outs.append(b.chain(_expansion(op, stride), states[j]))
         states.append(b.add("add", *outs))
     return b.add("cat", *(states[c] for c in concat))
 
@@ -279,20 +308,23 @@ def network(
     b = GraphBuilder(_OP_NAMES)
     x = b.add("input")
     if stem == "cifar":
-        s0 = s1 = b.chain(("convolution", "batch_norm"), x)
+        s0 = s1 = b.chain((_conv(3), "batch_norm"), x)
         reduction_prev = False
-    else:
-        s0 = b.chain(("convolution", "batch_norm", "relu", "convolution", "batch_norm"), x)
-        s1 = b.chain(("relu", "convolution", "batch_norm"), s0)
+    else:  # every ImageNet stem convolution is 3x3, stride 2
+        s0 = b.chain((_conv(3, 2), "batch_norm", "relu", _conv(3, 2), "batch_norm"), x)
+        s1 = b.chain(("relu", _conv(3, 2), "batch_norm"), s0)
         reduction_prev = True
     for i in range(cells):
         reduction = i in (cells // 3, 2 * cells // 3)
         s0, s1 = s1, _cell(b, genotype, s0, s1, reduction, reduction_prev)
         reduction_prev = reduction
-        if auxiliary and i == 2 * cells // 3:
-            aux = ("relu", "avg_pool2d", "convolution", "batch_norm", "relu", "convolution")
+        if auxiliary and i == 2 * cells // 3:  # AuxiliaryHeadCIFAR / AuxiliaryHeadImageNet
+            pool5 = ("avg_pool2d", attribute_string(5, stride=3 if stem == "cifar" else 2))
+            aux = ("relu", pool5, _conv(1), "batch_norm", "relu", _conv(2))
             b.chain((*aux, "batch_norm", "relu", "view", "linear"), s1)
-    pool = "adaptive_avg_pool2d" if stem == "cifar" else "avg_pool2d"
+    pool = (
+        "adaptive_avg_pool2d" if stem == "cifar" else ("avg_pool2d", attribute_string(7, stride=7))
+    )
     b.chain((pool, "view", "linear"), s1)
     family = family or _family_of(genotype)
     labels = {

@@ -39,11 +39,15 @@ disconnected cell): 75 classes of 1 to 920 networks. A retrieval class must be v
 in the graph, and ``op_mix`` is not: a 1x1 and a 3x3 convolution are the same
 ``convolution`` node (as in traced models) and chains of skips collapse, so the 15,625
 networks are only 1,115 distinct graphs, and ``family`` is by construction a function
-of the graph. The exact graph would make most classes tiny; ``family`` still explains
-98.4% of the variance of the CIFAR-10 accuracies below (``op_mix``: 98.8%). Since every
-network shares the skeleton, ``family`` is read off the op counts (an op-histogram
-baseline retrieves it perfectly): it is a sanity check, and graded relevance by
-``cifar10_accuracy`` (or DARTS genotypes) is the harder retrieval task.
+of the graph. (Nodes carry the attributes tracing records, :mod:`archmotif.attributes`:
+in the ``"attrs"`` view the 1x1 and 3x3 convolutions differ and the networks are 5,933
+distinct graphs; NAS-Bench-201's own count of 6,466 keeps dead ops and reads cells as
+expression trees, see the README.) The exact graph would make most classes tiny;
+``family`` still explains 98.4% of the variance of the CIFAR-10 accuracies below
+(``op_mix``: 98.8%). Since every network shares the skeleton, ``family`` is read off the
+op counts (an op-histogram baseline retrieves it perfectly): it is a sanity check, and
+graded relevance by ``cifar10_accuracy`` (or DARTS genotypes) is the harder retrieval
+task.
 ``cifar10_accuracy`` when the accuracy data are installed.
 
 **Accuracies** (``cifar10_accuracy``, :func:`cifar10_accuracies`) come from the PyPI
@@ -60,6 +64,7 @@ from collections import Counter
 
 import numpy as np
 
+from archmotif.attributes import attribute_string
 from archmotif.datasets import analog_nasbench
 from archmotif.datasets.graph_builder import opgraphs_from_parts
 from archmotif.errors import SpecError
@@ -89,6 +94,13 @@ _OP_NAMES = (
     "adaptive_avg_pool2d", "view", "linear",
 )  # fmt: skip
 _CODE = {n: i for i, n in enumerate(_OP_NAMES)}
+# the attribute strings tracing TinyNetwork gives: 3x3 and 1x1 convolutions, the residual
+# block's stride-2 3x3 convolution and its 2x2 stride-2 average pool, the cell's 3x3 pool
+_ATTR_NAMES = (
+    "", attribute_string(3), attribute_string(1), attribute_string(3, stride=2),
+    attribute_string(2, stride=2),
+)  # fmt: skip
+_NO_ATTRS, _K3, _K1, _K3_S2, _K2_S2 = range(len(_ATTR_NAMES))
 _NONE, _SKIP, _C1, _C3, _POOL = range(5)
 _CELLS_PER_STAGE = 5
 
@@ -183,15 +195,18 @@ def _effective(ops: tuple[int, ...]) -> tuple[int, ...]:
 
 
 @functools.cache
-def _cell_template(eff: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, int]:
-    """``(ops, edges, out)`` of one effective cell: local node ids, source -1 is the
-    cell input, ``out`` the output node (-1: the cell is the identity)."""
+def _cell_template(eff: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+    """``(ops, edges, out, attrs)`` of one effective cell: local node ids, source -1 is
+    the cell input, ``out`` the output node (-1: the cell is the identity), ``attrs``
+    ids into ``_ATTR_NAMES``."""
     ops: list[int] = []
+    attrs: list[int] = []
     src: list[int] = []
     dst: list[int] = []
 
-    def add(op: str, *inputs: int) -> int:
+    def add(op: str, *inputs: int, attr: int = _NO_ATTRS) -> int:
         ops.append(_CODE[op])
+        attrs.append(attr)
         for x in inputs:
             src.append(x)
             dst.append(len(ops) - 1)
@@ -211,9 +226,10 @@ def _cell_template(eff: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, int]:
                 if eff[e] == _SKIP:
                     terms.append(x)
                 elif eff[e] == _POOL:
-                    terms.append(add("avg_pool2d", x))
+                    terms.append(add("avg_pool2d", x, attr=_K3))
                 else:
-                    terms.append(add("batch_norm", add("convolution", add("relu", x))))
+                    conv = add("convolution", add("relu", x), attr=_K1 if eff[e] == _C1 else _K3)
+                    terms.append(add("batch_norm", conv))
             if terms:
                 acc = terms[0]
                 for t in terms[1:]:
@@ -222,7 +238,7 @@ def _cell_template(eff: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, int]:
         out = value[3]
         assert out is not None
     edges = np.array([src, dst], dtype=np.int64).reshape(2, -1)
-    return np.array(ops, dtype=np.int32), edges, out
+    return np.array(ops, dtype=np.int32), edges, out, np.array(attrs, dtype=np.int32)
 
 
 def _family(eff: tuple[int, ...]) -> str:
@@ -244,7 +260,7 @@ def cell(index_or_arch: int | str) -> OpGraph:
     effective ops (module docstring). An identity cell is the ``input`` node alone."""
     ops, index = _ops_of(index_or_arch)
     eff = _effective(ops)
-    c_ops, c_edges, _ = _cell_template(eff)
+    c_ops, c_edges, _, c_attrs = _cell_template(eff)
     all_ops = np.concatenate([[_CODE["input"]], c_ops]).astype(np.int32)
     edges = c_edges + 1  # the input becomes node 0
     return OpGraph(
@@ -253,6 +269,8 @@ def cell(index_or_arch: int | str) -> OpGraph:
         op_names=_OP_NAMES,
         name=f"nasbench201-cell-{index:05d}",
         labels={"arch": _to_string(ops), "effective_arch": _to_string(eff)},
+        attrs=np.concatenate([[_NO_ATTRS], c_attrs]).astype(np.int32),
+        attr_names=_ATTR_NAMES,
     )
 
 
@@ -261,7 +279,8 @@ def cell(index_or_arch: int | str) -> OpGraph:
 
 # ResNet basic block (stride 2): 0 relu, 1 conv, 2 bn, 3 relu, 4 conv, 5 bn,
 # 6 avg_pool2d, 7 conv (shortcut), 8 add. In every block template, source -1 is the
-# block's input and the third item its output node (-1: the block is the identity).
+# block's input, the third item its output node (-1: the block is the identity) and
+# the fourth the attribute ids.
 _RES = (
     np.array(
         [_CODE[o] for o in ("relu", "convolution", "batch_norm") * 2]
@@ -270,11 +289,14 @@ _RES = (
     ),
     np.array([[-1, 0, 1, 2, 3, 4, -1, 6, 5, 7], [0, 1, 2, 3, 4, 5, 6, 7, 8, 8]], dtype=np.int64),
     8,
-)
+    np.array([_NO_ATTRS, _K3_S2, _NO_ATTRS, _NO_ATTRS, _K3, _NO_ATTRS, _K2_S2, _K1, _NO_ATTRS],
+             dtype=np.int32),
+)  # fmt: skip
 _STEM = (
     np.array([_CODE[o] for o in ("input", "convolution", "batch_norm")], dtype=np.int32),
     np.array([[0, 1], [1, 2]], dtype=np.int64),
     2,
+    np.array([_NO_ATTRS, _K3, _NO_ATTRS], dtype=np.int32),
 )
 _HEAD = (
     np.array(
@@ -283,11 +305,12 @@ _HEAD = (
     ),
     np.array([[-1, 0, 1, 2, 3], [0, 1, 2, 3, 4]], dtype=np.int64),
     4,
+    np.zeros(5, dtype=np.int32),
 )
 
 
 @functools.cache
-def _network_arrays(eff: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+def _network_arrays(eff: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Stem, 3 stages of 5 cells with a residual block between them, head: the
     block templates laid end to end, each block reading the previous one's output."""
     c = _cell_template(eff)
@@ -305,7 +328,8 @@ def _network_arrays(eff: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     src, dst = np.concatenate([b[1] for b in blocks], axis=1)
     owner = np.repeat(np.arange(len(blocks)), per_block)
     src = np.where(src < 0, ins[owner], src + bases[owner])
-    return np.concatenate([b[0] for b in blocks]), np.stack([src, dst + bases[owner]])
+    ops = np.concatenate([b[0] for b in blocks])
+    return ops, np.stack([src, dst + bases[owner]]), np.concatenate([b[3] for b in blocks])
 
 
 def _labels(index: int, ops: tuple[int, ...], eff: tuple[int, ...]) -> dict[str, str]:
@@ -332,7 +356,7 @@ def _networks(indices: list[int], accuracy: np.ndarray | None) -> list[OpGraph]:
         if accuracy is not None:
             lab["cifar10_accuracy"] = repr(round(float(accuracy[index]), 4))
         labels.append(lab)
-    return opgraphs_from_parts(parts, _OP_NAMES, names, labels)
+    return opgraphs_from_parts(parts, _OP_NAMES, names, labels, _ATTR_NAMES)
 
 
 def network(index_or_arch: int | str, *, with_accuracy: bool = True) -> OpGraph:

@@ -14,6 +14,7 @@ their twins (FLOPs = 2 x multiply-accumulates, see :mod:`archmotif.frontends.cos
 every other operator 0, and NaN for a matrix product whose shapes stay unknown; the
 label ``flops`` is the sum of the known ones, and ``params`` the number of elements of
 the initializers when the file holds them (a file exported without weights does not).
+Convolutions and pools carry their attributes (:mod:`archmotif.frontends.attributes`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 from archmotif.errors import FormatError
 from archmotif.fileread import read_regular
+from archmotif.frontends.attributes import onnx_attributes
 from archmotif.graph import OpGraph
 
 __all__ = ["from_onnx"]
@@ -79,6 +81,7 @@ def from_onnx(path_or_model: Any, *, name: str | None = None) -> OpGraph:
             if t:
                 producer[t] = idx
     flops = [0.0] * first + _node_flops(onnx, model)
+    attrs = [""] * first + onnx_attributes(onnx, model)
     labels = {"source": "onnx", "flops": str(int(sum(f for f in flops if f == f)))}
     if g.initializer:
         labels["params"] = str(sum(math.prod(t.dims) for t in g.initializer))
@@ -95,6 +98,7 @@ def from_onnx(path_or_model: Any, *, name: str | None = None) -> OpGraph:
         labels=labels,
         node_names=node_names,
         node_flops=flops,
+        attrs=attrs if any(attrs) else None,
     )
 
 

@@ -19,7 +19,9 @@ Policy, so the result is the computational DAG from inputs to outputs:
 - **costs** (:mod:`archmotif.frontends.costs`): ``node_flops`` holds each operator's
   FLOPs at the example input (0 for ``input`` nodes), and the labels ``params`` (the
   module's parameter count), ``flops`` and ``memory`` the totals (labels the caller
-  passes take precedence).
+  passes take precedence);
+- **attributes** (:mod:`archmotif.frontends.attributes`): ``attrs`` holds each
+  convolution's and pool's kernel, stride, dilation and grouping.
 
 Warnings raised by model code and ``torch.export`` while tracing are silenced, and
 torch's own log lines (a failed export logs the whole FX graph) go to archmotif's
@@ -41,6 +43,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from archmotif.errors import TraceError
+from archmotif.frontends.attributes import torch_attributes
 from archmotif.frontends.costs import program_costs
 from archmotif.frontends.ops import normalize_op
 from archmotif.graph import OpGraph
@@ -117,6 +120,7 @@ def from_exported_program(
     ops: list[str] = []
     node_names: list[str] = []
     flops: list[float] = []
+    attrs: list[str] = []
     src: list[int] = []
     dst: list[int] = []
     stands_for: dict[Any, list[int]] = {}
@@ -126,6 +130,7 @@ def from_exported_program(
         ops.append(op)
         node_names.append(_module_path(node))
         flops.append(costs.node_flops.get(node, 0.0))
+        attrs.append(torch_attributes(node) if node.op == "call_function" else "")
         for d in deps:
             src.append(d)
             dst.append(idx)
@@ -159,6 +164,7 @@ def from_exported_program(
         labels={**costs.labels(), **(labels or {})},
         node_names=node_names,
         node_flops=flops,
+        attrs=attrs if any(attrs) else None,
     )
 
 

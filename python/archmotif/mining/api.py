@@ -6,6 +6,11 @@ file) and wraps results in a :class:`~archmotif.mining.mined.Mined`.
 Op names, not op ids, define motifs: a motif's canonical id depends only on its
 op names and edges, so ids agree across corpora, runs, machines and thread
 counts, and change only with a major version of archmotif.
+
+``detail`` (``"op"``, the default, or ``"attrs"``) picks the level of detail every
+graph is taken at (:mod:`archmotif.attributes`): at ``"attrs"`` a 1x1 and a 3x3
+convolution are different ops (``convolution[k1]``, ``convolution[k3]``); at ``"op"``
+the ids are the ones archmotif always gave.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from archmotif import _core
+from archmotif.attributes import check_detail
 from archmotif.errors import GraphError, InvalidArgument, LimitError
 from archmotif.graph import OpGraph
 from archmotif.mining.inputs import as_graphs, global_ops, progress_bar
@@ -120,6 +126,7 @@ def mine(
     shards: int | None = None,
     chunk_nodes: int | None = None,
     chunk_graphs: int | None = None,
+    detail: str = "op",
     **mining_params: int,
 ) -> Mined:
     """Mines the motifs that repeat across ``graphs`` and contracts every graph.
@@ -155,7 +162,12 @@ def mine(
     the chunk, not the corpus, with exactly the result of loading it all;
     ``graphs`` and ``macro_graphs`` of the result are then read lazily from the
     file. See :mod:`archmotif.mining.streaming` (``strategy="merge"`` only).
+
+    ``detail="attrs"`` mines the op-plus-attributes view of every graph
+    (:meth:`OpGraph.view`; a corpus file gives it without tracing again): the result's
+    ``graphs`` are those views, and :meth:`Mined.apply` views new graphs the same way.
     """
+    detail = check_detail(detail)
     if strategy not in STRATEGIES:
         raise InvalidArgument(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
     if params is None:
@@ -168,12 +180,13 @@ def mine(
         return _mine_streamed(
             graphs, strategy=strategy, client=client, params=p, threads=threads,
             progress=progress, max_memory=max_memory,
-            chunk_nodes=chunk_nodes, chunk_graphs=chunk_graphs,
+            chunk_nodes=chunk_nodes, chunk_graphs=chunk_graphs, detail=detail,
         )  # fmt: skip
     if client is not None and isinstance(graphs, (str, os.PathLike)):
         return _mine_file_on_cluster(graphs, strategy=strategy, client=client, shards=shards,
-                                     params=p, threads=threads, progress=progress)  # fmt: skip
-    gs = as_graphs(graphs)
+                                     params=p, threads=threads, progress=progress,
+                                     detail=detail)  # fmt: skip
+    gs = as_graphs(graphs, detail)
     _check_memory(gs, max_memory)
     names, arrays = global_ops(gs)
     if client is not None:
@@ -192,13 +205,14 @@ def mine(
                 threads=threads_of(threads), progress=cb,
             )  # fmt: skip
         vocabulary = MotifVocabulary._from_core(vocab, names)
-        return Mined(core, gs, names, vocabulary, macros, strategy, p)
+        return Mined(core, gs, names, vocabulary, macros, strategy, p, detail)
     cb, bar = progress_bar(progress, f"mine ({strategy})")
     with bar:
         core, vocab, macros = _core.mine(
             arrays, names, strategy, p.pairs(), threads_of(threads), cb
         )
-    return Mined(core, gs, names, MotifVocabulary._from_core(vocab, names), macros, strategy, p)
+    vocabulary = MotifVocabulary._from_core(vocab, names)
+    return Mined(core, gs, names, vocabulary, macros, strategy, p, detail)
 
 
 def _mine_file_on_cluster(
@@ -210,6 +224,7 @@ def _mine_file_on_cluster(
     params: MiningParams,
     threads: int | None,
     progress: bool,
+    detail: str,
 ) -> Mined:
     """A corpus file mined on a Dask cluster whose workers read it themselves (see
     :mod:`archmotif.mining.distributed`): the result reads the file lazily."""
@@ -222,7 +237,7 @@ def _mine_file_on_cluster(
         )
     if shards is not None:
         shards = check_int("shards", shards, 1)
-    reader = open_corpus(path)
+    reader = open_corpus(path, detail=detail)
     names = sorted(reader.op_names)
     cb, bar = progress_bar(progress, "mine (dask)")
     with bar:
@@ -231,7 +246,7 @@ def _mine_file_on_cluster(
             threads=threads_of(threads), progress=cb,
         )  # fmt: skip
     vocabulary = MotifVocabulary._from_core(vocab, names)
-    return Mined._streamed(core, reader, names, vocabulary, bounds, params)
+    return Mined._streamed(core, reader, names, vocabulary, bounds, params, detail)
 
 
 def _mine_streamed(
@@ -245,6 +260,7 @@ def _mine_streamed(
     max_memory: int | str | None,
     chunk_nodes: int | None,
     chunk_graphs: int | None,
+    detail: str,
 ) -> Mined:
     from archmotif.corpus import CorpusReader, open_corpus
     from archmotif.mining.streaming import mine_streamed
@@ -257,10 +273,12 @@ def _mine_streamed(
         chunk_nodes = check_int("chunk_nodes", chunk_nodes, 1)
     if chunk_graphs is not None:
         chunk_graphs = check_int("chunk_graphs", chunk_graphs, 1)
-    if isinstance(graphs, CorpusReader):
+    if isinstance(graphs, CorpusReader) and graphs.detail == detail:
         reader = graphs
+    elif isinstance(graphs, CorpusReader):  # the same file, read at this detail
+        reader = open_corpus(graphs.path, verify=False, detail=detail)
     elif isinstance(graphs, (str, os.PathLike)):
-        reader = open_corpus(graphs)
+        reader = open_corpus(graphs, detail=detail)
     else:
         raise TypeError(
             "chunk_nodes/chunk_graphs stream a corpus file: pass its path (or an "
@@ -275,26 +293,31 @@ def _mine_streamed(
             check=lambda nodes, edges: _check_memory_of(nodes, edges, max_memory),
         )  # fmt: skip
     vocabulary = MotifVocabulary._from_core(vocab, names)
-    return Mined._streamed(core, reader, names, vocabulary, bounds, params)
+    return Mined._streamed(core, reader, names, vocabulary, bounds, params, detail)
 
 
-def canonical_hash(graph: OpGraph) -> int:
+def canonical_hash(graph: OpGraph, *, detail: str = "op") -> int:
     """The canonical 128-bit id of ``graph``: equal for two graphs exactly when
     they are isomorphic, respecting op names and edge direction (up to a
-    negligible chance of a 128-bit hash collision). Stable across runs,
+    negligible chance of a 128-bit hash collision), at ``detail`` (``"attrs"``: the
+    op names carry the attributes, :meth:`OpGraph.view`). Stable across runs,
     machines and node orders; changes only with a major version. Raises
     :class:`~archmotif.LimitError` for a graph of more than 4,096 nodes or a
     search past its fixed work budget (well under a second); Ctrl-C interrupts it."""
     if not isinstance(graph, OpGraph):
         raise TypeError(f"canonical_hash expects an OpGraph, got {type(graph).__name__}")
+    graph = graph.view(detail)
     return int(_core.canonical_hash(graph._ops, graph._edges, list(graph.op_names)))
 
 
-def contract(graph: OpGraph, partition: Sequence[int] | np.ndarray) -> MacroGraph:
-    """Contracts ``graph`` by a user partition (an integer group per node).
-    Each group becomes a macro node carrying the canonical id of its induced
+def contract(
+    graph: OpGraph, partition: Sequence[int] | np.ndarray, *, detail: str = "op"
+) -> MacroGraph:
+    """Contracts ``graph`` (at ``detail``) by a user partition (an integer group per
+    node). Each group becomes a macro node carrying the canonical id of its induced
     subgraph; the macro graph's vocabulary holds the distinct groups' motifs.
     A group that is not convex raises :class:`~archmotif.GraphError` naming it."""
+    graph = graph.view(detail)
     part = np.asarray(partition)
     if part.ndim != 1 or (part.size and part.dtype.kind not in "iu"):
         raise GraphError(f"partition must be a 1-D integer array, got {part.dtype} {part.shape}")

@@ -46,11 +46,11 @@ __all__ = ["DaskShards", "ShardActor", "mine_file_sharded", "mine_sharded"]
 
 class ShardActor:
     """Lives on a Dask worker: one shard of the corpus being mined, given as graphs or
-    as a range ``(path, start, stop)`` of a corpus file the worker reads itself."""
+    as a range ``(path, detail, start, stop)`` of a corpus file the worker reads itself."""
 
     def __init__(
         self,
-        graphs: list[OpGraph] | tuple[str, int, int],
+        graphs: list[OpGraph] | tuple[str, str, int, int],
         op_names: list[str],
         params: MiningParams,
         threads: Any,
@@ -58,8 +58,8 @@ class ShardActor:
         if isinstance(graphs, tuple):
             from archmotif.mining.streaming import read_chunk
 
-            path, start, stop = graphs
-            with open_corpus(path) as reader:
+            path, detail, start, stop = graphs
+            with open_corpus(path, detail=detail) as reader:
                 arrays = read_chunk(reader, op_names, start, stop)
         else:
             names, arrays = global_ops(graphs, op_names)
@@ -176,7 +176,8 @@ def mine_file_sharded(
         # shards when graphs straddle the shares)
         bounds = list(reader.bounds(None, max(1, -(-reader.num_nodes // shards))))
         path = os.path.abspath(reader.path)
-        group = DaskShards(client, [(path, a, b) for a, b in bounds], names, params, threads)
+        pieces = [(path, reader.detail, a, b) for a, b in bounds]
+        group = DaskShards(client, pieces, names, params, threads)
         levels = run_rounds(group, params, progress)
         results = group.finish()
         merged = [_core.merge_results(results)] if results else []

@@ -1,7 +1,7 @@
 """What every mining call does to its input before the core sees it: graphs (a list,
-one graph, or a corpus path) into a list (:func:`as_graphs`), one op vocabulary for
-them all and each graph's ops remapped into it (:func:`global_ops`), and the progress
-bar of a long call (:func:`progress_bar`).
+one graph, or a corpus path) into a list at a level of detail (:func:`as_graphs`), one
+op vocabulary for them all and each graph's ops remapped into it (:func:`global_ops`),
+and the progress bar of a long call (:func:`progress_bar`).
 
 Op names, not op ids, define motifs: a motif's canonical id depends only on its op
 names and edges, so :func:`global_ops` may number the names in any way; it sorts them
@@ -17,23 +17,28 @@ from typing import Any
 
 import numpy as np
 
+from archmotif.attributes import with_detail
 from archmotif.graph import OpGraph
 
 __all__ = ["as_graphs", "global_ops", "progress_bar"]
 
 
-def as_graphs(graphs: OpGraph | Iterable[OpGraph] | str | os.PathLike[str]) -> list[OpGraph]:
+def as_graphs(
+    graphs: OpGraph | Iterable[OpGraph] | str | os.PathLike[str], detail: str = "op"
+) -> list[OpGraph]:
+    """``graphs`` (one graph, many, or a corpus path) as a list at ``detail``
+    (:mod:`archmotif.attributes`)."""
     if isinstance(graphs, OpGraph):
-        return [graphs]
+        return [graphs.view(detail)]
     if isinstance(graphs, (str, os.PathLike)):
         from archmotif.corpus import load_corpus
 
-        return load_corpus(graphs)
+        return load_corpus(graphs, detail=detail)
     out = list(graphs)
     for i, g in enumerate(out):
         if not isinstance(g, OpGraph):
             raise TypeError(f"graphs[{i}] is {type(g).__name__}, not OpGraph")
-    return out
+    return with_detail(out, detail)
 
 
 def global_ops(

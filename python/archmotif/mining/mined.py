@@ -5,11 +5,11 @@ The file is one atomic write of the core's mined-corpus encoding
 (``rust/core/src/saved.rs``: versioned, checksummed, every length and reference
 checked on reading) holding the strategy, the parameters, the op names, the rules of
 every level, the vocabulary, the macro graphs and the graphs, plus a JSON block of
-what only Python knows (each graph's name, labels, node names and FLOPs; for a
-streamed result, the corpus file and its chunks). A loaded ``Mined`` applies, gives
-contexts and macro graphs exactly as the one saved; a corrupt, truncated, foreign or
-newer file raises :class:`~archmotif.FormatError` naming it. Nothing in the file is
-code: no pickle, no class named by the file.
+what only Python knows (the level of detail; each graph's name, labels, node names,
+FLOPs and attributes; for a streamed result, the corpus file and its chunks). A loaded
+``Mined`` applies, gives contexts and macro graphs exactly as the one saved; a corrupt,
+truncated, foreign or newer file raises :class:`~archmotif.FormatError` naming it.
+Nothing in the file is code: no pickle, no class named by the file.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import numpy as np
 
 from archmotif import _core
 from archmotif.atomic import write_atomic
+from archmotif.attributes import DETAILS
 from archmotif.errors import ArchmotifError, FormatError
 from archmotif.fileread import parse_json, read_regular
 from archmotif.graph import OpGraph
@@ -50,8 +51,10 @@ class Mined:
         macros: list[tuple[np.ndarray, ...]],
         strategy: str,
         params: MiningParams,
+        detail: str = "op",
     ) -> None:
         self._core = core
+        self.detail = detail
         self._op_names = op_names
         self.graphs: Sequence[OpGraph] = graphs
         self.strategy = strategy
@@ -71,11 +74,12 @@ class Mined:
         vocabulary: MotifVocabulary,
         bounds: list[tuple[int, int]],
         params: MiningParams,
+        detail: str = "op",
     ) -> Mined:
         """A result mined from a corpus file a chunk at a time: ``graphs`` is the
         open :class:`~archmotif.corpus.CorpusReader` and ``macro_graphs`` are
         computed a chunk at a time when read (see :mod:`archmotif.mining.streaming`)."""
-        m = cls(core, [], op_names, vocabulary, [], "merge", params)
+        m = cls(core, [], op_names, vocabulary, [], "merge", params, detail)
         m.graphs = reader
         m.macro_graphs = LazyMacroGraphs(m, reader, bounds)
         m.streamed = True
@@ -116,8 +120,9 @@ class Mined:
         progress: bool = True,
     ) -> list[MacroGraph]:
         """Contracts new graphs with this vocabulary (the mining rules replayed
-        level by level). Motifs the vocabulary lacks get index -1."""
-        gs = as_graphs(graphs)
+        level by level), at the level of detail they were mined at. Motifs the
+        vocabulary lacks get index -1."""
+        gs = as_graphs(graphs, self.detail)
         names, arrays = global_ops(gs, self._op_names)
         cb, bar = progress_bar(progress, "apply")
         with bar:
@@ -136,7 +141,7 @@ class Mined:
     def to_bytes(self, *, graphs: bool = True) -> bytes:
         """The content of :meth:`save`'s file (for a container such as the encoder
         file); :meth:`from_bytes` reads it."""
-        extra: dict[str, Any] = {"format": MINED_FORMAT, "version": 1}
+        extra: dict[str, Any] = {"format": MINED_FORMAT, "version": 1, "detail": self.detail}
         if self.streamed:
             reader: Any = self.graphs
             extra["streamed"] = {
@@ -172,8 +177,9 @@ class Mined:
         n = sum(g.num_nodes for g in self.graphs)
         m = sum(mg.num_nodes for mg in self.macro_graphs)
         red = n / m if m else 1.0
+        detail = "" if self.detail == "op" else f", detail={self.detail!r}"
         return (
-            f"Mined(strategy={self.strategy!r}, graphs={len(self.graphs)}, "
+            f"Mined(strategy={self.strategy!r}{detail}, graphs={len(self.graphs)}, "
             f"motifs={len(self.vocabulary)}, nodes {n} -> {m} macro nodes, reduction {red:.1f}x)"
         )
 
@@ -194,6 +200,8 @@ def _record(g: OpGraph, index: dict[str, int]) -> dict[str, Any]:
         r["node_names"] = list(g.node_names)
     if g.node_flops is not None:  # JSON has no NaN: unknown is null
         r["node_flops"] = [None if f != f else f for f in g.node_flops.tolist()]
+    if g.attrs is not None:
+        r["attrs"], r["attr_names"] = g.attrs.tolist(), list(g.attr_names)
     return r
 
 
@@ -217,11 +225,14 @@ def _decode(data: bytes, p: str) -> Mined:
         params = MiningParams(**dict(pairs))
     except ArchmotifError as e:
         raise FormatError(f"{p}: bad mining parameters ({e})") from None
+    detail = extra.get("detail", "op")
+    if detail not in DETAILS:
+        raise FormatError(f"{p}: mined file metadata names detail {detail!r:.40}")
     names = list(core.op_names)
     vocabulary = MotifVocabulary._from_core(vocab, names)
     streamed = extra.get("streamed")
     if streamed is not None:
-        return _load_streamed(p, core, names, vocabulary, params, streamed)
+        return _load_streamed(p, core, names, vocabulary, params, detail, streamed)
     records = extra.get("graphs", [])
     if not isinstance(records, list) or len(records) != len(arrays):
         raise FormatError(
@@ -229,7 +240,7 @@ def _decode(data: bytes, p: str) -> Mined:
         )
     graphs = [_graph(p, k, ops, edges, names, r) for k, ((ops, edges), r)
               in enumerate(zip(arrays, records, strict=True))]  # fmt: skip
-    return Mined(core, graphs, names, vocabulary, macros, strategy, params)
+    return Mined(core, graphs, names, vocabulary, macros, strategy, params, detail)
 
 
 def _graph(p: str, k: int, ops: np.ndarray, edges: np.ndarray, names: list[str], r: Any) -> OpGraph:
@@ -250,19 +261,26 @@ def _graph(p: str, k: int, ops: np.ndarray, edges: np.ndarray, names: list[str],
     try:
         return OpGraph(ops, edges, op_names=[names[i] for i in own], name=r.get("name", ""),
                        labels=r.get("labels"), node_names=r.get("node_names"),
-                       node_flops=r.get("node_flops"))  # fmt: skip
+                       node_flops=r.get("node_flops"), attrs=r.get("attrs"),
+                       attr_names=r.get("attr_names"))  # fmt: skip
     except (ArchmotifError, TypeError, ValueError) as e:
         raise FormatError(f"{p}: graph {k}: {e}") from None
 
 
 def _load_streamed(
-    p: str, core: Any, names: list[str], vocabulary: MotifVocabulary, params: MiningParams, s: Any
+    p: str,
+    core: Any,
+    names: list[str],
+    vocabulary: MotifVocabulary,
+    params: MiningParams,
+    detail: str,
+    s: Any,
 ) -> Mined:
     from archmotif.corpus import open_corpus
 
     if not isinstance(s, dict) or not isinstance(s.get("corpus"), str):
         raise FormatError(f"{p}: mined file metadata names no corpus file")
-    reader = open_corpus(s["corpus"])
+    reader = open_corpus(s["corpus"], detail=detail)
     bounds = s.get("bounds")
     ok = (
         isinstance(bounds, list)
@@ -276,4 +294,5 @@ def _load_streamed(
             f"{p}: the corpus file {s['corpus']} is not the one this result was mined from "
             "(its number of graphs or chunks differ)"
         )
-    return Mined._streamed(core, reader, names, vocabulary, [tuple(b) for b in bounds], params)
+    bounds = [tuple(b) for b in bounds]
+    return Mined._streamed(core, reader, names, vocabulary, bounds, params, detail)

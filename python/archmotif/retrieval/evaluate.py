@@ -1,5 +1,7 @@
-"""``evaluate``: MRR, MAP and NDCG at k of one retrieval method on one labelled set of
-graphs, under the transductive or the inductive protocol.
+"""``evaluate``: MRR, MAP, NDCG and hit rate at k of one retrieval method on one labelled
+set of graphs, under the transductive or the inductive protocol; ``evaluate_queries``:
+the same metrics for outside queries (models the database never saw, such as
+hand-written ones) against a database of graphs or a built index.
 
 **What the method sees.** Before ``fit`` and ``embed``, every graph is replaced by a copy
 with the same ops and edges, a neutral name (``graph<i>``), no node names and only the
@@ -30,9 +32,9 @@ paper's code does.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,7 +42,10 @@ from archmotif import metrics
 from archmotif.errors import RetrievalError
 from archmotif.graph import OpGraph
 
-__all__ = ["PROTOCOLS", "EvalResult", "evaluate", "inductive_split", "rank"]
+if TYPE_CHECKING:
+    from archmotif.retrieval.index import Index
+
+__all__ = ["PROTOCOLS", "EvalResult", "evaluate", "evaluate_queries", "inductive_split", "rank"]
 
 PROTOCOLS = ("transductive", "inductive")
 
@@ -107,6 +112,49 @@ def rank(scores: np.ndarray, exclude: int | None = None) -> np.ndarray:
     return order if exclude is None else order[order != exclude]
 
 
+def _unit_rows(z: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(z, axis=1, keepdims=True)
+    return np.divide(z, norms, out=np.zeros_like(z), where=norms > 0)
+
+
+def _score(
+    zq: np.ndarray,
+    zdb: np.ndarray,
+    relevant_of: Callable[[int], np.ndarray],
+    exclude: Sequence[int | None],
+    ks: tuple[int, ...],
+    variant: str,
+) -> tuple[dict[str, float], list[tuple[int, int | None, np.ndarray]]]:
+    """The one scoring loop: query ``i`` (row ``zq[i]``) ranks the database rows ``zdb``
+    (without row ``exclude[i]``, the query itself when it is in the database);
+    ``relevant_of(i)`` is the 0/1 relevance of every database row to it. A query with
+    nothing relevant to find is skipped. Returns the mean of each metric at each ``k``
+    over the scored queries, and per scored query ``(i, rank of its first relevant
+    item in the whole ranking, the top max(ks) rows)``. Under ``variant="paper"`` a
+    query in the database counts itself among the relevant items, as the paper does."""
+    sums = {f"{m}@{k}": 0.0 for m in ("MRR", "MAP", "NDCG", "HIT") for k in ks}
+    ranked: list[tuple[int, int | None, np.ndarray]] = []
+    for i in range(zq.shape[0]):
+        relevant = np.asarray(relevant_of(i), dtype=bool)
+        own = exclude[i]
+        n_rel = int(relevant.sum()) - int(own is not None and relevant[own])
+        if n_rel == 0:
+            continue
+        order = rank(zdb @ zq[i], exclude=own)
+        rel_full = relevant[order]
+        rel = rel_full[: max(ks)]
+        gt = n_rel + 1 if variant == "paper" and own is not None else n_rel
+        for k in ks:
+            sums[f"MRR@{k}"] += metrics.mrr(rel, k)
+            sums[f"MAP@{k}"] += metrics.average_precision(rel, gt, k, variant=variant)
+            sums[f"NDCG@{k}"] += metrics.ndcg(rel, gt, k, variant=variant)
+            sums[f"HIT@{k}"] += metrics.hit(rel, k)
+        first = np.flatnonzero(rel_full)
+        ranked.append((i, int(first[0]) + 1 if first.size else None, order[: max(ks)]))
+    used = max(1, len(ranked))
+    return {key: value / used for key, value in sums.items()}, ranked
+
+
 def _embeddings(method: Any, blind: list[OpGraph], fit_on: np.ndarray, seed: int):
     if isinstance(method, np.ndarray):
         return method, "precomputed", 0.0, 0.0
@@ -168,25 +216,14 @@ def evaluate(
         raise RetrievalError(
             f"{name} returned embeddings of shape {z.shape} (want [{len(graphs)}, d], finite)"
         )
-    norms = np.linalg.norm(z, axis=1, keepdims=True)
-    z = np.divide(z, norms, out=np.zeros_like(z), where=norms > 0)
-    sums = {f"{m}@{k}": 0.0 for m in ("MRR", "MAP", "NDCG") for k in ks}
-    used = 0
+    z = _unit_rows(z)
     class_size = {c: int((classes == c).sum()) for c in set(classes.tolist())}
-    for q in queries.tolist():
-        n_rel = class_size[classes[q]] - 1  # every other graph is in the database
-        if n_rel == 0:
-            continue
-        used += 1
-        order = rank(z @ z[q], exclude=q)[: max(ks)]
-        rel = classes[order] == classes[q]
-        gt = n_rel + 1 if variant == "paper" else n_rel
-        for k in ks:
-            sums[f"MRR@{k}"] += metrics.mrr(rel, k)
-            sums[f"MAP@{k}"] += metrics.average_precision(rel, gt, k, variant=variant)
-            sums[f"NDCG@{k}"] += metrics.ndcg(rel, gt, k, variant=variant)
-    if used == 0:
+    q_list = queries.tolist()
+    codes = np.unique(classes.astype(str), return_inverse=True)[1]  # int compares are cheap
+    means, ranked = _score(z[queries], z, lambda i: codes == codes[q_list[i]], q_list, ks, variant)
+    if not ranked:
         raise RetrievalError(f"no query has another graph of its {relevance!r} class to find")
+    used = len(ranked)
     return EvalResult(
         method=name,
         protocol=protocol,
@@ -194,7 +231,7 @@ def evaluate(
         variant=variant,
         seed=seed,
         ks=ks,
-        metrics={key: value / used for key, value in sums.items()},
+        metrics=means,
         num_graphs=len(graphs),
         num_classes=len(class_size),
         num_train=len(train),
@@ -203,3 +240,95 @@ def evaluate(
         embed_seconds=embed_s,
         dim=int(z.shape[1]),
     )
+
+
+def evaluate_queries(
+    method: Any,
+    database: Sequence[OpGraph] | Index,
+    queries: Sequence[OpGraph],
+    targets: Sequence[Mapping[str, Collection[str]]],
+    *,
+    ks: Sequence[int] = (1, 5, 10),
+    seed: int = 0,
+    variant: str = "standard",
+) -> dict[str, EvalResult]:
+    """Outside queries against a database: each graph of ``queries`` ranks the whole
+    database, and a database item is relevant to query ``i`` under a label key ``key``
+    when its ``key`` label is one of ``targets[i][key]`` (several values, because one
+    design can carry several library names). One :class:`EvalResult` per key of the
+    targets, with MRR, MAP, NDCG and HIT (hit rate) at each ``k``.
+
+    ``database`` is a list of graphs, on which ``method`` (an embedder) is fitted with
+    the labels hidden as in :func:`evaluate`, or a built :class:`~archmotif.retrieval.index.Index`
+    (labels from its metadata; ``method`` ``None`` embeds the queries with the index's
+    encoder). ``method`` may also be a float array with one row per database graph
+    followed by one per query. The queries are never fitted on and never show their
+    labels or names to the method. A query with no relevant item in the database under a
+    key is left out of that key's averages (``extra["left_out"]`` names it); for every
+    scored query ``extra["queries"]`` holds its name, the rank of its first relevant item
+    in the whole ranking and the top ``max(ks)`` database indices.
+    """
+    from archmotif.retrieval.index import Index
+
+    queries = list(queries)
+    if len(targets) != len(queries):
+        raise RetrievalError(f"{len(targets)} targets for {len(queries)} queries")
+    if not queries:
+        raise RetrievalError("evaluate_queries needs at least one query")
+    if variant not in metrics.VARIANTS:
+        raise RetrievalError(f"variant must be one of {metrics.VARIANTS}, got {variant!r}")
+    ks = tuple(int(k) for k in ks)
+    if not ks or min(ks) < 1:
+        raise RetrievalError(f"ks must be positive integers, got {ks!r}")
+    blind_q = [OpGraph._trusted(g.ops, g.edges, g.op_names, f"query{i}", {}, None)
+               for i, g in enumerate(queries)]  # fmt: skip
+    fit_s = embed_s = 0.0
+    if isinstance(database, Index):
+        meta = database.metadata
+        enc = method if method is not None else database.encoder
+        if enc is None:
+            raise RetrievalError("the index stores no encoder; pass method= to embed the queries")
+        name = str(getattr(enc, "name", type(enc).__name__))
+        t = time.perf_counter()
+        zq = np.asarray(enc.embed(blind_q), dtype=np.float64)
+        embed_s = time.perf_counter() - t
+        zdb = np.asarray(database.embeddings, dtype=np.float64)
+    else:
+        graphs = list(database)
+        meta = [dict(g.labels) for g in graphs]
+        if isinstance(method, np.ndarray):
+            z, name = np.asarray(method, dtype=np.float64), "precomputed"
+        else:
+            z, name, fit_s, embed_s = _embeddings(
+                method, [*_blind(graphs), *blind_q], np.arange(len(graphs)), seed
+            )
+            z = np.asarray(z, dtype=np.float64)
+        if z.ndim != 2 or z.shape[0] != len(graphs) + len(queries):
+            raise RetrievalError(
+                f"{name} gave embeddings of shape {z.shape}; want "
+                f"[{len(graphs)} database + {len(queries)} queries, d]"
+            )
+        zdb, zq = z[: len(graphs)], z[len(graphs) :]
+    if zq.shape[0] != len(queries) or not (np.isfinite(zq).all() and np.isfinite(zdb).all()):
+        raise RetrievalError(f"{name} gave {zq.shape[0]} query rows or non-finite values")
+    zq, zdb = _unit_rows(zq), _unit_rows(zdb)
+    out: dict[str, EvalResult] = {}
+    for key in sorted({k for t in targets for k in t}):
+        labels = np.array([m.get(key) for m in meta], dtype=object)
+        wanted = [set(t.get(key, ())) for t in targets]
+        means, ranked = _score(zq, zdb, lambda i: np.isin(labels, list(wanted[i])),  # noqa: B023
+                               [None] * len(queries), ks, variant)  # fmt: skip
+        scored = {i for i, _, _ in ranked}
+        out[key] = EvalResult(
+            method=name, protocol="queries", relevance=key, variant=variant, seed=seed, ks=ks,
+            metrics=means if ranked else {m: float("nan") for m in means},
+            num_graphs=len(meta), num_classes=len(set(labels.tolist()) - {None}),
+            num_train=0 if isinstance(database, Index) else len(meta), num_queries=len(ranked),
+            fit_seconds=fit_s, embed_seconds=embed_s, dim=int(zdb.shape[1]),
+            extra={
+                "queries": [{"query": queries[i].name, "first_rank": r, "top": top.tolist()}
+                            for i, r, top in ranked],
+                "left_out": [queries[i].name for i in range(len(queries)) if i not in scored],
+            },
+        )  # fmt: skip
+    return out

@@ -1,0 +1,201 @@
+"""Operator attributes: what makes two operators of one name compute different things.
+
+A traced 1x1 and 3x3 convolution are both ``convolution``; the attribute string tells
+them apart. Every node of an :class:`~archmotif.OpGraph` may carry one, as ``attrs``
+(int32 ids, one per node) into ``attr_names`` (a small tuple of strings, ``""`` meaning
+"no attributes"), the way ``ops`` index ``op_names``: a million-node graph stays two
+int32 arrays.
+
+**What is kept**, written by :func:`attribute_string`, the one function that spells an
+attribute string (the frontends and the NAS generators all call it):
+
+- convolutions: kernel size ``k3`` (``k1x7`` when not square), stride ``s2``, dilation
+  ``d2``, the kind of grouping (``gr`` grouped, ``dw`` depthwise: one input channel per
+  group; dense writes nothing) and ``t`` for a transposed convolution;
+- pooling with a window (``max_pool2d``, ``avg_pool2d``, ...): kernel, stride, dilation.
+
+Defaults are left out (stride 1, dilation 1, dense, not transposed), a square size is
+written once (``k3``, not ``k3x3``) and a 1x1 kernel has no dilation, so one operator has
+one spelling whichever frontend or argument form produced it. **Not kept**: widths and
+channel counts (they change with the scale of a network, not its design), the number of
+groups (it follows the width: a depthwise convolution has one group per channel, and so
+do RegNet's fixed-width groups), padding (it follows the kernel in practice: "same"
+padding), adaptive pools' output size and linear layers' width.
+
+**Two levels of detail** (:data:`DETAILS`): ``"op"``, the plain op (the ids archmotif
+always gave; attributes are ignored), and ``"attrs"``, op plus attributes: the op name
+becomes ``convolution[k3,s2,dw]`` (:func:`view_name`), a node without attributes keeps
+its plain name. :meth:`OpGraph.view <archmotif.OpGraph.view>` gives one view of a graph
+and :func:`with_detail` of many; everything that takes graphs (mining,
+``canonical_hash``, the encoders, ``Index``, ``search``) takes ``detail=`` and calls it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from archmotif.errors import GraphError, InvalidArgument
+
+if TYPE_CHECKING:  # pragma: no cover
+    from archmotif.graph import OpGraph
+
+__all__ = [
+    "DEFAULT_DETAIL",
+    "DETAILS",
+    "GROUP_KINDS",
+    "attribute_string",
+    "check_detail",
+    "group_kind",
+    "view_name",
+    "with_detail",
+]
+
+DETAILS = ("op", "attrs")
+DEFAULT_DETAIL = "op"
+#: How a convolution groups its channels, and the token each kind writes.
+GROUP_KINDS = {"dense": "", "grouped": "gr", "depthwise": "dw"}
+
+
+def check_detail(detail: Any) -> str:
+    """``detail`` if it is one of :data:`DETAILS`, else :class:`~archmotif.InvalidArgument`."""
+    if not isinstance(detail, str) or detail not in DETAILS:
+        raise InvalidArgument(f"detail must be one of {', '.join(DETAILS)}, got {detail!r}")
+    return detail
+
+
+def _size(what: str, value: Any) -> str:
+    """A size (an int or a sequence of ints, one per spatial axis) as text: ``3`` for
+    ``3`` or ``(3, 3)``, ``1x7`` for ``(1, 7)``."""
+    dims = [value] if isinstance(value, (int, np.integer)) else list(value)
+    if not dims or any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1
+                       for d in dims):  # fmt: skip
+        raise InvalidArgument(f"{what} must be a positive int or ints, got {value!r}")
+    if all(d == dims[0] for d in dims):
+        return str(int(dims[0]))
+    return "x".join(str(int(d)) for d in dims)
+
+
+def group_kind(groups: int, in_channels_per_group: int | None) -> str:
+    """``"dense"`` for one group, ``"depthwise"`` when every group reads one input
+    channel, ``"grouped"`` otherwise (also when the channels per group are unknown)."""
+    if int(groups) <= 1:
+        return "dense"
+    return "depthwise" if in_channels_per_group == 1 else "grouped"
+
+
+def attribute_string(
+    kernel: Any,
+    *,
+    stride: Any = 1,
+    dilation: Any = 1,
+    groups: str = "dense",
+    transposed: bool = False,
+) -> str:
+    """The canonical attribute string of a convolution or a pooling window, e.g.
+    ``attribute_string(3, stride=(2, 2), groups="depthwise") == "k3,s2,dw"``.
+    Sizes are ints or one int per spatial axis; ``groups`` is a key of
+    :data:`GROUP_KINDS`; defaults write nothing (see the module docstring)."""
+    if groups not in GROUP_KINDS:
+        raise InvalidArgument(f"groups must be one of {', '.join(GROUP_KINDS)}, got {groups!r}")
+    k = _size("kernel", kernel)
+    parts = [f"k{k}"]
+    if k == "1":  # a 1-wide kernel reads one position whatever its dilation
+        dilation = 1
+    s, d = _size("stride", stride), _size("dilation", dilation)
+    if s != "1":
+        parts.append(f"s{s}")
+    if d != "1":
+        parts.append(f"d{d}")
+    if GROUP_KINDS[groups]:
+        parts.append(GROUP_KINDS[groups])
+    if transposed:
+        parts.append("t")
+    return ",".join(parts)
+
+
+def view_name(op: str, attrs: str) -> str:
+    """The op name of the ``"attrs"`` view: ``op[attrs]``, or ``op`` without attributes."""
+    return f"{op}[{attrs}]" if attrs else op
+
+
+def check_attr_names(attr_names: Any) -> tuple[str, ...]:
+    """``attr_names`` as a tuple of distinct strings without ``[`` or ``]`` (they delimit
+    attributes in a view's op names), else :class:`~archmotif.GraphError`."""
+    if isinstance(attr_names, (str, bytes)) or not isinstance(attr_names, Iterable):
+        raise GraphError(f"attr_names must be a sequence of str, got {attr_names!r:.40}")
+    names = tuple(attr_names)
+    for i, n in enumerate(names):
+        if not isinstance(n, str):
+            raise GraphError(f"attr_names[{i}] is {type(n).__name__}, not str")
+        if "[" in n or "]" in n:
+            raise GraphError(f"attr_names[{i}] {n!r} holds '[' or ']'")
+    if len(set(names)) != len(names):
+        raise GraphError("attr_names lists one attribute string more than once")
+    return names
+
+
+def coerce_attrs(
+    attrs: Any, attr_names: Sequence[str] | None, n: int
+) -> tuple[np.ndarray | None, tuple[str, ...]]:
+    """``(ids int32 [n] or None, attr_names)`` from one attribute string per node, or
+    integer ids into ``attr_names``; a bad entry raises :class:`~archmotif.GraphError`
+    naming the node."""
+    if attrs is None:
+        if attr_names:
+            raise GraphError("attr_names given without attrs")
+        return None, ()
+    if isinstance(attrs, (str, bytes)):
+        raise GraphError("attrs must hold one attribute string (or id) per node, not one str")
+    arr = attrs if isinstance(attrs, np.ndarray) else None
+    if arr is None or arr.dtype.kind not in "iu":
+        seq = list(attrs) if arr is None else arr.tolist()
+        if len(seq) != n:
+            raise GraphError(f"attrs has {len(seq)} entries for {n} nodes")
+        if all(isinstance(a, str) for a in seq):
+            names = check_attr_names(attr_names if attr_names is not None else dict.fromkeys(seq))
+            index = {a: i for i, a in enumerate(names)}
+            ids = np.empty(n, dtype=np.int32)
+            for node, a in enumerate(seq):
+                if a not in index:
+                    raise GraphError(f"node {node} has attributes {a!r}, not in attr_names")
+                ids[node] = index[a]
+            return ids, names
+        try:
+            arr = np.asarray(seq, dtype=np.int64) if seq else np.zeros(0, np.int64)
+        except (TypeError, ValueError):
+            raise GraphError("attrs must be attribute strings or integer ids") from None
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise GraphError(f"attrs has shape {arr.shape} for {n} nodes")
+    if attr_names is None:
+        raise GraphError("integer attrs need attr_names")
+    names = check_attr_names(attr_names)
+    if arr.size and (int(arr.min()) < 0 or int(arr.max()) >= len(names)):
+        node = int(np.argmax((arr < 0) | (arr >= len(names))))
+        raise GraphError(f"node {node} has attribute id {int(arr[node])}, not in attr_names")
+    return np.ascontiguousarray(arr, dtype=np.int32), names
+
+
+def view_arrays(
+    ops: np.ndarray, op_names: Sequence[str], attrs: np.ndarray, attr_names: Sequence[str]
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """``(ids, names)`` of the ``"attrs"`` view: every distinct (op, attributes) pair in
+    ``ops``/``attrs`` gets one name (:func:`view_name`), in the order of the pairs."""
+    width = max(len(attr_names), 1)
+    code = ops.astype(np.int64) * width + attrs
+    pairs, inverse = np.unique(code, return_inverse=True)
+    names: dict[str, int] = {}
+    remap = np.empty(len(pairs), dtype=np.int32)
+    for i, c in enumerate(pairs.tolist()):
+        name = view_name(op_names[c // width], attr_names[c % width])
+        remap[i] = names.setdefault(name, len(names))
+    return np.ascontiguousarray(remap[inverse.reshape(-1)]), tuple(names)
+
+
+def with_detail(graphs: Iterable[OpGraph], detail: str) -> list[OpGraph]:
+    """Every graph at ``detail`` (:meth:`OpGraph.view`): the graphs themselves for
+    ``"op"``, their op-plus-attributes views for ``"attrs"``."""
+    detail = check_detail(detail)
+    return [g.view(detail) for g in graphs]
