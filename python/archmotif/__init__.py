@@ -107,18 +107,21 @@ def trace(
     meta: bool = True,
     name: str | None = None,
     labels: Mapping[str, str] | None = None,
+    normalize: bool = True,
 ) -> OpGraph:
-    """Traces a PyTorch model (or a model name) into an :class:`OpGraph`.
+    """Traces a PyTorch model (or a model name) into an :class:`OpGraph`, in the
+    normalised vocabulary unless ``normalize=False`` (:mod:`archmotif.normalize`).
 
     See :func:`archmotif.frontends.torch_export.trace`; torch is imported only here.
     """
     from archmotif.frontends.torch_export import trace as _trace
 
-    return _trace(model, example_inputs, meta=meta, name=name, labels=labels)
+    return _trace(model, example_inputs, meta=meta, name=name, labels=labels, normalize=normalize)
 
 
-def from_onnx(path_or_model: Any, *, name: str | None = None) -> OpGraph:
-    """Reads an ONNX model into an :class:`OpGraph`; see :mod:`archmotif.frontends.onnx`."""
+def from_onnx(path_or_model: Any, *, name: str | None = None, normalize: bool = True) -> OpGraph:
+    """Reads an ONNX model into an :class:`OpGraph`, in the normalised vocabulary unless
+    ``normalize=False``; see :mod:`archmotif.frontends.onnx`."""
     from archmotif.frontends.onnx import from_onnx as _from_onnx
 
-    return _from_onnx(path_or_model, name=name)
+    return _from_onnx(path_or_model, name=name, normalize=normalize)

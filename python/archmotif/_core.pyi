@@ -166,3 +166,10 @@ def contract(
     partition: npt.NDArray[np.int64],
 ) -> tuple[_Macro, list[int], list[int], dict[str, Any]]:
     """Contracts one graph by a partition; raises GraphError for a non-convex group."""
+
+def reach_forward(
+    num_nodes: int,
+    edges: npt.NDArray[np.int64],
+    seeds: npt.NDArray[np.bool_],
+    stop: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.bool_]: ...

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from archmotif.corpus import load_corpus
 from archmotif.graph import OpGraph
+from archmotif.normalize import normalize_many
 
 __all__ = ["BUILTIN_PATH", "available", "default_zoo_path", "load"]
 
@@ -70,18 +71,25 @@ def available() -> list[str]:
     return list(_NAMED)
 
 
-def load(name_or_path: str | os.PathLike[str]) -> list[OpGraph]:
+def load(name_or_path: str | os.PathLike[str], *, normalize: bool = True) -> list[OpGraph]:
     """Loads a named dataset (see :func:`available`) or a corpus file.
 
     Each graph's ``labels`` carry at least ``source``, ``family`` and ``coarse``.
+    With ``normalize`` (the default) graphs are in the normalised vocabulary
+    (:func:`archmotif.normalize.normalize_many`; a no-op on graphs already
+    normalised), as ``trace`` and ``from_onnx`` give them: a corpus written before
+    normalisation existed still meets today's queries. ``normalize=False`` gives the
+    graphs as stored.
     An unknown name that is not a file raises :class:`FileNotFoundError`; a file
     that is not a corpus raises :class:`~archmotif.FormatError`.
     """
     key = os.fspath(name_or_path)
     if key in _NAMED:
-        return _NAMED[key]()
-    if not os.path.lexists(key):
+        graphs = _NAMED[key]()
+    elif not os.path.lexists(key):
         raise FileNotFoundError(
             f"{key}: neither a dataset name ({', '.join(_NAMED)}) nor an existing corpus file"
         )
-    return load_corpus(key)  # refuses directories, FIFOs and the like (FormatError)
+    else:
+        graphs = load_corpus(key)  # refuses directories, FIFOs and the like (FormatError)
+    return normalize_many(graphs) if normalize else graphs

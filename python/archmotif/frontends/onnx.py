@@ -27,12 +27,15 @@ from archmotif.errors import FormatError
 from archmotif.fileread import read_regular
 from archmotif.frontends.attributes import onnx_attributes
 from archmotif.graph import OpGraph
+from archmotif.normalize import normalize as normalize_graph
 
 __all__ = ["from_onnx"]
 
 
-def from_onnx(path_or_model: Any, *, name: str | None = None) -> OpGraph:
-    """Reads an ONNX file (path) or an ``onnx.ModelProto`` into an ``OpGraph``."""
+def from_onnx(path_or_model: Any, *, name: str | None = None, normalize: bool = True) -> OpGraph:
+    """Reads an ONNX file (path) or an ``onnx.ModelProto`` into an ``OpGraph``, in the
+    normalised vocabulary that ``trace`` gives (:func:`archmotif.normalize.normalize`)
+    unless ``normalize`` is false (then ops are the file's op types)."""
     try:
         import onnx
     except ImportError as e:
@@ -91,7 +94,7 @@ def from_onnx(path_or_model: Any, *, name: str | None = None) -> OpGraph:
             src = producer.get(t)
             if src is not None:
                 pairs.append((src, first + i))
-    return OpGraph.from_edges(
+    graph = OpGraph.from_edges(
         ops,
         pairs,
         name=name if name is not None else default_name,
@@ -100,6 +103,7 @@ def from_onnx(path_or_model: Any, *, name: str | None = None) -> OpGraph:
         node_flops=flops,
         attrs=attrs if any(attrs) else None,
     )
+    return normalize_graph(graph) if normalize else graph
 
 
 def _shapes(onnx: Any, model: Any) -> dict[str, list[int] | None]:

@@ -8,6 +8,9 @@ Policy, so the result is the computational DAG from inputs to outputs:
 - ``getitem`` (picking one output of a multi-output op) and pure aliasing ops
   (``alias``, ``detach``, ``lift_fresh_copy``) are spliced out: their users are
   wired to the op that produced the tensor;
+- an attention called with ``is_causal=True`` reads a ``causal_mask`` node (no input,
+  0 FLOPs): the mask its kernel builds, made a node so that it meets a model that
+  builds the mask itself (see :mod:`archmotif.normalize`);
 - **metadata** nodes whose result holds no tensor (symbolic sizes, assertions
   such as ``_assert_tensor_metadata``) are dropped together with their edges;
 - the ``output`` node is dropped: a graph's outputs are its sinks;
@@ -47,6 +50,7 @@ from archmotif.frontends.attributes import torch_attributes
 from archmotif.frontends.costs import program_costs
 from archmotif.frontends.ops import normalize_op
 from archmotif.graph import OpGraph
+from archmotif.normalize import normalize as normalize_graph
 
 __all__ = ["from_exported_program", "trace"]
 
@@ -103,6 +107,16 @@ def _module_path(node: Any) -> str:
     return str(node.name)
 
 
+def _is_causal(node: Any) -> bool:
+    """Whether an attention node was called with ``is_causal=True``."""
+    schema = getattr(node.target, "_schema", None)
+    for i, arg in enumerate(schema.arguments if schema is not None else ()):
+        if arg.name == "is_causal":
+            given = node.args[i] if i < len(node.args) else arg.default_value
+            return node.kwargs.get("is_causal", given) is True
+    return False
+
+
 def from_exported_program(
     ep: Any,
     *,
@@ -156,6 +170,12 @@ def from_exported_program(
         elif not _holds_tensor(node.meta.get("val")):
             stands_for[node] = []
         else:
+            if op == "scaled_dot_product_attention" and _is_causal(node):
+                # the mask the kernel builds, made a node as a traced mask would be
+                deps = [*deps, len(ops)]
+                ops.append("causal_mask")
+                node_names.append(_module_path(node))
+                flops.append(0.0)
             add(node, op, deps)
     return OpGraph.from_edges(
         ops,
@@ -185,6 +205,7 @@ def trace(
     meta: bool = True,
     name: str | None = None,
     labels: Mapping[str, str] | None = None,
+    normalize: bool = True,
 ) -> OpGraph:
     """Traces ``model`` into an :class:`~archmotif.OpGraph`.
 
@@ -195,6 +216,9 @@ def trace(
     dict of keyword inputs; when ``None`` they are chosen by modality (see
     :func:`~archmotif.frontends.builders.example_inputs`) on the model's device.
     A failure raises :class:`~archmotif.TraceError` naming the model and the reason.
+    With ``normalize`` (the default) the graph is in the normalised vocabulary
+    (:func:`archmotif.normalize.normalize`), as the built-in data and the zoo are;
+    ``normalize=False`` gives the trace as ``torch.export`` spells it.
     """
     from archmotif.frontends import builders
 
@@ -235,4 +259,4 @@ def trace(
     graph = from_exported_program(ep, name=model_name, labels=labels, params=params)
     if graph.num_nodes == 0:
         raise TraceError(f"could not trace {model_name}: the exported program has no operators")
-    return graph
+    return normalize_graph(graph) if normalize else graph

@@ -21,6 +21,7 @@ pub mod hash;
 pub mod mine;
 pub mod motif;
 pub mod nar;
+pub mod normalize;
 pub mod order;
 pub mod quotient;
 pub mod round;

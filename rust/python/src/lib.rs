@@ -11,6 +11,7 @@ use archmotif_core::Dag;
 mod convert;
 mod errors;
 mod mining;
+mod normalize;
 mod run;
 mod shard;
 
@@ -100,5 +101,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(shard::merge_results, m)?)?;
     m.add_function(wrap_pyfunction!(mining::context_of, m)?)?;
     m.add_function(wrap_pyfunction!(mining::load_mined, m)?)?;
+    m.add_function(wrap_pyfunction!(normalize::reach_forward, m)?)?;
     Ok(())
 }
