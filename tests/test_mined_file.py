@@ -132,3 +132,19 @@ def test_mining_params_are_one_checked_frozen_object():
     b = archmotif.mine(gs, min_count=3, progress=False)
     assert a.params == b.params == p and a.vocabulary.ids == b.vocabulary.ids
     assert archmotif.mine(gs, params=p, max_levels=2, progress=False).params.max_levels == 2
+
+
+def test_a_mined_at_attrs_detail_loads_at_that_detail(tmp_path):
+    gs = _corpus(8)
+    mined = archmotif.mine(gs, detail="attrs", progress=False)
+    plain = archmotif.mine(gs, progress=False)
+    mined.save(tmp_path / "a.mined")
+    plain.save(tmp_path / "p.mined")
+    loaded = archmotif.load_mined(tmp_path / "a.mined")
+    assert loaded.detail == "attrs" and archmotif.load_mined(tmp_path / "p.mined").detail == "op"
+    _same_vocabulary(mined.vocabulary, loaded.vocabulary)
+    new = _corpus(3, start=40)  # plain graphs: apply views them at the mined detail
+    _same_macros(mined.apply(new, progress=False), loaded.apply(new, progress=False))
+    # the plain graphs keep their attributes through the file
+    back = archmotif.load_mined(tmp_path / "p.mined").graphs
+    assert [g.node_attrs() for g in back] == [g.node_attrs() for g in plain.graphs]
