@@ -136,15 +136,23 @@ def test_mining_params_are_one_checked_frozen_object():
 
 def test_a_mined_at_attrs_detail_loads_at_that_detail(tmp_path):
     gs = _corpus(8)
+    for k in (0, 1):  # kernel sizes on the convolutions of two graphs
+        g = gs[k]
+        attrs = [("k3" if i % 2 else "k1") if op == "convolution" else ""
+                 for i, op in enumerate(g.node_ops())]  # fmt: skip
+        gs[k] = OpGraph(g.ops, g.edges, op_names=g.op_names, name=g.name, labels=g.labels,
+                        node_names=g.node_names, node_flops=g.node_flops, attrs=attrs)  # fmt: skip
     mined = archmotif.mine(gs, detail="attrs", progress=False)
     plain = archmotif.mine(gs, progress=False)
     mined.save(tmp_path / "a.mined")
     plain.save(tmp_path / "p.mined")
     loaded = archmotif.load_mined(tmp_path / "a.mined")
+    assert mined.vocabulary.ids != plain.vocabulary.ids  # the detail matters here
     assert loaded.detail == "attrs" and archmotif.load_mined(tmp_path / "p.mined").detail == "op"
     _same_vocabulary(mined.vocabulary, loaded.vocabulary)
     new = _corpus(3, start=40)  # plain graphs: apply views them at the mined detail
     _same_macros(mined.apply(new, progress=False), loaded.apply(new, progress=False))
     # the plain graphs keep their attributes through the file
     back = archmotif.load_mined(tmp_path / "p.mined").graphs
+    assert back[0].attrs is not None and list(back) == list(plain.graphs)
     assert [g.node_attrs() for g in back] == [g.node_attrs() for g in plain.graphs]
