@@ -81,11 +81,11 @@ def test_shard_results_that_do_not_decode_raise_format_error(corpus):
     from archmotif.mining import _global_ops
 
     names, arrays = _global_ops(corpus[:2])
-    shard = _core.MiningShard(arrays, names, 2, 1, 32, 8)
+    shard = _core.MiningShard(arrays, names, archmotif.MiningParams().pairs())
     shard.count()
     good = shard.finish()
     with pytest.raises(RuntimeError, match="already finished"):
         shard.count()
     for bad in (good[:-3], b"not a shard", good[:8] + b"\x63\x00\x00\x00" + good[12:]):
         with pytest.raises(archmotif.FormatError):
-            _core.assemble([bad], arrays, names, [], 32)
+            _core.assemble([bad], arrays, names, [], archmotif.MiningParams().pairs(), 32)

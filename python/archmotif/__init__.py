@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from archmotif import _core, datasets
+from archmotif import _core
 from archmotif.corpus import CorpusReader, CorpusWriter, load_corpus, open_corpus, save_corpus
 from archmotif.errors import (
     ArchmotifError,
@@ -25,8 +25,17 @@ from archmotif.errors import (
     TraceError,
 )
 from archmotif.graph import OpGraph
-from archmotif.mining import Mined, canonical_hash, contract, mine
-from archmotif.motifs import MacroGraph, Motif, MotifVocabulary
+from archmotif.mining import (
+    MacroGraph,
+    Mined,
+    MiningParams,
+    Motif,
+    MotifVocabulary,
+    canonical_hash,
+    contract,
+    load_mined,
+    mine,
+)
 
 __version__: str = _core.__version__
 
@@ -41,6 +50,7 @@ __all__ = [
     "LimitError",
     "MacroGraph",
     "Mined",
+    "MiningParams",
     "Motif",
     "MotifVocabulary",
     "OpGraph",
@@ -52,6 +62,7 @@ __all__ = [
     "datasets",
     "from_onnx",
     "load_corpus",
+    "load_mined",
     "mine",
     "open_corpus",
     "save_corpus",
@@ -59,8 +70,11 @@ __all__ = [
 ]
 
 # Learning and retrieval need torch (the ``gnn`` extra); they load on first use so
-# that ``import archmotif`` stays numpy-only.
+# that ``import archmotif`` stays numpy-only. ``datasets`` (dataset loading for
+# experiments, above the library layers) loads on first use too, so importing
+# ``archmotif`` or ``archmotif.mining`` does not load it.
 _LAZY = {
+    "datasets": ("archmotif.datasets", None),  # the harness: never loaded by the layers
     "Encoder": ("archmotif.learn.encoder", "Encoder"),
     "Index": ("archmotif.retrieval.index", "Index"),
     "search": ("archmotif.retrieval.index", "search"),

@@ -35,8 +35,21 @@ _Macro = tuple[
     npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int64]
 ]
 
+_Params = list[tuple[str, int]]  # MiningParams.pairs()
+
 class MinedCore:
-    """A mined corpus kept on the Rust side (engine rules and validated graphs)."""
+    """A mined corpus kept on the Rust side (rules, vocabulary, macro graphs, validated
+    graphs) with the engine that applies it."""
+
+    @property
+    def op_names(self) -> list[str]: ...
+    def save(
+        self,
+        extra: bytes,
+        graphs: list[tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]] | None = None,
+    ) -> bytes:
+        """The corpus in the checksummed mined-file encoding, with ``extra`` bytes and
+        (unless None) the graphs as given, with their macro graphs."""
 
     def apply(
         self,
@@ -53,10 +66,7 @@ def mine(
     graphs: list[tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]],
     op_names: list[str],
     strategy: str,
-    min_count: int,
-    min_support: int,
-    max_motif_nodes: int,
-    max_levels: int,
+    params: _Params,
     threads: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[MinedCore, dict[str, Any], list[_Macro]]:
@@ -65,23 +75,44 @@ def mine(
 
 _Counts = tuple[list[int], list[int], list[int]]
 
+class MiningEngine:
+    """A mining engine shards share one at a time (streamed chunks)."""
+
+    def __init__(self, op_names: list[str]) -> None: ...
+
+class CountSum:
+    """A running sum of count lists, kept in the core."""
+
+    def __init__(self) -> None: ...
+    def add(self, counts: _Counts) -> None: ...
+    def lists(self) -> _Counts: ...
+
 class MiningShard:
-    """One shard of a corpus mined round by round (see archmotif.distributed)."""
+    """One shard of a corpus mined round by round (see archmotif.mining.rounds)."""
 
     def __init__(
         self,
-        graphs: list[tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]],
+        graphs: list[tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]]
+        | tuple[
+            npt.NDArray[np.int32],
+            npt.NDArray[np.int64],
+            npt.NDArray[np.int64],
+            npt.NDArray[np.int64],
+        ],
         op_names: list[str],
-        min_count: int,
-        min_support: int,
-        max_motif_nodes: int,
-        max_levels: int,
+        params: _Params,
         threads: int | None = None,
+        engine: MiningEngine | None = None,
+        state: bytes | None = None,
     ) -> None: ...
+    def suspend(self) -> bytes:
+        """This shard's state between rounds, encoded; frees the shared engine."""
     @property
     def num_graphs(self) -> int: ...
     def count(self) -> _Counts:
         """Starts a round: (ids, occurrences, graphs) of candidate merges, by id."""
+    def prepare(self) -> None:
+        """Starts a round whose counts are known: the candidates, not counted."""
     def apply(self, rules: list[int]) -> _Counts:
         """Applies ranked rules; the merges kept, counted like candidates."""
     def commit(self, rules: list[int]) -> None: ...
@@ -91,19 +122,30 @@ class MiningShard:
 def _panic_for_tests(in_pool: bool) -> None:
     """Panics on purpose (directly or in the rayon pool): raises InternalError."""
 
-def rank(
-    ids: list[int], counts: list[int], supports: list[int], min_count: int, min_support: int
-) -> list[int]:
-    """Sums counts over shards; the frequent ids, best first."""
+def rank(counts: list[_Counts], params: _Params) -> list[int]:
+    """Sums every shard's counts; the frequent ids, best first."""
 
 def assemble(
     results: list[bytes],
     graphs: list[tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]],
     op_names: list[str],
     rules: list[list[int]],
+    params: _Params,
     threads: int | None = None,
 ) -> tuple[MinedCore, dict[str, Any], list[_Macro]]:
     """Merges shard results (corpus order) into what ``mine`` returns."""
+
+def load_mined(
+    data: bytes,
+) -> tuple[
+    tuple[MinedCore, dict[str, Any], list[_Macro]],
+    list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]],
+    bytes,
+    str,
+    _Params,
+]:
+    """Decodes a mined file (checked; FormatError otherwise): the outputs of ``mine``,
+    the graphs as (ops, edges), the caller's extra bytes, the strategy, the parameters."""
 
 def merge_results(results: list[bytes]) -> bytes:
     """Merges encoded shard results (corpus order) as if one shard held them all."""

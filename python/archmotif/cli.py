@@ -4,7 +4,7 @@
   model by name, or your own (``FILE.py:NAME``), on the meta device into OpGraph JSON;
 - ``archmotif info INPUT [--modules]``: summarise a graph, corpus, dataset or model;
 - ``archmotif mine INPUT...``: mine motifs and print a summary (``--json``, ``-o``),
-  in :mod:`archmotif.mining_cli`;
+  in :mod:`archmotif.mining.cli`;
 - ``archmotif demo [-o index.npz]``: the main job on the built-in data: mine the
   motifs of 98 real models, pretrain the encoder briefly, index the models and
   answer queries by models the data does not hold (traced on the meta device).
@@ -47,7 +47,7 @@ __all__ = ["DEMO_QUERIES", "main"]
 # which adds parsers whose ``func(args) -> int`` is set with ``set_defaults``. They
 # import their heavy dependencies inside ``func``, so ``archmotif --help`` stays fast.
 _SUBCOMMAND_MODULES: tuple[str, ...] = (
-    "archmotif.mining_cli",
+    "archmotif.mining.cli",
     "archmotif.datasets._cli",
     "archmotif.viz._cli",
     "archmotif.retrieval._cli",
@@ -109,7 +109,7 @@ def _print_modules(g: Any, depth: int) -> None:
     """A table by module (``--modules``): each module path cut to ``depth`` parts, in the
     order the model runs them, with its operators. Node names are module paths for a
     traced model; a graph without them (ONNX, JSON) is one row."""
-    from archmotif.motifs import describe_ops
+    from archmotif.mining.motifs import describe_ops
 
     rows: dict[str, list[str]] = {}
     names = g.node_names or ("",) * g.num_nodes
@@ -135,7 +135,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     nodes = sum(g.num_nodes for g in graphs)
     print(f"built-in data: {len(graphs)} real models over {len(families)} families, "
           f"{nodes:,} operator nodes (traced ahead of time; nothing to download)")  # fmt: skip
-    from archmotif.mining_cli import mine_with_progress, mined_summary, print_summary
+    from archmotif.mining.cli import mine_with_progress, mined_summary, print_summary
 
     mined, dt = mine_with_progress(graphs, args)
     print(f"mined with strategy={args.strategy!r} in {dt:.3f} s")

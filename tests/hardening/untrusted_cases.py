@@ -332,6 +332,17 @@ def _mine(**kw: object) -> Callable[[Path], object]:
     return lambda t: archmotif.mine([toy(), toy()], progress=False, **kw)
 
 
+def _mined_file(tmp: Path, edit: Callable[[bytes], bytes]) -> Path:
+    """A saved ``Mined`` of two toy graphs, its bytes passed through ``edit``."""
+    good = tmp / "good.mined"
+    archmotif.mine([toy(), toy()], progress=False).save(good)
+    return _write(tmp, "edited.mined", edit(good.read_bytes()))
+
+
+def _flip_middle(b: bytes) -> bytes:
+    return b[: len(b) // 2] + bytes([b[len(b) // 2] ^ 0x40]) + b[len(b) // 2 + 1 :]
+
+
 def entries() -> list[Entry]:
     L, F = _load_index, FormatError
     esc = {"class": "archmotif.learn.encoder_file:torch.export"}
@@ -349,6 +360,12 @@ def entries() -> list[Entry]:
         ("encoder-op-names-bomb", "limits", "an encoder file with a million op names and hidden=4096 (16 GB if built before checking)", lambda t: _load_encoder(_encoder_op_names_bomb(t)), F, "motif encoder's weights do not match its settings"),  # noqa: E501
         ("encoder-unknown-tag", "untrusted", "an encoder file whose payload holds an object of an unknown kind", lambda t: _load_encoder(_encoder_header(t, _tag)), F, "unknown tag '\\$eval'"),  # noqa: E501
         ("encoder-tensor-size", "limits", "an encoder file declaring a 10^12-element tensor over 4 bytes", lambda t: _load_encoder(_encoder_header(t, _huge_tensor)), F, "is not its .* bytes"),  # noqa: E501
+        # -- saved Mined (the core's checksummed encoding) ----------------------------------
+        ("mined-flipped-byte", "files", "a saved Mined with one byte flipped mid-file", lambda t: archmotif.load_mined(_mined_file(t, _flip_middle)), F, "checksum mismatch"),  # noqa: E501
+        ("mined-truncated", "files", "a saved Mined cut in half", lambda t: archmotif.load_mined(_mined_file(t, lambda b: b[: len(b) // 2])), F, "checksum mismatch"),  # noqa: E501
+        ("mined-foreign", "files", "a corpus file given to load_mined", lambda t: archmotif.load_mined(good_corpus(t)), F, "missing magic bytes"),  # noqa: E501
+        ("mined-newer", "files", "a saved Mined claiming format version 2", lambda t: archmotif.load_mined(_mined_file(t, lambda b: b[:8] + b"\x02\0\0\0" + b[12:])), F, "version 2 is newer than this archmotif reads"),  # noqa: E501
+        ("mined-empty", "files", "a 0-byte file given to load_mined", lambda t: archmotif.load_mined(_write(t, "e.mined", b"")), F, "missing magic bytes"),  # noqa: E501
         # -- files that are not files -------------------------------------------------------
         ("fifo-corpus", "files", "a FIFO as a corpus (load_corpus hung)", lambda t: archmotif.load_corpus(_fifo(t, "c.npz")), F, "is a FIFO"),  # noqa: E501
         ("fifo-json", "files", "a FIFO as OpGraph JSON", lambda t: OpGraph.load(_fifo(t, "g.json")), F, "is a FIFO"),  # noqa: E501

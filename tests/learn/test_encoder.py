@@ -125,6 +125,30 @@ def test_save_load_round_trip(fitted, toy, tmp_path):
     assert loaded.config == fitted.config
 
 
+def test_a_loaded_encoder_embeds_without_mining_and_old_files_still_load(
+    fitted, toy, tmp_path, monkeypatch
+):
+    """The file carries the fitted Mined; a version-2 file (its training graphs only)
+    loads and mines them again on first use, to the same embeddings."""
+    from archmotif.learn import data, encoder, encoder_file
+
+    path, old = tmp_path / "enc.pt", tmp_path / "old.pt"
+    fitted.save(path)
+    d = encoder_file.read(str(path), encoder_file.ENCODER_FORMAT)
+    mined = d.pop("mined")
+    encoder_file.write(old, encoder_file.ENCODER_FORMAT, {**d, "corpus": data.pack_graphs(
+        archmotif.Mined.from_bytes(mined.numpy().tobytes()).graphs)})  # fmt: skip
+    want = fitted.embed(toy)
+
+    def no_mining(*a, **k):
+        raise AssertionError("a loaded encoder mined again")
+
+    with monkeypatch.context() as m:
+        m.setattr(encoder, "mine", no_mining)
+        np.testing.assert_array_equal(Encoder.load(path, progress=False).embed(toy), want)
+    np.testing.assert_array_equal(Encoder.load(old, progress=False).embed(toy), want)
+
+
 def test_a_file_from_before_the_hybrid_embedding_loads_dense(fitted, toy, tmp_path):
     from archmotif.learn import encoder_file
 

@@ -99,7 +99,7 @@ def resnet50(tmp_path_factory: pytest.TempPathFactory) -> tuple[archmotif.MacroG
     mined = archmotif.mine(graphs, progress=False)
     i = [g.name for g in graphs].index("resnet50")
     page = tmp_path_factory.mktemp("viewer") / "resnet50.html"
-    mined.view(i, page)
+    archmotif.view(mined, page, index=i)
     return mined.macro_graphs[i], page
 
 
@@ -226,7 +226,7 @@ def test_a_100k_node_model_opens_and_stays_responsive(browser, tmp_path: Path) -
     g = synthetic.resnet_like(100_000)
     mined = archmotif.mine(g, progress=False)
     mg = mined.macro_graphs[0]
-    page = mined.view(0, tmp_path / "big.html")
+    page = archmotif.view(mined, tmp_path / "big.html", index=0)
     t = time.perf_counter()
     _open(browser, page)
     load = time.perf_counter() - t
@@ -260,7 +260,7 @@ def test_a_macro_graph_of_10k_nodes_opens(browser, tmp_path: Path) -> None:
     mg = mined.macro_graphs[0]
     assert mg.num_nodes > 8000
     t = time.perf_counter()
-    _open(browser, mined.view(0, tmp_path / "random.html"))
+    _open(browser, archmotif.view(mined, tmp_path / "random.html", index=0))
     load = time.perf_counter() - t
     assert browser.find_element(By.ID, "macro-count").text == str(mg.num_nodes)
     sizes = np.bincount(mg.node_to_macro)

@@ -85,7 +85,7 @@ def test_a_100k_node_model_gives_a_file_proportional_to_it(tmp_path: Path) -> No
 def test_same_input_same_bytes_and_atomic_write(tmp_path: Path) -> None:
     m = archmotif.mine(archmotif.datasets.load("builtin")[:6], progress=False)
     a, b = tmp_path / "a.html", tmp_path / "b.html"
-    m.view(2, a)
+    archmotif.view(m, a, index=2)
     write_html(m, b, index=2)
     assert a.read_bytes() == b.read_bytes()
     assert _payload(a.read_text())["title"] == m.graphs[2].name
@@ -95,7 +95,7 @@ def test_same_input_same_bytes_and_atomic_write(tmp_path: Path) -> None:
 def test_bad_input_raises_viz_error(tmp_path: Path) -> None:
     m = archmotif.mine(synthetic.resnet_like(50), progress=False)
     with pytest.raises(VizError, match="out of range"):
-        m.view(3, tmp_path / "x.html")
+        archmotif.view(m, tmp_path / "x.html", index=3)
     with pytest.raises(VizError, match="cannot view a list"):
         write_html([1, 2], tmp_path / "x.html")
     with pytest.raises(VizError, match="mining options"):
@@ -125,6 +125,6 @@ def test_view_without_a_path_opens_a_temporary_page(monkeypatch: pytest.MonkeyPa
         assert _payload(path.read_text())["title"] == g.name
     finally:
         path.unlink()
-    archmotif.mine(g, progress=False).view(0, path)  # with a path: nothing opens
+    archmotif.view(archmotif.mine(g, progress=False), path)  # with a path: nothing opens
     assert len(opened) == 1
     path.unlink()

@@ -26,7 +26,7 @@ from archmotif.errors import FormatError
 from archmotif.fileread import parse_json
 from archmotif.graph import OpGraph
 from archmotif.learn.renumber import canonical_order, induced_subgraph
-from archmotif.motifs import MacroGraph
+from archmotif.mining.motifs import MacroGraph
 
 __all__ = [
     "OpVocabulary",

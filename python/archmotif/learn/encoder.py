@@ -33,9 +33,11 @@ bag keeps exact motif identity, which a 64-wide learnt vector blurs; the learnt 
 adds what identity misses, similar but unequal motifs and motifs the vocabulary
 lacks). ``bag_weight=0`` gives the learnt embedding alone.
 
-The ``Mined`` object cannot be saved (it holds the Rust engine), so the encoder file
-carries the training graphs (ops and edges only) and a loaded encoder mines them again
-on first use, checking the vocabulary ids are the ones it was trained with.
+The encoder file carries the fitted ``Mined`` (:meth:`~archmotif.Mined.to_bytes`: the
+vocabulary, its rules, the training graphs and their macro graphs), so a loaded encoder
+embeds without mining again. Files written before it (``corpus``: the training graphs
+only) still load, and mine their graphs again on first use, checking the vocabulary ids
+are the ones the encoder was trained with.
 """
 
 from __future__ import annotations
@@ -59,7 +61,6 @@ from archmotif.learn.data import (
     OpVocabulary,
     canonical_order,
     op_data,
-    pack_graphs,
     unknown_instances,
     unpack_graphs,
 )
@@ -67,8 +68,8 @@ from archmotif.learn.models import CONVS, Heads, MacroGraphEncoder, OpGraphEncod
 from archmotif.learn.motif_bag import MotifTfidf
 from archmotif.learn.stages import Fitted, fit_two_stage, macro_inputs
 from archmotif.learn.train import RunContext, embed_batches
-from archmotif.mining import STRATEGIES, Mined, check_mining_params, mine
-from archmotif.motifs import MacroGraph
+from archmotif.mining import STRATEGIES, Mined, MiningParams, check_mining_params, mine
+from archmotif.mining.motifs import MacroGraph
 
 __all__ = ["CONFIG_SCHEMA", "Encoder", "check_config", "fuse", "similarity_spread"]
 
@@ -242,8 +243,8 @@ class Encoder:
                     f"the Mined passed to Encoder.fit was mined at detail={mined.detail!r}, "
                     f"this encoder takes detail={self.config['detail']!r}"
                 )
-            check = self._mine(mined.graphs)
-            if check.vocabulary.ids != mined.vocabulary.ids:
+            wanted = MiningParams.of(**self.config["mine_kwargs"])
+            if mined.strategy != self.config["strategy"] or mined.params != wanted:
                 raise LearnError(
                     "the Mined passed to Encoder.fit was not mined with this encoder's strategy "
                     f"({self.config['strategy']!r}) and mine_kwargs {self.config['mine_kwargs']}"
@@ -415,7 +416,7 @@ class Encoder:
                 "motif_enc": f.motif_enc.state_dict(),
                 "macro_enc": f.macro_enc.state_dict(),
                 "table": f.table,
-                "corpus": pack_graphs(self._graphs),
+                "mined": _bytes_tensor(self._vocabulary().to_bytes()),
                 **({"spreads": json.dumps(self._spreads())} if self.config["bag_weight"] else {}),
             },
         )
@@ -462,7 +463,14 @@ class Encoder:
                                           num_motifs=len(ids)),
                 d["macro_enc"],
             )  # fmt: skip
-            graphs = unpack_graphs(d["corpus"], source=p)
+            mined = None
+            if "mined" in d:  # version 3: the fitted Mined itself
+                mined = Mined.from_bytes(_tensor_bytes(d["mined"]), source=p)
+                if mined.vocabulary.ids != ids or mined.detail != c["detail"]:
+                    raise FormatError(f"{p}: the stored vocabulary is not the encoder's")
+                graphs = list(mined.graphs)
+            else:  # version 2: the training graphs, mined again on first use
+                graphs = unpack_graphs(d["corpus"], source=p)
             spreads = (
                 tuple(float(v) for v in parse_json(d["spreads"], p, "similarity spreads"))
                 if "spreads" in d
@@ -483,6 +491,7 @@ class Encoder:
             heads=Heads(c["out"], 0),
         )
         enc._graphs = graphs
+        enc._mined = mined
         enc._spread = spreads  # type: ignore[assignment]
         return enc
 
@@ -493,3 +502,14 @@ class Encoder:
             f"Encoder({c['conv']}, hidden={c['hidden']}, out={c['out']}, "
             f"strategy={c['strategy']!r}, {state}, device={self.device})"
         )
+
+
+def _bytes_tensor(data: bytes) -> torch.Tensor:
+    """``data`` as a uint8 tensor (a payload member of the encoder file)."""
+    return torch.frombuffer(bytearray(data), dtype=torch.uint8)
+
+
+def _tensor_bytes(t: Any) -> bytes:
+    if not isinstance(t, torch.Tensor) or t.dtype != torch.uint8 or t.dim() != 1:
+        raise ValueError("the stored Mined is not a byte string")
+    return t.numpy().tobytes()

@@ -1,10 +1,10 @@
 """The encoder file and the training checkpoint: one file each, versioned, and read
 without unpickling anything.
 
-Layout (version 2, both kinds): an uncompressed ``.npz`` archive, checked member by
+Layout (versions 2 and 3, both kinds): an uncompressed ``.npz`` archive, checked member by
 member by :class:`~archmotif.fileread.NpzReader` before anything is read, holding
 
-- ``header``: uint8, UTF-8 JSON ``{"format", "version": 2, "tensors": [{"dtype",
+- ``header``: uint8, UTF-8 JSON ``{"format", "version": 3, "tensors": [{"dtype",
   "shape"}], "tree"}``;
 - ``t0``, ``t1``, ...: uint8, the raw bytes (C order, little-endian) of tensor ``i``.
 
@@ -17,6 +17,12 @@ admits only these forms, dtypes from a fixed list, and shapes whose byte count i
 exactly the member's, so a file can hold data and nothing else. The file is written
 atomically (:mod:`archmotif.atomic`). A file that is corrupt, truncated, of another
 format or of a newer version raises :class:`~archmotif.FormatError` naming it.
+
+Version 3 has version 2's layout; its encoder payload carries the fitted ``Mined``
+(``mined``: the bytes of :meth:`archmotif.Mined.to_bytes`, the core's checksummed
+encoding) instead of the training graphs (``corpus``), so loading does not mine again.
+An archmotif that reads version 2 only says a version-3 file is newer instead of
+failing on the missing ``corpus``. Both versions are read.
 
 Version 1 files were ``torch.save`` pickles. They are not read: even torch's
 restricted unpickler is code driven by the file. :func:`upgrade` converts one you
@@ -49,7 +55,7 @@ __all__ = [
 
 ENCODER_FORMAT = "archmotif.encoder"
 CHECKPOINT_FORMAT = "archmotif.encoder-checkpoint"
-FILE_VERSION = 2
+FILE_VERSION = 3
 MAX_DEPTH = 32  # nesting of the payload tree (state dicts need 4)
 _DTYPES = {
     str(dt).removeprefix("torch."): dt

@@ -40,7 +40,7 @@ from archmotif.errors import FormatError, InvalidArgument, LearnError, check_for
 from archmotif.fileread import NpzReader, parse_json
 from archmotif.graph import OpGraph
 from archmotif.mining import Mined, check_mining_params, mine
-from archmotif.motifs import MacroGraph, MotifVocabulary
+from archmotif.mining.motifs import MacroGraph, MotifVocabulary
 
 __all__ = ["BAG_FORMAT", "BAG_VERSION", "MotifBag", "MotifTfidf"]
 

@@ -31,7 +31,7 @@ from archmotif.learn.data import OpVocabulary, macro_data, op_data
 from archmotif.learn.models import Heads, MacroGraphEncoder, OpGraphEncoder
 from archmotif.learn.train import RunContext, embed_batches, train_stage1, train_views
 from archmotif.mining import Mined
-from archmotif.motifs import MacroGraph
+from archmotif.mining.motifs import MacroGraph
 
 __all__ = ["Fitted", "fit_two_stage", "macro_inputs"]
 

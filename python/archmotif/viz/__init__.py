@@ -20,7 +20,7 @@ from typing import Any
 from archmotif.atomic import write_atomic
 from archmotif.errors import VizError
 from archmotif.graph import OpGraph
-from archmotif.motifs import MacroGraph
+from archmotif.mining.motifs import MacroGraph
 
 __all__ = ["view", "write_html"]
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from archmotif.graph import OpGraph
 from archmotif.mining import canonical_hash
-from archmotif.motifs import MacroGraph, Motif, MotifVocabulary
+from archmotif.mining.motifs import MacroGraph, Motif, MotifVocabulary
 
 __all__ = ["MATCH_BUDGET", "instance_positions", "motif_splits"]
 

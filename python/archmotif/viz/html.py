@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from archmotif.motifs import MacroGraph, MotifVocabulary, describe_ops
+from archmotif.mining.motifs import MacroGraph, MotifVocabulary, describe_ops
 from archmotif.viz.hierarchy import instance_positions, motif_splits
 from archmotif.viz.layout import layered_layout
 
@@ -48,7 +48,7 @@ _JSON_UNSAFE = re.compile("[<>&\u2028\u2029]")
 
 
 def motif_label(ops: tuple[str, ...] | list[str]) -> str:
-    """A short description of a motif from its ops (:func:`archmotif.motifs.describe_ops`)."""
+    """A short description of a motif from its ops (see ``describe_ops``)."""
     return describe_ops(ops)
 
 

@@ -40,7 +40,7 @@ pub enum Error {
     CanonBudget { num_nodes: usize, budget: u64 },
     #[error("the graph has {num_nodes} nodes, more than the supported {max}")]
     TooManyNodes { num_nodes: usize, max: usize },
-    #[error("not a valid archmotif shard result: {0}")]
+    #[error("{0}")]
     Format(String),
 }
 

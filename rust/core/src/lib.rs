@@ -5,8 +5,9 @@
 //! - mining, layered one way: [`mine`] (entry point, [`mine::Strategy`]) ->
 //!   [`shard`] (the round driver, one or many shards) -> [`round`] (one merge
 //!   round on one graph; its candidates found by `candidate`) -> [`motif`] (the
-//!   shared types); [`order`] gives the
-//!   canonical node order every tie is broken by.
+//!   shared types); [`order`] gives the canonical node order every tie is broken by;
+//! - [`wire`] (the checked byte encoding) and [`saved`] (a whole mined corpus as
+//!   one checksummed file).
 //!
 //! Nothing here knows about Python; the `archmotif-python` crate converts.
 
@@ -25,6 +26,7 @@ pub mod normalize;
 pub mod order;
 pub mod quotient;
 pub mod round;
+pub mod saved;
 pub mod shard;
 pub mod wire;
 

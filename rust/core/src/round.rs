@@ -602,3 +602,60 @@ pub(crate) fn macro_of(dag: &Dag, p: &Partition) -> Macro {
         quotient,
     }
 }
+
+/// (frag_of, pos, motif, offsets, nodes) of a [`Partition`].
+pub(crate) type PartitionArrays<'a> = (&'a [u32], &'a [u32], &'a [u128], &'a [u32], &'a [u32]);
+
+/// A partition as its flat arrays and back, so [`crate::shard`] can keep a
+/// shard's state on disk between rounds (streamed mining) without replaying
+/// the levels decided so far. Kept apart from the engine above: it only moves
+/// the fields, and checks that arrays read back describe a partition.
+impl Partition {
+    /// (frag_of, pos, motif, offsets, nodes).
+    pub(crate) fn arrays(&self) -> PartitionArrays<'_> {
+        (
+            &self.frag_of,
+            &self.pos,
+            &self.motif,
+            &self.offsets,
+            &self.nodes,
+        )
+    }
+
+    /// The partition of a graph of `num_nodes` nodes that [`Partition::arrays`]
+    /// gave, or None when the arrays do not describe one (every node in exactly
+    /// one fragment, at its position).
+    pub(crate) fn from_arrays(
+        num_nodes: usize,
+        frag_of: Vec<u32>,
+        pos: Vec<u32>,
+        motif: Vec<u128>,
+        offsets: Vec<u32>,
+        nodes: Vec<u32>,
+    ) -> Option<Partition> {
+        let sizes_ok = frag_of.len() == num_nodes
+            && pos.len() == num_nodes
+            && nodes.len() == num_nodes
+            && offsets.len() == motif.len() + 1
+            && offsets.first() == Some(&0)
+            && offsets.last().map(|&o| o as usize) == Some(num_nodes)
+            && offsets.windows(2).all(|w| w[0] < w[1]);
+        if !sizes_ok {
+            return None;
+        }
+        let placed = (0..num_nodes).all(|v| {
+            let f = frag_of[v] as usize;
+            f < motif.len() && {
+                let at = offsets[f] as usize + pos[v] as usize;
+                at < offsets[f + 1] as usize && nodes[at] as usize == v
+            }
+        });
+        placed.then_some(Partition {
+            frag_of,
+            pos,
+            motif,
+            offsets,
+            nodes,
+        })
+    }
+}

@@ -15,6 +15,13 @@
 //! level, children key) or a union (forms), so any split of a corpus into shards
 //! gives exactly the vocabulary and macro graphs of one shard holding it all.
 //! [`crate::mine::Miner::mine`] is this loop with one shard.
+//!
+//! A shard can also step aside between rounds: [`Shard::suspend`] hands back
+//! its [`ShardState`] (partitions and what it created; [`crate::wire`] encodes it)
+//! and its engine, and [`Shard::resume`] picks the state up again with an engine,
+//! possibly one that other shards used in between. Streamed mining keeps every
+//! chunk's state on disk this way and one engine in memory, so a round reads and
+//! writes each chunk once instead of replaying every level decided so far.
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -22,7 +29,7 @@ use rayon::prelude::*;
 
 use crate::candidate::Candidates;
 use crate::control::Control;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::graph::Dag;
 use crate::motif::{Form, Key, Macro, Motif, Params};
 use crate::round::{macro_of, Miner, Partition};
@@ -44,10 +51,22 @@ pub struct ShardResult {
     pub macros: Vec<Macro>,
 }
 
+/// What a suspended shard keeps between rounds (see [`Shard::suspend`]).
+pub struct ShardState {
+    pub(crate) level: usize,
+    pub(crate) parts: Vec<Partition>,
+    pub(crate) created: Vec<HashMap<u128, u64>>,
+    pub(crate) level_of: HashMap<u128, u32>,
+    pub(crate) children: HashMap<u128, Key>,
+}
+
 /// The mining state of one shard of a corpus between rounds.
 pub struct Shard {
     miner: Miner,
     params: Params,
+    /// Levels committed by this shard (its engine may have seen more, when
+    /// other shards shared it).
+    level: usize,
     parts: Vec<Partition>,
     cands: Vec<Candidates>,
     /// After [`Shard::apply`]: each graph's new partition and its kept merges
@@ -71,12 +90,23 @@ impl Shard {
         params: Params,
         ctl: &Control,
     ) -> Result<Shard> {
+        Shard::start_with(Miner::new(op_labels), graphs, params, ctl)
+    }
+
+    /// [`Shard::start`] with an engine other shards may share (between their
+    /// rounds, never at once): it caches what every shard canonicalised.
+    pub fn start_with(
+        mut miner: Miner,
+        graphs: &[&Dag],
+        params: Params,
+        ctl: &Control,
+    ) -> Result<Shard> {
         params.check()?;
-        let mut miner = Miner::new(op_labels);
         let parts = miner.initial(graphs, ctl)?;
         Ok(Shard {
             miner,
             params,
+            level: 0,
             parts,
             cands: Vec::new(),
             pending: Vec::new(),
@@ -88,20 +118,60 @@ impl Shard {
 
     /// Levels committed so far.
     pub fn level(&self) -> usize {
-        self.miner.num_levels()
+        self.level
+    }
+
+    /// Steps aside between rounds: this shard's state and its engine.
+    pub fn suspend(self) -> (ShardState, Miner) {
+        let state = ShardState {
+            level: self.level,
+            parts: self.parts,
+            created: self.created,
+            level_of: self.level_of,
+            children: self.children,
+        };
+        (state, self.miner)
+    }
+
+    /// Picks up a [`Shard::suspend`]ed state of `graphs` (the same graphs, in
+    /// the same order) with `miner`, which must have seen at least the motifs
+    /// of this shard (the engine it was suspended with, or one shared with it).
+    pub fn resume(
+        miner: Miner,
+        state: ShardState,
+        graphs: &[&Dag],
+        params: Params,
+    ) -> Result<Shard> {
+        params.check()?;
+        let fits = state.parts.len() == graphs.len()
+            && state.created.len() == graphs.len()
+            && state
+                .parts
+                .iter()
+                .zip(graphs)
+                .all(|(p, g)| p.arrays().0.len() == g.num_nodes());
+        if !fits {
+            return Err(Error::Format(
+                "a shard state that is not of these graphs".into(),
+            ));
+        }
+        Ok(Shard {
+            miner,
+            params,
+            level: state.level,
+            parts: state.parts,
+            cands: Vec::new(),
+            pending: Vec::new(),
+            created: state.created,
+            level_of: state.level_of,
+            children: state.children,
+        })
     }
 
     /// Starts a round: this shard's candidate merges, counted.
     pub fn count(&mut self, graphs: &[&Dag], ctl: &Control) -> Result<Counts> {
-        let max_nodes = self.params.max_motif_nodes;
-        let (parts, miner) = (&self.parts, &self.miner);
-        let mut cands: Vec<Candidates> = graphs
-            .par_iter()
-            .zip(parts)
-            .map(|(g, p)| miner.candidates(g, p, max_nodes, ctl))
-            .collect::<Result<_>>()?;
-        self.miner.resolve(&mut cands, ctl)?;
-        let miner = &self.miner;
+        self.prepare(graphs, ctl)?;
+        let (miner, parts, cands) = (&self.miner, &self.parts, &self.cands);
         let per_graph: Vec<HashMap<u128, u64>> = cands
             .par_iter()
             .zip(parts)
@@ -110,9 +180,24 @@ impl Shard {
                 Ok(miner.count(c, p.len()))
             })
             .collect::<Result<_>>()?;
+        Ok(totals(&per_graph))
+    }
+
+    /// Starts a round whose counts are known already (a resumed shard whose
+    /// counts were taken before it was suspended): the candidate merges
+    /// [`Shard::apply`] needs, not counted.
+    pub fn prepare(&mut self, graphs: &[&Dag], ctl: &Control) -> Result<()> {
+        let max_nodes = self.params.max_motif_nodes;
+        let (parts, miner) = (&self.parts, &self.miner);
+        let mut cands: Vec<Candidates> = graphs
+            .par_iter()
+            .zip(parts)
+            .map(|(g, p)| miner.candidates(g, p, max_nodes, ctl))
+            .collect::<Result<_>>()?;
+        self.miner.resolve(&mut cands, ctl)?;
         self.cands = cands;
         self.pending.clear();
-        Ok(totals(&per_graph))
+        Ok(())
     }
 
     /// Applies `rules` (best first) to every graph of the shard; returns the
@@ -150,7 +235,8 @@ impl Shard {
 
     /// Keeps the last [`Shard::apply`] as the next level, made of `rules`.
     pub fn commit(&mut self, rules: Vec<u128>) {
-        let level = self.miner.num_levels() as u32 + 1;
+        self.level += 1;
+        let level = self.level as u32;
         let pending = std::mem::take(&mut self.pending);
         let mut parts = Vec::with_capacity(pending.len());
         for (g, (part, kept)) in pending.into_iter().enumerate() {
@@ -169,7 +255,10 @@ impl Shard {
         }
         self.parts = parts;
         self.cands.clear();
-        self.miner.push_rules(rules);
+        // a shared engine learns each level's rules from the first shard to commit it
+        if self.miner.num_levels() < self.level {
+            self.miner.push_rules(rules);
+        }
     }
 
     /// Ends mining: this shard's statistics and macro graphs, and its engine
@@ -235,16 +324,21 @@ fn totals(per_graph: &[HashMap<u128, u64>]) -> Counts {
     total
 }
 
+/// Adds `counts` (one shard's) into `total`.
+pub fn add_counts(total: &mut Counts, counts: &Counts) {
+    for (&id, &(c, s)) in counts {
+        let t = total.entry(id).or_insert((0, 0));
+        t.0 += c;
+        t.1 += s;
+    }
+}
+
 /// Sums shard counts and returns the ids frequent enough under `params`, best
 /// first: count descending, then id ascending.
 pub fn rank<'a>(shards: impl IntoIterator<Item = &'a Counts>, params: Params) -> Vec<u128> {
     let mut total: Counts = HashMap::default();
     for counts in shards {
-        for (&id, &(c, s)) in counts {
-            let t = total.entry(id).or_insert((0, 0));
-            t.0 += c;
-            t.1 += s;
-        }
+        add_counts(&mut total, counts);
     }
     let mut rules: Vec<(u64, u128)> = total
         .into_iter()

@@ -1,5 +1,8 @@
-//! The byte encoding of a [`ShardResult`], to move it between processes or
-//! machines (a Dask worker hands its shard's result to the coordinator).
+//! The core's byte encoding: the primitives ([`Writer`], [`Reader`]) every
+//! archmotif binary format is written with, and the encoding of a
+//! [`ShardResult`], to move it between processes or machines (a Dask worker
+//! hands its shard's result to the coordinator). [`crate::saved`] writes a
+//! whole mined corpus with the same primitives.
 //!
 //! Little-endian, versioned, with every map written in id order so equal
 //! results encode to equal bytes. Decoding checks every length against the
@@ -9,18 +12,18 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::error::{Error, Result};
+use crate::hash::murmur3_128;
 use crate::motif::{Form, Key, Macro};
 use crate::quotient::Quotient;
-use crate::shard::ShardResult;
+use crate::round::Partition;
+use crate::shard::{ShardResult, ShardState};
 
 const MAGIC: &[u8; 8] = b"AMSHARD\0";
 const VERSION: u32 = 1;
 
 /// Encodes `r` (see the module docs).
 pub fn encode(r: &ShardResult) -> Vec<u8> {
-    let mut w = Writer(Vec::with_capacity(1 << 12));
-    w.0.extend_from_slice(MAGIC);
-    w.u32(VERSION);
+    let mut w = Writer::new(MAGIC, VERSION);
     let stats = sorted(&r.stats);
     w.len(stats.len());
     for (id, (c, s)) in stats {
@@ -46,25 +49,25 @@ pub fn encode(r: &ShardResult) -> Vec<u8> {
     w.len(forms.len());
     for (id, f) in forms {
         w.u128(id);
-        w.u32s(&f.ops);
-        w.pairs(&f.edges);
+        w.form(&f);
     }
     w.len(r.macros.len());
     for m in &r.macros {
-        w.len(m.motif_ids.len());
-        for &id in &m.motif_ids {
-            w.u128(id);
-        }
-        w.u32s(&m.node_to_macro);
-        w.pairs(&m.quotient.edges);
-        w.u32s(&m.quotient.weights);
+        w.macro_graph(m);
     }
     w.0
 }
 
 /// Decodes what [`encode`] wrote.
 pub fn decode(bytes: &[u8]) -> Result<ShardResult> {
-    let mut r = Reader { b: bytes };
+    decode_result(bytes).map_err(|e| match e {
+        Error::Format(why) => Error::Format(format!("not a valid archmotif shard result: {why}")),
+        e => e,
+    })
+}
+
+fn decode_result(bytes: &[u8]) -> Result<ShardResult> {
+    let mut r = Reader::new(bytes);
     if r.take(MAGIC.len())? != MAGIC {
         return Err(Error::Format("missing magic bytes".into()));
     }
@@ -94,38 +97,132 @@ pub fn decode(bytes: &[u8]) -> Result<ShardResult> {
     }
     for _ in 0..r.len(24)? {
         let id = r.u128()?;
-        let form = Form {
-            ops: r.u32s()?,
-            edges: r.pairs()?,
-        };
-        out.forms.insert(id, form);
+        out.forms.insert(id, r.form()?);
     }
     for _ in 0..r.len(16)? {
-        let mut motif_ids = Vec::new();
-        for _ in 0..r.len(16)? {
-            motif_ids.push(r.u128()?);
-        }
-        let node_to_macro = r.u32s()?;
-        let edges = r.pairs()?;
-        let weights = r.u32s()?;
-        if weights.len() != edges.len() {
-            return Err(Error::Format(
-                "macro edge weights do not match its edges".into(),
-            ));
-        }
-        if node_to_macro.iter().any(|&m| m as usize >= motif_ids.len()) {
-            return Err(Error::Format("a node maps to a missing macro node".into()));
-        }
-        out.macros.push(Macro {
-            motif_ids,
-            node_to_macro,
-            quotient: Quotient { edges, weights },
-        });
+        out.macros.push(r.macro_graph()?);
     }
-    if !r.b.is_empty() {
-        return Err(Error::Format(format!("{} trailing bytes", r.b.len())));
-    }
+    r.end()?;
     Ok(out)
+}
+
+const STATE_MAGIC: &[u8; 8] = b"AMSTATE\0";
+const STATE_VERSION: u32 = 1;
+/// Seed of the state checksum ("amstate1").
+const STATE_SEED: u64 = 0x616d_7374_6174_6531;
+
+/// Encodes a suspended shard's state (streamed mining writes one per chunk per
+/// round): partitions, what each graph created, first levels, children keys,
+/// then a 128-bit checksum of everything before it.
+pub fn encode_state(st: &ShardState) -> Vec<u8> {
+    let mut w = Writer::new(STATE_MAGIC, STATE_VERSION);
+    w.u64(st.level as u64);
+    w.len(st.parts.len());
+    for (p, made) in st.parts.iter().zip(&st.created) {
+        let (frag_of, pos, motif, offsets, nodes) = p.arrays();
+        w.u32s(frag_of);
+        w.u32s(pos);
+        w.u128s(motif);
+        w.u32s(offsets);
+        w.u32s(nodes);
+        let made = sorted(made);
+        w.len(made.len());
+        for (id, n) in made {
+            w.u128(id);
+            w.u64(n);
+        }
+    }
+    let levels = sorted(&st.level_of);
+    w.len(levels.len());
+    for (id, l) in levels {
+        w.u128(id);
+        w.u32(l);
+    }
+    let children = sorted(&st.children);
+    w.len(children.len());
+    for (id, k) in children {
+        w.u128(id);
+        w.u128(k.a);
+        w.u128(k.b);
+        w.pairs(&k.cross);
+    }
+    let sum = murmur3_128(&w.0, STATE_SEED);
+    w.u128(sum);
+    w.0
+}
+
+/// Decodes what [`encode_state`] wrote for graphs of `num_nodes` nodes each.
+pub fn decode_state(bytes: &[u8], num_nodes: &[usize]) -> Result<ShardState> {
+    let bad = |why: &str| Error::Format(format!("not a valid archmotif shard state: {why}"));
+    let body_end = bytes
+        .len()
+        .checked_sub(16)
+        .filter(|&n| n >= STATE_MAGIC.len() + 4)
+        .ok_or_else(|| bad("truncated"))?;
+    if &bytes[..STATE_MAGIC.len()] != STATE_MAGIC {
+        return Err(bad("missing magic bytes"));
+    }
+    let stored = u128::from_le_bytes(bytes[body_end..].try_into().expect("16 bytes"));
+    if murmur3_128(&bytes[..body_end], STATE_SEED) != stored {
+        return Err(bad("checksum mismatch (corrupt or truncated)"));
+    }
+    let mut r = Reader::new(&bytes[STATE_MAGIC.len()..body_end]);
+    let format = |e: Error| match e {
+        Error::Format(why) => bad(&why),
+        e => e,
+    };
+    (|| {
+        if r.u32()? != STATE_VERSION {
+            return Err(Error::Format("another version".into()));
+        }
+        let level = r.u64()? as usize;
+        let n = r.len(40)?;
+        if n != num_nodes.len() {
+            return Err(Error::Format(format!(
+                "{n} graphs, not {}",
+                num_nodes.len()
+            )));
+        }
+        let mut parts = Vec::with_capacity(n);
+        let mut created = Vec::with_capacity(n);
+        for &nodes_here in num_nodes {
+            let (frag_of, pos, motif) = (r.u32s()?, r.u32s()?, r.u128s()?);
+            let (offsets, nodes) = (r.u32s()?, r.u32s()?);
+            let p = Partition::from_arrays(nodes_here, frag_of, pos, motif, offsets, nodes)
+                .ok_or_else(|| Error::Format("a partition that does not cover its graph".into()))?;
+            parts.push(p);
+            let mut made = HashMap::default();
+            for _ in 0..r.len(24)? {
+                let id = r.u128()?;
+                made.insert(id, r.u64()?);
+            }
+            created.push(made);
+        }
+        let mut level_of = HashMap::default();
+        for _ in 0..r.len(20)? {
+            let id = r.u128()?;
+            level_of.insert(id, r.u32()?);
+        }
+        let mut children = HashMap::default();
+        for _ in 0..r.len(56)? {
+            let id = r.u128()?;
+            let key = Key {
+                a: r.u128()?,
+                b: r.u128()?,
+                cross: r.pairs()?,
+            };
+            children.insert(id, key);
+        }
+        r.end()?;
+        Ok(ShardState {
+            level,
+            parts,
+            created,
+            level_of,
+            children,
+        })
+    })()
+    .map_err(format)
 }
 
 fn sorted<V: Clone>(m: &HashMap<u128, V>) -> Vec<(u128, V)> {
@@ -134,42 +231,80 @@ fn sorted<V: Clone>(m: &HashMap<u128, V>) -> Vec<(u128, V)> {
     v
 }
 
-struct Writer(Vec<u8>);
+/// Appends little-endian values; every sequence is its length, then its items.
+pub(crate) struct Writer(pub(crate) Vec<u8>);
 
 impl Writer {
-    fn u32(&mut self, x: u32) {
+    pub(crate) fn new(magic: &[u8], version: u32) -> Self {
+        let mut w = Writer(Vec::with_capacity(1 << 12));
+        w.0.extend_from_slice(magic);
+        w.u32(version);
+        w
+    }
+    pub(crate) fn u32(&mut self, x: u32) {
         self.0.extend_from_slice(&x.to_le_bytes());
     }
-    fn u64(&mut self, x: u64) {
+    pub(crate) fn u64(&mut self, x: u64) {
         self.0.extend_from_slice(&x.to_le_bytes());
     }
-    fn u128(&mut self, x: u128) {
+    pub(crate) fn u128(&mut self, x: u128) {
         self.0.extend_from_slice(&x.to_le_bytes());
     }
-    fn len(&mut self, n: usize) {
+    pub(crate) fn len(&mut self, n: usize) {
         self.u64(n as u64);
     }
-    fn u32s(&mut self, xs: &[u32]) {
+    pub(crate) fn u32s(&mut self, xs: &[u32]) {
         self.len(xs.len());
-        for &x in xs {
-            self.u32(x);
-        }
+        self.0.reserve(4 * xs.len());
+        self.0.extend(xs.iter().flat_map(|x| x.to_le_bytes()));
     }
-    fn pairs(&mut self, xs: &[(u32, u32)]) {
+    pub(crate) fn pairs(&mut self, xs: &[(u32, u32)]) {
         self.len(xs.len());
-        for &(a, b) in xs {
-            self.u32(a);
-            self.u32(b);
-        }
+        self.0.reserve(8 * xs.len());
+        self.0.extend(
+            xs.iter()
+                .flat_map(|&(a, b)| a.to_le_bytes().into_iter().chain(b.to_le_bytes())),
+        );
+    }
+    pub(crate) fn bytes(&mut self, xs: &[u8]) {
+        self.len(xs.len());
+        self.0.extend_from_slice(xs);
+    }
+    pub(crate) fn u128s(&mut self, xs: &[u128]) {
+        self.len(xs.len());
+        self.0.reserve(16 * xs.len());
+        self.0.extend(xs.iter().flat_map(|x| x.to_le_bytes()));
+    }
+    pub(crate) fn form(&mut self, f: &Form) {
+        self.u32s(&f.ops);
+        self.pairs(&f.edges);
+    }
+    pub(crate) fn macro_graph(&mut self, m: &Macro) {
+        self.u128s(&m.motif_ids);
+        self.u32s(&m.node_to_macro);
+        self.pairs(&m.quotient.edges);
+        self.u32s(&m.quotient.weights);
     }
 }
 
-struct Reader<'a> {
+/// Reads what a [`Writer`] wrote; every failure is an [`Error::Format`].
+pub(crate) struct Reader<'a> {
     b: &'a [u8],
 }
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+    pub(crate) fn new(b: &'a [u8]) -> Self {
+        Reader { b }
+    }
+    /// Fails unless every byte was read.
+    pub(crate) fn end(&self) -> Result<()> {
+        if self.b.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Format(format!("{} trailing bytes", self.b.len())))
+        }
+    }
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         if self.b.len() < n {
             return Err(Error::Format("truncated".into()));
         }
@@ -177,36 +312,95 @@ impl<'a> Reader<'a> {
         self.b = rest;
         Ok(head)
     }
-    fn u32(&mut self) -> Result<u32> {
+    pub(crate) fn u32(&mut self) -> Result<u32> {
         Ok(u32::from_le_bytes(
             self.take(4)?.try_into().expect("4 bytes"),
         ))
     }
-    fn u64(&mut self) -> Result<u64> {
+    pub(crate) fn u64(&mut self) -> Result<u64> {
         Ok(u64::from_le_bytes(
             self.take(8)?.try_into().expect("8 bytes"),
         ))
     }
-    fn u128(&mut self) -> Result<u128> {
+    pub(crate) fn u128(&mut self) -> Result<u128> {
         Ok(u128::from_le_bytes(
             self.take(16)?.try_into().expect("16 bytes"),
         ))
     }
     /// A count of items of at least `min_size` bytes each, checked against
     /// the bytes left so a corrupt count cannot ask for a huge allocation.
-    fn len(&mut self, min_size: usize) -> Result<usize> {
+    pub(crate) fn len(&mut self, min_size: usize) -> Result<usize> {
         let n = self.u64()?;
         if n > (self.b.len() / min_size.max(1)) as u64 {
             return Err(Error::Format(format!("a count of {n} items past the end")));
         }
         Ok(n as usize)
     }
-    fn u32s(&mut self) -> Result<Vec<u32>> {
+    pub(crate) fn u32s(&mut self) -> Result<Vec<u32>> {
         let n = self.len(4)?;
-        (0..n).map(|_| self.u32()).collect()
+        let raw = self.take(4 * n)?;
+        Ok(raw
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect())
     }
-    fn pairs(&mut self) -> Result<Vec<(u32, u32)>> {
+    pub(crate) fn pairs(&mut self) -> Result<Vec<(u32, u32)>> {
         let n = self.len(8)?;
-        (0..n).map(|_| Ok((self.u32()?, self.u32()?))).collect()
+        let raw = self.take(8 * n)?;
+        Ok(raw
+            .chunks_exact(8)
+            .map(|c| {
+                let a = u32::from_le_bytes(c[..4].try_into().expect("4 bytes"));
+                (a, u32::from_le_bytes(c[4..].try_into().expect("4 bytes")))
+            })
+            .collect())
+    }
+    pub(crate) fn bytes(&mut self) -> Result<&'a [u8]> {
+        let n = self.len(1)?;
+        self.take(n)
+    }
+    pub(crate) fn u128s(&mut self) -> Result<Vec<u128>> {
+        let n = self.len(16)?;
+        let raw = self.take(16 * n)?;
+        Ok(raw
+            .chunks_exact(16)
+            .map(|c| u128::from_le_bytes(c.try_into().expect("16 bytes")))
+            .collect())
+    }
+    pub(crate) fn form(&mut self) -> Result<Form> {
+        Ok(Form {
+            ops: self.u32s()?,
+            edges: self.pairs()?,
+        })
+    }
+    /// A macro graph, checked to be whole: one weight per edge, every node and
+    /// edge end on an existing macro node.
+    pub(crate) fn macro_graph(&mut self) -> Result<Macro> {
+        let motif_ids = self.u128s()?;
+        let node_to_macro = self.u32s()?;
+        let edges = self.pairs()?;
+        let weights = self.u32s()?;
+        if weights.len() != edges.len() {
+            return Err(Error::Format(
+                "macro edge weights do not match its edges".into(),
+            ));
+        }
+        let n = motif_ids.len();
+        if node_to_macro.iter().any(|&m| m as usize >= n) {
+            return Err(Error::Format("a node maps to a missing macro node".into()));
+        }
+        if edges
+            .iter()
+            .any(|&(a, b)| a as usize >= n || b as usize >= n)
+        {
+            return Err(Error::Format(
+                "a macro edge joins a missing macro node".into(),
+            ));
+        }
+        Ok(Macro {
+            motif_ids,
+            node_to_macro,
+            quotient: Quotient { edges, weights },
+        })
     }
 }

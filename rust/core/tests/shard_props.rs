@@ -4,7 +4,7 @@
 use archmotif_core::control::Control;
 use archmotif_core::mine::{Miner, Params};
 use archmotif_core::shard::{assemble, drive, merge, Shard, ShardResult};
-use archmotif_core::wire::{decode, encode};
+use archmotif_core::wire::{decode, decode_state, encode, encode_state};
 use archmotif_core::Dag;
 use proptest::prelude::*;
 
@@ -108,6 +108,41 @@ proptest! {
             replayed.macros.clear();
             folded = merge([folded, replayed]);
         }
+        // Streamed mining as it runs: every chunk suspended to bytes between
+        // rounds and resumed with one engine the chunks share, never replayed,
+        // ends exactly where the driven shard did.
+        let mut engine = Some(Miner::new(LABELS.to_vec()));
+        let mut states: Vec<Vec<u8>> = Vec::new();
+        let chunks: Vec<Vec<&Dag>> = bounds.windows(2).map(|w| refs[w[0]..w[1]].to_vec()).collect();
+        for part in &chunks {
+            let s = Shard::start_with(engine.take().expect("free"), part, p, &ctl).expect("starts");
+            let (st, m) = s.suspend();
+            engine = Some(m);
+            states.push(encode_state(&st));
+        }
+        let resume = |bytes: &[u8], miner: Miner, part: &[&Dag]| {
+            let sizes: Vec<usize> = part.iter().map(|g| g.num_nodes()).collect();
+            let st = decode_state(bytes, &sizes).expect("decodes");
+            Shard::resume(miner, st, part, p).expect("resumes")
+        };
+        for level in &rules {
+            for (state, part) in states.iter_mut().zip(&chunks) {
+                let mut s = resume(state, engine.take().expect("free"), part);
+                s.prepare(part, &ctl).expect("prepares");
+                s.apply(part, level, &ctl).expect("applies");
+                s.commit(level.clone());
+                let (st, m) = s.suspend();
+                engine = Some(m);
+                *state = encode_state(&st);
+            }
+        }
+        for ((state, part), driven) in states.iter().zip(&chunks).zip(&results) {
+            let s = resume(state, engine.take().expect("free"), part);
+            let (resumed, m) = s.finish(part);
+            engine = Some(m);
+            prop_assert_eq!(&resumed, driven);
+        }
+
         let (streamed, none) = assemble(vec![folded]);
         prop_assert_eq!(&streamed, &whole.vocabulary);
         prop_assert!(none.is_empty());

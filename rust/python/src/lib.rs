@@ -2,18 +2,21 @@
 //! released, converts results back and maps core errors to archmotif's Python
 //! exception classes. No graph logic lives here.
 
-use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
-use pyo3::types::PyType;
 
-use archmotif_core::batch::{validate_all, RawGraph};
-use archmotif_core::{Dag, Error, ErrorKind};
+use archmotif_core::batch::validate_all;
+use archmotif_core::Dag;
 
+mod convert;
+mod errors;
 mod mining;
 mod normalize;
 mod run;
 mod shard;
 
+use convert::{edge_rows, flat_raws};
+use errors::{to_pyerr, CoreError};
 use run::detached;
 
 // glibc returns large freed blocks to the kernel and pays for zeroed pages on the
@@ -28,43 +31,6 @@ use run::detached;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Raises the archmotif exception class that matches a core error.
-pub(crate) fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
-    let class = match err.kind() {
-        ErrorKind::Graph => "GraphError",
-        ErrorKind::Limit => "LimitError",
-        ErrorKind::Format => "FormatError",
-        ErrorKind::Interrupted => {
-            return pyo3::exceptions::PyKeyboardInterrupt::new_err("interrupted")
-        }
-        ErrorKind::InvalidArgument => "InvalidArgument",
-    };
-    match py
-        .import("archmotif.errors")
-        .and_then(|m| m.getattr(class))
-        .and_then(|c| Ok(c.cast_into::<PyType>()?))
-    {
-        Ok(cls) => PyErr::from_type(cls, err.to_string()),
-        Err(import_err) => import_err,
-    }
-}
-
-/// Splits a C-contiguous `[2, E]` int64 array into (sources, targets).
-pub(crate) fn edge_rows<'a>(
-    edges: &'a PyReadonlyArray2<'_, i64>,
-) -> PyResult<(&'a [i64], &'a [i64])> {
-    let shape = edges.shape();
-    if shape[0] != 2 {
-        return Err(pyo3::exceptions::PyValueError::new_err(format!(
-            "edges must have shape [2, E], got {shape:?}"
-        )));
-    }
-    let flat = edges.as_slice().map_err(|_| {
-        pyo3::exceptions::PyValueError::new_err("edges must be a C-contiguous array")
-    })?;
-    Ok(flat.split_at(shape[1]))
-}
-
 /// Validates one graph. Returns the indices of the edges kept when duplicates
 /// were dropped, or None when every edge was kept.
 #[pyfunction]
@@ -77,7 +43,7 @@ fn validate_graph<'py>(
     let ops_s = ops.as_slice()?;
     let (src, dst) = edge_rows(&edges)?;
     let result = detached(py, || Dag::validate(num_ops, ops_s, src, dst))?;
-    let validated = result.map_err(|e| to_pyerr(py, e))?;
+    let validated = result.map_err(CoreError)?;
     Ok(validated
         .kept_edges
         .map(|k| PyArray1::from_vec(py, k.into_iter().map(|i| i as i64).collect())))
@@ -98,38 +64,7 @@ fn validate_graphs<'py>(
     num_ops: usize,
     first: usize,
 ) -> PyResult<Vec<Option<Bound<'py, PyArray1<i64>>>>> {
-    let ops_s = ops.as_slice()?;
-    let (src, dst) = edge_rows(&edges)?;
-    let noff = node_offsets.as_slice()?;
-    let eoff = edge_offsets.as_slice()?;
-    let bad_offsets = |what: &str| {
-        pyo3::exceptions::PyValueError::new_err(format!("corpus {what} offsets are inconsistent"))
-    };
-    if noff.len() != eoff.len() || noff.is_empty() {
-        return Err(bad_offsets("node/edge"));
-    }
-    let check = |off: &[i64], total: usize| {
-        off[0] == 0
-            && *off.last().unwrap() as usize == total
-            && off.windows(2).all(|w| w[0] <= w[1])
-    };
-    if !check(noff, ops_s.len()) {
-        return Err(bad_offsets("node"));
-    }
-    if !check(eoff, src.len()) {
-        return Err(bad_offsets("edge"));
-    }
-    let raws: Vec<RawGraph<'_>> = (0..noff.len() - 1)
-        .map(|g| {
-            let (a, b) = (noff[g] as usize, noff[g + 1] as usize);
-            let (c, d) = (eoff[g] as usize, eoff[g + 1] as usize);
-            RawGraph {
-                ops: &ops_s[a..b],
-                src: &src[c..d],
-                dst: &dst[c..d],
-            }
-        })
-        .collect();
+    let raws = flat_raws(&ops, &node_offsets, &edges, &edge_offsets)?;
     let results = detached(py, || validate_all(num_ops, &raws))?;
     let mut out = Vec::with_capacity(results.len());
     for (g, r) in results.into_iter().enumerate() {
@@ -158,11 +93,14 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(mining::contract, m)?)?;
     m.add_class::<mining::MinedCore>()?;
     m.add_class::<shard::MiningShard>()?;
+    m.add_class::<shard::MiningEngine>()?;
+    m.add_class::<shard::CountSum>()?;
     m.add_function(wrap_pyfunction!(run::_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(shard::rank, m)?)?;
     m.add_function(wrap_pyfunction!(shard::assemble, m)?)?;
     m.add_function(wrap_pyfunction!(shard::merge_results, m)?)?;
     m.add_function(wrap_pyfunction!(mining::context_of, m)?)?;
+    m.add_function(wrap_pyfunction!(mining::load_mined, m)?)?;
     m.add_function(wrap_pyfunction!(normalize::reach_forward, m)?)?;
     Ok(())
 }

@@ -5,133 +5,29 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
-use rayon::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
 
 use archmotif_core::canon::canonical_form_cancellable;
 use archmotif_core::contract::{context_nodes, contract as core_contract, induced_edges};
 use archmotif_core::control::Control;
 use archmotif_core::hash::op_label;
-use archmotif_core::mine::{
-    mine as core_mine, Engine, Form, Macro, Mined, Motif, Params, Strategy,
-};
+use archmotif_core::mine::{mine as core_mine, Engine, Form, Strategy};
+use archmotif_core::saved::{self, MinedCorpus};
 use archmotif_core::{Dag, Error};
 
+use crate::convert::{
+    dags, edge_rows, edges_array, forms_dict, labels_of, macro_tuple, params_of, raws, vocab_dict,
+    Graphs, NamedParams,
+};
+use crate::errors::{invalid_argument, CoreError};
 use crate::run::{detached, inline_interruptible, interruptible, run_blocking};
-use crate::{edge_rows, to_pyerr};
 
-pub(crate) type Raw<'a> = (&'a [i32], &'a [i64], &'a [i64]);
 /// (context nodes, context edges in local ids).
 type ContextArrays<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray2<i64>>);
 /// (macro tuple, motif id per macro node, group label per macro node, forms).
 type Contracted<'py> = (Bound<'py, PyAny>, Vec<u128>, Vec<i64>, Bound<'py, PyDict>);
-
-pub(crate) fn raws<'a>(
-    graphs: &'a [(PyReadonlyArray1<'_, i32>, PyReadonlyArray2<'_, i64>)],
-) -> PyResult<Vec<Raw<'a>>> {
-    graphs
-        .iter()
-        .map(|(o, e)| {
-            let (s, d) = edge_rows(e)?;
-            Ok((o.as_slice()?, s, d))
-        })
-        .collect()
-}
-
-pub(crate) fn validate_all(raws: &[Raw<'_>], num_ops: usize) -> archmotif_core::Result<Vec<Dag>> {
-    raws.par_iter()
-        .map(|(o, s, d)| Dag::validate(num_ops, o, s, d).map(|v| v.dag))
-        .collect()
-}
-
-fn edges_array<'py>(py: Python<'py>, edges: &[(u32, u32)]) -> PyResult<Bound<'py, PyArray2<i64>>> {
-    let mut flat: Vec<i64> = edges.iter().map(|&(a, _)| a as i64).collect();
-    flat.extend(edges.iter().map(|&(_, b)| b as i64));
-    PyArray1::from_vec(py, flat).reshape([2, edges.len()])
-}
-
-/// (motifs, node_to_macro, edges, weights) of a macro graph; `index` maps
-/// motif ids to vocabulary indices (-1 when absent).
-fn macro_tuple<'py>(
-    py: Python<'py>,
-    m: &Macro,
-    index: &HashMap<u128, i32>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let motifs: Vec<i32> = m
-        .motif_ids
-        .iter()
-        .map(|id| *index.get(id).unwrap_or(&-1))
-        .collect();
-    let n2m: Vec<i32> = m.node_to_macro.iter().map(|&x| x as i32).collect();
-    let weights: Vec<i64> = m.quotient.weights.iter().map(|&w| w as i64).collect();
-    Ok((
-        PyArray1::from_vec(py, motifs),
-        PyArray1::from_vec(py, n2m),
-        edges_array(py, &m.quotient.edges)?,
-        PyArray1::from_vec(py, weights),
-    )
-        .into_pyobject(py)?
-        .into_any())
-}
-
-fn forms_dict<'py>(py: Python<'py>, forms: &[&Form]) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    let mut ops = Vec::new();
-    let mut op_off = vec![0i64];
-    let mut edges: Vec<(u32, u32)> = Vec::new();
-    let mut edge_off = vec![0i64];
-    for f in forms {
-        ops.extend(f.ops.iter().map(|&o| o as i32));
-        op_off.push(ops.len() as i64);
-        edges.extend_from_slice(&f.edges);
-        edge_off.push(edges.len() as i64);
-    }
-    d.set_item("ops", PyArray1::from_vec(py, ops))?;
-    d.set_item("op_offsets", PyArray1::from_vec(py, op_off))?;
-    d.set_item("edges", edges_array(py, &edges)?)?;
-    d.set_item("edge_offsets", PyArray1::from_vec(py, edge_off))?;
-    Ok(d)
-}
-
-fn vocab_dict<'py>(py: Python<'py>, vocab: &[Motif]) -> PyResult<Bound<'py, PyDict>> {
-    let forms: Vec<&Form> = vocab.iter().map(|m| &m.form).collect();
-    let d = forms_dict(py, &forms)?;
-    let index: HashMap<u128, i32> = vocab
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (m.id, i as i32))
-        .collect();
-    d.set_item("ids", vocab.iter().map(|m| m.id).collect::<Vec<u128>>())?;
-    d.set_item(
-        "level",
-        PyArray1::from_vec(py, vocab.iter().map(|m| m.level as i32).collect()),
-    )?;
-    d.set_item(
-        "count",
-        PyArray1::from_vec(py, vocab.iter().map(|m| m.count as i64).collect()),
-    )?;
-    d.set_item(
-        "support",
-        PyArray1::from_vec(py, vocab.iter().map(|m| m.support as i64).collect()),
-    )?;
-    let children: Vec<Vec<i32>> = vocab
-        .iter()
-        .map(|m| {
-            m.children
-                .iter()
-                .map(|c| *index.get(c).unwrap_or(&-1))
-                .collect()
-        })
-        .collect();
-    d.set_item("children", children)?;
-    Ok(d)
-}
-
-fn labels_of(op_names: &[String]) -> Vec<u64> {
-    op_names.iter().map(|n| op_label(n)).collect()
-}
 
 /// Canonical 128-bit id of one graph (validated first); Ctrl-C interrupts it.
 #[pyfunction]
@@ -153,82 +49,125 @@ pub fn canonical_hash(
         let edges: Vec<(u32, u32)> = dag.edges().collect();
         Ok::<_, Error>(canonical_form_cancellable(&labels, &edges, ctl)?.id)
     });
-    r?.map_err(|e| to_pyerr(py, e))
+    Ok(r?.map_err(CoreError)?)
 }
 
-/// A mined corpus held on the Rust side: the engine (to apply the vocabulary
-/// to new graphs) and the validated graphs (for contexts).
+/// A mined corpus held on the Rust side: everything it was mined into
+/// (rules, vocabulary, macro graphs, the validated graphs for contexts) and
+/// the engine that applies the vocabulary to new graphs.
 #[pyclass(module = "archmotif._core", frozen)]
 pub struct MinedCore {
     engine: Mutex<Engine>,
-    op_names: Vec<String>,
-    dags: Vec<Dag>,
+    corpus: MinedCorpus,
     index: HashMap<u128, i32>,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What `mine`, `assemble` and `load_mined` return to Python: the core object
+/// kept for `apply`, `context` and `save`, the vocabulary as a dict of arrays,
+/// and one macro tuple per graph.
+pub(crate) type Outputs<'py> = (MinedCore, Bound<'py, PyDict>, Vec<Bound<'py, PyAny>>);
+
 #[pyfunction]
-#[pyo3(signature = (graphs, op_names, strategy, min_count, min_support, max_motif_nodes, max_levels, threads=None, progress=None))]
+#[pyo3(signature = (graphs, op_names, strategy, params, threads=None, progress=None))]
 pub fn mine<'py>(
     py: Python<'py>,
-    graphs: Vec<(PyReadonlyArray1<'py, i32>, PyReadonlyArray2<'py, i64>)>,
+    graphs: Graphs<'py>,
     op_names: Vec<String>,
     strategy: &str,
-    min_count: u64,
-    min_support: u64,
-    max_motif_nodes: usize,
-    max_levels: usize,
+    params: NamedParams,
     threads: Option<usize>,
     progress: Option<Bound<'py, PyAny>>,
-) -> PyResult<(MinedCore, Bound<'py, PyDict>, Vec<Bound<'py, PyAny>>)> {
-    let strategy: Strategy = strategy.parse().map_err(|e| to_pyerr(py, e))?;
+) -> PyResult<Outputs<'py>> {
+    let strategy: Strategy = strategy.parse().map_err(CoreError)?;
+    let params = params_of(&params)?;
     let raw = raws(&graphs)?;
-    let params = Params {
-        min_count,
-        min_support,
-        max_motif_nodes,
-        max_levels,
-    };
     let labels = labels_of(&op_names);
     let ctl = Control::new();
     let out = run_blocking(py, threads, progress.as_ref(), &ctl, || {
-        let dags = validate_all(&raw, op_names.len())?;
+        let dags = dags(&raw, op_names.len())?;
         let refs: Vec<&Dag> = dags.iter().collect();
         let (mined, engine) = core_mine(strategy, &refs, &labels, params, &ctl)?;
-        Ok((dags, engine, mined))
+        let corpus = MinedCorpus {
+            strategy,
+            params,
+            op_names,
+            rules: engine.rules().to_vec(),
+            mined,
+            graphs: dags,
+        };
+        Ok((corpus, engine))
     })?;
-    let (dags, engine, mined) = out.map_err(|e| to_pyerr(py, e))?;
-    outputs(py, engine, op_names, dags, &mined)
+    let (corpus, engine) = out.map_err(CoreError)?;
+    outputs(py, engine, corpus)
 }
 
-/// What `mine` returns to Python: the core object kept for `apply` and
-/// `context`, the vocabulary as a dict of arrays, and one macro tuple per graph.
+/// [`Outputs`] of a mined corpus and its engine.
 pub(crate) fn outputs<'py>(
     py: Python<'py>,
     engine: Engine,
-    op_names: Vec<String>,
-    dags: Vec<Dag>,
-    mined: &Mined,
-) -> PyResult<(MinedCore, Bound<'py, PyDict>, Vec<Bound<'py, PyAny>>)> {
-    let vocab = vocab_dict(py, &mined.vocabulary)?;
-    let index: HashMap<u128, i32> = mined
+    corpus: MinedCorpus,
+) -> PyResult<Outputs<'py>> {
+    let vocab = vocab_dict(py, &corpus.mined.vocabulary)?;
+    let index: HashMap<u128, i32> = corpus
+        .mined
         .vocabulary
         .iter()
         .enumerate()
         .map(|(i, m)| (m.id, i as i32))
         .collect();
-    let macros = mined
+    let macros = corpus
+        .mined
         .macros
         .iter()
         .map(|m| macro_tuple(py, m, &index))
         .collect::<PyResult<_>>()?;
     let core = MinedCore {
         engine: Mutex::new(engine),
-        op_names,
-        dags,
+        corpus,
         index,
     };
     Ok((core, vocab, macros))
+}
+
+/// Reads a mined-corpus file's bytes (`MinedCore.save`): the outputs of the
+/// corpus it holds, its graphs as (ops, edges) arrays (none when it was saved
+/// without them), the caller's extra bytes, the strategy and the parameters.
+#[allow(clippy::type_complexity)]
+#[pyfunction]
+pub fn load_mined<'py>(
+    py: Python<'py>,
+    data: &[u8],
+) -> PyResult<(
+    Outputs<'py>,
+    Vec<ContextArrays<'py>>,
+    Bound<'py, PyBytes>,
+    &'static str,
+    Vec<(&'static str, u64)>,
+)> {
+    let decoded = detached(py, || saved::decode(data))?;
+    let (corpus, given, extra) = decoded.map_err(CoreError)?;
+    let graphs = corpus
+        .graphs
+        .iter()
+        .zip(&given)
+        .map(|(g, edges)| {
+            let ops: Vec<i64> = g.ops().iter().map(|&o| o as i64).collect();
+            Ok((PyArray1::from_vec(py, ops), edges_array(py, edges)?))
+        })
+        .collect::<PyResult<_>>()?;
+    let strategy = match corpus.strategy {
+        Strategy::Merge => "merge",
+        Strategy::Nar => "nar",
+    };
+    let params = corpus.params.named();
+    let engine = detached(py, || corpus.engine())?;
+    Ok((
+        outputs(py, engine, corpus)?,
+        graphs,
+        PyBytes::new(py, &extra),
+        strategy,
+        params,
+    ))
 }
 
 #[pymethods]
@@ -239,15 +178,14 @@ impl MinedCore {
     fn apply<'py>(
         &self,
         py: Python<'py>,
-        graphs: Vec<(PyReadonlyArray1<'py, i32>, PyReadonlyArray2<'py, i64>)>,
+        graphs: Graphs<'py>,
         op_names: Vec<String>,
         threads: Option<usize>,
         progress: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Vec<Bound<'py, PyAny>>> {
-        if op_names.len() < self.op_names.len()
-            || op_names[..self.op_names.len()] != self.op_names[..]
-        {
-            return Err(pyo3::exceptions::PyValueError::new_err(
+        let mine = &self.corpus.op_names;
+        if op_names.len() < mine.len() || op_names[..mine.len()] != mine[..] {
+            return Err(invalid_argument(
                 "op_names must extend the mined corpus's op_names",
             ));
         }
@@ -255,13 +193,13 @@ impl MinedCore {
         let labels = labels_of(&op_names);
         let ctl = Control::new();
         let out = run_blocking(py, threads, progress.as_ref(), &ctl, || {
-            let dags = validate_all(&raw, op_names.len())?;
+            let dags = dags(&raw, op_names.len())?;
             let refs: Vec<&Dag> = dags.iter().collect();
             let mut engine = self.engine.lock().expect("engine lock");
             engine.extend_labels(&labels);
             engine.apply(&refs, &ctl)
         })?;
-        let macros = out.map_err(|e| to_pyerr(py, e))?;
+        let macros = out.map_err(CoreError)?;
         macros
             .iter()
             .map(|m| macro_tuple(py, m, &self.index))
@@ -277,7 +215,7 @@ impl MinedCore {
         nodes: Vec<u32>,
         hops: usize,
     ) -> PyResult<ContextArrays<'py>> {
-        let dag = self.dags.get(graph).ok_or_else(|| {
+        let dag = self.corpus.graphs.get(graph).ok_or_else(|| {
             pyo3::exceptions::PyIndexError::new_err(format!("graph index {graph} out of range"))
         })?;
         let (ctx, edges) = detached(py, || {
@@ -289,6 +227,39 @@ impl MinedCore {
             PyArray1::from_vec(py, ctx.into_iter().map(|v| v as i64).collect()),
             edges_array(py, &edges)?,
         ))
+    }
+
+    /// The op names the corpus's op ids index.
+    #[getter]
+    fn op_names(&self) -> Vec<String> {
+        self.corpus.op_names.clone()
+    }
+
+    /// This corpus in the mined-file encoding, with `extra` bytes of the
+    /// caller's, and with its graphs as the caller holds them (op ids into this
+    /// corpus's op names) and their macro graphs, or neither when `graphs` is None.
+    #[pyo3(signature = (extra, graphs=None))]
+    fn save<'py>(
+        &self,
+        py: Python<'py>,
+        extra: &[u8],
+        graphs: Option<Graphs<'py>>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let raw = match &graphs {
+            Some(g) => Some(raws(g)?),
+            None => None,
+        };
+        if let Some(r) = &raw {
+            if r.len() != self.corpus.mined.macros.len() {
+                return Err(invalid_argument(format!(
+                    "{} graphs for {} macro graphs",
+                    r.len(),
+                    self.corpus.mined.macros.len()
+                )));
+            }
+        }
+        let bytes = detached(py, || saved::encode(&self.corpus, raw.as_deref(), extra))?;
+        Ok(PyBytes::new(py, &bytes))
     }
 }
 
@@ -318,7 +289,7 @@ pub fn context_of<'py>(
         let edges = induced_edges(&dag, &ctx);
         Ok((ctx, edges))
     });
-    let (ctx, edges) = r?.map_err(|e| to_pyerr(py, e))?;
+    let (ctx, edges) = r?.map_err(CoreError)?;
     Ok((
         PyArray1::from_vec(py, ctx.into_iter().map(|v| v as i64).collect()),
         edges_array(py, &edges)?,
@@ -343,7 +314,7 @@ pub fn contract<'py>(
         let dag = Dag::validate(op_names.len(), o, s, d)?.dag;
         core_contract(&dag, &labels, part, &ctl)
     });
-    let (m, groups, forms) = r?.map_err(|e| to_pyerr(py, e))?;
+    let (m, groups, forms) = r?.map_err(CoreError)?;
     let index: HashMap<u128, i32> = HashMap::new();
     let form_refs: Vec<&Form> = forms.iter().collect();
     Ok((

@@ -3,8 +3,9 @@
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
+use crate::convert::edge_rows;
+use crate::errors::CoreError;
 use crate::run::detached;
-use crate::{edge_rows, to_pyerr};
 
 /// Which nodes are reachable from `seeds` without leaving a `stop` node
 /// (`archmotif_core::normalize::reach_forward`).
@@ -21,5 +22,5 @@ pub fn reach_forward<'py>(
     let result = detached(py, || {
         archmotif_core::normalize::reach_forward(num_nodes, src, dst, seeds, stop)
     })?;
-    Ok(PyArray1::from_vec(py, result.map_err(|e| to_pyerr(py, e))?))
+    Ok(PyArray1::from_vec(py, result.map_err(CoreError)?))
 }

@@ -3,13 +3,15 @@
 //! reports progress to an optional Python callback, in the calling thread.
 
 use std::sync::mpsc::RecvTimeoutError;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use pyo3::prelude::*;
 
 use archmotif_core::control::Control;
 use archmotif_core::Result as CoreResult;
+
+use crate::errors::{internal_error, invalid_argument};
 
 /// Stack of the worker threads: canonical search recurses once per
 /// individualised vertex (at most `MAX_CANON_NODES` deep).
@@ -20,24 +22,6 @@ const STACK: usize = 64 << 20;
 pub fn detached<T: Send>(py: Python<'_>, work: impl FnOnce() -> T + Send) -> PyResult<T> {
     py.detach(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)))
         .map_err(|payload| internal_error(py, payload.as_ref()))
-}
-
-/// `archmotif.InternalError` for a caught panic, with its message.
-pub fn internal_error(py: Python<'_>, payload: &(dyn std::any::Any + Send)) -> PyErr {
-    let what = payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "no message".into());
-    let msg = format!("a bug in archmotif's core (please report it): {what}");
-    match py
-        .import("archmotif.errors")
-        .and_then(|m| m.getattr("InternalError"))
-        .and_then(|c| Ok(c.cast_into::<pyo3::types::PyType>()?))
-    {
-        Ok(cls) => PyErr::from_type(cls, msg),
-        Err(e) => e,
-    }
 }
 
 /// Panics on purpose, directly or inside the rayon pool of [`run_blocking`], so
@@ -68,17 +52,42 @@ pub fn run_blocking<T: Send>(
     work: impl FnOnce() -> CoreResult<T> + Send,
 ) -> PyResult<CoreResult<T>> {
     if threads == Some(0) {
-        return Err(pyo3::exceptions::PyValueError::new_err(
+        return Err(invalid_argument(
             "threads must be at least 1 (or None for all cores)",
         ));
     }
-    // threads=None: rayon's default (RAYON_NUM_THREADS or one per core).
-    let pool = rayon::ThreadPoolBuilder::new()
+    let pool = pool(threads)?;
+    watched(py, progress, ctl, || pool.install(work))
+}
+
+/// The pool of `threads` workers (None: rayon's default, RAYON_NUM_THREADS or one
+/// per core), built on first use and kept: a pool per call cost a thread start per
+/// worker on every call. Not rayon's global pool, whose workers have the default
+/// stack, too small for canonical search. A process forked after a pool was built
+/// (PyTorch DataLoader workers) has the pool but not its threads: its first call
+/// builds pools of its own, and the parent's are forgotten, never joined.
+fn pool(threads: Option<usize>) -> PyResult<Arc<rayon::ThreadPool>> {
+    type Pools = (u32, Vec<(Option<usize>, Arc<rayon::ThreadPool>)>);
+    static POOLS: OnceLock<Mutex<Pools>> = OnceLock::new();
+    let mut pools = POOLS
+        .get_or_init(|| Mutex::new((std::process::id(), Vec::new())))
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if pools.0 != std::process::id() {
+        std::mem::forget(std::mem::take(&mut pools.1));
+        pools.0 = std::process::id();
+    }
+    if let Some((_, p)) = pools.1.iter().find(|(t, _)| *t == threads) {
+        return Ok(Arc::clone(p));
+    }
+    let built = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
         .stack_size(STACK)
         .build()
         .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
-    watched(py, progress, ctl, || pool.install(work))
+    let built = Arc::new(built);
+    pools.1.push((threads, Arc::clone(&built)));
+    Ok(built)
 }
 
 /// Runs single-threaded `work` on this thread with the GIL released, handing

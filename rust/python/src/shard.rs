@@ -1,40 +1,67 @@
-//! Glue for mining in shards (`archmotif.mine(..., client=...)`): a
-//! [`MiningShard`] per worker, and the coordinator's two steps, [`rank`] and
-//! [`assemble`]. The round loop itself is a few lines of Python that move
-//! counts between them; every decision is made here, in the core.
+//! Glue for mining in shards (the round coordinator of `archmotif.mining.rounds`):
+//! a [`MiningShard`] per shard, and the coordinator's steps, [`rank`],
+//! [`merge_results`] and [`assemble`]. The round loop itself is a few lines of
+//! Python that move counts between them; every decision is made in the core
+//! (`archmotif_core::shard`), this module only converts.
 
 use std::sync::Mutex;
 
-use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::PyBytes;
 
 use archmotif_core::control::Control;
 use archmotif_core::hash::op_label;
-use archmotif_core::mine::{Engine, Mined, Miner, Params};
+use archmotif_core::mine::{Engine, Mined, Miner, Strategy};
+use archmotif_core::saved::MinedCorpus;
 use archmotif_core::shard::{self, Counts, Shard};
 use archmotif_core::{wire, Dag};
 
-use crate::mining::{outputs, raws, validate_all, MinedCore};
+use crate::convert::{
+    counts_of, dags, lists, params_of, raws, CountLists, GraphArrays, Graphs, NamedParams,
+};
+use crate::errors::CoreError;
+use crate::mining::{outputs, Outputs};
 use crate::run::{detached, run_blocking};
-use crate::to_pyerr;
-
-type Graphs<'py> = Vec<(PyReadonlyArray1<'py, i32>, PyReadonlyArray2<'py, i64>)>;
-/// Counts as parallel lists sorted by id: (ids, occurrences, graphs).
-type CountLists = (Vec<u128>, Vec<u64>, Vec<u64>);
-
-fn lists(c: Counts) -> CountLists {
-    let mut v: Vec<(u128, (u64, u64))> = c.into_iter().collect();
-    v.sort_unstable_by_key(|(id, _)| *id);
-    (
-        v.iter().map(|(id, _)| *id).collect(),
-        v.iter().map(|(_, (n, _))| *n).collect(),
-        v.iter().map(|(_, (_, s))| *s).collect(),
-    )
-}
 
 fn finished() -> PyErr {
     pyo3::exceptions::PyRuntimeError::new_err("this mining shard has already finished")
+}
+
+/// A mining engine several shards share, one at a time (streamed mining: the
+/// chunks of a corpus, each resumed from its state on disk): the forms and
+/// candidate unions canonicalised so far, so no chunk canonicalises them again.
+#[pyclass(module = "archmotif._core", frozen)]
+pub struct MiningEngine {
+    miner: Mutex<Option<Miner>>,
+}
+
+#[pymethods]
+impl MiningEngine {
+    #[new]
+    fn new(op_names: Vec<String>) -> Self {
+        let labels: Vec<u64> = op_names.iter().map(|n| op_label(n)).collect();
+        MiningEngine {
+            miner: Mutex::new(Some(Miner::new(labels))),
+        }
+    }
+}
+
+impl MiningEngine {
+    fn take(&self) -> PyResult<Miner> {
+        self.miner
+            .lock()
+            .expect("engine lock")
+            .take()
+            .ok_or_else(|| {
+                pyo3::exceptions::PyRuntimeError::new_err(
+                    "this mining engine is in use by another shard",
+                )
+            })
+    }
+
+    fn give_back(&self, miner: Miner) {
+        *self.miner.lock().expect("engine lock") = Some(miner);
+    }
 }
 
 /// One shard of a corpus being mined: its validated graphs and their
@@ -44,6 +71,8 @@ pub struct MiningShard {
     dags: Vec<Dag>,
     state: Mutex<Option<Shard>>,
     threads: Option<usize>,
+    /// The shared engine this shard took its miner from, to give it back.
+    engine: Option<Py<MiningEngine>>,
 }
 
 impl MiningShard {
@@ -57,51 +86,86 @@ impl MiningShard {
         let refs: Vec<&Dag> = self.dags.iter().collect();
         let ctl = Control::new();
         let out = run_blocking(py, self.threads, None, &ctl, || work(shard, &refs, &ctl))?;
-        out.map_err(|e| to_pyerr(py, e))
+        Ok(out.map_err(CoreError)?)
     }
 }
 
 #[pymethods]
 impl MiningShard {
+    /// A shard of `graphs` (a list of (ops, edges) pairs or a corpus's layout
+    /// `(ops, node_offsets, edges, edge_offsets)`): started afresh, or resumed from `state` (what
+    /// `suspend` returned for the same graphs); with its own engine, or with
+    /// the shared `engine`, which it holds until `suspend` or `finish`.
     #[new]
-    #[pyo3(signature = (graphs, op_names, min_count, min_support, max_motif_nodes, max_levels, threads=None))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (graphs, op_names, params, threads=None, engine=None, state=None))]
     fn new(
         py: Python<'_>,
-        graphs: Graphs<'_>,
+        graphs: GraphArrays<'_>,
         op_names: Vec<String>,
-        min_count: u64,
-        min_support: u64,
-        max_motif_nodes: usize,
-        max_levels: usize,
+        params: NamedParams,
         threads: Option<usize>,
+        engine: Option<Py<MiningEngine>>,
+        state: Option<&[u8]>,
     ) -> PyResult<Self> {
-        let raw = raws(&graphs)?;
+        let raw = graphs.raws()?;
         let labels: Vec<u64> = op_names.iter().map(|n| op_label(n)).collect();
-        let params = Params {
-            min_count,
-            min_support,
-            max_motif_nodes,
-            max_levels,
+        let params = params_of(&params)?;
+        let miner = match &engine {
+            Some(e) => e.get().take()?,
+            None => Miner::new(labels),
         };
         let ctl = Control::new();
         let out = run_blocking(py, threads, None, &ctl, || {
-            let dags = validate_all(&raw, op_names.len())?;
+            let dags = dags(&raw, op_names.len())?;
             let refs: Vec<&Dag> = dags.iter().collect();
-            let shard = Shard::start(labels, &refs, params, &ctl)?;
+            let shard = match state {
+                None => Shard::start_with(miner, &refs, params, &ctl),
+                Some(bytes) => {
+                    let sizes: Vec<usize> = dags.iter().map(|d| d.num_nodes()).collect();
+                    let st = wire::decode_state(bytes, &sizes)?;
+                    Shard::resume(miner, st, &refs, params)
+                }
+            }?;
             Ok((dags, shard))
         })?;
-        let (dags, shard) = out.map_err(|e| to_pyerr(py, e))?;
+        // (on an error the shared engine's miner is lost with it: the run is over)
+        let (dags, shard) = out.map_err(CoreError)?;
         Ok(MiningShard {
             dags,
             state: Mutex::new(Some(shard)),
             threads,
+            engine,
         })
+    }
+
+    /// Steps aside between rounds: this shard's state, encoded (to resume from
+    /// with the same graphs); the shared engine is free again.
+    fn suspend<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let shard = self
+            .state
+            .lock()
+            .expect("shard lock")
+            .take()
+            .ok_or_else(finished)?;
+        let (bytes, miner) = detached(py, || {
+            let (state, miner) = shard.suspend();
+            (wire::encode_state(&state), miner)
+        })?;
+        if let Some(e) = &self.engine {
+            e.get().give_back(miner);
+        }
+        Ok(PyBytes::new(py, &bytes))
     }
 
     /// Starts a round: this shard's candidate counts.
     fn count(&self, py: Python<'_>) -> PyResult<CountLists> {
         self.step(py, |s, g, ctl| s.count(g, ctl)).map(lists)
+    }
+
+    /// Starts a round whose counts the caller has (taken before a suspend):
+    /// the candidates `apply` needs, not counted again.
+    fn prepare(&self, py: Python<'_>) -> PyResult<()> {
+        self.step(py, |s, g, ctl| s.prepare(g, ctl))
     }
 
     /// Applies ranked rules; returns the merges kept, counted.
@@ -129,13 +193,16 @@ impl MiningShard {
             .take()
             .ok_or_else(finished)?;
         let refs: Vec<&Dag> = self.dags.iter().collect();
-        let bytes = detached(py, || {
-            let (mut result, _) = shard.finish(&refs);
+        let (bytes, miner) = detached(py, || {
+            let (mut result, miner) = shard.finish(&refs);
             if !macros {
                 result.macros.clear();
             }
-            wire::encode(&result)
+            (wire::encode(&result), miner)
         })?;
+        if let Some(e) = &self.engine {
+            e.get().give_back(miner);
+        }
         Ok(PyBytes::new(py, &bytes))
     }
 
@@ -145,34 +212,43 @@ impl MiningShard {
     }
 }
 
-/// Sums counts from every shard (ids may repeat) and returns the frequent
-/// ids, best first.
+/// A running sum of count lists (streamed mining adds each chunk's as it goes,
+/// so the coordinator holds one total, not every chunk's counts).
+#[pyclass(module = "archmotif._core")]
+#[derive(Default)]
+pub struct CountSum {
+    total: Counts,
+}
+
+#[pymethods]
+impl CountSum {
+    #[new]
+    fn new() -> Self {
+        CountSum::default()
+    }
+
+    /// Adds one shard's counts.
+    fn add(&mut self, counts: CountLists) -> PyResult<()> {
+        shard::add_counts(&mut self.total, &counts_of(counts)?);
+        Ok(())
+    }
+
+    /// The total, as count lists sorted by id.
+    fn lists(&self) -> CountLists {
+        lists(self.total.clone())
+    }
+}
+
+/// Every shard's counts summed and ranked by the core: the frequent ids under
+/// `params`, best first.
 #[pyfunction]
-pub fn rank(
-    ids: Vec<u128>,
-    counts: Vec<u64>,
-    supports: Vec<u64>,
-    min_count: u64,
-    min_support: u64,
-) -> PyResult<Vec<u128>> {
-    if ids.len() != counts.len() || ids.len() != supports.len() {
-        return Err(pyo3::exceptions::PyValueError::new_err(
-            "ids, counts and supports differ in length",
-        ));
-    }
-    let mut total = Counts::default();
-    for ((id, c), s) in ids.into_iter().zip(counts).zip(supports) {
-        let t = total.entry(id).or_insert((0, 0));
-        t.0 += c;
-        t.1 += s;
-    }
-    let params = Params {
-        min_count,
-        min_support,
-        max_motif_nodes: 2,
-        max_levels: 0,
-    };
-    Ok(shard::rank([&total], params))
+pub fn rank(counts: Vec<CountLists>, params: NamedParams) -> PyResult<Vec<u128>> {
+    let params = params_of(&params)?;
+    let counts = counts
+        .into_iter()
+        .map(counts_of)
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(shard::rank(&counts, params))
 }
 
 /// Merges encoded shard results (in corpus order) into one encoded result, as
@@ -186,23 +262,24 @@ pub fn merge_results<'py>(py: Python<'py>, results: Vec<Vec<u8>>) -> PyResult<Bo
             .collect::<archmotif_core::Result<Vec<_>>>()?;
         Ok::<_, archmotif_core::Error>(wire::encode(&shard::merge(decoded)))
     })?;
-    let bytes = merged.map_err(|e| to_pyerr(py, e))?;
+    let bytes = merged.map_err(CoreError)?;
     Ok(PyBytes::new(py, &bytes))
 }
 
 /// Merges encoded shard results (in corpus order) into what `mine` returns.
 #[pyfunction]
-#[pyo3(signature = (results, graphs, op_names, rules, threads=None))]
+#[pyo3(signature = (results, graphs, op_names, rules, params, threads=None))]
 pub fn assemble<'py>(
     py: Python<'py>,
     results: Vec<Vec<u8>>,
     graphs: Graphs<'py>,
     op_names: Vec<String>,
     rules: Vec<Vec<u128>>,
+    params: NamedParams,
     threads: Option<usize>,
-) -> PyResult<(MinedCore, Bound<'py, PyDict>, Vec<Bound<'py, PyAny>>)> {
+) -> PyResult<Outputs<'py>> {
     let raw = raws(&graphs)?;
-    let labels: Vec<u64> = op_names.iter().map(|n| op_label(n)).collect();
+    let params = params_of(&params)?;
     let ctl = Control::new();
     let out = run_blocking(py, threads, None, &ctl, || {
         let decoded = results
@@ -217,10 +294,18 @@ pub fn assemble<'py>(
                 raw.len()
             )));
         }
-        let dags = validate_all(&raw, op_names.len())?;
-        let engine = Engine::Merge(Miner::with_rules(labels, rules, &vocabulary));
-        Ok((dags, engine, Mined { vocabulary, macros }))
+        let dags = dags(&raw, op_names.len())?;
+        let corpus = MinedCorpus {
+            strategy: Strategy::Merge,
+            params,
+            op_names,
+            rules,
+            mined: Mined { vocabulary, macros },
+            graphs: dags,
+        };
+        let engine: Engine = corpus.engine();
+        Ok((corpus, engine))
     })?;
-    let (dags, engine, mined) = out.map_err(|e| to_pyerr(py, e))?;
-    outputs(py, engine, op_names, dags, &mined)
+    let (corpus, engine) = out.map_err(CoreError)?;
+    outputs(py, engine, corpus)
 }
