@@ -62,6 +62,7 @@ __all__ = [
 # that ``import archmotif`` stays numpy-only.
 _LAZY = {
     "Encoder": ("archmotif.learn.encoder", "Encoder"),
+    "Predictor": ("archmotif.learn.predictor", "Predictor"),
     "Index": ("archmotif.retrieval.index", "Index"),
     "search": ("archmotif.retrieval.index", "search"),
     "evaluate": ("archmotif.retrieval.evaluate", "evaluate"),

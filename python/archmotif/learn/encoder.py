@@ -384,22 +384,23 @@ class Encoder:
     # ------------------------------------------------------------ save / load
     def save(self, path: str | os.PathLike[str]) -> None:
         """Writes the fitted encoder to one file (atomic, versioned, checksummed)."""
+        encoder_file.write(path, encoder_file.ENCODER_FORMAT, self.to_payload())
+
+    def to_payload(self) -> dict[str, Any]:
+        """What :meth:`save` writes (tensors, JSON strings, numbers), for a file that
+        carries an encoder inside it (:class:`~archmotif.learn.predictor.Predictor`)."""
         f = self._require()
-        encoder_file.write(
-            path,
-            encoder_file.ENCODER_FORMAT,
-            {
-                "config": json.dumps(self.config),
-                "op_names": json.dumps(f.ops.names),
-                "vocab_ids": json.dumps([format(i, "032x") for i in f.vocab_ids]),
-                "motif_dim": f.table.shape[1],
-                "motif_enc": f.motif_enc.state_dict(),
-                "macro_enc": f.macro_enc.state_dict(),
-                "table": f.table,
-                "corpus": pack_graphs(self._graphs),
-                **({"spreads": json.dumps(self._spreads())} if self.config["bag_weight"] else {}),
-            },
-        )
+        return {
+            "config": json.dumps(self.config),
+            "op_names": json.dumps(f.ops.names),
+            "vocab_ids": json.dumps([format(i, "032x") for i in f.vocab_ids]),
+            "motif_dim": f.table.shape[1],
+            "motif_enc": f.motif_enc.state_dict(),
+            "macro_enc": f.macro_enc.state_dict(),
+            "table": f.table,
+            "corpus": pack_graphs(self._graphs),
+            **({"spreads": json.dumps(self._spreads())} if self.config["bag_weight"] else {}),
+        }
 
     @classmethod
     def load(
@@ -414,6 +415,20 @@ class Encoder:
         :class:`~archmotif.FormatError` naming it."""
         p = os.fspath(path)
         d = encoder_file.read(p, encoder_file.ENCODER_FORMAT)
+        return cls.from_payload(d, p, device=device, progress=progress, threads=threads)
+
+    @classmethod
+    def from_payload(
+        cls,
+        d: dict[str, Any],
+        p: str,
+        *,
+        device: str | torch.device | None = None,
+        progress: bool = True,
+        threads: int | None = 1,
+    ) -> Encoder:
+        """The encoder a :meth:`to_payload` dict describes, read from file ``p`` (named in
+        errors); every setting and size is checked before anything is allocated."""
         try:
             config = parse_json(d["config"], p, "encoder settings")
             if not isinstance(config, dict):

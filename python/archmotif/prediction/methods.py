@@ -1,0 +1,163 @@
+"""The rows of the prediction benchmark: each a *regressor* with ``fit(graphs, targets, *,
+seed)`` and ``predict(graphs) -> float64 [n]``, built once per benchmark run by
+:func:`make_methods` from the whole space (``graphs``, unlabelled: what pretraining and
+the label-free feature fits may see).
+
+- ``ours``: :class:`~archmotif.learn.predictor.Predictor` over an :class:`Encoder`
+  pretrained on every graph of the space (no label seen);
+- ``ours-no-pretrain``: the same predictor over the same encoder with 0 training epochs
+  in both stages (same vocabulary and model, random weights);
+- ``motif-bag-ridge``: the hierarchical TF-IDF motif bag (fitted on the space) +
+  ridge regression;
+- ``wl-ridge``: the Weisfeiler-Lehman subtree TF-IDF + SVD features (fitted on the
+  space) + ridge regression;
+- ``ophist-gbm``: the count of every op (at the benchmark's level of detail) +
+  scikit-learn's histogram gradient boosting;
+- ``gin``: :class:`~archmotif.learn.gin_regressor.GINRegressor`, from scratch on the raw
+  operator graph.
+
+The ridge's strength is chosen on the labelled graphs alone, by exact leave-one-out
+error over a fixed grid (the kernel form: the labelled sets are smaller than the
+feature widths). Fixed features are computed once per distinct graph (canonical hash).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from archmotif.graph import OpGraph
+from archmotif.mining import canonical_hash
+
+__all__ = ["METHODS", "FeatureRegressor", "make_methods", "ridge_loo"]
+
+METHODS = ("ours", "ours-no-pretrain", "motif-bag-ridge", "wl-ridge", "ophist-gbm", "gin")
+RIDGE_GRID = tuple(10.0**k for k in range(-3, 4))
+
+
+def ridge_loo(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Kernel ridge on centred targets with the strength of :data:`RIDGE_GRID` that has
+    the least leave-one-out squared error: ``(dual weights, y mean, strength)``."""
+    k = x @ x.T
+    ym = float(y.mean())
+    yc = y - ym
+    w, v = np.linalg.eigh(k)
+    best: tuple[float, np.ndarray, float] | None = None
+    for lam in RIDGE_GRID:
+        hinv = (v / (w + lam)) @ v.T  # (K + lam I)^-1
+        alpha = hinv @ yc
+        loo = alpha / np.diag(hinv)  # exact LOO residuals of kernel ridge
+        err = float(np.mean(loo**2))
+        if best is None or err < best[0]:
+            best = (err, alpha, lam)
+    assert best is not None
+    return best[1], ym, best[2]
+
+
+class FeatureRegressor:
+    """Fixed features of every graph of the space, one regressor per labelled set."""
+
+    def __init__(
+        self, name: str, featurise: Callable[[list[OpGraph]], np.ndarray], model: str
+    ) -> None:
+        self.name, self.model = name, model
+        self._featurise = featurise
+        self._memo: dict[int, np.ndarray] = {}
+        self._fitted: Any = None
+
+    def _x(self, graphs: Sequence[OpGraph]) -> np.ndarray:
+        hashes = [canonical_hash(g, detail="attrs") for g in graphs]
+        todo: dict[int, OpGraph] = {}
+        for h, g in zip(hashes, graphs, strict=True):
+            if h not in self._memo:
+                todo.setdefault(h, g)
+        if todo:
+            self._memo.update(zip(todo, self._featurise(list(todo.values())), strict=True))
+        return np.stack([self._memo[h] for h in hashes]).astype(np.float64)
+
+    def fit(self, graphs: Sequence[OpGraph], targets: np.ndarray, *, seed: int = 0) -> Any:
+        x, y = self._x(graphs), np.asarray(targets, dtype=np.float64)
+        if self.model == "ridge":
+            alpha, ym, _ = ridge_loo(x, y)
+            self._fitted = (x, alpha, ym)
+        else:
+            from sklearn.ensemble import HistGradientBoostingRegressor
+
+            self._fitted = HistGradientBoostingRegressor(random_state=seed).fit(x, y)
+        return self
+
+    def predict(self, graphs: Sequence[OpGraph]) -> np.ndarray:
+        x = self._x(graphs)
+        if self.model == "ridge":
+            xt, alpha, ym = self._fitted
+            return x @ (xt.T @ alpha) + ym
+        return np.asarray(self._fitted.predict(x), dtype=np.float64)
+
+
+def _op_histogram(space: list[OpGraph]) -> Callable[[list[OpGraph]], np.ndarray]:
+    names = sorted({n for g in space for n in g.view("attrs").op_names})
+    col = {n: i for i, n in enumerate(names)}
+
+    def featurise(graphs: list[OpGraph]) -> np.ndarray:
+        out = np.zeros((len(graphs), len(names)))
+        for r, g in enumerate(graphs):
+            for op, c in g.view("attrs").op_counts().items():
+                if op in col:
+                    out[r, col[op]] = c
+        return out
+
+    return featurise
+
+
+def make_methods(
+    names: Sequence[str],
+    space: list[OpGraph],
+    *,
+    quick: bool = False,
+    log: Callable[[str], None] = print,
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """The regressors ``names`` over ``space`` and what preparing them cost:
+    ``{"pretrain_wall_s", "pretrain_cpu_s", "distinct"}``."""
+    from archmotif.learn.encoder import Encoder
+    from archmotif.learn.gin_regressor import GINRegressor
+    from archmotif.learn.motif_bag import MotifBag
+    from archmotif.learn.predictor import Predictor
+    from archmotif.learn.wl import WLBaseline
+
+    unknown = sorted(set(names) - set(METHODS))
+    if unknown:
+        from archmotif.errors import InvalidArgument
+
+        raise InvalidArgument(f"unknown methods {unknown}; choose from {', '.join(METHODS)}")
+    seen: dict[int, OpGraph] = {}
+    for g in space:
+        seen.setdefault(canonical_hash(g, detail="attrs"), g)
+    distinct = [g.view("attrs") for g in seen.values()]
+    cost: dict[str, float] = {"distinct": float(len(distinct))}
+    epochs = {"stage1_epochs": 2, "stage2_epochs": 2} if quick else {}
+    out: dict[str, Any] = {}
+    for name in names:
+        t, c = time.perf_counter(), time.process_time()
+        if name == "ours":
+            enc = Encoder(**epochs, progress=False).fit(distinct, seed=0)
+            cost["pretrain_wall_s"] = time.perf_counter() - t
+            cost["pretrain_cpu_s"] = time.process_time() - c
+            out[name] = Predictor(enc, **({"epochs": 20, "members": 2} if quick else {}))
+        elif name == "ours-no-pretrain":
+            enc = Encoder(stage1_epochs=0, stage2_epochs=0, progress=False).fit(distinct, seed=0)
+            out[name] = Predictor(enc, **({"epochs": 20, "members": 2} if quick else {}))
+        elif name == "motif-bag-ridge":
+            bag = MotifBag().fit(distinct)
+            out[name] = FeatureRegressor(name, bag.embed, "ridge")
+        elif name == "wl-ridge":
+            wl = WLBaseline().fit(distinct)
+            out[name] = FeatureRegressor(name, wl.embed, "ridge")
+        elif name == "ophist-gbm":
+            out[name] = FeatureRegressor(name, _op_histogram(space), "gbm")
+        else:
+            out[name] = GINRegressor(epochs=3 if quick else 60)
+        log(f"  prepared {name} ({time.perf_counter() - t:.1f} s)")
+    return out, cost

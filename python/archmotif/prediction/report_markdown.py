@@ -1,0 +1,121 @@
+"""Markdown of the prediction benchmark (:mod:`archmotif.prediction.benchmark`): the
+command that regenerates it at the top, what was run and on what, then Kendall tau and
+Spearman rho per method and training size (mean ± standard deviation over seeds), with
+the published figures as reference rows marked as reported on their own splits."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from archmotif.atomic import write_atomic
+
+__all__ = ["PUBLISHED", "write_report"]
+
+# Kendall tau on NAS-Bench-201 CIFAR-10 as the papers report it, by number of training
+# architectures (their own splits, their own labels: reference only). 156 = 1%, 1563 = 10%.
+PUBLISHED: dict[str, dict[int, float]] = {
+    "arch2vec (as re-run by PINAT)": {1563: 0.605},
+    "PINAT (AAAI 2024)": {156: 0.631, 1563: 0.784},
+    "NAR-Former V2 (NeurIPS 2023)": {156: 0.752, 1563: 0.888},
+    "FlowerFormer (CVPR 2024)": {156: 0.790},
+    "NN-Former (CVPR 2025)": {156: 0.804, 1563: 0.890},
+    "FGP + FlowerFormer (about 1%)": {156: 0.836},
+}
+_LABELS = {
+    "ours": "ours (pretrained encoder + head)",
+    "ours-no-pretrain": "ours without pretraining (random init)",
+    "motif-bag-ridge": "motif bag + ridge",
+    "wl-ridge": "WL features + ridge",
+    "ophist-gbm": "op-count histogram + gradient boosting",
+    "gin": "GIN from scratch (raw operator graph)",
+}
+
+
+def _cell(values: Sequence[float]) -> str:
+    if not values:
+        return "—"
+    v = np.asarray(values)
+    return f"{v.mean():.3f} ± {v.std():.3f}" if len(v) > 1 else f"{v[0]:.3f}"
+
+
+def _table(rows: list[dict[str, Any]], sizes: Sequence[int], metric: str, ref: bool) -> list[str]:
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    lines = [
+        "| method | " + " | ".join(f"{s} labels" for s in sizes) + " |",
+        "|---|" + "---:|" * len(sizes),
+    ]
+    for m in methods:
+        cells = []
+        for s in sizes:
+            ok = [
+                r[metric] for r in rows if r["method"] == m and r["size"] == s and "error" not in r
+            ]
+            bad = [r for r in rows if r["method"] == m and r["size"] == s and "error" in r]
+            cells.append(_cell(ok) + (f" ({len(bad)} failed)" if bad else ""))
+        lines.append(f"| {_LABELS.get(m, m)} | " + " | ".join(cells) + " |")
+    if ref:
+        for name, figs in PUBLISHED.items():
+            cells = [f"*{figs[s]:.3f}*" if s in figs else "" for s in sizes]
+            lines.append(f"| *{name}, reported on its own splits* | " + " | ".join(cells) + " |")
+    return lines
+
+
+def write_report(
+    rows: list[dict[str, Any]], output: str | os.PathLike[str], *, meta: dict[str, Any]
+) -> None:
+    """Writes the markdown report of ``rows`` at ``output`` (atomically)."""
+    sizes = list(meta["sizes"])
+    pct = ", ".join(f"{s} ({100 * s / meta['networks']:.1f}%)" for s in sizes)
+    wall, cpu = meta.get("pretrain_wall_s"), meta.get("pretrain_cpu_s")
+    pre = (
+        f"{wall / 60:.1f} min wall, {cpu / 60:.1f} min CPU time"
+        if wall is not None and cpu is not None
+        else "not run"
+    )
+    raw = os.path.basename(os.path.splitext(os.fspath(output))[0] + ".json")
+    lines = [
+        "# Few-label accuracy prediction on NAS-Bench-201",
+        "",
+        "Regenerate with:",
+        "",
+        "```",
+        meta["command"] or "archmotif eval --task predict",
+        "```",
+        "",
+        f"Generated {meta['generated']} on {meta['machine']}; total {meta['total_s'] / 60:.1f} min"
+        + (
+            " (**quick run**: a small subset, few epochs — not the benchmark)"
+            if meta["quick"]
+            else ""
+        )
+        + f". Raw figures: [`{raw}`]({raw}).",
+        "",
+        f"- Space: {meta['networks']} NAS-Bench-201 networks ({meta['distinct_graphs']} distinct "
+        "graphs at the op-plus-attributes level of detail), CIFAR-10 accuracy from "
+        "analog-nasbench (`cifar10_accuracy`).",
+        f"- Training sizes {pct}, drawn at random with seeds {meta['seeds']}; every other "
+        "network is the test set. Figures are mean ± std over the seeds.",
+        f"- Pretraining of our encoder on all distinct graphs (no label seen): {pre}.",
+        "",
+        "## Kendall tau (test networks)",
+        "",
+        *_table(rows, sizes, "kendall_tau", ref=True),
+        "",
+        "## Spearman rho (test networks)",
+        "",
+        *_table(rows, sizes, "spearman_rho", ref=False),
+        "",
+    ]
+    errors = [r for r in rows if "error" in r]
+    if errors:
+        lines += ["## Failed runs", ""]
+        lines += [
+            f"- {r['method']}, {r['size']} labels, seed {r['seed']}: {r['error']}" for r in errors
+        ]
+        lines.append("")
+    text = "\n".join(lines).encode()
+    write_atomic(output, lambda f: f.write(text))
