@@ -6,7 +6,8 @@ embeddings, 3 GIN layers, jumping-knowledge mean pooling) followed by one linear
 trained end to end on the labelled graphs with the same loss and loop as
 :class:`~archmotif.learn.predictor.Predictor`'s heads
 (:func:`~archmotif.learn.rank_head.fit_ensemble`: squared error + pairwise ranking,
-Adam, seeded), so the two differ only in what the model sees. ``detail`` is the level of
+Adam, seeded; a budget of ``steps`` optimiser steps), so the two differ only in what the
+model sees. ``detail`` is the level of
 detail of the graphs (``"attrs"``: op names carry kernel sizes and strides).
 """
 
@@ -25,8 +26,9 @@ from archmotif.graph import OpGraph
 from archmotif.learn.data import OpVocabulary, op_data
 from archmotif.learn.models import OpGraphEncoder
 from archmotif.learn.predictor import check_targets
-from archmotif.learn.rank_head import fit_ensemble, predict_ensemble
+from archmotif.learn.rank_head import PAIR_BATCH, fit_ensemble, predict_ensemble
 from archmotif.learn.train import RunContext
+from archmotif.mining import canonical_hash
 
 __all__ = ["GINRegressor"]
 
@@ -51,7 +53,7 @@ class GINRegressor:
         *,
         detail: str = "attrs",
         hidden: int = 64,
-        epochs: int = 100,
+        steps: int = 300,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
         rank_weight: float = 1.0,
@@ -59,10 +61,10 @@ class GINRegressor:
         threads: int | None = 1,
     ) -> None:
         self.detail = check_detail(detail)
-        for arg, v, lo, hi in (("hidden", hidden, 1, 4096), ("epochs", epochs, 1, 10**5)):
+        for arg, v, lo, hi in (("hidden", hidden, 1, 4096), ("steps", steps, 1, 10**6)):
             if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
                 raise InvalidArgument(f"{arg} must be an integer in [{lo}, {hi}], got {v!r}")
-        self.hidden, self.epochs, self.lr = hidden, epochs, float(lr)
+        self.hidden, self.steps, self.lr = hidden, steps, float(lr)
         self.weight_decay, self.rank_weight = float(weight_decay), float(rank_weight)
         self.device = RunContext.pick_device(device)
         self.threads = threads
@@ -88,21 +90,30 @@ class GINRegressor:
         ctx = RunContext(int(seed), self.device, False, self.threads)
         ctx.seed_globals()
         n_ops = len(self._ops)
+        # a budget of optimiser steps, not epochs: 78 labels are one batch, 1,563 four
+        epochs = -(-self.steps // -(-len(gs) // PAIR_BATCH))
         with ctx.scoped():
             (self._model,) = fit_ensemble(
                 lambda: _GINScore(n_ops, self.hidden),
                 lambda m, rows: m(Batch.from_data_list([datas[i] for i in rows.tolist()])
                                   .to(self.device)),
-                torch.arange(len(gs)), yt, members=1, epochs=self.epochs, lr=self.lr,
+                torch.arange(len(gs)), yt, members=1, epochs=epochs, lr=self.lr,
                 weight_decay=self.weight_decay, rank_weight=self.rank_weight, gen=ctx.gen,
                 device=self.device,
             )  # fmt: skip
         return self
 
     def predict(self, graphs: Sequence[OpGraph]) -> np.ndarray:
+        """float64 ``[len(graphs)]``; isomorphic graphs are scored once."""
         if self._model is None:
             raise LearnError("GINRegressor.predict called before fit")
-        datas = self._data(list(graphs))
+        gs = list(graphs)
+        hashes = [canonical_hash(g, detail=self.detail) for g in gs]
+        first: dict[int, int] = {}
+        for i, h in enumerate(hashes):
+            first.setdefault(h, i)
+        where = {h: k for k, h in enumerate(first)}
+        datas = self._data([gs[i] for i in first.values()])
         ctx = RunContext(0, self.device, False, self.threads)
         with ctx.scoped():
             s = predict_ensemble(
@@ -111,4 +122,5 @@ class GINRegressor:
                                   .to(self.device)),
                 torch.arange(len(datas)), batch=512,
             )  # fmt: skip
-        return s.numpy() * self._y[1] + self._y[0]
+        scores = s.numpy()[[where[h] for h in hashes]] if gs else s.numpy()
+        return scores * self._y[1] + self._y[0]

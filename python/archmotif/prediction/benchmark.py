@@ -113,6 +113,7 @@ def run_benchmark(
         "machine": _machine(),
     }
     out = os.fspath(output)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     raw = os.path.splitext(out)[0] + ".json"
     payload = json.dumps({"meta": meta, "rows": rows}, indent=1).encode()
     write_atomic(raw, lambda f: f.write(payload))
