@@ -76,32 +76,21 @@ def run_benchmark(
     output: str | os.PathLike[str] = "docs/prediction.md",
     *,
     quick: bool = False,
+    encoder: str | os.PathLike[str] | None = None,
     command: str = "",
     log: Callable[[str], None] = print,
 ) -> list[dict[str, Any]]:
-    """Runs the grid; writes ``output`` and ``<output stem>.json``; returns the rows
+    """Runs the grid (``encoder``: a pretrained encoder file for ``ours``, instead of
+    pretraining here); writes ``output`` and ``<output stem>.json``; returns the rows
     ``{"method", "size", "seed", "kendall_tau", "spearman_rho", "fit_s", "predict_s"}``
     (``"error"`` instead of the figures for a run that raised)."""
-    from archmotif.prediction.report_markdown import write_report
-
     started = time.perf_counter()
     graphs, y = load_space(QUICK_SPACE if quick else None)
     sizes = QUICK_SIZES if quick else tuple(sizes)
     log(f"nasbench201: {len(graphs)} networks, accuracy {y.min():.2f}-{y.max():.2f}%")
-    regressors, cost = make_methods(methods, graphs, quick=quick, log=log)
-    rows: list[dict[str, Any]] = []
-    for size in sizes:
-        for seed in seeds:
-            train, test = split(len(graphs), size, seed)
-            tr = [graphs[i] for i in train]
-            te = [graphs[i] for i in test]
-            for name in methods:
-                rows.append(
-                    _one(name, regressors[name], tr, y[train], te, y[test], size, seed, log)
-                )
+    regressors, cost = make_methods(methods, graphs, quick=quick, encoder=encoder, log=log)
     meta = {
         "command": command,
-        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "networks": len(graphs),
         "distinct_graphs": int(cost["distinct"]),
         "sizes": list(sizes),
@@ -109,8 +98,33 @@ def run_benchmark(
         "quick": quick,
         "pretrain_wall_s": cost.get("pretrain_wall_s"),
         "pretrain_cpu_s": cost.get("pretrain_cpu_s"),
-        "total_s": time.perf_counter() - started,
+        "encoder_file": None if encoder is None else os.fspath(encoder),
         "machine": _machine(),
+    }
+    rows: list[dict[str, Any]] = []
+    # seeds outside sizes: a run stopped early still has every size at the first seeds;
+    # the report is rewritten after every split, marked partial until the grid is done
+    for i, seed in enumerate(seeds):
+        for size in sizes:
+            train, test = split(len(graphs), size, seed)
+            tr = [graphs[i] for i in train]
+            te = [graphs[i] for i in test]
+            for name in methods:
+                model = regressors[name]
+                rows.append(_one(name, model, tr, y[train], te, y[test], size, seed, log))
+            done = i == len(seeds) - 1 and size == sizes[-1]
+            _write(rows, output, {**meta, "partial": not done}, started)
+    return rows
+
+
+def _write(rows: list[dict[str, Any]], output: str | os.PathLike[str], meta: dict[str, Any],
+           started: float) -> None:  # fmt: skip
+    from archmotif.prediction.report_markdown import write_report
+
+    meta = {
+        **meta,
+        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "total_s": time.perf_counter() - started,
     }
     out = os.fspath(output)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
@@ -118,7 +132,6 @@ def run_benchmark(
     payload = json.dumps({"meta": meta, "rows": rows}, indent=1).encode()
     write_atomic(raw, lambda f: f.write(payload))
     write_report(rows, out, meta=meta)
-    return rows
 
 
 def _one(

@@ -71,15 +71,21 @@ def write_report(
     sizes = list(meta["sizes"])
     pct = ", ".join(f"{s} ({100 * s / meta['networks']:.1f}%)" for s in sizes)
     wall, cpu = meta.get("pretrain_wall_s"), meta.get("pretrain_cpu_s")
-    pre = (
-        f"{wall / 60:.1f} min wall, {cpu / 60:.1f} min CPU time"
-        if wall is not None and cpu is not None
-        else "not run"
-    )
+    if wall is not None and cpu is not None:
+        pre = f"{wall / 60:.1f} min wall, {cpu / 60:.1f} min CPU time"
+    elif meta.get("encoder_file"):
+        pre = f"done beforehand (`{meta['encoder_file']}`), timed on its own"
+    else:
+        pre = "not run"
     raw = os.path.basename(os.path.splitext(os.fspath(output))[0] + ".json")
     lines = [
         "# Few-label accuracy prediction on NAS-Bench-201",
         "",
+        *(
+            ["**Partial**: the run had not finished when this was written.", ""]
+            if meta.get("partial")
+            else []
+        ),
         "Regenerate with:",
         "",
         "```",

@@ -159,9 +159,16 @@ def _cmd_eval_predict(args: argparse.Namespace) -> int:
     output = args.output or "docs/prediction.md"
     parts = ["archmotif", "eval", "--task", "predict", "--methods", ",".join(methods),
              "--sizes", ",".join(map(str, sizes)), "--seeds", seeds, "-o", output]  # fmt: skip
-    parts += ["--quick"] * args.quick
-    rows = run_benchmark(methods, sizes, [int(s) for s in _csv(seeds)], output,
-                         quick=args.quick, command=shlex.join(parts))  # fmt: skip
+    parts += ["--quick"] * args.quick + (["--encoder", args.encoder] if args.encoder else [])
+    rows = run_benchmark(
+        methods,
+        sizes,
+        [int(s) for s in _csv(seeds)],
+        output,
+        quick=args.quick,
+        encoder=args.encoder,
+        command=shlex.join(parts),
+    )
     failed = [r for r in rows if "error" in r]
     print(f"wrote {output}" + (f"; {len(failed)} runs failed" if failed else ""))
     return 1 if failed else 0
@@ -271,6 +278,9 @@ def register(sub: Any) -> None:
                    help="retrieval (default), or predict: the NAS-Bench-201 few-label "
                         "accuracy-prediction benchmark (docs/prediction.md)")  # fmt: skip
     e.add_argument("--sizes", help="predict: comma-separated training sizes (78,156,781,1563)")
+    e.add_argument("--encoder", metavar="FILE",
+                   help="predict: an encoder pretrained on the space beforehand, for ours "
+                        "(default: pretrain here, timed in the report)")  # fmt: skip
     e.add_argument("--datasets", help="comma-separated (default zoo,darts; quick: builtin,darts)")
     e.add_argument("--methods",
                    help="comma-separated methods to compare (default: all)")  # fmt: skip
