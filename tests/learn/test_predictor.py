@@ -154,3 +154,15 @@ def test_an_encoder_file_is_not_a_predictor_file(encoder, tmp_path):
     encoder.save(tmp_path / "enc.npz")
     with pytest.raises(FormatError, match="not an archmotif predictor"):
         Predictor.load(tmp_path / "enc.npz")
+
+
+@pytest.mark.parametrize("features", ["graph", "motifs+graph+bag"])
+def test_other_features_fit_and_round_trip(space, encoder, tmp_path, features):
+    graphs, y = space
+    pred = Predictor(encoder, features=features, **QUICK).fit(graphs[:TRAIN], y[:TRAIN])
+    dim = {"graph": 16, "motifs+graph+bag": 32 + len(pred._columns)}[features]
+    assert pred.features(graphs[:3]).shape == (3, dim)
+    pred.save(tmp_path / "p.npz")
+    np.testing.assert_array_equal(
+        Predictor.load(tmp_path / "p.npz").predict(graphs), pred.predict(graphs)
+    )

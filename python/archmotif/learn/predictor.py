@@ -4,13 +4,18 @@ graph, with few labels, on top of the label-free two-stage :class:`Encoder`.
 The encoder is pretrained without labels on every architecture of the space (for
 NAS-Bench-201 all 15,625 networks, no accuracy seen); then an ensemble of small heads
 (:mod:`archmotif.learn.rank_head`) is fitted on the few labelled ones, with a squared
-error plus a pairwise ranking loss (the metric of the field is Kendall tau). The head reads
+error plus a pairwise ranking loss (the metric of the field is Kendall tau). The
+encoder is frozen. ``features`` says what the head reads, ``+``-joined:
 
-- the encoder's learnt (dense) half, ``out`` columns, and
-- the columns of its hierarchical TF-IDF motif bag whose motif occurs in at least
-  ``min_df`` of the pretraining graphs (and not in all of them): a motif seen in a
-  handful of architectures, such as a whole NAS-Bench-201 cell, cannot generalise from
-  78 labels, while shared sub-motifs (a 3x3 convolution followed by an addition) do.
+- ``motifs`` (the default): the mean stage-1 motif embedding over the graph's macro
+  nodes (:meth:`Encoder.motif_means`), what the graph is made of;
+- ``graph``: the encoder's learnt (dense) half, the stage-2 macro-graph embedding;
+- ``bag``: the columns of its hierarchical TF-IDF motif bag whose motif occurs in at
+  least ``min_df`` of the pretraining graphs (and not in all of them).
+
+On NAS-Bench-201 (docs/prediction.md) ``motifs`` alone ranks best: the stage-2
+embedding, trained with NT-Xent for retrieval, spreads near-identical cells apart and
+ranks worse, and the bag's sparse columns overfit a few dozen labels.
 
 Each feature is standardised over the pretraining corpus (label-free) before the head.
 The encoder stays frozen while the head is fitted, so the features of a graph never
@@ -27,6 +32,7 @@ the level of detail the graphs are seen at (:meth:`OpGraph.view`): with attribut
 :meth:`save` writes one file (:mod:`archmotif.learn.encoder_file`'s checked format,
 kind ``archmotif.predictor``): settings (checked against :data:`CONFIG_SCHEMA`), the
 encoder's payload, the selected bag columns, the standardisation and the heads' weights.
+Every graph a predictor sees is looked at in its ``detail`` view first.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ __all__ = ["CONFIG_SCHEMA", "PREDICTOR_FORMAT", "Predictor", "check_targets"]
 PREDICTOR_FORMAT = "archmotif.predictor"
 CONFIG_SCHEMA: dict[str, Any] = {
     "detail": ("op", "attrs"),
+    "features": ("motifs", "graph", "motifs+graph", "motifs+bag", "graph+bag", "motifs+graph+bag"),
     "hidden": (int, 1, 4096),
     "members": (int, 1, 64),
     "epochs": (int, 1, 10**5),
@@ -129,6 +136,7 @@ class Predictor:
         encoder: Encoder | str | os.PathLike[str] | None = None,
         *,
         detail: str = "attrs",
+        features: str = "motifs",
         hidden: int = 64,
         members: int = 5,
         epochs: int = 300,
@@ -144,9 +152,9 @@ class Predictor:
     ) -> None:
         check_detail(detail)
         self.config = check_config(
-            dict(detail=detail, hidden=hidden, members=members, epochs=epochs, lr=lr,
-                 weight_decay=weight_decay, dropout=dropout, rank_weight=rank_weight,
-                 min_df=min_df)
+            dict(detail=detail, features=features, hidden=hidden, members=members,
+                 epochs=epochs, lr=lr, weight_decay=weight_decay, dropout=dropout,
+                 rank_weight=rank_weight, min_df=min_df)
         )  # fmt: skip
         self.device = RunContext.pick_device(device)
         self.threads, self.progress = threads, progress
@@ -181,8 +189,15 @@ class Predictor:
             if h not in self._memo:
                 todo.setdefault(h, g)
         if todo:
-            dense, bag = self.encoder.embed_halves([g.view(detail) for g in todo.values()])
-            parts = [dense] + ([bag[:, self._columns]] if bag is not None else [])
+            gs = [g.view(detail) for g in todo.values()]
+            wanted = self.config["features"].split("+")
+            parts = [self.encoder.motif_means(gs)] if "motifs" in wanted else []
+            if "bag" in wanted:
+                dense, bag = self.encoder.embed_halves(gs)
+                parts += [dense] if "graph" in wanted else []
+                parts += [bag[:, self._columns]] if bag is not None else []
+            elif "graph" in wanted:
+                parts.append(self.encoder.embed_dense(gs))
             rows = np.hstack(parts).astype(np.float32)
             self._memo.update(zip(todo, rows, strict=True))
         d = self._dim()
@@ -190,15 +205,19 @@ class Predictor:
         return (out if out is not None else np.zeros((0, d), np.float32)), hashes
 
     def _dim(self) -> int:
-        bag = len(self._columns) if self._columns is not None else 0
-        return int(self.encoder.config["out"]) + bag
+        wanted = self.config["features"].split("+")
+        f = self.encoder._require()
+        bag = len(self._columns) if self._columns is not None and "bag" in wanted else 0
+        motifs = int(f.table.shape[1]) if "motifs" in wanted else 0
+        graph = int(self.encoder.config["out"]) if "graph" in wanted else 0
+        return motifs + graph + bag
 
     def _prepare(self) -> None:
         """Picks the bag columns and the standardisation from the pretraining corpus."""
         enc = self.encoder
         corpus = enc._graphs
         self._memo = {}
-        if enc.config["bag_weight"] > 0:
+        if enc.config["bag_weight"] > 0 and "bag" in self.config["features"]:
             bag = enc.embed_halves(corpus)[1]
             assert bag is not None
             df = (bag > 0).mean(axis=0)
@@ -283,7 +302,7 @@ class Predictor:
             {
                 "config": json.dumps(self.config),
                 "encoder": self.encoder.to_payload(),
-                "columns": torch.from_numpy(self._columns.astype(np.int64)),
+                "columns": json.dumps(self._columns.tolist()),
                 "mean": torch.from_numpy(self._scale[0]),
                 "std": torch.from_numpy(self._scale[1]),
                 "target": json.dumps(list(self._y)),
@@ -316,12 +335,13 @@ class Predictor:
             enc = Encoder.from_payload(d["encoder"], p, device=device, progress=False,
                                        threads=threads)  # fmt: skip
             pred = cls(enc, **config, device=device, threads=threads)
-            cols, mean, std = d["columns"], d["mean"], d["std"]
+            cols, mean, std = parse_json(d["columns"], p, "bag columns"), d["mean"], d["std"]
             n_bag = len(enc._require().vocab_ids) if enc.config["bag_weight"] > 0 else 0
-            if not (isinstance(cols, torch.Tensor) and cols.dtype == torch.int64
-                    and cols.ndim == 1 and bool(((cols >= 0) & (cols < n_bag)).all())):  # fmt: skip
+            ok = isinstance(cols, list) and len(cols) <= n_bag
+            ok = ok and all(type(c) is int and 0 <= c < n_bag for c in cols)
+            if not ok:
                 raise ValueError("bad bag columns")
-            pred._columns = cols.numpy()
+            pred._columns = np.array(cols, dtype=np.int64)
             dim = pred._dim()
             for t in (mean, std):
                 if not isinstance(t, torch.Tensor) or t.dtype != torch.float32 or t.shape != (dim,):

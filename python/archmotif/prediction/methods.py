@@ -7,6 +7,8 @@ the label-free feature fits may see).
   pretrained on every graph of the space (no label seen);
 - ``ours-no-pretrain``: the same predictor over the same encoder with 0 training epochs
   in both stages (same vocabulary and model, random weights);
+- ``ours-graph``, ``ours-graph-no-pretrain``: the same two with the head reading the
+  stage-2 graph embedding (``features="graph"``) instead of the mean motif embedding;
 - ``motif-bag-ridge``: the hierarchical TF-IDF motif bag (fitted on the space) +
   ridge regression;
 - ``wl-ridge``: the Weisfeiler-Lehman subtree TF-IDF + SVD features (fitted on the
@@ -35,7 +37,16 @@ from archmotif.mining import canonical_hash
 
 __all__ = ["METHODS", "FeatureRegressor", "make_methods", "ridge_loo"]
 
-METHODS = ("ours", "ours-no-pretrain", "motif-bag-ridge", "wl-ridge", "ophist-gbm", "gin")
+METHODS = (
+    "ours",
+    "ours-no-pretrain",
+    "ours-graph",
+    "ours-graph-no-pretrain",
+    "motif-bag-ridge",
+    "wl-ridge",
+    "ophist-gbm",
+    "gin",
+)
 RIDGE_GRID = tuple(10.0**k for k in range(-3, 4))
 
 
@@ -146,19 +157,25 @@ def make_methods(
     cost: dict[str, float] = {"distinct": float(len(distinct))}
     epochs = {"stage1_epochs": 2, "stage2_epochs": 2} if quick else {}
     out: dict[str, Any] = {}
+    encoders: dict[str, Encoder] = {}  # pretrained and random, shared by the rows
+    head = {"epochs": 20, "members": 2} if quick else {}
     for name in names:
         t, c = time.perf_counter(), time.process_time()
-        if name == "ours":
-            if encoder is not None:
-                enc = Encoder.load(encoder, progress=False)
-            else:
-                enc = Encoder(**epochs, progress=False).fit(distinct, seed=0)
+        if name in ("ours", "ours-graph"):
+            if "pretrained" not in encoders and encoder is not None:
+                encoders["pretrained"] = Encoder.load(encoder, progress=False)
+            elif "pretrained" not in encoders:
+                encoders["pretrained"] = Encoder(**epochs, progress=False).fit(distinct, seed=0)
                 cost["pretrain_wall_s"] = time.perf_counter() - t
                 cost["pretrain_cpu_s"] = time.process_time() - c
-            out[name] = Predictor(enc, **({"epochs": 20, "members": 2} if quick else {}))
-        elif name == "ours-no-pretrain":
-            enc = Encoder(stage1_epochs=0, stage2_epochs=0, progress=False).fit(distinct, seed=0)
-            out[name] = Predictor(enc, **({"epochs": 20, "members": 2} if quick else {}))
+            features = "graph" if name == "ours-graph" else "motifs"
+            out[name] = Predictor(encoders["pretrained"], features=features, **head)
+        elif name in ("ours-no-pretrain", "ours-graph-no-pretrain"):
+            if "random" not in encoders:
+                encoders["random"] = Encoder(stage1_epochs=0, stage2_epochs=0, progress=False)
+                encoders["random"].fit(distinct, seed=0)
+            features = "graph" if name == "ours-graph-no-pretrain" else "motifs"
+            out[name] = Predictor(encoders["random"], features=features, **head)
         elif name == "motif-bag-ridge":
             bag = MotifBag().fit(distinct)
             out[name] = FeatureRegressor(name, bag.embed, "ridge")

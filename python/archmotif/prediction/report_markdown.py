@@ -28,6 +28,8 @@ PUBLISHED: dict[str, dict[int, float]] = {
 _LABELS = {
     "ours": "ours (pretrained encoder + head)",
     "ours-no-pretrain": "ours without pretraining (random init)",
+    "ours-graph": "ours, head on the stage-2 graph embedding",
+    "ours-graph-no-pretrain": "ours, head on the stage-2 graph embedding, random init",
     "motif-bag-ridge": "motif bag + ridge",
     "wl-ridge": "WL features + ridge",
     "ophist-gbm": "op-count histogram + gradient boosting",
