@@ -61,6 +61,8 @@ def _table(rows: list[dict[str, Any]], sizes: Sequence[int], metric: str, ref: b
         lines.append(f"| {_LABELS.get(m, m)} | " + " | ".join(cells) + " |")
     if ref:
         for name, figs in PUBLISHED.items():
+            if not set(figs) & set(sizes):
+                continue
             cells = [f"*{figs[s]:.3f}*" if s in figs else "" for s in sizes]
             lines.append(f"| *{name}, reported on its own splits* | " + " | ".join(cells) + " |")
     return lines

@@ -157,8 +157,9 @@ def _cmd_eval_predict(args: argparse.Namespace) -> int:
     sizes = [int(s) for s in _csv(args.sizes)] if args.sizes else list(SIZES)
     seeds = args.seeds or "0,1,2,3,4"
     output = args.output or "docs/prediction.md"
-    parts = ["archmotif", "eval", "--task", "predict", "--methods", ",".join(methods),
-             "--sizes", ",".join(map(str, sizes)), "--seeds", seeds, "-o", output]  # fmt: skip
+    parts = ["archmotif", "eval", "--task", "predict", "--methods", ",".join(methods)]
+    parts += [] if args.quick and not args.sizes else ["--sizes", ",".join(map(str, sizes))]
+    parts += ["--seeds", seeds, "-o", output]
     parts += ["--quick"] * args.quick + (["--encoder", args.encoder] if args.encoder else [])
     rows = run_benchmark(
         methods,
