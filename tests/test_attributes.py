@@ -126,3 +126,14 @@ def test_json_with_broken_attributes_is_refused():
     d["attrs"] = [0, 0, 0, 9]
     with pytest.raises(GraphError, match="node 3"):
         OpGraph.from_json(json.dumps(d))
+
+
+def test_plain_motif_ids_are_those_of_graphs_without_attributes():
+    from archmotif.datasets import darts
+
+    graphs = darts.generate(num_genotypes=3, depths=(5,))
+    assert all(g.attrs is not None for g in graphs)
+    stripped = [OpGraph(g.ops, g.edges, op_names=g.op_names, name=g.name) for g in graphs]
+    with_attrs = archmotif.mine(graphs, progress=False)
+    assert with_attrs.vocabulary.ids == archmotif.mine(stripped, progress=False).vocabulary.ids
+    assert with_attrs.vocabulary.ids != archmotif.mine(graphs, detail="attrs").vocabulary.ids

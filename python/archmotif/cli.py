@@ -32,7 +32,13 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from archmotif.cli_inputs import INPUT_HELP, add_model_options, check_input, read_graphs
+from archmotif.cli_inputs import (
+    INPUT_HELP,
+    add_detail_option,
+    add_model_options,
+    check_input,
+    read_graphs,
+)
 from archmotif.errors import ArchmotifError, InvalidArgument
 
 __all__ = ["DEMO_QUERIES", "main"]
@@ -83,7 +89,9 @@ def _cmd_trace(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    graphs = read_graphs(args.input, args)
+    from archmotif.attributes import with_detail
+
+    graphs = with_detail(read_graphs(args.input, args), args.detail)
     if len(graphs) != 1 or args.input.endswith(".npz"):
         nodes = sum(g.num_nodes for g in graphs)
         edges = sum(g.num_edges for g in graphs)
@@ -273,6 +281,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="module path parts per row of --modules (default 2: layer1.0)",
     )
+    add_detail_option(i)
     add_model_options(i)
     i.set_defaults(func=_cmd_info)
     d = _command(

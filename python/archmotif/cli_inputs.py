@@ -12,7 +12,8 @@ A spec that looks like a file (``.json``, ``.npz``, ``.onnx``, ``.py``) but is n
 is a ``FileNotFoundError`` at once. :func:`check_input` runs every check that needs no
 heavy import, so a typo fails before torch loads; :func:`read_graphs` then reads or
 traces. Tracing options (``--input-shape``, ``--input-dtype``, ``--inputs``, ``--real``)
-are added by :func:`add_model_options`.
+are added by :func:`add_model_options`; ``--detail {op,attrs}`` (the level of detail
+graphs are taken at, :mod:`archmotif.attributes`) by :func:`add_detail_option`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ from archmotif.frontends.user_model import (
     shapes_to_inputs,
 )
 
-__all__ = ["INPUT_HELP", "add_model_options", "check_input", "read_graphs", "trace_model"]
+__all__ = [
+    "INPUT_HELP", "add_detail_option", "add_model_options", "check_input", "read_graphs",
+    "trace_model",
+]  # fmt: skip
 
 DATASETS = ("builtin", "zoo", "darts", "nasbench201")  # archmotif.datasets.available()
 _FILE_SUFFIXES = (".json", ".npz", ".onnx")
@@ -42,6 +46,20 @@ _INPUTS_HINT = (
     "pass its inputs, e.g. --input-shape 1,16 --input-dtype long, or "
     "--inputs 'input_ids=long[1,16]'"
 )
+
+
+def add_detail_option(p: argparse.ArgumentParser, *, default: str | None = "op") -> None:
+    """``--detail {op,attrs}``: plain operators, or operators with their attributes."""
+    from archmotif.attributes import DETAILS
+
+    shown = "the index's" if default is None else default
+    p.add_argument(
+        "--detail",
+        choices=DETAILS,
+        default=default,
+        help="op: plain operators; attrs: operators with their attributes, e.g. "
+        f"convolution[k3,s2] (default: {shown})",
+    )
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:

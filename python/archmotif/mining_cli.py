@@ -135,6 +135,7 @@ def mine_with_progress(graphs: Any, args: argparse.Namespace, **kw: Any) -> tupl
         strategy=args.strategy,
         max_motif_nodes=args.max_motif_nodes,
         progress=sys.stderr.isatty(),
+        detail=getattr(args, "detail", "op"),
         **opts,
         **kw,
     )
@@ -176,7 +177,7 @@ def _cmd_mine(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Adds ``mine`` to the ``archmotif`` command's subparsers."""
     from archmotif.cli import _add_mining_options, _command
-    from archmotif.cli_inputs import INPUT_HELP, add_model_options
+    from archmotif.cli_inputs import INPUT_HELP, add_detail_option, add_model_options
 
     mi = _command(
         sub,
@@ -209,5 +210,6 @@ def register(sub: Any) -> None:
         "(bounded memory, same result)",
     )
     _add_mining_options(mi, full=True)
+    add_detail_option(mi)
     add_model_options(mi)
     mi.set_defaults(func=_cmd_mine)

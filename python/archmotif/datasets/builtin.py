@@ -11,7 +11,8 @@ depths (``@num_hidden_layers=N``-style config overrides, see
 
 Regenerate with ``python -m archmotif.datasets.builtin`` (a few minutes on 2 cores);
 graphs are stored without per-node names to keep the file small (their costs,
-``node_flops`` and the ``params``/``flops``/``memory`` labels, are kept).
+``node_flops`` and the ``params``/``flops``/``memory`` labels, and their operator
+attributes are kept).
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ def build_builtin(path: str | os.PathLike[str] | None = None, *, workers: int = 
                 name=g.name,
                 labels=g.labels,
                 node_flops=g.node_flops,
+                attrs=g.attrs,
+                attr_names=g.attr_names if g.attrs is not None else None,
             )
             for g in load_corpus(summary.path)
         ]

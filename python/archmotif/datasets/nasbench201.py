@@ -39,11 +39,15 @@ disconnected cell): 75 classes of 1 to 920 networks. A retrieval class must be v
 in the graph, and ``op_mix`` is not: a 1x1 and a 3x3 convolution are the same
 ``convolution`` node (as in traced models) and chains of skips collapse, so the 15,625
 networks are only 1,115 distinct graphs, and ``family`` is by construction a function
-of the graph. The exact graph would make most classes tiny; ``family`` still explains
-98.4% of the variance of the CIFAR-10 accuracies below (``op_mix``: 98.8%). Since every
-network shares the skeleton, ``family`` is read off the op counts (an op-histogram
-baseline retrieves it perfectly): it is a sanity check, and graded relevance by
-``cifar10_accuracy`` (or DARTS genotypes) is the harder retrieval task.
+of the graph. (Nodes carry the attributes tracing records, :mod:`archmotif.attributes`:
+in the ``"attrs"`` view the 1x1 and 3x3 convolutions differ and the networks are 5,933
+distinct graphs; NAS-Bench-201's own count of 6,466 keeps dead ops and reads cells as
+expression trees, see the README.) The exact graph would make most classes tiny;
+``family`` still explains 98.4% of the variance of the CIFAR-10 accuracies below
+(``op_mix``: 98.8%). Since every network shares the skeleton, ``family`` is read off the
+op counts (an op-histogram baseline retrieves it perfectly): it is a sanity check, and
+graded relevance by ``cifar10_accuracy`` (or DARTS genotypes) is the harder retrieval
+task.
 ``cifar10_accuracy`` when the accuracy data are installed.
 
 **Accuracies** (``cifar10_accuracy``, :func:`cifar10_accuracies`) come from the PyPI

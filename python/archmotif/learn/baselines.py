@@ -40,6 +40,7 @@ from torch import nn
 from torch_geometric.data import Batch, Data
 from torch_geometric.nn import GCNConv, global_mean_pool
 
+from archmotif.attributes import DETAILS, check_detail, with_detail
 from archmotif.errors import FormatError, LearnError
 from archmotif.fileread import parse_json
 from archmotif.graph import OpGraph
@@ -84,10 +85,12 @@ class GNNBaseline:
         use_labels: bool = True,
         batch_size: int = 32,
         lr: float = 1e-3,
+        detail: str = "op",
         device: str | torch.device | None = None,
         progress: bool = True,
         threads: int | None = 1,
     ) -> None:
+        self.detail = check_detail(detail)
         if conv not in ("gcn", "gat"):
             raise ValueError(f"conv must be 'gcn' or 'gat', got {conv!r}")
         self.name = conv
@@ -105,7 +108,7 @@ class GNNBaseline:
         self._enc: OpGraphEncoder | None = None
 
     def fit(self, graphs: Sequence[OpGraph], *, seed: int = 0) -> GNNBaseline:
-        gs = [canonical_order(g) for g in graphs]
+        gs = [canonical_order(g) for g in with_detail(graphs, self.detail)]
         if not gs:
             raise LearnError(f"{type(self).__name__}.fit needs at least one graph")
         ctx = RunContext(int(seed), self.device, self.progress, self.threads)
@@ -141,7 +144,7 @@ class GNNBaseline:
         if self._enc is None or self._ops is None:
             raise LearnError(f"{type(self).__name__}.embed called before fit")
         ops = self._ops
-        datas = [op_data(canonical_order(g), ops) for g in graphs]
+        datas = [op_data(canonical_order(g), ops) for g in with_detail(graphs, self.detail)]
         if not datas:
             return np.zeros((0, self.out), dtype=np.float32)
         ctx = RunContext(0, self.device, False, self.threads)
@@ -154,7 +157,8 @@ class GNNBaseline:
         """Writes the fitted baseline (settings, op names, weights) to one file."""
         if self._enc is None or self._ops is None:
             raise LearnError(f"{type(self).__name__}.save called before fit")
-        settings = {"conv": self.conv, "hidden": self.hidden, "out": self.out}
+        settings = {"conv": self.conv, "hidden": self.hidden, "out": self.out,
+                    "detail": self.detail}  # fmt: skip
         encoder_file.write(path, GNN_FORMAT, {"settings": json.dumps(settings),
                                               "op_names": json.dumps(self._ops.names),
                                               "encoder": self._enc.state_dict()})  # fmt: skip
@@ -168,14 +172,15 @@ class GNNBaseline:
         try:
             s = parse_json(d["settings"], p, "GNN baseline settings")
             names = parse_json(d["op_names"], p, "op names")
-            ok = (isinstance(s, dict) and set(s) == {"conv", "hidden", "out"}
-                  and s["conv"] in ("gcn", "gat")
+            ok = (isinstance(s, dict) and set(s) - {"detail"} == {"conv", "hidden", "out"}
+                  and s["conv"] in ("gcn", "gat") and s.get("detail", "op") in DETAILS
                   and all(type(s[k]) is int and 1 <= s[k] <= 4096 for k in ("hidden", "out"))
                   and isinstance(names, list) and len(names) <= 2**20
                   and all(isinstance(n, str) for n in names))  # fmt: skip
             if not ok:
                 raise ValueError("settings or op names outside the schema")
-            model = cls(s["conv"], hidden=s["hidden"], out=s["out"], progress=False)
+            model = cls(s["conv"], hidden=s["hidden"], out=s["out"], progress=False,
+                        detail=s.get("detail", "op"))  # fmt: skip
             model._ops = OpVocabulary(names)
             model._enc = encoder_file.load_module(
                 p, "GNN baseline",
@@ -239,7 +244,9 @@ class NARBaseline:
         progress: bool = True,
         threads: int | None = 1,
         mine_kwargs: dict | None = None,
+        detail: str = "op",
     ) -> None:
+        self.detail = check_detail(detail)
         self.hidden, self.out = hidden, out
         self.stage1_epochs, self.stage2_epochs = stage1_epochs, stage2_epochs
         self.use_labels, self.max_instances = use_labels, max_instances
@@ -283,7 +290,7 @@ class NARBaseline:
         return out
 
     def fit(self, graphs: Sequence[OpGraph], *, seed: int = 0) -> NARBaseline:
-        gs = list(graphs)
+        gs = with_detail(graphs, self.detail)
         if not gs:
             raise LearnError("NARBaseline.fit needs at least one graph")
         ctx = RunContext(int(seed), self.device, self.progress, self.threads)
@@ -368,7 +375,7 @@ class NARBaseline:
     def embed(self, graphs: Sequence[OpGraph]) -> np.ndarray:
         if self._mined is None:
             raise LearnError("NARBaseline.embed called before fit")
-        gs = list(graphs)
+        gs = with_detail(graphs, self.detail)
         if not gs:
             return np.zeros((0, self.out), dtype=np.float32)
         macros = self._mined.apply(gs, progress=False)

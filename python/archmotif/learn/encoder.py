@@ -8,6 +8,8 @@ instances, the other motifs' contexts as negatives); the motif encoder then embe
 vocabulary motif. Stage 2 trains a macro-graph encoder over those motif embeddings (plus
 a learnt per-motif correction) with NT-Xent between two motif-preserving views, plus
 cross-entropy on ``labels["coarse"]`` when ``use_labels`` and labels exist.
+``detail`` (``"op"`` or ``"attrs"``, :mod:`archmotif.attributes`) is the level of detail
+every graph is taken at, in fit and embed alike; the encoder file records it.
 
 embed: new graphs are renumbered and contracted with the fitted vocabulary
 (``Mined.apply``); a macro node whose motif the vocabulary lacks is embedded by the
@@ -47,6 +49,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from archmotif.attributes import DETAILS, with_detail
 from archmotif.corpus import load_corpus
 from archmotif.errors import FormatError, InvalidArgument, LearnError
 from archmotif.fileread import parse_json
@@ -91,6 +94,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
     "lr": (float, 1e-12, 1e3),
     "lower_levels": (int, 0, 64),
     "bag_weight": (float, 0.0, 1e6),
+    "detail": DETAILS,
 }
 
 
@@ -184,6 +188,7 @@ class Encoder:
         lr: float = 1e-3,
         lower_levels: int = 0,
         bag_weight: float = 1.0,
+        detail: str = "op",
         device: str | torch.device | None = None,
         checkpoint: str | os.PathLike[str] | None = None,
         progress: bool = True,
@@ -205,6 +210,7 @@ class Encoder:
                 lr=lr,
                 lower_levels=lower_levels,
                 bag_weight=bag_weight,
+                detail=detail,
             )
         )
         self.device = RunContext.pick_device(device)
@@ -221,7 +227,8 @@ class Encoder:
     # ---------------------------------------------------------------- fitting
     def _mine(self, graphs: Sequence[OpGraph], **over: Any) -> Mined:
         kw = {**self.config["mine_kwargs"], **over}
-        return mine(graphs, strategy=self.config["strategy"], progress=False, **kw)
+        return mine(graphs, strategy=self.config["strategy"], progress=False,
+                    detail=self.config["detail"], **kw)  # fmt: skip
 
     def fit(
         self, corpus_or_mined: Sequence[OpGraph] | Mined | str | os.PathLike[str], *, seed: int = 0
@@ -230,6 +237,11 @@ class Encoder:
         encoder's ``strategy`` and ``mine_kwargs``). Returns ``self``."""
         if isinstance(corpus_or_mined, Mined):
             mined = corpus_or_mined
+            if mined.detail != self.config["detail"]:
+                raise LearnError(
+                    f"the Mined passed to Encoder.fit was mined at detail={mined.detail!r}, "
+                    f"this encoder takes detail={self.config['detail']!r}"
+                )
             check = self._mine(mined.graphs)
             if check.vocabulary.ids != mined.vocabulary.ids:
                 raise LearnError(
@@ -243,6 +255,7 @@ class Encoder:
                 graphs = list(corpus_or_mined)
             if not graphs:
                 raise LearnError("Encoder.fit needs at least one graph")
+            graphs = with_detail(graphs, self.config["detail"])  # before renumbering
             mined = self._mine([canonical_order(g) for g in graphs])
         if not mined.graphs:
             raise LearnError("Encoder.fit needs at least one graph")
@@ -306,6 +319,11 @@ class Encoder:
         return self._tfidf
 
     @property
+    def detail(self) -> str:
+        """The level of detail graphs are taken at (:mod:`archmotif.attributes`)."""
+        return str(self.config["detail"])
+
+    @property
     def dim(self) -> int:
         """The embedding width: ``out``, plus one column per vocabulary motif when
         ``bag_weight`` > 0."""
@@ -335,6 +353,7 @@ class Encoder:
             n_bag = len(fitted.vocab_ids)
             empty = np.zeros((0, self.config["out"]), dtype=np.float32)
             return empty, (np.zeros((0, n_bag), dtype=np.float32) if with_bag else None)
+        gs = with_detail(gs, self.config["detail"])
         macros = self._vocabulary().apply([canonical_order(g) for g in gs], progress=False)
         dense = self._dense(macros)
         return dense, (self._bag().transform(macros) if with_bag else None)
@@ -471,6 +490,7 @@ class Encoder:
             if not isinstance(config, dict):
                 raise FormatError(f"{p}: encoder settings are not an object")
             config.setdefault("bag_weight", 0.0)  # files from before the hybrid embedding
+            config.setdefault("detail", "op")  # files from before operator attributes
             try:
                 config = check_config(config)
             except InvalidArgument as e:

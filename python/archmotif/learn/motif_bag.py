@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from archmotif.atomic import write_atomic
+from archmotif.attributes import DETAILS, check_detail, with_detail
 from archmotif.corpus import load_corpus, save_corpus
 from archmotif.errors import FormatError, InvalidArgument, LearnError, check_format
 from archmotif.fileread import NpzReader, parse_json
@@ -101,14 +102,15 @@ class MotifBag:
 
     name = "motif-bag"
 
-    def __init__(self, *, mine_kwargs: dict[str, Any] | None = None) -> None:
+    def __init__(self, *, mine_kwargs: dict[str, Any] | None = None, detail: str = "op") -> None:
         self.mine_kwargs = dict(mine_kwargs or {})
+        self.detail = check_detail(detail)
         self._mined: Mined | None = None
 
     def fit(self, graphs: Sequence[OpGraph], *, seed: int = 0) -> MotifBag:
         from archmotif.learn.renumber import canonical_order
 
-        gs = [canonical_order(g) for g in graphs]
+        gs = [canonical_order(g) for g in with_detail(graphs, self.detail)]
         if not gs:
             raise LearnError("MotifBag.fit needs at least one graph")
         self._mined = mine(gs, strategy="merge", progress=False, **self.mine_kwargs)
@@ -120,7 +122,7 @@ class MotifBag:
 
         if self._mined is None:
             raise LearnError("MotifBag.embed called before fit")
-        gs = [canonical_order(g) for g in graphs]
+        gs = [canonical_order(g) for g in with_detail(graphs, self.detail)]
         if not gs:
             return np.zeros((0, self._tfidf.dim), dtype=np.float32)
         return self._tfidf.transform(self._mined.apply(gs, progress=False))
@@ -134,6 +136,7 @@ class MotifBag:
             "format": BAG_FORMAT,
             "version": BAG_VERSION,
             "mine_kwargs": self.mine_kwargs,
+            "detail": self.detail,
             "vocab_ids": [format(i, "032x") for i in self._mined.vocabulary.ids],
         }
         with tempfile.TemporaryDirectory() as tmp:
@@ -165,6 +168,9 @@ class MotifBag:
             check_format(p, h, fmt=BAG_FORMAT, newest=BAG_VERSION, kind="motif bag file",
                          versioned="motif bag")  # fmt: skip
             ids, kwargs = h.get("vocab_ids"), h.get("mine_kwargs")
+            detail = h.get("detail", "op")  # files from before operator attributes: "op"
+            if detail not in DETAILS:
+                raise FormatError(f"{p}: motif bag header's detail is not one of {DETAILS}")
             if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
                 raise FormatError(f"{p}: motif bag header's vocab_ids is not a list of strings")
             if not isinstance(kwargs, dict):
@@ -186,7 +192,7 @@ class MotifBag:
                 graphs = load_corpus(file)
             except FormatError as e:
                 raise FormatError(f"{p}: stored corpus is unreadable ({e})") from None
-        bag = cls(mine_kwargs=kwargs)
+        bag = cls(mine_kwargs=kwargs, detail=detail)
         if not graphs:
             raise FormatError(f"{p}: motif bag holds no fitted graphs")
         bag._mined = mine(graphs, strategy="merge", progress=False, **kwargs)

@@ -32,7 +32,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from archmotif.atomic import write_atomic
-from archmotif.errors import FormatError, RetrievalError, check_format
+from archmotif.attributes import check_detail, with_detail
+from archmotif.errors import FormatError, InvalidArgument, RetrievalError, check_format
 from archmotif.fileread import NpzReader, parse_json
 from archmotif.graph import OpGraph
 
@@ -84,7 +85,9 @@ class WLBaseline:
 
     name = "wl"
 
-    def __init__(self, *, iterations: int = 3, n_features: int = 2**14, dim: int = 128) -> None:
+    def __init__(
+        self, *, iterations: int = 3, n_features: int = 2**14, dim: int = 128, detail: str = "op"
+    ) -> None:
         # upper bounds too: a file's parameters come through here (see load)
         for arg, value, low, high in (
             ("iterations", iterations, 0, 64),
@@ -96,6 +99,7 @@ class WLBaseline:
         self.iterations = iterations
         self.n_features = n_features
         self.dim = dim
+        self.detail = check_detail(detail)
         self._idf: np.ndarray | None = None
         self._components: np.ndarray | None = None  # [dim, n_features], zero rows as padding
 
@@ -128,7 +132,7 @@ class WLBaseline:
 
     def fit(self, graphs: Sequence[OpGraph], *, seed: int = 0) -> WLBaseline:
         """Learns the IDF weights and the SVD basis from ``graphs`` (labels unused)."""
-        graphs = list(graphs)
+        graphs = with_detail(graphs, self.detail)
         if not graphs:
             raise RetrievalError("WLBaseline.fit needs at least one graph")
         counts = self._counts(graphs)
@@ -155,7 +159,7 @@ class WLBaseline:
         feature with the fitted corpus gets a zero row)."""
         if self._idf is None or self._components is None:
             raise RetrievalError("WLBaseline.embed called before fit")
-        graphs = list(graphs)
+        graphs = with_detail(graphs, self.detail)
         if not graphs:
             return np.zeros((0, self.dim), dtype=np.float32)
         z = self._tfidf(self._counts(graphs), self._idf) @ self._components.T
@@ -174,6 +178,7 @@ class WLBaseline:
             "iterations": self.iterations,
             "n_features": self.n_features,
             "dim": self.dim,
+            "detail": self.detail,
         }
         arrays = {
             "header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
@@ -197,8 +202,9 @@ class WLBaseline:
             check_format(p, h, fmt=WL_FORMAT, newest=WL_VERSION, kind="WL baseline file",
                          versioned="WL baseline")  # fmt: skip
             try:
-                model = cls(iterations=h["iterations"], n_features=h["n_features"], dim=h["dim"])
-            except (KeyError, RetrievalError) as e:
+                model = cls(iterations=h["iterations"], n_features=h["n_features"], dim=h["dim"],
+                            detail=h.get("detail", "op"))  # fmt: skip
+            except (KeyError, RetrievalError, InvalidArgument) as e:
                 raise FormatError(f"{p}: bad WL baseline parameters ({e})") from None
             # the declared sizes are checked against the members before they are read
             if z.members["idf"].shape != (model.n_features,) or z.members["components"].shape != (

@@ -9,7 +9,8 @@
   hold); per log-spaced cost bucket with ``--buckets FIELD``; the front of (similarity,
   cost) with ``--pareto [FIELD]``;
 - ``archmotif eval --datasets ... --methods ... -o docs/retrieval.md [--quick]``: the
-  comparison report (:mod:`archmotif.retrieval.report`).
+  comparison report (:mod:`archmotif.retrieval.report`); ``--detail attrs`` runs every
+  method on the op-plus-attributes view.
 
 Heavy imports (torch, the methods) happen inside the commands.
 """
@@ -43,7 +44,7 @@ def _cmd_index_build(args: argparse.Namespace) -> int:
     from archmotif.retrieval.report import make_method
 
     graphs = read_graphs(args.corpus, args)
-    method = make_method(args.method)
+    method = make_method(args.method, detail=args.detail)
     t = time.perf_counter()
     index = Index.build(graphs, method, fit=True, seed=args.seed)
     if args.ann:
@@ -104,12 +105,13 @@ def query_and_index(args: argparse.Namespace) -> tuple[Any, Any]:
     query fails before a large index is loaded."""
     from archmotif.cli_inputs import read_graphs
     from archmotif.errors import RetrievalError
-    from archmotif.retrieval.index import Index, embed_query
+    from archmotif.retrieval.index import Index, check_index_detail, embed_query
 
     graphs = read_graphs(args.model, args)
     if len(graphs) != 1:
         raise RetrievalError(f"{args.model} holds {len(graphs)} graphs; a query is one graph")
     index = Index.load(args.index)
+    check_index_detail(index, getattr(args, "detail", None))
     return index, embed_query(graphs[0], index)
 
 
@@ -192,6 +194,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
              "--protocols", args.protocols, "--seeds", args.seeds, "-o", args.output]  # fmt: skip
     parts += ["--quick"] * args.quick + ["--skip-missing"] * args.skip_missing
     parts += ["--variant", args.variant] if args.variant != "standard" else []
+    parts += ["--detail", args.detail] if args.detail != "op" else []
     rows = run_report(
         datasets,
         _csv(args.methods),
@@ -202,6 +205,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         skip_missing=args.skip_missing,
         variant=args.variant,
         command=shlex.join(parts),
+        detail=args.detail,
     )
     failed = [r for r in rows if "error" in r]
     print(f"wrote {args.output}" + (f"; {len(failed)} runs failed" if failed else ""))
@@ -211,7 +215,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Adds ``index``, ``search`` and ``eval`` to the ``archmotif`` command's subparsers."""
     from archmotif.cli import RawDescription, examples
-    from archmotif.cli_inputs import INPUT_HELP, add_model_options
+    from archmotif.cli_inputs import INPUT_HELP, add_detail_option, add_model_options
 
     ix = sub.add_parser("index", help="build a retrieval index file")
     isub = ix.add_subparsers(dest="index_command", required=True)
@@ -234,6 +238,7 @@ def register(sub: Any) -> None:
     b.add_argument(
         "--ann", action="store_true", help="also build the approximate (faiss IVF) index"
     )
+    add_detail_option(b)
     add_model_options(b)
     b.set_defaults(func=_cmd_index_build)
 
@@ -251,6 +256,7 @@ def register(sub: Any) -> None:
     s.add_argument("-k", type=int, help="results to show (10; per bucket 3)")
     s.add_argument("--labels", type=_csv, default=["family", "coarse"],
                    help="comma-separated metadata keys to print (family,coarse)")  # fmt: skip
+    add_detail_option(s, default=None)
     add_model_options(s)
     add_filter_options(s)
     s.add_argument(
@@ -306,4 +312,5 @@ def register(sub: Any) -> None:
     e.add_argument("--variant", default="standard", choices=["standard", "paper"],
                    help="paper: count the query itself among the relevant items, as the NAR "
                         "paper's code does (default standard)")  # fmt: skip
+    add_detail_option(e)
     e.set_defaults(func=_cmd_eval)

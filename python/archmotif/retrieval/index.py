@@ -14,7 +14,9 @@ matters for exactly equal scores).
 
 - ``header``: UTF-8 JSON ``{"format": "archmotif.index", "version": 2, "count", "dim",
   "metadata": [{str: str}], "sha256": {array name: hex digest}, "encoder": null |
-  {"kind": "ours" | "wl", "name": str}}``;
+  {"kind": "ours" | "wl", "name": str}, "detail": "op" | "attrs"}`` (``detail``: the level
+  of detail the graphs were embedded at, :mod:`archmotif.attributes`; files without it
+  are ``"op"``);
 - ``embeddings``: float32 ``[count, dim]``;
 - ``encoder``: uint8, the bytes of the encoder's own file (``encoder.save(path)``);
 - with an approximate index, ``ann_centroids`` and ``ann_lists`` and the header entry
@@ -47,6 +49,7 @@ from typing import Any
 import numpy as np
 
 from archmotif.atomic import write_atomic
+from archmotif.attributes import check_detail
 from archmotif.errors import FormatError, RetrievalError, check_format
 from archmotif.fileread import NpzReader, parse_json
 from archmotif.graph import OpGraph
@@ -55,7 +58,9 @@ from archmotif.retrieval.ann import IVF, ExactFaiss
 from archmotif.retrieval.constraints import MetadataColumns, parse_where
 from archmotif.retrieval.search_plan import METHODS, run_search
 
-__all__ = ["INDEX_FORMAT", "INDEX_VERSION", "Hit", "Index", "embed_query", "search"]
+__all__ = [
+    "INDEX_FORMAT", "INDEX_VERSION", "Hit", "Index", "check_index_detail", "embed_query", "search",
+]  # fmt: skip
 
 INDEX_FORMAT = "archmotif.index"
 INDEX_VERSION = 2
@@ -101,7 +106,9 @@ class Hit:
 class Index:
     """Embeddings (one row per architecture, L2-normalised here) with per-item metadata
     (dicts of str to str, e.g. ``name``, ``family``) and optionally the encoder that made
-    them, so that :func:`search` can embed a new model the same way."""
+    them, so that :func:`search` can embed a new model the same way. ``detail`` is the
+    level of detail the graphs were taken at: the encoder's (its ``detail``), or
+    ``detail=`` for embeddings without an encoder (default ``"op"``)."""
 
     def __init__(
         self,
@@ -109,8 +116,10 @@ class Index:
         metadata: Sequence[Mapping[str, str]] | None = None,
         *,
         encoder: Any = None,
+        detail: str | None = None,
     ) -> None:
         emb = _as_matrix(embeddings, "embeddings")
+        self.detail = _detail_of(encoder, detail)
         meta = [{} for _ in range(len(emb))] if metadata is None else list(metadata)
         if len(meta) != len(emb):
             raise RetrievalError(f"{len(meta)} metadata entries for {len(emb)} embeddings")
@@ -142,10 +151,18 @@ class Index:
 
     @classmethod
     def build(
-        cls, graphs: Sequence[OpGraph], encoder: Any, *, fit: bool = False, seed: int = 0
+        cls,
+        graphs: Sequence[OpGraph],
+        encoder: Any,
+        *,
+        fit: bool = False,
+        seed: int = 0,
+        detail: str | None = None,
     ) -> Index:
         """Embeds ``graphs`` with ``encoder`` (fitting it on them first when ``fit``) and
-        indexes them with their name and labels as metadata."""
+        indexes them with their name and labels as metadata. The encoder takes the graphs
+        at its own ``detail``; ``detail=``, when given, must be that one."""
+        _detail_of(encoder, detail)
         graphs = list(graphs)
         if fit:
             encoder.fit(graphs, seed=seed)
@@ -230,6 +247,7 @@ class Index:
             "sha256": {name: _digest(a) for name, a in arrays.items()},
             "encoder": enc_header,
             "ann": None if self.ann is None else self.ann.header(),
+            "detail": self.detail,
         }
         arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
         write_atomic(path, lambda f: np.savez(f, **arrays))
@@ -257,8 +275,8 @@ class Index:
         if h.get("encoder") is not None:
             encoder = _encoder_from_bytes(p, h["encoder"], arrays.get("encoder"))
         try:
-            index = cls(emb, h["metadata"], encoder=encoder)
-        except RetrievalError as e:
+            index = cls(emb, h["metadata"], encoder=encoder, detail=h.get("detail", "op"))
+        except (RetrievalError, ValueError) as e:
             raise FormatError(f"{p}: {e}") from None
         # the stored rows were normalised when saved; normalising again would move them
         # by rounding, and a reloaded index must answer exactly as the saved one did
@@ -283,6 +301,21 @@ def _header(p: str, raw: np.ndarray) -> dict[str, Any]:
     if not ok:
         raise FormatError(f"{p}: index header lacks count, dim, metadata or sha256")
     return h
+
+
+def _detail_of(encoder: Any, detail: str | None) -> str:
+    """The level of detail of an index of ``encoder``'s embeddings: the encoder's own
+    (``"op"`` for one without attributes support), which ``detail``, when given, must be."""
+    own = None if encoder is None else check_detail(getattr(encoder, "detail", "op"))
+    if detail is None:
+        return own or "op"
+    detail = check_detail(detail)
+    if own is not None and own != detail:
+        raise RetrievalError(
+            f"detail={detail!r}, but the encoder takes graphs at detail={own!r}; "
+            f"build the encoder with detail={detail!r}"
+        )
+    return detail
 
 
 def _is_count(x: Any) -> bool:
@@ -339,6 +372,16 @@ def _as_graph(query: Any) -> OpGraph:
     return trace(query)
 
 
+def check_index_detail(index: Index, detail: str | None) -> None:
+    """Raises :class:`~archmotif.RetrievalError` when ``detail`` is given and is not the
+    level of detail ``index`` was built at."""
+    if detail is not None and check_detail(detail) != index.detail:
+        raise RetrievalError(
+            f"the index was built at detail={index.detail!r}, not {detail!r}; "
+            f"search it at {index.detail!r} or build an index with detail={detail!r}"
+        )
+
+
 def embed_query(model_or_graph: Any, index: Index, encoder: Any = None) -> np.ndarray:
     """The ``[1, dim]`` embedding of a model, graph or file (as :func:`search` takes it)
     by ``encoder``, by default the encoder stored with ``index``."""
@@ -356,6 +399,7 @@ def search(
     *,
     where: Any = None,
     method: str = "auto",
+    detail: str | None = None,
 ) -> list[Hit]:
     """The ``k`` architectures in ``index`` nearest to ``model_or_graph``, best first,
     among those whose metadata meets ``where`` (``{"params": ("<=", 10e6)}`` or
@@ -364,9 +408,12 @@ def search(
     ``model_or_graph`` is an ``OpGraph``, an ``nn.Module`` (traced on the meta device), a
     model name (``"resnet50"``, ``"timm:convnext_tiny"``), or the path of an ONNX or
     OpGraph JSON file. ``index`` is an :class:`Index` or the path of an index file. The
-    query is embedded by ``encoder``, by default the encoder stored with the index.
+    query is embedded by ``encoder``, by default the encoder stored with the index, at the
+    index's level of detail (``detail=``, when given, must be the index's: an index of
+    op-plus-attribute embeddings answers only queries taken the same way).
     """
     idx = index if isinstance(index, Index) else Index.load(index)
+    check_index_detail(idx, detail)
     parse_where(where)  # a malformed where fails before the query is traced
     scores, ids = idx.search(embed_query(model_or_graph, idx, encoder), k, where=where,
                              method=method)  # fmt: skip

@@ -71,8 +71,8 @@ _QUICK_EPOCH_ARGS = ("epochs", "stage1_epochs", "stage2_epochs", "motif_epochs",
 QUICK_DARTS_GENOTYPES = 12
 
 
-def make_method(name: str, *, quick: bool = False) -> Any:
-    """A fresh embedder for a method name of :data:`METHODS`."""
+def make_method(name: str, *, quick: bool = False, detail: str = "op") -> Any:
+    """A fresh embedder for a method name of :data:`METHODS`, taking graphs at ``detail``."""
     if name not in METHODS:
         raise RetrievalError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
     module_name, cls_name, kwargs = METHODS[name]
@@ -82,7 +82,7 @@ def make_method(name: str, *, quick: bool = False) -> Any:
         raise RetrievalError(
             f"method {name!r} needs {module_name}.{cls_name}, which is not available ({e})"
         ) from None
-    kwargs = dict(kwargs)
+    kwargs = {**kwargs, "detail": detail}
     if quick:
         params = inspect.signature(cls).parameters
         kwargs.update({p: 2 for p in _QUICK_EPOCH_ARGS if p in params})
@@ -128,16 +128,18 @@ def run_report(
     variant: str = "standard",
     command: str = "",
     log: Callable[[str], None] = print,
+    detail: str = "op",
 ) -> list[dict[str, Any]]:
     """Runs the grid and writes the markdown report and its plot; returns one row per
     (dataset, protocol, method, seed): the :class:`EvalResult` as a dict plus
-    ``dataset``, or ``{"dataset", "protocol", "method", "seed", "error"}``."""
+    ``dataset`` and ``detail`` (every method takes the graphs at ``detail``), or
+    ``{"dataset", "protocol", "method", "seed", "detail", "error"}``."""
     from archmotif.retrieval.report_markdown import write_report
 
     missing: dict[str, str] = {}
     for m in methods:
         try:
-            make_method(m, quick=quick)
+            make_method(m, quick=quick, detail=detail)
         except RetrievalError as e:
             if not skip_missing:
                 raise
@@ -167,7 +169,7 @@ def run_report(
                 if m in missing:
                     continue
                 for seed in seeds:
-                    rows.append(_one(ds, graphs, m, protocol, seed, quick, variant, log))
+                    rows.append(_one(ds, graphs, m, protocol, seed, quick, variant, log, detail))
     write_report(
         rows,
         output,
@@ -193,12 +195,14 @@ def _one(
     quick: bool,
     variant: str,
     log: Callable[[str], None],
+    detail: str = "op",
 ) -> dict[str, Any]:
-    head = {"dataset": ds, "protocol": protocol, "method": method, "seed": seed}
+    head = {"dataset": ds, "protocol": protocol, "method": method, "seed": seed,
+            "detail": detail}  # fmt: skip
     try:
         np.random.seed(seed)  # for any method that draws from numpy's global generator
         res: EvalResult = evaluate(
-            make_method(method, quick=quick), graphs, protocol=protocol, seed=seed,
+            make_method(method, quick=quick, detail=detail), graphs, protocol=protocol, seed=seed,
             variant=variant,
         )  # fmt: skip
     except Exception as e:  # one failing method must not sink the whole report
@@ -210,4 +214,4 @@ def _one(
         f"NDCG@20 {m['NDCG@20']:.3f} MRR@20 {m['MRR@20']:.3f} "
         f"(fit {res.fit_seconds:.1f} s, embed {res.embed_seconds:.1f} s)"
     )
-    return {**head, **res.to_dict(), "method": method}
+    return {**head, **res.to_dict(), "method": method, "detail": detail}

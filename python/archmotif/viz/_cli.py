@@ -31,7 +31,7 @@ def _mine(graphs: list[Any], args: argparse.Namespace) -> Any:
     from archmotif.mining import mine
 
     return mine(graphs, strategy=args.strategy, max_motif_nodes=args.max_motif_nodes,
-                progress=False)  # fmt: skip
+                progress=False, detail=getattr(args, "detail", "op"))  # fmt: skip
 
 
 def _pick(graphs: list[Any], args: argparse.Namespace) -> int:
@@ -179,7 +179,7 @@ def _image_options(p: argparse.ArgumentParser) -> None:
 def register(sub: Any) -> None:
     """Adds ``view`` and ``plot`` to the ``archmotif`` command's subparsers."""
     from archmotif.cli import RawDescription, examples
-    from archmotif.cli_inputs import INPUT_HELP, add_model_options
+    from archmotif.cli_inputs import INPUT_HELP, add_detail_option, add_model_options
 
     v = sub.add_parser(
         "view",
@@ -201,6 +201,7 @@ def register(sub: Any) -> None:
                         "(0 = first, -1 = last; default 0)")  # fmt: skip
     v.add_argument("--open", action="store_true", help="open the page in the web browser")
     _mining_options(v)
+    add_detail_option(v)
     add_model_options(v)
     v.set_defaults(func=_cmd_view)
 
