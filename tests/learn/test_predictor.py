@@ -45,8 +45,9 @@ def space() -> tuple[list[OpGraph], np.ndarray]:
 @pytest.fixture(scope="module")
 def encoder(space) -> Encoder:
     graphs, _ = space
-    enc = Encoder(hidden=16, out=16, stage1_epochs=1, stage2_epochs=2, progress=False)
-    return enc.fit([g.view("attrs") for g in graphs], seed=0)
+    enc = Encoder(detail="attrs", hidden=16, out=16, stage1_epochs=1, stage2_epochs=2)
+    enc.progress = False
+    return enc.fit(graphs, seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +103,7 @@ def test_predictor_without_encoder_pretrains_on_labelled_and_unlabelled(space):
         **QUICK,
     ).fit(graphs[:8], y[:8], unlabelled=graphs[8:])
     assert len(pred.encoder._graphs) == N  # every graph, labelled or not, pretrained on
+    assert pred.encoder.detail == "attrs" == pred.config["detail"]
     assert pred.predict(graphs).shape == (N,)
 
 
@@ -144,6 +146,8 @@ def test_bad_graphs_and_calls_are_typed_errors(space, encoder, tmp_path):
         Predictor(encoder, members=0)
     with pytest.raises(InvalidArgument, match="detail"):
         Predictor(encoder, detail="kernels")
+    with pytest.raises(InvalidArgument, match="the encoder takes graphs at detail='attrs'"):
+        Predictor(encoder, detail="op")
     with pytest.raises(InvalidArgument, match="encoder_settings: unknown"):
         Predictor(encoder_settings={"checkpoint": "/tmp/x"})
     with pytest.raises(InvalidArgument, match="encoder must be"):
@@ -165,4 +169,16 @@ def test_other_features_fit_and_round_trip(space, encoder, tmp_path, features):
     pred.save(tmp_path / "p.npz")
     np.testing.assert_array_equal(
         Predictor.load(tmp_path / "p.npz").predict(graphs), pred.predict(graphs)
+    )
+
+
+def test_motif_means_view_graphs_at_the_encoders_detail(space, encoder):
+    graphs, _ = space
+    raw, viewed = (
+        encoder.motif_means(graphs[:4]),
+        encoder.motif_means([g.view("attrs") for g in graphs[:4]]),
+    )
+    np.testing.assert_array_equal(raw, viewed)
+    np.testing.assert_array_equal(
+        encoder.embed_dense(graphs[:4]), encoder.embed_halves(graphs[:4])[0]
     )

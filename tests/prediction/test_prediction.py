@@ -73,7 +73,8 @@ def test_quick_benchmark_writes_the_report_and_raw_rows(tmp_path):
     assert all(-1 <= r["kendall_tau"] <= 1 for r in rows)
     text = out.read_text()
     assert "archmotif eval --task predict --quick" in text.split("## Kendall")[0]
-    assert "NAR-Former V2" in text and "quick run" in text and "Partial" not in text
+    assert "quick run" in text and "Partial" not in text
+    assert "NAR-Former V2" not in text  # published figures exist only at 156 and 1,563 labels
     raw = json.loads((tmp_path / "prediction.json").read_text())
     assert raw["rows"] == rows and raw["meta"]["networks"] == 400
 
@@ -94,8 +95,9 @@ def test_cli_fits_a_predictor_then_predicts_with_it(tmp_path):
             name=g.name, labels=labels))  # fmt: skip
     corpus = tmp_path / "nb.npz"
     archmotif.save_corpus(graphs, corpus)
-    enc = Encoder(hidden=8, out=8, stage1_epochs=1, stage2_epochs=1, progress=False)
-    enc.fit([g.view("attrs") for g in graphs]).save(tmp_path / "enc.npz")
+    enc = Encoder(detail="attrs", hidden=8, out=8, stage1_epochs=1, stage2_epochs=1)
+    enc.progress = False
+    enc.fit(graphs).save(tmp_path / "enc.npz")
 
     fit = _run("predict", str(corpus), "--fit", "target", "--labelled", "12",
                "--encoder", str(tmp_path / "enc.npz"), "-o", str(tmp_path / "p.npz"))  # fmt: skip

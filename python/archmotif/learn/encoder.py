@@ -364,6 +364,7 @@ class Encoder:
         gs = [graphs] if isinstance(graphs, OpGraph) else list(graphs)
         if not gs:
             return np.zeros((0, self.config["out"]), dtype=np.float32)
+        gs = with_detail(gs, self.config["detail"])
         return self._dense(
             self._vocabulary().apply([canonical_order(g) for g in gs], progress=False)
         )
@@ -407,6 +408,7 @@ class Encoder:
         out = np.zeros((len(gs), fitted.table.shape[1]), dtype=np.float32)
         if not gs:
             return out
+        gs = with_detail(gs, self.config["detail"])
         macros = self._vocabulary().apply([canonical_order(g) for g in gs], progress=False)
         ctx = RunContext(0, self.device, False, self.threads)
         fitted.motif_enc.eval()

@@ -25,14 +25,14 @@ another labelled set (the benchmark's 20 splits) cheap.
 
 ``Predictor(encoder=None)`` pretrains an encoder at :meth:`fit` on the labelled graphs
 plus ``unlabelled``; an unfitted :class:`Encoder` is fitted the same way; a fitted one
-or a path to an encoder file is used as it is. ``detail`` (``"attrs"`` by default) is
-the level of detail the graphs are seen at (:meth:`OpGraph.view`): with attributes a
-1x1 and a 3x3 convolution differ.
+or a path to an encoder file is used as it is. Graphs are seen at the encoder's level of
+detail (``Encoder(detail=...)``; one built here takes ``detail``, ``"attrs"`` by
+default: with attributes a 1x1 and a 3x3 convolution differ); a ``detail`` other than a
+given encoder's raises :class:`~archmotif.InvalidArgument`.
 
 :meth:`save` writes one file (:mod:`archmotif.learn.encoder_file`'s checked format,
 kind ``archmotif.predictor``): settings (checked against :data:`CONFIG_SCHEMA`), the
 encoder's payload, the selected bag columns, the standardisation and the heads' weights.
-Every graph a predictor sees is looked at in its ``detail`` view first.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ class Predictor:
         self,
         encoder: Encoder | str | os.PathLike[str] | None = None,
         *,
-        detail: str = "attrs",
+        detail: str | None = None,
         features: str = "motifs",
         hidden: int = 64,
         members: int = 5,
@@ -150,24 +150,28 @@ class Predictor:
         threads: int | None = 1,
         progress: bool = False,
     ) -> None:
-        check_detail(detail)
-        self.config = check_config(
-            dict(detail=detail, features=features, hidden=hidden, members=members,
-                 epochs=epochs, lr=lr, weight_decay=weight_decay, dropout=dropout,
-                 rank_weight=rank_weight, min_df=min_df)
-        )  # fmt: skip
-        self.device = RunContext.pick_device(device)
-        self.threads, self.progress = threads, progress
         if isinstance(encoder, (str, os.PathLike)):
-            encoder = Encoder.load(encoder, device=self.device, progress=progress, threads=threads)
+            encoder = Encoder.load(encoder, device=device, progress=progress, threads=threads)
         elif encoder is None:
             settings = dict(encoder_settings or {})
             unknown = sorted(set(settings) - set(ENCODER_SCHEMA))
             if unknown:
                 raise InvalidArgument(f"encoder_settings: unknown {unknown}")
-            encoder = Encoder(**settings, device=self.device, progress=progress, threads=threads)
+            settings.setdefault("detail", detail or "attrs")
+            encoder = Encoder(**settings, device=device, progress=progress, threads=threads)
         elif not isinstance(encoder, Encoder):
             raise InvalidArgument(f"encoder must be an Encoder, a path or None, not {encoder!r}")
+        if detail is not None and check_detail(detail) != encoder.detail:
+            raise InvalidArgument(
+                f"detail={detail!r} but the encoder takes graphs at detail={encoder.detail!r}"
+            )
+        self.config = check_config(
+            dict(detail=encoder.detail, features=features, hidden=hidden, members=members,
+                 epochs=epochs, lr=lr, weight_decay=weight_decay, dropout=dropout,
+                 rank_weight=rank_weight, min_df=min_df)
+        )  # fmt: skip
+        self.device = RunContext.pick_device(device)
+        self.threads, self.progress = threads, progress
         self.encoder = encoder
         self._columns: np.ndarray | None = None  # bag columns the head reads
         self._scale: tuple[np.ndarray, np.ndarray] | None = None  # feature mean, std
@@ -189,7 +193,7 @@ class Predictor:
             if h not in self._memo:
                 todo.setdefault(h, g)
         if todo:
-            gs = [g.view(detail) for g in todo.values()]
+            gs = list(todo.values())  # the encoder views them at its detail
             wanted = self.config["features"].split("+")
             parts = [self.encoder.motif_means(gs)] if "motifs" in wanted else []
             if "bag" in wanted:
@@ -253,8 +257,7 @@ class Predictor:
         y = check_targets(gs, targets)
         if not self._fitted_encoder():
             pool = gs + _graph_list(unlabelled, "unlabelled")
-            detail = self.config["detail"]
-            self.encoder.fit([g.view(detail) for g in pool], seed=seed)
+            self.encoder.fit(pool, seed=seed)
             self._scale = None
         if self._scale is None:
             self._prepare()

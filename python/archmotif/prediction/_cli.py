@@ -136,9 +136,10 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--detail",
-        default="attrs",
+        default=None,
         choices=["op", "attrs"],
-        help="level of detail of the graphs: op, or op plus attributes (default)",
+        help="op, or op plus attributes: the level of detail of the graphs (default: the "
+        "encoder's; attrs when pretraining here)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the draw and the fit (0)")
     add_model_options(p)

@@ -153,7 +153,7 @@ def make_methods(
     seen: dict[int, OpGraph] = {}
     for g in space:
         seen.setdefault(canonical_hash(g, detail="attrs"), g)
-    distinct = [g.view("attrs") for g in seen.values()]
+    distinct = list(seen.values())  # raw graphs: the encoders view them at attrs
     cost: dict[str, float] = {"distinct": float(len(distinct))}
     epochs = {"stage1_epochs": 2, "stage2_epochs": 2} if quick else {}
     out: dict[str, Any] = {}
@@ -165,22 +165,25 @@ def make_methods(
             if "pretrained" not in encoders and encoder is not None:
                 encoders["pretrained"] = Encoder.load(encoder, progress=False)
             elif "pretrained" not in encoders:
-                encoders["pretrained"] = Encoder(**epochs, progress=False).fit(distinct, seed=0)
+                enc = Encoder(detail="attrs", **epochs, progress=False)
+                encoders["pretrained"] = enc.fit(distinct, seed=0)
                 cost["pretrain_wall_s"] = time.perf_counter() - t
                 cost["pretrain_cpu_s"] = time.process_time() - c
             features = "graph" if name == "ours-graph" else "motifs"
             out[name] = Predictor(encoders["pretrained"], features=features, **head)
         elif name in ("ours-no-pretrain", "ours-graph-no-pretrain"):
             if "random" not in encoders:
-                encoders["random"] = Encoder(stage1_epochs=0, stage2_epochs=0, progress=False)
+                encoders["random"] = Encoder(
+                    detail="attrs", stage1_epochs=0, stage2_epochs=0, progress=False
+                )
                 encoders["random"].fit(distinct, seed=0)
             features = "graph" if name == "ours-graph-no-pretrain" else "motifs"
             out[name] = Predictor(encoders["random"], features=features, **head)
         elif name == "motif-bag-ridge":
-            bag = MotifBag().fit(distinct)
+            bag = MotifBag(detail="attrs").fit(distinct)
             out[name] = FeatureRegressor(name, bag.embed, "ridge")
         elif name == "wl-ridge":
-            wl = WLBaseline().fit(distinct)
+            wl = WLBaseline(detail="attrs").fit(distinct)
             out[name] = FeatureRegressor(name, wl.embed, "ridge")
         elif name == "ophist-gbm":
             out[name] = FeatureRegressor(name, _op_histogram(space), "gbm")
