@@ -255,7 +255,7 @@ def _fitted_predictor(tmp: Path) -> Path:
         from archmotif.learn.predictor import Predictor
 
         gs = archmotif.datasets.load("builtin")[:6]
-        pred = Predictor(Encoder.load(_fitted_encoder(tmp), progress=False), epochs=2, members=1)
+        pred = Predictor(Encoder.load(_fitted_encoder(tmp), progress=False), steps=2, members=1)
         pred.fit(gs, [float(g.num_nodes) for g in gs]).save(tmp / "fitted-predictor.npz")
         _FITTED["predictor"] = (tmp / "fitted-predictor.npz").read_bytes()
     p = tmp / "predictor.npz"

@@ -26,11 +26,13 @@ from archmotif.graph import OpGraph
 from archmotif.learn.data import OpVocabulary, op_data
 from archmotif.learn.models import OpGraphEncoder
 from archmotif.learn.predictor import check_targets
-from archmotif.learn.rank_head import PAIR_BATCH, fit_ensemble, predict_ensemble
+from archmotif.learn.rank_head import fit_ensemble, predict_ensemble
 from archmotif.learn.train import RunContext
 from archmotif.mining import canonical_hash
 
 __all__ = ["GINRegressor"]
+
+GIN_BATCH = 128  # graphs per step (about 22,000 operator nodes on NAS-Bench-201)
 
 
 class _GINScore(nn.Module):
@@ -90,14 +92,12 @@ class GINRegressor:
         ctx = RunContext(int(seed), self.device, False, self.threads)
         ctx.seed_globals()
         n_ops = len(self._ops)
-        # a budget of optimiser steps, not epochs: 78 labels are one batch, 1,563 four
-        epochs = -(-self.steps // -(-len(gs) // PAIR_BATCH))
         with ctx.scoped():
             (self._model,) = fit_ensemble(
                 lambda: _GINScore(n_ops, self.hidden),
                 lambda m, rows: m(Batch.from_data_list([datas[i] for i in rows.tolist()])
                                   .to(self.device)),
-                torch.arange(len(gs)), yt, members=1, epochs=epochs, lr=self.lr,
+                torch.arange(len(gs)), yt, members=1, steps=self.steps, batch=GIN_BATCH, lr=self.lr,
                 weight_decay=self.weight_decay, rank_weight=self.rank_weight, gen=ctx.gen,
                 device=self.device,
             )  # fmt: skip

@@ -64,7 +64,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
     "features": ("motifs", "graph", "motifs+graph", "motifs+bag", "graph+bag", "motifs+graph+bag"),
     "hidden": (int, 1, 4096),
     "members": (int, 1, 64),
-    "epochs": (int, 1, 10**5),
+    "steps": (int, 1, 10**6),
     "lr": (float, 1e-9, 10.0),
     "weight_decay": (float, 0.0, 10.0),
     "dropout": (float, 0.0, 0.95),
@@ -139,7 +139,7 @@ class Predictor:
         features: str = "motifs",
         hidden: int = 64,
         members: int = 5,
-        epochs: int = 300,
+        steps: int = 300,
         lr: float = 3e-3,
         weight_decay: float = 1e-3,
         dropout: float = 0.1,
@@ -167,7 +167,7 @@ class Predictor:
             )
         self.config = check_config(
             dict(detail=encoder.detail, features=features, hidden=hidden, members=members,
-                 epochs=epochs, lr=lr, weight_decay=weight_decay, dropout=dropout,
+                 steps=steps, lr=lr, weight_decay=weight_decay, dropout=dropout,
                  rank_weight=rank_weight, min_df=min_df)
         )  # fmt: skip
         self.device = RunContext.pick_device(device)
@@ -274,7 +274,7 @@ class Predictor:
                 lambda m, rows: m(x[rows]),
                 torch.arange(len(gs)),
                 yt,
-                members=c["members"], epochs=c["epochs"], lr=c["lr"],
+                members=c["members"], steps=c["steps"], lr=c["lr"],
                 weight_decay=c["weight_decay"], rank_weight=c["rank_weight"],
                 gen=ctx.gen, device=self.device,
             )  # fmt: skip

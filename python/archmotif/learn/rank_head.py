@@ -12,9 +12,9 @@ trained with, shared by every learnt accuracy predictor (the GIN baseline too).
   (``members``, each its own initialisation and its own shuffling) form an ensemble whose
   mean is the prediction, which steadies a fit on 78 labels far more than any single
   head's regularisation does.
-- :func:`fit_ensemble`: trains the members on fixed features (full batch when the
-  labelled set is small, minibatches otherwise) with Adam and weight decay; seeded,
-  deterministic on CPU.
+- :func:`fit_ensemble`: trains the members (full batch when the labelled set is small,
+  minibatches otherwise) for a budget of optimiser steps with Adam and weight decay;
+  seeded, deterministic on CPU.
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ def fit_ensemble(
     y: torch.Tensor,
     *,
     members: int,
-    epochs: int,
+    steps: int,
+    batch: int = PAIR_BATCH,
     lr: float,
     weight_decay: float,
     rank_weight: float,
@@ -74,25 +75,29 @@ def fit_ensemble(
 ) -> list[nn.Module]:
     """Trains ``members`` modules built by ``make()`` (under torch's global seed, which the
     caller set) to score rows ``index`` (int64 positions into whatever ``forward`` reads)
-    against standardised targets ``y``; ``forward(module, index_batch) -> scores``."""
+    against standardised targets ``y``; ``forward(module, index_batch) -> scores``. Each
+    member takes ``steps`` optimiser steps on shuffled batches of ``batch`` rows (a budget
+    of steps, not epochs: 78 labels and 1,563 get the same amount of training)."""
     out: list[nn.Module] = []
     n = index.numel()
-    batch = min(n, PAIR_BATCH)
+    batch = min(n, batch)
     y = y.to(device)
     for _ in range(members):
         m = make().to(device)
         opt = torch.optim.Adam(m.parameters(), lr=lr, weight_decay=weight_decay)
         m.train()
-        for _epoch in range(epochs):
+        done = 0
+        while done < steps:  # epochs of shuffled batches until the step budget is spent
             order = torch.randperm(n, generator=gen)
             for s in range(0, n, batch):
                 rows = order[s : s + batch]
-                if rows.numel() < 2:
+                if rows.numel() < 2 or done >= steps:
                     continue
                 loss = rank_loss(forward(m, index[rows]), y[rows.to(device)], rank_weight)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
+                done += 1
         m.eval()
         out.append(m)
     return out

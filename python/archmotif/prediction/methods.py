@@ -158,7 +158,7 @@ def make_methods(
     epochs = {"stage1_epochs": 2, "stage2_epochs": 2} if quick else {}
     out: dict[str, Any] = {}
     encoders: dict[str, Encoder] = {}  # pretrained and random, shared by the rows
-    head = {"epochs": 20, "members": 2} if quick else {}
+    head = {"steps": 20, "members": 2} if quick else {}
     for name in names:
         t, c = time.perf_counter(), time.process_time()
         if name in ("ours", "ours-graph"):
