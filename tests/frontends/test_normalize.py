@@ -128,8 +128,15 @@ def test_scores_filled_from_a_constant_mask_are_causal():
             "o: matmul <- m, v")  # fmt: skip
     g = normalize(G(spec))
     assert g.op_counts()["causal_mask"] == 1 and g.op_counts()["eq"] == 0
-    assert same(g, normalize(G("x: input; q: linear <- x; k: linear <- x; v: linear <- x; "
-                               "m: causal_mask; o: scaled_dot_product_attention <- q, k, v, m")))
+    assert same(
+        g,
+        normalize(
+            G(
+                "x: input; q: linear <- x; k: linear <- x; v: linear <- x; "
+                "m: causal_mask; o: scaled_dot_product_attention <- q, k, v, m"
+            )
+        ),
+    )
     assert normalize(g) == g
     # a constant filled into data that no softmax reads is no mask of scores
     other = normalize(G("x: input; b: slice; e: eq <- b; f: masked_fill <- x, e; r: relu <- f"))
@@ -152,7 +159,10 @@ def test_operator_attributes_follow_their_node_through_every_rule():
                              attrs=["", "k3,s2,dw", "", "", "k3,s2", "k1"])  # fmt: skip
     g = normalize(raw)
     assert g.view("attrs").node_ops() == [
-        "input", "convolution[k3,s2,dw]", "max_pool[k3,s2]", "convolution[k1]"
+        "input",
+        "convolution[k3,s2,dw]",
+        "max_pool[k3,s2]",
+        "convolution[k1]",
     ]
     many = normalize_many([raw, OpGraph.from_edges(["input", "relu"], [(0, 1)])])
     assert many[0] == g and many[1].attrs is None
@@ -303,8 +313,9 @@ def test_a_division_by_a_constant_is_dropped():
 
 
 def test_projections_of_one_tensor_are_one_linear_and_a_split():
-    separate = normalize(G("x: input; q: linear <- x; k: linear <- x; v: linear <- x; "
-                           "a: scaled_dot_product_attention <- q, k, v; o: linear <- a"))  # fmt: skip
+    spec = ("x: input; q: linear <- x; k: linear <- x; v: linear <- x; "
+            "a: scaled_dot_product_attention <- q, k, v; o: linear <- a")  # fmt: skip
+    separate = normalize(G(spec))
     fused = normalize(G("x: input; p: linear <- x; s: split <- p; "
                         "a: scaled_dot_product_attention <- s; o: linear <- a"))  # fmt: skip
     assert same(separate, fused) and separate.op_counts()["split"] == 1

@@ -240,7 +240,7 @@ def _rescales(w: Work) -> Work:
     """A ``div`` with one input (by a constant: ``(a + b) / 2``, ``x / sqrt(d)``) left
     after the folds rescales, it does not compute a design: dropped. A ``mul`` with one
     input stays (its factor may be learnt: a layer scale)."""
-    src, dst = w.edges
+    dst = w.edges[1]
     fate = np.arange(w.num_nodes, dtype=np.int64)
     fate[w.has({"div"}) & (np.bincount(dst, minlength=w.num_nodes) == 1)] = DROP
     return apply(w, fate)

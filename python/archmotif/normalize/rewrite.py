@@ -122,8 +122,8 @@ def _ranges(count: np.ndarray) -> np.ndarray:
 
 def carry(w: Work, kept: np.ndarray, rep: np.ndarray, new_index: np.ndarray) -> Work:
     """Every per-node field of ``w`` for the nodes ``kept`` (old ids, in order): a
-    kept node keeps its own op, takes its group's attributes and sums its group's FLOPs. ``rep`` maps
-    each old node to the old node that stands for it (or DROP/PRUNE), ``new_index``
+    kept node keeps its own op, takes its group's attributes and sums its group's FLOPs.
+    ``rep`` maps each old node to the old node that stands for it (or DROP/PRUNE), ``new_index``
     each old node to its new id (-1 when not kept)."""
     n_new = int(kept.shape[0])
     member = rep >= 0
