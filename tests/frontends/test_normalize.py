@@ -261,12 +261,19 @@ def test_independent_of_node_numbering_and_batching():
         normalize("resnet18")  # type: ignore[arg-type]
 
 
-def test_loaders_normalise_unless_told_not_to():
-    raw = archmotif.datasets.load("builtin", normalize=False)
+def test_loaders_normalise_unless_told_not_to(tmp_path):
+    # a corpus saved raw (as files from before the pass are) is normalised on loading
+    path = tmp_path / "raw.npz"
+    archmotif.save_corpus([G("x: input; d: dropout <- x; v: view <- d; r: relu <- v")], path)
+    assert archmotif.datasets.load(path, normalize=False)[0].node_ops() == [
+        "input", "dropout", "view", "relu"
+    ]  # fmt: skip
+    assert archmotif.datasets.load(path)[0].node_ops() == ["input", "relu"]
+    # the built-in data stores what trace gives: normalised graphs, a fixpoint of the pass
+    stored = archmotif.datasets.load("builtin", normalize=False)
     norm = archmotif.datasets.load("builtin")
-    assert len(raw) == len(norm)
-    assert sum(g.num_nodes for g in norm) < sum(g.num_nodes for g in raw)
-    assert normalize_many(norm) == norm
+    assert len(stored) == len(norm) == 98
+    assert normalize_many(norm) == norm == stored
 
 
 # -- the two front ends and two spellings meet -----------------------------------------
