@@ -149,4 +149,5 @@ def test_node_names_are_module_paths_and_info_tables_them(models, tmp_path):
     r = run("info", str(out), "--modules")
     assert r.returncode == 0, r.stderr
     rows = [line.split() for line in r.stdout.splitlines()[2:]]
-    assert ["down1", "1", "convolution"] in rows and ["up", "1", "conv_transpose"] in rows
+    assert ["down1", "1", "convolution[k3]"] in rows  # the default detail: attrs
+    assert ["up", "1", "conv_transpose[k2,s2,t]"] in rows

@@ -33,6 +33,7 @@ def _normalize_settings(text: str) -> list[bool | None]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from archmotif.attributes import DEFAULT_DETAIL, DETAILS
     from benches.rewrites.harness import DEFAULT_METHODS, run_benchmark
     from benches.rewrites.queries import QUERIES
 
@@ -47,6 +48,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="off, on, default (trace's own default, switch not passed) or a "
                         "comma-separated list; auto: off,on when trace() has normalize=, "
                         "else default")  # fmt: skip
+    p.add_argument(
+        "--detail",
+        default=DEFAULT_DETAIL,
+        help="levels of detail, comma-separated: op (plain operators), attrs "
+        f"(operators with their attributes) (default {DEFAULT_DETAIL})",
+    )
     p.add_argument("--queries", help="comma-separated query names (default: all)")
     p.add_argument("--seed", type=int, default=0, help="training seed (0)")
     p.add_argument("--quick", action="store_true", help="2 epochs per training stage")
@@ -61,8 +68,12 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"unknown queries: {', '.join(unknown)}")
         queries = tuple(q for q in QUERIES if q.name in wanted)
     settings = _normalize_settings(args.normalize)
+    details = args.detail.split(",")
+    if not set(details) <= set(DETAILS):
+        raise SystemExit(f"--detail takes {', '.join(DETAILS)} or a list; got {args.detail!r}")
     try:
-        raw = run_benchmark(args.dataset, args.methods.split(","), settings, seed=args.seed,
+        raw = run_benchmark(args.dataset, args.methods.split(","), settings, details=details,
+                            seed=args.seed,
                             quick=args.quick, queries=queries)  # fmt: skip
     except FileNotFoundError as e:  # no zoo built yet, or a mistyped corpus path
         raise SystemExit(str(e)) from None
@@ -70,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     from benches.rewrites.report import write
 
     parts = ["python", "-m", "benches.rewrites", "--dataset", args.dataset, "--methods",
-             args.methods, "--normalize", args.normalize, "--seed", str(args.seed),
+             args.methods, "--normalize", args.normalize, "--detail", args.detail,
+             "--seed", str(args.seed),
              "-o", args.output]  # fmt: skip
     parts += ["--quick"] * args.quick + (["--queries", args.queries] if args.queries else [])
     write(raw, args.output, command=shlex.join(parts), machine=_machine(),

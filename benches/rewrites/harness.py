@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from archmotif.attributes import DEFAULT_DETAIL
 from archmotif.graph import OpGraph
 from benches.rewrites.queries import QUERIES, Query, trace_queries
 
@@ -65,13 +66,13 @@ def op_difference(query: OpGraph, other: OpGraph, top: int = 8) -> dict[str, Any
 
 def _method_rows(
     method: str, corpus: list[OpGraph], graphs: list[OpGraph], queries: Sequence[Query],
-    targets: list[dict[str, set[str]]], seed: int, quick: bool,
+    targets: list[dict[str, set[str]]], seed: int, quick: bool, detail: str,
 ) -> dict[str, Any]:  # fmt: skip
     from archmotif.retrieval.evaluate import evaluate_queries
     from archmotif.retrieval.report import make_method
 
     np.random.seed(seed)
-    res = evaluate_queries(make_method(method, quick=quick), corpus, graphs, targets,
+    res = evaluate_queries(make_method(method, quick=quick, detail=detail), corpus, graphs, targets,
                            ks=KS, seed=seed)  # fmt: skip
     fam, coarse = res["family"], res["coarse"]
     per_query: dict[str, dict[str, Any]] = {q.name: {} for q in queries}
@@ -148,6 +149,7 @@ def run_benchmark(
     methods: Sequence[str] = DEFAULT_METHODS,
     normalize: Sequence[bool | None] = (None,),
     *,
+    details: Sequence[str] = (DEFAULT_DETAIL,),
     seed: int = 0,
     quick: bool = False,
     queries: Sequence[Query] = QUERIES,
@@ -155,8 +157,10 @@ def run_benchmark(
 ) -> dict[str, Any]:
     """Runs every method for every normalisation setting (``None``: trace as
     ``archmotif.trace`` does by default, without passing the switch) and returns the
-    raw result that :func:`benches.rewrites.report.write` turns into the report. The
-    corpus is loaded once per setting, with the same ``normalize`` (:func:`load_corpus`)."""
+    raw result that :func:`benches.rewrites.report.write` turns into the report, one run
+    per normalisation setting and level of detail (``details``: every method takes the
+    graphs at it, :mod:`archmotif.attributes`). The corpus is loaded once per
+    setting, with the same ``normalize`` (:func:`load_corpus`)."""
     t0 = time.perf_counter()
     runs = []
     for norm in normalize:
@@ -168,21 +172,22 @@ def run_benchmark(
         t = time.perf_counter()
         graphs = trace_queries(queries, normalize=norm)
         log(f"normalize={norm}: traced {len(graphs)} queries in {time.perf_counter() - t:.1f} s")
-        rows = []
-        for m in methods:
-            try:
-                row = _method_rows(m, corpus, graphs, queries, targets, seed, quick)
-            except Exception as e:  # one failing method must not sink the others
-                log(f"  {m}: FAILED {type(e).__name__}: {e}")
-                rows.append({"method": m, "error": f"{type(e).__name__}: {e}"})
-                continue
-            f, c = row["family"], row["coarse"]
-            log(f"  {m}: family MRR@10 {f['MRR@10']:.3f} hit@5 {f['HIT@5']:.3f}, "
-                f"coarse hit@5 {c['HIT@5']:.3f} (fit {row['fit_seconds']:.1f} s)")  # fmt: skip
-            rows.append(row)
-        runs.append({"normalize": norm, "corpus": corpus_state,
-                     "query_nodes": {g.name: g.num_nodes for g in graphs},
-                     "methods": rows})  # fmt: skip
+        for detail in details:
+            rows = []
+            for m in methods:
+                try:
+                    row = _method_rows(m, corpus, graphs, queries, targets, seed, quick, detail)
+                except Exception as e:  # one failing method must not sink the others
+                    log(f"  {m}: FAILED {type(e).__name__}: {e}")
+                    rows.append({"method": m, "error": f"{type(e).__name__}: {e}"})
+                    continue
+                f, c = row["family"], row["coarse"]
+                log(f"  {m} ({detail}): family MRR@10 {f['MRR@10']:.3f} hit@5 {f['HIT@5']:.3f}, "
+                    f"coarse hit@5 {c['HIT@5']:.3f} (fit {row['fit_seconds']:.1f} s)")  # fmt: skip
+                rows.append(row)
+            runs.append({"normalize": norm, "detail": detail, "corpus": corpus_state,
+                         "query_nodes": {g.name: g.num_nodes for g in graphs},
+                         "methods": rows})  # fmt: skip
     return {
         "dataset": dataset,
         "corpus_graphs": len(corpus),

@@ -134,7 +134,8 @@ def write(raw: dict[str, Any], output: str | os.PathLike[str], *, command: str,
         "",
     ]
     for run in raw["runs"]:
-        lines += [f"## Queries traced with {_norm_name(run['normalize'])}", "",
+        detail = run.get("detail", "op")
+        lines += [f"## Queries traced with {_norm_name(run['normalize'])}, detail `{detail}`", "",
                   f"The corpus searched: {_CORPUS_STATE[run['corpus']]}.", ""]  # fmt: skip
         lines += [*_summary(run), ""]
         lines += ["Rank of the first graph of the query's family, per method (bold: "

@@ -22,6 +22,7 @@ import argparse
 import os
 from typing import Any
 
+from archmotif.attributes import DEFAULT_DETAIL
 from archmotif.errors import FormatError, InvalidArgument, TraceError
 from archmotif.frontends.user_model import (
     check_user_model_path,
@@ -48,8 +49,9 @@ _INPUTS_HINT = (
 )
 
 
-def add_detail_option(p: argparse.ArgumentParser, *, default: str | None = "op") -> None:
-    """``--detail {op,attrs}``: plain operators, or operators with their attributes."""
+def add_detail_option(p: argparse.ArgumentParser, *, default: str | None = DEFAULT_DETAIL) -> None:
+    """``--detail {op,attrs}``: plain operators, or operators with their attributes
+    (default :data:`archmotif.attributes.DEFAULT_DETAIL`)."""
     from archmotif.attributes import DETAILS
 
     shown = "the index's" if default is None else default

@@ -120,6 +120,29 @@ def test_is_causal_attention_traces_to_the_same_marker():
     )
 
 
+def test_scores_filled_from_a_constant_mask_are_causal():
+    # minGPT: a tril buffer (its values are no node) sliced, compared, and filled
+    # into the scores before the softmax; is_causal=True gives the same graph
+    spec = ("x: input; q: linear <- x; k: linear <- x; v: linear <- x; s: matmul <- q, k; "
+            "c: mul <- s; b: slice; e: eq <- b; f: masked_fill <- c, e; m: softmax <- f; "
+            "o: matmul <- m, v")  # fmt: skip
+    g = normalize(G(spec))
+    assert g.op_counts()["causal_mask"] == 1 and g.op_counts()["eq"] == 0
+    assert same(
+        g,
+        normalize(
+            G(
+                "x: input; q: linear <- x; k: linear <- x; v: linear <- x; "
+                "m: causal_mask; o: scaled_dot_product_attention <- q, k, v, m"
+            )
+        ),
+    )
+    assert normalize(g) == g
+    # a constant filled into data that no softmax reads is no mask of scores
+    other = normalize(G("x: input; b: slice; e: eq <- b; f: masked_fill <- x, e; r: relu <- f"))
+    assert other.op_counts()["causal_mask"] == 0
+
+
 # -- folds ---------------------------------------------------------------------
 
 
@@ -238,12 +261,19 @@ def test_independent_of_node_numbering_and_batching():
         normalize("resnet18")  # type: ignore[arg-type]
 
 
-def test_loaders_normalise_unless_told_not_to():
-    raw = archmotif.datasets.load("builtin", normalize=False)
+def test_loaders_normalise_unless_told_not_to(tmp_path):
+    # a corpus saved raw (as files from before the pass are) is normalised on loading
+    path = tmp_path / "raw.npz"
+    archmotif.save_corpus([G("x: input; d: dropout <- x; v: view <- d; r: relu <- v")], path)
+    assert archmotif.datasets.load(path, normalize=False)[0].node_ops() == [
+        "input", "dropout", "view", "relu"
+    ]  # fmt: skip
+    assert archmotif.datasets.load(path)[0].node_ops() == ["input", "relu"]
+    # the built-in data stores what trace gives: normalised graphs, a fixpoint of the pass
+    stored = archmotif.datasets.load("builtin", normalize=False)
     norm = archmotif.datasets.load("builtin")
-    assert len(raw) == len(norm)
-    assert sum(g.num_nodes for g in norm) < sum(g.num_nodes for g in raw)
-    assert normalize_many(norm) == norm
+    assert len(stored) == len(norm) == 98
+    assert normalize_many(norm) == norm == stored
 
 
 # -- the two front ends and two spellings meet -----------------------------------------
@@ -274,3 +304,53 @@ def test_reachability_in_the_core_checks_its_input():
     seeds, stop = np.array([True, False, False]), np.array([False, True, False])
     edges = np.array([[0, 1], [1, 2]])
     assert _core.reach_forward(3, edges, seeds, stop).tolist() == [True, True, False]
+
+
+# -- after the folds -------------------------------------------------------------
+
+
+def test_a_division_by_a_constant_is_dropped():
+    # DeiT's two heads averaged: (a + b) / 2; a division of two tensors stays
+    g = normalize(G("x: input; a: relu <- x; b: tanh <- x; s: add <- a, b; d: div <- s; "
+                    "y: relu <- d"))  # fmt: skip
+    assert shape(g)[0] == ["input", "relu", "tanh", "add", "relu"]
+    assert ("add", "relu") in shape(g)[1]
+    two = normalize(G("x: input; a: relu <- x; b: tanh <- x; d: div <- a, b"))
+    assert two.op_counts()["div"] == 1
+
+
+def test_projections_of_one_tensor_are_one_linear_and_a_split():
+    spec = ("x: input; q: linear <- x; k: linear <- x; v: linear <- x; "
+            "a: scaled_dot_product_attention <- q, k, v; o: linear <- a")  # fmt: skip
+    separate = normalize(G(spec))
+    fused = normalize(G("x: input; p: linear <- x; s: split <- p; "
+                        "a: scaled_dot_product_attention <- s; o: linear <- a"))  # fmt: skip
+    assert same(separate, fused) and separate.op_counts()["split"] == 1
+    assert normalize(separate) == separate
+    # one linear of a tensor is no projection to fuse
+    assert normalize(G("x: input; p: linear <- x; r: relu <- p")).op_counts()["split"] == 0
+
+
+def test_multihead_attention_meets_separate_projections():
+    torch = pytest.importorskip("torch")
+    nn, F = torch.nn, torch.nn.functional
+
+    class MHA(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.MultiheadAttention(32, 4, batch_first=True)
+
+        def forward(self, x):
+            return self.a(x, x, x, need_weights=False)[0]
+
+    class ByHand(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.q, self.k, self.v, self.o = (nn.Linear(32, 32) for _ in range(4))
+
+        def forward(self, x):
+            heads = [f(x).view(1, 6, 4, 8).transpose(1, 2) for f in (self.q, self.k, self.v)]
+            return self.o(F.scaled_dot_product_attention(*heads).transpose(1, 2).reshape(1, 6, 32))
+
+    x = torch.zeros(1, 6, 32)
+    assert same(archmotif.trace(MHA(), x), archmotif.trace(ByHand(), x))

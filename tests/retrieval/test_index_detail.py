@@ -86,6 +86,7 @@ def test_cli_builds_and_searches_an_attrs_index(kernels, tmp_path, capsys):
 
 
 def test_eval_runs_every_method_at_the_asked_detail(tmp_path):
+    from archmotif.attributes import DEFAULT_DETAIL, DETAILS
     from archmotif.cli import main
     from archmotif.datasets import darts
 
@@ -93,8 +94,31 @@ def test_eval_runs_every_method_at_the_asked_detail(tmp_path):
     archmotif.save_corpus(darts.generate(num_genotypes=4, depths=(5, 8)), corpus)
     out = tmp_path / "r.md"
     args = ["eval", "--datasets", str(corpus), "--methods", "wl", "--protocols", "transductive"]
-    assert main([*args, "--detail", "attrs", "-o", str(out)]) == 0
-    assert "--detail attrs" in out.read_text()
+    # the level that is not the default is written into the report's command
+    other = next(d for d in DETAILS if d != DEFAULT_DETAIL)
+    assert main([*args, "--detail", other, "-o", str(out)]) == 0
+    assert f"--detail {other}" in out.read_text()
     rows = json.loads(out.with_suffix(".json").read_text())
     rows = rows["rows"] if isinstance(rows, dict) else rows
-    assert rows and all(r["detail"] == "attrs" for r in rows)
+    assert rows and all(r["detail"] == other for r in rows)
+    assert main([*args, "-o", str(out)]) == 0  # no --detail: the default level
+    rows = json.loads(out.with_suffix(".json").read_text())
+    rows = rows["rows"] if isinstance(rows, dict) else rows
+    assert rows and all(r["detail"] == DEFAULT_DETAIL for r in rows)
+
+
+def test_evaluate_ranks_by_attributes_at_attrs():
+    # two designs one plain graph apart: all-1x1 and all-3x3 cells; evaluate's blind
+    # copies must keep the attributes, or detail="attrs" silently ranks the plain view
+    from archmotif.retrieval.evaluate import evaluate
+
+    cells = {"k1": "nor_conv_1x1", "k3": "nor_conv_3x3"}
+    graphs = []
+    for fam, op in cells.items():
+        for skip in ("skip_connect", "avg_pool_3x3", "none"):
+            g = nb.network(f"|{op}~0|+|{op}~0|{skip}~1|+|{op}~0|{op}~1|{op}~2|")
+            g.labels = {"family": fam}
+            graphs.append(g)
+    attrs = evaluate(WLBaseline(detail="attrs"), graphs, ks=(3,)).metrics["MAP@3"]
+    plain = evaluate(WLBaseline(detail="op"), graphs, ks=(3,)).metrics["MAP@3"]
+    assert attrs == pytest.approx(1.0) and plain < 1.0

@@ -176,6 +176,7 @@ def from_exported_program(
                 ops.append("causal_mask")
                 node_names.append(_module_path(node))
                 flops.append(0.0)
+                attrs.append("")
             add(node, op, deps)
     return OpGraph.from_edges(
         ops,

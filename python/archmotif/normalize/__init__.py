@@ -124,6 +124,10 @@ def _prune(w: Work) -> Work:
     indeg = np.bincount(dst[~data[src]], minlength=n)
     causal_op = w.has(TRIANGLES) | (w.has(CAUSAL_OPS) & (indeg == 2))
     causal = _core.reach_forward(n, w.edges, ~data & causal_op, data) & ~data
+    # attention scores filled where a constant mask says (a `tril` buffer sliced and
+    # compared, minGPT's `masked_fill(bias == 0, -inf)`): the buffer's values are no
+    # node, but only a causal mask is a constant that hides scores before a softmax
+    causal |= ~data & np.isin(np.arange(n), src[~data[src] & _filled_scores(w, data)[dst]])
     fed = np.unique(dst[causal[src] & data[dst]])
     fate = np.where(data, np.arange(n), PRUNE)
     if fed.size:  # one marker per node the mask feeds, standing where the mask was
@@ -139,6 +143,18 @@ def _prune(w: Work) -> Work:
         )
         fate = np.concatenate([fate, n + np.arange(m)])
     return apply(w, fate)
+
+
+def _filled_scores(w: Work, data: np.ndarray) -> np.ndarray:
+    """bool [N]: ``masked_fill`` nodes of the data read by a ``softmax`` (directly or
+    through layout operators, still present at this step)."""
+    src, dst = w.edges
+    fill = data & w.has({"masked_fill"})
+    reach = w.has({"softmax"})
+    lay = w.has(LAYOUT_OPS)
+    for _ in range(4):  # a few layout operators at most lie between them
+        reach = reach | (np.bincount(src[reach[dst] & lay[src]], minlength=w.num_nodes) > 0)
+    return fill & (np.bincount(src[reach[dst]], minlength=w.num_nodes) > 0)
 
 
 def _drop(w: Work, layout: str) -> Work:
@@ -220,6 +236,59 @@ def _fold(w: Work) -> Work:
     return w
 
 
+def _rescales(w: Work) -> Work:
+    """A ``div`` with one input (by a constant: ``(a + b) / 2``, ``x / sqrt(d)``) left
+    after the folds rescales, it does not compute a design: dropped. A ``mul`` with one
+    input stays (its factor may be learnt: a layer scale)."""
+    dst = w.edges[1]
+    fate = np.arange(w.num_nodes, dtype=np.int64)
+    fate[w.has({"div"}) & (np.bincount(dst, minlength=w.num_nodes) == 1)] = DROP
+    return apply(w, fate)
+
+
+def _fused_projections(w: Work) -> Work:
+    """Weight products reading one tensor (``q``/``k``/``v`` projections, an MLP's gate
+    and up) are one ``linear`` and a ``split`` that each reader reads, as a fused
+    projection (GPT-2's ``c_attn``, ``nn.MultiheadAttention``'s ``in_proj``) traces."""
+    n = w.num_nodes
+    src, dst = w.edges
+    indeg = np.bincount(dst, minlength=n)
+    lin = w.has({"linear"}) & (indeg == 1)
+    pred = np.full(n, -1, dtype=np.int64)
+    pred[dst[lin[dst]]] = src[lin[dst]]
+    nodes = np.flatnonzero(lin)
+    many = np.bincount(pred[nodes], minlength=n) > 1
+    nodes = nodes[many[pred[nodes]]]
+    if not nodes.size:
+        return w
+    first = np.full(n, n, dtype=np.int64)
+    np.minimum.at(first, pred[nodes], nodes)
+    heads = np.unique(first[pred[nodes]])  # the linear that stands for each group
+    splits = n + np.arange(heads.size)  # one new split per group, after its linear
+    split_of = np.full(n, -1, dtype=np.int64)
+    split_of[nodes] = splits[np.searchsorted(heads, first[pred[nodes]])]
+    out = split_of[src] >= 0  # what a member fed, its group's split feeds
+    edges = np.concatenate(
+        [
+            np.stack([np.where(out, split_of[src], src), dst]),
+            np.stack([heads, splits]),
+        ],
+        axis=1,
+    )
+    fate = np.concatenate([np.arange(n, dtype=np.int64), splits])
+    fate[nodes] = first[pred[nodes]]
+    w = Work(
+        ops=np.concatenate([w.ops, np.full(heads.size, w.op_id("split"), dtype=np.int32)]),
+        op_names=w.op_names,
+        edges=edges,
+        flops=np.concatenate([w.flops, np.zeros(heads.size)]),
+        attrs=np.concatenate([w.attrs, np.zeros(heads.size, dtype=np.int32)]),
+        part=np.concatenate([w.part, w.part[heads]]),
+        origin=w.origin,
+    )
+    return apply(w, fate)
+
+
 def _names(batch: _Batch, w: Work) -> np.ndarray:
     """Each node's name; a folded node's members' names joined, then the ops it was
     made from (``"h.0.mlp.act (mul,pow,mul,add,mul,tanh,add,mul)"``)."""
@@ -264,6 +333,8 @@ def normalize_many(
         return []
     batch = _Batch.of(graphs)
     w = _fold(_siblings(_drop(_prune(batch.work()), layout)))
+    # a fused projection's split is one tensor's parts: parts read of it join it
+    w = _siblings(_fused_projections(_rescales(w)))
     named = any(g.node_names is not None for g in graphs)
     names = _names(batch, w) if named else None
     order = np.argsort(w.part, kind="stable")  # markers go after their graph's nodes

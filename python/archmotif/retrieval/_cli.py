@@ -22,6 +22,7 @@ import shlex
 import time
 from typing import Any
 
+from archmotif.attributes import DEFAULT_DETAIL
 from archmotif.retrieval.constraints import Condition, parse_si, parse_where
 
 __all__ = ["add_filter_options", "query_and_index", "register", "where_from_args"]
@@ -194,7 +195,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
              "--protocols", args.protocols, "--seeds", args.seeds, "-o", args.output]  # fmt: skip
     parts += ["--quick"] * args.quick + ["--skip-missing"] * args.skip_missing
     parts += ["--variant", args.variant] if args.variant != "standard" else []
-    parts += ["--detail", args.detail] if args.detail != "op" else []
+    parts += ["--detail", args.detail] if args.detail != DEFAULT_DETAIL else []
     rows = run_report(
         datasets,
         _csv(args.methods),

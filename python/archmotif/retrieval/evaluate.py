@@ -76,11 +76,13 @@ class EvalResult:
 
 
 def _blind(graphs: Sequence[OpGraph]) -> list[OpGraph]:
-    """Copies that keep the structure and only the ``coarse`` label (see module doc)."""
+    """Copies that keep the structure (operator attributes included: a method may take
+    graphs at ``detail="attrs"``) and only the ``coarse`` label (see module doc)."""
     out = []
     for i, g in enumerate(graphs):
         labels = {"coarse": g.labels["coarse"]} if "coarse" in g.labels else {}
-        out.append(OpGraph._trusted(g.ops, g.edges, g.op_names, f"graph{i}", labels, None))
+        out.append(OpGraph._trusted(g.ops, g.edges, g.op_names, f"graph{i}", labels, None,
+                                    attrs=g.attrs, attr_names=g.attr_names))  # fmt: skip
     return out
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from archmotif.attributes import DEFAULT_DETAIL
 from archmotif.errors import RetrievalError
 from archmotif.graph import OpGraph
 from archmotif.retrieval.evaluate import EvalResult, evaluate
@@ -71,7 +72,7 @@ _QUICK_EPOCH_ARGS = ("epochs", "stage1_epochs", "stage2_epochs", "motif_epochs",
 QUICK_DARTS_GENOTYPES = 12
 
 
-def make_method(name: str, *, quick: bool = False, detail: str = "op") -> Any:
+def make_method(name: str, *, quick: bool = False, detail: str = DEFAULT_DETAIL) -> Any:
     """A fresh embedder for a method name of :data:`METHODS`, taking graphs at ``detail``."""
     if name not in METHODS:
         raise RetrievalError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
@@ -128,7 +129,7 @@ def run_report(
     variant: str = "standard",
     command: str = "",
     log: Callable[[str], None] = print,
-    detail: str = "op",
+    detail: str = DEFAULT_DETAIL,
 ) -> list[dict[str, Any]]:
     """Runs the grid and writes the markdown report and its plot; returns one row per
     (dataset, protocol, method, seed): the :class:`EvalResult` as a dict plus
@@ -195,7 +196,7 @@ def _one(
     quick: bool,
     variant: str,
     log: Callable[[str], None],
-    detail: str = "op",
+    detail: str = DEFAULT_DETAIL,
 ) -> dict[str, Any]:
     head = {"dataset": ds, "protocol": protocol, "method": method, "seed": seed,
             "detail": detail}  # fmt: skip
