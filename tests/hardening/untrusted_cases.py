@@ -270,6 +270,19 @@ def _load_nar(p: Path) -> object:
     return NARBaseline.load(p).embed([toy()])
 
 
+def _nar_op_names_bomb(tmp: Path) -> Path:
+    """Settings inside the schema (hidden=4096, a motif table to match) with a million
+    op names: built for real, the motif encoder's first layer alone would be 16 GB."""
+    import torch
+
+    from archmotif.learn import encoder_file
+    from archmotif.learn.nar import NAR_FORMAT
+
+    rows = encoder_file.read(_nar_file(tmp), NAR_FORMAT)["table"].shape[0]
+    names = json.dumps([f"op{i}" for i in range(10**6)])
+    return _nar_file(tmp, {"hidden": 4096}, op_names=names, table=torch.zeros(rows, 4096))
+
+
 def _nar_flipped_mined(tmp: Path) -> Path:
     import torch
 
@@ -397,10 +410,10 @@ def entries() -> list[Entry]:
         ("encoder-op-names-bomb", "limits", "an encoder file with a million op names and hidden=4096 (16 GB if built before checking)", lambda t: _load_encoder(_encoder_op_names_bomb(t)), F, "motif encoder's weights do not match its settings"),  # noqa: E501
         ("encoder-unknown-tag", "untrusted", "an encoder file whose payload holds an object of an unknown kind", lambda t: _load_encoder(_encoder_header(t, _tag)), F, "unknown tag '\\$eval'"),  # noqa: E501
         ("encoder-tensor-size", "limits", "an encoder file declaring a 10^12-element tensor over 4 bytes", lambda t: _load_encoder(_encoder_header(t, _huge_tensor)), F, "is not its .* bytes"),  # noqa: E501
-        ("nar-mine-client", "untrusted", "a NAR baseline file whose settings hand mine() a Dask scheduler address", lambda t: _load_nar(_nar_file(t, {"mine_kwargs": {"client": "tcp://127.0.0.1:9"}})), F, "malformed nar baseline file .*outside the schema"),  # noqa: E501
-        ("nar-op-names-bomb", "limits", "a NAR baseline file with a million op names and hidden=4096 (16 GB if built before checking)", lambda t: _load_nar(_nar_file(t, {"hidden": 4096}, op_names=json.dumps([f"op{i}" for i in range(10**6)]))), F, "motif table is not float32|weights do not match"),  # noqa: E501
+        ("nar-mine-client", "untrusted", "a NAR baseline file whose settings hand mine() a Dask scheduler address", lambda t: _load_nar(_nar_file(t, {"mine_kwargs": {"client": "tcp://127.0.0.1:9"}})), F, "malformed NAR baseline file .*outside the schema"),  # noqa: E501
+        ("nar-op-names-bomb", "limits", "a NAR baseline file with a million op names and hidden=4096 (16 GB if built before checking)", lambda t: _load_nar(_nar_op_names_bomb(t)), F, "motif encoder's weights do not match its settings"),  # noqa: E501
         ("nar-mined-flipped", "files", "a NAR baseline file whose stored Mined has one byte flipped", lambda t: _load_nar(_nar_flipped_mined(t)), F, "checksum mismatch"),  # noqa: E501
-        ("nar-foreign", "files", "an encoder file given to NARBaseline.load", lambda t: _load_nar(_fitted_encoder(t)), F, "archmotif.encoder"),  # noqa: E501
+        ("nar-foreign", "files", "an encoder file given to NARBaseline.load", lambda t: _load_nar(_fitted_encoder(t)), F, "not an archmotif nar baseline file"),  # noqa: E501
         # -- saved Mined (the core's checksummed encoding) ----------------------------------
         ("mined-flipped-byte", "files", "a saved Mined with one byte flipped mid-file", lambda t: archmotif.load_mined(_mined_file(t, _flip_middle)), F, "checksum mismatch"),  # noqa: E501
         ("mined-truncated", "files", "a saved Mined cut in half", lambda t: archmotif.load_mined(_mined_file(t, lambda b: b[: len(b) // 2])), F, "checksum mismatch"),  # noqa: E501
