@@ -76,6 +76,7 @@ __all__ = [
 _LAZY = {
     "datasets": ("archmotif.datasets", None),  # the harness: never loaded by the layers
     "Encoder": ("archmotif.learn.encoder", "Encoder"),
+    "Predictor": ("archmotif.learn.predictor", "Predictor"),
     "Index": ("archmotif.retrieval.index", "Index"),
     "search": ("archmotif.retrieval.index", "search"),
     "evaluate": ("archmotif.retrieval.evaluate", "evaluate"),

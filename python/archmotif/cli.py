@@ -51,6 +51,7 @@ _SUBCOMMAND_MODULES: tuple[str, ...] = (
     "archmotif.datasets._cli",
     "archmotif.viz._cli",
     "archmotif.retrieval._cli",
+    "archmotif.prediction._cli",
 )
 
 # exit statuses (documented in the module docstring, --help and the README)

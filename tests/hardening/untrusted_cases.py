@@ -245,6 +245,9 @@ def _load_encoder(p: Path) -> object:
     return e.embed([toy()])  # the first embed is where mine_kwargs used to reach mine()
 
 
+# -- NAR baseline files ----------------------------------------------------------------
+
+
 def _nar_file(tmp: Path, settings: dict[str, Any] | None = None, **payload: object) -> Path:
     """A real NAR baseline file (tiny, fitted once per session), its settings and
     payload members changed (rewritten with our writer)."""
@@ -293,6 +296,45 @@ def _nar_flipped_mined(tmp: Path) -> Path:
     raw = bytearray(d["mined"].numpy().tobytes())
     raw[len(raw) // 2] ^= 0x40
     return _nar_file(tmp, mined=torch.frombuffer(raw, dtype=torch.uint8))
+
+
+# -- predictor files --------------------------------------------------------------------
+
+
+def _fitted_predictor(tmp: Path) -> Path:
+    """A real predictor file (tiny, fitted once per session) over the fitted encoder."""
+    if "predictor" not in _FITTED:
+        from archmotif.learn.encoder import Encoder
+        from archmotif.learn.predictor import Predictor
+
+        gs = archmotif.datasets.load("builtin")[:6]
+        pred = Predictor(Encoder.load(_fitted_encoder(tmp), progress=False), steps=2, members=1)
+        pred.fit(gs, [float(g.num_nodes) for g in gs]).save(tmp / "fitted-predictor.npz")
+        _FITTED["predictor"] = (tmp / "fitted-predictor.npz").read_bytes()
+    p = tmp / "predictor.npz"
+    p.write_bytes(_FITTED["predictor"])
+    return p
+
+
+def _predictor_with(tmp: Path, **changes: object) -> Path:
+    """The fitted predictor file with settings (``config``) or members changed."""
+    from archmotif.learn import encoder_file
+    from archmotif.learn.predictor import PREDICTOR_FORMAT
+
+    p = _fitted_predictor(tmp)
+    d = encoder_file.read(p, PREDICTOR_FORMAT)
+    config = changes.pop("config", None)
+    if config is not None:
+        d["config"] = json.dumps({**json.loads(d["config"]), **config})  # type: ignore[dict-item]
+    d.update(changes)
+    encoder_file.write(p, PREDICTOR_FORMAT, d)
+    return p
+
+
+def _load_predictor(p: Path) -> object:
+    from archmotif.learn.predictor import Predictor
+
+    return Predictor.load(p).predict([toy()])
 
 
 # -- writes interrupted by kill -9 ------------------------------------------------------
@@ -409,6 +451,11 @@ def entries() -> list[Entry]:
         ("encoder-hidden-8192", "limits", "an encoder file declaring hidden=8192 (was 4.1 GB before its error)", lambda t: _load_encoder(_encoder_with(t, hidden=8192)), F, r"hidden must be an integer in \[1, 4096\]"),  # noqa: E501
         ("encoder-op-names-bomb", "limits", "an encoder file with a million op names and hidden=4096 (16 GB if built before checking)", lambda t: _load_encoder(_encoder_op_names_bomb(t)), F, "motif encoder's weights do not match its settings"),  # noqa: E501
         ("encoder-unknown-tag", "untrusted", "an encoder file whose payload holds an object of an unknown kind", lambda t: _load_encoder(_encoder_header(t, _tag)), F, "unknown tag '\\$eval'"),  # noqa: E501
+        ("predictor-extra-setting", "untrusted", "a predictor file with a setting the schema lacks", lambda t: _load_predictor(_predictor_with(t, config={"device": "cuda:7"})), F, "unknown \\['device'\\]"),  # noqa: E501
+        ("predictor-members-1e6", "limits", "a predictor file declaring a million heads", lambda t: _load_predictor(_predictor_with(t, config={"members": 10**6})), F, r"members must be an integer in \[1, 64\]"),  # noqa: E501
+        ("predictor-head-hidden", "limits", "a predictor file declaring hidden=4096 over small head weights", lambda t: _load_predictor(_predictor_with(t, config={"hidden": 4096})), F, "prediction head's weights do not match its settings"),  # noqa: E501
+        ("predictor-bag-columns", "untrusted", "a predictor file selecting motif columns past its vocabulary", lambda t: _load_predictor(_predictor_with(t, columns="[1000000000]")), F, "bad bag columns"),  # noqa: E501
+        ("predictor-is-encoder", "files", "an encoder file passed to Predictor.load", lambda t: _load_predictor(_fitted_encoder(t)), F, "not an archmotif predictor"),  # noqa: E501
         ("encoder-tensor-size", "limits", "an encoder file declaring a 10^12-element tensor over 4 bytes", lambda t: _load_encoder(_encoder_header(t, _huge_tensor)), F, "is not its .* bytes"),  # noqa: E501
         ("nar-mine-client", "untrusted", "a NAR baseline file whose settings hand mine() a Dask scheduler address", lambda t: _load_nar(_nar_file(t, {"mine_kwargs": {"client": "tcp://127.0.0.1:9"}})), F, "malformed NAR baseline file .*outside the schema"),  # noqa: E501
         ("nar-op-names-bomb", "limits", "a NAR baseline file with a million op names and hidden=4096 (16 GB if built before checking)", lambda t: _load_nar(_nar_op_names_bomb(t)), F, "motif encoder's weights do not match its settings"),  # noqa: E501

@@ -359,6 +359,34 @@ class Encoder:
         dense = self._dense(macros)
         return dense, (self._bag().transform(macros) if with_bag else None)
 
+    @torch.no_grad()
+    def embed_dense(self, graphs: Sequence[OpGraph] | OpGraph) -> np.ndarray:
+        """The learnt half of :meth:`embed_halves` alone (the motif bag not computed)."""
+        gs = [graphs] if isinstance(graphs, OpGraph) else list(graphs)
+        if not gs:
+            return np.zeros((0, self.config["out"]), dtype=np.float32)
+        gs = with_detail(gs, self.config["detail"])
+        return self._dense(
+            self._vocabulary().apply([canonical_order(g) for g in gs], progress=False)
+        )
+
+    def _table_inputs(self, macros: Sequence[MacroGraph]) -> tuple[torch.Tensor, list[Any]]:
+        """The motif table extended with rows for the motifs the vocabulary lacks
+        (embedded by the motif encoder from their operator subgraphs), and the macro
+        ``Data`` indexing it."""
+        fitted = self._require()
+        table = fitted.table
+        unknown, subs = unknown_instances(macros)
+        extra: dict[tuple[int, int], int] = {}
+        if unknown:
+            rows = embed_batches(
+                fitted.motif_enc, [op_data(s, fitted.ops) for s in subs], device=self.device
+            )
+            table = torch.cat([table, torch.from_numpy(rows).to(table.device)])
+            base = fitted.table.shape[0]
+            extra = {u: base + k for k, u in enumerate(unknown)}
+        return table, macro_inputs(macros, extra)
+
     def _dense(self, macros: Sequence[MacroGraph]) -> np.ndarray:
         """The learnt half: the macro-graph encoder's L2-normalised output."""
         fitted = self._require()
@@ -366,20 +394,31 @@ class Encoder:
         fitted.motif_enc.eval()
         fitted.macro_enc.eval()
         with torch.no_grad(), ctx.scoped():
-            table = fitted.table
-            unknown, subs = unknown_instances(macros)
-            extra: dict[tuple[int, int], int] = {}
-            if unknown:
-                rows = embed_batches(
-                    fitted.motif_enc, [op_data(s, fitted.ops) for s in subs], device=self.device
-                )
-                table = torch.cat([table, torch.from_numpy(rows).to(table.device)])
-                base = fitted.table.shape[0]
-                extra = {u: base + k for k, u in enumerate(unknown)}
-            datas = macro_inputs(macros, extra)
+            table, datas = self._table_inputs(macros)
             return embed_batches(
                 lambda b: fitted.macro_enc(b, table), datas, ctx=ctx, device=self.device
             )
+
+    @torch.no_grad()
+    def motif_means(self, graphs: Sequence[OpGraph] | OpGraph) -> np.ndarray:
+        """float32 ``[len(graphs), motif_dim]``: the mean stage-1 motif embedding over
+        each graph's macro nodes (zeros for an empty graph), what the graph is made of
+        before stage 2 mixes it; :class:`~archmotif.learn.predictor.Predictor` reads it."""
+        fitted = self._require()
+        gs = [graphs] if isinstance(graphs, OpGraph) else list(graphs)
+        out = np.zeros((len(gs), fitted.table.shape[1]), dtype=np.float32)
+        if not gs:
+            return out
+        gs = with_detail(gs, self.config["detail"])
+        macros = self._vocabulary().apply([canonical_order(g) for g in gs], progress=False)
+        ctx = RunContext(0, self.device, False, self.threads)
+        fitted.motif_enc.eval()
+        with ctx.scoped():
+            table, datas = self._table_inputs(macros)
+            for j, d in enumerate(datas):
+                if d.num_nodes:
+                    out[j] = table[d.x.to(table.device)].float().mean(0).cpu().numpy()
+        return out
 
     @property
     def spreads(self) -> tuple[float, float]:
@@ -404,22 +443,23 @@ class Encoder:
     # ------------------------------------------------------------ save / load
     def save(self, path: str | os.PathLike[str]) -> None:
         """Writes the fitted encoder to one file (atomic, versioned, checksummed)."""
+        encoder_file.write(path, encoder_file.ENCODER_FORMAT, self.to_payload())
+
+    def to_payload(self) -> dict[str, Any]:
+        """What :meth:`save` writes (tensors, JSON strings, numbers), for a file that
+        carries an encoder inside it (:class:`~archmotif.learn.predictor.Predictor`)."""
         f = self._require()
-        encoder_file.write(
-            path,
-            encoder_file.ENCODER_FORMAT,
-            {
-                "config": json.dumps(self.config),
-                "op_names": json.dumps(f.ops.names),
-                "vocab_ids": json.dumps([format(i, "032x") for i in f.vocab_ids]),
-                "motif_dim": f.table.shape[1],
-                "motif_enc": f.motif_enc.state_dict(),
-                "macro_enc": f.macro_enc.state_dict(),
-                "table": f.table,
-                "mined": _bytes_tensor(self._vocabulary().to_bytes()),
-                **({"spreads": json.dumps(self._spreads())} if self.config["bag_weight"] else {}),
-            },
-        )
+        return {
+            "config": json.dumps(self.config),
+            "op_names": json.dumps(f.ops.names),
+            "vocab_ids": json.dumps([format(i, "032x") for i in f.vocab_ids]),
+            "motif_dim": f.table.shape[1],
+            "motif_enc": f.motif_enc.state_dict(),
+            "macro_enc": f.macro_enc.state_dict(),
+            "table": f.table,
+            "mined": _bytes_tensor(self._vocabulary().to_bytes()),
+            **({"spreads": json.dumps(self._spreads())} if self.config["bag_weight"] else {}),
+        }
 
     @classmethod
     def load(
@@ -434,6 +474,20 @@ class Encoder:
         :class:`~archmotif.FormatError` naming it."""
         p = os.fspath(path)
         d = encoder_file.read(p, encoder_file.ENCODER_FORMAT)
+        return cls.from_payload(d, p, device=device, progress=progress, threads=threads)
+
+    @classmethod
+    def from_payload(
+        cls,
+        d: dict[str, Any],
+        p: str,
+        *,
+        device: str | torch.device | None = None,
+        progress: bool = True,
+        threads: int | None = 1,
+    ) -> Encoder:
+        """The encoder a :meth:`to_payload` dict describes, read from file ``p`` (named in
+        errors); every setting and size is checked before anything is allocated."""
         try:
             config = parse_json(d["config"], p, "encoder settings")
             if not isinstance(config, dict):

@@ -30,6 +30,7 @@ _BUDGETS = ("params", "flops", "memory")  # --max-FIELD flags
 
 # methods whose fitted encoder has a pickle-free file format, so an index can carry it:
 # every method `archmotif eval` compares
+_RETRIEVAL_METHODS = "ours,ours-unsup,ours-dense,motif-bag,nar,gcn,gat,wl"
 _INDEX_METHODS = ("ours", "ours-unsup", "ours-dense", "motif-bag", "nar", "wl", "gcn", "gat")
 
 
@@ -150,8 +151,40 @@ def _cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_eval_predict(args: argparse.Namespace) -> int:
+    from archmotif.prediction.benchmark import SIZES, run_benchmark
+    from archmotif.prediction.methods import METHODS
+
+    methods = _csv(args.methods) if args.methods else list(METHODS)
+    sizes = [int(s) for s in _csv(args.sizes)] if args.sizes else list(SIZES)
+    seeds = args.seeds or "0,1,2,3,4"
+    output = args.output or "docs/prediction.md"
+    parts = ["archmotif", "eval", "--task", "predict", "--methods", ",".join(methods)]
+    parts += [] if args.quick and not args.sizes else ["--sizes", ",".join(map(str, sizes))]
+    parts += ["--seeds", seeds, "-o", output]
+    parts += ["--quick"] * args.quick + (["--encoder", args.encoder] if args.encoder else [])
+    rows = run_benchmark(
+        methods,
+        sizes,
+        [int(s) for s in _csv(seeds)],
+        output,
+        quick=args.quick,
+        encoder=args.encoder,
+        command=shlex.join(parts),
+    )
+    failed = [r for r in rows if "error" in r]
+    print(f"wrote {output}" + (f"; {len(failed)} runs failed" if failed else ""))
+    return 1 if failed else 0
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
     from archmotif.retrieval.report import run_report
+
+    if args.task == "predict":
+        return _cmd_eval_predict(args)
+    args.methods = args.methods or _RETRIEVAL_METHODS
+    args.seeds = args.seeds or "0"
+    args.output = args.output or "docs/retrieval.md"
 
     datasets = _csv(args.datasets) if args.datasets else (
         ["builtin", "darts"] if args.quick else ["zoo", "darts"]
@@ -241,23 +274,32 @@ def register(sub: Any) -> None:
 
     e = sub.add_parser(
         "eval",
-        help="evaluate retrieval methods and write the markdown report",
+        help="evaluate retrieval (or accuracy-prediction) methods and write the markdown report",
         epilog=examples(
             "archmotif eval --quick -o retrieval.md",
             "archmotif eval --datasets darts --methods ours,wl",
+            "archmotif eval --task predict   # NAS-Bench-201 few-label benchmark",
         ),
         formatter_class=RawDescription,
     )
+    e.add_argument("--task", default="retrieval", choices=["retrieval", "predict"],
+                   help="retrieval (default), or predict: the NAS-Bench-201 few-label "
+                        "accuracy-prediction benchmark (docs/prediction.md)")  # fmt: skip
+    e.add_argument("--sizes", help="predict: comma-separated training sizes (78,156,781,1563)")
+    e.add_argument("--encoder", metavar="FILE",
+                   help="predict: an encoder pretrained on the space beforehand, for ours "
+                        "(default: pretrain here, timed in the report)")  # fmt: skip
     e.add_argument("--datasets", help="comma-separated (default zoo,darts; quick: builtin,darts)")
-    e.add_argument("--methods", default="ours,ours-unsup,ours-dense,motif-bag,nar,gcn,gat,wl",
+    e.add_argument("--methods",
                    help="comma-separated methods to compare (default: all)")  # fmt: skip
     e.add_argument("--protocols", default="transductive,inductive",
                    help="transductive: fit on all graphs, each queries the others; "
                         "inductive: fit on a stratified split, held-out graphs query "
                         "(default both)")  # fmt: skip
-    e.add_argument("--seeds", default="0", help="comma-separated seeds (0)")
-    e.add_argument("-o", "--output", default="docs/retrieval.md",
-                   help="markdown report to write (default docs/retrieval.md)")  # fmt: skip
+    e.add_argument("--seeds", help="comma-separated seeds (retrieval 0; predict 0,1,2,3,4)")
+    e.add_argument("-o", "--output",
+                   help="markdown report to write (default docs/retrieval.md; "
+                        "predict: docs/prediction.md)")  # fmt: skip
     e.add_argument(
         "--quick",
         action="store_true",

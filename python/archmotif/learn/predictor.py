@@ -1,0 +1,382 @@
+"""``archmotif.Predictor``: predicts a number per architecture (accuracy, say) from its
+graph, with few labels, on top of the label-free two-stage :class:`Encoder`.
+
+The encoder is pretrained without labels on every architecture of the space (for
+NAS-Bench-201 all 15,625 networks, no accuracy seen); then an ensemble of small heads
+(:mod:`archmotif.learn.rank_head`) is fitted on the few labelled ones, with a squared
+error plus a pairwise ranking loss (the metric of the field is Kendall tau). The
+encoder is frozen. ``features`` says what the head reads, ``+``-joined:
+
+- ``motifs`` (the default): the mean stage-1 motif embedding over the graph's macro
+  nodes (:meth:`Encoder.motif_means`), what the graph is made of;
+- ``graph``: the encoder's learnt (dense) half, the stage-2 macro-graph embedding;
+- ``bag``: the columns of its hierarchical TF-IDF motif bag whose motif occurs in at
+  least ``min_df`` of the pretraining graphs (and not in all of them).
+
+On NAS-Bench-201 (docs/prediction.md) ``motifs`` alone ranks best: the stage-2
+embedding, trained with NT-Xent for retrieval, spreads near-identical cells apart and
+ranks worse, and the bag's sparse columns overfit a few dozen labels.
+
+Each feature is standardised over the pretraining corpus (label-free) before the head.
+The encoder stays frozen while the head is fitted, so the features of a graph never
+change: they are computed once per distinct graph (by :func:`~archmotif.canonical_hash`
+at the predictor's ``detail``) and remembered, which is what makes refitting the head on
+another labelled set (the benchmark's 20 splits) cheap.
+
+``Predictor(encoder=None)`` pretrains an encoder at :meth:`fit` on the labelled graphs
+plus ``unlabelled``; an unfitted :class:`Encoder` is fitted the same way; a fitted one
+or a path to an encoder file is used as it is. Graphs are seen at the encoder's level of
+detail (``Encoder(detail=...)``; one built here takes ``detail``, ``"attrs"`` by
+default: with attributes a 1x1 and a 3x3 convolution differ); a ``detail`` other than a
+given encoder's raises :class:`~archmotif.InvalidArgument`.
+
+:meth:`save` writes one file (:mod:`archmotif.learn.encoder_file`'s checked format,
+kind ``archmotif.predictor``): settings (checked against :data:`CONFIG_SCHEMA`), the
+encoder's payload, the selected bag columns, the standardisation and the heads' weights.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from archmotif.attributes import check_detail
+from archmotif.errors import FormatError, InvalidArgument, LearnError
+from archmotif.fileread import parse_json
+from archmotif.graph import OpGraph
+from archmotif.learn import encoder_file
+from archmotif.learn.encoder import CONFIG_SCHEMA as ENCODER_SCHEMA
+from archmotif.learn.encoder import Encoder
+from archmotif.learn.rank_head import MLPHead, fit_ensemble, predict_ensemble
+from archmotif.learn.train import RunContext
+from archmotif.mining import canonical_hash
+
+__all__ = ["CONFIG_SCHEMA", "PREDICTOR_FORMAT", "Predictor", "check_targets"]
+
+PREDICTOR_FORMAT = "archmotif.predictor"
+CONFIG_SCHEMA: dict[str, Any] = {
+    "detail": ("op", "attrs"),
+    "features": ("motifs", "graph", "motifs+graph", "motifs+bag", "graph+bag", "motifs+graph+bag"),
+    "hidden": (int, 1, 4096),
+    "members": (int, 1, 64),
+    "steps": (int, 1, 10**6),
+    "lr": (float, 1e-9, 10.0),
+    "weight_decay": (float, 0.0, 10.0),
+    "dropout": (float, 0.0, 0.95),
+    "rank_weight": (float, 0.0, 1e3),
+    "min_df": (float, 0.0, 1.0),
+}
+
+
+def check_config(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` checked against :data:`CONFIG_SCHEMA` (exactly its keys); raises
+    :class:`~archmotif.InvalidArgument` naming the field."""
+    unknown, missing = (
+        sorted(set(config) - set(CONFIG_SCHEMA)),
+        sorted(set(CONFIG_SCHEMA) - set(config)),
+    )
+    if unknown or missing:
+        raise InvalidArgument(f"predictor settings: unknown {unknown}, missing {missing}")
+    out: dict[str, Any] = {}
+    for key, rule in CONFIG_SCHEMA.items():
+        v = config[key]
+        if isinstance(rule[0], str):
+            if v not in rule:
+                raise InvalidArgument(f"{key} must be one of {rule}, got {v!r}")
+        else:
+            kind, lo, hi = rule
+            ok = not isinstance(v, bool) and isinstance(v, int if kind is int else (int, float))
+            if not ok or not lo <= v <= hi:  # NaN fails too
+                what = "an integer" if kind is int else "a number"
+                raise InvalidArgument(f"{key} must be {what} in [{lo}, {hi}], got {v!r}")
+            v = kind(v)
+        out[key] = v
+    return out
+
+
+def check_targets(graphs: Sequence[OpGraph], targets: Any) -> np.ndarray:
+    """``targets`` as float64 ``[len(graphs)]``: one finite number per graph, at least two
+    distinct values. Anything else raises :class:`~archmotif.InvalidArgument`."""
+    try:
+        y = np.asarray(targets, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise InvalidArgument(f"targets must be numbers ({e})") from None
+    if y.ndim != 1:
+        raise InvalidArgument(f"targets must be one number per graph, got shape {y.shape}")
+    if len(y) != len(graphs):
+        raise InvalidArgument(f"{len(graphs)} graphs but {len(y)} targets")
+    bad = np.flatnonzero(~np.isfinite(y))
+    if bad.size:
+        raise InvalidArgument(f"target {int(bad[0])} is {y[bad[0]]} (targets must be finite)")
+    if len(y) < 2 or np.ptp(y) == 0:
+        raise InvalidArgument("fitting needs at least two graphs with different targets")
+    return y
+
+
+def _graph_list(graphs: Any, what: str) -> list[OpGraph]:
+    gs = [graphs] if isinstance(graphs, OpGraph) else list(graphs)
+    for i, g in enumerate(gs):
+        if not isinstance(g, OpGraph):
+            raise InvalidArgument(f"{what}[{i}] is {type(g).__name__}, not an OpGraph")
+    return gs
+
+
+class Predictor:
+    """Few-label predictor of a number per architecture (see the module docstring)."""
+
+    name = "ours"
+
+    def __init__(
+        self,
+        encoder: Encoder | str | os.PathLike[str] | None = None,
+        *,
+        detail: str | None = None,
+        features: str = "motifs",
+        hidden: int = 64,
+        members: int = 5,
+        steps: int = 300,
+        lr: float = 3e-3,
+        weight_decay: float = 1e-3,
+        dropout: float = 0.1,
+        rank_weight: float = 1.0,
+        min_df: float = 0.01,
+        encoder_settings: dict[str, Any] | None = None,
+        device: str | torch.device | None = None,
+        threads: int | None = 1,
+        progress: bool = False,
+    ) -> None:
+        if isinstance(encoder, (str, os.PathLike)):
+            encoder = Encoder.load(encoder, device=device, progress=progress, threads=threads)
+        elif encoder is None:
+            settings = dict(encoder_settings or {})
+            unknown = sorted(set(settings) - set(ENCODER_SCHEMA))
+            if unknown:
+                raise InvalidArgument(f"encoder_settings: unknown {unknown}")
+            settings.setdefault("detail", detail or "attrs")
+            encoder = Encoder(**settings, device=device, progress=progress, threads=threads)
+        elif not isinstance(encoder, Encoder):
+            raise InvalidArgument(f"encoder must be an Encoder, a path or None, not {encoder!r}")
+        if detail is not None and check_detail(detail) != encoder.detail:
+            raise InvalidArgument(
+                f"detail={detail!r} but the encoder takes graphs at detail={encoder.detail!r}"
+            )
+        self.config = check_config(
+            dict(detail=encoder.detail, features=features, hidden=hidden, members=members,
+                 steps=steps, lr=lr, weight_decay=weight_decay, dropout=dropout,
+                 rank_weight=rank_weight, min_df=min_df)
+        )  # fmt: skip
+        self.device = RunContext.pick_device(device)
+        self.threads, self.progress = threads, progress
+        self.encoder = encoder
+        self._columns: np.ndarray | None = None  # bag columns the head reads
+        self._scale: tuple[np.ndarray, np.ndarray] | None = None  # feature mean, std
+        self._y: tuple[float, float] = (0.0, 1.0)  # target mean, std
+        self._heads: list[MLPHead] = []
+        self._memo: dict[int, np.ndarray] = {}
+
+    # -------------------------------------------------------------- features
+    def _fitted_encoder(self) -> bool:
+        return self.encoder._fitted is not None
+
+    def _raw(self, graphs: Sequence[OpGraph]) -> tuple[np.ndarray, np.ndarray]:
+        """Unscaled features of the distinct graphs among ``graphs``, remembered by
+        canonical hash: ``(rows [n, d] aligned with graphs, hashes)``."""
+        detail = self.config["detail"]
+        hashes = np.array([canonical_hash(g, detail=detail) for g in graphs], dtype=object)
+        todo: dict[int, OpGraph] = {}
+        for h, g in zip(hashes.tolist(), graphs, strict=True):
+            if h not in self._memo:
+                todo.setdefault(h, g)
+        if todo:
+            gs = list(todo.values())  # the encoder views them at its detail
+            wanted = self.config["features"].split("+")
+            parts = [self.encoder.motif_means(gs)] if "motifs" in wanted else []
+            if "bag" in wanted:
+                dense, bag = self.encoder.embed_halves(gs)
+                parts += [dense] if "graph" in wanted else []
+                parts += [bag[:, self._columns]] if bag is not None else []
+            elif "graph" in wanted:
+                parts.append(self.encoder.embed_dense(gs))
+            rows = np.hstack(parts).astype(np.float32)
+            self._memo.update(zip(todo, rows, strict=True))
+        d = self._dim()
+        out = np.stack([self._memo[h] for h in hashes.tolist()]) if len(graphs) else None
+        return (out if out is not None else np.zeros((0, d), np.float32)), hashes
+
+    def _dim(self) -> int:
+        wanted = self.config["features"].split("+")
+        f = self.encoder._require()
+        bag = len(self._columns) if self._columns is not None and "bag" in wanted else 0
+        motifs = int(f.table.shape[1]) if "motifs" in wanted else 0
+        graph = int(self.encoder.config["out"]) if "graph" in wanted else 0
+        return motifs + graph + bag
+
+    def _prepare(self) -> None:
+        """Picks the bag columns and the standardisation from the pretraining corpus."""
+        enc = self.encoder
+        corpus = enc._graphs
+        self._memo = {}
+        if enc.config["bag_weight"] > 0 and "bag" in self.config["features"]:
+            bag = enc.embed_halves(corpus)[1]
+            assert bag is not None
+            df = (bag > 0).mean(axis=0)
+            self._columns = np.flatnonzero((df >= self.config["min_df"]) & (df < 1.0))
+        else:
+            self._columns = np.zeros(0, dtype=np.int64)
+        x = self._raw(corpus)[0].astype(np.float64)
+        mean, std = x.mean(axis=0), x.std(axis=0)
+        self._scale = (mean.astype(np.float32), np.where(std > 1e-8, std, 1.0).astype(np.float32))
+
+    def features(self, graphs: Sequence[OpGraph] | OpGraph) -> np.ndarray:
+        """The standardised float32 features ``[n, d]`` the head reads (see the module
+        docstring)."""
+        if self._scale is None:
+            raise LearnError("Predictor.features called before fit (or load)")
+        x, _ = self._raw(_graph_list(graphs, "graphs"))
+        return (x - self._scale[0]) / self._scale[1]
+
+    # ----------------------------------------------------------------- fitting
+    def fit(
+        self,
+        graphs: Sequence[OpGraph],
+        targets: Sequence[float] | np.ndarray,
+        *,
+        seed: int = 0,
+        unlabelled: Sequence[OpGraph] = (),
+    ) -> Predictor:
+        """Fits the heads on ``graphs`` and their ``targets`` (pretraining the encoder
+        first, on ``graphs`` + ``unlabelled``, when it is not fitted). Returns ``self``."""
+        gs = _graph_list(graphs, "graphs")
+        if not gs:
+            raise InvalidArgument("Predictor.fit needs at least two labelled graphs, got none")
+        y = check_targets(gs, targets)
+        if not self._fitted_encoder():
+            pool = gs + _graph_list(unlabelled, "unlabelled")
+            self.encoder.fit(pool, seed=seed)
+            self._scale = None
+        if self._scale is None:
+            self._prepare()
+        x = torch.from_numpy(self.features(gs)).to(self.device)
+        mu, sd = float(y.mean()), float(y.std())
+        self._y = (mu, sd)
+        yt = torch.from_numpy((y - mu) / sd).float()
+        ctx = RunContext(int(seed), self.device, self.progress, self.threads)
+        ctx.seed_globals()
+        c = self.config
+        with ctx.scoped():
+            self._heads = fit_ensemble(
+                lambda: MLPHead(x.shape[1], c["hidden"], c["dropout"]),
+                lambda m, rows: m(x[rows]),
+                torch.arange(len(gs)),
+                yt,
+                members=c["members"], steps=c["steps"], lr=c["lr"],
+                weight_decay=c["weight_decay"], rank_weight=c["rank_weight"],
+                gen=ctx.gen, device=self.device,
+            )  # fmt: skip
+        return self
+
+    def predict(self, graphs: Sequence[OpGraph] | OpGraph) -> np.ndarray:
+        """float64 ``[len(graphs)]``: the predicted target of each graph (in the targets'
+        units)."""
+        if not self._heads:
+            raise LearnError("Predictor.predict called before fit (or load)")
+        gs = _graph_list(graphs, "graphs")
+        if not gs:
+            return np.zeros(0, dtype=np.float64)
+        x = torch.from_numpy(self.features(gs)).to(self.device)
+        ctx = RunContext(0, self.device, False, self.threads)
+        with ctx.scoped():
+            s = predict_ensemble(self._heads, lambda m, rows: m(x[rows]), torch.arange(len(gs)))
+        return s.numpy() * self._y[1] + self._y[0]
+
+    # ------------------------------------------------------------ save / load
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Writes the fitted predictor, its encoder included, to one file (atomic)."""
+        if not self._heads or self._scale is None or self._columns is None:
+            raise LearnError("Predictor.save called before fit")
+        encoder_file.write(
+            path,
+            PREDICTOR_FORMAT,
+            {
+                "config": json.dumps(self.config),
+                "encoder": self.encoder.to_payload(),
+                "columns": json.dumps(self._columns.tolist()),
+                "mean": torch.from_numpy(self._scale[0]),
+                "std": torch.from_numpy(self._scale[1]),
+                "target": json.dumps(list(self._y)),
+                "heads": [h.state_dict() for h in self._heads],
+            },
+        )
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        device: str | torch.device | None = None,
+        threads: int | None = 1,
+    ) -> Predictor:
+        """Reads a file written by :meth:`save`; a corrupt, foreign or newer file raises
+        :class:`~archmotif.FormatError` naming it."""
+        p = os.fspath(path)
+        d = encoder_file.read(p, PREDICTOR_FORMAT)
+        try:
+            config = parse_json(d["config"], p, "predictor settings")
+            if not isinstance(config, dict):
+                raise FormatError(f"{p}: predictor settings are not an object")
+            try:
+                config = check_config(config)
+            except InvalidArgument as e:
+                raise FormatError(f"{p}: bad predictor settings ({e})") from None
+            if not isinstance(d["encoder"], dict):
+                raise ValueError("the encoder is not an object")
+            enc = Encoder.from_payload(d["encoder"], p, device=device, progress=False,
+                                       threads=threads)  # fmt: skip
+            pred = cls(enc, **config, device=device, threads=threads)
+            cols, mean, std = parse_json(d["columns"], p, "bag columns"), d["mean"], d["std"]
+            n_bag = len(enc._require().vocab_ids) if enc.config["bag_weight"] > 0 else 0
+            ok = isinstance(cols, list) and len(cols) <= n_bag
+            ok = ok and all(type(c) is int and 0 <= c < n_bag for c in cols)
+            if not ok:
+                raise ValueError("bad bag columns")
+            pred._columns = np.array(cols, dtype=np.int64)
+            dim = pred._dim()
+            for t in (mean, std):
+                if not isinstance(t, torch.Tensor) or t.dtype != torch.float32 or t.shape != (dim,):
+                    raise ValueError("the standardisation does not match the features")
+            if not bool((std > 0).all()):
+                raise ValueError("a feature's scale is not positive")
+            pred._scale = (mean.numpy(), std.numpy())
+            target = parse_json(d["target"], p, "target scale")
+            ok = isinstance(target, list) and len(target) == 2
+            if not ok or not all(isinstance(v, (int, float)) and np.isfinite(v) for v in target):
+                raise ValueError(f"bad target scale {target!r}")
+            if not target[1] > 0:
+                raise ValueError(f"bad target scale {target!r}")
+            pred._y = (float(target[0]), float(target[1]))
+            heads = d["heads"]
+            if not isinstance(heads, list) or not 1 <= len(heads) <= CONFIG_SCHEMA["members"][2]:
+                raise ValueError("no heads")
+            c = pred.config
+            pred._heads = [
+                encoder_file.load_module(
+                    p, "prediction head", lambda: MLPHead(dim, c["hidden"], c["dropout"]), s
+                )
+                .to(pred.device)
+                .eval()
+                for s in heads
+            ]
+        except FormatError:
+            raise
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            raise FormatError(f"{p}: malformed predictor file ({type(e).__name__}: {e})") from None
+        return pred
+
+    def __repr__(self) -> str:
+        state = f"fitted, {len(self._heads)} heads" if self._heads else "not fitted"
+        return f"Predictor(detail={self.config['detail']!r}, {state}, device={self.device})"

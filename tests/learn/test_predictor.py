@@ -1,0 +1,184 @@
+"""archmotif.Predictor on a tiny NAS-Bench-201 subset: shapes, determinism for a seed,
+the file round trip, invariance to node numbering, and typed errors for bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from archmotif import FormatError, InvalidArgument, OpGraph
+from archmotif.datasets import nasbench201 as nb
+from archmotif.errors import LearnError
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("torch_geometric")
+
+from archmotif.learn.encoder import Encoder  # noqa: E402
+from archmotif.learn.predictor import Predictor  # noqa: E402
+
+
+def permuted(g: OpGraph, seed: int) -> OpGraph:
+    """``g`` with its nodes renumbered at random (an isomorphic graph)."""
+    p = np.random.default_rng(seed).permutation(g.num_nodes)
+    ops = np.empty_like(g.ops)
+    ops[p] = g.ops
+    attrs = None if g.attrs is None else np.empty_like(g.attrs)
+    if attrs is not None:
+        attrs[p] = g.attrs
+    return OpGraph(ops, p[g.edges], op_names=g.op_names, attrs=attrs, attr_names=g.attr_names)
+
+
+N = 48  # networks in the space; the first TRAIN are labelled
+TRAIN = 24
+QUICK = {"steps": 15, "members": 2}
+
+
+@pytest.fixture(scope="module")
+def space() -> tuple[list[OpGraph], np.ndarray]:
+    graphs = nb.generate(N, with_accuracy=False)
+    # a target every network has without the accuracy package: a function of its cell
+    y = np.array([float(g.view("attrs").op_counts().get("convolution[k3]", 0)) for g in graphs])
+    y += np.array([0.1 * g.num_nodes for g in graphs])
+    return graphs, y
+
+
+@pytest.fixture(scope="module")
+def encoder(space) -> Encoder:
+    graphs, _ = space
+    enc = Encoder(detail="attrs", hidden=16, out=16, stage1_epochs=1, stage2_epochs=2)
+    enc.progress = False
+    return enc.fit(graphs, seed=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(space, encoder) -> Predictor:
+    graphs, y = space
+    return Predictor(encoder, **QUICK).fit(graphs[:TRAIN], y[:TRAIN], seed=0)
+
+
+def test_predict_gives_one_finite_number_per_graph(space, fitted):
+    graphs, _y = space
+    out = fitted.predict(graphs[TRAIN:])
+    assert out.shape == (N - TRAIN,) and out.dtype == np.float64
+    assert np.isfinite(out).all()
+    assert fitted.predict([]).shape == (0,)
+    assert fitted.predict(graphs[0]).shape == (1,)  # one graph alone
+
+
+def test_predictions_follow_the_targets(space, fitted):
+    """On the labelled graphs themselves the fitted order is the targets' order, mostly."""
+    from scipy.stats import kendalltau
+
+    graphs, y = space
+    assert kendalltau(fitted.predict(graphs[:TRAIN]), y[:TRAIN]).statistic > 0.5
+
+
+def test_same_seed_same_predictions_other_seed_other(space, encoder, fitted):
+    graphs, y = space
+    again = Predictor(encoder, **QUICK).fit(graphs[:TRAIN], y[:TRAIN], seed=0)
+    np.testing.assert_array_equal(again.predict(graphs), fitted.predict(graphs))
+    other = Predictor(encoder, **QUICK).fit(graphs[:TRAIN], y[:TRAIN], seed=1)
+    assert not np.array_equal(other.predict(graphs), fitted.predict(graphs))
+
+
+def test_node_numbering_does_not_change_a_prediction(space, fitted):
+    graphs, _ = space
+    g = graphs[TRAIN + 1]
+    assert fitted.predict([permuted(g, 3)])[0] == pytest.approx(fitted.predict([g])[0], abs=1e-9)
+
+
+def test_save_load_round_trip_predicts_the_same(space, fitted, tmp_path):
+    graphs, _ = space
+    p = tmp_path / "pred.npz"
+    fitted.save(p)
+    loaded = Predictor.load(p)
+    np.testing.assert_array_equal(loaded.predict(graphs), fitted.predict(graphs))
+    assert loaded.config == fitted.config
+
+
+def test_predictor_without_encoder_pretrains_on_labelled_and_unlabelled(space):
+    graphs, y = space
+    pred = Predictor(
+        encoder_settings={"hidden": 8, "out": 8, "stage1_epochs": 1, "stage2_epochs": 1},
+        **QUICK,
+    ).fit(graphs[:8], y[:8], unlabelled=graphs[8:])
+    assert len(pred.encoder._graphs) == N  # every graph, labelled or not, pretrained on
+    assert pred.encoder.detail == "attrs" == pred.config["detail"]
+    assert pred.predict(graphs).shape == (N,)
+
+
+def test_encoder_from_a_file(space, encoder, tmp_path):
+    graphs, y = space
+    encoder.save(tmp_path / "enc.npz")
+    pred = Predictor(tmp_path / "enc.npz", **QUICK).fit(graphs[:TRAIN], y[:TRAIN])
+    assert np.isfinite(pred.predict(graphs)).all()
+
+
+@pytest.mark.parametrize(
+    ("targets", "match"),
+    [
+        (np.zeros(TRAIN - 1), "24 graphs but 23 targets"),
+        (np.r_[np.nan, np.arange(TRAIN - 1.0)], "target 0 is nan"),
+        (np.r_[np.inf, np.arange(TRAIN - 1.0)], "target 0 is inf"),
+        (np.ones(TRAIN), "different targets"),
+        (np.zeros((TRAIN, 2)), "one number per graph"),
+        (["a"] * TRAIN, "targets must be numbers"),
+    ],
+)
+def test_bad_targets_are_typed_errors(space, encoder, targets, match):
+    graphs, _ = space
+    with pytest.raises(InvalidArgument, match=match) as e:
+        Predictor(encoder, **QUICK).fit(graphs[:TRAIN], targets)
+    assert isinstance(e.value, ValueError)
+
+
+def test_bad_graphs_and_calls_are_typed_errors(space, encoder, tmp_path):
+    graphs, _y = space
+    with pytest.raises(InvalidArgument, match="at least two labelled graphs, got none"):
+        Predictor(encoder, **QUICK).fit([], [])
+    with pytest.raises(InvalidArgument, match=r"graphs\[1\] is str"):
+        Predictor(encoder, **QUICK).fit([graphs[0], "resnet"], [1.0, 2.0])
+    with pytest.raises(LearnError, match="before fit"):
+        Predictor(encoder).predict(graphs)
+    with pytest.raises(LearnError, match="before fit"):
+        Predictor(encoder).save(tmp_path / "x.npz")
+    with pytest.raises(InvalidArgument, match="members must be an integer"):
+        Predictor(encoder, members=0)
+    with pytest.raises(InvalidArgument, match="detail"):
+        Predictor(encoder, detail="kernels")
+    with pytest.raises(InvalidArgument, match="the encoder takes graphs at detail='attrs'"):
+        Predictor(encoder, detail="op")
+    with pytest.raises(InvalidArgument, match="encoder_settings: unknown"):
+        Predictor(encoder_settings={"checkpoint": "/tmp/x"})
+    with pytest.raises(InvalidArgument, match="encoder must be"):
+        Predictor(encoder=3)  # type: ignore[arg-type]
+
+
+def test_an_encoder_file_is_not_a_predictor_file(encoder, tmp_path):
+    encoder.save(tmp_path / "enc.npz")
+    with pytest.raises(FormatError, match="not an archmotif predictor"):
+        Predictor.load(tmp_path / "enc.npz")
+
+
+@pytest.mark.parametrize("features", ["graph", "motifs+graph+bag"])
+def test_other_features_fit_and_round_trip(space, encoder, tmp_path, features):
+    graphs, y = space
+    pred = Predictor(encoder, features=features, **QUICK).fit(graphs[:TRAIN], y[:TRAIN])
+    dim = {"graph": 16, "motifs+graph+bag": 32 + len(pred._columns)}[features]
+    assert pred.features(graphs[:3]).shape == (3, dim)
+    pred.save(tmp_path / "p.npz")
+    np.testing.assert_array_equal(
+        Predictor.load(tmp_path / "p.npz").predict(graphs), pred.predict(graphs)
+    )
+
+
+def test_motif_means_view_graphs_at_the_encoders_detail(space, encoder):
+    graphs, _ = space
+    raw, viewed = (
+        encoder.motif_means(graphs[:4]),
+        encoder.motif_means([g.view("attrs") for g in graphs[:4]]),
+    )
+    np.testing.assert_array_equal(raw, viewed)
+    np.testing.assert_array_equal(
+        encoder.embed_dense(graphs[:4]), encoder.embed_halves(graphs[:4])[0]
+    )
