@@ -46,7 +46,7 @@ def corpus(tmp_path):
         ["search", "{corpus}", "--index", "{corpus}", "-k", "0"],
         ["mine", "{corpus}", "--max-motif-nodes", "0"],
         ["view", "nothere.py:Net"],
-        ["index", "build", "{corpus}", "-o", "{out}", "--method", "nar"],
+        ["index", "build", "{corpus}", "-o", "{out}", "--method", "nosuch"],
     ],
 )
 def test_argument_and_path_errors_come_before_torch(args, corpus):

@@ -245,6 +245,59 @@ def _load_encoder(p: Path) -> object:
     return e.embed([toy()])  # the first embed is where mine_kwargs used to reach mine()
 
 
+# -- NAR baseline files ----------------------------------------------------------------
+
+
+def _nar_file(tmp: Path, settings: dict[str, Any] | None = None, **payload: object) -> Path:
+    """A real NAR baseline file (tiny, fitted once per session), its settings and
+    payload members changed (rewritten with our writer)."""
+    from archmotif.learn import encoder_file
+    from archmotif.learn.nar import NAR_FORMAT, NARBaseline
+
+    p = tmp / "nar.npz"
+    if "nar" not in _FITTED:
+        gs = archmotif.datasets.load("builtin")[:6]
+        model = NARBaseline(hidden=8, out=8, stage1_epochs=1, stage2_epochs=1, progress=False)
+        model.fit(gs).save(p)
+        _FITTED["nar"] = p.read_bytes()
+    p.write_bytes(_FITTED["nar"])
+    d = encoder_file.read(p, NAR_FORMAT)
+    d["settings"] = json.dumps({**json.loads(d["settings"]), **(settings or {})})
+    encoder_file.write(p, NAR_FORMAT, {**d, **payload})
+    return p
+
+
+def _load_nar(p: Path) -> object:
+    from archmotif.learn.nar import NARBaseline
+
+    return NARBaseline.load(p).embed([toy()])
+
+
+def _nar_op_names_bomb(tmp: Path) -> Path:
+    """Settings inside the schema (hidden=4096, a motif table to match) with a million
+    op names: built for real, the motif encoder's first layer alone would be 16 GB."""
+    import torch
+
+    from archmotif.learn import encoder_file
+    from archmotif.learn.nar import NAR_FORMAT
+
+    rows = encoder_file.read(_nar_file(tmp), NAR_FORMAT)["table"].shape[0]
+    names = json.dumps([f"op{i}" for i in range(10**6)])
+    return _nar_file(tmp, {"hidden": 4096}, op_names=names, table=torch.zeros(rows, 4096))
+
+
+def _nar_flipped_mined(tmp: Path) -> Path:
+    import torch
+
+    from archmotif.learn import encoder_file
+    from archmotif.learn.nar import NAR_FORMAT
+
+    d = encoder_file.read(_nar_file(tmp), NAR_FORMAT)
+    raw = bytearray(d["mined"].numpy().tobytes())
+    raw[len(raw) // 2] ^= 0x40
+    return _nar_file(tmp, mined=torch.frombuffer(raw, dtype=torch.uint8))
+
+
 # -- predictor files --------------------------------------------------------------------
 
 
@@ -404,6 +457,10 @@ def entries() -> list[Entry]:
         ("predictor-bag-columns", "untrusted", "a predictor file selecting motif columns past its vocabulary", lambda t: _load_predictor(_predictor_with(t, columns="[1000000000]")), F, "bad bag columns"),  # noqa: E501
         ("predictor-is-encoder", "files", "an encoder file passed to Predictor.load", lambda t: _load_predictor(_fitted_encoder(t)), F, "not an archmotif predictor"),  # noqa: E501
         ("encoder-tensor-size", "limits", "an encoder file declaring a 10^12-element tensor over 4 bytes", lambda t: _load_encoder(_encoder_header(t, _huge_tensor)), F, "is not its .* bytes"),  # noqa: E501
+        ("nar-mine-client", "untrusted", "a NAR baseline file whose settings hand mine() a Dask scheduler address", lambda t: _load_nar(_nar_file(t, {"mine_kwargs": {"client": "tcp://127.0.0.1:9"}})), F, "malformed NAR baseline file .*outside the schema"),  # noqa: E501
+        ("nar-op-names-bomb", "limits", "a NAR baseline file with a million op names and hidden=4096 (16 GB if built before checking)", lambda t: _load_nar(_nar_op_names_bomb(t)), F, "motif encoder's weights do not match its settings"),  # noqa: E501
+        ("nar-mined-flipped", "files", "a NAR baseline file whose stored Mined has one byte flipped", lambda t: _load_nar(_nar_flipped_mined(t)), F, "checksum mismatch"),  # noqa: E501
+        ("nar-foreign", "files", "an encoder file given to NARBaseline.load", lambda t: _load_nar(_fitted_encoder(t)), F, "not an archmotif nar baseline file"),  # noqa: E501
         # -- saved Mined (the core's checksummed encoding) ----------------------------------
         ("mined-flipped-byte", "files", "a saved Mined with one byte flipped mid-file", lambda t: archmotif.load_mined(_mined_file(t, _flip_middle)), F, "checksum mismatch"),  # noqa: E501
         ("mined-truncated", "files", "a saved Mined cut in half", lambda t: archmotif.load_mined(_mined_file(t, lambda b: b[: len(b) // 2])), F, "checksum mismatch"),  # noqa: E501

@@ -2,8 +2,9 @@
 
 - :class:`~archmotif.learn.encoder.Encoder`: ours, the two-stage contrastive encoder
   (motif level, then macro-graph level) over a ``"merge"`` vocabulary;
-- :mod:`~archmotif.learn.baselines`: the paper's GCN/GAT baselines on raw operator
-  graphs and the faithful Neural Architecture Retrieval pipeline;
+- :mod:`~archmotif.learn.gnn`: the paper's GCN/GAT baselines on raw operator graphs;
+- :mod:`~archmotif.learn.nar`: the faithful Neural Architecture Retrieval pipeline
+  (both re-exported by :mod:`~archmotif.learn.baselines`);
 - :mod:`~archmotif.learn.wl`: a Weisfeiler-Lehman subtree baseline (no training);
 - :class:`~archmotif.learn.motif_bag.MotifBag`: the TF-IDF bag of canonical motifs over
   every vocabulary level (no training), what the vocabulary alone is worth.

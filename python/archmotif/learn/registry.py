@@ -25,7 +25,8 @@ ENCODERS: dict[str, tuple[str, str]] = {
     "ours": ("archmotif.learn.encoder", "Encoder"),
     "wl": ("archmotif.learn.wl", "WLBaseline"),
     "bag": ("archmotif.learn.motif_bag", "MotifBag"),
-    "gnn": ("archmotif.learn.baselines", "GNNBaseline"),
+    "gnn": ("archmotif.learn.gnn", "GNNBaseline"),
+    "nar": ("archmotif.learn.nar", "NARBaseline"),
 }
 # only the two entries version-1 files could name
 LEGACY_NAMES = {f"{module}:{name}": kind for kind, (module, name) in ENCODERS.items()

@@ -29,10 +29,10 @@ __all__ = ["add_filter_options", "query_and_index", "register", "where_from_args
 
 _BUDGETS = ("params", "flops", "memory")  # --max-FIELD flags
 
-# methods whose fitted encoder has a pickle-free file format, so an index can carry it
-# (nar has none yet: `archmotif eval` compares it)
+# methods whose fitted encoder has a pickle-free file format, so an index can carry it:
+# every method `archmotif eval` compares
 _RETRIEVAL_METHODS = "ours,ours-unsup,ours-dense,motif-bag,nar,gcn,gat,wl"
-_INDEX_METHODS = ("ours", "ours-unsup", "ours-dense", "motif-bag", "wl", "gcn", "gat")
+_INDEX_METHODS = ("ours", "ours-unsup", "ours-dense", "motif-bag", "nar", "wl", "gcn", "gat")
 
 
 def _csv(text: str) -> list[str]:
@@ -233,8 +233,9 @@ def register(sub: Any) -> None:
     b.add_argument("-o", "--output", required=True, help="index file to write (.npz)")
     b.add_argument("--method", default="ours", choices=_INDEX_METHODS,
                    help="ours: the two-stage encoder (torch); motif-bag: TF-IDF bag of motifs; "
-                        "wl: WL subtree baseline (neither needs torch); gcn, gat: the "
-                        "paper's GNN baselines (default ours)")  # fmt: skip
+                        "wl: WL subtree baseline (neither needs torch); nar: Neural "
+                        "Architecture Retrieval (Pei et al.); gcn, gat: the paper's GNN "
+                        "baselines (default ours)")  # fmt: skip
     b.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     b.add_argument(
         "--ann", action="store_true", help="also build the approximate (faiss IVF) index"
