@@ -115,4 +115,4 @@ def test_onnx_grouping_read_from_the_input_when_the_weight_is_not_in_the_file():
 
 def test_an_unreadable_onnx_attribute_gives_no_attributes_not_an_error():
     g = _onnx([helper.make_node("MaxPool", ["x"], ["y"])], {})  # kernel_shape missing
-    assert g.node_ops() == ["input", "MaxPool"] and g.node_attrs() == ["", ""]
+    assert g.node_ops() == ["input", "max_pool"] and g.node_attrs() == ["", ""]
