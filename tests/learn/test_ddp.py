@@ -45,7 +45,7 @@ def test_two_gloo_ranks_train_what_one_process_trains(tmp_path: Path):
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-6000:]
     assert "rank 0 of 2" in run.stdout and "agree to 0.0e+00" in run.stdout, run.stdout
 
-    one = Encoder(progress=False, **SETTINGS).fit(archmotif.load_corpus(corpus), seed=0)
+    one = Encoder(progress=False, **SETTINGS).fit(archmotif.datasets.load(corpus), seed=0)
     two = Encoder.load(out)
     # Equal up to float32 rounding: the all-reduce sums two half-batch gradients where one
     # process sums the whole batch, and Adam, which divides by the gradient's running

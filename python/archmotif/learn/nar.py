@@ -160,7 +160,7 @@ class NARBaseline:
             raise LearnError("NARBaseline.fit needs at least one graph")
         ctx = RunContext(int(seed), self.device, self.progress, self.threads)
         ctx.seed_globals()
-        mined = mine(gs, strategy="nar", progress=False, **self.mine_kwargs)
+        mined = mine(gs, strategy="nar", detail=self.detail, progress=False, **self.mine_kwargs)
         self._ops = OpVocabulary.from_graphs(gs)
         nops = len(self._ops)
         ys, n_cls = coarse_targets(gs, self.use_labels)
