@@ -71,7 +71,7 @@ from archmotif.learn.train import RunContext, embed_batches
 from archmotif.mining import STRATEGIES, Mined, MiningParams, check_mining_params, mine
 from archmotif.mining.motifs import MacroGraph
 
-__all__ = ["CONFIG_SCHEMA", "Encoder", "check_config", "fuse", "similarity_spread"]
+__all__ = ["CONFIG_SCHEMA", "Encoder", "check_bounded", "check_config", "fuse", "similarity_spread"]
 
 SPREAD_SAMPLE = 2048  # rows whose pairwise cosines measure a spread
 MAX_WIDTH = 4096  # hidden and out: a file's widths are bounded before anything is built
@@ -122,14 +122,20 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
                 raise InvalidArgument(f"{key} must be a dict of mining parameters, got {v!r}")
             v = check_mining_params(**v)
         else:
-            kind, lo, hi = rule
-            ok = not isinstance(v, bool) and isinstance(v, int if kind is int else (int, float))
-            if not ok or not lo <= v <= hi:  # NaN fails too
-                what = "an integer" if kind is int else "a number"
-                raise InvalidArgument(f"{key} must be {what} in [{lo}, {hi}], got {v!r}")
-            v = kind(v)
+            v = check_bounded(key, v, rule)
         out[key] = v
     return out
+
+
+def check_bounded(key: str, v: Any, rule: tuple[type, float, float]) -> int | float:
+    """``v`` as ``rule = (int or float, lo, hi)`` asks (a bool is not a number; NaN
+    fails), else :class:`~archmotif.InvalidArgument` naming ``key``."""
+    kind, lo, hi = rule
+    ok = not isinstance(v, bool) and isinstance(v, int if kind is int else (int, float))
+    if not ok or not lo <= v <= hi:  # NaN fails too
+        what = "an integer" if kind is int else "a number"
+        raise InvalidArgument(f"{key} must be {what} in [{lo}, {hi}], got {v!r}")
+    return kind(v)
 
 
 def similarity_spread(z: np.ndarray) -> float:

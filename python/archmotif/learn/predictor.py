@@ -51,7 +51,7 @@ from archmotif.fileread import parse_json
 from archmotif.graph import OpGraph
 from archmotif.learn import encoder_file
 from archmotif.learn.encoder import CONFIG_SCHEMA as ENCODER_SCHEMA
-from archmotif.learn.encoder import Encoder
+from archmotif.learn.encoder import Encoder, check_bounded
 from archmotif.learn.rank_head import MLPHead, fit_ensemble, predict_ensemble
 from archmotif.learn.train import RunContext
 from archmotif.mining import canonical_hash
@@ -89,12 +89,7 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
             if v not in rule:
                 raise InvalidArgument(f"{key} must be one of {rule}, got {v!r}")
         else:
-            kind, lo, hi = rule
-            ok = not isinstance(v, bool) and isinstance(v, int if kind is int else (int, float))
-            if not ok or not lo <= v <= hi:  # NaN fails too
-                what = "an integer" if kind is int else "a number"
-                raise InvalidArgument(f"{key} must be {what} in [{lo}, {hi}], got {v!r}")
-            v = kind(v)
+            v = check_bounded(key, v, rule)
         out[key] = v
     return out
 
