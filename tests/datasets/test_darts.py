@@ -157,6 +157,28 @@ def test_bad_genotypes_raise_spec_error(normal, message):
         darts.Genotype(normal, [2, 3, 4, 5], darts.DARTS_V2.reduce, [2, 3, 4, 5])
 
 
+def test_costs_of_the_published_networks_and_their_width():
+    # DARTS (second order), as evaluated: 3.3 M parameters on CIFAR-10 (C=36, 20 cells),
+    # 4.7 M on ImageNet (C=48, 14 cells); DARTS counts them without the auxiliary head
+    cifar = darts.network(darts.DARTS_V2)
+    imagenet = darts.network(darts.DARTS_V2, cells=14, stem="imagenet")
+    assert (cifar.labels["params"], imagenet.labels["params"]) == ("3349342", "4718752")
+    assert (cifar.labels["channels"], imagenet.labels["channels"]) == ("36", "48")
+    aux = darts.network(darts.DARTS_V2, auxiliary=True)
+    assert int(aux.labels["params"]) > int(cifar.labels["params"])
+    assert int(aux.labels["flops"]) > int(cifar.labels["flops"])
+    # the width changes the costs, not the graph
+    narrow = darts.network(darts.DARTS_V2, channels=16)
+    assert narrow.node_ops() == cifar.node_ops()
+    assert np.array_equal(narrow.edges, cifar.edges)
+    for key in ("params", "flops", "memory"):
+        assert int(narrow.labels[key]) < int(cifar.labels[key])
+    assert cifar.node_flops.sum() == int(cifar.labels["flops"])
+    # FLOPs only where torch counts them: convolutions and the classifier
+    counted = {cifar.op_names[o] for o, f in zip(cifar.ops, cifar.node_flops, strict=True) if f}
+    assert counted == {"convolution", "linear"}
+
+
 def test_bad_arguments_raise_spec_error():
     with pytest.raises(SpecError, match="distinct states"):
         darts.Genotype(darts.DARTS_V2.normal, [2, 2], darts.DARTS_V2.reduce, [2, 3, 4, 5])
@@ -164,6 +186,9 @@ def test_bad_arguments_raise_spec_error():
         darts.network(darts.DARTS_V2, cells=0)
     with pytest.raises(SpecError, match="stem must be one of"):
         darts.network(darts.DARTS_V2, stem="mnist")
+    for channels in (0, 15, 2.0, True):
+        with pytest.raises(SpecError, match="channels must be a positive even int"):
+            darts.network(darts.DARTS_V2, channels=channels)
     with pytest.raises(SpecError, match="not an encoded DARTS genotype"):
         darts.Genotype.decode("normal=garbage")
 

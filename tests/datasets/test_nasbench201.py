@@ -124,6 +124,20 @@ def test_all_networks_generate_with_their_classes():
     assert len({g.labels["family"] for g in graphs}) == 75
     assert sum(g.labels["family"] == "nb201-zero" for g in graphs) == 341
     assert len({g.op_names for g in graphs}) == 1  # one shared vocabulary
+    # costs survive normalisation (datasets.load normalises) and add up
+    assert all(g.node_flops.sum() == int(g.labels["flops"]) for g in graphs)
+    # NAS-Bench-201's CIFAR-10 tables give parameters of 0.073306 to 1.531546 MB (10^6
+    # parameters) and 7.78305 to 220.11969 MFLOPs, which are multiply-accumulates plus
+    # the classifier's 10 bias additions; ours are 2 x multiply-accumulates
+    params = [int(g.labels["params"]) for g in graphs]
+    macs = [int(g.labels["flops"]) // 2 + 10 for g in graphs]
+    assert (min(params), max(params)) == (73_306, 1_531_546)
+    assert (min(macs), max(macs)) == (7_783_050, 220_119_690)
+    # the kernel-aware multiset of live ops fixes parameters and FLOPs, not memory
+    by_mix: dict[str, set[tuple[str, str]]] = {}
+    for g in graphs:
+        by_mix.setdefault(g.labels["op_mix"], set()).add((g.labels["params"], g.labels["flops"]))
+    assert all(len(costs) == 1 for costs in by_mix.values())
 
 
 def test_family_is_a_function_of_the_graph():

@@ -49,10 +49,19 @@ practically never do; the 100 default ones are 100 distinct graphs).
 so a genotype's networks differ by depth (``cells``) and, optionally, by stem and
 auxiliary head. :func:`generate` gives ``num_genotypes`` random genotypes x ``depths``.
 
-**Labels.** ``source`` "darts"; ``family`` the genotype's class (``darts-g017``: the
-17th genotype drawn in :func:`generate`; :func:`network` defaults to ``darts-`` plus 10
-hex digits of a hash of the encoding); ``coarse`` "nas-cell"; ``genotype``
-(:meth:`Genotype.encode`); ``cells``; ``stem``; ``auxiliary``.
+**Costs**, as :func:`archmotif.trace` records them for the PyTorch network, for one
+image (:mod:`.graph_builder`): ``params``, ``flops`` (2 x multiply-accumulates of the
+convolutions and the classifier), ``memory`` (peak activation bytes) and per node
+``node_flops``, at DARTS's published width (``channels``: C = 36 with the CIFAR-10 stem
+and a 32x32 input, 48 with the ImageNet stem and 224x224; 10 and 1,000 classes).
+``DARTS_V2`` with 20 cells has 3,349,342 parameters (the paper: 3.3 M), with the
+ImageNet stem and 14 cells 4,718,752 (4.7 M). The auxiliary head, when drawn, counts.
+
+**Labels.** ``params``, ``flops``, ``memory``; ``source`` "darts"; ``family`` the
+genotype's class (``darts-g017``: the 17th genotype drawn in :func:`generate`;
+:func:`network` defaults to ``darts-`` plus 10 hex digits of a hash of the encoding);
+``coarse`` "nas-cell"; ``genotype`` (:meth:`Genotype.encode`); ``cells``; ``stem``;
+``auxiliary``; ``channels``.
 """
 
 from __future__ import annotations
@@ -63,7 +72,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from archmotif.attributes import attribute_string
 from archmotif.datasets.graph_builder import GraphBuilder
 from archmotif.errors import SpecError
 from archmotif.graph import OpGraph
@@ -87,8 +95,6 @@ PRIMITIVES: tuple[str, ...] = (
 
 _SEP = ("relu", "convolution", "convolution", "batch_norm") * 2
 _DIL = ("relu", "convolution", "convolution", "batch_norm")
-_RELU_CONV_BN = ("relu", "convolution", "batch_norm")  # the op names; with attributes:
-_PREPROCESS = ("relu", ("convolution", attribute_string(1)), "batch_norm")
 #: Each op as its chain of primitive ops (``skip_connect`` at stride 1: none).
 #: ``sep_conv_7x7`` and ``conv_7x1_1x7`` occur only in published non-DARTS genotypes.
 OP_EXPANSIONS: dict[str, tuple[str, ...]] = {
@@ -104,33 +110,16 @@ OP_EXPANSIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _conv(
-    k: int | tuple[int, int], stride: int | tuple[int, int] = 1, **kw: object
-) -> tuple[str, str]:
-    return ("convolution", attribute_string(k, stride=stride, **kw))  # type: ignore[arg-type]
-
-
-def _expansion(op: str, stride: int) -> tuple[str | tuple[str, str], ...]:
-    """``op`` at ``stride`` as its chain of ``(op, attributes)`` (DARTS's
-    ``operations.py``; the op names are :data:`OP_EXPANSIONS`'s)."""
-    if op == "skip_connect":  # stride 1; stride 2 is _factorized_reduce
-        return ()
-    if op.endswith("pool_3x3"):
-        return ((OP_EXPANSIONS[op][0], attribute_string(3, stride=stride)),)
-    if op == "conv_7x1_1x7":
-        return ("relu", _conv((1, 7), (1, stride)), _conv((7, 1), (stride, 1)), "batch_norm")
-    k = int(op[-1])
-    if op.startswith("dil_conv"):
-        return ("relu", _conv(k, stride, dilation=2, groups="depthwise"), _conv(1), "batch_norm")
-    half = ("relu", _conv(k, stride, groups="depthwise"), _conv(1), "batch_norm")
-    return (*half, "relu", _conv(k, groups="depthwise"), _conv(1), "batch_norm")  # sep_conv
-
-
 _OP_NAMES = (
     "input", "convolution", "batch_norm", "relu", "add", "cat", "slice", "max_pool2d",
     "avg_pool2d", "adaptive_avg_pool2d", "view", "linear",
 )  # fmt: skip
 _STEMS = ("cifar", "imagenet")
+# per stem: default initial channels (DARTS's published evaluation settings: 36 on
+# CIFAR-10, 48 on ImageNet), input side, classes
+_DEFAULT_CHANNELS = {"cifar": 36, "imagenet": 48}
+_INPUT_SIDE = {"cifar": 32, "imagenet": 224}
+_CLASSES = {"cifar": 10, "imagenet": 1000}
 
 
 def _pairs(name: str, pairs: Iterable[Sequence[object]]) -> tuple[tuple[str, int], ...]:
@@ -258,31 +247,65 @@ def random_genotype(rng: np.random.Generator | int, *, steps: int = 4) -> Genoty
 # -- network -----------------------------------------------------------------------
 
 
-def _factorized_reduce(b: GraphBuilder, x: int) -> int:
-    r = b.add("relu", x)
-    k1_s2 = attribute_string(1, stride=2)
-    left = b.add("convolution", r, attrs=k1_s2)
-    right = b.add("convolution", b.add("slice", b.add("slice", r)), attrs=k1_s2)
-    return b.add("batch_norm", b.add("cat", left, right))
+def _relu_conv_bn(b: GraphBuilder, x: int, c: int) -> int:  # ReLUConvBN(c_in, c, 1, 1, 0)
+    return b.batch_norm(b.conv(b.unary("relu", x), c, 1))
+
+
+def _factorized_reduce(b: GraphBuilder, x: int, c: int) -> int:
+    r = b.unary("relu", x)
+    left = b.conv(r, c // 2, 1, stride=2)
+    right = b.conv(b.crop(r), c // 2, 1, stride=2)
+    return b.batch_norm(b.cat(left, right))
+
+
+def _op(b: GraphBuilder, op: str, x: int, stride: int) -> int:
+    """``op`` on ``x`` as DARTS's ``operations.py`` builds it (op names:
+    :data:`OP_EXPANSIONS`)."""
+    c = b.shape(x)[0]
+    if op == "skip_connect":
+        return x if stride == 1 else _factorized_reduce(b, x, c)
+    if op.endswith("pool_3x3"):
+        return b.pool(OP_EXPANSIONS[op][0], x, 3, stride=stride, padding=1)
+    x = b.unary("relu", x)
+    if op == "conv_7x1_1x7":
+        x = b.conv(x, c, (1, 7), stride=(1, stride), padding=(0, 3))
+        return b.batch_norm(b.conv(x, c, (7, 1), stride=(stride, 1), padding=(3, 0)))
+    k = int(op[-1])
+    if op.startswith("dil_conv"):
+        return b.batch_norm(b.conv(b.conv(x, c, k, stride=stride, dilation=2, groups=c), c, 1))
+    x = b.batch_norm(b.conv(b.conv(x, c, k, stride=stride, groups=c), c, 1))  # sep_conv
+    x = b.unary("relu", x)
+    return b.batch_norm(b.conv(b.conv(x, c, k, groups=c), c, 1))
 
 
 def _cell(
-    b: GraphBuilder, g: Genotype, s0: int, s1: int, reduction: bool, reduction_prev: bool
+    b: GraphBuilder,
+    g: Genotype,
+    s0: int,
+    s1: int,
+    c: int,
+    reduction: bool,
+    reduction_prev: bool,
 ) -> int:
-    p0 = _factorized_reduce(b, s0) if reduction_prev else b.chain(_PREPROCESS, s0)
-    p1 = b.chain(_PREPROCESS, s1)
+    p0 = _factorized_reduce(b, s0, c) if reduction_prev else _relu_conv_bn(b, s0, c)
+    p1 = _relu_conv_bn(b, s1, c)
     pairs, concat = (g.reduce, g.reduce_concat) if reduction else (g.normal, g.normal_concat)
     states = [p0, p1]
     for i in range(len(pairs) // 2):
-        outs = []
-        for op, j in pairs[2 * i : 2 * i + 2]:
-            stride = 2 if reduction and j < 2 else 1
-            if op == "skip_connect" and stride == 2:
-                outs.append(_factorized_reduce(b, states[j]))
-            else:
-                outs.append(b.chain(_expansion(op, stride), states[j]))
-        states.append(b.add("add", *outs))
-    return b.add("cat", *(states[c] for c in concat))
+        outs = [
+            _op(b, op, states[j], 2 if reduction and j < 2 else 1)
+            for op, j in pairs[2 * i : 2 * i + 2]
+        ]
+        states.append(b.add_tensors(*outs))
+    return b.cat(*(states[k] for k in concat))
+
+
+def _auxiliary_head(b: GraphBuilder, x: int, stem: str, classes: int) -> None:
+    """AuxiliaryHeadCIFAR / AuxiliaryHeadImageNet (pool stride 3 / 2)."""
+    x = b.pool("avg_pool2d", b.unary("relu", x), 5, stride=3 if stem == "cifar" else 2)
+    x = b.unary("relu", b.batch_norm(b.conv(x, 128, 1)))
+    x = b.unary("relu", b.batch_norm(b.conv(x, 768, 2, padding=0)))
+    b.linear(b.flatten(x), classes)
 
 
 def _family_of(g: Genotype) -> str:
@@ -295,37 +318,44 @@ def network(
     cells: int = 20,
     stem: str = "cifar",
     auxiliary: bool = False,
+    channels: int | None = None,
     family: str | None = None,
     name: str | None = None,
 ) -> OpGraph:
-    """The DARTS network of ``genotype`` with ``cells`` cells (module docstring)."""
+    """The DARTS network of ``genotype`` with ``cells`` cells and ``channels`` initial
+    channels (DARTS's ``C``: 36 by default with the CIFAR stem, 48 with the ImageNet
+    one), labelled with its costs for one image (module docstring)."""
     if not isinstance(genotype, Genotype):
         raise SpecError(f"genotype must be a darts.Genotype, got {type(genotype).__name__}")
     if isinstance(cells, bool) or not isinstance(cells, int) or cells < 1:
         raise SpecError(f"cells must be a positive int, got {cells!r}")
     if stem not in _STEMS:
         raise SpecError(f"stem must be one of {', '.join(_STEMS)}, got {stem!r}")
+    c = _DEFAULT_CHANNELS[stem] if channels is None else channels
+    if isinstance(c, bool) or not isinstance(c, int) or c < 2 or c % 2:
+        # FactorizedReduce and the ImageNet stem halve the channels
+        raise SpecError(f"channels must be a positive even int, got {channels!r}")
+    side = _INPUT_SIDE[stem]
     b = GraphBuilder(_OP_NAMES)
-    x = b.add("input")
+    x = b.input((3, side, side))
     if stem == "cifar":
-        s0 = s1 = b.chain((_conv(3), "batch_norm"), x)
+        s0 = s1 = b.batch_norm(b.conv(x, 3 * c, 3))  # stem_multiplier 3
         reduction_prev = False
     else:  # every ImageNet stem convolution is 3x3, stride 2
-        s0 = b.chain((_conv(3, 2), "batch_norm", "relu", _conv(3, 2), "batch_norm"), x)
-        s1 = b.chain(("relu", _conv(3, 2), "batch_norm"), s0)
+        s0 = b.unary("relu", b.batch_norm(b.conv(x, c // 2, 3, stride=2)))
+        s0 = b.batch_norm(b.conv(s0, c, 3, stride=2))
+        s1 = b.batch_norm(b.conv(b.unary("relu", s0), c, 3, stride=2))
         reduction_prev = True
+    c_cell = c
     for i in range(cells):
         reduction = i in (cells // 3, 2 * cells // 3)
-        s0, s1 = s1, _cell(b, genotype, s0, s1, reduction, reduction_prev)
+        c_cell *= 2 if reduction else 1
+        s0, s1 = s1, _cell(b, genotype, s0, s1, c_cell, reduction, reduction_prev)
         reduction_prev = reduction
-        if auxiliary and i == 2 * cells // 3:  # AuxiliaryHeadCIFAR / AuxiliaryHeadImageNet
-            pool5 = ("avg_pool2d", attribute_string(5, stride=3 if stem == "cifar" else 2))
-            aux = ("relu", pool5, _conv(1), "batch_norm", "relu", _conv(2))
-            b.chain((*aux, "batch_norm", "relu", "view", "linear"), s1)
-    pool = (
-        "adaptive_avg_pool2d" if stem == "cifar" else ("avg_pool2d", attribute_string(7, stride=7))
-    )
-    b.chain((pool, "view", "linear"), s1)
+        if auxiliary and i == 2 * cells // 3:
+            _auxiliary_head(b, s1, stem, _CLASSES[stem])
+    pool = b.global_pool(s1) if stem == "cifar" else b.pool("avg_pool2d", s1, 7)
+    b.linear(b.flatten(pool), _CLASSES[stem])
     family = family or _family_of(genotype)
     labels = {
         "source": "darts",
@@ -335,6 +365,7 @@ def network(
         "cells": str(cells),
         "stem": stem,
         "auxiliary": str(auxiliary).lower(),
+        "channels": str(c),
     }
     suffix = ("" if stem == "cifar" else f"-{stem}") + ("-aux" if auxiliary else "")
     return b.build(name or f"{family}-c{cells}{suffix}", labels)

@@ -30,8 +30,21 @@ then NAS-Bench-201's ``generate_meta_info`` shuffles that list with ``random.see
 we replay exactly that (``random.Random(88).shuffle``) and check the three indices the
 official script asserts (0, 9 and 123) in the tests.
 
-**Labels**: ``source`` "nasbench201"; ``coarse`` "nas-cell"; ``index``; ``arch`` (the
-standard ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`` string); ``effective_arch``;
+**Costs**, as :func:`archmotif.trace` records them for the PyTorch network, for one
+32x32 image: ``params``, ``flops`` (2 x multiply-accumulates of the convolutions and
+the classifier), ``memory`` (peak activation bytes) and per node ``node_flops``
+(:mod:`.graph_builder`). Dead ops are not drawn, so they cost nothing (NAS-Bench-201's
+own tables count the convolutions on dead edges). Over the 15,625 networks, parameters
+span 73,306 to 1,531,546, NAS-Bench-201's published 0.073306 to 1.531546 MB, and FLOPs
+15,566,080 to 440,239,360: its 7.78305 to 220.11969 MFLOPs are multiply-accumulates,
+plus the classifier's 10 bias additions. Stem, residual blocks and head are built
+layer by layer with a :class:`~.graph_builder.GraphBuilder`; a cell's tensors all have
+its stage's shape, so its costs are counted per cell (9,445 distinct ones) and scaled
+to each stage.
+
+**Labels**: ``params``, ``flops``, ``memory``; ``source`` "nasbench201"; ``coarse``
+"nas-cell"; ``index``; ``arch`` (the standard ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``
+string); ``effective_arch``;
 ``op_mix``: the multiset of the cell's effective ops, e.g. ``c3:2-c1:1-pool:0-skip:1``
 (210 values; the same ``op_mix`` means the same parameter count and FLOPs);
 ``family``: the cell's drawn ops, ``nb201-conv:3-pool:1-add:2`` (``nb201-zero`` for a
@@ -61,12 +74,18 @@ import functools
 import itertools
 import random
 from collections import Counter
+from typing import NamedTuple
 
 import numpy as np
 
 from archmotif.attributes import attribute_string
 from archmotif.datasets import analog_nasbench
-from archmotif.datasets.graph_builder import opgraphs_from_parts
+from archmotif.datasets.graph_builder import (
+    GraphBuilder,
+    cost_labels,
+    opgraphs_from_parts,
+    peak_memory,
+)
 from archmotif.errors import SpecError
 from archmotif.graph import OpGraph
 
@@ -103,6 +122,8 @@ _ATTR_NAMES = (
 _NO_ATTRS, _K3, _K1, _K3_S2, _K2_S2 = range(len(_ATTR_NAMES))
 _NONE, _SKIP, _C1, _C3, _POOL = range(5)
 _CELLS_PER_STAGE = 5
+_C, _SIDE = 16, 32  # TinyNetwork's C, CIFAR's image side
+_STAGES = ((_C, _SIDE), (2 * _C, _SIDE // 2), (4 * _C, _SIDE // 4))  # channels, side
 
 
 # -- the official enumeration ------------------------------------------------------
@@ -194,11 +215,24 @@ def _effective(ops: tuple[int, ...]) -> tuple[int, ...]:
     )
 
 
+class _Cell(NamedTuple):
+    """One effective cell drawn on its own: local node ids, source -1 the cell input."""
+
+    ops: np.ndarray  # int32 op codes
+    edges: np.ndarray  # int64 [2, E]
+    out: int  # the output node; -1: the cell is the identity
+    attrs: np.ndarray  # int32 ids into _ATTR_NAMES
+    flops: np.ndarray  # float64 per node: FLOPs / (C*C*H*W), 2*k*k for a kxk convolution
+    weights: int  # convolution weights / (C*C)
+    batch_norms: int
+    peak: int  # peak activations alive, in tensors of the cell's shape, its input included
+
+
 @functools.cache
-def _cell_template(eff: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
-    """``(ops, edges, out, attrs)`` of one effective cell: local node ids, source -1 is
-    the cell input, ``out`` the output node (-1: the cell is the identity), ``attrs``
-    ids into ``_ATTR_NAMES``."""
+def _cell_template(eff: tuple[int, ...]) -> _Cell:
+    """The cell of ``eff``, its nodes numbered in the order the re-implemented forward
+    runs them: edge by edge in :data:`EDGES` order, each contribution added to its
+    node's sum as soon as it is computed."""
     ops: list[int] = []
     attrs: list[int] = []
     src: list[int] = []
@@ -216,34 +250,46 @@ def _cell_template(eff: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, int, n
         out = add("zeros_like", -1)
     else:
         value: list[int | None] = [-1, None, None, None]
-        for j in (1, 2, 3):
-            terms = []
-            for e, (i, jj) in enumerate(EDGES):
-                if jj != j or eff[e] == _NONE:
-                    continue
-                x = value[i]
-                assert x is not None  # an effective edge reads a live node
-                if eff[e] == _SKIP:
-                    terms.append(x)
-                elif eff[e] == _POOL:
-                    terms.append(add("avg_pool2d", x, attr=_K3))
-                else:
-                    conv = add("convolution", add("relu", x), attr=_K1 if eff[e] == _C1 else _K3)
-                    terms.append(add("batch_norm", conv))
-            if terms:
-                acc = terms[0]
-                for t in terms[1:]:
-                    acc = add("add", acc, t)
-                value[j] = acc
+        for e, (i, j) in enumerate(EDGES):  # ordered by target: node i is complete
+            if eff[e] == _NONE:
+                continue
+            x = value[i]
+            assert x is not None  # an effective edge reads a live node
+            if eff[e] == _SKIP:
+                term = x
+            elif eff[e] == _POOL:
+                term = add("avg_pool2d", x, attr=_K3)
+            else:
+                conv = add("convolution", add("relu", x), attr=_K1 if eff[e] == _C1 else _K3)
+                term = add("batch_norm", conv)
+            acc = value[j]
+            value[j] = term if acc is None else add("add", acc, term)
         out = value[3]
         assert out is not None
     edges = np.array([src, dst], dtype=np.int64).reshape(2, -1)
-    return np.array(ops, dtype=np.int32), edges, out, np.array(attrs, dtype=np.int32)
+    area = [
+        (1 if a == _K1 else 9) if op == _CODE["convolution"] else 0
+        for op, a in zip(ops, attrs, strict=True)
+    ]
+    ops_a = np.array(ops, dtype=np.int32)
+    return _Cell(
+        ops_a, edges, out, np.array(attrs, dtype=np.int32), 2.0 * np.array(area, dtype=np.float64),
+        sum(area), ops.count(_CODE["batch_norm"]), _peak_tensors(ops_a.tobytes(), edges.tobytes()),
+    )  # fmt: skip
+
+
+@functools.cache
+def _peak_tensors(ops: bytes, edges: bytes) -> int:
+    """Peak tensors alive in a cell (input included; all have the cell's shape), cached
+    by the drawn structure, which far fewer cells differ in than in their ops."""
+    n = len(np.frombuffer(ops, dtype=np.int32))
+    e = np.frombuffer(edges, dtype=np.int64).reshape(2, -1)
+    return peak_memory(np.ones(n + 1, dtype=np.int64), e + 1)  # the input becomes node 0
 
 
 def _family(eff: tuple[int, ...]) -> str:
     # counted on the drawn cell, so that the class is a function of the graph
-    counts = Counter(_cell_template(eff)[0].tolist())
+    counts = Counter(_cell_template(eff).ops.tolist())
     if counts[_CODE["zeros_like"]]:
         return "nb201-zero"
     conv, pool, add = (counts[_CODE[op]] for op in ("convolution", "avg_pool2d", "add"))
@@ -260,7 +306,8 @@ def cell(index_or_arch: int | str) -> OpGraph:
     effective ops (module docstring). An identity cell is the ``input`` node alone."""
     ops, index = _ops_of(index_or_arch)
     eff = _effective(ops)
-    c_ops, c_edges, _, c_attrs = _cell_template(eff)
+    c = _cell_template(eff)
+    c_ops, c_edges, c_attrs = c.ops, c.edges, c.attrs
     all_ops = np.concatenate([[_CODE["input"]], c_ops]).astype(np.int32)
     edges = c_edges + 1  # the input becomes node 0
     return OpGraph(
@@ -277,59 +324,93 @@ def cell(index_or_arch: int | str) -> OpGraph:
 # -- networks ----------------------------------------------------------------------
 
 
-# ResNet basic block (stride 2): 0 relu, 1 conv, 2 bn, 3 relu, 4 conv, 5 bn,
-# 6 avg_pool2d, 7 conv (shortcut), 8 add. In every block template, source -1 is the
-# block's input, the third item its output node (-1: the block is the identity) and
-# the fourth the attribute ids.
-_RES = (
-    np.array(
-        [_CODE[o] for o in ("relu", "convolution", "batch_norm") * 2]
-        + [_CODE["avg_pool2d"], _CODE["convolution"], _CODE["add"]],
-        dtype=np.int32,
-    ),
-    np.array([[-1, 0, 1, 2, 3, 4, -1, 6, 5, 7], [0, 1, 2, 3, 4, 5, 6, 7, 8, 8]], dtype=np.int64),
-    8,
-    np.array([_NO_ATTRS, _K3_S2, _NO_ATTRS, _NO_ATTRS, _K3, _NO_ATTRS, _K2_S2, _K1, _NO_ATTRS],
-             dtype=np.int32),
-)  # fmt: skip
-_STEM = (
-    np.array([_CODE[o] for o in ("input", "convolution", "batch_norm")], dtype=np.int32),
-    np.array([[0, 1], [1, 2]], dtype=np.int64),
-    2,
-    np.array([_NO_ATTRS, _K3, _NO_ATTRS], dtype=np.int32),
-)
-_HEAD = (
-    np.array(
-        [_CODE[o] for o in ("batch_norm", "relu", "adaptive_avg_pool2d", "view", "linear")],
-        dtype=np.int32,
-    ),
-    np.array([[-1, 0, 1, 2, 3], [0, 1, 2, 3, 4]], dtype=np.int64),
-    4,
-    np.zeros(5, dtype=np.int32),
-)
+class _Block(NamedTuple):
+    """A piece of the network laid end to end with the others: local node ids, source
+    -1 the previous block's output, and its costs at its place in the network."""
+
+    ops: np.ndarray
+    edges: np.ndarray
+    out: int  # -1: the block is the identity
+    attrs: np.ndarray
+    node_flops: np.ndarray
+    params: int
+    peak: int  # bytes alive at once while it runs, its input included
+
+
+def _fixed_block(b: GraphBuilder, first: int) -> _Block:
+    """The nodes of ``b`` from ``first`` on as a block (node ``first - 1``, if any, is
+    the stand-in for the previous block's output, and becomes source -1)."""
+    ops, edges = b.arrays()
+    attrs, names = b.attrs()
+    attr_ids = np.array([_ATTR_NAMES.index(n) for n in names], dtype=np.int32)[attrs]
+    return _Block(
+        ops[first:], edges - first, b.num_nodes - 1 - first, attr_ids[first:],
+        b.node_flops()[first:], b.params, b.peak_memory(),
+    )  # fmt: skip
 
 
 @functools.cache
-def _network_arrays(eff: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _skeleton() -> tuple[_Block, _Block, _Block, _Block]:
+    """Stem, the two residual blocks and the head, built layer by layer (xautodl's
+    ``TinyNetwork``, ``ResNetBasicblock``: ``conv_a``, ``conv_b``, then the shortcut)."""
+    stem = GraphBuilder(_OP_NAMES)
+    stem.batch_norm(stem.conv(stem.input((3, _SIDE, _SIDE)), _C, 3))
+    res = []
+    for c, side in _STAGES[:-1]:
+        b = GraphBuilder(_OP_NAMES)
+        x = b.input((c, side, side))
+        conv_a = b.batch_norm(b.conv(b.unary("relu", x), 2 * c, 3, stride=2))
+        conv_b = b.batch_norm(b.conv(b.unary("relu", conv_a), 2 * c, 3))
+        shortcut = b.conv(b.pool("avg_pool2d", x, 2), 2 * c, 1)
+        b.add_tensors(shortcut, conv_b)
+        res.append(_fixed_block(b, 1))
+    c, side = _STAGES[-1]
+    head = GraphBuilder(_OP_NAMES)
+    x = head.input((c, side, side))
+    head.linear(head.flatten(head.global_pool(head.unary("relu", head.batch_norm(x)))), 10)
+    return _fixed_block(stem, 0), res[0], res[1], _fixed_block(head, 1)
+
+
+def _cell_block(cell: _Cell, stage: int) -> _Block:
+    """``cell`` at ``stage``: its shape is ``(c, side, side)`` throughout."""
+    c, side = _STAGES[stage]
+    flops = cell.flops * (c * c * side * side)
+    params = cell.weights * c * c + 2 * c * cell.batch_norms
+    peak = cell.peak * c * side * side * 4  # float32
+    return _Block(cell.ops, cell.edges, cell.out, cell.attrs, flops, params, peak)
+
+
+@functools.cache
+def _network_arrays(
+    eff: tuple[int, ...],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, str]]:
     """Stem, 3 stages of 5 cells with a residual block between them, head: the
-    block templates laid end to end, each block reading the previous one's output."""
-    c = _cell_template(eff)
-    stage = [c] * _CELLS_PER_STAGE
-    blocks = [_STEM, *stage, _RES, *stage, _RES, *stage, _HEAD]
-    sizes = np.array([len(b[0]) for b in blocks], dtype=np.int64)
+    blocks laid end to end, each reading the previous one's output. Returns ops,
+    edges, attrs, node FLOPs and the cost labels (one image; the figures
+    :func:`archmotif.trace` gives for the re-implemented ``TinyNetwork``)."""
+    stem, res1, res2, head = _skeleton()
+    cell = _cell_template(eff)
+    stages = [[_cell_block(cell, s)] * _CELLS_PER_STAGE for s in range(len(_STAGES))]
+    blocks = [stem, *stages[0], res1, *stages[1], res2, *stages[2], head]
+    sizes = np.array([len(b.ops) for b in blocks], dtype=np.int64)
     bases = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     ins = np.empty(len(blocks), dtype=np.int64)
     x = -1
     for i, b in enumerate(blocks):  # each block reads the previous block's output
         ins[i] = x
-        if b[2] >= 0:
-            x = int(bases[i]) + b[2]
-    per_block = np.array([b[1].shape[1] for b in blocks])
-    src, dst = np.concatenate([b[1] for b in blocks], axis=1)
+        if b.out >= 0:
+            x = int(bases[i]) + b.out
+    per_block = np.array([b.edges.shape[1] for b in blocks])
+    src, dst = np.concatenate([b.edges for b in blocks], axis=1)
     owner = np.repeat(np.arange(len(blocks)), per_block)
     src = np.where(src < 0, ins[owner], src + bases[owner])
-    ops = np.concatenate([b[0] for b in blocks])
-    return ops, np.stack([src, dst + bases[owner]]), np.concatenate([b[3] for b in blocks])
+    ops = np.concatenate([b.ops for b in blocks])
+    flops = np.concatenate([b.node_flops for b in blocks])
+    flops.flags.writeable = False
+    # only the running tensor crosses from one block to the next: the peak is a block's
+    costs = cost_labels(sum(b.params for b in blocks), flops.sum(), max(b.peak for b in blocks))
+    edges = np.stack([src, dst + bases[owner]])
+    return ops, edges, np.concatenate([b.attrs for b in blocks]), flops, costs
 
 
 def _labels(index: int, ops: tuple[int, ...], eff: tuple[int, ...]) -> dict[str, str]:
@@ -346,17 +427,19 @@ def _labels(index: int, ops: tuple[int, ...], eff: tuple[int, ...]) -> dict[str,
 
 def _networks(indices: list[int], accuracy: np.ndarray | None) -> list[OpGraph]:
     order = _official_order()
-    parts, names, labels = [], [], []
+    parts, flops, names, labels = [], [], [], []
     for index in indices:
         ops = order[index]
         eff = _effective(ops)
-        parts.append(_network_arrays(eff))
+        g_ops, g_edges, g_attrs, g_flops, costs = _network_arrays(eff)
+        parts.append((g_ops, g_edges, g_attrs))
+        flops.append(g_flops)
         names.append(f"nasbench201-{index:05d}")
-        lab = _labels(index, ops, eff)
+        lab = {**costs, **_labels(index, ops, eff)}
         if accuracy is not None:
             lab["cifar10_accuracy"] = repr(round(float(accuracy[index]), 4))
         labels.append(lab)
-    return opgraphs_from_parts(parts, _OP_NAMES, names, labels, _ATTR_NAMES)
+    return opgraphs_from_parts(parts, _OP_NAMES, names, labels, _ATTR_NAMES, flops)
 
 
 def network(index_or_arch: int | str, *, with_accuracy: bool = True) -> OpGraph:
