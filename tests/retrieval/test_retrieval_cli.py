@@ -155,3 +155,25 @@ def test_plot_search_draws_the_front(costed_index, tmp_path):
     data = out.read_bytes()
     assert data.startswith(b"\x89PNG")
     assert int.from_bytes(data[16:20], "big") == 600 and int.from_bytes(data[20:24], "big") == 400
+
+
+def test_search_under_a_flops_budget_on_generated_nas_networks(tmp_path, capsys):
+    # the NAS generators label every network with its costs, as tracing does
+    from archmotif.datasets import darts
+    from archmotif.datasets import nasbench201 as nb
+
+    graphs = darts.generate(num_genotypes=4, depths=(5, 8)) + nb.generate(limit=30)
+    flops = {g.name: int(g.labels["flops"]) for g in graphs}
+    corpus, index = tmp_path / "nas.npz", tmp_path / "nas-index.npz"
+    save_corpus(graphs, corpus)
+    assert main(["index", "build", str(corpus), "-o", str(index), "--method", "wl"]) == 0
+    query = tmp_path / "q.json"
+    nb.network(1462, with_accuracy=False).save(query)  # all 3x3 convolutions: 440 M FLOPs
+    budget = 100_000_000
+    cheap = {name for name, f in flops.items() if f <= budget}
+    assert 5 < len(cheap) < len(graphs)
+    capsys.readouterr()
+    assert main(["search", str(query), "--index", str(index), "-k", "50", "--max-flops",
+                 "100M"]) == 0  # fmt: skip
+    names = [line.split()[2] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert set(names) == cheap
