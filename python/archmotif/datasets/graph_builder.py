@@ -64,6 +64,8 @@ def peak_memory(
     and keeps its owner alive instead."""
     b = np.asarray(nbytes, dtype=np.int64)
     n = len(b)
+    if n == 0:
+        return 0
     own = np.arange(n) if owner is None else np.asarray(owner, dtype=np.int64)
     src, dst = np.asarray(edges, dtype=np.int64).reshape(2, -1)
     last = np.full(n, -1, dtype=np.int64)
@@ -81,7 +83,7 @@ def peak_memory(
     # alive right after node i allocated: what ran before, less what was freed before
     freed_before = np.concatenate([[0], np.cumsum(free_at)[:-1]])
     alive = base + np.cumsum(alloc) - freed_before
-    return max(base, int(alive.max())) if n else 0
+    return max(base, int(alive.max()))
 
 
 def cost_labels(params: int, flops: float, memory: int) -> dict[str, str]:
