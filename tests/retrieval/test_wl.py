@@ -84,3 +84,20 @@ def test_errors(toy, tmp_path):
     bad.write_bytes(b"not a zip")
     with pytest.raises(FormatError, match="bad.npz"):
         WLBaseline.load(bad)
+
+
+def test_large_corpora_take_the_randomized_svd_and_embed_as_the_exact_one(monkeypatch):
+    """Past EXACT_SVD_LIMIT on both sides (15,625 NAS-Bench-201 networks), the basis comes
+    from randomized subspace iteration; it must span what the exact one spans, so the
+    embeddings agree (here the limit is lowered to force the path on small data)."""
+    from archmotif.datasets import load
+    from archmotif.learn import wl
+
+    graphs = load("builtin")
+    exact = WLBaseline(dim=16).fit(graphs).embed(graphs)
+    monkeypatch.setattr(wl, "EXACT_SVD_LIMIT", 8)
+    fitted = WLBaseline(dim=16).fit(graphs)
+    again = WLBaseline(dim=16).fit(graphs)
+    approx = fitted.embed(graphs)
+    assert np.array_equal(approx, again.embed(graphs))  # a fixed seed: deterministic
+    np.testing.assert_allclose(approx, exact, atol=1e-5)

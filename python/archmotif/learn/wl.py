@@ -13,11 +13,13 @@ operator graphs that needs no training loop and no torch.
 3. **TF-IDF**: sublinear term frequency ``1 + log(count)`` (a 152-layer ResNet should
    look like a 50-layer one, not three times as much of it) times the smoothed inverse
    document frequency learnt by :meth:`WLBaseline.fit`; rows L2-normalised.
-4. **Truncated SVD** of the fitted TF-IDF matrix (via the eigendecomposition of its
-   Gram matrix, numpy only); :meth:`WLBaseline.embed` projects onto the top ``dim``
-   right singular vectors (zero-padded to ``dim`` columns when fewer graphs were fitted)
-   and L2-normalises. Singular vector signs are fixed (largest entry positive), so the
-   result is deterministic for a given input; there is no randomness, ``seed`` is unused.
+4. **Truncated SVD** of the fitted TF-IDF matrix (numpy only: the eigendecomposition of
+   its smaller Gram matrix, or randomized subspace iteration from a fixed seed when both
+   sides exceed ``EXACT_SVD_LIMIT``, as 15,625 NAS-Bench-201 networks do);
+   :meth:`WLBaseline.embed` projects onto the top ``dim`` right singular vectors
+   (zero-padded to ``dim`` columns when fewer graphs were fitted) and L2-normalises.
+   Singular vector signs are fixed (largest entry positive), so the result is
+   deterministic for a given input; ``seed`` is unused.
 
 Isomorphic graphs get identical features and therefore identical embeddings.
 """
@@ -77,6 +79,48 @@ def wl_features(graph: OpGraph, iterations: int = 3) -> tuple[np.ndarray, np.nda
         labels = _mix(_mix(_mix(labels) + (pred ^ _PRED)) + (succ ^ _SUCC))
         rounds.append(labels)
     return np.unique(np.concatenate(rounds), return_counts=True)
+
+
+# Above this many rows and columns both, an exact eigendecomposition of either Gram
+# matrix costs minutes (O(n^3)) and LAPACK was seen to crash on the 15,625 x 15,625 one
+# of NAS-Bench-201: the top singular vectors are then found by randomized subspace
+# iteration instead, which costs O(n * m * dim).
+EXACT_SVD_LIMIT = 4096
+_POWER_ITERATIONS = 6
+_OVERSAMPLE = 16
+
+
+def _top_right_singular(x: np.ndarray, dim: int) -> np.ndarray:
+    """The top ``dim`` right singular vectors of ``x`` ``[n, m]`` whose singular value is
+    not negligible, as columns ``[m, r]`` (``r <= dim``), in decreasing order. Exact
+    through the smaller Gram matrix while it has at most ``EXACT_SVD_LIMIT`` rows;
+    beyond, randomized subspace iteration (Halko, Martinsson & Tropp 2011) from a fixed
+    seed, so the result is still a function of ``x`` alone."""
+    n, m = x.shape
+    if min(n, m) <= EXACT_SVD_LIMIT:
+        if n <= m:  # through the n x n Gram matrix
+            eigval, eigvec = np.linalg.eigh(x @ x.T)
+            order = np.argsort(eigval)[::-1][:dim]
+            sing = np.sqrt(np.clip(eigval[order], 0.0, None))
+            keep = _not_negligible(sing)
+            return (x.T @ eigvec[:, order[keep]]) / sing[keep]
+        eigval, eigvec = np.linalg.eigh(x.T @ x)
+        order = np.argsort(eigval)[::-1][:dim]
+        keep = _not_negligible(np.sqrt(np.clip(eigval[order], 0.0, None)))
+        return eigvec[:, order[keep]]
+    k = min(dim + _OVERSAMPLE, n, m)
+    omega = np.random.default_rng(0).standard_normal((m, k))
+    q, _ = np.linalg.qr(x @ omega)
+    for _ in range(_POWER_ITERATIONS):  # re-orthonormalised each half step (stable)
+        p, _ = np.linalg.qr(x.T @ q)
+        q, _ = np.linalg.qr(x @ p)
+    _, sing, vt = np.linalg.svd(q.T @ x, full_matrices=False)
+    keep = _not_negligible(sing[:dim])
+    return vt[:dim][keep].T
+
+
+def _not_negligible(sing: np.ndarray) -> np.ndarray:
+    return sing > 1e-8 * max(1.0, float(sing[0]) if sing.size else 1.0)
 
 
 class WLBaseline:
@@ -140,12 +184,10 @@ class WLBaseline:
         n = len(graphs)
         idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
         x = self._tfidf(counts, idf)
-        # SVD through the n x n Gram matrix: n (graphs) is far smaller than n_features.
-        eigval, eigvec = np.linalg.eigh(x @ x.T)
-        order = np.argsort(eigval)[::-1][: self.dim]
-        sing = np.sqrt(np.clip(eigval[order], 0.0, None))
-        keep = sing > 1e-8 * max(1.0, float(sing[0]) if sing.size else 1.0)
-        basis = (x.T @ eigvec[:, order[keep]]) / sing[keep]  # [n_features, r]
+        used = np.flatnonzero(df)  # columns no fitted graph has stay zero in the basis
+        sub = _top_right_singular(x[:, used], self.dim)  # [len(used), r]
+        basis = np.zeros((self.n_features, sub.shape[1]))
+        basis[used] = sub
         flip = np.sign(basis[np.abs(basis).argmax(axis=0), np.arange(basis.shape[1])])
         basis *= np.where(flip == 0, 1.0, flip)
         # float32, as saved, so a reloaded baseline embeds bit for bit the same
