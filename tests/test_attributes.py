@@ -109,7 +109,7 @@ def test_integer_attribute_ids_index_attr_names():
         (dict(attrs=[0, 2], attr_names=["", "k3"]), "node 1 has attribute id 2"),
         (dict(attrs=[0, 1]), "need attr_names"),
         (dict(attrs=["", "k[3]"]), r"holds '\['"),
-        (dict(attrs=["", "k3"], attr_names=[""]), "node 1 has attributes 'k3'"),
+        (dict(attrs=["", "k3"], attr_names=[""]), "node 1 has attribute string 'k3'"),
         (dict(attrs=[0, 0], attr_names=["", ""]), "more than once"),
         (dict(attr_names=["k3"]), "without attrs"),
         (dict(attrs="k3"), "per node, not one str"),

@@ -148,6 +148,21 @@ def test_node_names_are_module_paths_and_info_tables_them(models, tmp_path):
     assert {"down1", "down2", "up", "out"} <= set(names)
     r = run("info", str(out), "--modules")
     assert r.returncode == 0, r.stderr
-    rows = [line.split() for line in r.stdout.splitlines()[2:]]
-    assert ["down1", "1", "convolution[k3]"] in rows  # the default detail: attrs
-    assert ["up", "1", "conv_transpose[k2,s2,t]"] in rows
+    lines = r.stdout.splitlines()
+    assert lines[1].split() == ["module", "ops", "output", "shape", "params", "operators"]
+    rows = [line.split() for line in lines[2:]]
+    # module, operators, its last output's shape, the parameters it reads, which operators
+    assert ["down1", "1", "1×8×16×16", "224", "convolution[k3]"] in rows  # default: attrs
+    assert ["up", "1", "1×8×16×16", "520", "conv_transpose[k2,s2,t]"] in rows
+    assert ["(inputs)", "1", "1×3×16×16", "0", "input"] in rows
+    # the total row: every operator, the model's output, its parameter count
+    g = archmotif.OpGraph.load(out)
+    total = rows[-1]
+    assert total == ["total", str(g.num_nodes), "1×2×16×16", "1,946"]
+    assert g.labels["params"] == "1946" == str(int(g.node_params.sum()))
+    # a graph without shapes or parameters: those columns are left out
+    plain = tmp_path / "plain.json"
+    archmotif.OpGraph(g.ops, g.edges, op_names=g.op_names, node_names=g.node_names).save(plain)
+    r = run("info", str(plain), "--modules")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[1].split() == ["module", "ops", "operators"]

@@ -36,7 +36,8 @@ def test_file_is_a_plain_npz_without_pickles(tmp_path):
     save_corpus(_graphs(), p)
     with np.load(p, allow_pickle=False) as z:
         assert set(z.files) == {"header", "ops", "node_offsets", "edges", "edge_offsets",
-                                "records", "record_offsets", "node_flops", "attrs"}  # fmt: skip
+                                "records", "record_offsets", "node_flops", "attrs",
+                                "node_shapes", "node_params"}  # fmt: skip
         assert z["node_offsets"].tolist() == [0, 3, 7, 7]
         with zipfile.ZipFile(p) as zf:  # stored, so graphs can be read by range
             assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_STORED}

@@ -147,39 +147,10 @@ def coerce_attrs(
     """``(ids int32 [n] or None, attr_names)`` from one attribute string per node, or
     integer ids into ``attr_names``; a bad entry raises :class:`~archmotif.GraphError`
     naming the node."""
-    if attrs is None:
-        if attr_names:
-            raise GraphError("attr_names given without attrs")
-        return None, ()
-    if isinstance(attrs, (str, bytes)):
-        raise GraphError("attrs must hold one attribute string (or id) per node, not one str")
-    arr = attrs if isinstance(attrs, np.ndarray) else None
-    if arr is None or arr.dtype.kind not in "iu":
-        seq = list(attrs) if arr is None else arr.tolist()
-        if len(seq) != n:
-            raise GraphError(f"attrs has {len(seq)} entries for {n} nodes")
-        if all(isinstance(a, str) for a in seq):
-            names = check_attr_names(attr_names if attr_names is not None else dict.fromkeys(seq))
-            index = {a: i for i, a in enumerate(names)}
-            ids = np.empty(n, dtype=np.int32)
-            for node, a in enumerate(seq):
-                if a not in index:
-                    raise GraphError(f"node {node} has attributes {a!r}, not in attr_names")
-                ids[node] = index[a]
-            return ids, names
-        try:
-            arr = np.asarray(seq, dtype=np.int64) if seq else np.zeros(0, np.int64)
-        except (TypeError, ValueError):
-            raise GraphError("attrs must be attribute strings or integer ids") from None
-    if arr.ndim != 1 or arr.shape[0] != n:
-        raise GraphError(f"attrs has shape {arr.shape} for {n} nodes")
-    if attr_names is None:
-        raise GraphError("integer attrs need attr_names")
-    names = check_attr_names(attr_names)
-    if arr.size and (int(arr.min()) < 0 or int(arr.max()) >= len(names)):
-        node = int(np.argmax((arr < 0) | (arr >= len(names))))
-        raise GraphError(f"node {node} has attribute id {int(arr[node])}, not in attr_names")
-    return np.ascontiguousarray(arr, dtype=np.int32), names
+    from archmotif.graph_meta import coerce_table
+
+    return coerce_table(attrs, attr_names, n, field="attrs", names_field="attr_names",
+                        what="attribute", check_names=check_attr_names)  # fmt: skip
 
 
 def view_arrays(

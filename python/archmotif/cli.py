@@ -100,27 +100,12 @@ def _cmd_info(args: argparse.Namespace) -> int:
     for g in graphs[: args.top]:
         print(_summary(g))
         if args.modules:
-            _print_modules(g, args.depth)
+            from archmotif.module_table import format_module_table
+
+            print(format_module_table(g, args.depth))
     if len(graphs) > args.top:
         print(f"... and {len(graphs) - args.top} more")
     return 0
-
-
-def _print_modules(g: Any, depth: int) -> None:
-    """A table by module (``--modules``): each module path cut to ``depth`` parts, in the
-    order the model runs them, with its operators. Node names are module paths for a
-    traced model; a graph without them (ONNX, JSON) is one row."""
-    from archmotif.mining.motifs import describe_ops
-
-    rows: dict[str, list[str]] = {}
-    names = g.node_names or ("",) * g.num_nodes
-    for name, op in zip(names, g.node_ops(), strict=True):
-        module = ".".join(name.split(".")[:depth])
-        rows.setdefault("(inputs)" if op == "input" else module, []).append(op)
-    width = max([len(m) for m in rows] + [6])
-    print(f"  {'module':<{width}}  {'ops':>5}  operators")
-    for module, ops in rows.items():
-        print(f"  {module or '(model)':<{width}}  {len(ops):>5}  {describe_ops(ops)}")
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -272,7 +257,8 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument(
         "--modules",
         action="store_true",
-        help="a table of each graph's operators by module (layer1.0, ...)",
+        help="a table of each graph's operators by module (layer1.0, ...): operators, "
+        "output shape and parameters, with a total row",
     )
     i.add_argument(
         "--depth",

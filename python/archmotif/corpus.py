@@ -21,7 +21,13 @@ refused, so opening a stranger's file never executes code):
   NaN where unknown), meaningful for the graphs whose record says ``"flops": true``;
 - ``attrs``: int32 ``[sum N]``, every node's attribute string as an id into
   ``attr_names`` (``OpGraph.attrs``; 0, the empty string, for none): stored once, so
-  both levels of detail load from one file (:mod:`archmotif.attributes`).
+  both levels of detail load from one file (:mod:`archmotif.attributes`);
+- optional (files written before they were kept lack them, and readers that predate
+  them ignore them): ``node_shapes``, int32 ``[sum N]``, every node's output shape as
+  an id into the header's ``shape_names`` (``["", str...]``; 0: unknown), meaningful
+  for the graphs whose record says ``"shapes": true``, and ``node_params``, int64
+  ``[sum N]``, for the graphs whose record says ``"params": true``
+  (``OpGraph.node_shapes``, ``OpGraph.node_params``).
 
 Version 3 had no ``attrs``, version 2 no ``node_flops`` either; version 1 kept names,
 labels and node names as lists in the header. All are still read (graphs without
@@ -56,9 +62,11 @@ import numpy as np
 from archmotif import _core
 from archmotif.atomic import clean_stale, temp_affixes, write_atomic
 from archmotif.attributes import check_detail, view_name
+from archmotif.corpus_schema import bad_header_field, bad_record
 from archmotif.errors import FormatError, GraphError, check_format
 from archmotif.fileread import NpzReader, parse_json
-from archmotif.graph import OpGraph, check_flops, check_text
+from archmotif.graph import OpGraph
+from archmotif.graph_meta import check_flops, check_params
 
 __all__ = [
     "CORPUS_FORMAT",
@@ -85,7 +93,10 @@ _DTYPES = {
     "record_offsets": np.int64,
     "node_flops": np.float64,
     "attrs": np.int32,
+    "node_shapes": np.int32,
+    "node_params": np.int64,
 }
+_OPTIONAL_ARRAYS = ("node_shapes", "node_params")
 _BLOCK = 1 << 24  # bytes per copy when a member is written from its temporary file
 
 
@@ -124,12 +135,13 @@ class CorpusWriter:
         self._files = {
             k: open(os.path.join(self._dir, k), "wb")  # noqa: SIM115 (closed in close/abort)
             for k in ("ops", "src", "dst", "node_offsets", "edge_offsets", "records",
-                      "record_offsets", "node_flops", "attrs")
+                      "record_offsets", "node_flops", "attrs", *_OPTIONAL_ARRAYS)
         }  # fmt: skip
         for k in ("node_offsets", "edge_offsets", "record_offsets"):
             self._files[k].write(np.zeros(1, np.int64).tobytes())
         self._vocab: dict[str, int] = {}
         self._attr_vocab: dict[str, int] = {"": 0}
+        self._shape_vocab: dict[str, int] = {"": 0}
         self._attr_pairs: set[tuple[int, int]] = set()
         self._remaps: dict[int, tuple[tuple[str, ...], np.ndarray, dict[str, int]]] = {}
         self.num_graphs = 0
@@ -178,7 +190,9 @@ class CorpusWriter:
             json.dumps(
                 {"name": g.name, "labels": g.labels,
                  "node_names": None if g.node_names is None else list(g.node_names),
-                 **({} if g.node_flops is None else {"flops": True})},
+                 **({} if g.node_flops is None else {"flops": True}),
+                 **({} if g.node_shapes is None else {"shapes": True}),
+                 **({} if g.node_params is None else {"params": True})},
                 separators=(",", ":"), ensure_ascii=False,
             ).encode()
             for g in gs
@@ -186,6 +200,11 @@ class CorpusWriter:
         flops = [np.full(g.num_nodes, np.nan) if g.node_flops is None else g.node_flops
                  for g in gs]  # fmt: skip
         attrs = [self._attrs(g, o) for g, o in zip(gs, ops, strict=True)]
+        shapes = [np.zeros(g.num_nodes, np.int32) if g.node_shapes is None or not g.num_nodes
+                  else self._remap(g.shape_names, self._shape_vocab)[g.node_shapes]
+                  for g in gs]  # fmt: skip
+        params = [np.zeros(g.num_nodes, np.int64) if g.node_params is None else g.node_params
+                  for g in gs]  # fmt: skip
         f = self._files
         f["ops"].write(np.concatenate(ops).astype(np.int32, copy=False).tobytes())
         edges = np.concatenate([g.edges for g in gs], axis=1)
@@ -194,6 +213,8 @@ class CorpusWriter:
         f["records"].write(b"".join(records))
         f["node_flops"].write(np.concatenate(flops).astype(np.float64, copy=False).tobytes())
         f["attrs"].write(np.concatenate(attrs).astype(np.int32, copy=False).tobytes())
+        f["node_shapes"].write(np.concatenate(shapes).astype(np.int32, copy=False).tobytes())
+        f["node_params"].write(np.concatenate(params).astype(np.int64, copy=False).tobytes())
         for key, sizes, start in (
             ("node_offsets", [g.num_nodes for g in gs], self._nodes),
             ("edge_offsets", [g.num_edges for g in gs], self._edges),
@@ -220,6 +241,7 @@ class CorpusWriter:
                 "op_names": list(self._vocab),
                 "attr_names": list(self._attr_vocab),
                 "attr_pairs": [list(p) for p in sorted(self._attr_pairs)],
+                "shape_names": list(self._shape_vocab),
             }
             if self._meta is not None:
                 header["meta"] = self._meta
@@ -236,6 +258,7 @@ class CorpusWriter:
                  ["record_offsets"]),
                 ("node_flops", np.dtype(np.float64), (self._nodes,), ["node_flops"]),
                 ("attrs", np.dtype(np.int32), (self._nodes,), ["attrs"]),
+                *((k, np.dtype(_DTYPES[k]), (self._nodes,), [k]) for k in _OPTIONAL_ARRAYS),
             ]  # fmt: skip
 
             def write(out: IO[bytes]) -> None:
@@ -341,6 +364,7 @@ class CorpusReader(Sequence[OpGraph]):
         self.num_graphs: int = h["num_graphs"]
         self.op_names: tuple[str, ...] = tuple(h["op_names"])
         self.attr_names: tuple[str, ...] = tuple(h.get("attr_names", ("",)))
+        self.shape_names: tuple[str, ...] = tuple(h.get("shape_names", ("",)))
         self.meta: dict[str, Any] = h.get("meta", {})
         if self.detail == "attrs":
             self._view_vocabulary(h.get("attr_pairs", []))
@@ -409,7 +433,7 @@ class CorpusReader(Sequence[OpGraph]):
         p = self.path
         h = parse_json(raw.tobytes(), p, "corpus header")
         v = check_format(p, h, fmt=CORPUS_FORMAT, newest=CORPUS_VERSION, kind="corpus")
-        bad = _bad_header_field(h)
+        bad = bad_header_field(h)
         if bad:
             raise FormatError(f"{p}: corrupt corpus header ({bad})")
         if v >= 2 and any(k not in self._npz_open().members for k in _RECORD_ARRAYS):
@@ -438,6 +462,11 @@ class CorpusReader(Sequence[OpGraph]):
         if self.version >= 4:
             ok = ok and self._dtype("attrs") == np.int32
             ok = ok and self._shape("attrs") == self._shape("ops")
+            for k in _OPTIONAL_ARRAYS:
+                if k in self._npz_open().members:
+                    ok = (
+                        ok and self._dtype(k) == _DTYPES[k] and self._shape(k) == self._shape("ops")
+                    )
         if self._v1 is None:
             ok = ok and len(self._shape("records")) == 1
         else:
@@ -531,12 +560,19 @@ class CorpusReader(Sequence[OpGraph]):
         except ValueError as e:
             raise FormatError(f"{p}: {e}") from None
         records = self._records(start, stop)
-        flops = None
-        if any(r[3] for r in records):
-            n0 = int(self._read("node_offsets", start, 1)[0])
-            flops = self._read("node_flops", n0, int(noff[-1]))
+        n0 = int(self._read("node_offsets", start, 1)[0]) if records else 0
+        flops, shapes, params = (
+            self._optional(key, n0, int(noff[-1])) if any(r[i] for r in records) else None
+            for i, key in ((3, "node_flops"), (4, "node_shapes"), (5, "node_params"))
+        )
+        if (
+            shapes is not None
+            and shapes.size
+            and (int(shapes.min()) < 0 or int(shapes.max()) >= len(self.shape_names))
+        ):
+            raise FormatError(f"{p}: corpus shape ids are out of range")
         graphs = []
-        for k, (name, labels, nn, has_flops) in enumerate(records):
+        for k, (name, labels, nn, has_flops, has_shapes, has_params) in enumerate(records):
             g = start + k
             e = edges[:, eoff[k] : eoff[k + 1]]
             if kept[k] is not None:
@@ -551,17 +587,35 @@ class CorpusReader(Sequence[OpGraph]):
                 except GraphError as err:
                     raise FormatError(f"{p}: graph {g}: {err}") from None
             a = None if attrs is None else attrs[noff[k] : noff[k + 1]]
+            ns, sn, npar = None, (), None
+            if has_shapes and shapes is not None:
+                used, ns = np.unique(shapes[noff[k] : noff[k + 1]], return_inverse=True)
+                ns = ns.reshape(-1).astype(np.int32)  # the graph's own table, not the file's
+                sn = tuple(self.shape_names[i] for i in used.tolist())
+            if has_params and params is not None:
+                try:
+                    npar = check_params(params[noff[k] : noff[k + 1]], n)
+                except GraphError as err:
+                    raise FormatError(f"{p}: graph {g}: {err}") from None
             graphs.append(
                 OpGraph._trusted(ops[noff[k] : noff[k + 1]], np.ascontiguousarray(e),
                                  self.op_names, name, labels, nn, nf,
-                                 a if a is not None and a.any() else None, self.attr_names)
+                                 a if a is not None and a.any() else None, self.attr_names,
+                                 ns, sn, npar)
             )  # fmt: skip
         return graphs
 
+    def _optional(self, key: str, start: int, count: int) -> np.ndarray:
+        """Elements of a member that records say is there (a FormatError if it is not)."""
+        if key not in self._npz_open().members:
+            raise FormatError(f"{self.path}: not an archmotif corpus (missing {key})")
+        return self._read(key, start, count)
+
     def _records(
         self, start: int, stop: int
-    ) -> list[tuple[str, dict[str, str], tuple[str, ...] | None, bool]]:
-        """(name, labels, node names, has node FLOPs) of graphs ``start`` to ``stop - 1``."""
+    ) -> list[tuple[str, dict[str, str], tuple[str, ...] | None, bool, bool, bool]]:
+        """(name, labels, node names, has node FLOPs, has shapes, has parameters) of
+        graphs ``start`` to ``stop - 1``."""
         if self._v1 is not None:
             h = self._v1
             return [
@@ -569,6 +623,8 @@ class CorpusReader(Sequence[OpGraph]):
                     str(h["names"][g]),
                     {str(k): str(v) for k, v in h["labels"][g].items()},
                     None if h["node_names"][g] is None else tuple(h["node_names"][g]),
+                    False,
+                    False,
                     False,
                 )
                 for g in range(start, stop)
@@ -579,12 +635,22 @@ class CorpusReader(Sequence[OpGraph]):
         out = []
         for k in range(stop - start):
             r = parse_json(blob[roff[k] : roff[k + 1]], self.path, f"record of graph {start + k}")
-            bad = _bad_record(r)
+            bad = bad_record(r)
             if bad:
                 raise FormatError(f"{self.path}: corrupt record of graph {start + k} ({bad})")
             nn = r.get("node_names")
             has_flops = self.version >= 3 and r.get("flops") is True
-            out.append((r["name"], dict(r["labels"]), None if nn is None else tuple(nn), has_flops))
+            v4 = self.version >= 4
+            out.append(
+                (
+                    r["name"],
+                    dict(r["labels"]),
+                    None if nn is None else tuple(nn),
+                    has_flops,
+                    v4 and r.get("shapes") is True,
+                    v4 and r.get("params") is True,
+                )
+            )
         return out
 
     def records(self) -> Iterator[tuple[str, dict[str, str]]]:
@@ -656,69 +722,6 @@ class CorpusReader(Sequence[OpGraph]):
             f"CorpusReader({self.path!r}, graphs={self.num_graphs}, nodes={self.num_nodes}, "
             f"version={self.version})"
         )
-
-
-def _is_str_list(x: Any) -> bool:
-    return isinstance(x, list) and all(isinstance(s, str) for s in x)
-
-
-def _is_labels(d: Any) -> bool:
-    return isinstance(d, dict) and all(isinstance(v, str) for v in d.values())
-
-
-def _bad_header_field(h: dict[str, Any]) -> str | None:
-    """What is wrong with the header's fields, or None. Checked before any field is
-    used, so a hand-edited or fuzzed header is a FormatError, never a TypeError."""
-    g = h.get("num_graphs")
-    if not isinstance(g, int) or isinstance(g, bool) or g < 0:
-        return f"num_graphs must be a count, got {g!r}"
-    if not _is_str_list(h.get("op_names")) or len(set(h["op_names"])) != len(h["op_names"]):
-        return "op_names must be a list of distinct strings"
-    if not isinstance(h.get("meta", {}), dict):
-        return "meta must be an object"
-    if h.get("version", 0) >= 4:
-        bad = _bad_attr_fields(h)
-        if bad:
-            return bad
-    if h.get("version") != 1:
-        return None
-    if not _is_str_list(h.get("names")):
-        return "names must be a list of strings"
-    labels = h.get("labels")
-    if not isinstance(labels, list) or not all(_is_labels(d) for d in labels):
-        return "labels must be a list of string-to-string objects"
-    nn = h.get("node_names")
-    if not isinstance(nn, list) or not all(x is None or _is_str_list(x) for x in nn):
-        return "node_names must be a list of null or lists of strings"
-    return None
-
-
-def _bad_attr_fields(h: dict[str, Any]) -> str | None:
-    names = h.get("attr_names")
-    if not _is_str_list(names) or not names or names[0] != "" or len(set(names)) != len(names):
-        return "attr_names must be a list of distinct strings, the empty one first"
-    if any("[" in n or "]" in n for n in names):
-        return "attr_names must not hold '[' or ']'"
-    pairs, n_ops = h.get("attr_pairs"), len(h["op_names"])
-    ok = isinstance(pairs, list) and all(
-        isinstance(q, list) and len(q) == 2 and all(type(x) is int for x in q)
-        and 0 <= q[0] < n_ops and 0 < q[1] < len(names)
-        for q in pairs
-    )  # fmt: skip
-    return None if ok else "attr_pairs must be [op id, attribute id] pairs in range"
-
-
-def _bad_record(r: Any) -> str | None:
-    if not isinstance(r, dict):
-        return "not an object"
-    if not isinstance(r.get("name"), str):
-        return "name must be a string"
-    if not _is_labels(r.get("labels")):
-        return "labels must be a string-to-string object"
-    nn = r.get("node_names")
-    if nn is not None and not _is_str_list(nn):
-        return "node_names must be null or a list of strings"
-    return check_text("strings", [r["name"], *r["labels"], *r["labels"].values(), *(nn or ())])
 
 
 def open_corpus(

@@ -15,7 +15,12 @@ An ``OpGraph`` is plain data over numpy:
   canonical attribute strings (``"k3,s2,dw"``; ``""``: none) that tell apart operators
   of one name (:mod:`archmotif.attributes`). :meth:`OpGraph.view` gives the graph at
   a level of detail: ``"op"`` (the graph itself: attributes ignored) or ``"attrs"``
-  (op names ``convolution[k3,s2]``).
+  (op names ``convolution[k3,s2]``);
+- ``node_shapes``: optional int32 ``[N]``, each node's index into ``shape_names``, the
+  shape of the tensor it outputs as text (``"1×64×56×56"``; ``""``: unknown), and
+  ``node_params``: optional int64 ``[N]``, the parameters each node reads directly
+  (``trace`` fills both; :mod:`archmotif.graph_meta` checks them and says how they are
+  spelled and counted).
 
 Invariants, checked by the Rust core on construction (GIL released): op ids
 are in range, edge endpoints are in range, the graph is acyclic. Policies:
@@ -44,6 +49,14 @@ from archmotif.atomic import write_atomic
 from archmotif.attributes import check_detail, coerce_attrs, view_arrays
 from archmotif.errors import FormatError, GraphError, LimitError, check_format
 from archmotif.fileread import parse_json, read_regular
+from archmotif.graph_meta import (
+    check_flops,
+    check_params,
+    check_strings,
+    coerce_table,
+    same_flops,
+    same_params,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx
@@ -165,32 +178,6 @@ def _check_labels(labels: Mapping[str, str] | None) -> dict[str, str]:
     return out
 
 
-def check_flops(flops: Any, n: int) -> np.ndarray | None:
-    """``flops`` as a read-only float64 ``[n]`` array (None, null entries and NaN mean
-    unknown); negative, infinite or misshapen values raise :class:`GraphError`."""
-    if flops is None:
-        return None
-    try:
-        if isinstance(flops, (list, tuple)):
-            flops = [np.nan if f is None else f for f in flops]
-        a = np.array(flops, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise GraphError(f"node_flops must be numbers, one per node: {e}") from None
-    if a.shape != (n,):
-        raise GraphError(f"node_flops has shape {a.shape} for {n} nodes")
-    known = a[~np.isnan(a)]
-    if not np.all(np.isfinite(known)) or np.any(known < 0):
-        raise GraphError("node_flops must be finite and >= 0 (NaN or null for unknown)")
-    a.flags.writeable = False
-    return a
-
-
-def _same_flops(a: np.ndarray | None, b: np.ndarray | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    return np.array_equal(a, b, equal_nan=True)
-
-
 def check_text(field: str, strings: Iterable[str]) -> str | None:
     """What makes ``strings`` unwritable as UTF-8 (a lone surrogate, as a JSON ``\\ud800``
     escape or a bad ``surrogateescape`` decode can produce), or None. One encode of the
@@ -206,8 +193,8 @@ class OpGraph:
     """A neural network as a DAG of operators. See the module docstring."""
 
     __slots__ = (
-        "_attr_names", "_attrs", "_edges", "_node_flops", "_op_names", "_ops", "labels", "name",
-        "node_names",
+        "_attr_names", "_attrs", "_edges", "_node_flops", "_node_params", "_node_shapes",
+        "_op_names", "_ops", "_shape_names", "labels", "name", "node_names",
     )  # fmt: skip
 
     def __init__(
@@ -222,6 +209,9 @@ class OpGraph:
         node_flops: Any = None,
         attrs: Sequence[str] | np.ndarray | None = None,
         attr_names: Sequence[str] | None = None,
+        node_shapes: Sequence[str] | np.ndarray | None = None,
+        shape_names: Sequence[str] | None = None,
+        node_params: Any = None,
     ) -> None:
         ids, names = _coerce_ops(ops, op_names)
         e = _coerce_edges(edges)
@@ -238,12 +228,17 @@ class OpGraph:
                 raise GraphError(f"node_names has {len(node_names)} entries for {len(ids)} nodes")
         labels = _check_labels(labels)
         attr_ids = coerce_attrs(attrs, attr_names, len(ids))
+        shape_ids = coerce_table(
+            node_shapes, shape_names, len(ids), field="node_shapes", names_field="shape_names",
+            what="shape", check_names=lambda t: check_strings("shape_names", t),
+        )  # fmt: skip
         for field, strings in (
             ("name", (name,)),
             ("op_names", names),
             ("labels", [*labels, *labels.values()]),
             ("node_names", node_names or ()),
             ("attr_names", attr_ids[1]),
+            ("shape_names", shape_ids[1]),
         ):
             bad = check_text(field, strings)
             if bad:  # found now, not when the graph is saved
@@ -256,6 +251,8 @@ class OpGraph:
         self.node_names: tuple[str, ...] | None = node_names
         self._node_flops = check_flops(node_flops, len(ids))
         self._attrs, self._attr_names = attr_ids
+        self._node_shapes, self._shape_names = shape_ids
+        self._node_params = check_params(node_params, len(ids))
 
     @classmethod
     def _trusted(
@@ -269,12 +266,18 @@ class OpGraph:
         node_flops: np.ndarray | None = None,
         attrs: np.ndarray | None = None,
         attr_names: tuple[str, ...] = (),
+        node_shapes: np.ndarray | None = None,
+        shape_names: tuple[str, ...] = (),
+        node_params: np.ndarray | None = None,
     ) -> OpGraph:
         """Builds from arrays already validated (e.g. in bulk by the corpus loader)."""
         g = cls.__new__(cls)
         g._ops, g._edges, g._op_names = ops, edges, op_names
         g.name, g.labels, g.node_names, g._node_flops = name, labels, node_names, node_flops
         g._attrs, g._attr_names = attrs, attr_names if attrs is not None else ()
+        g._node_shapes = node_shapes
+        g._shape_names = shape_names if node_shapes is not None else ()
+        g._node_params = node_params
         return g
 
     # -- data ---------------------------------------------------------------
@@ -315,16 +318,42 @@ class OpGraph:
         names = self._attr_names
         return [names[i] for i in self._attrs.tolist()]
 
+    @property
+    def node_shapes(self) -> np.ndarray | None:
+        """int32 ``[N]`` or None: each node's index into :attr:`shape_names` (read-only)."""
+        return None if self._node_shapes is None else _readonly(self._node_shapes)
+
+    @property
+    def shape_names(self) -> tuple[str, ...]:
+        """The shape strings :attr:`node_shapes` index (``()`` without shapes)."""
+        return self._shape_names
+
+    def output_shapes(self) -> list[str]:
+        """The output shape of every node as text, in node order (``""``: unknown)."""
+        if self._node_shapes is None:
+            return [""] * self.num_nodes
+        names = self._shape_names
+        return [names[i] for i in self._node_shapes.tolist()]
+
+    @property
+    def node_params(self) -> np.ndarray | None:
+        """int64 ``[N]`` or None: the parameters each node reads directly, each
+        parameter counted at its first reader (read-only)."""
+        return None if self._node_params is None else _readonly(self._node_params)
+
     def view(self, detail: str = "op") -> OpGraph:
         """This graph at a level of detail (:data:`archmotif.attributes.DETAILS`):
         ``"op"`` is the graph itself; ``"attrs"`` a graph whose op names carry the
         attributes (``convolution[k3,s2]``), without ``attrs`` of its own, so viewing it
-        again changes nothing. Everything else (edges, names, labels, FLOPs) is shared."""
+        again changes nothing. Everything else (edges, names, labels, FLOPs, shapes,
+        parameters) is shared."""
         if check_detail(detail) == "op" or self._attrs is None:
             return self
         ids, names = view_arrays(self._ops, self._op_names, self._attrs, self._attr_names)
         return OpGraph._trusted(ids, self._edges, names, self.name, dict(self.labels),
-                                self.node_names, self._node_flops)  # fmt: skip
+                                self.node_names, self._node_flops, None, (),
+                                self._node_shapes, self._shape_names,
+                                self._node_params)  # fmt: skip
 
     @property
     def num_nodes(self) -> int:
@@ -351,18 +380,21 @@ class OpGraph:
         return self._edges[:, order]
 
     def __eq__(self, other: object) -> bool:
-        """Equal when name, labels, node names, FLOPs, every node's op *name* and
-        attribute string and the edge set agree; the vocabularies' order and unused names
-        do not matter (no attributes and all-``""`` attributes are equal)."""
+        """Equal when name, labels, node names, FLOPs, parameters, every node's op
+        *name*, attribute string and output shape and the edge set agree; the tables'
+        order and unused names do not matter (no attributes and all-``""`` attributes are
+        equal, as are no shapes and all-unknown shapes)."""
         if not isinstance(other, OpGraph):
             return NotImplemented
         return (
             self.name == other.name
             and self.labels == other.labels
             and self.node_names == other.node_names
-            and _same_flops(self._node_flops, other._node_flops)
+            and same_flops(self._node_flops, other._node_flops)
+            and same_params(self._node_params, other._node_params)
             and self.node_ops() == other.node_ops()
             and self.node_attrs() == other.node_attrs()
+            and self.output_shapes() == other.output_shapes()
             and np.array_equal(self._sorted_edges(), other._sorted_edges())
         )
 
@@ -431,13 +463,16 @@ class OpGraph:
     def to_networkx(self) -> networkx.DiGraph:
         """A networkx ``DiGraph`` with nodes ``0..N-1``; node attribute ``"op"``
         holds the op name (and ``"name"`` the node name, ``"flops"`` its FLOPs,
-        ``"attrs"`` its attribute string, when known)."""
+        ``"attrs"`` its attribute string, ``"shape"`` its output shape and ``"params"``
+        its parameters, when known)."""
         import networkx as nx
 
         g = nx.DiGraph(name=self.name, labels=dict(self.labels))
         ops = self.node_ops()
         flops = None if self._node_flops is None else self._node_flops.tolist()
         node_attrs = None if self._attrs is None else self.node_attrs()
+        shapes = None if self._node_shapes is None else self.output_shapes()
+        params = None if self._node_params is None else self._node_params.tolist()
         for i, op in enumerate(ops):
             attrs: dict[str, Any] = {"op": op}
             if self.node_names is not None:
@@ -446,6 +481,10 @@ class OpGraph:
                 attrs["flops"] = flops[i]
             if node_attrs is not None:
                 attrs["attrs"] = node_attrs[i]
+            if shapes is not None:
+                attrs["shape"] = shapes[i]
+            if params is not None:
+                attrs["params"] = params[i]
             g.add_node(i, **attrs)
         g.add_edges_from(zip(self._edges[0].tolist(), self._edges[1].tolist(), strict=False))
         return g
@@ -485,6 +524,11 @@ class OpGraph:
         if self._attrs is not None:
             d["attr_names"] = list(self._attr_names)
             d["attrs"] = self._attrs.tolist()
+        if self._node_shapes is not None:
+            d["shape_names"] = list(self._shape_names)
+            d["node_shapes"] = self._node_shapes.tolist()
+        if self._node_params is not None:
+            d["node_params"] = self._node_params.tolist()
         return d
 
     def to_json(self, *, indent: int | None = None) -> str:
@@ -494,7 +538,9 @@ class OpGraph:
          "labels": {str: str}, "op_names": [str], "ops": [int],
          "edges": [[sources...], [targets...]], "node_names": [str] (optional),
          "node_flops": [number or null] (optional),
-         "attr_names": [str], "attrs": [int] (optional, together)}
+         "attr_names": [str], "attrs": [int] (optional, together),
+         "shape_names": [str], "node_shapes": [int] (optional, together),
+         "node_params": [int] (optional)}
         """
         return json.dumps(self.to_dict(), indent=indent)
 
@@ -518,6 +564,9 @@ class OpGraph:
             node_flops=d.get("node_flops"),
             attrs=d.get("attrs"),
             attr_names=d.get("attr_names"),
+            node_shapes=d.get("node_shapes"),
+            shape_names=d.get("shape_names"),
+            node_params=d.get("node_params"),
         )
 
     @classmethod

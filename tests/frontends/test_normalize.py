@@ -291,6 +291,11 @@ def test_resnet18_onnx_export_meets_its_trace(tmp_path):
     assert onnx_graph.op_counts() == traced.op_counts()
     assert same(onnx_graph, traced)
     assert archmotif.from_onnx(path, normalize=False).op_counts()["Conv"] == 20
+    # shapes from ONNX shape inference meet the trace's, node for node
+    assert onnx_graph.output_shapes() == traced.output_shapes()
+    assert onnx_graph.output_shapes()[-1] == "1×1000"
+    # parameters: the file's initializers (batch norms folded into the convolutions)
+    assert int(onnx_graph.node_params.sum()) == int(onnx_graph.labels["params"])
 
 
 def test_reachability_in_the_core_checks_its_input():

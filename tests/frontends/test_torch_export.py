@@ -114,3 +114,41 @@ def test_unknown_model_name_is_a_trace_error():
 )
 def test_op_names_are_normalised(target, name):
     assert normalize_op(target) == name
+
+
+def test_resnet18_records_output_shapes_and_parameters_per_node():
+    g = archmotif.trace("resnet18")
+    assert g.labels["params"] == "11689512"
+    assert int(g.node_params.sum()) == 11_689_512  # each parameter once, at its reader
+    at = {n: i for i, n in reversed(list(enumerate(g.node_names)))}  # first node of each
+    assert g.output_shapes()[0] == "1×3×224×224"
+    assert g.output_shapes()[at["maxpool"]] == "1×64×56×56"
+    assert g.output_shapes()[-1] == "1×1000"  # fc
+    conv1 = at["conv1 + bn1 (convolution,batch_norm)"]
+    assert g.node_params[conv1] == 64 * 3 * 7 * 7 + 2 * 64  # weight, batch norm's scale, shift
+    assert g.output_shapes()[conv1] == "1×64×112×112"
+    raw = archmotif.trace("resnet18", normalize=False)
+    assert int(raw.node_params.sum()) == 11_689_512 and raw.num_nodes > g.num_nodes
+
+
+def test_tied_and_spliced_parameters_count_once_and_tuples_show_what_is_read():
+    class Tied(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.Embedding(10, 4)
+            self.head = torch.nn.Linear(4, 10, bias=False)
+            self.head.weight = self.emb.weight  # one tensor, read twice
+            self.scale = torch.nn.Parameter(torch.ones(4))
+
+        def forward(self, ids):
+            h = self.emb(ids) * self.scale.detach()  # read through a spliced alias
+            a, b = h.chunk(2, dim=-1)
+            return self.head(torch.cat([b, a], dim=-1))
+
+    m = Tied()
+    g = archmotif.trace(m, (torch.zeros(1, 3, dtype=torch.long),), normalize=False)
+    assert int(g.node_params.sum()) == sum(p.numel() for p in m.parameters()) == 44
+    shapes = dict(zip(g.node_ops(), g.output_shapes(), strict=False))
+    assert shapes["embedding"] == "1×3×4" and shapes["linear"] == "1×3×10"
+    assert shapes["chunk"] == "1×3×2 (×2)"  # both parts are read
+    assert g.node_params[g.node_ops().index("mul")] == 4

@@ -306,6 +306,27 @@ def _zoo_interrupted(tmp: Path) -> object:
     )
 
 
+def _shaped(tmp: Path, drop: str = "", **edit: Callable[[np.ndarray], np.ndarray]) -> Path:
+    """A corpus of graphs with output shapes and parameter counts, some arrays edited
+    (``name=function of the old array``) and member ``drop`` left out."""
+    g = _toy()
+    shaped = OpGraph(
+        g.ops,
+        g.edges,
+        op_names=g.op_names,
+        node_shapes=["1×3", "1×8", "1×8", "1×4", "1×4"],
+        node_params=[0, 24, 0, 32, 0],
+    )
+    src = tmp / "shaped.npz"
+    archmotif.save_corpus([shaped, shaped], src)
+    with np.load(src, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files if k != drop}
+    arrays.update({k: f(arrays[k].copy()) for k, f in edit.items()})
+    dst = tmp / "edited.npz"
+    np.savez(dst, **arrays)
+    return dst
+
+
 def _cases() -> list[Case]:
     O = OpGraph  # noqa: E741 (keeps the table of cases one line per case)
     return [
@@ -342,6 +363,11 @@ def _cases() -> list[Case]:
         Case("corpus-record-offsets", "files", "record offsets running backwards", lambda t: archmotif.load_corpus(_arrays(t, record_offsets=lambda o: np.array([0, o[-1] + 5, o[-1]], dtype=np.int64))), FormatError, "record offsets are inconsistent"),  # noqa: E501
         Case("corpus-attr-ids", "files", "attribute ids past the header's attr_names", lambda t: archmotif.load_corpus(_arrays(t, attrs=lambda a: a + 7)), FormatError, "attribute ids are out of range"),  # noqa: E501
         Case("corpus-attr-pairs", "files", "a header listing an (op, attributes) pair out of range", lambda t: archmotif.load_corpus(_header(t, attr_pairs=[[0, 5]]), detail="attrs"), FormatError, "corrupt corpus header .attr_pairs"),  # noqa: E501
+        Case("corpus-shape-ids", "files", "output shape ids past the header's shape_names", lambda t: archmotif.load_corpus(_shaped(t, node_shapes=lambda a: a + 7)), FormatError, "shape ids are out of range"),  # noqa: E501
+        Case("corpus-shape-names", "files", "a header whose shape_names repeat a string", lambda t: archmotif.load_corpus(_shaped(t, header=lambda h: np.frombuffer(h.tobytes().replace(b'"shape_names": [""', b'"shape_names": ["", ""'), np.uint8))), FormatError, "corrupt corpus header .shape_names must be a list of distinct strings"),  # noqa: E501
+        Case("corpus-shapes-missing", "files", "records promising shapes, the node_shapes member gone", lambda t: archmotif.load_corpus(_shaped(t, drop="node_shapes")), FormatError, "missing node_shapes"),  # noqa: E501
+        Case("corpus-shapes-dtype", "files", "node_shapes stored as float64", lambda t: archmotif.load_corpus(_shaped(t, node_shapes=lambda a: a.astype(np.float64))), FormatError, "wrong dtype or shape"),  # noqa: E501
+        Case("corpus-negative-params", "files", "a negative parameter count", lambda t: archmotif.load_corpus(_shaped(t, node_params=lambda a: a - 30)), FormatError, "graph 0: node 0 has a negative parameter count -30"),  # noqa: E501
         Case("index-truncated", "files", "an index file cut in half", lambda t: _load_index(_truncate(_index(t))), FormatError, "index.npz: not a readable archmotif index"),  # noqa: E501
         Case("index-encrypted", "files", "an index member flagged as encrypted", lambda t: _load_index(_encrypted_member(_index(t), "embeddings.npy")), FormatError, "index.npz: not a readable archmotif index .File 'embeddings.npy' is encrypted"),  # noqa: E501
         Case("index-checksum", "files", "an index whose embeddings were edited (sha256)", lambda t: _load_index(_edited_embeddings(t)), FormatError, "edited.npz"),  # noqa: E501

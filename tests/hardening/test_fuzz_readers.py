@@ -86,7 +86,13 @@ def small_dags(draw: st.DrawFn, max_nodes: int = 12) -> OpGraph:
     permuted = [""] * n
     for v, p in enumerate(perm):
         permuted[p] = ops[v]
-    return OpGraph(permuted, edges.reshape(2, -1), op_names=names if n else None)
+    # some graphs carry output shapes and parameter counts, so their members are read
+    meta: dict[str, Any] = {}
+    if draw(st.booleans()):
+        meta["node_shapes"] = draw(st.lists(st.sampled_from(["", "1×3", "1×8×2"]),
+                                            min_size=n, max_size=n))  # fmt: skip
+        meta["node_params"] = draw(st.lists(st.integers(0, 2**40), min_size=n, max_size=n))
+    return OpGraph(permuted, edges.reshape(2, -1), op_names=names if n else None, **meta)
 
 
 def _elements(dt: str) -> st.SearchStrategy[Any] | None:
@@ -125,6 +131,12 @@ def _assert_valid(g: OpGraph) -> None:
     )
     if g.num_nodes:
         assert g.ops.min() >= 0 and g.ops.max() < len(g.op_names)
+    if g.node_shapes is not None:
+        assert g.node_shapes.dtype == np.int32 and g.node_shapes.shape == (g.num_nodes,)
+        assert all(isinstance(s, str) for s in g.output_shapes())
+    if g.node_params is not None:
+        assert g.node_params.dtype == np.int64 and g.node_params.shape == (g.num_nodes,)
+        assert not g.node_params.size or g.node_params.min() >= 0
     if g.num_edges:
         assert g.edges.min() >= 0 and g.edges.max() < g.num_nodes
     # Acyclic (Kahn): the core may reuse these arrays without checking them again.
@@ -176,7 +188,8 @@ def _corpus_mutation(draw: st.DrawFn) -> tuple[list[OpGraph], Callable[[dict], N
             arrays[draw(st.sampled_from(sorted(arrays)))] = draw(_int_arrays())
         elif kind == "element":
             name = draw(st.sampled_from(["ops", "node_offsets", "edges", "edge_offsets",
-                                         "records", "record_offsets", "attrs"]))  # fmt: skip
+                                         "records", "record_offsets", "attrs", "node_shapes",
+                                         "node_params"]))  # fmt: skip
             a = arrays[name].copy()
             if a.size:
                 i = draw(st.integers(0, a.size - 1))

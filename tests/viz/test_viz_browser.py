@@ -119,7 +119,10 @@ def test_real_model_loads_shows_its_macro_graph_and_expands(browser, resnet50) -
     ops = _css(browser, f'g.macro[data-i="{k}"] g.op')
     assert len(ops) == len(nodes) > 5
     names = [o.find_element(By.TAG_NAME, "text").get_attribute("textContent") for o in ops]
-    assert Counter(names) == Counter(mg.graph.op_names[mg.graph.ops[v]] for v in nodes)
+    # each with its attributes (mined at the "op" level, the graph still has them)
+    viewed = mg.graph.view("attrs")
+    assert Counter(names) == Counter(viewed.op_names[viewed.ops[v]] for v in nodes)
+    assert any("[" in n for n in names)
     # child motifs are drawn as nested groups of a lower level
     assert _css(browser, f'g.macro[data-i="{k}"] g.group')
     assert browser.find_element(By.ID, "op-count").text == str(len(nodes))
@@ -354,3 +357,54 @@ def test_a_macro_node_names_the_modules_it_covers(browser, tmp_path: Path) -> No
     # two blocks per instance (layer1.0 + layer1.1): their common module is layer1
     assert titles.count("relu×4 batch_norm×4 conv×4 add×2 \u2014 module layer1") == 2, titles
     assert "input \u2014 module x" in titles
+
+
+# The shape labels drawn, with how many of them overlap an operator's or macro node's box
+# (shrunk by 1 px, so a label touching a border does not count).
+_LABELS_ON_BOXES = """
+const boxes = Array.from(
+  document.querySelectorAll("g.op > rect, g.macro:not(.expanded) > rect.frame")
+).map((r) => r.getBoundingClientRect());
+const labels = Array.from(document.querySelectorAll(arguments[0]));
+let on = 0;
+for (const t of labels) {
+  const a = t.getBoundingClientRect();
+  const hit = (b) => a.left < b.right - 1 && a.right > b.left + 1
+    && a.top < b.bottom - 1 && a.bottom > b.top + 1;
+  if (boxes.some(hit)) on++;
+}
+return [labels.map((t) => t.textContent), on];
+"""
+
+
+def test_a_traced_resnet18_shows_tensor_shapes_on_its_edges(browser, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    pytest.importorskip("torchvision")
+    g = archmotif.trace("resnet18")
+    mined = archmotif.mine([g], progress=False)
+    mg = mined.macro_graphs[0]
+    _open(browser, write_html(mined, tmp_path / "r18.html"))
+    # the macro edges: the stem's tensors as they shrink
+    macro, on = browser.execute_script(_LABELS_ON_BOXES, "g.labels text.shape")
+    assert {"1×3×224×224", "1×64×112×112", "1×64×56×56"} <= set(macro) and on == 0
+    # the largest macro node (two residual blocks) expanded: every edge inside is labelled
+    instances = mg.instances
+    k = max(range(mg.num_nodes), key=lambda i: (len(instances[i]), -i))
+    _expand(browser, k)
+    inner, on = browser.execute_script(_LABELS_ON_BOXES, f'g.macro[data-i="{k}"] text.shape')
+    shapes = {g.output_shapes()[v] for v in instances[k]}
+    assert inner and set(inner) <= shapes | {"2 tensors"}, inner
+    assert on == 0, f"{on} shape labels lie on a box"
+    # without child motifs, operator to operator: each label is its source's shape
+    browser.find_element(By.ID, "nested").click()
+    flat, on = browser.execute_script(_LABELS_ON_BOXES, f'g.macro[data-i="{k}"] text.shape')
+    assert len(flat) >= len(instances[k]) - 1 and set(flat) <= shapes and on == 0
+    # an operator's tooltip: its module, attributes, output shape and parameters
+    tips = [t.get_attribute("textContent")
+            for t in _css(browser, f'g.macro[data-i="{k}"] g.op > title')]  # fmt: skip
+    conv = [t for t in tips if "convolution[k3]" in t and "parameters" in t]
+    assert conv and "output 1×" in conv[0], tips
+    _shot(browser, "viewer-resnet18-shapes.png")
+    browser.find_element(By.ID, "nested").click()
+    assert not _errors(browser)

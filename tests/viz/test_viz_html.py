@@ -46,6 +46,31 @@ def test_user_strings_cannot_break_out_of_the_payload() -> None:
     assert "<" not in title and "&lt;/script&gt;" in title
 
 
+def test_payload_carries_shapes_attributes_and_parameters_when_the_graph_has_them() -> None:
+    # input -> conv -> relu -> add(relu, conv): contracted as {input}, {conv}, {relu, add}
+    g = archmotif.OpGraph.from_edges(
+        ["input", "convolution", "relu", "add"], [(0, 1), (1, 2), (2, 3), (1, 3)],
+        node_shapes=["1×3×8×8", "1×16×8×8", "1×16×8×8", "1×16×8×8"],
+        node_params=[0, 448, 0, 0], attrs=["", "k3", "", ""],
+    )  # fmt: skip
+    mg = archmotif.contract(g, [0, 1, 2, 2])
+    data = _payload(viewer_html(mg))
+    assert [data["shapeNames"][i] for i in data["shapes"]] == g.output_shapes()
+    assert data["params"] == [0, 448, 0, 0]
+    assert [data["attrNames"][i] for i in data["attrs"]] == ["", "k3", "", ""]
+    # per macro edge, the tensor crossing it: 0 -> 1 the input; 1 -> 2 the convolution's
+    # output, read twice inside {relu, add}, is still one tensor
+    assert data["macro"]["edges"] == [[0, 1], [1, 2]]
+    assert data["edgeShapes"] == ["1×3×8×8", "1×16×8×8"]
+    # two operators of one macro node ({conv, relu}) feeding another ({add}): two tensors
+    two = archmotif.contract(g, [0, 1, 1, 2])
+    assert _payload(viewer_html(two))["edgeShapes"] == ["1×3×8×8", "2 tensors"]
+    plain = _payload(
+        viewer_html(archmotif.contract(archmotif.OpGraph(["input", "relu"], [[0], [1]]), [0, 1]))
+    )
+    assert plain["shapes"] is plain["edgeShapes"] is plain["params"] is plain["attrs"] is None
+
+
 def test_the_page_needs_no_network() -> None:
     page = viewer_html(archmotif.mine(synthetic.resnet_like(200), progress=False).macro_graphs[0])
     urls = set(re.findall(r"(?:https?:)?//[a-zA-Z0-9.-]+\.[a-z]{2,}[^\s\"')]*", page))

@@ -119,15 +119,18 @@ def _onnx_conv(node: Any, a: dict[str, Any], shape: Callable[[str], list[int] | 
     )
 
 
-def onnx_attributes(onnx: Any, model: Any) -> list[str]:
-    """The attribute string of every node of ``model``'s graph, in node order."""
-    from archmotif.frontends.onnx import _shapes
+def onnx_attributes(
+    onnx: Any, model: Any, shapes: dict[str, list[int] | None] | None = None
+) -> list[str]:
+    """The attribute string of every node of ``model``'s graph, in node order;
+    ``shapes``: the static shapes of its tensors, when the caller has inferred them."""
+    from archmotif.frontends.onnx import _inferred, _shapes
 
-    cache: dict[str, Any] = {}
+    cache: dict[str, Any] = {} if shapes is None else {"shapes": shapes}
 
     def shape(tensor: str) -> list[int] | None:
         if "shapes" not in cache:  # shape inference only when a node needs it
-            cache["shapes"] = _shapes(onnx, model)
+            cache["shapes"] = _shapes(_inferred(onnx, model), model)
         return cache["shapes"].get(tensor)
 
     out = []

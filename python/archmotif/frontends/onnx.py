@@ -15,6 +15,10 @@ every other operator 0, and NaN for a matrix product whose shapes stay unknown; 
 label ``flops`` is the sum of the known ones, and ``params`` the number of elements of
 the initializers when the file holds them (a file exported without weights does not).
 Convolutions and pools carry their attributes (:mod:`archmotif.frontends.attributes`).
+``node_shapes`` holds each node's output shape where the file or shape inference gives
+one (a symbolic dimension by its name, ``batch×3×224×224``), and ``node_params`` the
+elements of the initializers each node reads, each counted at its first reader (so they
+sum to ``params``); a file without initializers has no ``node_params``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from archmotif.errors import FormatError
 from archmotif.fileread import read_regular
 from archmotif.frontends.attributes import onnx_attributes
 from archmotif.graph import OpGraph
+from archmotif.graph_meta import shape_text
 from archmotif.normalize import normalize as normalize_graph
 
 __all__ = ["from_onnx"]
@@ -83,8 +88,14 @@ def from_onnx(path_or_model: Any, *, name: str | None = None, normalize: bool = 
                 )
             if t:
                 producer[t] = idx
-    flops = [0.0] * first + _node_flops(onnx, model)
-    attrs = [""] * first + onnx_attributes(onnx, model)
+    inferred = _inferred(onnx, model)
+    static = _shapes(inferred, model)
+    flops = [0.0] * first + _node_flops(static, model)
+    attrs = [""] * first + onnx_attributes(onnx, model, static)
+    texts = _shape_texts(inferred)
+    shapes = [shape_text([texts[t] for t in outputs if t in texts])
+              for outputs in [*([i.name] for i in g.input if i.name not in initializers),
+                              *(node.output for node in g.node)]]  # fmt: skip
     labels = {"source": "onnx", "flops": str(int(sum(f for f in flops if f == f)))}
     if g.initializer:
         labels["params"] = str(sum(math.prod(t.dims) for t in g.initializer))
@@ -102,16 +113,45 @@ def from_onnx(path_or_model: Any, *, name: str | None = None, normalize: bool = 
         node_names=node_names,
         node_flops=flops,
         attrs=attrs if any(attrs) else None,
+        node_shapes=shapes,
+        node_params=[0] * first + _node_params(g) if g.initializer else None,
     )
     return normalize_graph(graph) if normalize else graph
 
 
-def _shapes(onnx: Any, model: Any) -> dict[str, list[int] | None]:
-    """Every tensor's static shape (None where a dimension is symbolic or unknown)."""
+def _inferred(onnx: Any, model: Any) -> Any:
+    """The graph with the shapes ONNX shape inference adds to the file's own."""
     try:
-        inferred = onnx.shape_inference.infer_shapes(model).graph
+        return onnx.shape_inference.infer_shapes(model).graph
     except Exception:  # inference is best effort: keep the file's own shapes
-        inferred = model.graph
+        return model.graph
+
+
+def _shape_texts(inferred: Any) -> dict[str, list[str]]:
+    """Every tensor whose rank is known: its dimensions as text (a number, a symbolic
+    dimension's name, ``?`` for an unnamed unknown one)."""
+    out = {}
+    for vi in [*inferred.input, *inferred.value_info, *inferred.output]:
+        t = vi.type.tensor_type
+        if t.HasField("shape"):
+            out[vi.name] = [str(d.dim_value) if d.HasField("dim_value") else d.dim_param or "?"
+                            for d in t.shape.dim]  # fmt: skip
+    return out
+
+
+def _node_params(g: Any) -> list[int]:
+    """Elements of the initializers each node reads, each counted at its first reader
+    (in node order)."""
+    sizes = {t.name: math.prod(t.dims) for t in g.initializer}
+    out = []
+    for node in g.node:
+        own = [t for t in dict.fromkeys(node.input) if t in sizes]
+        out.append(sum(sizes.pop(t) for t in own))
+    return out
+
+
+def _shapes(inferred: Any, model: Any) -> dict[str, list[int] | None]:
+    """Every tensor's static shape (None where a dimension is symbolic or unknown)."""
     out: dict[str, list[int] | None] = {}
     for vi in [*inferred.input, *inferred.value_info, *inferred.output]:
         t = vi.type.tensor_type
@@ -123,9 +163,8 @@ def _shapes(onnx: Any, model: Any) -> dict[str, list[int] | None]:
     return out
 
 
-def _node_flops(onnx: Any, model: Any) -> list[float]:
+def _node_flops(shapes: dict[str, list[int] | None], model: Any) -> list[float]:
     """FLOPs of every node of the graph, in node order (see the module docstring)."""
-    shapes = _shapes(onnx, model)
     flops = []
     for node in model.graph.node:
         shape_in = [shapes.get(t) for t in node.input]

@@ -24,7 +24,13 @@ Policy, so the result is the computational DAG from inputs to outputs:
   module's parameter count), ``flops`` and ``memory`` the totals (labels the caller
   passes take precedence);
 - **attributes** (:mod:`archmotif.frontends.attributes`): ``attrs`` holds each
-  convolution's and pool's kernel, stride, dilation and grouping.
+  convolution's and pool's kernel, stride, dilation and grouping;
+- **shapes and parameters** (:mod:`archmotif.graph_meta`): ``node_shapes`` holds the
+  shape of each node's output from its fake tensor (for several outputs, those its
+  readers pick, :func:`_output_shape`), and ``node_params`` the elements of the
+  parameters each node reads, a parameter counted at its first reader (also through
+  spliced aliases), so they sum to the program's parameters: the ``params`` label
+  unless the module holds parameters its forward never reads.
 
 Warnings raised by model code and ``torch.export`` while tracing are silenced, and
 torch's own log lines (a failed export logs the whole FX graph) go to archmotif's
@@ -50,6 +56,7 @@ from archmotif.frontends.attributes import torch_attributes
 from archmotif.frontends.costs import program_costs
 from archmotif.frontends.ops import normalize_op
 from archmotif.graph import OpGraph
+from archmotif.graph_meta import shape_text
 from archmotif.normalize import normalize as normalize_graph
 
 __all__ = ["from_exported_program", "trace"]
@@ -107,6 +114,36 @@ def _module_path(node: Any) -> str:
     return str(node.name)
 
 
+def _output_shape(node: Any) -> str:
+    """The shape of what ``node`` outputs (:func:`~archmotif.graph_meta.shape_text`):
+    a tensor's; of a tuple, the tensors its ``getitem`` readers pick (all of them when
+    something reads the tuple whole); ``""`` when unknown."""
+    import torch
+
+    val = node.meta.get("val")
+    if isinstance(val, torch.Tensor):
+        return shape_text([val.shape])
+    if not isinstance(val, (list, tuple)):
+        return ""
+    picked = sorted({u.args[1] for u in node.users if u.target is operator.getitem
+                     and isinstance(u.args[1], int) and 0 <= u.args[1] < len(val)})  # fmt: skip
+    whole = any(u.target is not operator.getitem for u in node.users)
+    outs = val if whole or not picked else [val[i] for i in picked]
+    return shape_text([t.shape for t in outs if isinstance(t, torch.Tensor)])
+
+
+def _parameter_owner(ep: Any) -> dict[str, tuple[int, int]]:
+    """Placeholder name -> (key of the parameter tensor, its elements), for the
+    program's parameters; tied parameters share one key, so they count once."""
+    sig, state = ep.graph_signature, ep.state_dict
+    out = {}
+    for placeholder, name in sig.inputs_to_parameters.items():
+        t = state.get(name)
+        if t is not None:
+            out[placeholder] = (id(t), int(t.numel()))
+    return out
+
+
 def _is_causal(node: Any) -> bool:
     """Whether an attention node was called with ``is_causal=True``."""
     schema = getattr(node.target, "_schema", None)
@@ -135,9 +172,26 @@ def from_exported_program(
     node_names: list[str] = []
     flops: list[float] = []
     attrs: list[str] = []
+    shapes: list[str] = []
+    params: list[int] = []
     src: list[int] = []
     dst: list[int] = []
     stands_for: dict[Any, list[int]] = {}
+    owner = _parameter_owner(ep)
+    # the parameters a node hands on uncounted: a parameter placeholder its own, a
+    # spliced alias (``detach`` of a weight) its input's
+    carries: dict[Any, list[tuple[int, int]]] = {}
+    counted: set[int] = set()
+
+    def read(node: Any) -> int:
+        """Elements of the parameters ``node`` reads that no earlier node read."""
+        total = 0
+        for a in node.all_input_nodes:
+            for key, numel in carries.get(a, ()):
+                if key not in counted:
+                    counted.add(key)
+                    total += numel
+        return total
 
     def add(node: Any, op: str, deps: list[int]) -> None:
         idx = len(ops)
@@ -145,6 +199,8 @@ def from_exported_program(
         node_names.append(_module_path(node))
         flops.append(costs.node_flops.get(node, 0.0))
         attrs.append(torch_attributes(node) if node.op == "call_function" else "")
+        shapes.append(_output_shape(node))
+        params.append(read(node))
         for d in deps:
             src.append(d)
             dst.append(idx)
@@ -156,6 +212,8 @@ def from_exported_program(
                 add(node, "input", [])
             else:
                 stands_for[node] = []
+                if node.name in owner:
+                    carries[node] = [owner[node.name]]
             continue
         if node.op != "call_function":
             stands_for[node] = []  # get_attr (constants, submodules) and output
@@ -163,10 +221,12 @@ def from_exported_program(
         deps = sorted({d for a in node.all_input_nodes for d in stands_for.get(a, ())})
         if node.target is operator.getitem:
             stands_for[node] = deps
+            carries[node] = [c for a in node.all_input_nodes for c in carries.get(a, ())]
             continue
         op = normalize_op(node.target)
         if op in _SPLICED:
             stands_for[node] = deps
+            carries[node] = [c for a in node.all_input_nodes for c in carries.get(a, ())]
         elif not _holds_tensor(node.meta.get("val")):
             stands_for[node] = []
         else:
@@ -177,6 +237,8 @@ def from_exported_program(
                 node_names.append(_module_path(node))
                 flops.append(0.0)
                 attrs.append("")
+                shapes.append("")
+                params.append(0)
             add(node, op, deps)
     return OpGraph.from_edges(
         ops,
@@ -186,6 +248,8 @@ def from_exported_program(
         node_names=node_names,
         node_flops=flops,
         attrs=attrs if any(attrs) else None,
+        node_shapes=shapes,
+        node_params=params,
     )
 
 

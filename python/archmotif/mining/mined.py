@@ -202,6 +202,10 @@ def _record(g: OpGraph, index: dict[str, int]) -> dict[str, Any]:
         r["node_flops"] = [None if f != f else f for f in g.node_flops.tolist()]
     if g.attrs is not None:
         r["attrs"], r["attr_names"] = g.attrs.tolist(), list(g.attr_names)
+    if g.node_shapes is not None:
+        r["node_shapes"], r["shape_names"] = g.node_shapes.tolist(), list(g.shape_names)
+    if g.node_params is not None:
+        r["node_params"] = g.node_params.tolist()
     return r
 
 
@@ -262,7 +266,9 @@ def _graph(p: str, k: int, ops: np.ndarray, edges: np.ndarray, names: list[str],
         return OpGraph(ops, edges, op_names=[names[i] for i in own], name=r.get("name", ""),
                        labels=r.get("labels"), node_names=r.get("node_names"),
                        node_flops=r.get("node_flops"), attrs=r.get("attrs"),
-                       attr_names=r.get("attr_names"))  # fmt: skip
+                       attr_names=r.get("attr_names"), node_shapes=r.get("node_shapes"),
+                       shape_names=r.get("shape_names"),
+                       node_params=r.get("node_params"))  # fmt: skip
     except (ArchmotifError, TypeError, ValueError) as e:
         raise FormatError(f"{p}: graph {k}: {e}") from None
 

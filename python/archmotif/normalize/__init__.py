@@ -21,16 +21,17 @@ every rule with its test):
 5. **fold** spelled-out operators into one node (:data:`~.folds.FOLDS`):
    conv+batch norm, attention, linear, GELU, SiLU, hardswish, RMS and layer norm.
 
-A folded node sums its members' FLOPs, keeps the op of the rule, and its name is
-its members' names joined (``" + "``), followed by the ops it was made from in
-brackets. The pass is idempotent and O(N + E) in numpy (plus one reachability
-pass in the Rust core): no Python loop over nodes; names of folded nodes are
-joined one folded group at a time, and only when the graphs have names.
+A folded node sums its members' FLOPs and parameters, keeps the op of the rule,
+outputs its output member's shape (:mod:`.rewrite`), and its name is its members'
+names joined (``" + "``), followed by the ops it was made from in brackets. The pass
+is idempotent and O(N + E) in numpy (plus one reachability pass in the Rust core): no
+Python loop over nodes; names of folded nodes are joined one folded group at a time,
+and only when the graphs have names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -70,6 +71,8 @@ class _Batch:
     offsets: np.ndarray  # int64 [G + 1]
     attr_vocab: list[str]  # every graph's attribute strings, "" (none) first
     attrs: np.ndarray  # int32 [N0] into attr_vocab
+    shape_vocab: list[str]  # every graph's shape strings, "" (unknown) first
+    shapes: np.ndarray  # int32 [N0] into shape_vocab
 
     @classmethod
     def of(cls, graphs: list[OpGraph]) -> _Batch:
@@ -80,13 +83,10 @@ class _Batch:
         offsets = np.zeros(len(graphs) + 1, dtype=np.int64)
         np.cumsum(sizes, out=offsets[1:])
         flat = np.concatenate(ops) if ops else np.zeros(0, dtype=np.int32)
-        attr_vocab = list(dict.fromkeys(["", *(a for g in graphs for a in g.attr_names)]))
-        where = {a: i for i, a in enumerate(attr_vocab)}
-        attrs = [np.zeros(g.num_nodes, dtype=np.int32) if g.attrs is None
-                 else np.array([where[a] for a in g.attr_names], dtype=np.int32)[g.attrs]
-                 for g in graphs]  # fmt: skip
-        flat_attrs = np.concatenate(attrs) if attrs else np.zeros(0, dtype=np.int32)
-        return cls(graphs, vocab, flat.astype(np.int32), offsets, attr_vocab, flat_attrs)
+        attr_vocab, flat_attrs = _table(graphs, lambda g: (g.attrs, g.attr_names))
+        shape_vocab, shapes = _table(graphs, lambda g: (g.node_shapes, g.shape_names))
+        return cls(graphs, vocab, flat.astype(np.int32), offsets, attr_vocab, flat_attrs,
+                   shape_vocab, shapes)  # fmt: skip
 
     def work(self) -> Work:
         """Step 1, renamed into the canonical vocabulary."""
@@ -97,15 +97,34 @@ class _Batch:
         edges = [g.edges + off for g, off in zip(self.graphs, self.offsets.tolist(), strict=False)]
         flops = [np.full(g.num_nodes, np.nan) if g.node_flops is None else g.node_flops
                  for g in self.graphs]  # fmt: skip
+        params = [np.zeros(g.num_nodes, np.int64) if g.node_params is None else g.node_params
+                  for g in self.graphs]  # fmt: skip
         return Work(
             ops=remap[self.ops] if n else np.zeros(0, dtype=np.int32),
             op_names=vocab,
             edges=np.concatenate(edges, axis=1) if edges else np.zeros((2, 0), dtype=np.int64),
             flops=np.concatenate(flops) if flops else np.zeros(0),
             attrs=self.attrs.astype(np.int32),
+            shapes=self.shapes,
+            params=np.concatenate(params) if params else np.zeros(0, dtype=np.int64),
             part=np.repeat(np.arange(len(self.graphs)), np.diff(self.offsets)),
             origin=np.arange(n, dtype=np.int64),
         )
+
+
+def _table(
+    graphs: list[OpGraph], field: Callable[[OpGraph], tuple[np.ndarray | None, tuple[str, ...]]]
+) -> tuple[list[str], np.ndarray]:
+    """One string table for the batch (``""`` first) and every node's id in it, from
+    each graph's ``(ids, table)`` (``field``); a graph without one is all ``""``."""
+    vocab = list(dict.fromkeys(["", *(a for g in graphs for a in field(g)[1])]))
+    where = {a: i for i, a in enumerate(vocab)}
+    ids = []
+    for g in graphs:
+        own, table = field(g)
+        ids.append(np.zeros(g.num_nodes, dtype=np.int32) if own is None
+                   else np.array([where[a] for a in table], dtype=np.int32)[own])  # fmt: skip
+    return vocab, np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32)
 
 
 def _prune(w: Work) -> Work:
@@ -138,6 +157,8 @@ def _prune(w: Work) -> Work:
             edges=np.concatenate([w.edges, np.stack([n + np.arange(m), fed])], axis=1),
             flops=np.concatenate([w.flops, np.zeros(m)]),
             attrs=np.concatenate([w.attrs, np.zeros(m, dtype=np.int32)]),
+            shapes=np.concatenate([w.shapes, np.zeros(m, dtype=np.int32)]),
+            params=np.concatenate([w.params, np.zeros(m, dtype=np.int64)]),
             part=np.concatenate([w.part, w.part[fed]]),
             origin=w.origin,
         )
@@ -283,6 +304,9 @@ def _fused_projections(w: Work) -> Work:
         edges=edges,
         flops=np.concatenate([w.flops, np.zeros(heads.size)]),
         attrs=np.concatenate([w.attrs, np.zeros(heads.size, dtype=np.int32)]),
+        # each part of the fused output is what one projection gave
+        shapes=np.concatenate([w.shapes, w.shapes[heads]]),
+        params=np.concatenate([w.params, np.zeros(heads.size, dtype=np.int64)]),
         part=np.concatenate([w.part, w.part[heads]]),
         origin=w.origin,
     )
@@ -364,6 +388,9 @@ def normalize_many(
                 node_flops=None if g.node_flops is None else w.flops[nodes],
                 attrs=None if g.attrs is None else w.attrs[nodes],
                 attr_names=None if g.attrs is None else batch.attr_vocab,
+                node_shapes=None if g.node_shapes is None else w.shapes[nodes],
+                shape_names=None if g.node_shapes is None else batch.shape_vocab,
+                node_params=None if g.node_params is None else w.params[nodes],
             )
         )
     return out

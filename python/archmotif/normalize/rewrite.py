@@ -15,7 +15,12 @@ node is), so a corpus costs a few numpy calls per rule, not per graph.
 
 :func:`apply` turns that into the next :class:`Work` in O(N + E) numpy work, and
 :func:`carry` is the one place a per-node field follows its node: a new per-node
-field of :class:`~archmotif.OpGraph` is one line there. ``origin`` maps every node
+field of :class:`~archmotif.OpGraph` is one line there. A group (a node and the nodes
+folded into it) sums its members' FLOPs and parameters and outputs what its *output
+member* outputs: the last member (in node order) whose result leaves the group, or the
+last member when none does. Parameters are never lost with a node: a dropped or pruned
+node's go to its first reader that stays (:func:`_params_onwards`), so a graph's
+parameters still sum to its model's. ``origin`` maps every node
 of the *first* graph to the node that stands for it now (-1 when dropped), so
 names and the ops a node was made from can be given for the viewer at the end.
 """
@@ -41,6 +46,8 @@ class Work:
     edges: np.ndarray  # int64 [2, E]
     flops: np.ndarray  # float64 [N], NaN where unknown
     attrs: np.ndarray  # int32 [N], into the batch's attribute strings (0: none)
+    shapes: np.ndarray  # int32 [N], into the batch's shape strings (0: unknown)
+    params: np.ndarray  # int64 [N], parameters read directly
     part: np.ndarray  # int64 [N]: which graph of a batch the node belongs to
     origin: np.ndarray  # int64 [N0]: the current node of each original node, -1 if gone
 
@@ -120,15 +127,59 @@ def _ranges(count: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) - starts
 
 
-def carry(w: Work, kept: np.ndarray, rep: np.ndarray, new_index: np.ndarray) -> Work:
+def _params_onwards(w: Work, gone: np.ndarray) -> np.ndarray:
+    """``w.params`` with the parameters of every ``gone`` node moved to its first
+    reader (lowest id) that is not gone, through chains of gone nodes (a pruned
+    ``expand`` of a class token hands its parameters to the ``cat`` reading it). A gone
+    node that nobody reads keeps them (they leave with it)."""
+    params = w.params
+    src, dst = w.edges
+    holders = gone & (params > 0)
+    while holders.any():
+        out = holders[src]
+        first = np.full(w.num_nodes, w.num_nodes, dtype=np.int64)
+        np.minimum.at(first, src[out], dst[out])
+        moving = np.flatnonzero(holders & (first < w.num_nodes))
+        if not moving.size:
+            break
+        params = params.copy()
+        np.add.at(params, first[moving], params[moving])
+        params[moving] = 0
+        holders = gone & (params > 0)
+    return params
+
+
+def _output_members(
+    n: int, rep: np.ndarray, new_index: np.ndarray, n_new: int, edges: np.ndarray
+) -> np.ndarray:
+    """For each new node, the old node whose output its group hands on (see the module
+    docstring); ``edges`` are old ids with dropped nodes bridged."""
+    member = rep >= 0
+    group = np.where(member, rep, 0)
+    src, dst = edges
+    leaves = np.zeros(n, dtype=bool)
+    leaves[src[member[src] & (~member[dst] | (group[src] != group[dst]))]] = True
+    key = np.where(leaves, n, 0) + np.arange(n, dtype=np.int64)  # leaving first, then last
+    best = np.full(n_new, -1, dtype=np.int64)
+    np.maximum.at(best, new_index[rep[member]], key[member])
+    return np.where(best >= n, best - n, best)
+
+
+def carry(
+    w: Work, kept: np.ndarray, rep: np.ndarray, new_index: np.ndarray, edges: np.ndarray
+) -> Work:
     """Every per-node field of ``w`` for the nodes ``kept`` (old ids, in order): a
-    kept node keeps its own op, takes its group's attributes and sums its group's
-    FLOPs. ``rep`` maps each old node to the old node that stands for it (or
-    DROP/PRUNE), ``new_index`` each old node to its new id (-1 when not kept)."""
+    kept node keeps its own op, takes its group's attributes, sums its group's FLOPs and
+    parameters and takes its output member's shape. ``rep`` maps each old node to the
+    old node that stands for it (or DROP/PRUNE), ``new_index`` each old node to its new
+    id (-1 when not kept); ``edges`` are the old graph's, dropped nodes bridged."""
     n_new = int(kept.shape[0])
     member = rep >= 0
     # NaN in a group stays NaN: the group's cost is unknown
     flops = np.bincount(new_index[rep[member]], weights=w.flops[member], minlength=n_new)
+    params = np.zeros(n_new, dtype=np.int64)
+    np.add.at(params, new_index[rep[member]], _params_onwards(w, ~member)[member])
+    shapes = w.shapes[_output_members(w.num_nodes, rep, new_index, n_new, edges)]
     # a group carries the attributes its members carry (conv+bn stands on the batch
     # norm, the convolution holds the kernel); no rule folds two attributed operators
     attrs = np.zeros(n_new, dtype=np.int32)
@@ -141,6 +192,8 @@ def carry(w: Work, kept: np.ndarray, rep: np.ndarray, new_index: np.ndarray) -> 
         edges=np.zeros((2, 0), dtype=np.int64),
         flops=flops.astype(np.float64),
         attrs=attrs,
+        shapes=np.ascontiguousarray(shapes, dtype=np.int32),
+        params=params,
         part=w.part[kept],
         origin=origin,
     )
@@ -157,7 +210,7 @@ def apply(w: Work, fate: np.ndarray) -> Work:
     kept = np.flatnonzero(rep == np.arange(n))
     new_index = np.full(n, -1, dtype=np.int64)
     new_index[kept] = np.arange(kept.shape[0])
-    out = carry(w, kept, rep, new_index)
+    out = carry(w, kept, rep, new_index, edges)
     s, d = new_index[rep[edges[0]]], new_index[rep[edges[1]]]
     inside = s != d  # edges within a folded group vanish
     key = unique(s[inside] * max(kept.shape[0], 1) + d[inside])

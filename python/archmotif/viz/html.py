@@ -14,8 +14,14 @@ etc., so no name can close the ``<script>`` element; the script puts them on the
 with ``textContent`` only. The page title is HTML-escaped. Even if escaping failed, the
 policy would refuse to run any script but the inlined one.
 
+What a graph carries is shown where it has it: module paths (node names), operator
+attributes (in the operator's box, ``convolution[k3,s2]``), output shapes (on every edge,
+the shape of the tensor it carries; a macro edge that carries several tensors says how
+many) and parameters (in the operator's tooltip).
+
 Size: linear in the graph: about 20-25 bytes per operator (op id, macro node, position,
-inner edges), plus node names when the graph has them, plus the macro graph.
+inner edges), plus node names, attributes, shapes and parameters when the graph has
+them, plus the macro graph.
 """
 
 from __future__ import annotations
@@ -64,6 +70,42 @@ def _reachable(vocab: MotifVocabulary, roots: set[int]) -> list[int]:
     return sorted(seen)
 
 
+def _crossing_shapes(mg: MacroGraph, shapes: list[str]) -> list[str]:
+    """Per macro edge, what it carries: the shape of its one tensor (``""`` unknown), or
+    ``"k tensors"`` when the operators of one macro node hand the other several."""
+    g, m = mg.graph, max(mg.num_nodes, 1)
+    src, dst = g.edges
+    a, b = mg.node_to_macro[src], mg.node_to_macro[dst]
+    cross = a != b
+    # distinct (macro edge, source operator) pairs: one source operator is one tensor
+    pairs = np.unique(np.stack([a[cross] * m + b[cross], src[cross]]), axis=1)
+    keys, first, count = np.unique(pairs[0], return_index=True, return_counts=True)
+    out = []
+    for key in (mg.edges[0] * m + mg.edges[1]).tolist():
+        i = int(np.searchsorted(keys, key))
+        if i == len(keys) or keys[i] != key:  # (a macro edge always has an operator edge)
+            out.append("")
+        elif count[i] == 1:
+            out.append(shapes[int(pairs[1, first[i]])])
+        else:
+            out.append(f"{int(count[i])} tensors")
+    return out
+
+
+def _node_metadata(mg: MacroGraph) -> dict[str, Any]:
+    """The optional per-operator fields of the payload (None where the graph has none)."""
+    g = mg.graph
+    shapes = g.output_shapes() if g.node_shapes is not None else None
+    return {
+        "attrs": None if g.attrs is None else g.attrs.tolist(),
+        "attrNames": list(g.attr_names),
+        "shapes": None if g.node_shapes is None else g.node_shapes.tolist(),
+        "shapeNames": list(g.shape_names),
+        "params": None if g.node_params is None else g.node_params.tolist(),
+        "edgeShapes": None if shapes is None else _crossing_shapes(mg, shapes),
+    }
+
+
 def viewer_payload(mg: MacroGraph, *, strategy: str = "", title: str | None = None) -> dict:
     """The JSON-ready data the viewer draws (see the module docstring)."""
     g = mg.graph
@@ -108,6 +150,7 @@ def viewer_payload(mg: MacroGraph, *, strategy: str = "", title: str | None = No
         "opNames": op_names,
         "ops": g.ops.tolist(),
         "nodeNames": list(g.node_names) if g.node_names is not None else None,
+        **_node_metadata(mg),
         "n2m": n2m.tolist(),
         "pos": instance_positions(mg).tolist(),
         "inner": [src[inner][order].tolist(), dst[inner][order].tolist()],

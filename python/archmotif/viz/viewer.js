@@ -6,13 +6,17 @@
 // for long edges is viewer_layout.js (inlined before this file). Pixel positions are
 // derived from the box sizes, so expanding a node only moves boxes. Expanded contents
 // (child motifs, operators) are laid out lazily, per node.
+// When the graph has them, operators show their attributes, and edges the shape of the
+// tensor they carry (one label per source and shape, half-way along the edge's first
+// segment, in the gap between two rows, so it never sits on a box).
 // Every string from the payload reaches the page through textContent, never as HTML.
 "use strict";
 (function () {
   const D = JSON.parse(document.getElementById("archmotif-data").textContent);
   const NS = "http://www.w3.org/2000/svg";
   const BOX_W = 190, BOX_H = 42, OP_H = 22, GAP_X = 22, GAP_Y = 34, PAD = 7, HEAD = 17;
-  const INNER_GAP_Y = 16;  // inside an expanded box: tighter, so a motif fits on screen
+  // inside an expanded box: tighter, so a motif fits on screen (room for shape labels)
+  const INNER_GAP_Y = D.shapes ? 24 : 16;
   const { layer, route, lanePath, arrange } = archmotifLayout(GAP_X);
   const N = D.ops.length, M = D.macro.motif.length;
   let lit = null;  // the highlighted motif
@@ -43,7 +47,25 @@
   }
   const motifOf = (m) => (m >= 0 ? D.motifs[String(m)] : undefined);
   const opName = (v) => D.opNames[D.ops[v]];
-  const opWidth = (v) => Math.min(200, Math.max(64, 7 * opName(v).length + 16));
+  // the op with its attributes, unless its name already carries them (an "attrs" view)
+  const opLabel = (v) => {
+    const a = D.attrs ? D.attrNames[D.attrs[v]] : "", op = opName(v);
+    return a && !op.endsWith("]") ? op + "[" + a + "]" : op;
+  };
+  const opWidth = (v) => Math.min(200, Math.max(64, 7 * opLabel(v).length + 16));
+  const shapeOf = (v) => (D.shapes ? D.shapeNames[D.shapes[v]] : "");
+  // what a link carries: the shape of its one tensor, or how many tensors it carries
+  const carried = (sources) => (!D.shapes || !sources.size ? "" : sources.size > 1 ? sources.size + " tensors" : shapeOf(sources.values().next().value));
+  // a shape label half-way along the first segment of a routed edge (see the header)
+  function shapeLabel(parent, chain, all, s, seen) {
+    if (!s || seen.has(chain[0] + "|" + s)) return null;
+    seen.add(chain[0] + "|" + s);
+    const p = all[chain[0]], q = all[chain[1]];
+    const x1 = p.x + p.w / 2, y1 = p.y + p.h, x2 = q.x + q.w / 2, y2 = q.kind === "lane" ? q.rowY : q.y;
+    const t = el("text", { x: (x1 + x2) / 2 + 3, y: (y1 + y2) / 2 + 3, class: "shape" }, parent);
+    t.textContent = s;
+    return t;
+  }
 
   // "child motifs" on: an expanded node shows the motifs it was merged from, nested
   // down to the operators; off: its operators alone, as the DAG they form
@@ -74,13 +96,15 @@
     } else {
       for (const v of g.nodes) { home.set(v, items.length); items.push({ kind: "op", node: v }); }
     }
-    const links = new Set();
+    const links = new Map();
     g.links = [];
+    g.sources = [];  // per link, the operators whose outputs it carries
     for (const [u, v] of g.edges) {
       const a = home.get(u), b = home.get(v);
       if (a === b) { if (items[a].kind === "group") items[a].edges.push([u, v]); continue; }
       const key = a * items.length + b;
-      if (!links.has(key)) { links.add(key); g.links.push([a, b]); }
+      if (!links.has(key)) { links.set(key, g.links.length); g.links.push([a, b]); g.sources.push(new Set()); }
+      g.sources[links.get(key)].add(u);
     }
     layer(items, g.links);
     route(g, items, g.links);
@@ -103,6 +127,7 @@
   const svg = document.getElementById("canvas");
   const view = el("g", { id: "viewport" }, svg);
   const edgeLayer = el("g", { class: "edges" }, view);
+  const labelLayer = el("g", { class: "labels" }, view);  // under the boxes, should one overlap
   const nodeLayer = el("g", { class: "nodes" }, view);
   // the modules an instance covers, from node names (module paths for a traced model):
   // their common path when there is one ("layer1.0"), else the first few distinct ones
@@ -126,9 +151,11 @@
       g.setAttribute("class", "op");
       g.dataset.node = it.node;
       el("rect", { width: it.w, height: it.h, rx: 4 }, g);
-      text(g, it.w / 2, 15, opName(it.node), "optext", it.w - 6);
+      text(g, it.w / 2, 15, opLabel(it.node), "optext", it.w - 6);
       const t = el("title", {}, g);
-      t.textContent = (D.nodeNames ? D.nodeNames[it.node] + " \u2014 " : "") + opName(it.node) + " (node " + it.node + ")";
+      const shape = shapeOf(it.node), params = D.params ? D.params[it.node] : 0;
+      t.textContent = (D.nodeNames ? D.nodeNames[it.node] + " \u2014 " : "") + opLabel(it.node) + " (node " + it.node + ")" +
+        (shape ? " \u00b7 output " + shape : "") + (params ? " \u00b7 " + params.toLocaleString("en-US") + " parameters" : "");
       return g;
     }
     g.setAttribute("class", (it.top ? "macro" : "group") + (it.expanded ? " expanded" : "") + (it.motif === lit ? " hl" : ""));
@@ -147,7 +174,11 @@
     } else {
       text(g, 6, 13, tag + " " + label(it.motif, it), "head", it.w - 10);
       const inner = el("g", { transform: `translate(${it.dx},${PAD + HEAD})` }, g);
-      for (const chain of it.routes) el("path", { d: lanePath(chain, it.all, 0, 0), class: "edge" }, inner);
+      const seen = new Set();
+      it.routes.forEach((chain, k) => {
+        el("path", { d: lanePath(chain, it.all, 0, 0), class: "edge" }, inner);
+        shapeLabel(inner, chain, it.all, carried(it.sources[k]), seen);
+      });
       for (const c of it.items) drawItem(c, inner);
     }
     return g;
@@ -164,7 +195,15 @@
   // a macro graph of tens of thousands of nodes opens as fast as a small one.
   const top = {};
   route(top, tops, D.macro.edges[0].map((a, k) => [a, D.macro.edges[1][k]]));
-  const topEdges = top.routes.map((chain, k) => ({ chain: chain, p: tops[chain[0]], q: tops[chain[chain.length - 1]], w: D.macro.weights[k], el: null }));
+  const topEdges = top.routes.map((chain, k) => ({ chain: chain, p: tops[chain[0]], q: tops[chain[chain.length - 1]], w: D.macro.weights[k],
+                                                   shape: D.edgeShapes ? D.edgeShapes[k] : "", el: null }));
+  // the shape labels of the macro edges drawn (one per source and shape, as inside a box)
+  function relabel() {
+    if (!D.edgeShapes) return;
+    labelLayer.replaceChildren();
+    const seen = new Set();
+    for (const e of topEdges) if (e.el) shapeLabel(labelLayer, e.chain, top.all, e.shape, seen);
+  }
   let extent = [0, 0];
   const tv = { x: 20, y: 20, s: 1 };
   function edgePath(e) { return lanePath(e.chain, top.all, 0, 0); }
@@ -176,6 +215,7 @@
       if (vis && !it.el) drawItem(it, nodeLayer);
       else if (!vis && it.el) { it.el.remove(); it.el = null; }
     }
+    let changed = false;
     for (const e of topEdges) {
       let lo = Infinity, hi = -Infinity;
       for (const a of e.chain) { const c = top.all[a]; lo = Math.min(lo, c.x + c.w / 2); hi = Math.max(hi, c.x + c.w / 2); }
@@ -183,13 +223,16 @@
       if (vis && !e.el) {
         e.el = el("path", { class: "edge", d: edgePath(e) }, edgeLayer);
         if (e.w > 1) e.el.style.strokeWidth = String(Math.min(4, 1 + Math.log2(e.w)));
-      } else if (!vis && e.el) { e.el.remove(); e.el = null; }
+        changed = true;
+      } else if (!vis && e.el) { e.el.remove(); e.el = null; changed = true; }
     }
+    if (changed) relabel();
   }
   function relayout() {
     extent = arrange(top.all, GAP_Y);
     for (const it of tops) if (it.el) it.el.setAttribute("transform", `translate(${it.x},${it.y})`);
     for (const e of topEdges) if (e.el) e.el.setAttribute("d", edgePath(e));
+    relabel();  // labels move with their edges
     cull();
   }
   function redraw(it) {
