@@ -301,7 +301,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from archmotif import __version__
+    from archmotif._core import __version__
 
     return __version__
 

@@ -83,8 +83,9 @@ def from_onnx(path_or_model: Any, *, name: str | None = None, normalize: bool = 
                 )
             if t:
                 producer[t] = idx
-    flops = [0.0] * first + _node_flops(onnx, model)
-    attrs = [""] * first + onnx_attributes(onnx, model)
+    shapes = _shapes(onnx, model)
+    flops = [0.0] * first + _node_flops(model, shapes)
+    attrs = [""] * first + onnx_attributes(onnx, model, shapes)
     labels = {"source": "onnx", "flops": str(int(sum(f for f in flops if f == f)))}
     if g.initializer:
         labels["params"] = str(sum(math.prod(t.dims) for t in g.initializer))
@@ -123,9 +124,8 @@ def _shapes(onnx: Any, model: Any) -> dict[str, list[int] | None]:
     return out
 
 
-def _node_flops(onnx: Any, model: Any) -> list[float]:
+def _node_flops(model: Any, shapes: dict[str, list[int] | None]) -> list[float]:
     """FLOPs of every node of the graph, in node order (see the module docstring)."""
-    shapes = _shapes(onnx, model)
     flops = []
     for node in model.graph.node:
         shape_in = [shapes.get(t) for t in node.input]

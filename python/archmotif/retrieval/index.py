@@ -359,7 +359,7 @@ def _as_graph(query: Any) -> OpGraph:
         text = os.fspath(query)
         if os.path.isfile(text):
             if text.endswith(".onnx"):
-                from archmotif import from_onnx
+                from archmotif.frontends.onnx import from_onnx
 
                 return from_onnx(text)
             if text.endswith(".json"):
@@ -367,7 +367,7 @@ def _as_graph(query: Any) -> OpGraph:
             raise RetrievalError(f"{text}: a query file must be an ONNX (.onnx) or OpGraph .json")
         if text.endswith((".onnx", ".json")):
             raise FileNotFoundError(f"{text}: no such file")
-    from archmotif import trace  # a model name or an nn.Module; imports torch
+    from archmotif.frontends.torch_export import trace  # imports torch
 
     return trace(query)
 
