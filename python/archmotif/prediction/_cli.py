@@ -96,8 +96,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Adds ``predict`` to the ``archmotif`` command's subparsers."""
-    from archmotif.cli import RawDescription, examples
     from archmotif.cli_inputs import INPUT_HELP, add_model_options
+    from archmotif.cli_parser import RawDescription, examples
 
     p = sub.add_parser(
         "predict",

@@ -215,8 +215,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Adds ``index``, ``search`` and ``eval`` to the ``archmotif`` command's subparsers."""
-    from archmotif.cli import RawDescription, examples
     from archmotif.cli_inputs import INPUT_HELP, add_detail_option, add_model_options
+    from archmotif.cli_parser import RawDescription, examples
 
     ix = sub.add_parser("index", help="build a retrieval index file")
     isub = ix.add_subparsers(dest="index_command", required=True)

@@ -164,9 +164,9 @@ def _cmd_plot_search(args: argparse.Namespace) -> int:
 
 
 def _mining_options(p: argparse.ArgumentParser) -> None:
-    from archmotif.cli import _add_mining_options
+    from archmotif.cli_parser import add_mining_options
 
-    _add_mining_options(p)
+    add_mining_options(p)
 
 
 def _image_options(p: argparse.ArgumentParser) -> None:
@@ -178,8 +178,8 @@ def _image_options(p: argparse.ArgumentParser) -> None:
 
 def register(sub: Any) -> None:
     """Adds ``view`` and ``plot`` to the ``archmotif`` command's subparsers."""
-    from archmotif.cli import RawDescription, examples
     from archmotif.cli_inputs import INPUT_HELP, add_detail_option, add_model_options
+    from archmotif.cli_parser import RawDescription, examples
 
     v = sub.add_parser(
         "view",
