@@ -22,6 +22,7 @@ from contextlib import redirect_stdout
 from typing import Any
 
 from archmotif.atomic import write_atomic
+from archmotif.attributes import DEFAULT_DETAIL
 
 __all__ = ["GRAPHS_LISTED", "SUMMARY_FORMAT", "mined_summary", "print_summary", "register"]
 
@@ -135,7 +136,7 @@ def mine_with_progress(graphs: Any, args: argparse.Namespace, **kw: Any) -> tupl
         strategy=args.strategy,
         max_motif_nodes=args.max_motif_nodes,
         progress=sys.stderr.isatty(),
-        detail=getattr(args, "detail", "op"),
+        detail=getattr(args, "detail", DEFAULT_DETAIL),
         **opts,
         **kw,
     )

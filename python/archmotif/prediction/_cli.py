@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from archmotif.attributes import DEFAULT_DETAIL, DETAILS
 from archmotif.errors import InvalidArgument
 
 __all__ = ["register"]
@@ -137,9 +138,9 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--detail",
         default=None,
-        choices=["op", "attrs"],
+        choices=DETAILS,
         help="op, or op plus attributes: the level of detail of the graphs (default: the "
-        "encoder's; attrs when pretraining here)",
+        f"encoder's; {DEFAULT_DETAIL} when pretraining here)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the draw and the fit (0)")
     add_model_options(p)

@@ -13,6 +13,7 @@ import os
 import zipfile
 from typing import Any
 
+from archmotif.attributes import DEFAULT_DETAIL
 from archmotif.retrieval._cli import add_filter_options
 
 __all__ = ["register"]
@@ -31,7 +32,7 @@ def _mine(graphs: list[Any], args: argparse.Namespace) -> Any:
     from archmotif.mining import mine
 
     return mine(graphs, strategy=args.strategy, max_motif_nodes=args.max_motif_nodes,
-                progress=False, detail=getattr(args, "detail", "op"))  # fmt: skip
+                progress=False, detail=getattr(args, "detail", DEFAULT_DETAIL))  # fmt: skip
 
 
 def _pick(graphs: list[Any], args: argparse.Namespace) -> int:
