@@ -115,7 +115,8 @@ class MotifBag:
         gs = with_detail(graphs, self.detail)
         if not gs:
             raise LearnError("MotifBag.fit needs at least one graph")
-        self._mined = mine(gs, strategy="merge", progress=False, **self.mine_kwargs)
+        self._mined = mine(gs, strategy="merge", progress=False, detail=self.detail,
+                           **self.mine_kwargs)  # fmt: skip
         self._tfidf = MotifTfidf(self._mined.vocabulary).fit(self._mined.macro_graphs)
         return self
 
@@ -195,7 +196,7 @@ class MotifBag:
         bag = cls(mine_kwargs=kwargs, detail=detail)
         if not graphs:
             raise FormatError(f"{p}: motif bag holds no fitted graphs")
-        bag._mined = mine(graphs, strategy="merge", progress=False, **kwargs)
+        bag._mined = mine(graphs, strategy="merge", progress=False, detail=detail, **kwargs)
         if bag._mined.vocabulary.ids != vocab_ids:
             raise FormatError(
                 f"{p}: mining the stored corpus gave another vocabulary than the one recorded "
