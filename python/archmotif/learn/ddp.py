@@ -121,3 +121,11 @@ def parameter_spread(encoder: object) -> float:
     diff = (flat - ref).abs().max().reshape(1)
     dist.all_reduce(diff, op=dist.ReduceOp.MAX)
     return float(diff.item())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    # the entry point this module used to be; it loads datasets, so it lives above the layers
+    raise SystemExit(
+        "archmotif.learn.ddp is no longer an entry point: run "
+        "`torchrun --nproc_per_node=N -m archmotif.experiments.pretrain DATA -o encoder.pt`"
+    )
