@@ -81,6 +81,7 @@ def load_dataset(name: str, *, quick: bool = False) -> list[OpGraph]:
 
 
 def machine() -> str:
+    """The machine a report ran on, in one line (CPU model, threads, OS), for its header."""
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
