@@ -16,8 +16,9 @@ of which archmotif module imports which. What counts as an import of module ``M`
   a package's ``__init__`` that imports its own submodules is not a loop.
 
 ``archmotif._core`` (the Rust extension) is a leaf. The CLI modules that sit beside the
-code they drive (``*/_cli.py``, ``mining/cli.py``) belong to the CLI layer: only
-``archmotif.cli`` imports them.
+code they drive (``*/_cli.py``, ``mining/cli.py``) belong to the CLI layer, with
+``archmotif.cli``, ``cli_inputs`` and ``cli_parser``: they may import any layer, and no
+library module imports them.
 """
 
 from __future__ import annotations
@@ -186,6 +187,8 @@ def test_no_module_imports_a_layer_above_its_own():
 
 
 def test_library_layers_never_name_the_datasets():
+    """The experiment harness's own case of the rule above, said on its own: no module of
+    graph, mining, learn or retrieval imports datasets/ or experiments/, even lazily."""
     graph = import_graph()
     reach = sorted(f"{m} -> {t}" for m, targets in graph.items() if rank(m) < TOP
                    for t in targets if t.split(".")[1] in ("datasets", "experiments"))  # fmt: skip
