@@ -44,9 +44,9 @@ def macro_hash(mg: Any) -> int:
 
 
 def main() -> None:
+    from archmotif.experiments.retrieval_report import make_method
     from archmotif.normalize import normalize_many
     from archmotif.retrieval.index import Index, search
-    from archmotif.retrieval.report import make_method
 
     warnings.simplefilter("ignore")
     mode = sys.argv[1]

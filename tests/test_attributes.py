@@ -55,8 +55,9 @@ def test_bad_attribute_values_raise(bad):
 
 def test_views_tell_kernels_apart_only_with_attributes():
     a, b = convs("k1", "k3"), convs("k3", "k3")
-    assert archmotif.canonical_hash(a) == archmotif.canonical_hash(b)
+    assert archmotif.canonical_hash(a, detail="op") == archmotif.canonical_hash(b, detail="op")
     assert archmotif.canonical_hash(a.view("attrs")) != archmotif.canonical_hash(b.view("attrs"))
+    assert archmotif.canonical_hash(a) != archmotif.canonical_hash(b)  # the default: attrs
     assert a.view("attrs").node_ops() == ["input", "convolution[k1]", "relu", "convolution[k3]"]
 
 
@@ -77,7 +78,7 @@ def test_plain_ids_do_not_depend_on_attributes():
     with_attrs = convs("k1", "k3")
     without = OpGraph.from_edges(["input", "convolution", "relu", "convolution"],
                                  [(0, 1), (1, 2), (2, 3)])  # fmt: skip
-    assert archmotif.canonical_hash(with_attrs) == archmotif.canonical_hash(without)
+    assert archmotif.canonical_hash(with_attrs, detail="op") == archmotif.canonical_hash(without)
 
 
 def test_attributes_survive_json_networkx_and_equality(tmp_path):
@@ -134,6 +135,41 @@ def test_plain_motif_ids_are_those_of_graphs_without_attributes():
     graphs = darts.generate(num_genotypes=3, depths=(5,))
     assert all(g.attrs is not None for g in graphs)
     stripped = [OpGraph(g.ops, g.edges, op_names=g.op_names, name=g.name) for g in graphs]
-    with_attrs = archmotif.mine(graphs, progress=False)
+    with_attrs = archmotif.mine(graphs, detail="op", progress=False)
     assert with_attrs.vocabulary.ids == archmotif.mine(stripped, progress=False).vocabulary.ids
-    assert with_attrs.vocabulary.ids != archmotif.mine(graphs, detail="attrs").vocabulary.ids
+    assert with_attrs.vocabulary.ids != archmotif.mine(graphs, progress=False).vocabulary.ids
+
+
+def test_every_entry_point_takes_graphs_at_the_one_default_level():
+    import inspect
+
+    from archmotif.attributes import DEFAULT_DETAIL
+    from archmotif.cli import _parser
+    from archmotif.retrieval.index import Index
+
+    for f in (archmotif.mine, archmotif.canonical_hash, archmotif.contract):
+        assert inspect.signature(f).parameters["detail"].default == DEFAULT_DETAIL, f
+    assert Index(np.eye(2, dtype=np.float32)).detail == DEFAULT_DETAIL
+    for argv in (["mine", "builtin"], ["info", "builtin"], ["view", "builtin"],
+                 ["index", "build", "builtin", "-o", "i.npz"]):  # fmt: skip
+        assert _parser().parse_args(argv).detail == DEFAULT_DETAIL, argv
+    # and the default does what it says: a graph with attributes is mined with them
+    a, b = convs("k1", "k3"), convs("k3", "k3")
+    assert archmotif.canonical_hash(a) == archmotif.canonical_hash(a, detail=DEFAULT_DETAIL)
+    assert archmotif.mine([a, b], progress=False).detail == DEFAULT_DETAIL
+
+
+def test_every_embedder_takes_graphs_at_the_one_default_level():
+    pytest.importorskip("torch_geometric")
+    from archmotif.attributes import DEFAULT_DETAIL
+    from archmotif.learn.encoder import Encoder
+    from archmotif.learn.gin_regressor import GINRegressor
+    from archmotif.learn.gnn import GNNBaseline
+    from archmotif.learn.motif_bag import MotifBag
+    from archmotif.learn.nar import NARBaseline
+    from archmotif.learn.predictor import Predictor
+    from archmotif.learn.wl import WLBaseline
+
+    for cls in (Encoder, GNNBaseline, NARBaseline, WLBaseline, MotifBag, GINRegressor):
+        assert cls().detail == DEFAULT_DETAIL, cls
+    assert Predictor().encoder.detail == DEFAULT_DETAIL

@@ -143,7 +143,7 @@ def test_a_mined_at_attrs_detail_loads_at_that_detail(tmp_path):
         gs[k] = OpGraph(g.ops, g.edges, op_names=g.op_names, name=g.name, labels=g.labels,
                         node_names=g.node_names, node_flops=g.node_flops, attrs=attrs)  # fmt: skip
     mined = archmotif.mine(gs, detail="attrs", progress=False)
-    plain = archmotif.mine(gs, progress=False)
+    plain = archmotif.mine(gs, detail="op", progress=False)
     mined.save(tmp_path / "a.mined")
     plain.save(tmp_path / "p.mined")
     loaded = archmotif.load_mined(tmp_path / "a.mined")

@@ -18,7 +18,20 @@ def _renumbered(g: OpGraph, rng: np.random.Generator) -> tuple[OpGraph, np.ndarr
     ops = np.empty_like(g.ops)
     ops[perm] = g.ops
     edges = perm[g.edges] if g.num_edges else g.edges
-    return OpGraph(ops, edges, op_names=g.op_names, name=g.name, labels=g.labels), perm
+    attrs = None
+    if g.attrs is not None:  # mined at the default level, attributes included
+        attrs = np.empty_like(g.attrs)
+        attrs[perm] = g.attrs
+    moved = OpGraph(
+        ops,
+        edges,
+        op_names=g.op_names,
+        name=g.name,
+        labels=g.labels,
+        attrs=attrs,
+        attr_names=g.attr_names if attrs is not None else None,
+    )
+    return moved, perm
 
 
 def _vocabulary(m: archmotif.Mined) -> list[tuple]:

@@ -11,6 +11,7 @@ import pytest
 
 import archmotif
 from archmotif import MiningParams, _core
+from archmotif.attributes import DEFAULT_DETAIL, with_detail
 from archmotif.mining import rounds, streaming
 from archmotif.mining.inputs import global_ops
 from archmotif.mining.motifs import MotifVocabulary
@@ -18,7 +19,8 @@ from archmotif.mining.motifs import MotifVocabulary
 
 @pytest.fixture(scope="module")
 def corpus() -> list[archmotif.OpGraph]:
-    return list(archmotif.datasets.load("builtin")[:40])
+    # at the level mine() takes them by default (the shards below are given them as is)
+    return with_detail(archmotif.datasets.load("builtin")[:40], DEFAULT_DETAIL)
 
 
 @pytest.mark.parametrize("cuts", [[], [1], [7, 8, 30], list(range(1, 40))])

@@ -176,7 +176,7 @@ def test_streamed_mining_equals_mining_the_loaded_file(small_corpus, chunks, par
     _same_vocabulary(streamed.vocabulary, whole.vocabulary)
     _same_macros(list(streamed.macro_graphs), whole.macro_graphs)
     assert streamed.macro_graphs[-1].motif_ids == whole.macro_graphs[-1].motif_ids
-    assert list(streamed.graphs) == graphs
+    assert list(streamed.graphs) == [g.view(streamed.detail) for g in graphs]
     assert streamed.context(3, 0, hops=2) == whole.context(3, 0, hops=2)
     assert "streamed from" in repr(streamed)
 

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
                             quick=args.quick, queries=queries)  # fmt: skip
     except FileNotFoundError as e:  # no zoo built yet, or a mistyped corpus path
         raise SystemExit(str(e)) from None
-    from archmotif.retrieval.report import _machine
+    from archmotif.experiments.retrieval_report import machine
     from benches.rewrites.report import write
 
     parts = ["python", "-m", "benches.rewrites", "--dataset", args.dataset, "--methods",
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
              "--seed", str(args.seed),
              "-o", args.output]  # fmt: skip
     parts += ["--quick"] * args.quick + (["--queries", args.queries] if args.queries else [])
-    write(raw, args.output, command=shlex.join(parts), machine=_machine(),
+    write(raw, args.output, command=shlex.join(parts), machine=machine(),
           generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))  # fmt: skip
     print(f"wrote {args.output}")
     failed = [r for run in raw["runs"] for r in run["methods"] if "error" in r]

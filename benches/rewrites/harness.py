@@ -1,7 +1,7 @@
 """The hand-written query benchmark: every query of :data:`~benches.rewrites.queries.QUERIES`
 searches a corpus with every method, scored by
 :func:`archmotif.retrieval.evaluate.evaluate_queries` (the retrieval report's methods,
-made by :func:`archmotif.retrieval.report.make_method`, and its scoring loop).
+made by :func:`archmotif.experiments.retrieval_report.make_method`, and its scoring loop).
 
 Relevance: the query's fine families (``family`` label) and its coarse class
 (``coarse``), each restricted to the labels the corpus holds, so that a corpus without
@@ -68,8 +68,8 @@ def _method_rows(
     method: str, corpus: list[OpGraph], graphs: list[OpGraph], queries: Sequence[Query],
     targets: list[dict[str, set[str]]], seed: int, quick: bool, detail: str,
 ) -> dict[str, Any]:  # fmt: skip
+    from archmotif.experiments.retrieval_report import make_method
     from archmotif.retrieval.evaluate import evaluate_queries
-    from archmotif.retrieval.report import make_method
 
     np.random.seed(seed)
     res = evaluate_queries(make_method(method, quick=quick, detail=detail), corpus, graphs, targets,
@@ -128,7 +128,7 @@ def load_corpus(dataset: str, normalize: bool | None, *, quick: bool = False):
     normalisation (``"raw"``) or not (``"normalised"``), or ``"as stored"`` when this
     archmotif cannot normalise."""
     from archmotif import datasets
-    from archmotif.retrieval.report import load_dataset
+    from archmotif.experiments.retrieval_report import load_dataset
 
     if normalize is not None and "normalize" in inspect.signature(datasets.load).parameters:
         graphs = datasets.load(dataset, normalize=normalize)

@@ -46,6 +46,7 @@ __all__ = [
     "DEFAULT_DETAIL",
     "DETAILS",
     "GROUP_KINDS",
+    "PLAIN_DETAIL",
     "attribute_string",
     "check_detail",
     "group_kind",
@@ -53,11 +54,18 @@ __all__ = [
     "with_detail",
 ]
 
-DETAILS = ("op", "attrs")
-#: The level retrieval, evaluation and the CLI's ``--detail`` take by default: with
-#: attributes, every method gains 0.03-0.07 MAP@20 on the built-in data (docs/retrieval.md;
-#: README "Operator attributes" gives both levels). Files that predate attributes load as
-#: ``"op"`` whatever this says.
+#: The plain level: a graph as it is (its attributes kept beside it, not in its op
+#: names). Viewing at it loses nothing, so the readers (``load_corpus``, ``open_corpus``)
+#: and :meth:`OpGraph.view <archmotif.OpGraph.view>` default to it; files and embedders
+#: that predate attributes are at this level.
+PLAIN_DETAIL = "op"
+DETAILS = (PLAIN_DETAIL, "attrs")
+#: The level every analysis takes by default: ``mine``, ``canonical_hash``,
+#: ``contract``, the encoders and baselines, ``Index``, ``search``, the retrieval report
+#: and the CLI's ``--detail``. With attributes, every retrieval method gains 0.03-0.07
+#: MAP@20 on the built-in data (docs/retrieval.md; README "Operator attributes" gives
+#: both levels). Files that predate attributes load at :data:`PLAIN_DETAIL` whatever
+#: this says.
 DEFAULT_DETAIL = "attrs"
 #: How a convolution groups its channels, and the token each kind writes.
 GROUP_KINDS = {"dense": "", "grouped": "gr", "depthwise": "dw"}

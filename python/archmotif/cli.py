@@ -39,6 +39,7 @@ from archmotif.cli_inputs import (
     check_input,
     read_graphs,
 )
+from archmotif.cli_parser import add_mining_options, command
 from archmotif.errors import ArchmotifError, InvalidArgument
 
 __all__ = ["DEMO_QUERIES", "main"]
@@ -149,65 +150,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_mining_options(p: argparse.ArgumentParser, full: bool = False) -> None:
-    """``--strategy`` and ``--max-motif-nodes``; ``full`` adds ``--min-count``,
-    ``--min-support`` and ``--threads`` (for ``mine``)."""
-    g = p.add_argument_group("mining")
-    g.add_argument(
-        "--strategy",
-        default="merge",
-        choices=["merge", "nar"],
-        help="merge: hierarchical frequent merging (default); nar: the NAR "
-        "paper's sequence segmentation (baseline)",
-    )
-    g.add_argument(
-        "--max-motif-nodes",
-        type=int,
-        default=32,
-        metavar="N",
-        help="largest motif, in operators (2..4096; default 32)",
-    )
-    if full:
-        g.add_argument(
-            "--min-count",
-            type=int,
-            metavar="N",
-            help="a motif needs at least N non-overlapping instances (default 2)",
-        )
-        g.add_argument(
-            "--min-support",
-            type=int,
-            metavar="N",
-            help="a motif needs to occur in at least N graphs (default 1)",
-        )
-        g.add_argument(
-            "--threads",
-            type=int,
-            metavar="N",
-            help="worker threads (default: all cores); the result does not change",
-        )
-
-
-RawDescription = argparse.RawDescriptionHelpFormatter  # keeps the examples' lines
-
-
-def examples(*lines: str) -> str:
-    """The ``examples:`` epilog of a command's ``--help``."""
-    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
-
-
-def _command(sub: Any, name: str, help: str, *lines: str, **kw: Any) -> Any:
-    description = kw.pop("description", help[0].upper() + help[1:] + ".")
-    return sub.add_parser(
-        name,
-        help=help,
-        description=description,
-        epilog=examples(*lines) if lines else None,
-        formatter_class=RawDescription,
-        **kw,
-    )
-
-
 class _Parser(argparse.ArgumentParser):
     """Usage errors in one line (the full usage is one ``--help`` away)."""
 
@@ -231,7 +173,7 @@ def _parser() -> argparse.ArgumentParser:
         help="print library warnings and debug log lines on stderr",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    t = _command(
+    t = command(
         sub,
         "trace",
         "trace a model into an OpGraph JSON file",
@@ -243,7 +185,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("-o", "--output", help="write the graph here (default: print JSON)")
     add_model_options(t)
     t.set_defaults(func=_cmd_trace)
-    i = _command(
+    i = command(
         sub,
         "info",
         "summarise a graph, corpus, dataset or model",
@@ -270,7 +212,7 @@ def _parser() -> argparse.ArgumentParser:
     add_detail_option(i)
     add_model_options(i)
     i.set_defaults(func=_cmd_info)
-    d = _command(
+    d = command(
         sub,
         "demo",
         "the main job on the built-in data: mine, pretrain, index, search",
@@ -279,7 +221,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     d.add_argument("-o", "--output", help="keep the index file here (default: temporary)")
     d.add_argument("--epochs", type=int, default=30, help="graph-level epochs (30)")
-    _add_mining_options(d)
+    add_mining_options(d)
     d.set_defaults(func=_cmd_demo)
     for module in _SUBCOMMAND_MODULES:
         importlib.import_module(module).register(sub)
@@ -287,7 +229,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from archmotif import __version__
+    from archmotif._core import __version__
 
     return __version__
 

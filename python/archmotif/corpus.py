@@ -61,7 +61,7 @@ import numpy as np
 
 from archmotif import _core
 from archmotif.atomic import clean_stale, temp_affixes, write_atomic
-from archmotif.attributes import check_detail, view_name
+from archmotif.attributes import PLAIN_DETAIL, check_detail, view_name
 from archmotif.corpus_schema import bad_header_field, bad_record
 from archmotif.errors import FormatError, GraphError, check_format
 from archmotif.fileread import NpzReader, parse_json
@@ -339,7 +339,7 @@ class CorpusReader(Sequence[OpGraph]):
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, verify: bool = True, detail: str = "op"
+        self, path: str | os.PathLike[str], *, verify: bool = True, detail: str = PLAIN_DETAIL
     ) -> None:
         self.path = os.fspath(path)
         self.detail = check_detail(detail)
@@ -725,7 +725,7 @@ class CorpusReader(Sequence[OpGraph]):
 
 
 def open_corpus(
-    path: str | os.PathLike[str], *, verify: bool = True, detail: str = "op"
+    path: str | os.PathLike[str], *, verify: bool = True, detail: str = PLAIN_DETAIL
 ) -> CorpusReader:
     """Opens a corpus file for reading by index, range or chunk (see
     :class:`CorpusReader`), its graphs at ``detail`` (``"op"`` or ``"attrs"``).
@@ -734,7 +734,7 @@ def open_corpus(
     return CorpusReader(path, verify=verify, detail=detail)
 
 
-def load_corpus(path: str | os.PathLike[str], *, detail: str = "op") -> list[OpGraph]:
+def load_corpus(path: str | os.PathLike[str], *, detail: str = PLAIN_DETAIL) -> list[OpGraph]:
     """Reads a whole corpus file written by :func:`save_corpus`, its graphs at
     ``detail`` (``"op"``: with their attributes, plain op names; ``"attrs"``: the
     op-plus-attributes view). A corrupt, truncated, foreign or newer file raises

@@ -46,7 +46,7 @@ import numpy as np
 
 from archmotif import _core
 from archmotif.atomic import write_atomic
-from archmotif.attributes import check_detail, coerce_attrs, view_arrays
+from archmotif.attributes import PLAIN_DETAIL, check_detail, coerce_attrs, view_arrays
 from archmotif.errors import FormatError, GraphError, LimitError, check_format
 from archmotif.fileread import parse_json, read_regular
 from archmotif.graph_meta import (
@@ -341,13 +341,13 @@ class OpGraph:
         parameter counted at its first reader (read-only)."""
         return None if self._node_params is None else _readonly(self._node_params)
 
-    def view(self, detail: str = "op") -> OpGraph:
+    def view(self, detail: str = PLAIN_DETAIL) -> OpGraph:
         """This graph at a level of detail (:data:`archmotif.attributes.DETAILS`):
         ``"op"`` is the graph itself; ``"attrs"`` a graph whose op names carry the
         attributes (``convolution[k3,s2]``), without ``attrs`` of its own, so viewing it
         again changes nothing. Everything else (edges, names, labels, FLOPs, shapes,
         parameters) is shared."""
-        if check_detail(detail) == "op" or self._attrs is None:
+        if check_detail(detail) == PLAIN_DETAIL or self._attrs is None:
             return self
         ids, names = view_arrays(self._ops, self._op_names, self._attrs, self._attr_names)
         return OpGraph._trusted(ids, self._edges, names, self.name, dict(self.labels),

@@ -114,3 +114,28 @@ def test_pack_unpack_round_trip_and_malformed(toy):
         np.testing.assert_array_equal(a.edges, b.edges)
     with pytest.raises(archmotif.FormatError, match="x.pt"):
         unpack_graphs({**packed, "meta": "{}"}, source="x.pt")
+
+
+def _padded(g: archmotif.OpGraph) -> archmotif.OpGraph:
+    """``g`` with names no node uses in its op table, before and after its own (every
+    op id moves), as a table shared by many graphs has them."""
+    extra = ("aaa_unused", "conv_unused")
+    return archmotif.OpGraph(g.ops + len(extra), g.edges, op_names=extra + g.op_names + ("zzz",),
+                             name=g.name, labels=g.labels)  # fmt: skip
+
+
+def test_op_vocabulary_holds_only_the_ops_nodes_use(toy, small):
+    from archmotif.learn.encoder import Encoder
+
+    compact = [archmotif.OpGraph.from_edges(g.node_ops(), g.edges.T.tolist(), name=g.name,
+                                            labels=g.labels) for g in toy]  # fmt: skip
+    assert all(len(g.op_names) == len(set(g.ops.tolist())) for g in compact)
+    padded = [_padded(g) for g in compact]
+    vocab = OpVocabulary.from_graphs(compact)
+    assert OpVocabulary.from_graphs(padded).names == vocab.names
+    assert vocab.names == sorted({op for g in toy for op in g.node_ops()})
+    assert len(OpVocabulary.from_graphs(padded)) == len(vocab)
+    # so the model is the same size, drawn from the same seed: the same embeddings
+    a = Encoder(**small).fit(compact, seed=0).embed(compact)
+    b = Encoder(**small).fit(padded, seed=0).embed(padded)
+    np.testing.assert_array_equal(a, b)

@@ -39,7 +39,7 @@ def test_two_gloo_ranks_train_what_one_process_trains(tmp_path: Path):
     out = tmp_path / "enc.pt"
     torchrun = Path(sys.executable).with_name("torchrun")
     cmd = [str(torchrun), "--nproc_per_node=2", "--standalone",
-           "-m", "archmotif.learn.ddp", str(corpus), "-o", str(out),
+           "-m", "archmotif.experiments.pretrain", str(corpus), "-o", str(out),
            "--stage1-epochs", "2", "--stage2-epochs", "3", "--batch-size", "8"]  # fmt: skip
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-6000:]

@@ -31,7 +31,7 @@ def test_encoder_fits_and_embeds_at_its_detail_and_keeps_it(nets, small, tmp_pat
 
 
 def test_an_encoder_file_without_detail_reads_as_op(nets, small, tmp_path):
-    Encoder(**small).fit(nets, seed=0).save(tmp_path / "e.pt")
+    Encoder(**small, detail="op").fit(nets, seed=0).save(tmp_path / "e.pt")
     d = encoder_file.read(str(tmp_path / "e.pt"), encoder_file.ENCODER_FORMAT)
     config = json.loads(d["config"])
     del config["detail"]  # as written before operator attributes

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import archmotif
+from archmotif.attributes import DEFAULT_DETAIL
 from archmotif.datasets import load
 from archmotif.errors import LearnError
 from archmotif.learn import encoder_file
@@ -37,7 +38,7 @@ def test_a_loaded_nar_baseline_embeds_unseen_graphs_exactly_as_the_original(fitt
     macros = model._mined.apply(unseen, progress=False)
     assert any((m.motifs < 0).any() for m in macros)
     again = NARBaseline.load(path)
-    assert (again.hidden, again.out, again.detail) == (32, 16, "op")
+    assert (again.hidden, again.out, again.detail) == (32, 16, DEFAULT_DETAIL)
     assert again.stage2_epochs == 2 and again.history == {"stage1": [], "stage2": []}
     np.testing.assert_array_equal(again.embed(unseen), model.embed(unseen))
     assert again.embed([]).shape == (0, 16)

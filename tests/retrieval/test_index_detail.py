@@ -32,8 +32,8 @@ def kernels() -> list[archmotif.OpGraph]:
 
 @pytest.mark.parametrize("make", [WLBaseline, MotifBag], ids=["wl", "motif-bag"])
 def test_only_the_attrs_view_tells_kernel_sizes_apart(kernels, make):
-    plain = make().fit(kernels).embed(kernels)
-    attrs = make(detail="attrs").fit(kernels).embed(kernels)
+    plain = make(detail="op").fit(kernels).embed(kernels)
+    attrs = make().fit(kernels).embed(kernels)  # the default level: attrs
     assert np.allclose(plain[0], plain[1], atol=1e-6)
     assert not np.allclose(attrs[0], attrs[1], atol=1e-3)
 
@@ -54,7 +54,7 @@ def test_an_index_keeps_its_detail_through_its_file(kernels, tmp_path, make):
 
 def test_index_detail_must_agree_with_its_encoder(kernels):
     with pytest.raises(RetrievalError, match="encoder takes graphs at detail='op'"):
-        Index.build(kernels, WLBaseline(), fit=True, detail="attrs")
+        Index.build(kernels, WLBaseline(detail="op"), fit=True, detail="attrs")
     assert Index(np.eye(2), detail="attrs").detail == "attrs"
     with pytest.raises(archmotif.InvalidArgument, match="detail"):
         WLBaseline(detail="full")

@@ -111,7 +111,7 @@ def _cmd_dataset_export(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Adds ``zoo`` and ``dataset`` to the ``archmotif`` command's subparsers."""
-    from archmotif.cli import RawDescription, examples
+    from archmotif.cli_parser import RawDescription, examples
     from archmotif.datasets.zoo import SOURCES
 
     z = sub.add_parser("zoo", help="build or list the real-world architecture zoo")

@@ -10,8 +10,9 @@ which are kept and why; :func:`~archmotif.attributes.attribute_string` spells th
   ``max_pool*_with_indices``, ``avg_pool*``) kernel, stride and dilation.
 - **ONNX**: ``Conv``, ``ConvTranspose``, ``MaxPool`` and ``AveragePool`` of the default
   domain, their attributes with ONNX's defaults (strides and dilations 1, group 1,
-  ``kernel_shape`` from the weight when absent); shapes are inferred only when a
-  grouped convolution needs its channel count or a kernel is not written.
+  ``kernel_shape`` from the weight when absent); the reader's tensor shapes (its one
+  shape inference, which the FLOPs use too) give a grouped convolution its channel
+  count and a kernel that is not written.
 
 Ops are recognised by their ATen or ONNX name, not by archmotif's normalised op name,
 so the two stay independent. A node whose attributes cannot be read (a symbolic
@@ -21,7 +22,7 @@ weight shape, an unusual argument) gets none (``""``) rather than a guess.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from archmotif.attributes import attribute_string, group_kind
@@ -119,19 +120,10 @@ def _onnx_conv(node: Any, a: dict[str, Any], shape: Callable[[str], list[int] | 
     )
 
 
-def onnx_attributes(
-    onnx: Any, model: Any, shapes: dict[str, list[int] | None] | None = None
-) -> list[str]:
+def onnx_attributes(onnx: Any, model: Any, shapes: Mapping[str, list[int] | None]) -> list[str]:
     """The attribute string of every node of ``model``'s graph, in node order;
-    ``shapes``: the static shapes of its tensors, when the caller has inferred them."""
-    from archmotif.frontends.onnx import _inferred, _shapes
-
-    cache: dict[str, Any] = {} if shapes is None else {"shapes": shapes}
-
-    def shape(tensor: str) -> list[int] | None:
-        if "shapes" not in cache:  # shape inference only when a node needs it
-            cache["shapes"] = _shapes(_inferred(onnx, model), model)
-        return cache["shapes"].get(tensor)
+    ``shapes`` maps a tensor name to its static shape (None or absent: unknown)."""
+    shape = shapes.get
 
     out = []
     for node in model.graph.node:

@@ -71,7 +71,15 @@ class OpVocabulary:
 
     @classmethod
     def from_graphs(cls, graphs: Sequence[OpGraph]) -> OpVocabulary:
-        return cls(sorted({n for g in graphs for n in g.op_names}))
+        """The ops some node of ``graphs`` has, sorted by name. Names a graph's
+        ``op_names`` table lists but no node uses are left out: the same graphs give the
+        same vocabulary, and a model the same size, whether their tables are padded (a
+        view or a corpus shares one table among many graphs) or compacted."""
+        used: set[str] = set()
+        for g in graphs:
+            names = g.op_names
+            used.update(names[i] for i in np.unique(g.ops).tolist())
+        return cls(sorted(used))
 
     def __len__(self) -> int:
         return len(self.names) + 1

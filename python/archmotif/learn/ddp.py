@@ -18,15 +18,11 @@ computes for the same global batch: parameters agree with a single-process fit u
 float rounding (the order of gradient summation). Batches with fewer graphs than ranks
 (at most the last one of an epoch) are skipped by every rank alike.
 
-``python -m archmotif.learn.ddp`` is the ``torchrun`` entry point (gloo on CPU, nccl on
-CUDA); only rank 0 writes files and shows progress.
+The ``torchrun`` entry point, which loads a dataset and writes the encoder file, is
+harness: :mod:`archmotif.experiments.pretrain`.
 """
 
 from __future__ import annotations
-
-import argparse
-import os
-from collections.abc import Sequence
 
 import torch
 import torch.distributed as dist
@@ -35,7 +31,6 @@ __all__ = [
     "active",
     "gather",
     "local_range",
-    "main",
     "parameter_spread",
     "rank",
     "world_size",
@@ -128,43 +123,9 @@ def parameter_spread(encoder: object) -> float:
     return float(diff.item())
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``torchrun --nproc_per_node=N -m archmotif.learn.ddp DATA -o encoder.pt``."""
-    p = argparse.ArgumentParser(prog="python -m archmotif.learn.ddp", description=main.__doc__)
-    p.add_argument("data", help="a dataset name ('builtin', 'darts', ...) or a corpus path")
-    p.add_argument("-o", "--output", required=True, help="encoder file (written by rank 0)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--stage1-epochs", type=int, default=10)
-    p.add_argument("--stage2-epochs", type=int, default=60)
-    p.add_argument("--batch-size", type=int, default=32, help="global batch (all ranks)")
-    args = p.parse_args(argv)
-
-    cuda = torch.cuda.is_available()
-    if cuda:
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-    dist.init_process_group(backend="nccl" if cuda else "gloo")
-    try:
-        from archmotif.datasets import load
-        from archmotif.learn.encoder import Encoder
-
-        graphs = load(args.data)
-        enc = Encoder(
-            stage1_epochs=args.stage1_epochs,
-            stage2_epochs=args.stage2_epochs,
-            batch_size=args.batch_size,
-            progress=rank() == 0,
-        ).fit(graphs, seed=args.seed)
-        spread = parameter_spread(enc)
-        if rank() == 0:
-            enc.save(args.output)
-            print(f"rank 0 of {world_size()}: wrote {args.output}; parameters of all ranks "
-                  f"agree to {spread:.1e}")  # fmt: skip
-        if spread > 1e-6:
-            raise RuntimeError(f"ranks ended with different parameters (spread {spread:.1e})")
-    finally:
-        dist.destroy_process_group()
-    return 0
-
-
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    # the entry point this module used to be; it loads datasets, so it lives above the layers
+    raise SystemExit(
+        "archmotif.learn.ddp is no longer an entry point: run "
+        "`torchrun --nproc_per_node=N -m archmotif.experiments.pretrain DATA -o encoder.pt`"
+    )

@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from archmotif.attributes import DETAILS, with_detail
+from archmotif.attributes import DEFAULT_DETAIL, DETAILS, PLAIN_DETAIL, with_detail
 from archmotif.corpus import load_corpus
 from archmotif.errors import FormatError, InvalidArgument, LearnError
 from archmotif.fileread import parse_json
@@ -195,7 +195,7 @@ class Encoder:
         lr: float = 1e-3,
         lower_levels: int = 0,
         bag_weight: float = 1.0,
-        detail: str = "op",
+        detail: str = DEFAULT_DETAIL,
         device: str | torch.device | None = None,
         checkpoint: str | os.PathLike[str] | None = None,
         progress: bool = True,
@@ -499,7 +499,7 @@ class Encoder:
             if not isinstance(config, dict):
                 raise FormatError(f"{p}: encoder settings are not an object")
             config.setdefault("bag_weight", 0.0)  # files from before the hybrid embedding
-            config.setdefault("detail", "op")  # files from before operator attributes
+            config.setdefault("detail", PLAIN_DETAIL)  # files from before operator attributes
             try:
                 config = check_config(config)
             except InvalidArgument as e:

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch_geometric.data import Batch, Data
 
-from archmotif.attributes import check_detail
+from archmotif.attributes import DEFAULT_DETAIL, check_detail
 from archmotif.errors import InvalidArgument, LearnError
 from archmotif.graph import OpGraph
 from archmotif.learn.data import OpVocabulary, op_data
@@ -53,7 +53,7 @@ class GINRegressor:
     def __init__(
         self,
         *,
-        detail: str = "attrs",
+        detail: str = DEFAULT_DETAIL,
         hidden: int = 64,
         steps: int = 300,
         lr: float = 1e-3,

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from archmotif.attributes import DETAILS, check_detail, with_detail
+from archmotif.attributes import DEFAULT_DETAIL, DETAILS, PLAIN_DETAIL, check_detail, with_detail
 from archmotif.errors import FormatError, LearnError
 from archmotif.fileread import parse_json
 from archmotif.graph import OpGraph
@@ -54,7 +54,7 @@ class GNNBaseline:
         use_labels: bool = True,
         batch_size: int = 32,
         lr: float = 1e-3,
-        detail: str = "op",
+        detail: str = DEFAULT_DETAIL,
         device: str | torch.device | None = None,
         progress: bool = True,
         threads: int | None = 1,
@@ -142,14 +142,14 @@ class GNNBaseline:
             s = parse_json(d["settings"], p, "GNN baseline settings")
             names = parse_json(d["op_names"], p, "op names")
             ok = (isinstance(s, dict) and set(s) - {"detail"} == {"conv", "hidden", "out"}
-                  and s["conv"] in ("gcn", "gat") and s.get("detail", "op") in DETAILS
+                  and s["conv"] in ("gcn", "gat") and s.get("detail", PLAIN_DETAIL) in DETAILS
                   and all(type(s[k]) is int and 1 <= s[k] <= 4096 for k in ("hidden", "out"))
                   and isinstance(names, list) and len(names) <= 2**20
                   and all(isinstance(n, str) for n in names))  # fmt: skip
             if not ok:
                 raise ValueError("settings or op names outside the schema")
             model = cls(s["conv"], hidden=s["hidden"], out=s["out"], progress=False,
-                        detail=s.get("detail", "op"))  # fmt: skip
+                        detail=s.get("detail", PLAIN_DETAIL))  # fmt: skip
             model._ops = OpVocabulary(names)
             model._enc = encoder_file.load_module(
                 p, "GNN baseline",

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from archmotif.atomic import write_atomic
-from archmotif.attributes import DETAILS, check_detail, with_detail
+from archmotif.attributes import DEFAULT_DETAIL, DETAILS, PLAIN_DETAIL, check_detail, with_detail
 from archmotif.corpus import load_corpus, save_corpus
 from archmotif.errors import FormatError, InvalidArgument, LearnError, check_format
 from archmotif.fileread import NpzReader, parse_json
@@ -104,7 +104,9 @@ class MotifBag:
 
     name = "motif-bag"
 
-    def __init__(self, *, mine_kwargs: dict[str, Any] | None = None, detail: str = "op") -> None:
+    def __init__(
+        self, *, mine_kwargs: dict[str, Any] | None = None, detail: str = DEFAULT_DETAIL
+    ) -> None:
         self.mine_kwargs = dict(mine_kwargs or {})
         self.detail = check_detail(detail)
         self._mined: Mined | None = None
@@ -113,7 +115,8 @@ class MotifBag:
         gs = with_detail(graphs, self.detail)
         if not gs:
             raise LearnError("MotifBag.fit needs at least one graph")
-        self._mined = mine(gs, strategy="merge", progress=False, **self.mine_kwargs)
+        self._mined = mine(gs, strategy="merge", progress=False, detail=self.detail,
+                           **self.mine_kwargs)  # fmt: skip
         self._tfidf = MotifTfidf(self._mined.vocabulary).fit(self._mined.macro_graphs)
         return self
 
@@ -166,7 +169,7 @@ class MotifBag:
             check_format(p, h, fmt=BAG_FORMAT, newest=BAG_VERSION, kind="motif bag file",
                          versioned="motif bag")  # fmt: skip
             ids, kwargs = h.get("vocab_ids"), h.get("mine_kwargs")
-            detail = h.get("detail", "op")  # files from before operator attributes: "op"
+            detail = h.get("detail", PLAIN_DETAIL)  # files from before operator attributes: "op"
             if detail not in DETAILS:
                 raise FormatError(f"{p}: motif bag header's detail is not one of {DETAILS}")
             if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
@@ -193,7 +196,7 @@ class MotifBag:
         bag = cls(mine_kwargs=kwargs, detail=detail)
         if not graphs:
             raise FormatError(f"{p}: motif bag holds no fitted graphs")
-        bag._mined = mine(graphs, strategy="merge", progress=False, **kwargs)
+        bag._mined = mine(graphs, strategy="merge", progress=False, detail=detail, **kwargs)
         if bag._mined.vocabulary.ids != vocab_ids:
             raise FormatError(
                 f"{p}: mining the stored corpus gave another vocabulary than the one recorded "

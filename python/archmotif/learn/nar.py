@@ -42,7 +42,7 @@ from torch import nn
 from torch_geometric.data import Batch, Data
 from torch_geometric.nn import GCNConv, global_mean_pool
 
-from archmotif.attributes import DETAILS, check_detail, with_detail
+from archmotif.attributes import DEFAULT_DETAIL, DETAILS, check_detail, with_detail
 from archmotif.errors import FormatError, LearnError
 from archmotif.fileread import parse_json
 from archmotif.graph import OpGraph
@@ -109,7 +109,7 @@ class NARBaseline:
         progress: bool = True,
         threads: int | None = 1,
         mine_kwargs: dict | None = None,
-        detail: str = "op",
+        detail: str = DEFAULT_DETAIL,
     ) -> None:
         self.detail = check_detail(detail)
         self.hidden, self.out = hidden, out

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from archmotif.attributes import check_detail
+from archmotif.attributes import DEFAULT_DETAIL, DETAILS, check_detail
 from archmotif.errors import FormatError, InvalidArgument, LearnError
 from archmotif.fileread import parse_json
 from archmotif.graph import OpGraph
@@ -60,7 +60,7 @@ __all__ = ["CONFIG_SCHEMA", "PREDICTOR_FORMAT", "Predictor", "check_targets"]
 
 PREDICTOR_FORMAT = "archmotif.predictor"
 CONFIG_SCHEMA: dict[str, Any] = {
-    "detail": ("op", "attrs"),
+    "detail": DETAILS,
     "features": ("motifs", "graph", "motifs+graph", "motifs+bag", "graph+bag", "motifs+graph+bag"),
     "hidden": (int, 1, 4096),
     "members": (int, 1, 64),
@@ -152,7 +152,7 @@ class Predictor:
             unknown = sorted(set(settings) - set(ENCODER_SCHEMA))
             if unknown:
                 raise InvalidArgument(f"encoder_settings: unknown {unknown}")
-            settings.setdefault("detail", detail or "attrs")
+            settings.setdefault("detail", detail or DEFAULT_DETAIL)
             encoder = Encoder(**settings, device=device, progress=progress, threads=threads)
         elif not isinstance(encoder, Encoder):
             raise InvalidArgument(f"encoder must be an Encoder, a path or None, not {encoder!r}")

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from archmotif.atomic import write_atomic
-from archmotif.attributes import check_detail, with_detail
+from archmotif.attributes import DEFAULT_DETAIL, PLAIN_DETAIL, check_detail, with_detail
 from archmotif.errors import FormatError, InvalidArgument, RetrievalError, check_format
 from archmotif.fileread import NpzReader, parse_json
 from archmotif.graph import OpGraph
@@ -130,7 +130,12 @@ class WLBaseline:
     name = "wl"
 
     def __init__(
-        self, *, iterations: int = 3, n_features: int = 2**14, dim: int = 128, detail: str = "op"
+        self,
+        *,
+        iterations: int = 3,
+        n_features: int = 2**14,
+        dim: int = 128,
+        detail: str = DEFAULT_DETAIL,
     ) -> None:
         # upper bounds too: a file's parameters come through here (see load)
         for arg, value, low, high in (
@@ -245,7 +250,7 @@ class WLBaseline:
                          versioned="WL baseline")  # fmt: skip
             try:
                 model = cls(iterations=h["iterations"], n_features=h["n_features"], dim=h["dim"],
-                            detail=h.get("detail", "op"))  # fmt: skip
+                            detail=h.get("detail", PLAIN_DETAIL))  # fmt: skip
             except (KeyError, RetrievalError, InvalidArgument) as e:
                 raise FormatError(f"{p}: bad WL baseline parameters ({e})") from None
             # the declared sizes are checked against the members before they are read

@@ -7,10 +7,11 @@ Op names, not op ids, define motifs: a motif's canonical id depends only on its
 op names and edges, so ids agree across corpora, runs, machines and thread
 counts, and change only with a major version of archmotif.
 
-``detail`` (``"op"``, the default, or ``"attrs"``) picks the level of detail every
-graph is taken at (:mod:`archmotif.attributes`): at ``"attrs"`` a 1x1 and a 3x3
-convolution are different ops (``convolution[k1]``, ``convolution[k3]``); at ``"op"``
-the ids are the ones archmotif always gave.
+``detail`` (``"attrs"``, the default :data:`~archmotif.attributes.DEFAULT_DETAIL`, or
+``"op"``) picks the level of detail every graph is taken at (:mod:`archmotif.attributes`):
+at ``"attrs"`` a 1x1 and a 3x3 convolution are different ops (``convolution[k1]``,
+``convolution[k3]``); at ``"op"`` the ids are the ones archmotif always gave. A graph
+without attributes is the same at both levels.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from archmotif import _core
-from archmotif.attributes import check_detail
+from archmotif.attributes import DEFAULT_DETAIL, check_detail
 from archmotif.errors import GraphError, InvalidArgument, LimitError
 from archmotif.graph import OpGraph
 from archmotif.mining.inputs import as_graphs, global_ops, progress_bar
@@ -126,7 +127,7 @@ def mine(
     shards: int | None = None,
     chunk_nodes: int | None = None,
     chunk_graphs: int | None = None,
-    detail: str = "op",
+    detail: str = DEFAULT_DETAIL,
     **mining_params: int,
 ) -> Mined:
     """Mines the motifs that repeat across ``graphs`` and contracts every graph.
@@ -163,9 +164,10 @@ def mine(
     ``graphs`` and ``macro_graphs`` of the result are then read lazily from the
     file. See :mod:`archmotif.mining.streaming` (``strategy="merge"`` only).
 
-    ``detail="attrs"`` mines the op-plus-attributes view of every graph
+    ``detail="attrs"`` (the default) mines the op-plus-attributes view of every graph
     (:meth:`OpGraph.view`; a corpus file gives it without tracing again): the result's
-    ``graphs`` are those views, and :meth:`Mined.apply` views new graphs the same way.
+    ``graphs`` are those views, and :meth:`Mined.apply` views new graphs the same way;
+    ``detail="op"`` mines the plain ops, attributes ignored.
     """
     detail = check_detail(detail)
     if strategy not in STRATEGIES:
@@ -296,7 +298,7 @@ def _mine_streamed(
     return Mined._streamed(core, reader, names, vocabulary, bounds, params, detail)
 
 
-def canonical_hash(graph: OpGraph, *, detail: str = "op") -> int:
+def canonical_hash(graph: OpGraph, *, detail: str = DEFAULT_DETAIL) -> int:
     """The canonical 128-bit id of ``graph``: equal for two graphs exactly when
     they are isomorphic, respecting op names and edge direction (up to a
     negligible chance of a 128-bit hash collision), at ``detail`` (``"attrs"``: the
@@ -311,7 +313,7 @@ def canonical_hash(graph: OpGraph, *, detail: str = "op") -> int:
 
 
 def contract(
-    graph: OpGraph, partition: Sequence[int] | np.ndarray, *, detail: str = "op"
+    graph: OpGraph, partition: Sequence[int] | np.ndarray, *, detail: str = DEFAULT_DETAIL
 ) -> MacroGraph:
     """Contracts ``graph`` (at ``detail``) by a user partition (an integer group per
     node). Each group becomes a macro node carrying the canonical id of its induced

@@ -22,6 +22,7 @@ from contextlib import redirect_stdout
 from typing import Any
 
 from archmotif.atomic import write_atomic
+from archmotif.attributes import DEFAULT_DETAIL
 
 __all__ = ["GRAPHS_LISTED", "SUMMARY_FORMAT", "mined_summary", "print_summary", "register"]
 
@@ -135,7 +136,7 @@ def mine_with_progress(graphs: Any, args: argparse.Namespace, **kw: Any) -> tupl
         strategy=args.strategy,
         max_motif_nodes=args.max_motif_nodes,
         progress=sys.stderr.isatty(),
-        detail=getattr(args, "detail", "op"),
+        detail=getattr(args, "detail", DEFAULT_DETAIL),
         **opts,
         **kw,
     )
@@ -176,10 +177,10 @@ def _cmd_mine(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Adds ``mine`` to the ``archmotif`` command's subparsers."""
-    from archmotif.cli import _add_mining_options, _command
     from archmotif.cli_inputs import INPUT_HELP, add_detail_option, add_model_options
+    from archmotif.cli_parser import add_mining_options, command
 
-    mi = _command(
+    mi = command(
         sub,
         "mine",
         "mine the motifs of graphs, corpora, datasets or models",
@@ -209,7 +210,7 @@ def register(sub: Any) -> None:
         help="stream one corpus file in chunks of this many operators "
         "(bounded memory, same result)",
     )
-    _add_mining_options(mi, full=True)
+    add_mining_options(mi, full=True)
     add_detail_option(mi)
     add_model_options(mi)
     mi.set_defaults(func=_cmd_mine)

@@ -24,7 +24,7 @@ __all__ = ["as_graphs", "global_ops", "progress_bar"]
 
 
 def as_graphs(
-    graphs: OpGraph | Iterable[OpGraph] | str | os.PathLike[str], detail: str = "op"
+    graphs: OpGraph | Iterable[OpGraph] | str | os.PathLike[str], detail: str
 ) -> list[OpGraph]:
     """``graphs`` (one graph, many, or a corpus path) as a list at ``detail``
     (:mod:`archmotif.attributes`)."""

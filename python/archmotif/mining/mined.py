@@ -23,7 +23,7 @@ import numpy as np
 
 from archmotif import _core
 from archmotif.atomic import write_atomic
-from archmotif.attributes import DETAILS
+from archmotif.attributes import DETAILS, PLAIN_DETAIL
 from archmotif.errors import ArchmotifError, FormatError
 from archmotif.fileread import parse_json, read_regular
 from archmotif.graph import OpGraph
@@ -51,7 +51,7 @@ class Mined:
         macros: list[tuple[np.ndarray, ...]],
         strategy: str,
         params: MiningParams,
-        detail: str = "op",
+        detail: str,
     ) -> None:
         self._core = core
         self.detail = detail
@@ -74,7 +74,7 @@ class Mined:
         vocabulary: MotifVocabulary,
         bounds: list[tuple[int, int]],
         params: MiningParams,
-        detail: str = "op",
+        detail: str,
     ) -> Mined:
         """A result mined from a corpus file a chunk at a time: ``graphs`` is the
         open :class:`~archmotif.corpus.CorpusReader` and ``macro_graphs`` are
@@ -171,15 +171,15 @@ class Mined:
     def __repr__(self) -> str:
         if self.streamed:
             return (
-                f"Mined(strategy={self.strategy!r}, graphs={len(self.graphs)}, "
-                f"motifs={len(self.vocabulary)}, streamed from {self.graphs.path!r})"  # type: ignore[attr-defined]
+                f"Mined(strategy={self.strategy!r}, detail={self.detail!r}, "
+                f"graphs={len(self.graphs)}, motifs={len(self.vocabulary)}, "
+                f"streamed from {self.graphs.path!r})"  # type: ignore[attr-defined]
             )
         n = sum(g.num_nodes for g in self.graphs)
         m = sum(mg.num_nodes for mg in self.macro_graphs)
         red = n / m if m else 1.0
-        detail = "" if self.detail == "op" else f", detail={self.detail!r}"
         return (
-            f"Mined(strategy={self.strategy!r}{detail}, graphs={len(self.graphs)}, "
+            f"Mined(strategy={self.strategy!r}, detail={self.detail!r}, graphs={len(self.graphs)}, "
             f"motifs={len(self.vocabulary)}, nodes {n} -> {m} macro nodes, reduction {red:.1f}x)"
         )
 
@@ -229,7 +229,7 @@ def _decode(data: bytes, p: str) -> Mined:
         params = MiningParams(**dict(pairs))
     except ArchmotifError as e:
         raise FormatError(f"{p}: bad mining parameters ({e})") from None
-    detail = extra.get("detail", "op")
+    detail = extra.get("detail", PLAIN_DETAIL)
     if detail not in DETAILS:
         raise FormatError(f"{p}: mined file metadata names detail {detail!r:.40}")
     names = list(core.op_names)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from archmotif.attributes import DEFAULT_DETAIL, DETAILS
 from archmotif.errors import InvalidArgument
 
 __all__ = ["register"]
@@ -96,8 +97,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Adds ``predict`` to the ``archmotif`` command's subparsers."""
-    from archmotif.cli import RawDescription, examples
     from archmotif.cli_inputs import INPUT_HELP, add_model_options
+    from archmotif.cli_parser import RawDescription, examples
 
     p = sub.add_parser(
         "predict",
@@ -137,9 +138,9 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--detail",
         default=None,
-        choices=["op", "attrs"],
+        choices=DETAILS,
         help="op, or op plus attributes: the level of detail of the graphs (default: the "
-        "encoder's; attrs when pretraining here)",
+        f"encoder's; {DEFAULT_DETAIL} when pretraining here)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the draw and the fit (0)")
     add_model_options(p)

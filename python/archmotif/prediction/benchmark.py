@@ -28,6 +28,7 @@ import numpy as np
 
 from archmotif.atomic import write_atomic
 from archmotif.errors import InvalidArgument
+from archmotif.experiments.retrieval_report import machine
 from archmotif.graph import OpGraph
 from archmotif.prediction.methods import METHODS, make_methods
 
@@ -99,7 +100,7 @@ def run_benchmark(
         "pretrain_wall_s": cost.get("pretrain_wall_s"),
         "pretrain_cpu_s": cost.get("pretrain_cpu_s"),
         "encoder_file": None if encoder is None else os.fspath(encoder),
-        "machine": _machine(),
+        "machine": machine(),
     }
     rows: list[dict[str, Any]] = []
     # seeds outside sizes: a run stopped early still has every size at the first seeds;
@@ -162,9 +163,3 @@ def _one(
         f"rho {r['spearman_rho']:.3f} (fit {fit_s:.1f} s, predict {predict_s:.1f} s)"
     )
     return {**head, **r, "fit_s": fit_s, "predict_s": predict_s}
-
-
-def _machine() -> str:
-    from archmotif.retrieval.report import _machine as machine
-
-    return machine()

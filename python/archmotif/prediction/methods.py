@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from archmotif.attributes import DEFAULT_DETAIL
 from archmotif.graph import OpGraph
 from archmotif.mining import canonical_hash
 
@@ -82,7 +83,7 @@ class FeatureRegressor:
         self._fitted: Any = None
 
     def _x(self, graphs: Sequence[OpGraph]) -> np.ndarray:
-        hashes = [canonical_hash(g, detail="attrs") for g in graphs]
+        hashes = [canonical_hash(g, detail=DEFAULT_DETAIL) for g in graphs]
         todo: dict[int, OpGraph] = {}
         for h, g in zip(hashes, graphs, strict=True):
             if h not in self._memo:
@@ -114,13 +115,13 @@ class FeatureRegressor:
 
 
 def _op_histogram(space: list[OpGraph]) -> Callable[[list[OpGraph]], np.ndarray]:
-    names = sorted({n for g in space for n in g.view("attrs").op_names})
+    names = sorted({n for g in space for n in g.view(DEFAULT_DETAIL).op_names})
     col = {n: i for i, n in enumerate(names)}
 
     def featurise(graphs: list[OpGraph]) -> np.ndarray:
         out = np.zeros((len(graphs), len(names)))
         for r, g in enumerate(graphs):
-            for op, c in g.view("attrs").op_counts().items():
+            for op, c in g.view(DEFAULT_DETAIL).op_counts().items():
                 if op in col:
                     out[r, col[op]] = c
         return out
@@ -152,8 +153,8 @@ def make_methods(
         raise InvalidArgument(f"unknown methods {unknown}; choose from {', '.join(METHODS)}")
     seen: dict[int, OpGraph] = {}
     for g in space:
-        seen.setdefault(canonical_hash(g, detail="attrs"), g)
-    distinct = list(seen.values())  # raw graphs: the encoders view them at attrs
+        seen.setdefault(canonical_hash(g, detail=DEFAULT_DETAIL), g)
+    distinct = list(seen.values())  # raw graphs: the encoders view them at DEFAULT_DETAIL
     cost: dict[str, float] = {"distinct": float(len(distinct))}
     epochs = {"stage1_epochs": 2, "stage2_epochs": 2} if quick else {}
     out: dict[str, Any] = {}
@@ -165,7 +166,7 @@ def make_methods(
             if "pretrained" not in encoders and encoder is not None:
                 encoders["pretrained"] = Encoder.load(encoder, progress=False)
             elif "pretrained" not in encoders:
-                enc = Encoder(detail="attrs", **epochs, progress=False)
+                enc = Encoder(detail=DEFAULT_DETAIL, **epochs, progress=False)
                 encoders["pretrained"] = enc.fit(distinct, seed=0)
                 cost["pretrain_wall_s"] = time.perf_counter() - t
                 cost["pretrain_cpu_s"] = time.process_time() - c
@@ -174,16 +175,16 @@ def make_methods(
         elif name in ("ours-no-pretrain", "ours-graph-no-pretrain"):
             if "random" not in encoders:
                 encoders["random"] = Encoder(
-                    detail="attrs", stage1_epochs=0, stage2_epochs=0, progress=False
+                    detail=DEFAULT_DETAIL, stage1_epochs=0, stage2_epochs=0, progress=False
                 )
                 encoders["random"].fit(distinct, seed=0)
             features = "graph" if name == "ours-graph-no-pretrain" else "motifs"
             out[name] = Predictor(encoders["random"], features=features, **head)
         elif name == "motif-bag-ridge":
-            bag = MotifBag(detail="attrs").fit(distinct)
+            bag = MotifBag(detail=DEFAULT_DETAIL).fit(distinct)
             out[name] = FeatureRegressor(name, bag.embed, "ridge")
         elif name == "wl-ridge":
-            wl = WLBaseline(detail="attrs").fit(distinct)
+            wl = WLBaseline(detail=DEFAULT_DETAIL).fit(distinct)
             out[name] = FeatureRegressor(name, wl.embed, "ridge")
         elif name == "ophist-gbm":
             out[name] = FeatureRegressor(name, _op_histogram(space), "gbm")

@@ -9,7 +9,7 @@
   hold); per log-spaced cost bucket with ``--buckets FIELD``; the front of (similarity,
   cost) with ``--pareto [FIELD]``;
 - ``archmotif eval --datasets ... --methods ... -o docs/retrieval.md [--quick]``: the
-  comparison report (:mod:`archmotif.retrieval.report`); ``--detail attrs`` runs every
+  comparison report (:mod:`archmotif.experiments.retrieval_report`); ``--detail attrs`` runs every
   method on the op-plus-attributes view.
 
 Heavy imports (torch, the methods) happen inside the commands.
@@ -41,8 +41,8 @@ def _csv(text: str) -> list[str]:
 
 def _cmd_index_build(args: argparse.Namespace) -> int:
     from archmotif.cli_inputs import read_graphs
+    from archmotif.experiments.retrieval_report import make_method
     from archmotif.retrieval.index import Index
-    from archmotif.retrieval.report import make_method
 
     graphs = read_graphs(args.corpus, args)
     method = make_method(args.method, detail=args.detail)
@@ -179,7 +179,7 @@ def _cmd_eval_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from archmotif.retrieval.report import run_report
+    from archmotif.experiments.retrieval_report import run_report
 
     if args.task == "predict":
         return _cmd_eval_predict(args)
@@ -215,8 +215,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Adds ``index``, ``search`` and ``eval`` to the ``archmotif`` command's subparsers."""
-    from archmotif.cli import RawDescription, examples
     from archmotif.cli_inputs import INPUT_HELP, add_detail_option, add_model_options
+    from archmotif.cli_parser import RawDescription, examples
 
     ix = sub.add_parser("index", help="build a retrieval index file")
     isub = ix.add_subparsers(dest="index_command", required=True)

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from archmotif.atomic import write_atomic
-from archmotif.attributes import check_detail
+from archmotif.attributes import DEFAULT_DETAIL, PLAIN_DETAIL, check_detail
 from archmotif.errors import FormatError, RetrievalError, check_format
 from archmotif.fileread import NpzReader, parse_json
 from archmotif.graph import OpGraph
@@ -108,7 +108,8 @@ class Index:
     (dicts of str to str, e.g. ``name``, ``family``) and optionally the encoder that made
     them, so that :func:`search` can embed a new model the same way. ``detail`` is the
     level of detail the graphs were taken at: the encoder's (its ``detail``), or
-    ``detail=`` for embeddings without an encoder (default ``"op"``)."""
+    ``detail=`` for embeddings without an encoder (default
+    :data:`~archmotif.attributes.DEFAULT_DETAIL`)."""
 
     def __init__(
         self,
@@ -275,7 +276,7 @@ class Index:
         if h.get("encoder") is not None:
             encoder = _encoder_from_bytes(p, h["encoder"], arrays.get("encoder"))
         try:
-            index = cls(emb, h["metadata"], encoder=encoder, detail=h.get("detail", "op"))
+            index = cls(emb, h["metadata"], encoder=encoder, detail=h.get("detail", PLAIN_DETAIL))
         except (RetrievalError, ValueError) as e:
             raise FormatError(f"{p}: {e}") from None
         # the stored rows were normalised when saved; normalising again would move them
@@ -305,10 +306,11 @@ def _header(p: str, raw: np.ndarray) -> dict[str, Any]:
 
 def _detail_of(encoder: Any, detail: str | None) -> str:
     """The level of detail of an index of ``encoder``'s embeddings: the encoder's own
-    (``"op"`` for one without attributes support), which ``detail``, when given, must be."""
-    own = None if encoder is None else check_detail(getattr(encoder, "detail", "op"))
+    (``"op"`` for one without attributes support), which ``detail``, when given, must be;
+    without an encoder, ``detail`` or :data:`~archmotif.attributes.DEFAULT_DETAIL`."""
+    own = None if encoder is None else check_detail(getattr(encoder, "detail", PLAIN_DETAIL))
     if detail is None:
-        return own or "op"
+        return own or DEFAULT_DETAIL
     detail = check_detail(detail)
     if own is not None and own != detail:
         raise RetrievalError(
@@ -359,7 +361,7 @@ def _as_graph(query: Any) -> OpGraph:
         text = os.fspath(query)
         if os.path.isfile(text):
             if text.endswith(".onnx"):
-                from archmotif import from_onnx
+                from archmotif.frontends.onnx import from_onnx
 
                 return from_onnx(text)
             if text.endswith(".json"):
@@ -367,7 +369,7 @@ def _as_graph(query: Any) -> OpGraph:
             raise RetrievalError(f"{text}: a query file must be an ONNX (.onnx) or OpGraph .json")
         if text.endswith((".onnx", ".json")):
             raise FileNotFoundError(f"{text}: no such file")
-    from archmotif import trace  # a model name or an nn.Module; imports torch
+    from archmotif.frontends.torch_export import trace  # imports torch
 
     return trace(query)
 

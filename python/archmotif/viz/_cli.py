@@ -13,6 +13,7 @@ import os
 import zipfile
 from typing import Any
 
+from archmotif.attributes import DEFAULT_DETAIL
 from archmotif.retrieval._cli import add_filter_options
 
 __all__ = ["register"]
@@ -31,7 +32,7 @@ def _mine(graphs: list[Any], args: argparse.Namespace) -> Any:
     from archmotif.mining import mine
 
     return mine(graphs, strategy=args.strategy, max_motif_nodes=args.max_motif_nodes,
-                progress=False, detail=getattr(args, "detail", "op"))  # fmt: skip
+                progress=False, detail=getattr(args, "detail", DEFAULT_DETAIL))  # fmt: skip
 
 
 def _pick(graphs: list[Any], args: argparse.Namespace) -> int:
@@ -164,9 +165,9 @@ def _cmd_plot_search(args: argparse.Namespace) -> int:
 
 
 def _mining_options(p: argparse.ArgumentParser) -> None:
-    from archmotif.cli import _add_mining_options
+    from archmotif.cli_parser import add_mining_options
 
-    _add_mining_options(p)
+    add_mining_options(p)
 
 
 def _image_options(p: argparse.ArgumentParser) -> None:
@@ -178,8 +179,8 @@ def _image_options(p: argparse.ArgumentParser) -> None:
 
 def register(sub: Any) -> None:
     """Adds ``view`` and ``plot`` to the ``archmotif`` command's subparsers."""
-    from archmotif.cli import RawDescription, examples
     from archmotif.cli_inputs import INPUT_HELP, add_detail_option, add_model_options
+    from archmotif.cli_parser import RawDescription, examples
 
     v = sub.add_parser(
         "view",

@@ -181,7 +181,7 @@ def _safe_json(payload: dict) -> str:
 
 def viewer_html(mg: MacroGraph, *, strategy: str = "", title: str | None = None) -> str:
     """The viewer page of ``mg`` as a string (UTF-8 text, self-contained)."""
-    from archmotif import __version__
+    from archmotif._core import __version__
 
     payload = viewer_payload(mg, strategy=strategy, title=title)
     script, css = _asset("viewer_layout.js") + "\n" + _asset("viewer.js"), _asset("viewer.css")

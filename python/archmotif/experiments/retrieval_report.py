@@ -30,11 +30,13 @@ from typing import Any
 import numpy as np
 
 from archmotif.attributes import DEFAULT_DETAIL
+from archmotif.datasets import darts, load
 from archmotif.errors import RetrievalError
+from archmotif.experiments.retrieval_markdown import write_report
 from archmotif.graph import OpGraph
 from archmotif.retrieval.evaluate import EvalResult, evaluate
 
-__all__ = ["METHODS", "PAPER", "load_dataset", "make_method", "run_report"]
+__all__ = ["METHODS", "load_dataset", "machine", "make_method", "run_report"]
 
 # name -> (module, class, constructor arguments)
 METHODS: dict[str, tuple[str, str, dict[str, Any]]] = {
@@ -48,26 +50,6 @@ METHODS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "motif-bag": ("archmotif.learn.motif_bag", "MotifBag", {}),
 }
 
-# Pei et al., ICLR 2024, Tables 1-2 (@20, @50, @100). Their data, labels and protocol
-# differ from ours (see the research notes): reference only, not comparable.
-PAPER: dict[str, dict[str, dict[str, tuple[float, float, float]]]] = {
-    "real": {
-        "GCN": {"MRR": (0.737, 0.745, 0.774), "MAP": (0.598, 0.560, 0.510),
-                "NDCG": (0.686, 0.672, 0.628)},
-        "GAT": {"MRR": (0.756, 0.776, 0.787), "MAP": (0.542, 0.541, 0.538),
-                "NDCG": (0.610, 0.598, 0.511)},
-        "NAR": {"MRR": (0.825, 0.826, 0.826), "MAP": (0.593, 0.577, 0.545),
-                "NDCG": (0.705, 0.692, 0.678)},
-    },
-    "nas": {
-        "GCN": {"MRR": (1.0, 1.0, 1.0), "MAP": (0.927, 0.854, 0.858),
-                "NDCG": (0.953, 0.902, 0.906)},
-        "GAT": {"MRR": (1.0, 1.0, 1.0), "MAP": (0.941, 0.899, 0.901),
-                "NDCG": (0.961, 0.933, 0.935)},
-        "NAR": {"MRR": (1.0, 1.0, 1.0), "MAP": (0.952, 0.932, 0.935),
-                "NDCG": (0.969, 0.960, 0.958)},
-    },
-}  # fmt: skip
 _QUICK_EPOCH_ARGS = ("epochs", "stage1_epochs", "stage2_epochs", "motif_epochs", "graph_epochs")
 QUICK_DARTS_GENOTYPES = 12
 
@@ -93,20 +75,13 @@ def make_method(name: str, *, quick: bool = False, detail: str = DEFAULT_DETAIL)
 def load_dataset(name: str, *, quick: bool = False) -> list[OpGraph]:
     """A dataset by name or corpus path (``archmotif.datasets.load``); under ``quick``
     the DARTS set has ``QUICK_DARTS_GENOTYPES`` genotypes (5 depths each) instead of 100."""
-    from archmotif import datasets
-
     if name == "darts" and quick:
-        from archmotif.datasets import darts
-
         return darts.generate(num_genotypes=QUICK_DARTS_GENOTYPES)
-    return datasets.load(name)
+    return load(name)
 
 
-def _paper_key(dataset: str) -> str:
-    return "nas" if "darts" in dataset or "nas" in dataset else "real"
-
-
-def _machine() -> str:
+def machine() -> str:
+    """The machine a report ran on, in one line (CPU model, threads, OS), for its header."""
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -135,8 +110,6 @@ def run_report(
     (dataset, protocol, method, seed): the :class:`EvalResult` as a dict plus
     ``dataset`` and ``detail`` (every method takes the graphs at ``detail``), or
     ``{"dataset", "protocol", "method", "seed", "detail", "error"}``."""
-    from archmotif.retrieval.report_markdown import write_report
-
     missing: dict[str, str] = {}
     for m in methods:
         try:
@@ -180,7 +153,7 @@ def run_report(
         variant=variant,
         quick=quick,
         command=command,
-        machine=_machine(),
+        machine=machine(),
         total_seconds=time.perf_counter() - started,
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )
