@@ -101,7 +101,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     for g in graphs[: args.top]:
         print(_summary(g))
         if args.modules:
-            from archmotif.module_table import format_module_table
+            from archmotif.viz.module_table import format_module_table
 
             print(format_module_table(g, args.depth))
     if len(graphs) > args.top:

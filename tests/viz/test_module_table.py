@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archmotif import OpGraph
-from archmotif.module_table import format_module_table, module_rows
+from archmotif.viz.module_table import format_module_table, module_rows
 
 
 def _graph(**meta: object) -> OpGraph:
