@@ -114,3 +114,19 @@ def test_onnx_grouping_read_from_the_input_when_the_weight_is_not_in_the_file():
 def test_an_unreadable_onnx_attribute_gives_no_attributes_not_an_error():
     g = _onnx([helper.make_node("MaxPool", ["x"], ["y"])], {})  # kernel_shape missing
     assert g.node_ops() == ["input", "max_pool"] and g.node_attrs() == ["", ""]
+
+
+def test_a_size_preserving_pool_reads_as_the_adaptive_pool_it_was_exported_from():
+    """``AdaptiveAvgPool2d((7, 7))`` of a 7x7 input (VGG, AlexNet at 224x224) exports as
+    a 1x1 ``AveragePool`` at stride 1: it must read as the traced adaptive pool, with no
+    attributes, or the ONNX twin of a VGG is a different graph."""
+    g = _onnx(
+        [
+            helper.make_node("AveragePool", ["x"], ["p"], kernel_shape=[1, 1]),
+            helper.make_node("MaxPool", ["p"], ["q"], kernel_shape=[1, 1], strides=[2, 2]),
+        ],
+        {},
+    )
+    assert g.node_attrs() == ["", "", "k1,s2"]
+    traced = attrs_of(nn.Sequential(nn.AdaptiveAvgPool2d(7), nn.AvgPool2d(1, 1)), (1, 8, 7, 7))
+    assert traced == ["", ""]

@@ -74,10 +74,20 @@ def _torch_conv(a: dict[str, Any], name: str) -> str:
     )
 
 
+def _pool_string(kernel: Any, stride: Any, dilation: Any) -> str:
+    """A windowed pool's attributes; none for a 1-wide window at stride 1, which
+    preserves the size as an adaptive pool to the same size does (an adaptive pool
+    has no window to record, and exporters write ``adaptive_avg_pool2d(x, (7, 7))`` of
+    a 7x7 input as a 1x1 ``AveragePool``: both must read the same)."""
+    if all(k == 1 for k in kernel) and all(s == 1 for s in stride):
+        return ""
+    return attribute_string(kernel, stride=stride, dilation=dilation)
+
+
 def _torch_pool(a: dict[str, Any]) -> str:
     kernel = _ints(a["kernel_size"])
     stride = _ints(a.get("stride") or kernel)  # [] (the default) is the kernel
-    return attribute_string(kernel, stride=stride, dilation=_ints(a.get("dilation", 1)))
+    return _pool_string(kernel, stride, _ints(a.get("dilation", 1)))
 
 
 def torch_attributes(node: Any) -> str:
@@ -137,8 +147,8 @@ def onnx_attributes(onnx: Any, model: Any, shapes: Mapping[str, list[int] | None
                 out.append(_onnx_conv(node, a, shape))
             else:
                 n = len(a["kernel_shape"])
-                out.append(attribute_string(a["kernel_shape"], stride=a.get("strides") or [1] * n,
-                                            dilation=a.get("dilations") or [1] * n))  # fmt: skip
+                out.append(_pool_string(list(a["kernel_shape"]), list(a.get("strides") or [1] * n),
+                                        list(a.get("dilations") or [1] * n)))  # fmt: skip
         except Exception as e:  # a malformed attribute: no guess
             _log.debug("no attributes for ONNX node %s: %s: %s", node.name, type(e).__name__, e)
             out.append("")
