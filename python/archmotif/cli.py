@@ -68,7 +68,10 @@ DEMO_QUERIES = (
 
 
 def _summary(g: Any) -> str:
-    top = ", ".join(f"{op} {c}" for op, c in g.op_counts().most_common(4))
+    counts = g.op_counts()
+    top = ", ".join(f"{op} {c}" for op, c in counts.most_common(4))
+    if len(counts) > 4:
+        top += f", +{len(counts) - 4} more ops"
     return f"{g.name or '<unnamed>'}: {g.num_nodes} nodes, {g.num_edges} edges ({top})"
 
 
