@@ -10,8 +10,10 @@ canonicalised so far) is shared by the chunks in turn. A round is one pass: each
 chunk is read, resumed from its state, its candidates found again (not counted: they
 were counted before the state was written), the ranked rules applied and committed,
 the next round's candidates counted, and its new state written beside
-the old one; the old one goes when the coordinator commits the round (a round whose
-rules fell below the thresholds is redone from the old states). So every round reads
+the old one; the old one goes when the coordinator commits the round (the round is
+redone from the old states only when a rule that fell below the thresholds had
+claimed a merge somewhere, ``_core.settle``; a rule that claimed nothing changed
+nothing, so the pass stands). So every round reads
 and writes each chunk once, where replaying every level decided so far cost about
 ``L²`` level passes for ``L`` levels. One last pass folds every chunk's vocabulary
 statistics into one running result (``_core.merge_results``) without macro graphs.
@@ -82,6 +84,9 @@ class StreamedShards:
         check: Callable[[int, int], None] | None = None,
     ) -> None:
         self._reader, self._names, self._bounds = reader, names, list(bounds)
+        # The shared engine is a cache of canonical forms and candidate unions; the
+        # rules a pass commits into it before the round is settled are never read
+        # (the result's engine is built from the settled levels, ``_core.assemble``).
         self._params, self._threads, self._check = params, threads, check
         self._engine = _core.MiningEngine(names)
         self._dir = tempfile.mkdtemp(prefix="archmotif-stream-")

@@ -15,7 +15,8 @@
 //! 4. merges that would make the contracted graph cyclic (a fragment that is
 //!    not convex, or two fragments that reach each other) are undone, so every
 //!    macro graph of a DAG is a DAG; rules left below `min_count` after
-//!    application are dropped and the round re-applied without them.
+//!    application are dropped and the round re-applied without them, unless
+//!    none of them claimed a merge ([`crate::shard::settle`]).
 //!
 //! Fragments of a graph's first partition are numbered by the canonical rank of
 //! their node ([`crate::order`]) and every tie below is broken by fragment index,
@@ -72,6 +73,17 @@ impl Partition {
     pub(crate) fn nodes_of(&self, f: u32) -> &[u32] {
         &self.nodes[self.offsets[f as usize] as usize..self.offsets[f as usize + 1] as usize]
     }
+}
+
+/// What [`Miner::apply_rules`] made of one graph.
+pub(crate) struct Applied {
+    /// The partition after the merges kept.
+    pub(crate) part: Partition,
+    /// (union id, candidate index) of every merge kept, in rank order.
+    pub(crate) kept: Vec<(u128, u32)>,
+    /// Union id of every merge claimed by the greedy pass and undone because
+    /// it closed a cycle.
+    pub(crate) undone: Vec<u128>,
 }
 
 /// The mining engine: the motif forms seen so far, the cache of candidate
@@ -249,8 +261,14 @@ impl Miner {
     }
 
     /// Applies ranked rules to one graph: greedy, non-overlapping, rank order,
-    /// then undoes merges on quotient cycles. Returns the new partition and
-    /// the (union id, candidate index) of every merge kept.
+    /// then undoes merges on quotient cycles. Returns the new partition, the
+    /// (union id, candidate index) of every merge kept and the union id of every
+    /// merge the greedy pass claimed and the cycle check undid (with repeats).
+    ///
+    /// A rule none of whose candidates the greedy pass claimed (neither kept
+    /// nor undone) changed nothing here: it marked no fragment used, so the
+    /// same rules without it claim the same merges in the same order and end
+    /// in the same partition. [`crate::shard::settle`] relies on this.
     pub(crate) fn apply_rules(
         &self,
         dag: &Dag,
@@ -258,7 +276,7 @@ impl Miner {
         cands: &Candidates,
         rank: &HashMap<u128, u32>,
         ctl: &Control,
-    ) -> Result<(Partition, Vec<(u128, u32)>)> {
+    ) -> Result<Applied> {
         let list = &cands.list;
         // Rank order, then (lower, higher) fragment: a stable grouping by
         // rank (candidates come in (fa, fb) order) and a sort only of the
@@ -293,6 +311,7 @@ impl Miner {
             }
         }
         drop((sel, used, groups));
+        let claimed = chosen.clone();
         // `chosen` is in rank order. Merges on a quotient cycle are undone one
         // per strongly connected component, lowest rank first, until the
         // quotient is a DAG: undoing only splits parts, so it never adds a cycle.
@@ -306,11 +325,23 @@ impl Miner {
                 Quotient::new(dag, &next.frag_of).cyclic_components(next.len())
             };
             if sccs.is_empty() {
-                let kept = chosen
-                    .iter()
-                    .map(|&i| (self.union_list[list[i as usize].union as usize].id, i))
-                    .collect();
-                return Ok((next, kept));
+                let id = |i: u32| self.union_list[list[i as usize].union as usize].id;
+                // `chosen` is a subsequence of `claimed`: walk both for the undone
+                let mut undone = Vec::new();
+                let mut k = 0;
+                for &i in &claimed {
+                    if chosen.get(k) == Some(&i) {
+                        k += 1;
+                    } else {
+                        undone.push(id(i));
+                    }
+                }
+                let kept = chosen.iter().map(|&i| (id(i), i)).collect();
+                return Ok(Applied {
+                    part: next,
+                    kept,
+                    undone,
+                });
             }
             let mut comp_of = vec![usize::MAX; next.len()];
             for (c, members) in sccs.iter().enumerate() {
@@ -496,7 +527,7 @@ impl Miner {
                 .par_iter()
                 .zip(&parts)
                 .zip(&cands)
-                .map(|((g, p), c)| Ok(this.apply_rules(g, p, c, &rank, ctl)?.0))
+                .map(|((g, p), c)| Ok(this.apply_rules(g, p, c, &rank, ctl)?.part))
                 .collect::<Result<_>>()?;
         }
         graphs

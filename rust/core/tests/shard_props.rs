@@ -3,7 +3,7 @@
 
 use archmotif_core::control::Control;
 use archmotif_core::mine::{Miner, Params};
-use archmotif_core::shard::{assemble, drive, merge, Shard, ShardResult};
+use archmotif_core::shard::{assemble, drive, merge, rank, Shard, ShardResult};
 use archmotif_core::wire::{decode, decode_state, encode, encode_state};
 use archmotif_core::Dag;
 use proptest::prelude::*;
@@ -41,6 +41,44 @@ fn graph() -> impl Strategy<Value = (Vec<i32>, Vec<i64>, Vec<i64>)> {
             }
             (ops, src, dst)
         })
+}
+
+/// The round loop as it was before [`settle`]: after every pass, rank the
+/// applied counts again and apply the rules that stay again until none goes.
+/// The oracle `drive` must agree with, level by level.
+fn drive_reapplying(
+    shards: &mut [(Shard, Vec<&Dag>)],
+    p: Params,
+    ctl: &Control,
+) -> (Vec<Vec<u128>>, usize) {
+    let (mut levels, mut passes) = (Vec::new(), 0);
+    for _ in 0..p.max_levels {
+        let counts: Vec<_> = shards
+            .iter_mut()
+            .map(|(s, g)| s.count(g, ctl).expect("counts"))
+            .collect();
+        let mut rules = rank(&counts, p);
+        let applied = loop {
+            passes += 1;
+            let applied: Vec<_> = shards
+                .iter_mut()
+                .map(|(s, g)| s.apply(g, &rules, ctl).expect("applies"))
+                .collect();
+            let keep = rank(&applied, p);
+            if keep.len() == rules.len() {
+                break applied;
+            }
+            rules.retain(|id| keep.contains(id));
+        };
+        if applied.iter().all(|c| c.values().all(|&(n, _)| n == 0)) {
+            break;
+        }
+        for (s, _) in shards.iter_mut() {
+            s.commit(rules.clone());
+        }
+        levels.push(rules);
+    }
+    (levels, passes)
 }
 
 fn params(min_count: u64, min_support: u64) -> Params {
@@ -150,6 +188,22 @@ proptest! {
         let (vocab, macros) = assemble(results);
         prop_assert_eq!(vocab, whole.vocabulary.clone());
         prop_assert_eq!(macros, whole.macros.clone());
+
+        // Settling a round without applying again when the rules that go claimed
+        // nothing ends every round where applying again until no rule goes does.
+        let mut reapplied: Vec<(Shard, Vec<&Dag>)> = bounds
+            .windows(2)
+            .map(|w| {
+                let part = refs[w[0]..w[1]].to_vec();
+                (Shard::new(LABELS.to_vec(), &part, p).expect("shard"), part)
+            })
+            .collect();
+        let (oracle_rules, _) = drive_reapplying(&mut reapplied, p, &ctl);
+        prop_assert_eq!(&oracle_rules, &rules);
+        let oracle: Vec<_> = reapplied.into_iter().map(|(s, g)| s.finish(&g).0).collect();
+        let (oracle_vocab, oracle_macros) = assemble(oracle);
+        prop_assert_eq!(&oracle_vocab, &whole.vocabulary);
+        prop_assert_eq!(&oracle_macros, &whole.macros);
 
         // A miner rebuilt from the rules applies them like the one that mined.
         let mut rebuilt = Miner::with_rules(LABELS.to_vec(), rules, &whole.vocabulary);

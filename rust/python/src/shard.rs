@@ -251,6 +251,23 @@ pub fn rank(counts: Vec<CountLists>, params: NamedParams) -> PyResult<Vec<u128>>
     Ok(shard::rank(&counts, params))
 }
 
+/// Settles a round from every shard's `apply` counts of `rules` (the core
+/// decides, `archmotif_core::shard::settle`): the rules that stay, and whether
+/// they must be applied again.
+#[pyfunction]
+pub fn settle(
+    applied: Vec<CountLists>,
+    rules: Vec<u128>,
+    params: NamedParams,
+) -> PyResult<(Vec<u128>, bool)> {
+    let params = params_of(&params)?;
+    let applied = applied
+        .into_iter()
+        .map(counts_of)
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(shard::settle(&applied, &rules, params))
+}
+
 /// Merges encoded shard results (in corpus order) into one encoded result, as
 /// if one shard had held all their graphs.
 #[pyfunction]
