@@ -124,6 +124,11 @@ impl Miner {
         &self.op_labels
     }
 
+    /// Candidate unions interned so far (a [`Candidate::union`] indexes them).
+    pub(crate) fn num_unions(&self) -> usize {
+        self.union_list.len()
+    }
+
     pub fn num_levels(&self) -> usize {
         self.rules.len()
     }
@@ -634,39 +639,35 @@ pub(crate) fn macro_of(dag: &Dag, p: &Partition) -> Macro {
     }
 }
 
-/// (frag_of, pos, motif, offsets, nodes) of a [`Partition`].
-pub(crate) type PartitionArrays<'a> = (&'a [u32], &'a [u32], &'a [u128], &'a [u32], &'a [u32]);
+/// (motif, offsets, nodes) of a [`Partition`]: the rest follows from them.
+pub(crate) type PartitionArrays<'a> = (&'a [u128], &'a [u32], &'a [u32]);
 
 /// A partition as its flat arrays and back, so [`crate::shard`] can keep a
 /// shard's state on disk between rounds (streamed mining) without replaying
 /// the levels decided so far. Kept apart from the engine above: it only moves
 /// the fields, and checks that arrays read back describe a partition.
 impl Partition {
-    /// (frag_of, pos, motif, offsets, nodes).
+    /// Nodes of the partitioned graph.
+    pub(crate) fn num_nodes(&self) -> usize {
+        self.frag_of.len()
+    }
+
+    /// (motif, offsets, nodes): each fragment's motif and its nodes in
+    /// canonical position order; each node's fragment and position follow.
     pub(crate) fn arrays(&self) -> PartitionArrays<'_> {
-        (
-            &self.frag_of,
-            &self.pos,
-            &self.motif,
-            &self.offsets,
-            &self.nodes,
-        )
+        (&self.motif, &self.offsets, &self.nodes)
     }
 
     /// The partition of a graph of `num_nodes` nodes that [`Partition::arrays`]
-    /// gave, or None when the arrays do not describe one (every node in exactly
-    /// one fragment, at its position).
+    /// gave, or None when the arrays do not describe one (non-empty fragments
+    /// covering every node exactly once).
     pub(crate) fn from_arrays(
         num_nodes: usize,
-        frag_of: Vec<u32>,
-        pos: Vec<u32>,
         motif: Vec<u128>,
         offsets: Vec<u32>,
         nodes: Vec<u32>,
     ) -> Option<Partition> {
-        let sizes_ok = frag_of.len() == num_nodes
-            && pos.len() == num_nodes
-            && nodes.len() == num_nodes
+        let sizes_ok = nodes.len() == num_nodes
             && offsets.len() == motif.len() + 1
             && offsets.first() == Some(&0)
             && offsets.last().map(|&o| o as usize) == Some(num_nodes)
@@ -674,14 +675,20 @@ impl Partition {
         if !sizes_ok {
             return None;
         }
-        let placed = (0..num_nodes).all(|v| {
-            let f = frag_of[v] as usize;
-            f < motif.len() && {
-                let at = offsets[f] as usize + pos[v] as usize;
-                at < offsets[f + 1] as usize && nodes[at] as usize == v
+        let mut frag_of = vec![u32::MAX; num_nodes];
+        let mut pos = vec![0u32; num_nodes];
+        for (f, w) in offsets.windows(2).enumerate() {
+            for (q, &v) in nodes[w[0] as usize..w[1] as usize].iter().enumerate() {
+                let slot = frag_of.get_mut(v as usize)?;
+                if *slot != u32::MAX {
+                    return None; // a node in two places
+                }
+                *slot = f as u32;
+                pos[v as usize] = q as u32;
             }
-        });
-        placed.then_some(Partition {
+        }
+        // num_nodes slots filled, none twice: every node is placed
+        Some(Partition {
             frag_of,
             pos,
             motif,

@@ -56,6 +56,10 @@ pub struct ShardResult {
 pub struct ShardState {
     pub(crate) level: usize,
     pub(crate) parts: Vec<Partition>,
+    /// The candidates of `parts` when the shard counted them before it was
+    /// suspended (one per graph), so the round that applies them need not
+    /// find them again; otherwise empty.
+    pub(crate) cands: Vec<Candidates>,
     pub(crate) created: Vec<HashMap<u128, u64>>,
     pub(crate) level_of: HashMap<u128, u32>,
     pub(crate) children: HashMap<u128, Key>,
@@ -69,6 +73,7 @@ pub struct Shard {
     /// other shards shared it).
     level: usize,
     parts: Vec<Partition>,
+    /// Empty, or the candidates of `parts` (one per graph).
     cands: Vec<Candidates>,
     /// After [`Shard::apply`]: each graph's new partition and its kept merges
     /// as (union id, candidate index).
@@ -122,11 +127,13 @@ impl Shard {
         self.level
     }
 
-    /// Steps aside between rounds: this shard's state and its engine.
+    /// Steps aside between rounds: this shard's state (with the candidates it
+    /// counted, if it counted since it last committed) and its engine.
     pub fn suspend(self) -> (ShardState, Miner) {
         let state = ShardState {
             level: self.level,
             parts: self.parts,
+            cands: self.cands,
             created: self.created,
             level_of: self.level_of,
             children: self.children,
@@ -150,10 +157,23 @@ impl Shard {
                 .parts
                 .iter()
                 .zip(graphs)
-                .all(|(p, g)| p.arrays().0.len() == g.num_nodes());
+                .all(|(p, g)| p.num_nodes() == g.num_nodes());
         if !fits {
             return Err(Error::Format(
                 "a shard state that is not of these graphs".into(),
+            ));
+        }
+        // candidates index the engine's unions: only one that has seen them fits
+        let cands_fit = state.cands.is_empty()
+            || state.cands.len() == state.parts.len()
+                && state
+                    .cands
+                    .iter()
+                    .zip(&state.parts)
+                    .all(|(c, p)| c.fits(p.len(), miner.num_unions()));
+        if !cands_fit {
+            return Err(Error::Format(
+                "a shard state whose candidates are not of its partitions or engine".into(),
             ));
         }
         Ok(Shard {
@@ -161,7 +181,7 @@ impl Shard {
             params,
             level: state.level,
             parts: state.parts,
-            cands: Vec::new(),
+            cands: state.cands,
             pending: Vec::new(),
             created: state.created,
             level_of: state.level_of,
@@ -186,8 +206,13 @@ impl Shard {
 
     /// Starts a round whose counts are known already (a resumed shard whose
     /// counts were taken before it was suspended): the candidate merges
-    /// [`Shard::apply`] needs, not counted.
+    /// [`Shard::apply`] needs, not counted; found again only when the state
+    /// did not keep them.
     pub fn prepare(&mut self, graphs: &[&Dag], ctl: &Control) -> Result<()> {
+        self.pending.clear();
+        if self.cands.len() == self.parts.len() {
+            return Ok(()); // found since the last commit (or no graphs)
+        }
         let max_nodes = self.params.max_motif_nodes;
         let (parts, miner) = (&self.parts, &self.miner);
         let mut cands: Vec<Candidates> = graphs
@@ -197,7 +222,6 @@ impl Shard {
             .collect::<Result<_>>()?;
         self.miner.resolve(&mut cands, ctl)?;
         self.cands = cands;
-        self.pending.clear();
         Ok(())
     }
 

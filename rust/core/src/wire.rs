@@ -11,6 +11,7 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
+use crate::candidate::{Candidate, Candidates};
 use crate::error::{Error, Result};
 use crate::hash::murmur3_128;
 use crate::motif::{Form, Key, Macro};
@@ -107,24 +108,30 @@ fn decode_result(bytes: &[u8]) -> Result<ShardResult> {
 }
 
 const STATE_MAGIC: &[u8; 8] = b"AMSTATE\0";
-const STATE_VERSION: u32 = 1;
+/// 2: partitions without the node-to-fragment arrays (they follow from the
+/// rest), and the candidates the shard counted before it was suspended.
+const STATE_VERSION: u32 = 2;
 /// Seed of the state checksum ("amstate1").
 const STATE_SEED: u64 = 0x616d_7374_6174_6531;
 
 /// Encodes a suspended shard's state (streamed mining writes one per chunk per
-/// round): partitions, what each graph created, first levels, children keys,
-/// then a 128-bit checksum of everything before it.
+/// round): partitions, what each graph created, its candidates when the shard
+/// kept them, first levels, children keys, then a 128-bit checksum of
+/// everything before it.
 pub fn encode_state(st: &ShardState) -> Vec<u8> {
     let mut w = Writer::new(STATE_MAGIC, STATE_VERSION);
+    w.0.reserve(state_size(st)); // a chunk's state is megabytes: no doubling, no copies
     w.u64(st.level as u64);
     w.len(st.parts.len());
-    for (p, made) in st.parts.iter().zip(&st.created) {
-        let (frag_of, pos, motif, offsets, nodes) = p.arrays();
-        w.u32s(frag_of);
-        w.u32s(pos);
+    w.u32(!st.cands.is_empty() as u32);
+    for (g, (p, made)) in st.parts.iter().zip(&st.created).enumerate() {
+        let (motif, offsets, nodes) = p.arrays();
         w.u128s(motif);
         w.u32s(offsets);
         w.u32s(nodes);
+        if let Some(c) = st.cands.get(g) {
+            w.candidates(c);
+        }
         let made = sorted(made);
         w.len(made.len());
         for (id, n) in made {
@@ -149,6 +156,23 @@ pub fn encode_state(st: &ShardState) -> Vec<u8> {
     let sum = murmur3_128(&w.0, STATE_SEED);
     w.u128(sum);
     w.0
+}
+
+/// The bytes [`encode_state`] writes for `st`, give or take a few.
+fn state_size(st: &ShardState) -> usize {
+    let parts: usize = st
+        .parts
+        .iter()
+        .zip(&st.created)
+        .map(|(p, made)| 48 + 20 * p.len() + 4 * p.num_nodes() + 24 * made.len())
+        .sum();
+    let cands: usize = st
+        .cands
+        .iter()
+        .map(|c| 24 + 12 * c.list.len() + 4 * (c.succ_off.len() + c.succ.len()))
+        .sum();
+    let children: usize = st.children.values().map(|k| 56 + 8 * k.cross.len()).sum();
+    64 + parts + cands + 20 * st.level_of.len() + children
 }
 
 /// Decodes what [`encode_state`] wrote for graphs of `num_nodes` nodes each.
@@ -176,21 +200,29 @@ pub fn decode_state(bytes: &[u8], num_nodes: &[usize]) -> Result<ShardState> {
             return Err(Error::Format("another version".into()));
         }
         let level = r.u64()? as usize;
-        let n = r.len(40)?;
+        let n = r.len(32)?;
         if n != num_nodes.len() {
             return Err(Error::Format(format!(
                 "{n} graphs, not {}",
                 num_nodes.len()
             )));
         }
+        let with_cands = match r.u32()? {
+            0 => false,
+            1 => true,
+            _ => return Err(Error::Format("a bad candidates flag".into())),
+        };
         let mut parts = Vec::with_capacity(n);
+        let mut cands = Vec::with_capacity(if with_cands { n } else { 0 });
         let mut created = Vec::with_capacity(n);
         for &nodes_here in num_nodes {
-            let (frag_of, pos, motif) = (r.u32s()?, r.u32s()?, r.u128s()?);
-            let (offsets, nodes) = (r.u32s()?, r.u32s()?);
-            let p = Partition::from_arrays(nodes_here, frag_of, pos, motif, offsets, nodes)
+            let (motif, offsets, nodes) = (r.u128s()?, r.u32s()?, r.u32s()?);
+            let p = Partition::from_arrays(nodes_here, motif, offsets, nodes)
                 .ok_or_else(|| Error::Format("a partition that does not cover its graph".into()))?;
             parts.push(p);
+            if with_cands {
+                cands.push(r.candidates()?); // checked against the engine on resuming
+            }
             let mut made = HashMap::default();
             for _ in 0..r.len(24)? {
                 let id = r.u128()?;
@@ -217,6 +249,7 @@ pub fn decode_state(bytes: &[u8], num_nodes: &[usize]) -> Result<ShardState> {
         Ok(ShardState {
             level,
             parts,
+            cands,
             created,
             level_of,
             children,
@@ -278,6 +311,22 @@ impl Writer {
     pub(crate) fn form(&mut self, f: &Form) {
         self.u32s(&f.ops);
         self.pairs(&f.edges);
+    }
+    /// A graph's candidates (resolved: no fresh keys) and its fragment graph.
+    pub(crate) fn candidates(&mut self, c: &Candidates) {
+        debug_assert!(
+            c.fresh.is_empty(),
+            "candidates are resolved before they are kept"
+        );
+        self.len(c.list.len());
+        self.0.reserve(12 * c.list.len());
+        for x in &c.list {
+            for v in [x.fa, x.fb, x.union] {
+                self.0.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        self.u32s(&c.succ_off);
+        self.u32s(&c.succ);
     }
     pub(crate) fn macro_graph(&mut self, m: &Macro) {
         self.u128s(&m.motif_ids);
@@ -371,6 +420,29 @@ impl<'a> Reader<'a> {
         Ok(Form {
             ops: self.u32s()?,
             edges: self.pairs()?,
+        })
+    }
+    /// What [`Writer::candidates`] wrote (their fit to a partition and an
+    /// engine is [`Candidates::fits`]).
+    pub(crate) fn candidates(&mut self) -> Result<Candidates> {
+        let n = self.len(12)?;
+        let raw = self.take(12 * n)?;
+        let word = |c: &[u8], i: usize| {
+            u32::from_le_bytes(c[4 * i..4 * i + 4].try_into().expect("4 bytes"))
+        };
+        let list = raw
+            .chunks_exact(12)
+            .map(|c| Candidate {
+                fa: word(c, 0),
+                fb: word(c, 1),
+                union: word(c, 2),
+            })
+            .collect();
+        Ok(Candidates {
+            list,
+            fresh: Vec::new(),
+            succ_off: self.u32s()?,
+            succ: self.u32s()?,
         })
     }
     /// A macro graph, checked to be whole: one weight per edge, every node and

@@ -153,7 +153,8 @@ proptest! {
         let mut states: Vec<Vec<u8>> = Vec::new();
         let chunks: Vec<Vec<&Dag>> = bounds.windows(2).map(|w| refs[w[0]..w[1]].to_vec()).collect();
         for part in &chunks {
-            let s = Shard::start_with(engine.take().expect("free"), part, p, &ctl).expect("starts");
+            let mut s = Shard::start_with(engine.take().expect("free"), part, p, &ctl).expect("starts");
+            s.count(part, &ctl).expect("counts"); // kept in the state with its candidates
             let (st, m) = s.suspend();
             engine = Some(m);
             states.push(encode_state(&st));
@@ -163,12 +164,15 @@ proptest! {
             let st = decode_state(bytes, &sizes).expect("decodes");
             Shard::resume(miner, st, part, p).expect("resumes")
         };
-        for level in &rules {
+        for (l, level) in rules.iter().enumerate() {
             for (state, part) in states.iter_mut().zip(&chunks) {
                 let mut s = resume(state, engine.take().expect("free"), part);
                 s.prepare(part, &ctl).expect("prepares");
                 s.apply(part, level, &ctl).expect("applies");
                 s.commit(level.clone());
+                if l % 2 == 0 {
+                    s.count(part, &ctl).expect("counts"); // suspended with candidates or not
+                }
                 let (st, m) = s.suspend();
                 engine = Some(m);
                 *state = encode_state(&st);
@@ -240,4 +244,47 @@ fn corrupt_bytes_are_format_errors_not_panics() {
     let mut huge = bytes.clone();
     huge[12..20].copy_from_slice(&u64::MAX.to_le_bytes()); // the first count
     assert!(decode(&huge).is_err());
+}
+
+#[test]
+fn damaged_shard_states_are_format_errors_not_panics() {
+    let dags: Vec<Dag> = [
+        (vec![0, 1, 0, 1, 2], vec![0, 1, 2, 3], vec![1, 2, 3, 4]),
+        (vec![0, 1, 0, 1], vec![0, 1, 2, 0], vec![1, 2, 3, 2]),
+    ]
+    .iter()
+    .map(|(o, s, d)| Dag::validate(3, o, s, d).expect("valid").dag)
+    .collect();
+    let refs: Vec<&Dag> = dags.iter().collect();
+    let sizes: Vec<usize> = refs.iter().map(|g| g.num_nodes()).collect();
+    let p = params(2, 1);
+    let ctl = Control::new();
+    let mut s = Shard::new(LABELS.to_vec(), &refs, p).expect("shard");
+    s.count(&refs, &ctl).expect("counts");
+    let (st, miner) = s.suspend();
+    let bytes = encode_state(&st);
+    for cut in 0..bytes.len() {
+        assert!(
+            decode_state(&bytes[..cut], &sizes).is_err(),
+            "a prefix of {cut} bytes decoded"
+        );
+    }
+    for at in (0..bytes.len()).step_by(7) {
+        let mut flipped = bytes.clone();
+        flipped[at] ^= 0x10;
+        assert!(
+            decode_state(&flipped, &sizes).is_err(),
+            "byte {at} flipped decoded"
+        );
+    }
+    assert!(decode_state(&bytes, &sizes[..1]).is_err());
+    // the kept candidates index the engine's unions: a fresh engine has none
+    let st = decode_state(&bytes, &sizes).expect("decodes");
+    let err = Shard::resume(Miner::new(LABELS.to_vec()), st, &refs, p)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("candidates"), "{err}");
+    let st = decode_state(&bytes, &sizes).expect("decodes");
+    let mut back = Shard::resume(miner, st, &refs, p).expect("resumes with its engine");
+    back.prepare(&refs, &ctl).expect("prepares");
 }

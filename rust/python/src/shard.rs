@@ -163,7 +163,8 @@ impl MiningShard {
     }
 
     /// Starts a round whose counts the caller has (taken before a suspend):
-    /// the candidates `apply` needs, not counted again.
+    /// the candidates `apply` needs, not counted again (nor found again when
+    /// the state kept them).
     fn prepare(&self, py: Python<'_>) -> PyResult<()> {
         self.step(py, |s, g, ctl| s.prepare(g, ctl))
     }
