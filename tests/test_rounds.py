@@ -142,3 +142,21 @@ def test_rounds_are_applied_again_only_when_a_rule_that_goes_claimed_a_merge(cor
     assert len(levels) <= settled.passes <= oracle.passes
     if params == MiningParams():  # here a round's rules that go claimed nothing: it stands
         assert settled.passes < oracle.passes
+
+
+def test_a_state_resumed_on_other_graphs_of_the_same_sizes_is_a_format_error(corpus):
+    params = MiningParams()
+    names, arrays = global_ops(corpus[:3])
+    engine = _core.MiningEngine(names)  # the kept candidates index its unions
+    shard = _core.MiningShard(arrays, names, params.pairs(), engine=engine)
+    counts = shard.count()
+    state = shard.suspend()
+    back = _core.MiningShard(arrays, names, params.pairs(), engine=engine, state=state)
+    assert back.count() == counts
+    back.suspend()
+    ops, edges = arrays[1]
+    moved = edges.copy()
+    moved[1, 0] = next(v for v in range(len(ops)) if v not in (moved[0, 0], moved[1, 0]))
+    other = [arrays[0], (ops, moved), arrays[2]]
+    with pytest.raises(archmotif.FormatError, match="corpus changed"):
+        _core.MiningShard(other, names, params.pairs(), engine=engine, state=state)

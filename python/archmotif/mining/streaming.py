@@ -5,8 +5,10 @@ The file is read a chunk at a time (:meth:`archmotif.corpus.CorpusReader.bounds`
 (:func:`archmotif.mining.rounds.run_rounds`). No chunk stays in memory: between
 rounds, each chunk's mining state (its partitions, what it created and the candidate
 merges it counted for the next round, in the core's checksummed encoding,
-``_core.MiningShard.suspend``) waits in a temporary file, and
-one mining engine (``_core.MiningEngine``: the forms and candidate unions
+``_core.MiningShard.suspend``) waits in a temporary file, with a fingerprint of the
+chunk's arrays: a chunk validated in the first pass is rebuilt, not validated again, in
+the next ones, and a chunk whose bytes changed since is a ``FormatError``. One
+mining engine (``_core.MiningEngine``: the forms and candidate unions
 canonicalised so far, which the kept candidates index) is shared by the chunks in
 turn. A round is one pass: each chunk is read, resumed from its state with its
 candidates (counted before the state was written), the ranked rules applied and committed,

@@ -108,19 +108,22 @@ fn decode_result(bytes: &[u8]) -> Result<ShardResult> {
 }
 
 const STATE_MAGIC: &[u8; 8] = b"AMSTATE\0";
-/// 2: partitions without the node-to-fragment arrays (they follow from the
-/// rest), and the candidates the shard counted before it was suspended.
+/// 2: the fingerprint of the shard's graphs, partitions without the
+/// node-to-fragment arrays (they follow from the rest), and the candidates the
+/// shard counted before it was suspended.
 const STATE_VERSION: u32 = 2;
 /// Seed of the state checksum ("amstate1").
 const STATE_SEED: u64 = 0x616d_7374_6174_6531;
 
 /// Encodes a suspended shard's state (streamed mining writes one per chunk per
-/// round): partitions, what each graph created, its candidates when the shard
-/// kept them, first levels, children keys, then a 128-bit checksum of
-/// everything before it.
-pub fn encode_state(st: &ShardState) -> Vec<u8> {
+/// round): the [`crate::batch::fingerprint`] of its graphs' arrays (`graphs`,
+/// validated when the shard started), partitions, what each graph created, its
+/// candidates when the shard kept them, first levels, children keys, then a
+/// 128-bit checksum of everything before it.
+pub fn encode_state(st: &ShardState, graphs: u128) -> Vec<u8> {
     let mut w = Writer::new(STATE_MAGIC, STATE_VERSION);
     w.0.reserve(state_size(st)); // a chunk's state is megabytes: no doubling, no copies
+    w.u128(graphs);
     w.u64(st.level as u64);
     w.len(st.parts.len());
     w.u32(!st.cands.is_empty() as u32);
@@ -172,11 +175,14 @@ fn state_size(st: &ShardState) -> usize {
         .map(|c| 24 + 12 * c.list.len() + 4 * (c.succ_off.len() + c.succ.len()))
         .sum();
     let children: usize = st.children.values().map(|k| 56 + 8 * k.cross.len()).sum();
-    64 + parts + cands + 20 * st.level_of.len() + children
+    80 + parts + cands + 20 * st.level_of.len() + children
 }
 
-/// Decodes what [`encode_state`] wrote for graphs of `num_nodes` nodes each.
-pub fn decode_state(bytes: &[u8], num_nodes: &[usize]) -> Result<ShardState> {
+/// Decodes what [`encode_state`] wrote for graphs of `num_nodes` nodes each
+/// whose arrays have the fingerprint `graphs`: a state written for other arrays
+/// (the corpus changed since) is an [`Error::Format`] saying so. A state that
+/// decodes is thus of arrays validated before: [`crate::Dag::rebuild`] them.
+pub fn decode_state(bytes: &[u8], num_nodes: &[usize], graphs: u128) -> Result<ShardState> {
     let bad = |why: &str| Error::Format(format!("not a valid archmotif shard state: {why}"));
     let body_end = bytes
         .len()
@@ -198,6 +204,11 @@ pub fn decode_state(bytes: &[u8], num_nodes: &[usize]) -> Result<ShardState> {
     (|| {
         if r.u32()? != STATE_VERSION {
             return Err(Error::Format("another version".into()));
+        }
+        if r.u128()? != graphs {
+            return Err(Error::Format(
+                "written for other graphs (the corpus changed since)".into(),
+            ));
         }
         let level = r.u64()? as usize;
         let n = r.len(32)?;

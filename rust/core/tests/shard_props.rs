@@ -1,6 +1,7 @@
 //! Mining in shards equals mining in one piece, for any split of any corpus,
 //! and shard results survive their byte encoding.
 
+use archmotif_core::batch::{fingerprint, rebuild_all, RawGraph};
 use archmotif_core::control::Control;
 use archmotif_core::mine::{Miner, Params};
 use archmotif_core::shard::{assemble, drive, merge, rank, Shard, ShardResult};
@@ -103,6 +104,10 @@ proptest! {
             .iter()
             .map(|(o, s, d)| Dag::validate(3, o, s, d).expect("valid").dag)
             .collect();
+        for ((o, s, d), dag) in raw.iter().zip(&dags) {
+            // what a resumed shard rebuilds is what was validated
+            prop_assert_eq!(&Dag::rebuild(3, o, s, d).expect("rebuilds"), dag);
+        }
         let refs: Vec<&Dag> = dags.iter().collect();
         let p = params(min_count, min_support);
         let ctl = Control::new();
@@ -157,11 +162,11 @@ proptest! {
             s.count(part, &ctl).expect("counts"); // kept in the state with its candidates
             let (st, m) = s.suspend();
             engine = Some(m);
-            states.push(encode_state(&st));
+            states.push(encode_state(&st, 7));
         }
         let resume = |bytes: &[u8], miner: Miner, part: &[&Dag]| {
             let sizes: Vec<usize> = part.iter().map(|g| g.num_nodes()).collect();
-            let st = decode_state(bytes, &sizes).expect("decodes");
+            let st = decode_state(bytes, &sizes, 7).expect("decodes");
             Shard::resume(miner, st, part, p).expect("resumes")
         };
         for (l, level) in rules.iter().enumerate() {
@@ -175,7 +180,7 @@ proptest! {
                 }
                 let (st, m) = s.suspend();
                 engine = Some(m);
-                *state = encode_state(&st);
+                *state = encode_state(&st, 7);
             }
         }
         for ((state, part), driven) in states.iter().zip(&chunks).zip(&results) {
@@ -248,13 +253,14 @@ fn corrupt_bytes_are_format_errors_not_panics() {
 
 #[test]
 fn damaged_shard_states_are_format_errors_not_panics() {
-    let dags: Vec<Dag> = [
+    let raw: Vec<(Vec<i32>, Vec<i64>, Vec<i64>)> = vec![
         (vec![0, 1, 0, 1, 2], vec![0, 1, 2, 3], vec![1, 2, 3, 4]),
         (vec![0, 1, 0, 1], vec![0, 1, 2, 0], vec![1, 2, 3, 2]),
-    ]
-    .iter()
-    .map(|(o, s, d)| Dag::validate(3, o, s, d).expect("valid").dag)
-    .collect();
+    ];
+    let dags: Vec<Dag> = raw
+        .iter()
+        .map(|(o, s, d)| Dag::validate(3, o, s, d).expect("valid").dag)
+        .collect();
     let refs: Vec<&Dag> = dags.iter().collect();
     let sizes: Vec<usize> = refs.iter().map(|g| g.num_nodes()).collect();
     let p = params(2, 1);
@@ -262,10 +268,19 @@ fn damaged_shard_states_are_format_errors_not_panics() {
     let mut s = Shard::new(LABELS.to_vec(), &refs, p).expect("shard");
     s.count(&refs, &ctl).expect("counts");
     let (st, miner) = s.suspend();
-    let bytes = encode_state(&st);
+    let raws: Vec<RawGraph> = raw
+        .iter()
+        .map(|(o, s, d)| RawGraph {
+            ops: o,
+            src: s,
+            dst: d,
+        })
+        .collect();
+    let fp = fingerprint(&raws);
+    let bytes = encode_state(&st, fp);
     for cut in 0..bytes.len() {
         assert!(
-            decode_state(&bytes[..cut], &sizes).is_err(),
+            decode_state(&bytes[..cut], &sizes, fp).is_err(),
             "a prefix of {cut} bytes decoded"
         );
     }
@@ -273,18 +288,35 @@ fn damaged_shard_states_are_format_errors_not_panics() {
         let mut flipped = bytes.clone();
         flipped[at] ^= 0x10;
         assert!(
-            decode_state(&flipped, &sizes).is_err(),
+            decode_state(&flipped, &sizes, fp).is_err(),
             "byte {at} flipped decoded"
         );
     }
-    assert!(decode_state(&bytes, &sizes[..1]).is_err());
+    assert!(decode_state(&bytes, &sizes[..1], fp).is_err());
+    // the same sizes but other arrays (an edge moved): the corpus changed since
+    let mut moved = raw.clone();
+    moved[0].1[3] = 2;
+    let moved: Vec<RawGraph> = moved
+        .iter()
+        .map(|(o, s, d)| RawGraph {
+            ops: o,
+            src: s,
+            dst: d,
+        })
+        .collect();
+    let err = decode_state(&bytes, &sizes, fingerprint(&moved))
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("changed"), "{err}");
+    // a state's graphs were validated when it was first written: rebuilt, they are the same
+    assert_eq!(rebuild_all(3, &raws).expect("rebuilds"), dags);
     // the kept candidates index the engine's unions: a fresh engine has none
-    let st = decode_state(&bytes, &sizes).expect("decodes");
+    let st = decode_state(&bytes, &sizes, fp).expect("decodes");
     let err = Shard::resume(Miner::new(LABELS.to_vec()), st, &refs, p)
         .err()
         .expect("refused");
     assert!(err.to_string().contains("candidates"), "{err}");
-    let st = decode_state(&bytes, &sizes).expect("decodes");
+    let st = decode_state(&bytes, &sizes, fp).expect("decodes");
     let mut back = Shard::resume(miner, st, &refs, p).expect("resumes with its engine");
     back.prepare(&refs, &ctl).expect("prepares");
 }
