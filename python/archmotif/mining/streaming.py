@@ -24,7 +24,7 @@ statistics into one running result (``_core.merge_results``) without macro graph
 Peak memory is one chunk's graphs and mining state, plus the candidate counts of one
 round (distinct candidates, which stop growing with the corpus, summed in the core as
 they come), plus the shared engine and the vocabulary; never the corpus. The state
-files take up to about 50 bytes per operator (partitions and candidates), in the
+files take up to about 35 bytes per operator (partitions and candidates), in the
 system's temporary folder (``TMPDIR``). The result equals
 :func:`archmotif.mine` on the whole file bit for bit: the same vocabulary (ids,
 counts, support, levels, order) and, read back lazily, the same macro graphs.

@@ -109,8 +109,9 @@ fn decode_result(bytes: &[u8]) -> Result<ShardResult> {
 
 const STATE_MAGIC: &[u8; 8] = b"AMSTATE\0";
 /// 2: the fingerprint of the shard's graphs, partitions without the
-/// node-to-fragment arrays (they follow from the rest), and the candidates the
-/// shard counted before it was suspended.
+/// node-to-fragment arrays (they follow from the rest) and with motifs as
+/// indices into one table, and the candidates the shard counted before it
+/// was suspended.
 const STATE_VERSION: u32 = 2;
 /// Seed of the state checksum ("amstate1").
 const STATE_SEED: u64 = 0x616d_7374_6174_6531;
@@ -127,9 +128,30 @@ pub fn encode_state(st: &ShardState, graphs: u128) -> Vec<u8> {
     w.u64(st.level as u64);
     w.len(st.parts.len());
     w.u32(!st.cands.is_empty() as u32);
+    // fragments name their motif by its index in one table (a chunk has few
+    // distinct motifs): 4 bytes per fragment instead of 16
+    let mut index: HashMap<u128, u32> = HashMap::default();
+    let mut table: Vec<u128> = Vec::new();
+    let motif_index: Vec<Vec<u32>> = st
+        .parts
+        .iter()
+        .map(|p| {
+            p.arrays()
+                .0
+                .iter()
+                .map(|&id| {
+                    *index.entry(id).or_insert_with(|| {
+                        table.push(id);
+                        table.len() as u32 - 1
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    w.u128s(&table);
     for (g, (p, made)) in st.parts.iter().zip(&st.created).enumerate() {
-        let (motif, offsets, nodes) = p.arrays();
-        w.u128s(motif);
+        let (_, offsets, nodes) = p.arrays();
+        w.u32s(&motif_index[g]);
         w.u32s(offsets);
         w.u32s(nodes);
         if let Some(c) = st.cands.get(g) {
@@ -167,7 +189,7 @@ fn state_size(st: &ShardState) -> usize {
         .parts
         .iter()
         .zip(&st.created)
-        .map(|(p, made)| 48 + 20 * p.len() + 4 * p.num_nodes() + 24 * made.len())
+        .map(|(p, made)| 48 + 24 * p.len() + 4 * p.num_nodes() + 24 * made.len())
         .sum();
     let cands: usize = st
         .cands
@@ -223,11 +245,18 @@ pub fn decode_state(bytes: &[u8], num_nodes: &[usize], graphs: u128) -> Result<S
             1 => true,
             _ => return Err(Error::Format("a bad candidates flag".into())),
         };
+        let table = r.u128s()?;
         let mut parts = Vec::with_capacity(n);
         let mut cands = Vec::with_capacity(if with_cands { n } else { 0 });
         let mut created = Vec::with_capacity(n);
         for &nodes_here in num_nodes {
-            let (motif, offsets, nodes) = (r.u128s()?, r.u32s()?, r.u32s()?);
+            let motif = r
+                .u32s()?
+                .into_iter()
+                .map(|i| table.get(i as usize).copied())
+                .collect::<Option<Vec<u128>>>()
+                .ok_or_else(|| Error::Format("a motif index past the motif table".into()))?;
+            let (offsets, nodes) = (r.u32s()?, r.u32s()?);
             let p = Partition::from_arrays(nodes_here, motif, offsets, nodes)
                 .ok_or_else(|| Error::Format("a partition that does not cover its graph".into()))?;
             parts.push(p);

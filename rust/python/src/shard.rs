@@ -95,9 +95,11 @@ impl MiningShard {
 #[pymethods]
 impl MiningShard {
     /// A shard of `graphs` (a list of (ops, edges) pairs or a corpus's layout
-    /// `(ops, node_offsets, edges, edge_offsets)`): started afresh, or resumed from `state` (what
-    /// `suspend` returned for the same graphs); with its own engine, or with
-    /// the shared `engine`, which it holds until `suspend` or `finish`.
+    /// `(ops, node_offsets, edges, edge_offsets)`): started afresh (the graphs
+    /// validated), or resumed from `state` (what `suspend` returned for the same
+    /// arrays: their fingerprint must match, and they are rebuilt, not validated
+    /// again); with its own engine, or with the shared `engine`, which it holds
+    /// until `suspend` or `finish`.
     #[new]
     #[pyo3(signature = (graphs, op_names, params, threads=None, engine=None, state=None))]
     fn new(
