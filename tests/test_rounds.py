@@ -88,3 +88,77 @@ def test_state_files_are_removed(corpus, tmp_path, monkeypatch):
     monkeypatch.setattr(streaming.tempfile, "tempdir", None)
     archmotif.mine(path, chunk_graphs=3, progress=False)
     assert list((tmp_path / "t").iterdir()) == []
+
+
+class _Passes:
+    """Local shards whose ``apply`` passes (over every shard) are counted."""
+
+    def __init__(self, shards: rounds.LocalShards) -> None:
+        self.shards, self.passes = shards, 0
+
+    def count(self) -> list[rounds.CountLists]:
+        return self.shards.count()
+
+    def apply(self, rules: list[int]) -> list[rounds.CountLists]:
+        self.passes += 1
+        return self.shards.apply(rules)
+
+    def commit(self, rules: list[int]) -> None:
+        self.shards.commit(rules)
+
+    def finish(self) -> list[bytes]:
+        return self.shards.finish()
+
+
+def _reapplying(shards: _Passes, params: MiningParams) -> list[list[int]]:
+    """The round loop before ``_core.settle``: apply the rules that stay again until
+    none goes (the oracle)."""
+    levels: list[list[int]] = []
+    for _ in range(params.max_levels):
+        rules = rounds.rank(shards.count(), params)
+        while True:
+            applied = shards.apply(rules)
+            keep = rounds.rank(applied, params)
+            if len(keep) == len(rules):
+                break
+            rules = [r for r in rules if r in set(keep)]
+        if not rules:
+            break
+        shards.commit(rules)
+        levels.append(rules)
+    return levels
+
+
+@pytest.mark.parametrize(
+    "params",
+    [MiningParams(), MiningParams(min_count=3, max_levels=6), MiningParams(min_support=3)],
+)
+def test_rounds_are_applied_again_only_when_a_rule_that_goes_claimed_a_merge(corpus, params):
+    names, arrays = global_ops(corpus)
+    bounds = list(itertools.pairwise([0, 7, 8, 30, len(corpus)]))
+    settled = _Passes(rounds.LocalShards(arrays, names, bounds, params))
+    oracle = _Passes(rounds.LocalShards(arrays, names, bounds, params))
+    levels = rounds.run_rounds(settled, params)
+    assert levels == _reapplying(oracle, params)
+    assert settled.finish() == oracle.finish()  # every shard's encoded result, byte for byte
+    assert len(levels) <= settled.passes <= oracle.passes
+    if params == MiningParams():  # here a round's rules that go claimed nothing: it stands
+        assert settled.passes < oracle.passes
+
+
+def test_a_state_resumed_on_other_graphs_of_the_same_sizes_is_a_format_error(corpus):
+    params = MiningParams()
+    names, arrays = global_ops(corpus[:3])
+    engine = _core.MiningEngine(names)  # the kept candidates index its unions
+    shard = _core.MiningShard(arrays, names, params.pairs(), engine=engine)
+    counts = shard.count()
+    state = shard.suspend()
+    back = _core.MiningShard(arrays, names, params.pairs(), engine=engine, state=state)
+    assert back.count() == counts
+    back.suspend()
+    ops, edges = arrays[1]
+    moved = edges.copy()
+    moved[1, 0] = next(v for v in range(len(ops)) if v not in (moved[0, 0], moved[1, 0]))
+    other = [arrays[0], (ops, moved), arrays[2]]
+    with pytest.raises(archmotif.FormatError, match="corpus changed"):
+        _core.MiningShard(other, names, params.pairs(), engine=engine, state=state)

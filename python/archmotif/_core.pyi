@@ -125,6 +125,10 @@ def _panic_for_tests(in_pool: bool) -> None:
 def rank(counts: list[_Counts], params: _Params) -> list[int]:
     """Sums every shard's counts; the frequent ids, best first."""
 
+def settle(applied: list[_Counts], rules: list[int], params: _Params) -> tuple[list[int], bool]:
+    """Sums every shard's ``apply`` counts of ``rules``: the rules that stay, and
+    whether they must be applied again."""
+
 def assemble(
     results: list[bytes],
     graphs: list[tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]],

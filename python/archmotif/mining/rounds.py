@@ -5,8 +5,10 @@ A corpus mined in pieces is mined in rounds, one vocabulary level per round:
 1. every shard counts its candidate merges (:meth:`Shards.count`);
 2. the core sums the counts and ranks the frequent ones (``_core.rank``);
 3. every shard applies the ranked rules (:meth:`Shards.apply`) and reports the merges
-   it kept; while some rule fell below the thresholds, the core ranks again and the
-   rules that stayed are applied again;
+   it kept; the core settles the round (``_core.settle``): the rules that stay frequent
+   once applied and, only when a rule that fell below the thresholds had claimed a
+   merge somewhere, that they must be applied again (a rule that claimed nothing
+   changed nothing: the pass stands for the rules that stay);
 4. every shard keeps the round (:meth:`Shards.commit`). A round that applies nothing
    ends mining; every shard then hands back its result (:meth:`Shards.finish`), which
    the core merges (``_core.assemble``).
@@ -47,11 +49,14 @@ class Shards(Protocol):
         ...
 
     def apply(self, rules: list[int]) -> Sequence[CountLists]:
-        """Applies ``rules`` (best first); the merges kept, counted like candidates."""
+        """Applies ``rules`` (best first); the merges kept, counted like candidates,
+        and, counted zero, each rule whose every claimed merge was undone."""
         ...
 
     def commit(self, rules: list[int]) -> None:
-        """Keeps the last :meth:`apply` as the next level, made of ``rules``."""
+        """Keeps the last :meth:`apply` as the next level, made of ``rules`` (the
+        rules that stayed: the last pass applied these and, maybe, rules that
+        claimed nothing)."""
         ...
 
     def finish(self) -> list[bytes]:
@@ -77,14 +82,10 @@ def run_rounds(
         rules = rank(shards.count(), params)
         if not rules:  # applying nothing keeps nothing: the round ends mining
             break
-        while True:
-            applied = shards.apply(rules)
-            keep = rank(applied, params)
-            if len(keep) == len(rules):
-                break
-            kept = set(keep)
-            rules = [r for r in rules if r in kept]
-        if all(not ids for ids, _, _ in applied):
+        again = True
+        while again and rules:
+            rules, again = _core.settle(list(shards.apply(rules)), rules, params.pairs())
+        if not rules:  # every rule that stays kept a merge: nothing was applied
             break
         shards.commit(rules)
         levels.append(rules)

@@ -3,15 +3,20 @@
 The file is read a chunk at a time (:meth:`archmotif.corpus.CorpusReader.bounds`);
 :class:`StreamedShards` makes the chunks the shards of the one round coordinator
 (:func:`archmotif.mining.rounds.run_rounds`). No chunk stays in memory: between
-rounds, each chunk's mining state (its partitions and what it created, in the core's
-checksummed encoding, ``_core.MiningShard.suspend``) waits in a temporary file, and
-one mining engine (``_core.MiningEngine``: the forms and candidate unions
-canonicalised so far) is shared by the chunks in turn. A round is one pass: each
-chunk is read, resumed from its state, its candidates found again (not counted: they
-were counted before the state was written), the ranked rules applied and committed,
+rounds, each chunk's mining state (its partitions, what it created and the candidate
+merges it counted for the next round, in the core's checksummed encoding,
+``_core.MiningShard.suspend``) waits in a temporary file, with a fingerprint of the
+chunk's arrays: a chunk validated in the first pass is rebuilt, not validated again, in
+the next ones, and a chunk whose bytes changed since is a ``FormatError``. One
+mining engine (``_core.MiningEngine``: the forms and candidate unions
+canonicalised so far, which the kept candidates index) is shared by the chunks in
+turn. A round is one pass: each chunk is read, resumed from its state with its
+candidates (counted before the state was written), the ranked rules applied and committed,
 the next round's candidates counted, and its new state written beside
-the old one; the old one goes when the coordinator commits the round (a round whose
-rules fell below the thresholds is redone from the old states). So every round reads
+the old one; the old one goes when the coordinator commits the round (the round is
+redone from the old states only when a rule that fell below the thresholds had
+claimed a merge somewhere, ``_core.settle``; a rule that claimed nothing changed
+nothing, so the pass stands). So every round reads
 and writes each chunk once, where replaying every level decided so far cost about
 ``L²`` level passes for ``L`` levels. One last pass folds every chunk's vocabulary
 statistics into one running result (``_core.merge_results``) without macro graphs.
@@ -19,8 +24,8 @@ statistics into one running result (``_core.merge_results``) without macro graph
 Peak memory is one chunk's graphs and mining state, plus the candidate counts of one
 round (distinct candidates, which stop growing with the corpus, summed in the core as
 they come), plus the shared engine and the vocabulary; never the corpus. The state
-files take about as much disk as the corpus's partitions (tens of bytes per
-operator), in the system's temporary folder (``TMPDIR``). The result equals
+files take up to about 35 bytes per operator (partitions and candidates), in the
+system's temporary folder (``TMPDIR``). The result equals
 :func:`archmotif.mine` on the whole file bit for bit: the same vocabulary (ids,
 counts, support, levels, order) and, read back lazily, the same macro graphs.
 """
@@ -82,6 +87,9 @@ class StreamedShards:
         check: Callable[[int, int], None] | None = None,
     ) -> None:
         self._reader, self._names, self._bounds = reader, names, list(bounds)
+        # The shared engine is a cache of canonical forms and candidate unions; the
+        # rules a pass commits into it before the round is settled are never read
+        # (the result's engine is built from the settled levels, ``_core.assemble``).
         self._params, self._threads, self._check = params, threads, check
         self._engine = _core.MiningEngine(names)
         self._dir = tempfile.mkdtemp(prefix="archmotif-stream-")

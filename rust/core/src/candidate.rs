@@ -56,6 +56,29 @@ pub(crate) struct Candidates {
     pub(crate) succ: Vec<u32>,
 }
 
+impl Candidates {
+    /// True when these candidates, read back from a shard state, can be those
+    /// of a partition of `num_frags` fragments under a miner of `num_unions`
+    /// unions: resolved, each a pair of distinct fragments in `(fa, fb)` order
+    /// with a known union, over a fragment graph of those fragments.
+    pub(crate) fn fits(&self, num_frags: usize, num_unions: usize) -> bool {
+        let (nf, nu) = (num_frags as u64, num_unions as u64);
+        let list_ok = self.list.iter().all(|c| {
+            (c.fa as u64) < nf && (c.fb as u64) < nf && c.fa != c.fb && (c.union as u64) < nu
+        }) && self
+            .list
+            .windows(2)
+            .all(|w| (w[0].fa, w[0].fb) < (w[1].fa, w[1].fb));
+        let off = &self.succ_off;
+        let graph_ok = off.len() == num_frags + 1
+            && off.first() == Some(&0)
+            && off.last().map(|&o| o as usize) == Some(self.succ.len())
+            && off.windows(2).all(|w| w[0] <= w[1])
+            && self.succ.iter().all(|&b| (b as u64) < nf);
+        self.fresh.is_empty() && list_ok && graph_ok
+    }
+}
+
 /// Exact keys, each stored once and named by its index in insertion order.
 #[derive(Debug, Default)]
 pub(crate) struct Interned {

@@ -178,6 +178,78 @@ impl Dag {
         Ok(Validated { dag, kept_edges })
     }
 
+    /// The DAG [`Dag::validate`] made of these same arrays before (a caller that
+    /// holds their fingerprint from then, such as a resumed mining shard, knows
+    /// they are), built without searching for a cycle and without the
+    /// bookkeeping of which input edges were kept: one sorted forward CSR,
+    /// duplicates dropped in place, the reverse CSR counted from it. Ops and edge
+    /// endpoints are still range-checked, so arrays never validated cannot make it
+    /// index out of bounds; a cycle in them would go unnoticed.
+    pub fn rebuild(num_ops: usize, ops: &[i32], src: &[i64], dst: &[i64]) -> Result<Dag> {
+        let n = ops.len();
+        if n > MAX_NODES {
+            return Err(Error::TooManyNodes {
+                num_nodes: n,
+                max: MAX_NODES,
+            });
+        }
+        let labels = check_ops(ops, num_ops)?;
+        let edges = check_edges(src, dst, n)?;
+        let mut out_offsets = vec![0usize; n + 1];
+        for &(s, _) in &edges {
+            out_offsets[s as usize + 1] += 1;
+        }
+        for i in 0..n {
+            out_offsets[i + 1] += out_offsets[i];
+        }
+        let mut fill = out_offsets.clone();
+        let mut targets = vec![0 as NodeId; edges.len()];
+        for &(s, d) in &edges {
+            targets[fill[s as usize]] = d;
+            fill[s as usize] += 1;
+        }
+        // sort each row and drop its duplicates, compacting the rows leftwards
+        let mut kept = 0;
+        let mut start = 0;
+        for v in 0..n {
+            let end = out_offsets[v + 1];
+            targets[start..end].sort_unstable();
+            let row_start = kept;
+            for i in start..end {
+                if kept == row_start || targets[kept - 1] != targets[i] {
+                    targets[kept] = targets[i];
+                    kept += 1;
+                }
+            }
+            start = end;
+            out_offsets[v + 1] = kept;
+        }
+        targets.truncate(kept);
+        let mut in_offsets = vec![0usize; n + 1];
+        for &d in &targets {
+            in_offsets[d as usize + 1] += 1;
+        }
+        for i in 0..n {
+            in_offsets[i + 1] += in_offsets[i];
+        }
+        let mut fill = in_offsets.clone();
+        let mut sources = vec![0 as NodeId; targets.len()];
+        for v in 0..n {
+            // sources visited in ascending order: every reverse row comes out sorted
+            for &d in &targets[out_offsets[v]..out_offsets[v + 1]] {
+                sources[fill[d as usize]] = v as NodeId;
+                fill[d as usize] += 1;
+            }
+        }
+        Ok(Dag {
+            ops: labels,
+            out_offsets,
+            out_targets: targets,
+            in_offsets,
+            in_sources: sources,
+        })
+    }
+
     pub fn num_nodes(&self) -> usize {
         self.ops.len()
     }
@@ -360,6 +432,34 @@ mod tests {
             dag(2, &[-3], &[]).unwrap_err(),
             Error::NegativeOp { node: 0, op: -3 }
         );
+    }
+
+    #[test]
+    fn rebuilding_validated_arrays_gives_the_same_dag() {
+        type Case<'a> = (usize, &'a [i32], &'a [(i64, i64)]);
+        let cases: [Case; 3] = [
+            (2, &[0, 1, 1, 0], &[(0, 2), (0, 1), (1, 3), (2, 3)]),
+            (1, &[0, 0, 0], &[(0, 1), (1, 2), (0, 1), (1, 2), (0, 2)]),
+            (
+                3,
+                &[2, 0, 1, 0, 2],
+                &[(4, 3), (0, 4), (1, 4), (0, 1), (4, 3), (2, 3)],
+            ),
+        ];
+        for (num_ops, ops, edges) in cases {
+            let (s, d): (Vec<i64>, Vec<i64>) = edges.iter().copied().unzip();
+            let valid = Dag::validate(num_ops, ops, &s, &d).unwrap().dag;
+            assert_eq!(Dag::rebuild(num_ops, ops, &s, &d).unwrap(), valid);
+        }
+        // ranges are still checked: arrays never validated cannot index out of bounds
+        assert!(matches!(
+            Dag::rebuild(1, &[0, 0], &[0], &[5]),
+            Err(Error::EdgeOutOfRange { .. })
+        ));
+        assert!(matches!(
+            Dag::rebuild(1, &[3], &[], &[]),
+            Err(Error::OpOutOfRange { .. })
+        ));
     }
 
     #[test]

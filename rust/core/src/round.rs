@@ -15,7 +15,8 @@
 //! 4. merges that would make the contracted graph cyclic (a fragment that is
 //!    not convex, or two fragments that reach each other) are undone, so every
 //!    macro graph of a DAG is a DAG; rules left below `min_count` after
-//!    application are dropped and the round re-applied without them.
+//!    application are dropped and the round re-applied without them, unless
+//!    none of them claimed a merge ([`crate::shard::settle`]).
 //!
 //! Fragments of a graph's first partition are numbered by the canonical rank of
 //! their node ([`crate::order`]) and every tie below is broken by fragment index,
@@ -74,6 +75,17 @@ impl Partition {
     }
 }
 
+/// What [`Miner::apply_rules`] made of one graph.
+pub(crate) struct Applied {
+    /// The partition after the merges kept.
+    pub(crate) part: Partition,
+    /// (union id, candidate index) of every merge kept, in rank order.
+    pub(crate) kept: Vec<(u128, u32)>,
+    /// Union id of every merge claimed by the greedy pass and undone because
+    /// it closed a cycle.
+    pub(crate) undone: Vec<u128>,
+}
+
 /// The mining engine: the motif forms seen so far, the cache of candidate
 /// unions and the rules of every level. Kept after mining to apply the
 /// vocabulary to new graphs.
@@ -110,6 +122,11 @@ impl Miner {
 
     pub(crate) fn op_labels(&self) -> &[u64] {
         &self.op_labels
+    }
+
+    /// Candidate unions interned so far (a [`Candidate::union`] indexes them).
+    pub(crate) fn num_unions(&self) -> usize {
+        self.union_list.len()
     }
 
     pub fn num_levels(&self) -> usize {
@@ -249,8 +266,14 @@ impl Miner {
     }
 
     /// Applies ranked rules to one graph: greedy, non-overlapping, rank order,
-    /// then undoes merges on quotient cycles. Returns the new partition and
-    /// the (union id, candidate index) of every merge kept.
+    /// then undoes merges on quotient cycles. Returns the new partition, the
+    /// (union id, candidate index) of every merge kept and the union id of every
+    /// merge the greedy pass claimed and the cycle check undid (with repeats).
+    ///
+    /// A rule none of whose candidates the greedy pass claimed (neither kept
+    /// nor undone) changed nothing here: it marked no fragment used, so the
+    /// same rules without it claim the same merges in the same order and end
+    /// in the same partition. [`crate::shard::settle`] relies on this.
     pub(crate) fn apply_rules(
         &self,
         dag: &Dag,
@@ -258,7 +281,7 @@ impl Miner {
         cands: &Candidates,
         rank: &HashMap<u128, u32>,
         ctl: &Control,
-    ) -> Result<(Partition, Vec<(u128, u32)>)> {
+    ) -> Result<Applied> {
         let list = &cands.list;
         // Rank order, then (lower, higher) fragment: a stable grouping by
         // rank (candidates come in (fa, fb) order) and a sort only of the
@@ -293,6 +316,7 @@ impl Miner {
             }
         }
         drop((sel, used, groups));
+        let claimed = chosen.clone();
         // `chosen` is in rank order. Merges on a quotient cycle are undone one
         // per strongly connected component, lowest rank first, until the
         // quotient is a DAG: undoing only splits parts, so it never adds a cycle.
@@ -306,11 +330,23 @@ impl Miner {
                 Quotient::new(dag, &next.frag_of).cyclic_components(next.len())
             };
             if sccs.is_empty() {
-                let kept = chosen
-                    .iter()
-                    .map(|&i| (self.union_list[list[i as usize].union as usize].id, i))
-                    .collect();
-                return Ok((next, kept));
+                let id = |i: u32| self.union_list[list[i as usize].union as usize].id;
+                // `chosen` is a subsequence of `claimed`: walk both for the undone
+                let mut undone = Vec::new();
+                let mut k = 0;
+                for &i in &claimed {
+                    if chosen.get(k) == Some(&i) {
+                        k += 1;
+                    } else {
+                        undone.push(id(i));
+                    }
+                }
+                let kept = chosen.iter().map(|&i| (id(i), i)).collect();
+                return Ok(Applied {
+                    part: next,
+                    kept,
+                    undone,
+                });
             }
             let mut comp_of = vec![usize::MAX; next.len()];
             for (c, members) in sccs.iter().enumerate() {
@@ -496,7 +532,7 @@ impl Miner {
                 .par_iter()
                 .zip(&parts)
                 .zip(&cands)
-                .map(|((g, p), c)| Ok(this.apply_rules(g, p, c, &rank, ctl)?.0))
+                .map(|((g, p), c)| Ok(this.apply_rules(g, p, c, &rank, ctl)?.part))
                 .collect::<Result<_>>()?;
         }
         graphs
@@ -603,39 +639,35 @@ pub(crate) fn macro_of(dag: &Dag, p: &Partition) -> Macro {
     }
 }
 
-/// (frag_of, pos, motif, offsets, nodes) of a [`Partition`].
-pub(crate) type PartitionArrays<'a> = (&'a [u32], &'a [u32], &'a [u128], &'a [u32], &'a [u32]);
+/// (motif, offsets, nodes) of a [`Partition`]: the rest follows from them.
+pub(crate) type PartitionArrays<'a> = (&'a [u128], &'a [u32], &'a [u32]);
 
 /// A partition as its flat arrays and back, so [`crate::shard`] can keep a
 /// shard's state on disk between rounds (streamed mining) without replaying
 /// the levels decided so far. Kept apart from the engine above: it only moves
 /// the fields, and checks that arrays read back describe a partition.
 impl Partition {
-    /// (frag_of, pos, motif, offsets, nodes).
+    /// Nodes of the partitioned graph.
+    pub(crate) fn num_nodes(&self) -> usize {
+        self.frag_of.len()
+    }
+
+    /// (motif, offsets, nodes): each fragment's motif and its nodes in
+    /// canonical position order; each node's fragment and position follow.
     pub(crate) fn arrays(&self) -> PartitionArrays<'_> {
-        (
-            &self.frag_of,
-            &self.pos,
-            &self.motif,
-            &self.offsets,
-            &self.nodes,
-        )
+        (&self.motif, &self.offsets, &self.nodes)
     }
 
     /// The partition of a graph of `num_nodes` nodes that [`Partition::arrays`]
-    /// gave, or None when the arrays do not describe one (every node in exactly
-    /// one fragment, at its position).
+    /// gave, or None when the arrays do not describe one (non-empty fragments
+    /// covering every node exactly once).
     pub(crate) fn from_arrays(
         num_nodes: usize,
-        frag_of: Vec<u32>,
-        pos: Vec<u32>,
         motif: Vec<u128>,
         offsets: Vec<u32>,
         nodes: Vec<u32>,
     ) -> Option<Partition> {
-        let sizes_ok = frag_of.len() == num_nodes
-            && pos.len() == num_nodes
-            && nodes.len() == num_nodes
+        let sizes_ok = nodes.len() == num_nodes
             && offsets.len() == motif.len() + 1
             && offsets.first() == Some(&0)
             && offsets.last().map(|&o| o as usize) == Some(num_nodes)
@@ -643,14 +675,20 @@ impl Partition {
         if !sizes_ok {
             return None;
         }
-        let placed = (0..num_nodes).all(|v| {
-            let f = frag_of[v] as usize;
-            f < motif.len() && {
-                let at = offsets[f] as usize + pos[v] as usize;
-                at < offsets[f + 1] as usize && nodes[at] as usize == v
+        let mut frag_of = vec![u32::MAX; num_nodes];
+        let mut pos = vec![0u32; num_nodes];
+        for (f, w) in offsets.windows(2).enumerate() {
+            for (q, &v) in nodes[w[0] as usize..w[1] as usize].iter().enumerate() {
+                let slot = frag_of.get_mut(v as usize)?;
+                if *slot != u32::MAX {
+                    return None; // a node in two places
+                }
+                *slot = f as u32;
+                pos[v as usize] = q as u32;
             }
-        });
-        placed.then_some(Partition {
+        }
+        // num_nodes slots filled, none twice: every node is placed
+        Some(Partition {
             frag_of,
             pos,
             motif,

@@ -5,8 +5,9 @@
 //! 1. [`Shard::count`] finds and counts this shard's candidate merges;
 //! 2. the coordinator sums every shard's [`Counts`] and ranks them with [`rank`];
 //! 3. [`Shard::apply`] applies the ranked rules and returns what was applied;
-//!    the coordinator ranks those again and, while some rule fell below the
-//!    thresholds, repeats step 3 with the rules that stayed;
+//!    the coordinator [`settle`]s the round: the rules that stay frequent once
+//!    applied, and whether step 3 must be repeated with them (only when a rule
+//!    that fell below the thresholds had claimed a merge somewhere);
 //! 4. [`Shard::commit`] keeps the round. When no shard applied anything the
 //!    coordinator stops and merges every shard's [`ShardResult`] with [`assemble`].
 //!
@@ -55,6 +56,10 @@ pub struct ShardResult {
 pub struct ShardState {
     pub(crate) level: usize,
     pub(crate) parts: Vec<Partition>,
+    /// The candidates of `parts` when the shard counted them before it was
+    /// suspended (one per graph), so the round that applies them need not
+    /// find them again; otherwise empty.
+    pub(crate) cands: Vec<Candidates>,
     pub(crate) created: Vec<HashMap<u128, u64>>,
     pub(crate) level_of: HashMap<u128, u32>,
     pub(crate) children: HashMap<u128, Key>,
@@ -68,6 +73,7 @@ pub struct Shard {
     /// other shards shared it).
     level: usize,
     parts: Vec<Partition>,
+    /// Empty, or the candidates of `parts` (one per graph).
     cands: Vec<Candidates>,
     /// After [`Shard::apply`]: each graph's new partition and its kept merges
     /// as (union id, candidate index).
@@ -121,11 +127,13 @@ impl Shard {
         self.level
     }
 
-    /// Steps aside between rounds: this shard's state and its engine.
+    /// Steps aside between rounds: this shard's state (with the candidates it
+    /// counted, if it counted since it last committed) and its engine.
     pub fn suspend(self) -> (ShardState, Miner) {
         let state = ShardState {
             level: self.level,
             parts: self.parts,
+            cands: self.cands,
             created: self.created,
             level_of: self.level_of,
             children: self.children,
@@ -149,10 +157,23 @@ impl Shard {
                 .parts
                 .iter()
                 .zip(graphs)
-                .all(|(p, g)| p.arrays().0.len() == g.num_nodes());
+                .all(|(p, g)| p.num_nodes() == g.num_nodes());
         if !fits {
             return Err(Error::Format(
                 "a shard state that is not of these graphs".into(),
+            ));
+        }
+        // candidates index the engine's unions: only one that has seen them fits
+        let cands_fit = state.cands.is_empty()
+            || state.cands.len() == state.parts.len()
+                && state
+                    .cands
+                    .iter()
+                    .zip(&state.parts)
+                    .all(|(c, p)| c.fits(p.len(), miner.num_unions()));
+        if !cands_fit {
+            return Err(Error::Format(
+                "a shard state whose candidates are not of its partitions or engine".into(),
             ));
         }
         Ok(Shard {
@@ -160,7 +181,7 @@ impl Shard {
             params,
             level: state.level,
             parts: state.parts,
-            cands: Vec::new(),
+            cands: state.cands,
             pending: Vec::new(),
             created: state.created,
             level_of: state.level_of,
@@ -185,8 +206,13 @@ impl Shard {
 
     /// Starts a round whose counts are known already (a resumed shard whose
     /// counts were taken before it was suspended): the candidate merges
-    /// [`Shard::apply`] needs, not counted.
+    /// [`Shard::apply`] needs, not counted; found again only when the state
+    /// did not keep them.
     pub fn prepare(&mut self, graphs: &[&Dag], ctl: &Control) -> Result<()> {
+        self.pending.clear();
+        if self.cands.len() == self.parts.len() {
+            return Ok(()); // found since the last commit (or no graphs)
+        }
         let max_nodes = self.params.max_motif_nodes;
         let (parts, miner) = (&self.parts, &self.miner);
         let mut cands: Vec<Candidates> = graphs
@@ -196,12 +222,13 @@ impl Shard {
             .collect::<Result<_>>()?;
         self.miner.resolve(&mut cands, ctl)?;
         self.cands = cands;
-        self.pending.clear();
         Ok(())
     }
 
     /// Applies `rules` (best first) to every graph of the shard; returns the
-    /// merges kept, counted like candidates.
+    /// merges kept, counted like candidates, and every rule that claimed a merge
+    /// only to see the cycle check undo it, with (0, 0) where it kept none: a rule
+    /// absent from the counts claimed nothing ([`settle`] tells the difference).
     pub fn apply(&mut self, graphs: &[&Dag], rules: &[u128], ctl: &Control) -> Result<Counts> {
         let rank: HashMap<u128, u32> = rules
             .iter()
@@ -209,27 +236,26 @@ impl Shard {
             .map(|(r, &id)| (id, r as u32))
             .collect();
         let miner = &self.miner;
-        self.pending = graphs
+        let (pending, per_graph): (Vec<_>, Vec<HashMap<u128, u64>>) = graphs
             .par_iter()
             .zip(&self.parts)
             .zip(&self.cands)
             .map(|((g, p), c)| {
                 let out = miner.apply_rules(g, p, c, &rank, ctl)?;
                 ctl.advance(1);
-                Ok(out)
-            })
-            .collect::<Result<_>>()?;
-        let per_graph: Vec<HashMap<u128, u64>> = self
-            .pending
-            .iter()
-            .map(|(_, kept)| {
                 let mut m = HashMap::default();
-                for (id, _) in kept {
+                for id in out.undone {
+                    m.insert(id, 0);
+                }
+                for (id, _) in &out.kept {
                     *m.entry(*id).or_insert(0) += 1;
                 }
-                m
+                Ok(((out.part, out.kept), m))
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .unzip();
+        self.pending = pending;
         Ok(totals(&per_graph))
     }
 
@@ -309,16 +335,15 @@ impl Shard {
     }
 }
 
-/// Sums per-graph counts into (occurrences, graphs with at least one).
+/// Sums per-graph counts into (occurrences, graphs with at least one); an id
+/// counted zero times stays, with what the other graphs give it.
 fn totals(per_graph: &[HashMap<u128, u64>]) -> Counts {
     let mut total: Counts = HashMap::default();
     for m in per_graph {
         for (&id, &n) in m {
-            if n > 0 {
-                let t = total.entry(id).or_insert((0, 0));
-                t.0 += n;
-                t.1 += 1;
-            }
+            let t = total.entry(id).or_insert((0, 0));
+            t.0 += n;
+            t.1 += (n > 0) as u64;
         }
     }
     total
@@ -347,6 +372,40 @@ pub fn rank<'a>(shards: impl IntoIterator<Item = &'a Counts>, params: Params) ->
         .collect();
     rules.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     rules.into_iter().map(|(_, id)| id).collect()
+}
+
+/// Settles a round from every shard's [`Shard::apply`] counts of `rules`: the
+/// rules that stay (those still frequent under `params` once applied, in their
+/// order) and whether `rules` must be applied again without the others.
+///
+/// They need not be when no rule that goes claimed a merge in any graph (it is
+/// absent from every shard's counts, [`Shard::apply`]): such a rule marked no
+/// fragment used, so in every graph the rules that stay claim the same merges in
+/// the same order, the cycle check undoes the same ones, and the partitions, the
+/// merges kept and their counts are those this pass made. The pass stands for the
+/// rules that stay, which then all stay again (their counts are unchanged).
+/// Otherwise (a rule that goes kept or lost a merge somewhere) the rules that stay
+/// are applied again, until a pass stands. Either way the round ends where always
+/// applying again until no rule goes would: the same rules, the same partitions.
+pub fn settle<'a>(
+    applied: impl IntoIterator<Item = &'a Counts>,
+    rules: &[u128],
+    params: Params,
+) -> (Vec<u128>, bool) {
+    let mut total: Counts = HashMap::default();
+    for counts in applied {
+        add_counts(&mut total, counts);
+    }
+    let frequent = |id: &u128| {
+        total
+            .get(id)
+            .is_some_and(|&(c, s)| c >= params.min_count && s >= params.min_support)
+    };
+    let stay: Vec<u128> = rules.iter().copied().filter(frequent).collect();
+    let again = rules
+        .iter()
+        .any(|id| !frequent(id) && total.contains_key(id));
+    (stay, again)
 }
 
 /// Merges shard results (in corpus order) into one, as if one shard had held
@@ -429,19 +488,20 @@ pub fn drive(
             .map(|(s, g)| s.count(g, ctl))
             .collect::<Result<_>>()?;
         let mut rules = rank(&counts, params);
-        let applied = loop {
+        loop {
             ctl.check()?;
             let applied: Vec<Counts> = shards
                 .iter_mut()
                 .map(|(s, g)| s.apply(g, &rules, ctl))
                 .collect::<Result<_>>()?;
-            let keep = rank(&applied, params);
-            if keep.len() == rules.len() {
-                break applied;
+            let (stay, again) = settle(&applied, &rules, params);
+            rules = stay;
+            if !again || rules.is_empty() {
+                break;
             }
-            rules.retain(|id| keep.contains(id));
-        };
-        if applied.iter().all(|c| c.is_empty()) {
+        }
+        // every rule that stays kept a merge: none stays when nothing was applied
+        if rules.is_empty() {
             break;
         }
         for (s, _) in shards.iter_mut() {
@@ -450,4 +510,56 @@ pub fn drive(
         levels.push(rules);
     }
     Ok(levels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(min_count: u64, min_support: u64) -> Params {
+        Params {
+            min_count,
+            min_support,
+            max_motif_nodes: 8,
+            max_levels: 4,
+        }
+    }
+
+    fn counts(entries: &[(u128, u64, u64)]) -> Counts {
+        entries.iter().map(|&(id, c, s)| (id, (c, s))).collect()
+    }
+
+    #[test]
+    fn a_pass_stands_when_the_rules_that_go_claimed_nothing() {
+        // rule 3 is absent from every shard's counts: it claimed no merge
+        let a = counts(&[(1, 2, 1), (2, 1, 1)]);
+        let b = counts(&[(2, 1, 1)]);
+        assert_eq!(
+            settle([&a, &b], &[1, 3, 2], params(2, 1)),
+            (vec![1, 2], false)
+        );
+    }
+
+    #[test]
+    fn rules_are_applied_again_when_one_that_goes_claimed_a_merge() {
+        // rule 2 kept one merge (below min_count): without it others may claim more
+        let kept_one = counts(&[(1, 5, 3), (2, 1, 1)]);
+        assert_eq!(settle([&kept_one], &[2, 1], params(2, 1)), (vec![1], true));
+        // rule 2's every claimed merge was undone by the cycle check: (0, 0)
+        let undone = counts(&[(1, 5, 3), (2, 0, 0)]);
+        assert_eq!(settle([&undone], &[1, 2], params(2, 1)), (vec![1], true));
+        // support counts too: rule 1 is frequent in one graph only
+        assert_eq!(settle([&kept_one], &[1], params(2, 4)), (vec![], true));
+    }
+
+    #[test]
+    fn zero_counts_sum_without_adding_support() {
+        let per_graph: Vec<HashMap<u128, u64>> = vec![
+            [(7, 0)].into_iter().collect(),
+            [(7, 2), (8, 1)].into_iter().collect(),
+        ];
+        let t = totals(&per_graph);
+        assert_eq!(t[&7], (2, 1));
+        assert_eq!(t[&8], (1, 1));
+    }
 }

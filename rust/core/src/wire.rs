@@ -11,6 +11,7 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
+use crate::candidate::{Candidate, Candidates};
 use crate::error::{Error, Result};
 use crate::hash::murmur3_128;
 use crate::motif::{Form, Key, Macro};
@@ -107,24 +108,55 @@ fn decode_result(bytes: &[u8]) -> Result<ShardResult> {
 }
 
 const STATE_MAGIC: &[u8; 8] = b"AMSTATE\0";
-const STATE_VERSION: u32 = 1;
+/// 2: the fingerprint of the shard's graphs, partitions without the
+/// node-to-fragment arrays (they follow from the rest) and with motifs as
+/// indices into one table, and the candidates the shard counted before it
+/// was suspended.
+const STATE_VERSION: u32 = 2;
 /// Seed of the state checksum ("amstate1").
 const STATE_SEED: u64 = 0x616d_7374_6174_6531;
 
 /// Encodes a suspended shard's state (streamed mining writes one per chunk per
-/// round): partitions, what each graph created, first levels, children keys,
-/// then a 128-bit checksum of everything before it.
-pub fn encode_state(st: &ShardState) -> Vec<u8> {
+/// round): the [`crate::batch::fingerprint`] of its graphs' arrays (`graphs`,
+/// validated when the shard started), partitions, what each graph created, its
+/// candidates when the shard kept them, first levels, children keys, then a
+/// 128-bit checksum of everything before it.
+pub fn encode_state(st: &ShardState, graphs: u128) -> Vec<u8> {
     let mut w = Writer::new(STATE_MAGIC, STATE_VERSION);
+    w.0.reserve(state_size(st)); // a chunk's state is megabytes: no doubling, no copies
+    w.u128(graphs);
     w.u64(st.level as u64);
     w.len(st.parts.len());
-    for (p, made) in st.parts.iter().zip(&st.created) {
-        let (frag_of, pos, motif, offsets, nodes) = p.arrays();
-        w.u32s(frag_of);
-        w.u32s(pos);
-        w.u128s(motif);
+    w.u32(!st.cands.is_empty() as u32);
+    // fragments name their motif by its index in one table (a chunk has few
+    // distinct motifs): 4 bytes per fragment instead of 16
+    let mut index: HashMap<u128, u32> = HashMap::default();
+    let mut table: Vec<u128> = Vec::new();
+    let motif_index: Vec<Vec<u32>> = st
+        .parts
+        .iter()
+        .map(|p| {
+            p.arrays()
+                .0
+                .iter()
+                .map(|&id| {
+                    *index.entry(id).or_insert_with(|| {
+                        table.push(id);
+                        table.len() as u32 - 1
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    w.u128s(&table);
+    for (g, (p, made)) in st.parts.iter().zip(&st.created).enumerate() {
+        let (_, offsets, nodes) = p.arrays();
+        w.u32s(&motif_index[g]);
         w.u32s(offsets);
         w.u32s(nodes);
+        if let Some(c) = st.cands.get(g) {
+            w.candidates(c);
+        }
         let made = sorted(made);
         w.len(made.len());
         for (id, n) in made {
@@ -151,8 +183,28 @@ pub fn encode_state(st: &ShardState) -> Vec<u8> {
     w.0
 }
 
-/// Decodes what [`encode_state`] wrote for graphs of `num_nodes` nodes each.
-pub fn decode_state(bytes: &[u8], num_nodes: &[usize]) -> Result<ShardState> {
+/// The bytes [`encode_state`] writes for `st`, give or take a few.
+fn state_size(st: &ShardState) -> usize {
+    let parts: usize = st
+        .parts
+        .iter()
+        .zip(&st.created)
+        .map(|(p, made)| 48 + 24 * p.len() + 4 * p.num_nodes() + 24 * made.len())
+        .sum();
+    let cands: usize = st
+        .cands
+        .iter()
+        .map(|c| 24 + 12 * c.list.len() + 4 * (c.succ_off.len() + c.succ.len()))
+        .sum();
+    let children: usize = st.children.values().map(|k| 56 + 8 * k.cross.len()).sum();
+    80 + parts + cands + 20 * st.level_of.len() + children
+}
+
+/// Decodes what [`encode_state`] wrote for graphs of `num_nodes` nodes each
+/// whose arrays have the fingerprint `graphs`: a state written for other arrays
+/// (the corpus changed since) is an [`Error::Format`] saying so. A state that
+/// decodes is thus of arrays validated before: [`crate::Dag::rebuild`] them.
+pub fn decode_state(bytes: &[u8], num_nodes: &[usize], graphs: u128) -> Result<ShardState> {
     let bad = |why: &str| Error::Format(format!("not a valid archmotif shard state: {why}"));
     let body_end = bytes
         .len()
@@ -175,22 +227,42 @@ pub fn decode_state(bytes: &[u8], num_nodes: &[usize]) -> Result<ShardState> {
         if r.u32()? != STATE_VERSION {
             return Err(Error::Format("another version".into()));
         }
+        if r.u128()? != graphs {
+            return Err(Error::Format(
+                "written for other graphs (the corpus changed since)".into(),
+            ));
+        }
         let level = r.u64()? as usize;
-        let n = r.len(40)?;
+        let n = r.len(32)?;
         if n != num_nodes.len() {
             return Err(Error::Format(format!(
                 "{n} graphs, not {}",
                 num_nodes.len()
             )));
         }
+        let with_cands = match r.u32()? {
+            0 => false,
+            1 => true,
+            _ => return Err(Error::Format("a bad candidates flag".into())),
+        };
+        let table = r.u128s()?;
         let mut parts = Vec::with_capacity(n);
+        let mut cands = Vec::with_capacity(if with_cands { n } else { 0 });
         let mut created = Vec::with_capacity(n);
         for &nodes_here in num_nodes {
-            let (frag_of, pos, motif) = (r.u32s()?, r.u32s()?, r.u128s()?);
+            let motif = r
+                .u32s()?
+                .into_iter()
+                .map(|i| table.get(i as usize).copied())
+                .collect::<Option<Vec<u128>>>()
+                .ok_or_else(|| Error::Format("a motif index past the motif table".into()))?;
             let (offsets, nodes) = (r.u32s()?, r.u32s()?);
-            let p = Partition::from_arrays(nodes_here, frag_of, pos, motif, offsets, nodes)
+            let p = Partition::from_arrays(nodes_here, motif, offsets, nodes)
                 .ok_or_else(|| Error::Format("a partition that does not cover its graph".into()))?;
             parts.push(p);
+            if with_cands {
+                cands.push(r.candidates()?); // checked against the engine on resuming
+            }
             let mut made = HashMap::default();
             for _ in 0..r.len(24)? {
                 let id = r.u128()?;
@@ -217,6 +289,7 @@ pub fn decode_state(bytes: &[u8], num_nodes: &[usize]) -> Result<ShardState> {
         Ok(ShardState {
             level,
             parts,
+            cands,
             created,
             level_of,
             children,
@@ -278,6 +351,22 @@ impl Writer {
     pub(crate) fn form(&mut self, f: &Form) {
         self.u32s(&f.ops);
         self.pairs(&f.edges);
+    }
+    /// A graph's candidates (resolved: no fresh keys) and its fragment graph.
+    pub(crate) fn candidates(&mut self, c: &Candidates) {
+        debug_assert!(
+            c.fresh.is_empty(),
+            "candidates are resolved before they are kept"
+        );
+        self.len(c.list.len());
+        self.0.reserve(12 * c.list.len());
+        for x in &c.list {
+            for v in [x.fa, x.fb, x.union] {
+                self.0.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        self.u32s(&c.succ_off);
+        self.u32s(&c.succ);
     }
     pub(crate) fn macro_graph(&mut self, m: &Macro) {
         self.u128s(&m.motif_ids);
@@ -371,6 +460,29 @@ impl<'a> Reader<'a> {
         Ok(Form {
             ops: self.u32s()?,
             edges: self.pairs()?,
+        })
+    }
+    /// What [`Writer::candidates`] wrote (their fit to a partition and an
+    /// engine is [`Candidates::fits`]).
+    pub(crate) fn candidates(&mut self) -> Result<Candidates> {
+        let n = self.len(12)?;
+        let raw = self.take(12 * n)?;
+        let word = |c: &[u8], i: usize| {
+            u32::from_le_bytes(c[4 * i..4 * i + 4].try_into().expect("4 bytes"))
+        };
+        let list = raw
+            .chunks_exact(12)
+            .map(|c| Candidate {
+                fa: word(c, 0),
+                fb: word(c, 1),
+                union: word(c, 2),
+            })
+            .collect();
+        Ok(Candidates {
+            list,
+            fresh: Vec::new(),
+            succ_off: self.u32s()?,
+            succ: self.u32s()?,
         })
     }
     /// A macro graph, checked to be whole: one weight per edge, every node and

@@ -1,9 +1,10 @@
 //! Mining in shards equals mining in one piece, for any split of any corpus,
 //! and shard results survive their byte encoding.
 
+use archmotif_core::batch::{fingerprint, rebuild_all, RawGraph};
 use archmotif_core::control::Control;
 use archmotif_core::mine::{Miner, Params};
-use archmotif_core::shard::{assemble, drive, merge, Shard, ShardResult};
+use archmotif_core::shard::{assemble, drive, merge, rank, Shard, ShardResult};
 use archmotif_core::wire::{decode, decode_state, encode, encode_state};
 use archmotif_core::Dag;
 use proptest::prelude::*;
@@ -43,6 +44,44 @@ fn graph() -> impl Strategy<Value = (Vec<i32>, Vec<i64>, Vec<i64>)> {
         })
 }
 
+/// The round loop as it was before [`settle`]: after every pass, rank the
+/// applied counts again and apply the rules that stay again until none goes.
+/// The oracle `drive` must agree with, level by level.
+fn drive_reapplying(
+    shards: &mut [(Shard, Vec<&Dag>)],
+    p: Params,
+    ctl: &Control,
+) -> (Vec<Vec<u128>>, usize) {
+    let (mut levels, mut passes) = (Vec::new(), 0);
+    for _ in 0..p.max_levels {
+        let counts: Vec<_> = shards
+            .iter_mut()
+            .map(|(s, g)| s.count(g, ctl).expect("counts"))
+            .collect();
+        let mut rules = rank(&counts, p);
+        let applied = loop {
+            passes += 1;
+            let applied: Vec<_> = shards
+                .iter_mut()
+                .map(|(s, g)| s.apply(g, &rules, ctl).expect("applies"))
+                .collect();
+            let keep = rank(&applied, p);
+            if keep.len() == rules.len() {
+                break applied;
+            }
+            rules.retain(|id| keep.contains(id));
+        };
+        if applied.iter().all(|c| c.values().all(|&(n, _)| n == 0)) {
+            break;
+        }
+        for (s, _) in shards.iter_mut() {
+            s.commit(rules.clone());
+        }
+        levels.push(rules);
+    }
+    (levels, passes)
+}
+
 fn params(min_count: u64, min_support: u64) -> Params {
     Params {
         min_count,
@@ -65,6 +104,10 @@ proptest! {
             .iter()
             .map(|(o, s, d)| Dag::validate(3, o, s, d).expect("valid").dag)
             .collect();
+        for ((o, s, d), dag) in raw.iter().zip(&dags) {
+            // what a resumed shard rebuilds is what was validated
+            prop_assert_eq!(&Dag::rebuild(3, o, s, d).expect("rebuilds"), dag);
+        }
         let refs: Vec<&Dag> = dags.iter().collect();
         let p = params(min_count, min_support);
         let ctl = Control::new();
@@ -115,25 +158,29 @@ proptest! {
         let mut states: Vec<Vec<u8>> = Vec::new();
         let chunks: Vec<Vec<&Dag>> = bounds.windows(2).map(|w| refs[w[0]..w[1]].to_vec()).collect();
         for part in &chunks {
-            let s = Shard::start_with(engine.take().expect("free"), part, p, &ctl).expect("starts");
+            let mut s = Shard::start_with(engine.take().expect("free"), part, p, &ctl).expect("starts");
+            s.count(part, &ctl).expect("counts"); // kept in the state with its candidates
             let (st, m) = s.suspend();
             engine = Some(m);
-            states.push(encode_state(&st));
+            states.push(encode_state(&st, 7));
         }
         let resume = |bytes: &[u8], miner: Miner, part: &[&Dag]| {
             let sizes: Vec<usize> = part.iter().map(|g| g.num_nodes()).collect();
-            let st = decode_state(bytes, &sizes).expect("decodes");
+            let st = decode_state(bytes, &sizes, 7).expect("decodes");
             Shard::resume(miner, st, part, p).expect("resumes")
         };
-        for level in &rules {
+        for (l, level) in rules.iter().enumerate() {
             for (state, part) in states.iter_mut().zip(&chunks) {
                 let mut s = resume(state, engine.take().expect("free"), part);
                 s.prepare(part, &ctl).expect("prepares");
                 s.apply(part, level, &ctl).expect("applies");
                 s.commit(level.clone());
+                if l % 2 == 0 {
+                    s.count(part, &ctl).expect("counts"); // suspended with candidates or not
+                }
                 let (st, m) = s.suspend();
                 engine = Some(m);
-                *state = encode_state(&st);
+                *state = encode_state(&st, 7);
             }
         }
         for ((state, part), driven) in states.iter().zip(&chunks).zip(&results) {
@@ -150,6 +197,22 @@ proptest! {
         let (vocab, macros) = assemble(results);
         prop_assert_eq!(vocab, whole.vocabulary.clone());
         prop_assert_eq!(macros, whole.macros.clone());
+
+        // Settling a round without applying again when the rules that go claimed
+        // nothing ends every round where applying again until no rule goes does.
+        let mut reapplied: Vec<(Shard, Vec<&Dag>)> = bounds
+            .windows(2)
+            .map(|w| {
+                let part = refs[w[0]..w[1]].to_vec();
+                (Shard::new(LABELS.to_vec(), &part, p).expect("shard"), part)
+            })
+            .collect();
+        let (oracle_rules, _) = drive_reapplying(&mut reapplied, p, &ctl);
+        prop_assert_eq!(&oracle_rules, &rules);
+        let oracle: Vec<_> = reapplied.into_iter().map(|(s, g)| s.finish(&g).0).collect();
+        let (oracle_vocab, oracle_macros) = assemble(oracle);
+        prop_assert_eq!(&oracle_vocab, &whole.vocabulary);
+        prop_assert_eq!(&oracle_macros, &whole.macros);
 
         // A miner rebuilt from the rules applies them like the one that mined.
         let mut rebuilt = Miner::with_rules(LABELS.to_vec(), rules, &whole.vocabulary);
@@ -186,4 +249,74 @@ fn corrupt_bytes_are_format_errors_not_panics() {
     let mut huge = bytes.clone();
     huge[12..20].copy_from_slice(&u64::MAX.to_le_bytes()); // the first count
     assert!(decode(&huge).is_err());
+}
+
+#[test]
+fn damaged_shard_states_are_format_errors_not_panics() {
+    let raw: Vec<(Vec<i32>, Vec<i64>, Vec<i64>)> = vec![
+        (vec![0, 1, 0, 1, 2], vec![0, 1, 2, 3], vec![1, 2, 3, 4]),
+        (vec![0, 1, 0, 1], vec![0, 1, 2, 0], vec![1, 2, 3, 2]),
+    ];
+    let dags: Vec<Dag> = raw
+        .iter()
+        .map(|(o, s, d)| Dag::validate(3, o, s, d).expect("valid").dag)
+        .collect();
+    let refs: Vec<&Dag> = dags.iter().collect();
+    let sizes: Vec<usize> = refs.iter().map(|g| g.num_nodes()).collect();
+    let p = params(2, 1);
+    let ctl = Control::new();
+    let mut s = Shard::new(LABELS.to_vec(), &refs, p).expect("shard");
+    s.count(&refs, &ctl).expect("counts");
+    let (st, miner) = s.suspend();
+    let raws: Vec<RawGraph> = raw
+        .iter()
+        .map(|(o, s, d)| RawGraph {
+            ops: o,
+            src: s,
+            dst: d,
+        })
+        .collect();
+    let fp = fingerprint(&raws);
+    let bytes = encode_state(&st, fp);
+    for cut in 0..bytes.len() {
+        assert!(
+            decode_state(&bytes[..cut], &sizes, fp).is_err(),
+            "a prefix of {cut} bytes decoded"
+        );
+    }
+    for at in (0..bytes.len()).step_by(7) {
+        let mut flipped = bytes.clone();
+        flipped[at] ^= 0x10;
+        assert!(
+            decode_state(&flipped, &sizes, fp).is_err(),
+            "byte {at} flipped decoded"
+        );
+    }
+    assert!(decode_state(&bytes, &sizes[..1], fp).is_err());
+    // the same sizes but other arrays (an edge moved): the corpus changed since
+    let mut moved = raw.clone();
+    moved[0].1[3] = 2;
+    let moved: Vec<RawGraph> = moved
+        .iter()
+        .map(|(o, s, d)| RawGraph {
+            ops: o,
+            src: s,
+            dst: d,
+        })
+        .collect();
+    let err = decode_state(&bytes, &sizes, fingerprint(&moved))
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("changed"), "{err}");
+    // a state's graphs were validated when it was first written: rebuilt, they are the same
+    assert_eq!(rebuild_all(3, &raws).expect("rebuilds"), dags);
+    // the kept candidates index the engine's unions: a fresh engine has none
+    let st = decode_state(&bytes, &sizes, fp).expect("decodes");
+    let err = Shard::resume(Miner::new(LABELS.to_vec()), st, &refs, p)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("candidates"), "{err}");
+    let st = decode_state(&bytes, &sizes, fp).expect("decodes");
+    let mut back = Shard::resume(miner, st, &refs, p).expect("resumes with its engine");
+    back.prepare(&refs, &ctl).expect("prepares");
 }

@@ -97,6 +97,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<shard::CountSum>()?;
     m.add_function(wrap_pyfunction!(run::_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(shard::rank, m)?)?;
+    m.add_function(wrap_pyfunction!(shard::settle, m)?)?;
     m.add_function(wrap_pyfunction!(shard::assemble, m)?)?;
     m.add_function(wrap_pyfunction!(shard::merge_results, m)?)?;
     m.add_function(wrap_pyfunction!(mining::context_of, m)?)?;

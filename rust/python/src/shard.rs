@@ -14,7 +14,7 @@ use archmotif_core::hash::op_label;
 use archmotif_core::mine::{Engine, Mined, Miner, Strategy};
 use archmotif_core::saved::MinedCorpus;
 use archmotif_core::shard::{self, Counts, Shard};
-use archmotif_core::{wire, Dag};
+use archmotif_core::{batch, wire, Dag};
 
 use crate::convert::{
     counts_of, dags, lists, params_of, raws, CountLists, GraphArrays, Graphs, NamedParams,
@@ -69,6 +69,8 @@ impl MiningEngine {
 #[pyclass(module = "archmotif._core", frozen)]
 pub struct MiningShard {
     dags: Vec<Dag>,
+    /// The fingerprint of the graphs' arrays, written into every state.
+    fingerprint: u128,
     state: Mutex<Option<Shard>>,
     threads: Option<usize>,
     /// The shared engine this shard took its miner from, to give it back.
@@ -93,9 +95,11 @@ impl MiningShard {
 #[pymethods]
 impl MiningShard {
     /// A shard of `graphs` (a list of (ops, edges) pairs or a corpus's layout
-    /// `(ops, node_offsets, edges, edge_offsets)`): started afresh, or resumed from `state` (what
-    /// `suspend` returned for the same graphs); with its own engine, or with
-    /// the shared `engine`, which it holds until `suspend` or `finish`.
+    /// `(ops, node_offsets, edges, edge_offsets)`): started afresh (the graphs
+    /// validated), or resumed from `state` (what `suspend` returned for the same
+    /// arrays: their fingerprint must match, and they are rebuilt, not validated
+    /// again); with its own engine, or with the shared `engine`, which it holds
+    /// until `suspend` or `finish`.
     #[new]
     #[pyo3(signature = (graphs, op_names, params, threads=None, engine=None, state=None))]
     fn new(
@@ -116,22 +120,27 @@ impl MiningShard {
         };
         let ctl = Control::new();
         let out = run_blocking(py, threads, None, &ctl, || {
-            let dags = dags(&raw, op_names.len())?;
-            let refs: Vec<&Dag> = dags.iter().collect();
-            let shard = match state {
-                None => Shard::start_with(miner, &refs, params, &ctl),
+            let fingerprint = batch::fingerprint(&raw);
+            let (dags, st) = match state {
+                None => (dags(&raw, op_names.len())?, None),
                 Some(bytes) => {
-                    let sizes: Vec<usize> = dags.iter().map(|d| d.num_nodes()).collect();
-                    let st = wire::decode_state(bytes, &sizes)?;
-                    Shard::resume(miner, st, &refs, params)
+                    let sizes: Vec<usize> = raw.iter().map(|g| g.ops.len()).collect();
+                    let st = wire::decode_state(bytes, &sizes, fingerprint)?;
+                    (batch::rebuild_all(op_names.len(), &raw)?, Some(st))
                 }
+            };
+            let refs: Vec<&Dag> = dags.iter().collect();
+            let shard = match st {
+                None => Shard::start_with(miner, &refs, params, &ctl),
+                Some(st) => Shard::resume(miner, st, &refs, params),
             }?;
-            Ok((dags, shard))
+            Ok((dags, shard, fingerprint))
         })?;
         // (on an error the shared engine's miner is lost with it: the run is over)
-        let (dags, shard) = out.map_err(CoreError)?;
+        let (dags, shard, fingerprint) = out.map_err(CoreError)?;
         Ok(MiningShard {
             dags,
+            fingerprint,
             state: Mutex::new(Some(shard)),
             threads,
             engine,
@@ -149,7 +158,7 @@ impl MiningShard {
             .ok_or_else(finished)?;
         let (bytes, miner) = detached(py, || {
             let (state, miner) = shard.suspend();
-            (wire::encode_state(&state), miner)
+            (wire::encode_state(&state, self.fingerprint), miner)
         })?;
         if let Some(e) = &self.engine {
             e.get().give_back(miner);
@@ -163,7 +172,8 @@ impl MiningShard {
     }
 
     /// Starts a round whose counts the caller has (taken before a suspend):
-    /// the candidates `apply` needs, not counted again.
+    /// the candidates `apply` needs, not counted again (nor found again when
+    /// the state kept them).
     fn prepare(&self, py: Python<'_>) -> PyResult<()> {
         self.step(py, |s, g, ctl| s.prepare(g, ctl))
     }
@@ -249,6 +259,23 @@ pub fn rank(counts: Vec<CountLists>, params: NamedParams) -> PyResult<Vec<u128>>
         .map(counts_of)
         .collect::<PyResult<Vec<_>>>()?;
     Ok(shard::rank(&counts, params))
+}
+
+/// Settles a round from every shard's `apply` counts of `rules` (the core
+/// decides, `archmotif_core::shard::settle`): the rules that stay, and whether
+/// they must be applied again.
+#[pyfunction]
+pub fn settle(
+    applied: Vec<CountLists>,
+    rules: Vec<u128>,
+    params: NamedParams,
+) -> PyResult<(Vec<u128>, bool)> {
+    let params = params_of(&params)?;
+    let applied = applied
+        .into_iter()
+        .map(counts_of)
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(shard::settle(&applied, &rules, params))
 }
 
 /// Merges encoded shard results (in corpus order) into one encoded result, as
