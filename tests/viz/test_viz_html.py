@@ -53,11 +53,16 @@ def test_payload_carries_shapes_attributes_and_parameters_when_the_graph_has_the
         node_shapes=["1×3×8×8", "1×16×8×8", "1×16×8×8", "1×16×8×8"],
         node_params=[0, 448, 0, 0], attrs=["", "k3", "", ""],
     )  # fmt: skip
-    mg = archmotif.contract(g, [0, 1, 2, 2])
+    # at the plain level the attributes travel beside the op names ...
+    mg = archmotif.contract(g, [0, 1, 2, 2], detail="op")
     data = _payload(viewer_html(mg))
     assert [data["shapeNames"][i] for i in data["shapes"]] == g.output_shapes()
     assert data["params"] == [0, 448, 0, 0]
     assert [data["attrNames"][i] for i in data["attrs"]] == ["", "k3", "", ""]
+    # ... at the default level (attrs) they are part of the op names
+    at_attrs = _payload(viewer_html(archmotif.contract(g, [0, 1, 2, 2])))
+    assert "convolution[k3]" in at_attrs["opNames"]
+    assert at_attrs["shapes"] == data["shapes"] and at_attrs["params"] == data["params"]
     # per macro edge, the tensor crossing it: 0 -> 1 the input; 1 -> 2 the convolution's
     # output, read twice inside {relu, add}, is still one tensor
     assert data["macro"]["edges"] == [[0, 1], [1, 2]]
