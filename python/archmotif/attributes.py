@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from archmotif.errors import GraphError, InvalidArgument
+from archmotif.graph_meta import check_strings
 
 if TYPE_CHECKING:  # pragma: no cover
     from archmotif.graph import OpGraph
@@ -136,16 +137,10 @@ def view_name(op: str, attrs: str) -> str:
 def check_attr_names(attr_names: Any) -> tuple[str, ...]:
     """``attr_names`` as a tuple of distinct strings without ``[`` or ``]`` (they delimit
     attributes in a view's op names), else :class:`~archmotif.GraphError`."""
-    if isinstance(attr_names, (str, bytes)) or not isinstance(attr_names, Iterable):
-        raise GraphError(f"attr_names must be a sequence of str, got {attr_names!r:.40}")
-    names = tuple(attr_names)
+    names = check_strings("attr_names", attr_names)
     for i, n in enumerate(names):
-        if not isinstance(n, str):
-            raise GraphError(f"attr_names[{i}] is {type(n).__name__}, not str")
         if "[" in n or "]" in n:
             raise GraphError(f"attr_names[{i}] {n!r} holds '[' or ']'")
-    if len(set(names)) != len(names):
-        raise GraphError("attr_names lists one attribute string more than once")
     return names
 
 

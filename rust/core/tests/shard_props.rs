@@ -251,6 +251,16 @@ fn corrupt_bytes_are_format_errors_not_panics() {
     assert!(decode(&huge).is_err());
 }
 
+/// The graphs' arrays as the core's borrowed view.
+fn raw_graphs(raw: &[(Vec<i32>, Vec<i64>, Vec<i64>)]) -> Vec<RawGraph<'_>> {
+    raw.iter()
+        .map(|(o, s, d)| RawGraph {
+            ops: o,
+            src: s,
+            dst: d,
+        })
+        .collect()
+}
 #[test]
 fn damaged_shard_states_are_format_errors_not_panics() {
     let raw: Vec<(Vec<i32>, Vec<i64>, Vec<i64>)> = vec![
@@ -268,15 +278,7 @@ fn damaged_shard_states_are_format_errors_not_panics() {
     let mut s = Shard::new(LABELS.to_vec(), &refs, p).expect("shard");
     s.count(&refs, &ctl).expect("counts");
     let (st, miner) = s.suspend();
-    let raws: Vec<RawGraph> = raw
-        .iter()
-        .map(|(o, s, d)| RawGraph {
-            ops: o,
-            src: s,
-            dst: d,
-        })
-        .collect();
-    let fp = fingerprint(&raws);
+    let fp = fingerprint(&raw_graphs(&raw));
     let bytes = encode_state(&st, fp);
     for cut in 0..bytes.len() {
         assert!(
@@ -296,20 +298,12 @@ fn damaged_shard_states_are_format_errors_not_panics() {
     // the same sizes but other arrays (an edge moved): the corpus changed since
     let mut moved = raw.clone();
     moved[0].1[3] = 2;
-    let moved: Vec<RawGraph> = moved
-        .iter()
-        .map(|(o, s, d)| RawGraph {
-            ops: o,
-            src: s,
-            dst: d,
-        })
-        .collect();
-    let err = decode_state(&bytes, &sizes, fingerprint(&moved))
+    let err = decode_state(&bytes, &sizes, fingerprint(&raw_graphs(&moved)))
         .err()
         .expect("refused");
     assert!(err.to_string().contains("changed"), "{err}");
     // a state's graphs were validated when it was first written: rebuilt, they are the same
-    assert_eq!(rebuild_all(3, &raws).expect("rebuilds"), dags);
+    assert_eq!(rebuild_all(3, &raw_graphs(&raw)).expect("rebuilds"), dags);
     // the kept candidates index the engine's unions: a fresh engine has none
     let st = decode_state(&bytes, &sizes, fp).expect("decodes");
     let err = Shard::resume(Miner::new(LABELS.to_vec()), st, &refs, p)
