@@ -78,6 +78,11 @@ pub struct Shard {
     /// After [`Shard::apply`]: each graph's new partition and its kept merges
     /// as (union id, candidate index).
     pending: Vec<(Partition, Vec<(u128, u32)>)>,
+    /// After [`Shard::apply`]: the rules it applied and, per graph, what each
+    /// rule claimed there (merges kept; 0 for a rule whose merges were all
+    /// undone). Applying again in the same round redoes only the graphs where
+    /// a rule that goes claimed something.
+    claims: (Vec<u128>, Vec<HashMap<u128, u64>>),
     created: Vec<HashMap<u128, u64>>,
     level_of: HashMap<u128, u32>,
     children: HashMap<u128, Key>,
@@ -116,6 +121,7 @@ impl Shard {
             parts,
             cands: Vec::new(),
             pending: Vec::new(),
+            claims: Default::default(),
             created: vec![HashMap::default(); graphs.len()],
             level_of: HashMap::default(),
             children: HashMap::default(),
@@ -183,6 +189,7 @@ impl Shard {
             parts: state.parts,
             cands: state.cands,
             pending: Vec::new(),
+            claims: Default::default(),
             created: state.created,
             level_of: state.level_of,
             children: state.children,
@@ -210,6 +217,7 @@ impl Shard {
     /// did not keep them.
     pub fn prepare(&mut self, graphs: &[&Dag], ctl: &Control) -> Result<()> {
         self.pending.clear();
+        self.claims = Default::default();
         if self.cands.len() == self.parts.len() {
             return Ok(()); // found since the last commit (or no graphs)
         }
@@ -229,18 +237,50 @@ impl Shard {
     /// merges kept, counted like candidates, and every rule that claimed a merge
     /// only to see the cycle check undo it, with (0, 0) where it kept none: a rule
     /// absent from the counts claimed nothing ([`settle`] tells the difference).
+    ///
+    /// Applied again in the same round with some of the last rules left out (what
+    /// [`settle`] asks for), a graph where none of the rules left out claimed a
+    /// merge keeps its last result: those rules marked no fragment used there, so
+    /// the others claim the same merges in the same order (see
+    /// [`Miner::apply_rules`]). Only the other graphs are applied again.
     pub fn apply(&mut self, graphs: &[&Dag], rules: &[u128], ctl: &Control) -> Result<Counts> {
         let rank: HashMap<u128, u32> = rules
             .iter()
             .enumerate()
             .map(|(r, &id)| (id, r as u32))
             .collect();
+        let (last_rules, last_claims) = std::mem::take(&mut self.claims);
+        let again = self.pending.len() == graphs.len()
+            && last_claims.len() == graphs.len()
+            && is_subsequence(rules, &last_rules);
+        let gone: Vec<u128> = if again {
+            last_rules
+                .iter()
+                .copied()
+                .filter(|id| !rank.contains_key(id))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let redo: Vec<bool> = if again {
+            last_claims
+                .iter()
+                .map(|m| gone.iter().any(|id| m.contains_key(id)))
+                .collect()
+        } else {
+            vec![true; graphs.len()]
+        };
         let miner = &self.miner;
-        let (pending, per_graph): (Vec<_>, Vec<HashMap<u128, u64>>) = graphs
+        let fresh: Vec<Option<((Partition, Vec<(u128, u32)>), HashMap<u128, u64>)>> = graphs
             .par_iter()
             .zip(&self.parts)
             .zip(&self.cands)
-            .map(|((g, p), c)| {
+            .zip(&redo)
+            .map(|(((g, p), c), &redo)| {
+                if !redo {
+                    ctl.advance(1);
+                    return Ok(None);
+                }
                 let out = miner.apply_rules(g, p, c, &rank, ctl)?;
                 ctl.advance(1);
                 let mut m = HashMap::default();
@@ -250,13 +290,30 @@ impl Shard {
                 for (id, _) in &out.kept {
                     *m.entry(*id).or_insert(0) += 1;
                 }
-                Ok(((out.part, out.kept), m))
+                Ok(Some(((out.part, out.kept), m)))
             })
-            .collect::<Result<Vec<_>>>()?
-            .into_iter()
-            .unzip();
+            .collect::<Result<_>>()?;
+        let mut pending = std::mem::take(&mut self.pending);
+        let mut claims = last_claims;
+        if !again {
+            pending.clear();
+            claims.clear();
+        }
+        for (g, out) in fresh.into_iter().enumerate() {
+            if let Some((part, m)) = out {
+                if again {
+                    pending[g] = part;
+                    claims[g] = m;
+                } else {
+                    pending.push(part);
+                    claims.push(m);
+                }
+            }
+        }
+        let counts = totals(&claims);
         self.pending = pending;
-        Ok(totals(&per_graph))
+        self.claims = (rules.to_vec(), claims);
+        Ok(counts)
     }
 
     /// Keeps the last [`Shard::apply`] as the next level, made of `rules`.
@@ -264,6 +321,7 @@ impl Shard {
         self.level += 1;
         let level = self.level as u32;
         let pending = std::mem::take(&mut self.pending);
+        self.claims = Default::default();
         let mut parts = Vec::with_capacity(pending.len());
         for (g, (part, kept)) in pending.into_iter().enumerate() {
             for (id, i) in kept {
@@ -333,6 +391,12 @@ impl Shard {
         };
         (result, self.miner)
     }
+}
+
+/// True when `a` is `b` with some elements left out (same order).
+fn is_subsequence(a: &[u128], b: &[u128]) -> bool {
+    let mut rest = b.iter();
+    a.iter().all(|x| rest.any(|y| y == x))
 }
 
 /// Sums per-graph counts into (occurrences, graphs with at least one); an id
