@@ -1,4 +1,4 @@
-//! Times mining on graphs dumped by a script (raw little-endian arrays).
+//! Times mining on graphs written by `benches/dump_graphs.py` (raw little-endian arrays).
 //! One graph: `n, m, k` as i64, then ops i32[n], src i64[m], dst i64[m], labels u64[k].
 //! Many (`--many`): `g, k` as i64, labels u64[k], then per graph `n, m`, ops, src, dst.
 //! `cargo run --release --example profile_mine -- [--many] FILE [REPS]`; threads from

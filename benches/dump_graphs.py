@@ -1,0 +1,58 @@
+"""Writes graphs for the Rust-only profiling driver (``rust/core/examples/profile_mine.rs``):
+raw little-endian arrays, op labels hashed from op names (blake2b, 8 bytes).
+
+    python benches/dump_graphs.py resnet 1e6 /tmp/r6.bin        # one synthetic graph
+    python benches/dump_graphs.py corpus zoo.npz /tmp/zoo.bin   # a corpus (--many)
+
+then ``cargo run --release -p archmotif-core --example profile_mine -- [--many] FILE``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+
+import numpy as np
+
+
+def _labels(names: list[str]) -> np.ndarray:
+    return np.array(
+        [int.from_bytes(hashlib.blake2b(n.encode(), digest_size=8).digest(), "little")
+         for n in names],
+        dtype=np.uint64,
+    )  # fmt: skip
+
+
+def _arrays(g, col: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ops = np.array([col[n] for n in g.op_names], dtype=np.int32)[np.asarray(g.ops)]
+    e = np.asarray(g.edges, dtype=np.int64)
+    return ops, np.ascontiguousarray(e[0]), np.ascontiguousarray(e[1])
+
+
+def main(kind: str, what: str, out: str) -> None:
+    if kind == "corpus":
+        import archmotif
+
+        graphs = archmotif.load_corpus(what, detail="attrs")
+    else:
+        from archmotif.synthetic import resnet_like, transformer_like
+
+        graphs = [(resnet_like if kind == "resnet" else transformer_like)(int(float(what)))]
+    names = sorted({n for g in graphs for n in g.op_names})
+    col = {n: i for i, n in enumerate(names)}
+    with open(out, "wb") as f:
+        if kind == "corpus":
+            np.array([len(graphs), len(names)], dtype=np.int64).tofile(f)
+            _labels(names).tofile(f)
+        for g in graphs:
+            ops, src, dst = _arrays(g, col)
+            head = [len(ops), len(src)] + ([] if kind == "corpus" else [len(names)])
+            np.array(head, dtype=np.int64).tofile(f)
+            for a in (ops, src, dst):
+                a.tofile(f)
+        if kind != "corpus":
+            _labels(names).tofile(f)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
