@@ -24,7 +24,7 @@
 //! chunk's state on disk this way and one engine in memory, so a round reads and
 //! writes each chunk once instead of replaying every level decided so far.
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use rayon::prelude::*;
 
@@ -253,19 +253,20 @@ impl Shard {
         let again = self.pending.len() == graphs.len()
             && last_claims.len() == graphs.len()
             && is_subsequence(rules, &last_rules);
-        let gone: Vec<u128> = if again {
+        let gone: HashSet<u128> = if again {
             last_rules
                 .iter()
                 .copied()
                 .filter(|id| !rank.contains_key(id))
                 .collect()
         } else {
-            Vec::new()
+            HashSet::default()
         };
+        // a graph's claims are usually fewer than the rules that go
         let redo: Vec<bool> = if again {
             last_claims
-                .iter()
-                .map(|m| gone.iter().any(|id| m.contains_key(id)))
+                .par_iter()
+                .map(|m| m.keys().any(|id| gone.contains(id)))
                 .collect()
         } else {
             vec![true; graphs.len()]
