@@ -1,5 +1,6 @@
 """Writes graphs for the Rust-only profiling driver (``rust/core/examples/profile_mine.rs``):
-raw little-endian arrays, op labels hashed from op names (blake2b, 8 bytes).
+raw little-endian arrays, and the op names beside them (``OUT.names``), from which the
+driver labels ops exactly as ``archmotif.mine`` does.
 
     python benches/dump_graphs.py resnet 1e6 /tmp/r6.bin        # one synthetic graph
     python benches/dump_graphs.py corpus zoo.npz /tmp/zoo.bin   # a corpus (--many)
@@ -52,6 +53,9 @@ def main(kind: str, what: str, out: str) -> None:
                 a.tofile(f)
         if kind != "corpus":
             _labels(names).tofile(f)
+    # the driver labels ops from their names as the glue does when this file exists
+    with open(out + ".names", "w") as f:
+        f.write("".join(n + "\n" for n in names))
 
 
 if __name__ == "__main__":

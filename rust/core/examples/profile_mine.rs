@@ -1,6 +1,8 @@
 //! Times mining on graphs written by `benches/dump_graphs.py` (raw little-endian arrays).
 //! One graph: `n, m, k` as i64, then ops i32[n], src i64[m], dst i64[m], labels u64[k].
 //! Many (`--many`): `g, k` as i64, labels u64[k], then per graph `n, m`, ops, src, dst.
+//! Op labels are those of the glue (`hash::op_label` of each name) when `FILE.names`
+//! lists the op names, one per line; else the hashes in the file.
 //! `cargo run --release --example profile_mine -- [--many] FILE [REPS]`; threads from
 //! RAYON_NUM_THREADS.
 use std::time::Instant;
@@ -60,6 +62,12 @@ fn main() {
         let labels: Vec<u64> = read(&bytes, &mut after, h[2] as usize);
         let dag = graph(&bytes, &mut at, h[0] as usize, h[1] as usize, labels.len());
         (vec![dag], labels)
+    };
+    // labels as the glue makes them, from the op names beside the file (one per
+    // line, FILE.names), when there are any: ties then break as in `archmotif.mine`
+    let labels = match std::fs::read_to_string(format!("{}.names", args[0])) {
+        Ok(names) => names.lines().map(archmotif_core::hash::op_label).collect(),
+        Err(_) => labels,
     };
     let refs: Vec<&Dag> = dags.iter().collect();
     let ctl = Control::new();

@@ -9,6 +9,9 @@ use rayon::prelude::*;
 
 use crate::graph::Dag;
 
+/// Graphs with fewer nodes are contracted on the calling thread.
+const PARALLEL_NODES: usize = 1 << 16;
+
 /// Contracted edges with multiplicities, sorted by (source, target).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Quotient {
@@ -20,16 +23,24 @@ pub struct Quotient {
 impl Quotient {
     /// Contracts `dag` by `part` (a part index per node, `< num_parts`).
     pub fn new(dag: &Dag, part: &[u32]) -> Quotient {
-        let mut e: Vec<(u32, u32)> = (0..dag.num_nodes() as u32)
-            .into_par_iter()
-            .flat_map_iter(|s| {
-                dag.successors(s).iter().filter_map(move |&d| {
-                    let (a, b) = (part[s as usize], part[d as usize]);
-                    (a != b).then_some((a, b))
-                })
+        let crossing = move |s: u32| {
+            dag.successors(s).iter().filter_map(move |&d| {
+                let (a, b) = (part[s as usize], part[d as usize]);
+                (a != b).then_some((a, b))
             })
-            .collect();
-        e.par_sort_unstable(); // equal pairs are identical: deterministic
+        };
+        let nodes = 0..dag.num_nodes() as u32;
+        // equal pairs are identical, so either sort is deterministic; a graph
+        // of a corpus (most are small, each on its own thread) is not split
+        let e = if dag.num_nodes() < PARALLEL_NODES {
+            let mut e: Vec<(u32, u32)> = nodes.flat_map(crossing).collect();
+            e.sort_unstable();
+            e
+        } else {
+            let mut e: Vec<(u32, u32)> = nodes.into_par_iter().flat_map_iter(crossing).collect();
+            e.par_sort_unstable();
+            e
+        };
         let mut q = Quotient::default();
         for pair in e {
             if q.edges.last() == Some(&pair) {
