@@ -65,6 +65,10 @@ pub struct ShardState {
     pub(crate) children: HashMap<u128, Key>,
 }
 
+/// One graph's partition after [`Shard::apply`] and its kept merges as
+/// (union id, candidate index).
+type Pending = (Partition, Vec<(u128, u32)>);
+
 /// The mining state of one shard of a corpus between rounds.
 pub struct Shard {
     miner: Miner,
@@ -75,9 +79,8 @@ pub struct Shard {
     parts: Vec<Partition>,
     /// Empty, or the candidates of `parts` (one per graph).
     cands: Vec<Candidates>,
-    /// After [`Shard::apply`]: each graph's new partition and its kept merges
-    /// as (union id, candidate index).
-    pending: Vec<(Partition, Vec<(u128, u32)>)>,
+    /// After [`Shard::apply`]: each graph's new partition and its kept merges.
+    pending: Vec<Pending>,
     /// After [`Shard::apply`]: the rules it applied and, per graph, what each
     /// rule claimed there (merges kept; 0 for a rule whose merges were all
     /// undone). Applying again in the same round redoes only the graphs where
@@ -272,7 +275,7 @@ impl Shard {
             vec![true; graphs.len()]
         };
         let miner = &self.miner;
-        let fresh: Vec<Option<((Partition, Vec<(u128, u32)>), HashMap<u128, u64>)>> = graphs
+        let fresh: Vec<Option<(Pending, HashMap<u128, u64>)>> = graphs
             .par_iter()
             .zip(&self.parts)
             .zip(&self.cands)
