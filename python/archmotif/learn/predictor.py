@@ -24,9 +24,9 @@ NAS-Bench-201 (docs/prediction.md) this is what beats no pretraining at 78 and 1
 labels (``pretrain_steps=0, surrogate_weight=0`` is the same model without it).
 
 **The encoder a Predictor builds is not trained contrastively** (``stage1_epochs=0,
-stage2_epochs=0``, :data:`UNTRAINED_ENCODER`, unless ``encoder_settings`` say
-otherwise): its motif embeddings are a fixed random GNN of each motif's operator graph,
-which works as a random projection of what the motif is made of and keeps it. The
+stage2_epochs=0``, ``out=256``: :data:`UNTRAINED_ENCODER`, unless ``encoder_settings``
+say otherwise): its motif embeddings are a fixed random GNN of each motif's operator
+graph, which works as a random projection of what the motif is made of and keeps it. The
 contrastive objectives, built for retrieval (NT-Xent with augmentations), make the
 embeddings invariant to what decides accuracy: over them the same predictor ranks
 worse (docs/prediction.md, the contrastive rows). Of the features, ``motifs`` ranks
@@ -95,8 +95,10 @@ CONFIG_SCHEMA: dict[str, Any] = {
     "surrogate_weight": (float, 0.0, 1e3),
 }
 # the encoder a Predictor builds when given none: no contrastive training (see the module
-# docstring); its motif embeddings are a fixed random GNN of each motif's operator graph
-UNTRAINED_ENCODER = {"stage1_epochs": 0, "stage2_epochs": 0}
+# docstring); its motif embeddings are a fixed random GNN of each motif's operator graph,
+# 256 wide: a random projection keeps more of what a motif is made of the wider it is
+# (NAS-Bench-201, 2 seeds: tau 0.751/0.776 at 78/156 labels against 0.739/0.772 at 64)
+UNTRAINED_ENCODER: dict[str, Any] = {"stage1_epochs": 0, "stage2_epochs": 0, "out": 256}
 
 
 def check_config(config: dict[str, Any]) -> dict[str, Any]:
