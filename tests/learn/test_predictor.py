@@ -30,7 +30,7 @@ def permuted(g: OpGraph, seed: int) -> OpGraph:
 
 N = 48  # networks in the space; the first TRAIN are labelled
 TRAIN = 24
-QUICK = {"steps": 15, "members": 2}
+QUICK = {"steps": 15, "members": 2, "pretrain_steps": 50}
 
 
 @pytest.fixture(scope="module")

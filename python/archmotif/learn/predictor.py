@@ -1,11 +1,11 @@
 """``archmotif.Predictor``: predicts a number per architecture (accuracy, say) from its
-graph, with few labels, on top of the label-free two-stage :class:`Encoder`.
+graph, with few labels, on top of the two-stage :class:`Encoder`'s motif embeddings.
 
-The encoder is pretrained without labels on every architecture of the space (for
-NAS-Bench-201 all 15,625 networks, no accuracy seen); then an ensemble of small heads
-(:mod:`archmotif.learn.rank_head`) is fitted on the few labelled ones, with a squared
-error plus a pairwise ranking loss (the metric of the field is Kendall tau). The
-encoder is frozen. ``features`` says what the head reads, ``+``-joined:
+Everything learnt before the labels is label-free and sees every architecture of the
+space (for NAS-Bench-201 all 15,625 networks, no accuracy seen); then an ensemble of
+small heads (:mod:`archmotif.learn.rank_head`) is fitted on the few labelled ones, with
+a squared error plus a pairwise ranking loss (the metric of the field is Kendall tau).
+The encoder is frozen. ``features`` says what the head reads, ``+``-joined:
 
 - ``motifs`` (the default): the mean stage-1 motif embedding over the graph's macro
   nodes (:meth:`Encoder.motif_means`), what the graph is made of;
@@ -13,26 +13,45 @@ encoder is frozen. ``features`` says what the head reads, ``+``-joined:
 - ``bag``: the columns of its hierarchical TF-IDF motif bag whose motif occurs in at
   least ``min_df`` of the pretraining graphs (and not in all of them).
 
-On NAS-Bench-201 (docs/prediction.md) ``motifs`` alone ranks best: the stage-2
-embedding, trained with NT-Xent for retrieval, spreads near-identical cells apart and
-ranks worse, and the bag's sparse columns overfit a few dozen labels.
+**The pretraining that helps is the heads'** (:mod:`archmotif.learn.surrogate`): before
+the labelled fit, each head's hidden layer is trained ``pretrain_steps`` steps to regress
+the *architecture surrogates* of every distinct graph of the space (operator counts,
+FLOPs, depth, parameterised operators along a path, path count: what the graph says
+about itself, as FGP regresses a flow surrogate), and during the labelled fit it keeps
+regressing them, ``surrogate_weight`` times their squared error added to every step's
+loss, so a few dozen labels cannot pull it away from what holds for the whole space. On
+NAS-Bench-201 (docs/prediction.md) this is what beats no pretraining at 78 and 156
+labels (``pretrain_steps=0, surrogate_weight=0`` is the same model without it).
 
-Each feature is standardised over the pretraining corpus (label-free) before the head.
+**The encoder a Predictor builds is not trained contrastively** (``stage1_epochs=0,
+stage2_epochs=0``, ``out=256``: :data:`UNTRAINED_ENCODER`, unless ``encoder_settings``
+say otherwise): its motif embeddings are a fixed random GNN of each motif's operator
+graph, which works as a random projection of what the motif is made of and keeps it. The
+contrastive objectives, built for retrieval (NT-Xent with augmentations), make the
+embeddings invariant to what decides accuracy: over them the same predictor ranks
+worse (docs/prediction.md, the contrastive rows). Of the features, ``motifs`` ranks
+best; the bag's sparse columns overfit a few dozen labels.
+
+Each feature is standardised over the encoder's corpus (label-free) before the head.
 The encoder stays frozen while the head is fitted, so the features of a graph never
 change: they are computed once per distinct graph (by :func:`~archmotif.canonical_hash`
 at the predictor's ``detail``) and remembered, which is what makes refitting the head on
-another labelled set (the benchmark's 20 splits) cheap.
+another labelled set (the benchmark's 20 splits) cheap; :meth:`pretrain` runs once and
+serves every later :meth:`fit`.
 
-``Predictor(encoder=None)`` pretrains an encoder at :meth:`fit` on the labelled graphs
+``Predictor(encoder=None)`` builds its encoder at :meth:`fit` on the labelled graphs
 plus ``unlabelled``; an unfitted :class:`Encoder` is fitted the same way; a fitted one
-or a path to an encoder file is used as it is. Graphs are seen at the encoder's level of
+or a path to an encoder file is used as it is. The surrogates are those of the graphs
+given to :meth:`pretrain`, or else of the labelled graphs plus ``unlabelled`` at the
+first :meth:`fit`. Graphs are seen at the encoder's level of
 detail (``Encoder(detail=...)``; one built here takes ``detail``, ``"attrs"`` by
 default: with attributes a 1x1 and a 3x3 convolution differ); a ``detail`` other than a
 given encoder's raises :class:`~archmotif.InvalidArgument`.
 
 :meth:`save` writes one file (:mod:`archmotif.learn.encoder_file`'s checked format,
 kind ``archmotif.predictor``): settings (checked against :data:`CONFIG_SCHEMA`), the
-encoder's payload, the selected bag columns, the standardisation and the heads' weights.
+encoder's payload, the selected bag columns, the standardisation and the heads' weights
+(not the surrogates: a loaded predictor predicts; fitting it again pretrains again).
 """
 
 from __future__ import annotations
@@ -44,6 +63,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from archmotif.attributes import DEFAULT_DETAIL, DETAILS, check_detail
 from archmotif.errors import FormatError, InvalidArgument, LearnError
@@ -53,10 +73,11 @@ from archmotif.learn import encoder_file
 from archmotif.learn.encoder import CONFIG_SCHEMA as ENCODER_SCHEMA
 from archmotif.learn.encoder import Encoder, check_bounded
 from archmotif.learn.rank_head import MLPHead, fit_ensemble, predict_ensemble
+from archmotif.learn.surrogate import SurrogateHead, pretrain_heads, surrogate_targets
 from archmotif.learn.train import RunContext
 from archmotif.mining import canonical_hash
 
-__all__ = ["CONFIG_SCHEMA", "PREDICTOR_FORMAT", "Predictor", "check_targets"]
+__all__ = ["CONFIG_SCHEMA", "PREDICTOR_FORMAT", "UNTRAINED_ENCODER", "Predictor", "check_targets"]
 
 PREDICTOR_FORMAT = "archmotif.predictor"
 CONFIG_SCHEMA: dict[str, Any] = {
@@ -70,7 +91,14 @@ CONFIG_SCHEMA: dict[str, Any] = {
     "dropout": (float, 0.0, 0.95),
     "rank_weight": (float, 0.0, 1e3),
     "min_df": (float, 0.0, 1.0),
+    "pretrain_steps": (int, 0, 10**6),
+    "surrogate_weight": (float, 0.0, 1e3),
 }
+# the encoder a Predictor builds when given none: no contrastive training (see the module
+# docstring); its motif embeddings are a fixed random GNN of each motif's operator graph,
+# 256 wide: a random projection keeps more of what a motif is made of the wider it is
+# (NAS-Bench-201, 2 seeds: tau 0.751/0.776 at 78/156 labels against 0.739/0.772 at 64)
+UNTRAINED_ENCODER: dict[str, Any] = {"stage1_epochs": 0, "stage2_epochs": 0, "out": 256}
 
 
 def check_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -140,6 +168,8 @@ class Predictor:
         dropout: float = 0.1,
         rank_weight: float = 1.0,
         min_df: float = 0.01,
+        pretrain_steps: int = 1000,
+        surrogate_weight: float = 3.0,
         encoder_settings: dict[str, Any] | None = None,
         device: str | torch.device | None = None,
         threads: int | None = 1,
@@ -148,7 +178,7 @@ class Predictor:
         if isinstance(encoder, (str, os.PathLike)):
             encoder = Encoder.load(encoder, device=device, progress=progress, threads=threads)
         elif encoder is None:
-            settings = dict(encoder_settings or {})
+            settings = {**UNTRAINED_ENCODER, **(encoder_settings or {})}
             unknown = sorted(set(settings) - set(ENCODER_SCHEMA))
             if unknown:
                 raise InvalidArgument(f"encoder_settings: unknown {unknown}")
@@ -163,7 +193,8 @@ class Predictor:
         self.config = check_config(
             dict(detail=encoder.detail, features=features, hidden=hidden, members=members,
                  steps=steps, lr=lr, weight_decay=weight_decay, dropout=dropout,
-                 rank_weight=rank_weight, min_df=min_df)
+                 rank_weight=rank_weight, min_df=min_df, pretrain_steps=pretrain_steps,
+                 surrogate_weight=surrogate_weight)
         )  # fmt: skip
         self.device = RunContext.pick_device(device)
         self.threads, self.progress = threads, progress
@@ -172,6 +203,10 @@ class Predictor:
         self._scale: tuple[np.ndarray, np.ndarray] | None = None  # feature mean, std
         self._y: tuple[float, float] = (0.0, 1.0)  # target mean, std
         self._heads: list[MLPHead] = []
+        # what pretrain() leaves for fit: the heads' start, the space's features and
+        # surrogates (kept for the surrogate term of the labelled fit)
+        self._pretrained: list[dict[str, torch.Tensor]] | None = None
+        self._surrogates: tuple[torch.Tensor, torch.Tensor] | None = None
         self._memo: dict[int, np.ndarray] = {}
 
     # -------------------------------------------------------------- features
@@ -216,6 +251,7 @@ class Predictor:
         enc = self.encoder
         corpus = enc._graphs
         self._memo = {}
+        self._pretrained = self._surrogates = None  # of features at another scale
         if enc.config["bag_weight"] > 0 and "bag" in self.config["features"]:
             bag = enc.embed_halves(corpus)[1]
             assert bag is not None
@@ -236,6 +272,46 @@ class Predictor:
         return (x - self._scale[0]) / self._scale[1]
 
     # ----------------------------------------------------------------- fitting
+    def pretrain(self, graphs: Sequence[OpGraph], *, seed: int = 0) -> Predictor:
+        """Label-free pretraining of the heads on ``graphs`` (the whole space; their
+        distinct members by canonical hash): each head's hidden layer learns to regress
+        the graphs' architecture surrogates (:mod:`archmotif.learn.surrogate`). The
+        encoder must be fitted (an unfitted one is fitted on ``graphs`` first). Later
+        :meth:`fit` calls start their heads from these weights. Returns ``self``."""
+        gs = _graph_list(graphs, "graphs")
+        if not gs:
+            raise InvalidArgument("Predictor.pretrain needs at least one graph")
+        if not self._fitted_encoder():
+            self.encoder.fit(gs, seed=seed)
+            self._scale = None
+        if self._scale is None:
+            self._prepare()
+        seen: dict[int, OpGraph] = {}
+        for g in gs:
+            seen.setdefault(canonical_hash(g, detail=self.config["detail"]), g)
+        distinct = list(seen.values())
+        c = self.config
+        targets = torch.from_numpy(surrogate_targets(distinct, c["detail"])).to(self.device)
+        x = torch.from_numpy(self.features(distinct)).to(self.device)
+        ctx = RunContext(int(seed), self.device, self.progress, self.threads)
+        ctx.seed_globals()
+        with ctx.scoped():
+            self._pretrained = pretrain_heads(
+                lambda: self._surrogate_head(x.shape[1], targets.shape[1]),
+                x, targets,
+                members=c["members"], steps=c["pretrain_steps"], lr=c["lr"],
+                weight_decay=c["weight_decay"], gen=ctx.gen,
+            )  # fmt: skip
+        self._surrogates = (x, targets)
+        return self
+
+    def _surrogate_head(self, dim: int, num_targets: int) -> SurrogateHead:
+        c = self.config
+        return SurrogateHead(MLPHead(dim, c["hidden"], c["dropout"]), c["hidden"], num_targets)
+
+    def _uses_surrogates(self) -> bool:
+        return self.config["pretrain_steps"] > 0 or self.config["surrogate_weight"] > 0
+
     def fit(
         self,
         graphs: Sequence[OpGraph],
@@ -244,35 +320,59 @@ class Predictor:
         seed: int = 0,
         unlabelled: Sequence[OpGraph] = (),
     ) -> Predictor:
-        """Fits the heads on ``graphs`` and their ``targets`` (pretraining the encoder
-        first, on ``graphs`` + ``unlabelled``, when it is not fitted). Returns ``self``."""
+        """Fits the heads on ``graphs`` and their ``targets``. When the encoder is not
+        fitted it is fitted first on ``graphs`` + ``unlabelled``; when the heads use the
+        surrogates (``pretrain_steps`` or ``surrogate_weight`` > 0) and :meth:`pretrain`
+        has not run, it runs on ``graphs`` + ``unlabelled`` (pass the whole space as
+        ``unlabelled``: no target of it is read). The heads start from the pretrained
+        ones and, with ``surrogate_weight`` > 0, keep regressing the surrogates of the
+        space (that weight times their squared error is added to every step's loss).
+        Returns ``self``."""
         gs = _graph_list(graphs, "graphs")
         if not gs:
             raise InvalidArgument("Predictor.fit needs at least two labelled graphs, got none")
         y = check_targets(gs, targets)
+        pool = gs + _graph_list(unlabelled, "unlabelled")
         if not self._fitted_encoder():
-            pool = gs + _graph_list(unlabelled, "unlabelled")
             self.encoder.fit(pool, seed=seed)
             self._scale = None
         if self._scale is None:
             self._prepare()
+        c = self.config
+        if self._uses_surrogates() and self._surrogates is None:
+            self.pretrain(pool, seed=seed)
         x = torch.from_numpy(self.features(gs)).to(self.device)
         mu, sd = float(y.mean()), float(y.std())
         self._y = (mu, sd)
         yt = torch.from_numpy((y - mu) / sd).float()
         ctx = RunContext(int(seed), self.device, self.progress, self.threads)
         ctx.seed_globals()
-        c = self.config
+        use = self._uses_surrogates() and self._surrogates is not None
+        starts = iter(self._pretrained or [] if use else [])
+        xs, ts = self._surrogates if use and self._surrogates is not None else (x, x[:, :0])
+
+        def make() -> nn.Module:
+            if not use:
+                return MLPHead(x.shape[1], c["hidden"], c["dropout"])
+            m = self._surrogate_head(x.shape[1], ts.shape[1])
+            start = next(starts, None)
+            if start is not None:  # the k-th member starts from the k-th pretrained head
+                m.load_state_dict(start)
+            return m
+
+        weight = c["surrogate_weight"] if use else 0.0
         with ctx.scoped():
-            self._heads = fit_ensemble(
-                lambda: MLPHead(x.shape[1], c["hidden"], c["dropout"]),
+            members = fit_ensemble(
+                make,
                 lambda m, rows: m(x[rows]),
                 torch.arange(len(gs)),
                 yt,
                 members=c["members"], steps=c["steps"], lr=c["lr"],
                 weight_decay=c["weight_decay"], rank_weight=c["rank_weight"],
                 gen=ctx.gen, device=self.device,
+                aux=(lambda m: weight * m.surrogate_loss(xs, ts, ctx.gen)) if weight else None,
             )  # fmt: skip
+        self._heads = [m.head if isinstance(m, SurrogateHead) else m for m in members]
         return self
 
     def predict(self, graphs: Sequence[OpGraph] | OpGraph) -> np.ndarray:
@@ -324,6 +424,8 @@ class Predictor:
             config = parse_json(d["config"], p, "predictor settings")
             if not isinstance(config, dict):
                 raise FormatError(f"{p}: predictor settings are not an object")
+            config.setdefault("pretrain_steps", 0)  # files from before head pretraining
+            config.setdefault("surrogate_weight", 0.0)
             try:
                 config = check_config(config)
             except InvalidArgument as e:

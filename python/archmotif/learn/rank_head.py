@@ -72,12 +72,15 @@ def fit_ensemble(
     rank_weight: float,
     gen: torch.Generator,
     device: torch.device,
+    aux: Callable[[nn.Module], torch.Tensor] | None = None,
 ) -> list[nn.Module]:
     """Trains ``members`` modules built by ``make()`` (under torch's global seed, which the
     caller set) to score rows ``index`` (int64 positions into whatever ``forward`` reads)
     against standardised targets ``y``; ``forward(module, index_batch) -> scores``. Each
     member takes ``steps`` optimiser steps on shuffled batches of ``batch`` rows (a budget
-    of steps, not epochs: 78 labels and 1,563 get the same amount of training)."""
+    of steps, not epochs: 78 labels and 1,563 get the same amount of training).
+    ``aux(module)``, when given, is a further loss added at every step (a label-free
+    task the module keeps learning alongside the targets)."""
     out: list[nn.Module] = []
     n = index.numel()
     batch = min(n, batch)
@@ -94,6 +97,8 @@ def fit_ensemble(
                 if rows.numel() < 2 or done >= steps:
                     continue
                 loss = rank_loss(forward(m, index[rows]), y[rows.to(device)], rank_weight)
+                if aux is not None:
+                    loss = loss + aux(m)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()

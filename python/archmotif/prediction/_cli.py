@@ -3,8 +3,9 @@
 - ``archmotif predict INPUT --fit LABEL -o predictor.npz [--labelled N] [--encoder ENC]``:
   fits a :class:`~archmotif.learn.predictor.Predictor` on the graphs of ``INPUT`` that
   carry the numeric label ``LABEL`` (all of them, or ``N`` drawn at random with
-  ``--seed``); without ``--encoder`` the encoder is first pretrained on every graph of
-  ``INPUT``, labelled or not;
+  ``--seed``); without ``--encoder`` the encoder is first built (mined) on every graph of
+  ``INPUT``, labelled or not, and the heads are pretrained on the architecture
+  surrogates of every graph of ``INPUT`` (no label read) either way;
 - ``archmotif predict INPUT --predictor predictor.npz [-o predictions.csv]``: prints (or
   writes as CSV) ``name,prediction`` for every graph of ``INPUT``.
 
@@ -84,12 +85,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         [g for g, _ in labelled],
         [v for _, v in labelled],
         seed=args.seed,
-        unlabelled=graphs if encoder is None else (),
+        unlabelled=graphs,  # the space: the encoder (when built here) and the surrogates
     )
     pred.save(args.output)
     print(
         f"fitted on {len(labelled)} labelled graphs ({args.fit})"
-        + (f", encoder pretrained on {len(graphs)} graphs" if encoder is None else "")
+        + f", heads pretrained on {len(graphs)} graphs"
         + f" in {time.perf_counter() - t:.1f} s; wrote {args.output}"
     )
     return 0
@@ -127,13 +128,14 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--encoder",
         metavar="FILE",
-        help="a pretrained encoder file (default: pretrain on all graphs of INPUT)",
+        help="a pretrained encoder file (default: build one on all graphs of INPUT)",
     )
     p.add_argument(
         "--epochs",
         type=int,
         metavar="N",
-        help="graph-level pretraining epochs when pretraining here (default 60)",
+        help="contrastive graph-level epochs of an encoder built here (default 0: the "
+        "predictor's encoder is not trained contrastively, see archmotif.Predictor)",
     )
     p.add_argument(
         "--detail",

@@ -32,7 +32,7 @@ from archmotif.experiments.retrieval_report import machine
 from archmotif.graph import OpGraph
 from archmotif.prediction.methods import METHODS, make_methods
 
-__all__ = ["SIZES", "load_space", "rank_correlations", "run_benchmark", "split"]
+__all__ = ["SIZES", "load_space", "rank_correlations", "run_benchmark", "split", "twin_oracle"]
 
 SIZES = (78, 156, 781, 1563)  # 0.5%, 1%, 5%, 10% of 15,625
 QUICK_SPACE = 400
@@ -70,6 +70,31 @@ def rank_correlations(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     return {"kendall_tau": tau, "spearman_rho": rho}
 
 
+def twin_oracle(graphs: Sequence[OpGraph], y: np.ndarray) -> dict[str, float]:
+    """How far structure can decide the labels: each network that has isomorphic twins
+    (same canonical hash at the default detail) predicted by the mean label of its twins
+    (itself left out). ``{"kendall_tau", "networks", "classes", "within_std"}``: tau over
+    the networks with twins, their count, the isomorphism classes of the space, and the
+    mean standard deviation of the labels within a class of two or more."""
+    from archmotif.attributes import DEFAULT_DETAIL
+    from archmotif.mining import canonical_hash
+
+    hashes = [canonical_hash(g, detail=DEFAULT_DETAIL) for g in graphs]
+    cls = np.unique(np.array([format(h, "x") for h in hashes]), return_inverse=True)[1]
+    count = np.bincount(cls)
+    total, sq = np.bincount(cls, weights=y), np.bincount(cls, weights=y * y)
+    twins = count[cls] > 1
+    others = (total[cls] - y) / np.maximum(count[cls] - 1, 1)
+    spread = np.sqrt(np.maximum(sq / count - (total / count) ** 2, 0.0))[count > 1]
+    tau = rank_correlations(others[twins], y[twins])["kendall_tau"] if twins.sum() > 2 else None
+    return {
+        "kendall_tau": float("nan") if tau is None else tau,
+        "networks": int(twins.sum()),
+        "classes": len(count),
+        "within_std": float(spread.mean()) if spread.size else 0.0,
+    }
+
+
 def run_benchmark(
     methods: Sequence[str] = METHODS,
     sizes: Sequence[int] = SIZES,
@@ -99,6 +124,9 @@ def run_benchmark(
         "quick": quick,
         "pretrain_wall_s": cost.get("pretrain_wall_s"),
         "pretrain_cpu_s": cost.get("pretrain_cpu_s"),
+        "surrogate_wall_s": cost.get("surrogate_wall_s"),
+        "surrogate_cpu_s": cost.get("surrogate_cpu_s"),
+        "twins": twin_oracle(graphs, y),
         "encoder_file": None if encoder is None else os.fspath(encoder),
         "machine": machine(),
     }

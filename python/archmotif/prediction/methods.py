@@ -3,12 +3,16 @@ seed)`` and ``predict(graphs) -> float64 [n]``, built once per benchmark run by
 :func:`make_methods` from the whole space (``graphs``, unlabelled: what pretraining and
 the label-free feature fits may see).
 
-- ``ours``: :class:`~archmotif.learn.predictor.Predictor` over an :class:`Encoder`
-  pretrained on every graph of the space (no label seen);
-- ``ours-no-pretrain``: the same predictor over the same encoder with 0 training epochs
-  in both stages (same vocabulary and model, random weights);
-- ``ours-graph``, ``ours-graph-no-pretrain``: the same two with the head reading the
-  stage-2 graph embedding (``features="graph"``) instead of the mean motif embedding;
+- ``ours``: :class:`~archmotif.learn.predictor.Predictor` as it is by default: over an
+  :class:`Encoder` mined on every graph of the space without contrastive training (0
+  epochs in both stages), its heads pretrained on the architecture surrogates of every
+  distinct graph of the space (:mod:`archmotif.learn.surrogate`; no label seen);
+- ``ours-no-pretrain``: the same predictor and encoder without the heads' pretraining
+  (``pretrain_steps=0``): nothing learnt before the labels;
+- ``ours-contrastive``: ``ours`` over the encoder trained contrastively on the space (the
+  retrieval encoder, default epochs), the heads pretrained the same way;
+- ``ours-graph``: that one with the head reading the stage-2 graph embedding
+  (``features="graph"``) instead of the mean motif embedding;
 - ``motif-bag-ridge``: the hierarchical TF-IDF motif bag (fitted on the space) +
   ridge regression;
 - ``wl-ridge``: the Weisfeiler-Lehman subtree TF-IDF + SVD features (fitted on the
@@ -41,8 +45,8 @@ __all__ = ["METHODS", "FeatureRegressor", "make_methods", "ridge_loo"]
 METHODS = (
     "ours",
     "ours-no-pretrain",
+    "ours-contrastive",
     "ours-graph",
-    "ours-graph-no-pretrain",
     "motif-bag-ridge",
     "wl-ridge",
     "ophist-gbm",
@@ -138,12 +142,14 @@ def make_methods(
     log: Callable[[str], None] = print,
 ) -> tuple[dict[str, Any], dict[str, float]]:
     """The regressors ``names`` over ``space`` and what preparing them cost:
-    ``{"pretrain_wall_s", "pretrain_cpu_s", "distinct"}`` (no pretraining figures when
-    ``encoder``, a file pretrained beforehand, is given for ``ours``)."""
+    ``{"distinct", "pretrain_wall_s", "pretrain_cpu_s", "surrogate_wall_s",
+    "surrogate_cpu_s"}`` (the contrastive encoder's pretraining, absent when ``encoder``,
+    a file pretrained beforehand, is given for ``ours-contrastive`` and ``ours-graph``; the
+    heads' surrogate pretraining for ``ours``)."""
     from archmotif.learn.encoder import Encoder
     from archmotif.learn.gin_regressor import GINRegressor
     from archmotif.learn.motif_bag import MotifBag
-    from archmotif.learn.predictor import Predictor
+    from archmotif.learn.predictor import UNTRAINED_ENCODER, Predictor
     from archmotif.learn.wl import WLBaseline
 
     unknown = sorted(set(names) - set(METHODS))
@@ -159,27 +165,33 @@ def make_methods(
     epochs = {"stage1_epochs": 2, "stage2_epochs": 2} if quick else {}
     out: dict[str, Any] = {}
     encoders: dict[str, Encoder] = {}  # pretrained and random, shared by the rows
-    head = {"steps": 20, "members": 2} if quick else {}
+    head = {"steps": 20, "members": 2, "pretrain_steps": 20} if quick else {}
     for name in names:
         t, c = time.perf_counter(), time.process_time()
-        if name in ("ours", "ours-graph"):
-            if "pretrained" not in encoders and encoder is not None:
-                encoders["pretrained"] = Encoder.load(encoder, progress=False)
-            elif "pretrained" not in encoders:
+        if name in ("ours-contrastive", "ours-graph"):
+            if "contrastive" not in encoders and encoder is not None:
+                encoders["contrastive"] = Encoder.load(encoder, progress=False)
+            elif "contrastive" not in encoders:
                 enc = Encoder(detail=DEFAULT_DETAIL, **epochs, progress=False)
-                encoders["pretrained"] = enc.fit(distinct, seed=0)
+                encoders["contrastive"] = enc.fit(distinct, seed=0)
                 cost["pretrain_wall_s"] = time.perf_counter() - t
                 cost["pretrain_cpu_s"] = time.process_time() - c
             features = "graph" if name == "ours-graph" else "motifs"
-            out[name] = Predictor(encoders["pretrained"], features=features, **head)
-        elif name in ("ours-no-pretrain", "ours-graph-no-pretrain"):
-            if "random" not in encoders:
-                encoders["random"] = Encoder(
-                    detail=DEFAULT_DETAIL, stage1_epochs=0, stage2_epochs=0, progress=False
-                )
-                encoders["random"].fit(distinct, seed=0)
-            features = "graph" if name == "ours-graph-no-pretrain" else "motifs"
-            out[name] = Predictor(encoders["random"], features=features, **head)
+            out[name] = Predictor(encoders["contrastive"], features=features, **head)
+            out[name].pretrain(distinct)
+        elif name in ("ours", "ours-no-pretrain"):
+            if "untrained" not in encoders:
+                encoders["untrained"] = Encoder(
+                    detail=DEFAULT_DETAIL, **UNTRAINED_ENCODER, progress=False
+                ).fit(distinct, seed=0)
+            if name == "ours-no-pretrain":
+                off = {"pretrain_steps": 0, "surrogate_weight": 0.0}
+                out[name] = Predictor(encoders["untrained"], **{**head, **off})
+            else:
+                t2, c2 = time.perf_counter(), time.process_time()
+                out[name] = Predictor(encoders["untrained"], **head).pretrain(distinct)
+                cost["surrogate_wall_s"] = time.perf_counter() - t2
+                cost["surrogate_cpu_s"] = time.process_time() - c2
         elif name == "motif-bag-ridge":
             bag = MotifBag(detail=DEFAULT_DETAIL).fit(distinct)
             out[name] = FeatureRegressor(name, bag.embed, "ridge")

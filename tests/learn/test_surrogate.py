@@ -1,0 +1,96 @@
+"""The label-free pretraining of the Predictor's heads (archmotif.learn.surrogate): the
+wiring statistics of a hand-made DAG, the surrogate targets, and that pretraining makes
+the heads' hidden layer carry what the architecture says (its FLOPs) where an untrained
+head's does not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from archmotif import OpGraph
+from archmotif.datasets import nasbench201 as nb
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("torch_geometric")
+
+from archmotif.learn.encoder import Encoder  # noqa: E402
+from archmotif.learn.predictor import Predictor  # noqa: E402
+from archmotif.learn.surrogate import surrogate_targets, wiring  # noqa: E402
+
+N = 160  # NAS-Bench-201 networks; the first half fits the read-outs, the rest tests them
+
+
+def skip_block(flops: list[float] | None = None) -> OpGraph:
+    """input -> conv -> relu -> add <- input (a skip), add -> linear."""
+    return OpGraph.from_edges(
+        ["input", "convolution", "relu", "add", "linear"],
+        [(0, 1), (1, 2), (2, 3), (0, 3), (3, 4)],
+        node_flops=flops,
+    )
+
+
+def test_wiring_of_a_skip_block():
+    depth, weighted, paths, heavy = wiring(skip_block([0.0, 10.0, 1.0, 1.0, 5.0]))
+    assert depth == 5  # input, conv, relu, add, linear
+    assert weighted == 2  # the convolution and the linear layer on the long path
+    assert paths == pytest.approx(np.log1p(2))  # through the convolution, and the skip
+    assert heavy == pytest.approx(np.log1p(17.0))
+    assert wiring(skip_block())[3] == 0.0  # no FLOPs carried: none counted
+
+
+def test_surrogate_targets_are_standardised_and_drop_constant_columns():
+    graphs = [skip_block(), OpGraph.from_edges(["input", "relu"], [(0, 1)])]
+    t = surrogate_targets(graphs + graphs, "op")
+    assert t.dtype == np.float32 and t.shape[0] == 4
+    assert np.allclose(t.mean(axis=0), 0.0, atol=1e-6)
+    assert np.allclose(t.std(axis=0), 1.0, atol=1e-5)
+    # input is in every graph once: its count is constant and dropped
+    assert t.shape[1] < len({"input", "convolution", "relu", "add", "linear"}) + 6
+
+
+def hidden_r2(pred: Predictor, graphs: list[OpGraph], target: np.ndarray, state) -> float:
+    """R² on the second half of ``target`` regressed (least squares, fitted on the first
+    half) from the hidden layer of the head whose weights are ``state``."""
+    head = pred._surrogate_head(pred.features(graphs[:1]).shape[1], 1)
+    head.load_state_dict({k: v for k, v in state.items() if not k.startswith("readout")},
+                         strict=False)  # fmt: skip
+    head.eval()
+    with torch.no_grad():
+        h = head.head.net[:2](torch.from_numpy(pred.features(graphs))).numpy().astype(np.float64)
+    h = np.hstack([h, np.ones((len(h), 1))])
+    half = len(graphs) // 2
+    w = np.linalg.lstsq(h[:half], target[:half], rcond=None)[0]
+    err = target[half:] - h[half:] @ w
+    return 1.0 - float((err**2).mean() / target[half:].var())
+
+
+def test_pretrained_heads_carry_the_flops_an_untrained_head_does_not():
+    graphs = nb.generate(N, with_accuracy=False)
+    flops = np.log([float(np.asarray(g.node_flops).sum()) for g in graphs])
+    enc = Encoder(detail="attrs", hidden=16, out=16, stage1_epochs=0, stage2_epochs=0)
+    enc.progress = False
+    enc.fit(graphs, seed=0)
+    pred = Predictor(enc, hidden=16, members=1, pretrain_steps=300).pretrain(graphs)
+    assert pred._pretrained is not None and len(pred._pretrained) == 1
+    untrained = Predictor(enc, hidden=16, members=1, pretrain_steps=0).pretrain(graphs)
+    assert untrained._pretrained is not None
+    r2_pre = hidden_r2(pred, graphs, flops, pred._pretrained[0])
+    r2_raw = hidden_r2(pred, graphs, flops, untrained._pretrained[0])
+    assert r2_pre > 0.9
+    assert r2_pre > r2_raw + 0.05
+
+
+def test_no_pretraining_means_no_surrogates(monkeypatch):
+    graphs = nb.generate(12, with_accuracy=False)
+    y = np.array([float(g.num_nodes) + i for i, g in enumerate(graphs)])
+    enc = Encoder(detail="attrs", hidden=8, out=8, stage1_epochs=0, stage2_epochs=0)
+    enc.progress = False
+    enc.fit(graphs, seed=0)
+
+    def boom(*a, **k):
+        raise AssertionError("surrogates computed without pretraining")
+
+    monkeypatch.setattr("archmotif.learn.predictor.surrogate_targets", boom)
+    pred = Predictor(enc, steps=5, members=1, pretrain_steps=0, surrogate_weight=0.0)
+    assert pred.fit(graphs, y).predict(graphs).shape == (12,)
