@@ -116,3 +116,24 @@ def test_cli_fits_a_predictor_then_predicts_with_it(tmp_path):
     assert none.returncode == 2 and "0 graphs carry the label 'nolabel'" in none.stderr
     missing = _run("predict", str(tmp_path / "absent.npz"), "--predictor", "p.npz")
     assert missing.returncode == 1 and "no such file" in missing.stderr
+
+
+def test_ours_gbm_reads_the_same_features_whatever_else_is_asked(tmp_path):
+    """The tree row's surrogate columns are fixed over the space: a graph's features do not
+    depend on which other graphs are featurised with it."""
+    if nb.cifar10_accuracies() is None:
+        pytest.skip("analog-nasbench is not installed")
+    from archmotif.prediction.benchmark import load_space, run_benchmark
+    from archmotif.prediction.methods import make_methods
+
+    space, _ = load_space(60)
+    methods, _ = make_methods(["ours-gbm"], space, quick=True, log=lambda _: None)
+    featurise = methods["ours-gbm"]._featurise
+    alone = featurise([space[3]])
+    among = featurise([space[10], space[3], space[20]])
+    assert alone.shape[1] == among.shape[1] > 0
+    np.testing.assert_allclose(alone[0], among[1])
+    rows = run_benchmark(["ours-gbm"], seeds=[0], output=tmp_path / "p.md", quick=True,
+                         log=lambda _: None)  # fmt: skip
+    assert {r["size"] for r in rows} == {20, 40}
+    assert all(-1 <= r["kendall_tau"] <= 1 for r in rows)

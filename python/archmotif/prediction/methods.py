@@ -7,6 +7,10 @@ the label-free feature fits may see).
   :class:`Encoder` mined on every graph of the space without contrastive training (0
   epochs in both stages), its heads pretrained on the architecture surrogates of every
   distinct graph of the space (:mod:`archmotif.learn.surrogate`; no label seen);
+- ``ours-gbm``: the same untrained encoder's standardised mean motif embeddings (what
+  ``ours`` reads) and the architecture surrogates of the graph (computed on every
+  distinct graph of the space, label-free) + histogram gradient boosting: a tree head
+  over the same inputs instead of the pretrained MLP heads;
 - ``ours-no-pretrain``: the same predictor and encoder without the heads' pretraining
   (``pretrain_steps=0``): nothing learnt before the labels;
 - ``ours-contrastive``: ``ours`` over the encoder trained contrastively on the space (the
@@ -44,6 +48,7 @@ __all__ = ["METHODS", "FeatureRegressor", "make_methods", "ridge_loo"]
 
 METHODS = (
     "ours",
+    "ours-gbm",
     "ours-no-pretrain",
     "ours-contrastive",
     "ours-graph",
@@ -133,6 +138,22 @@ def _op_histogram(space: list[OpGraph]) -> Callable[[list[OpGraph]], np.ndarray]
     return featurise
 
 
+def _with_surrogates(reader: Any, distinct: list[OpGraph]) -> Callable[[list[OpGraph]], np.ndarray]:
+    """Featuriser: a predictor's standardised features beside the architecture surrogates
+    of the graph, computed once over every distinct graph of the space (so their columns
+    and scale do not depend on which graphs are asked for)."""
+    from archmotif.learn.surrogate import surrogate_targets
+
+    table = surrogate_targets(distinct, DEFAULT_DETAIL)
+    row = {canonical_hash(g, detail=DEFAULT_DETAIL): i for i, g in enumerate(distinct)}
+
+    def featurise(graphs: list[OpGraph]) -> np.ndarray:
+        rows = [row[canonical_hash(g, detail=DEFAULT_DETAIL)] for g in graphs]
+        return np.hstack([reader.features(graphs), table[rows]])
+
+    return featurise
+
+
 def make_methods(
     names: Sequence[str],
     space: list[OpGraph],
@@ -192,6 +213,13 @@ def make_methods(
                 out[name] = Predictor(encoders["untrained"], **head).pretrain(distinct)
                 cost["surrogate_wall_s"] = time.perf_counter() - t2
                 cost["surrogate_cpu_s"] = time.process_time() - c2
+        elif name == "ours-gbm":
+            if "untrained" not in encoders:
+                encoders["untrained"] = Encoder(
+                    detail=DEFAULT_DETAIL, **UNTRAINED_ENCODER, progress=False
+                ).fit(distinct, seed=0)
+            reader = out.get("ours") or Predictor(encoders["untrained"], **head).pretrain(distinct)
+            out[name] = FeatureRegressor(name, _with_surrogates(reader, distinct), "gbm")
         elif name == "motif-bag-ridge":
             bag = MotifBag(detail=DEFAULT_DETAIL).fit(distinct)
             out[name] = FeatureRegressor(name, bag.embed, "ridge")

@@ -55,6 +55,7 @@ NOTES = [
 ]
 _LABELS = {
     "ours": "ours (heads pretrained on architecture surrogates)",
+    "ours-gbm": "ours' inputs + architecture surrogates, gradient boosting",
     "ours-no-pretrain": "ours without pretraining",
     "ours-contrastive": "ours over the contrastively trained encoder",
     "ours-graph": "ours over the contrastive encoder, head on the stage-2 graph embedding",
