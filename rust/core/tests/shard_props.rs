@@ -86,6 +86,24 @@ fn drive_reapplying(
     (levels, passes)
 }
 
+/// One shard per window of `bounds` (sorted cut points, first 0, last `refs.len()`).
+fn split<'a>(refs: &[&'a Dag], bounds: &[usize], p: Params) -> Vec<(Shard, Vec<&'a Dag>)> {
+    bounds
+        .windows(2)
+        .map(|w| {
+            let part = refs[w[0]..w[1]].to_vec();
+            (Shard::new(LABELS.to_vec(), &part, p).expect("shard"), part)
+        })
+        .collect()
+}
+
+/// The generated graphs, validated.
+fn validated(raw: &[(Vec<i32>, Vec<i64>, Vec<i64>)]) -> Vec<Dag> {
+    raw.iter()
+        .map(|(o, s, d)| Dag::validate(3, o, s, d).expect("valid").dag)
+        .collect()
+}
+
 fn params(min_count: u64, min_support: u64) -> Params {
     Params {
         min_count,
@@ -104,10 +122,7 @@ proptest! {
         min_count in 1..4u64,
         min_support in 1..3u64,
     ) {
-        let dags: Vec<Dag> = raw
-            .iter()
-            .map(|(o, s, d)| Dag::validate(3, o, s, d).expect("valid").dag)
-            .collect();
+        let dags = validated(&raw);
         for ((o, s, d), dag) in raw.iter().zip(&dags) {
             // what a resumed shard rebuilds is what was validated
             prop_assert_eq!(&Dag::rebuild(3, o, s, d).expect("rebuilds"), dag);
@@ -121,13 +136,7 @@ proptest! {
         bounds.push(0);
         bounds.push(refs.len());
         bounds.sort_unstable();
-        let mut shards: Vec<(Shard, Vec<&Dag>)> = bounds
-            .windows(2)
-            .map(|w| {
-                let part = refs[w[0]..w[1]].to_vec();
-                (Shard::new(LABELS.to_vec(), &part, p).expect("shard"), part)
-            })
-            .collect();
+        let mut shards = split(&refs, &bounds, p);
         let rules = drive(&mut shards, p, &ctl).expect("drives");
         let results: Vec<_> = shards
             .into_iter()
@@ -204,13 +213,7 @@ proptest! {
 
         // Settling a round without applying again when the rules that go claimed
         // nothing ends every round where applying again until no rule goes does.
-        let mut reapplied: Vec<(Shard, Vec<&Dag>)> = bounds
-            .windows(2)
-            .map(|w| {
-                let part = refs[w[0]..w[1]].to_vec();
-                (Shard::new(LABELS.to_vec(), &part, p).expect("shard"), part)
-            })
-            .collect();
+        let mut reapplied = split(&refs, &bounds, p);
         let (oracle_rules, _) = drive_reapplying(&mut reapplied, p, &ctl);
         prop_assert_eq!(&oracle_rules, &rules);
         let oracle: Vec<_> = reapplied.into_iter().map(|(s, g)| s.finish(&g).0).collect();
@@ -235,10 +238,7 @@ proptest! {
         keep in proptest::collection::vec(any::<bool>(), 64),
         min_count in 1..4u64,
     ) {
-        let dags: Vec<Dag> = raw
-            .iter()
-            .map(|(o, s, d)| Dag::validate(3, o, s, d).expect("valid").dag)
-            .collect();
+        let dags = validated(&raw);
         let refs: Vec<&Dag> = dags.iter().collect();
         let p = params(min_count, 1);
         let ctl = Control::new();
