@@ -308,10 +308,7 @@ fn damaged_shard_states_are_format_errors_not_panics() {
         (vec![0, 1, 0, 1, 2], vec![0, 1, 2, 3], vec![1, 2, 3, 4]),
         (vec![0, 1, 0, 1], vec![0, 1, 2, 0], vec![1, 2, 3, 2]),
     ];
-    let dags: Vec<Dag> = raw
-        .iter()
-        .map(|(o, s, d)| Dag::validate(3, o, s, d).expect("valid").dag)
-        .collect();
+    let dags = validated(&raw);
     let refs: Vec<&Dag> = dags.iter().collect();
     let sizes: Vec<usize> = refs.iter().map(|g| g.num_nodes()).collect();
     let p = params(2, 1);
