@@ -256,17 +256,13 @@ impl Shard {
         let again = self.pending.len() == graphs.len()
             && last_claims.len() == graphs.len()
             && is_subsequence(rules, &last_rules);
-        let gone: HashSet<u128> = if again {
-            last_rules
+        let redo: Vec<bool> = if again {
+            let gone: HashSet<u128> = last_rules
                 .iter()
                 .copied()
                 .filter(|id| !rank.contains_key(id))
-                .collect()
-        } else {
-            HashSet::default()
-        };
-        // a graph's claims are usually fewer than the rules that go
-        let redo: Vec<bool> = if again {
+                .collect();
+            // a graph's claims are usually fewer than the rules that go
             last_claims
                 .par_iter()
                 .map(|m| m.keys().any(|id| gone.contains(id)))
@@ -281,20 +277,21 @@ impl Shard {
             .zip(&self.cands)
             .zip(&redo)
             .map(|(((g, p), c), &redo)| {
-                if !redo {
-                    ctl.advance(1);
-                    return Ok(None);
-                }
-                let out = miner.apply_rules(g, p, c, &rank, ctl)?;
+                let out = if redo {
+                    let out = miner.apply_rules(g, p, c, &rank, ctl)?;
+                    let mut m = HashMap::default();
+                    for id in out.undone {
+                        m.insert(id, 0);
+                    }
+                    for (id, _) in &out.kept {
+                        *m.entry(*id).or_insert(0) += 1;
+                    }
+                    Some(((out.part, out.kept), m))
+                } else {
+                    None
+                };
                 ctl.advance(1);
-                let mut m = HashMap::default();
-                for id in out.undone {
-                    m.insert(id, 0);
-                }
-                for (id, _) in &out.kept {
-                    *m.entry(*id).or_insert(0) += 1;
-                }
-                Ok(Some(((out.part, out.kept), m)))
+                Ok(out)
             })
             .collect::<Result<_>>()?;
         let mut pending = std::mem::take(&mut self.pending);
