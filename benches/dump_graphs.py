@@ -1,27 +1,19 @@
 """Writes graphs for the Rust-only profiling driver (``rust/core/examples/profile_mine.rs``):
-raw little-endian arrays, and the op names beside them (``OUT.names``), from which the
-driver labels ops exactly as ``archmotif.mine`` does.
+raw little-endian arrays (the graph count, then per graph ``n, m`` as int64, int32 op ids,
+int64 sources and targets), and the op names beside them (``OUT.names``, one per line),
+from which the driver labels ops exactly as ``archmotif.mine`` does.
 
     python benches/dump_graphs.py resnet 1e6 /tmp/r6.bin        # one synthetic graph
-    python benches/dump_graphs.py corpus zoo.npz /tmp/zoo.bin   # a corpus (--many)
+    python benches/dump_graphs.py corpus zoo.npz /tmp/zoo.bin   # a whole corpus
 
-then ``cargo run --release -p archmotif-core --example profile_mine -- [--many] FILE``.
+then ``cargo run --release -p archmotif-core --example profile_mine -- FILE``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import sys
 
 import numpy as np
-
-
-def _labels(names: list[str]) -> np.ndarray:
-    return np.array(
-        [int.from_bytes(hashlib.blake2b(n.encode(), digest_size=8).digest(), "little")
-         for n in names],
-        dtype=np.uint64,
-    )  # fmt: skip
 
 
 def _arrays(g, col: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -42,18 +34,12 @@ def main(kind: str, what: str, out: str) -> None:
     names = sorted({n for g in graphs for n in g.op_names})
     col = {n: i for i, n in enumerate(names)}
     with open(out, "wb") as f:
-        if kind == "corpus":
-            np.array([len(graphs), len(names)], dtype=np.int64).tofile(f)
-            _labels(names).tofile(f)
+        np.array([len(graphs)], dtype=np.int64).tofile(f)
         for g in graphs:
             ops, src, dst = _arrays(g, col)
-            head = [len(ops), len(src)] + ([] if kind == "corpus" else [len(names)])
-            np.array(head, dtype=np.int64).tofile(f)
+            np.array([len(ops), len(src)], dtype=np.int64).tofile(f)
             for a in (ops, src, dst):
                 a.tofile(f)
-        if kind != "corpus":
-            _labels(names).tofile(f)
-    # the driver labels ops from their names as the glue does when this file exists
     with open(out + ".names", "w") as f:
         f.write("".join(n + "\n" for n in names))
 

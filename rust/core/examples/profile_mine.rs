@@ -1,10 +1,8 @@
-//! Times mining on graphs written by `benches/dump_graphs.py` (raw little-endian arrays).
-//! One graph: `n, m, k` as i64, then ops i32[n], src i64[m], dst i64[m], labels u64[k].
-//! Many (`--many`): `g, k` as i64, labels u64[k], then per graph `n, m`, ops, src, dst.
-//! Op labels are those of the glue (`hash::op_label` of each name) when `FILE.names`
-//! lists the op names, one per line; else the hashes in the file.
-//! `cargo run --release --example profile_mine -- [--many] FILE [REPS]`; threads from
-//! RAYON_NUM_THREADS.
+//! Times mining on graphs written by `benches/dump_graphs.py`: `FILE` holds the
+//! graph count, then per graph `n, m` (i64), ops i32[n], sources and targets i64[m];
+//! `FILE.names` lists the op names, labelled as the glue labels them (`hash::op_label`).
+//! `cargo run --release -p archmotif-core --example profile_mine -- FILE [REPS]`;
+//! threads from RAYON_NUM_THREADS.
 use std::time::Instant;
 
 #[global_allocator]
@@ -38,37 +36,19 @@ fn graph(bytes: &[u8], at: &mut usize, n: usize, m: usize, k: usize) -> Dag {
 }
 
 fn main() {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let many = args.first().is_some_and(|a| a == "--many");
-    if many {
-        args.remove(0);
-    }
-    let bytes = std::fs::read(&args[0]).unwrap();
-    let reps: usize = args.get(1).map_or(3, |s| s.parse().unwrap());
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let bytes = std::fs::read(&args[0]).expect("the graphs file");
+    let names = std::fs::read_to_string(format!("{}.names", args[0])).expect("FILE.names");
+    let labels: Vec<u64> = names.lines().map(archmotif_core::hash::op_label).collect();
+    let reps: usize = args.get(1).map_or(3, |s| s.parse().expect("a count"));
     let mut at = 0;
-    let (dags, labels) = if many {
-        let h: Vec<i64> = read(&bytes, &mut at, 2);
-        let labels: Vec<u64> = read(&bytes, &mut at, h[1] as usize);
-        let dags: Vec<Dag> = (0..h[0])
-            .map(|_| {
-                let s: Vec<i64> = read(&bytes, &mut at, 2);
-                graph(&bytes, &mut at, s[0] as usize, s[1] as usize, labels.len())
-            })
-            .collect();
-        (dags, labels)
-    } else {
-        let h: Vec<i64> = read(&bytes, &mut at, 3);
-        let mut after = at + h[0] as usize * 4 + h[1] as usize * 16;
-        let labels: Vec<u64> = read(&bytes, &mut after, h[2] as usize);
-        let dag = graph(&bytes, &mut at, h[0] as usize, h[1] as usize, labels.len());
-        (vec![dag], labels)
-    };
-    // labels as the glue makes them, from the op names beside the file (one per
-    // line, FILE.names), when there are any: ties then break as in `archmotif.mine`
-    let labels = match std::fs::read_to_string(format!("{}.names", args[0])) {
-        Ok(names) => names.lines().map(archmotif_core::hash::op_label).collect(),
-        Err(_) => labels,
-    };
+    let count: Vec<i64> = read(&bytes, &mut at, 1);
+    let dags: Vec<Dag> = (0..count[0])
+        .map(|_| {
+            let s: Vec<i64> = read(&bytes, &mut at, 2);
+            graph(&bytes, &mut at, s[0] as usize, s[1] as usize, labels.len())
+        })
+        .collect();
     let refs: Vec<&Dag> = dags.iter().collect();
     let ctl = Control::new();
     let params = Params {
