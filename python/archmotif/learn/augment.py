@@ -12,20 +12,38 @@ The augmentations:
   a window is a contiguous stretch of the network: connected for chain-like
   architectures, the usual case;
 - level: with probability ``p_level`` the view starts from the graph contracted with a
-  lower level of the motif vocabulary (an alternative ``Data`` the caller provides).
+  lower level of the motif vocabulary (an alternative ``Data`` the caller provides);
+- rewrites (macro graphs only, when the caller gives the graph's :class:`GraphRewrites`):
+  with probability ``p_depth`` a block is repeated or removed, and each node's motif is
+  swapped with probability ``p_swap`` for one that differs in one operator
+  (:mod:`archmotif.learn.rewrite`), before the drops and the crop.
 
 All randomness comes from the ``torch.Generator`` passed in, so views are reproducible.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import subgraph
 
-__all__ = ["Views"]
+from archmotif.learn.rewrite import Blocks, rewrite
+
+__all__ = ["GraphRewrites", "Views"]
+
+
+@dataclass(frozen=True)
+class GraphRewrites:
+    """What rewrite views of one macro graph draw from: its blocks, those of its
+    lower-level alternative, and the corpus's motif siblings (shared by all graphs)."""
+
+    blocks: Blocks
+    alt_blocks: Blocks | None
+    near: Sequence[np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -37,10 +55,23 @@ class Views:
     p_crop: float = 0.3
     crop_keep: float = 0.7
     p_level: float = 0.3
+    p_depth: float = 0.0
+    p_swap: float = 0.0
 
-    def __call__(self, data: Data, gen: torch.Generator, alt: Data | None = None) -> Data:
+    def __call__(
+        self,
+        data: Data,
+        gen: torch.Generator,
+        alt: Data | None = None,
+        rewrites: GraphRewrites | None = None,
+    ) -> Data:
+        blocks = rewrites.blocks if rewrites is not None else None
         if alt is not None and torch.rand((), generator=gen).item() < self.p_level:
             data = alt
+            blocks = rewrites.alt_blocks if rewrites is not None else None
+        if rewrites is not None:
+            data = rewrite(data, gen, blocks=blocks, near=rewrites.near,
+                           p_depth=self.p_depth, p_swap=self.p_swap)  # fmt: skip
         n = int(data.num_nodes)
         if n <= 1:
             return data

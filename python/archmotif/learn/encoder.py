@@ -7,7 +7,13 @@ encoder and a context encoder with InfoNCE (a motif against the context of one o
 instances, the other motifs' contexts as negatives); the motif encoder then embeds every
 vocabulary motif. Stage 2 trains a macro-graph encoder over those motif embeddings (plus
 a learnt per-motif correction) with NT-Xent between two motif-preserving views, plus
-cross-entropy on ``labels["coarse"]`` when ``use_labels`` and labels exist.
+cross-entropy on ``labels["coarse"]`` when ``use_labels`` and labels exist. The views
+also rewrite the graph as another spelling of the design would (issue 16): with
+probability ``rewrite_depth`` a block is repeated or removed, and each macro node's
+motif is swapped with probability ``rewrite_swap`` for a motif one operator apart
+(:mod:`archmotif.learn.rewrite`); with ``hard_negatives`` (and coarse labels) each batch
+pairs every graph with one of the graphs of another class the motif bag ranks nearest
+to it. Files written before these settings load with them off, as they were trained.
 ``detail`` (``"op"`` or ``"attrs"``, :mod:`archmotif.attributes`) is the level of detail
 every graph is taken at, in fit and embed alike; the encoder file records it.
 
@@ -96,7 +102,14 @@ CONFIG_SCHEMA: dict[str, Any] = {
     "lower_levels": (int, 0, 64),
     "bag_weight": (float, 0.0, 1e6),
     "detail": DETAILS,
+    "rewrite_depth": (float, 0.0, 1.0),
+    "rewrite_swap": (float, 0.0, 1.0),
+    "hard_negatives": (bool, None, None),
 }
+
+
+# what an encoder file written before these settings existed was trained with
+_BEFORE_REWRITES = {"rewrite_depth": 0.0, "rewrite_swap": 0.0, "hard_negatives": False}
 
 
 def check_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -196,6 +209,9 @@ class Encoder:
         lower_levels: int = 0,
         bag_weight: float = 1.0,
         detail: str = DEFAULT_DETAIL,
+        rewrite_depth: float = 0.3,
+        rewrite_swap: float = 0.1,
+        hard_negatives: bool = True,
         device: str | torch.device | None = None,
         checkpoint: str | os.PathLike[str] | None = None,
         progress: bool = True,
@@ -218,6 +234,9 @@ class Encoder:
                 lower_levels=lower_levels,
                 bag_weight=bag_weight,
                 detail=detail,
+                rewrite_depth=rewrite_depth,
+                rewrite_swap=rewrite_swap,
+                hard_negatives=hard_negatives,
             )
         )
         self.device = RunContext.pick_device(device)
@@ -500,6 +519,8 @@ class Encoder:
                 raise FormatError(f"{p}: encoder settings are not an object")
             config.setdefault("bag_weight", 0.0)  # files from before the hybrid embedding
             config.setdefault("detail", PLAIN_DETAIL)  # files from before operator attributes
+            # files from before rewrite views and hard negatives
+            config.update({k: config.get(k, v) for k, v in _BEFORE_REWRITES.items()})
             try:
                 config = check_config(config)
             except InvalidArgument as e:

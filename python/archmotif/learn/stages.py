@@ -10,6 +10,12 @@ The lower-level views come from mining the same graphs with fewer merge rounds
 (``max_levels``): merging proceeds level by level, so those motifs are motifs of the full
 vocabulary (checked; the views are left out if they are not) and each macro node of the
 lower-level graph is a sub-motif of the full-level one it falls in.
+
+Stage 2 also rewrites its views as a user's own spelling of a design would
+(:mod:`archmotif.learn.rewrite`: blocks repeated or removed, motifs swapped for siblings
+one operator apart), and, with coarse labels, sets every graph against the graphs of
+another class the motif bag puts nearest to it (:func:`hard_negatives`), so the learnt
+half learns what exact motif ids get wrong both ways.
 """
 
 from __future__ import annotations
@@ -26,9 +32,11 @@ from torch_geometric.data import Data
 
 from archmotif.errors import LearnError
 from archmotif.learn import ddp, encoder_file
-from archmotif.learn.augment import Views
+from archmotif.learn.augment import GraphRewrites, Views
 from archmotif.learn.data import OpVocabulary, macro_data, op_data
 from archmotif.learn.models import Heads, MacroGraphEncoder, OpGraphEncoder
+from archmotif.learn.motif_bag import MotifTfidf
+from archmotif.learn.rewrite import find_blocks, siblings
 from archmotif.learn.train import RunContext, embed_batches, train_stage1, train_views
 from archmotif.mining import Mined
 from archmotif.mining.motifs import MacroGraph
@@ -36,6 +44,7 @@ from archmotif.mining.motifs import MacroGraph
 __all__ = ["Fitted", "fit_two_stage", "macro_inputs"]
 
 MAX_CONTEXTS = 4  # instance contexts kept per motif (a fresh one is drawn every step)
+HARD_NEGATIVES = 5  # bag-nearest graphs of another class a graph is set against
 
 
 @dataclass
@@ -96,6 +105,37 @@ def _contexts(
             places = [places[k] for k in sorted(rng.choice(len(places), MAX_CONTEXTS, False))]
         out.append([op_data(sources[s].context(gi, node, hops), ops) for s, gi, node in places])
     return out
+
+
+def hard_negatives(bag: np.ndarray, ys: Sequence[int], k: int) -> list[np.ndarray]:
+    """For each graph, the ``k`` graphs of another class (``ys``; -100 = none, which
+    gets none) nearest to it by the cosine of its unit ``bag`` row: what exact motif ids
+    put wrongly close. Ties go to the lower index."""
+    y = np.asarray(ys, dtype=np.int64)
+    out: list[np.ndarray] = [np.zeros(0, dtype=np.int64) for _ in y]
+    rows = np.flatnonzero(y >= 0)
+    for s in range(0, len(rows), 1024):
+        part = rows[s : s + 1024]
+        sim = bag[part] @ bag.T
+        sim[(y[None, :] == y[part, None]) | (y[None, :] < 0)] = -np.inf
+        # a stable sort of the negated scores puts equal scores in index order
+        top = np.argsort(-sim, axis=1, kind="stable")[:, :k]
+        for r, (i, t) in enumerate(zip(part.tolist(), top, strict=True)):
+            out[i] = t[np.isfinite(sim[r, t])]
+    return out
+
+
+def _rewrites(
+    datas: Sequence[Data], alts: Sequence[Data | None], near: Sequence[np.ndarray]
+) -> list[GraphRewrites | None]:
+    return [
+        GraphRewrites(
+            find_blocks(d.edge_index.numpy(), int(d.num_nodes)),
+            find_blocks(a.edge_index.numpy(), int(a.num_nodes)) if a is not None else None,
+            near,
+        )
+        for d, a in zip(datas, alts, strict=True)
+    ]
 
 
 def fit_two_stage(
@@ -194,6 +234,13 @@ def fit_two_stage(
     motif_enc.eval()
     table = torch.from_numpy(embed_batches(motif_enc, motifs, device=ctx.device)).to(ctx.device)
     macro_step = ddp.wrap(macro_enc)
+    rewrites = partners = None
+    training = c["stage2_epochs"] > done["stage2"]
+    if training and (c["rewrite_depth"] > 0 or c["rewrite_swap"] > 0):
+        rewrites = _rewrites(datas, alts, siblings(vocab))
+    if training and c["hard_negatives"] and use_labels:
+        bag = MotifTfidf(vocab).fit(mined.macro_graphs).transform(mined.macro_graphs)
+        partners = hard_negatives(bag, ys, HARD_NEGATIVES)
     train_views(
         lambda b: macro_step(b, table),
         [macro_enc],
@@ -204,8 +251,10 @@ def fit_two_stage(
         batch_size=c["batch_size"],
         tau=c["temperature"],
         opt=opt2,
-        views=Views(),
+        views=Views(p_depth=c["rewrite_depth"], p_swap=c["rewrite_swap"]),
         alternatives=alts,
+        rewrites=rewrites,
+        partners=partners,
         use_labels=use_labels,
         start=done["stage2"],
         on_epoch=save("stage2"),

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch_geometric.data import Batch, Data
 
 from archmotif.learn import ddp
-from archmotif.learn.augment import Views
+from archmotif.learn.augment import GraphRewrites, Views
 
 __all__ = ["RunContext", "info_nce", "nt_xent", "train_stage1", "train_views"]
 
@@ -127,6 +127,23 @@ def _chunks(order: torch.Tensor, size: int) -> Iterator[list[int]]:
             yield chunk
 
 
+def _with_partners(
+    chunk: list[int], partners: Sequence[np.ndarray], gen: torch.Generator
+) -> list[int]:
+    """``chunk`` followed by one random partner of each member that has any, each graph
+    at most once in the batch."""
+    out, seen = list(chunk), set(chunk)
+    draws = torch.rand(len(chunk), generator=gen).tolist()
+    for i, u in zip(chunk, draws, strict=True):
+        options = partners[i]
+        if len(options):
+            j = int(options[int(u * len(options))])
+            if j not in seen:
+                seen.add(j)
+                out.append(j)
+    return out
+
+
 def _step(opt: torch.optim.Optimizer, loss: torch.Tensor, losses: list[float]) -> None:
     opt.zero_grad()
     loss.backward()
@@ -192,6 +209,8 @@ def train_views(
     opt: torch.optim.Optimizer,
     views: Views,
     alternatives: Sequence[Data | None] | None = None,
+    rewrites: Sequence[GraphRewrites | None] | None = None,
+    partners: Sequence[np.ndarray] | None = None,
     use_labels: bool = True,
     start: int = 0,
     on_epoch: Callable[[int, float], None] | None = None,
@@ -199,16 +218,25 @@ def train_views(
 ) -> None:
     """Graph-level contrastive training with NT-Xent between two random views of each
     graph, plus cross-entropy on ``Data.y`` (coarse label, -100 = none) when
-    ``use_labels`` and ``heads.classify`` exist."""
+    ``use_labels`` and ``heads.classify`` exist.
+
+    ``rewrites`` (per graph) lets the views rewrite it (see :class:`Views`). With
+    ``partners`` (per graph, the graphs to set against it: hard negatives), a batch is
+    half anchors, each joined by one of its partners drawn at random, so every anchor
+    meets a graph it is easily confused with among its negatives."""
     for m in (*modules, heads):
         m.train()
     alts = alternatives if alternatives is not None else [None] * len(graphs)
+    rws = rewrites if rewrites is not None else [None] * len(graphs)
+    anchors = max(1, batch_size // 2) if partners is not None else batch_size
     with ctx.bar(epochs, desc, start) as bar:
         for epoch in range(start, epochs):
             losses = []
-            for chunk in _chunks(torch.randperm(len(graphs), generator=ctx.gen), batch_size):
-                v1 = [views(graphs[i], ctx.gen, alts[i]) for i in chunk]
-                v2 = [views(graphs[i], ctx.gen, alts[i]) for i in chunk]
+            for chunk in _chunks(torch.randperm(len(graphs), generator=ctx.gen), anchors):
+                if partners is not None:
+                    chunk = _with_partners(chunk, partners, ctx.gen)
+                v1 = [views(graphs[i], ctx.gen, alts[i], rws[i]) for i in chunk]
+                v2 = [views(graphs[i], ctx.gen, alts[i], rws[i]) for i in chunk]
                 # both views of this rank's share in one forward pass (DDP wants one
                 # forward per backward); graphs are encoded independently of each other
                 a, b = ddp.local_range(len(chunk))
