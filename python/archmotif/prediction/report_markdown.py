@@ -49,7 +49,9 @@ NOTES = [
     "FLOPs, depth, parameterised ops along a path, path count; no accuracy seen, "
     "`archmotif.learn.surrogate`). `ours without pretraining` is the same model without "
     "that step; the contrastive rows put the same heads (pretrained the same way) on the "
-    "retrieval encoder trained contrastively on the space. Ridge strengths are chosen by "
+    "retrieval encoder trained contrastively on the space (without its rewrite views, "
+    "which teach the invariance to depth and operator variants that accuracy "
+    "contradicts). Ridge strengths are chosen by "
     "leave-one-out on the labelled networks only.",
     "",
 ]
