@@ -202,8 +202,10 @@ def test_an_encoder_file_from_before_rewrites_loads_with_them_off(tmp_path):
     from archmotif.learn import encoder_file
 
     toy = load("builtin")[:12]
-    enc = Encoder(stage1_epochs=1, stage2_epochs=1, progress=False).fit(toy, seed=0)
-    assert enc.config["rewrite_depth"] > 0 and enc.config["hard_negatives"]
+    on = {"rewrite_depth": 0.3, "rewrite_swap": 0.1, "hard_negatives": True}
+    enc = Encoder(stage1_epochs=1, stage2_epochs=1, progress=False, **on).fit(toy, seed=0)
+    off = Encoder(stage1_epochs=1, stage2_epochs=1, progress=False).fit(toy, seed=0)
+    assert not np.array_equal(enc.embed(toy), off.embed(toy))  # the settings train
     path, old = tmp_path / "enc.pt", tmp_path / "old.pt"
     enc.save(path)
     d = encoder_file.read(str(path), encoder_file.ENCODER_FORMAT)

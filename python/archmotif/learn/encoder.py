@@ -8,12 +8,13 @@ instances, the other motifs' contexts as negatives); the motif encoder then embe
 vocabulary motif. Stage 2 trains a macro-graph encoder over those motif embeddings (plus
 a learnt per-motif correction) with NT-Xent between two motif-preserving views, plus
 cross-entropy on ``labels["coarse"]`` when ``use_labels`` and labels exist. The views
-also rewrite the graph as another spelling of the design would (issue 16): with
+can also rewrite the graph as another spelling of the design would (issue 16): with
 probability ``rewrite_depth`` a block is repeated or removed, and each macro node's
 motif is swapped with probability ``rewrite_swap`` for a motif one operator apart
 (:mod:`archmotif.learn.rewrite`); with ``hard_negatives`` (and coarse labels) each batch
 pairs every graph with one of the graphs of another class the motif bag ranks nearest
-to it. Files written before these settings load with them off, as they were trained.
+to it. All three are off by default: on the zoo they lift the hand-written queries but
+put the hybrid below the motif bag alone (README, "Rewrite views and hard negatives").
 ``detail`` (``"op"`` or ``"attrs"``, :mod:`archmotif.attributes`) is the level of detail
 every graph is taken at, in fit and embed alike; the encoder file records it.
 
@@ -108,7 +109,8 @@ CONFIG_SCHEMA: dict[str, Any] = {
 }
 
 
-# what an encoder file written before these settings existed was trained with
+# what an encoder file written before these settings existed was trained with (the
+# defaults, spelled out so that a change of default leaves old files as trained)
 _BEFORE_REWRITES = {"rewrite_depth": 0.0, "rewrite_swap": 0.0, "hard_negatives": False}
 
 
@@ -209,9 +211,9 @@ class Encoder:
         lower_levels: int = 0,
         bag_weight: float = 1.0,
         detail: str = DEFAULT_DETAIL,
-        rewrite_depth: float = 0.3,
-        rewrite_swap: float = 0.1,
-        hard_negatives: bool = True,
+        rewrite_depth: float = 0.0,
+        rewrite_swap: float = 0.0,
+        hard_negatives: bool = False,
         device: str | torch.device | None = None,
         checkpoint: str | os.PathLike[str] | None = None,
         progress: bool = True,
