@@ -11,11 +11,12 @@ The lower-level views come from mining the same graphs with fewer merge rounds
 vocabulary (checked; the views are left out if they are not) and each macro node of the
 lower-level graph is a sub-motif of the full-level one it falls in.
 
-Stage 2 also rewrites its views as a user's own spelling of a design would
-(:mod:`archmotif.learn.rewrite`: blocks repeated or removed, motifs swapped for siblings
-one operator apart), and, with coarse labels, sets every graph against the graphs of
-another class the motif bag puts nearest to it (:func:`hard_negatives`), so the learnt
-half learns what exact motif ids get wrong both ways.
+When the settings ask for it (all off by default), stage 2 also rewrites its views as a
+user's own spelling of a design would (:mod:`archmotif.learn.rewrite`: blocks repeated or
+removed, motifs swapped for siblings one operator apart), and, with coarse labels, sets
+every graph against the graphs of another class the motif bag puts nearest to it
+(:func:`hard_negatives`), so the learnt half learns what exact motif ids get wrong both
+ways.
 """
 
 from __future__ import annotations
@@ -127,7 +128,8 @@ def hard_negatives(bag: np.ndarray, ys: Sequence[int], k: int) -> list[np.ndarra
 
 def _rewrites(
     datas: Sequence[Data], alts: Sequence[Data | None], near: Sequence[np.ndarray]
-) -> list[GraphRewrites | None]:
+) -> list[GraphRewrites]:
+    """Each macro graph's blocks (and its lower-level alternative's), with the siblings."""
     return [
         GraphRewrites(
             find_blocks(d.edge_index.numpy(), int(d.num_nodes)),
