@@ -23,6 +23,7 @@ Blocks and siblings are found once per corpus (:func:`find_blocks`, :func:`sibli
 from __future__ import annotations
 
 import copy
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,20 +52,19 @@ class Blocks:
 
 def _topological(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray | None:
     """Kahn's order, smallest ready node first (deterministic); None on a cycle."""
-    indeg = np.bincount(dst, minlength=n)
+    indeg = np.bincount(dst, minlength=n).tolist()
     succ: list[list[int]] = [[] for _ in range(n)]
     for s, d in zip(src.tolist(), dst.tolist(), strict=True):
         succ[s].append(d)
-    ready = sorted(np.flatnonzero(indeg == 0).tolist(), reverse=True)
+    ready = [v for v in range(n) if indeg[v] == 0]  # ascending: already a heap
     order = []
     while ready:
-        v = ready.pop()
+        v = heapq.heappop(ready)
         order.append(v)
         for w in succ[v]:
             indeg[w] -= 1
             if indeg[w] == 0:
-                ready.append(w)
-        ready.sort(reverse=True)
+                heapq.heappush(ready, w)
     return np.array(order, dtype=np.int64) if len(order) == n else None
 
 
