@@ -77,8 +77,10 @@ def test_same_seed_same_predictions_other_seed_other(space, encoder, fitted):
     graphs, y = space
     again = Predictor(encoder, **QUICK).fit(graphs[:TRAIN], y[:TRAIN], seed=0)
     np.testing.assert_array_equal(again.predict(graphs), fitted.predict(graphs))
-    other = Predictor(encoder, **QUICK).fit(graphs[:TRAIN], y[:TRAIN], seed=1)
-    assert not np.array_equal(other.predict(graphs), fitted.predict(graphs))
+    # the MLP heads start from the seed (scikit-learn's boosting draws nothing here)
+    mlp = Predictor(encoder, head="mlp", **QUICK)
+    one, other = (mlp.fit(graphs[:TRAIN], y[:TRAIN], seed=s).predict(graphs) for s in (0, 1))
+    assert not np.array_equal(one, other)
 
 
 def test_node_numbering_does_not_change_a_prediction(space, fitted):
@@ -182,3 +184,81 @@ def test_motif_means_view_graphs_at_the_encoders_detail(space, encoder):
     np.testing.assert_array_equal(
         encoder.embed_dense(graphs[:4]), encoder.embed_halves(graphs[:4])[0]
     )
+
+
+def test_auto_head_picks_a_tree_share_from_the_labelled_graphs_alone(space, fitted):
+    from archmotif.learn.predictor import MIXES
+
+    assert fitted.config["head"] == "auto"  # the default
+    assert set(fitted.mix_scores) == set(MIXES)
+    best = max(fitted.mix_scores.values())
+    assert fitted.mix_scores[fitted._mix] == best
+    assert fitted._mix == min(w for w, s in fitted.mix_scores.items() if s == best)
+    assert (fitted._trees is not None) == (fitted._mix > 0)
+    assert bool(fitted._heads) == (fitted._mix < 1)
+
+
+@pytest.mark.parametrize("head", ["mlp", "trees"])
+def test_one_head_alone_fits_predicts_and_round_trips(space, encoder, tmp_path, head):
+    from scipy.stats import kendalltau
+
+    graphs, y = space
+    pred = Predictor(encoder, head=head, **QUICK).fit(graphs[:TRAIN], y[:TRAIN], seed=0)
+    assert (pred._trees is None, bool(pred._heads)) == {
+        "mlp": (True, True),
+        "trees": (False, False),
+    }[head]
+    assert kendalltau(pred.predict(graphs[:TRAIN]), y[:TRAIN]).statistic > 0.5
+    pred.save(tmp_path / "p.npz")
+    loaded = Predictor.load(tmp_path / "p.npz")
+    np.testing.assert_array_equal(loaded.predict(graphs), pred.predict(graphs))
+    assert loaded.config["head"] == head
+    g = graphs[TRAIN + 2]
+    assert pred.predict([permuted(g, 5)])[0] == pytest.approx(pred.predict([g])[0], abs=1e-9)
+
+
+def test_the_tree_head_is_saved_as_arrays_without_scikit_learn(space, encoder, tmp_path):
+    import sys
+
+    graphs, y = space
+    pred = Predictor(encoder, head="trees", **QUICK).fit(graphs[:TRAIN], y[:TRAIN])
+    pred.save(tmp_path / "p.npz")
+    saved = {k: v for k, v in sys.modules.items() if k == "sklearn" or k.startswith("sklearn.")}
+    try:
+        for k in saved:
+            sys.modules[k] = None  # type: ignore[assignment]  # import sklearn now fails
+        loaded = Predictor.load(tmp_path / "p.npz")
+        np.testing.assert_array_equal(loaded.predict(graphs), pred.predict(graphs))
+    finally:
+        sys.modules.update(saved)
+
+
+def test_a_file_from_before_the_tree_head_loads_as_mlp(space, fitted, tmp_path):
+    import json
+
+    from archmotif.learn import encoder_file, predictor_file
+
+    graphs, y = space
+    mlp = Predictor(fitted.encoder, head="mlp", **QUICK).fit(graphs[:TRAIN], y[:TRAIN])
+    config = {k: v for k, v in mlp.config.items() if k != "head"}
+    encoder_file.write(
+        tmp_path / "old.npz",
+        predictor_file.PREDICTOR_FORMAT,
+        {
+            "config": json.dumps(config),
+            "encoder": mlp.encoder.to_payload(),
+            "columns": json.dumps(mlp._columns.tolist()),
+            "mean": torch.from_numpy(mlp._scale[0]),
+            "std": torch.from_numpy(mlp._scale[1]),
+            "target": json.dumps(list(mlp._y)),
+            "heads": [h.state_dict() for h in mlp._heads],
+        },
+    )
+    old = Predictor.load(tmp_path / "old.npz")
+    assert old.config["head"] == "mlp" and old._trees is None
+    np.testing.assert_array_equal(old.predict(graphs), mlp.predict(graphs))
+
+
+def test_a_bad_head_is_a_typed_error(encoder):
+    with pytest.raises(InvalidArgument, match="head must be one of"):
+        Predictor(encoder, head="forest")

@@ -16,7 +16,7 @@ pytest.importorskip("torch_geometric")
 
 from archmotif.learn.encoder import Encoder  # noqa: E402
 from archmotif.learn.predictor import Predictor  # noqa: E402
-from archmotif.learn.surrogate import surrogate_targets, wiring  # noqa: E402
+from archmotif.learn.surrogate import Surrogates, surrogate_targets, wiring  # noqa: E402
 
 N = 160  # NAS-Bench-201 networks; the first half fits the read-outs, the rest tests them
 
@@ -47,6 +47,25 @@ def test_surrogate_targets_are_standardised_and_drop_constant_columns():
     assert np.allclose(t.std(axis=0), 1.0, atol=1e-5)
     # input is in every graph once: its count is constant and dropped
     assert t.shape[1] < len({"input", "convolution", "relu", "add", "linear"}) + 6
+
+
+def test_fitted_surrogates_give_a_graph_the_same_row_whatever_it_is_featurised_with():
+    space = [skip_block([0.0, 10.0, 1.0, 1.0, 5.0]), skip_block([0.0, 2.0, 1.0, 1.0, 5.0])]
+    space.append(OpGraph.from_edges(["input", "relu"], [(0, 1)], node_flops=[0.0, 1.0]))
+    s = Surrogates("op")
+    table = s.fit_transform(space)
+    np.testing.assert_array_equal(table, surrogate_targets(space, "op"))
+    np.testing.assert_array_equal(s.transform(space[1:2]), table[1:2])
+    assert s.width == table.shape[1]
+    # an operator the space lacks adds no column
+    other = OpGraph.from_edges(["input", "softmax", "linear"], [(0, 1), (1, 2)])
+    assert s.transform([other]).shape == (1, s.width)
+    again = Surrogates.from_payload(s.to_payload())
+    np.testing.assert_array_equal(again.transform(space), table)
+    bad = s.to_payload()
+    bad["std"] = -bad["std"]
+    with pytest.raises(ValueError, match="scale"):
+        Surrogates.from_payload(bad)
 
 
 def hidden_r2(pred: Predictor, graphs: list[OpGraph], target: np.ndarray, state) -> float:
@@ -91,6 +110,7 @@ def test_no_pretraining_means_no_surrogates(monkeypatch):
     def boom(*a, **k):
         raise AssertionError("surrogates computed without pretraining")
 
-    monkeypatch.setattr("archmotif.learn.predictor.surrogate_targets", boom)
-    pred = Predictor(enc, steps=5, members=1, pretrain_steps=0, surrogate_weight=0.0)
+    monkeypatch.setattr("archmotif.learn.predictor.Surrogates", boom)
+    off = {"pretrain_steps": 0, "surrogate_weight": 0.0}
+    pred = Predictor(enc, head="mlp", steps=5, members=1, **off)
     assert pred.fit(graphs, y).predict(graphs).shape == (12,)

@@ -103,6 +103,7 @@ def test_cli_fits_a_predictor_then_predicts_with_it(tmp_path):
                "--encoder", str(tmp_path / "enc.npz"), "-o", str(tmp_path / "p.npz"))  # fmt: skip
     assert fit.returncode == 0, fit.stderr
     assert "fitted on 12 labelled graphs (target)" in fit.stdout
+    assert "tree head's share" in fit.stdout  # head auto, the default
     run = _run("predict", str(corpus), "--predictor", str(tmp_path / "p.npz"))
     assert run.returncode == 0, run.stderr
     lines = run.stdout.strip().splitlines()
@@ -114,12 +115,16 @@ def test_cli_fits_a_predictor_then_predicts_with_it(tmp_path):
     assert both.returncode == 2 and "either --fit LABEL" in both.stderr
     none = _run("predict", str(corpus), "--fit", "nolabel", "-o", str(tmp_path / "q.npz"))
     assert none.returncode == 2 and "0 graphs carry the label 'nolabel'" in none.stderr
+    trees = _run("predict", str(corpus), "--fit", "target", "--head", "trees",
+                 "--encoder", str(tmp_path / "enc.npz"), "-o", str(tmp_path / "t.npz"))  # fmt: skip
+    assert trees.returncode == 0 and "share" not in trees.stdout, trees.stderr
+    assert archmotif.Predictor.load(tmp_path / "t.npz").tree_share == 1.0
     missing = _run("predict", str(tmp_path / "absent.npz"), "--predictor", "p.npz")
     assert missing.returncode == 1 and "no such file" in missing.stderr
 
 
-def test_ours_gbm_reads_the_same_features_whatever_else_is_asked(tmp_path):
-    """The tree row's surrogate columns are fixed over the space: a graph's features do not
+def test_the_tree_row_reads_the_same_inputs_whatever_else_is_asked(tmp_path):
+    """The tree head's surrogate columns are fixed over the space: a graph's inputs do not
     depend on which other graphs are featurised with it."""
     if nb.cifar10_accuracies() is None:
         pytest.skip("analog-nasbench is not installed")
@@ -127,13 +132,18 @@ def test_ours_gbm_reads_the_same_features_whatever_else_is_asked(tmp_path):
     from archmotif.prediction.methods import make_methods
 
     space, _ = load_space(60)
-    methods, _ = make_methods(["ours-gbm"], space, quick=True, log=lambda _: None)
-    featurise = methods["ours-gbm"]._featurise
-    alone = featurise([space[3]])
-    among = featurise([space[10], space[3], space[20]])
-    assert alone.shape[1] == among.shape[1] > 0
+    methods, _ = make_methods(["ours-trees"], space, quick=True, log=lambda _: None)
+    pred = methods["ours-trees"]
+
+    def inputs(graphs):
+        return pred._tree_inputs(graphs, pred.features(graphs))
+
+    alone = inputs([space[3]])
+    pred._wired = {}  # computed afresh among others
+    among = inputs([space[10], space[3], space[20]])
+    assert alone.shape[1] == among.shape[1] > pred.features(space[:1]).shape[1]
     np.testing.assert_allclose(alone[0], among[1])
-    rows = run_benchmark(["ours-gbm"], seeds=[0], output=tmp_path / "p.md", quick=True,
+    rows = run_benchmark(["ours-trees"], seeds=[0], output=tmp_path / "p.md", quick=True,
                          log=lambda _: None)  # fmt: skip
     assert {r["size"] for r in rows} == {20, 40}
     assert all(-1 <= r["kendall_tau"] <= 1 for r in rows)

@@ -70,8 +70,9 @@ from archmotif.learn.encoder import CONFIG_SCHEMA as ENCODER_SCHEMA
 from archmotif.learn.encoder import Encoder
 from archmotif.learn.predictor_file import CONFIG_SCHEMA, PREDICTOR_FORMAT, check_config
 from archmotif.learn.rank_head import MLPHead, fit_ensemble, predict_ensemble
-from archmotif.learn.surrogate import SurrogateHead, pretrain_heads, surrogate_targets
+from archmotif.learn.surrogate import SurrogateHead, Surrogates, pretrain_heads
 from archmotif.learn.train import RunContext
+from archmotif.learn.trees import TreeEnsemble, fit_trees
 from archmotif.mining import canonical_hash
 
 __all__ = ["CONFIG_SCHEMA", "PREDICTOR_FORMAT", "UNTRAINED_ENCODER", "Predictor", "check_targets"]
@@ -81,6 +82,9 @@ __all__ = ["CONFIG_SCHEMA", "PREDICTOR_FORMAT", "UNTRAINED_ENCODER", "Predictor"
 # 256 wide: a random projection keeps more of what a motif is made of the wider it is
 # (NAS-Bench-201, 2 seeds: tau 0.751/0.776 at 78/156 labels against 0.739/0.772 at 64)
 UNTRAINED_ENCODER: dict[str, Any] = {"stage1_epochs": 0, "stage2_epochs": 0, "out": 256}
+# head="auto": the tree head's shares tried, and the folds of the labelled graphs
+MIXES = (0.0, 0.25, 0.5, 0.75, 1.0)
+FOLDS = 3
 
 
 def check_targets(graphs: Sequence[OpGraph], targets: Any) -> np.ndarray:
@@ -102,6 +106,14 @@ def check_targets(graphs: Sequence[OpGraph], targets: Any) -> np.ndarray:
     return y
 
 
+def _distinct(graphs: Sequence[OpGraph], detail: str) -> list[OpGraph]:
+    """The first graph of each canonical hash at ``detail``, in order."""
+    seen: dict[int, OpGraph] = {}
+    for g in graphs:
+        seen.setdefault(canonical_hash(g, detail=detail), g)
+    return list(seen.values())
+
+
 def _graph_list(graphs: Any, what: str) -> list[OpGraph]:
     gs = [graphs] if isinstance(graphs, OpGraph) else list(graphs)
     for i, g in enumerate(gs):
@@ -121,6 +133,7 @@ class Predictor:
         *,
         detail: str | None = None,
         features: str = "motifs",
+        head: str = "auto",
         hidden: int = 64,
         members: int = 5,
         steps: int = 300,
@@ -152,8 +165,8 @@ class Predictor:
                 f"detail={detail!r} but the encoder takes graphs at detail={encoder.detail!r}"
             )
         self.config = check_config(
-            dict(detail=encoder.detail, features=features, hidden=hidden, members=members,
-                 steps=steps, lr=lr, weight_decay=weight_decay, dropout=dropout,
+            dict(detail=encoder.detail, features=features, head=head, hidden=hidden,
+                 members=members, steps=steps, lr=lr, weight_decay=weight_decay, dropout=dropout,
                  rank_weight=rank_weight, min_df=min_df, pretrain_steps=pretrain_steps,
                  surrogate_weight=surrogate_weight)
         )  # fmt: skip
@@ -164,6 +177,13 @@ class Predictor:
         self._scale: tuple[np.ndarray, np.ndarray] | None = None  # feature mean, std
         self._y: tuple[float, float] = (0.0, 1.0)  # target mean, std
         self._heads: list[MLPHead] = []
+        self._trees: TreeEnsemble | None = None
+        self._mix = 0.0  # the tree head's share of the prediction
+        # the surrogates as the tree head's inputs (columns fixed on the space)
+        self._surrogate_features: Surrogates | None = None
+        self._wired: dict[int, np.ndarray] = {}  # their rows, by canonical hash
+        # head="auto": each share's out-of-fold Kendall tau at the last fit
+        self.mix_scores: dict[float, float] = {}
         # what pretrain() leaves for fit: the heads' start, the space's features and
         # surrogates (kept for the surrogate term of the labelled fit)
         self._pretrained: list[dict[str, torch.Tensor]] | None = None
@@ -238,7 +258,9 @@ class Predictor:
         distinct members by canonical hash): each head's hidden layer learns to regress
         the graphs' architecture surrogates (:mod:`archmotif.learn.surrogate`). The
         encoder must be fitted (an unfitted one is fitted on ``graphs`` first). Later
-        :meth:`fit` calls start their heads from these weights. Returns ``self``."""
+        :meth:`fit` calls start their heads from these weights. The surrogates' columns,
+        which the tree head reads beside the features, are fixed here too (with
+        ``head="trees"`` that is all pretraining does). Returns ``self``."""
         gs = _graph_list(graphs, "graphs")
         if not gs:
             raise InvalidArgument("Predictor.pretrain needs at least one graph")
@@ -247,12 +269,13 @@ class Predictor:
             self._scale = None
         if self._scale is None:
             self._prepare()
-        seen: dict[int, OpGraph] = {}
-        for g in gs:
-            seen.setdefault(canonical_hash(g, detail=self.config["detail"]), g)
-        distinct = list(seen.values())
+        distinct = _distinct(gs, self.config["detail"])
         c = self.config
-        targets = torch.from_numpy(surrogate_targets(distinct, c["detail"])).to(self.device)
+        self._surrogate_features, self._wired = Surrogates(c["detail"]), {}
+        table = self._surrogate_features.fit_transform(distinct)
+        if c["head"] == "trees":  # the trees read the surrogates; no MLP head to pretrain
+            return self
+        targets = torch.from_numpy(table).to(self.device)
         x = torch.from_numpy(self.features(distinct)).to(self.device)
         ctx = RunContext(int(seed), self.device, self.progress, self.threads)
         ctx.seed_globals()
@@ -300,22 +323,44 @@ class Predictor:
         if self._scale is None:
             self._prepare()
         c = self.config
-        if self._uses_surrogates() and self._surrogates is None:
+        if self._uses_surrogates() and self._surrogates is None and c["head"] != "trees":
             self.pretrain(pool, seed=seed)
-        x = torch.from_numpy(self.features(gs)).to(self.device)
+        if c["head"] != "mlp" and self._surrogate_features is None:
+            self._surrogate_features, self._wired = Surrogates(c["detail"]), {}
+            self._surrogate_features.fit_transform(_distinct(pool, c["detail"]))
+        x = self.features(gs)
         mu, sd = float(y.mean()), float(y.std())
         self._y = (mu, sd)
-        yt = torch.from_numpy((y - mu) / sd).float()
+        z = (y - mu) / sd
+        mix = {"mlp": 0.0, "trees": 1.0}.get(c["head"])
+        if mix is None:
+            mix, self.mix_scores = self._cross_validate(gs, x, z, seed)
+        self._mix = mix
+        self._heads = self._fit_mlp(x, z, seed) if mix < 1 else []
+        self._trees = fit_trees(self._tree_inputs(gs, x), z, seed=seed) if mix > 0 else None
+        return self
+
+    @property
+    def tree_share(self) -> float:
+        """The tree head's share of each prediction (0 with ``head="mlp"``, 1 with
+        ``"trees"``, chosen at :meth:`fit` with ``"auto"``)."""
+        return self._mix
+
+    def _fit_mlp(self, x: np.ndarray, z: np.ndarray, seed: int) -> list[MLPHead]:
+        """The MLP heads fitted on features ``x`` and standardised targets ``z``."""
+        c = self.config
+        xt = torch.from_numpy(x).to(self.device)
+        yt = torch.from_numpy(z).float()
         ctx = RunContext(int(seed), self.device, self.progress, self.threads)
         ctx.seed_globals()
         use = self._uses_surrogates() and self._surrogates is not None
         starts = iter(self._pretrained or [] if use else [])
-        xs, ts = self._surrogates if use and self._surrogates is not None else (x, x[:, :0])
+        xs, ts = self._surrogates if use and self._surrogates is not None else (xt, xt[:, :0])
 
         def make() -> nn.Module:
             if not use:
-                return MLPHead(x.shape[1], c["hidden"], c["dropout"])
-            m = self._surrogate_head(x.shape[1], ts.shape[1])
+                return MLPHead(xt.shape[1], c["hidden"], c["dropout"])
+            m = self._surrogate_head(xt.shape[1], ts.shape[1])
             start = next(starts, None)
             if start is not None:  # the k-th member starts from the k-th pretrained head
                 m.load_state_dict(start)
@@ -325,30 +370,75 @@ class Predictor:
         with ctx.scoped():
             members = fit_ensemble(
                 make,
-                lambda m, rows: m(x[rows]),
-                torch.arange(len(gs)),
+                lambda m, rows: m(xt[rows]),
+                torch.arange(len(x)),
                 yt,
                 members=c["members"], steps=c["steps"], lr=c["lr"],
                 weight_decay=c["weight_decay"], rank_weight=c["rank_weight"],
                 gen=ctx.gen, device=self.device,
                 aux=(lambda m: weight * m.surrogate_loss(xs, ts, ctx.gen)) if weight else None,
             )  # fmt: skip
-        self._heads = [m.head if isinstance(m, SurrogateHead) else m for m in members]
-        return self
+        return [m.head if isinstance(m, SurrogateHead) else m for m in members]
+
+    def _predict_mlp(self, heads: list[MLPHead], x: np.ndarray) -> np.ndarray:
+        xt = torch.from_numpy(x).to(self.device)
+        ctx = RunContext(0, self.device, False, self.threads)
+        with ctx.scoped():
+            s = predict_ensemble(heads, lambda m, rows: m(xt[rows]), torch.arange(len(x)))
+        return s.numpy()
+
+    def _tree_inputs(self, graphs: Sequence[OpGraph], x: np.ndarray) -> np.ndarray:
+        """What the tree head reads: the features beside the graphs' surrogates."""
+        assert self._surrogate_features is not None
+        detail = self.config["detail"]
+        hashes = [canonical_hash(g, detail=detail) for g in graphs]
+        todo = {h: g for h, g in zip(hashes, graphs, strict=True) if h not in self._wired}
+        if todo:  # surrogates walk each graph in Python: once per distinct graph
+            rows = self._surrogate_features.transform(list(todo.values()))
+            self._wired.update(zip(todo, rows, strict=True))
+        width = self._surrogate_features.width
+        s = np.stack([self._wired[h] for h in hashes]) if hashes else np.zeros((0, width))
+        return np.hstack([x, s]).astype(np.float64)
+
+    def _cross_validate(
+        self, graphs: list[OpGraph], x: np.ndarray, z: np.ndarray, seed: int
+    ) -> tuple[float, dict[float, float]]:
+        """``head="auto"``: the share of the tree head in the prediction, picked among
+        :data:`MIXES` by the Kendall tau of out-of-fold predictions over :data:`FOLDS`
+        folds of the labelled graphs (nothing else is seen); ties go to the smaller
+        share. Returns it and every share's tau."""
+        from scipy.stats import kendalltau
+
+        order = np.random.default_rng(seed).permutation(len(z))
+        folds = [np.sort(f) for f in np.array_split(order, min(FOLDS, len(z)))]
+        trees_x = self._tree_inputs(graphs, x)
+        mlp, trees = np.zeros(len(z)), np.zeros(len(z))
+        for k, held in enumerate(folds):
+            rest = np.setdiff1d(np.arange(len(z)), held)
+            if len(rest) < 2 or np.ptp(z[rest]) == 0:
+                continue  # nothing to fit on: both stay 0 there
+            mlp[held] = self._predict_mlp(self._fit_mlp(x[rest], z[rest], seed + k), x[held])
+            fitted = fit_trees(trees_x[rest], z[rest], seed=seed + k)
+            trees[held] = fitted.predict(trees_x[held])
+        scores = {}
+        for w in MIXES:
+            tau = kendalltau((1 - w) * mlp + w * trees, z)[0]
+            scores[w] = float(tau) if np.isfinite(tau) else -1.0
+        return max(MIXES, key=lambda w: (scores[w], -w)), scores
 
     def predict(self, graphs: Sequence[OpGraph] | OpGraph) -> np.ndarray:
         """float64 ``[len(graphs)]``: the predicted target of each graph (in the targets'
         units)."""
-        if not self._heads:
+        if not self._heads and self._trees is None:
             raise LearnError("Predictor.predict called before fit (or load)")
         gs = _graph_list(graphs, "graphs")
         if not gs:
             return np.zeros(0, dtype=np.float64)
-        x = torch.from_numpy(self.features(gs)).to(self.device)
-        ctx = RunContext(0, self.device, False, self.threads)
-        with ctx.scoped():
-            s = predict_ensemble(self._heads, lambda m, rows: m(x[rows]), torch.arange(len(gs)))
-        return s.numpy() * self._y[1] + self._y[0]
+        x = self.features(gs)
+        s = np.zeros(len(gs)) if self._mix == 1 else self._predict_mlp(self._heads, x)
+        if self._trees is not None and self._mix > 0:
+            s = (1 - self._mix) * s + self._mix * self._trees.predict(self._tree_inputs(gs, x))
+        return s * self._y[1] + self._y[0]
 
     # ------------------------------------------------------------ save / load
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -368,5 +458,7 @@ class Predictor:
         return predictor_file.read(cls, path, device=device, threads=threads)
 
     def __repr__(self) -> str:
-        state = f"fitted, {len(self._heads)} heads" if self._heads else "not fitted"
+        parts = [f"{len(self._heads)} heads"] if self._heads else []
+        parts += [f"{len(self._trees.roots)} trees"] if self._trees is not None else []
+        state = f"fitted, {' + '.join(parts)}, tree share {self._mix}" if parts else "not fitted"
         return f"Predictor(detail={self.config['detail']!r}, {state}, device={self.device})"

@@ -2,9 +2,12 @@
 (:data:`CONFIG_SCHEMA`, checked by :func:`check_config`) and its one checked file
 (:mod:`archmotif.learn.encoder_file`'s format, kind :data:`PREDICTOR_FORMAT`): settings,
 the encoder's payload, the selected bag columns, the standardisation, the target scale
-and the heads' weights. Not the surrogates: a loaded predictor predicts; fitting it again
-pretrains again. A file written before head pretraining loads with both of its settings
-at 0. Reading never runs code from the file; anything malformed is a
+and the heads' weights; with a tree head, its trees as arrays
+(:class:`~archmotif.learn.trees.TreeEnsemble`), the share of its prediction and the
+surrogate columns it reads. Not the surrogates of the space: a loaded predictor
+predicts; fitting it again pretrains again. A file written before head pretraining
+loads with both of its settings at 0, one written before the tree head with
+``head="mlp"``. Reading never runs code from the file; anything malformed is a
 :class:`~archmotif.FormatError` naming the file.
 """
 
@@ -23,6 +26,8 @@ from archmotif.fileread import parse_json
 from archmotif.learn import encoder_file
 from archmotif.learn.encoder import Encoder, check_bounded
 from archmotif.learn.rank_head import MLPHead
+from archmotif.learn.surrogate import Surrogates
+from archmotif.learn.trees import TreeEnsemble
 
 __all__ = ["CONFIG_SCHEMA", "PREDICTOR_FORMAT", "check_config", "read", "write"]
 
@@ -30,6 +35,7 @@ PREDICTOR_FORMAT = "archmotif.predictor"
 CONFIG_SCHEMA: dict[str, Any] = {
     "detail": DETAILS,
     "features": ("motifs", "graph", "motifs+graph", "motifs+bag", "graph+bag", "motifs+graph+bag"),
+    "head": ("mlp", "trees", "auto"),
     "hidden": (int, 1, 4096),
     "members": (int, 1, 64),
     "steps": (int, 1, 10**6),
@@ -67,7 +73,7 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
 def write(pred: Any, path: str | os.PathLike[str]) -> None:
     """Writes the fitted ``pred`` (a :class:`~archmotif.learn.predictor.Predictor`), its
     encoder included, to ``path`` (atomic)."""
-    if not pred._heads or pred._scale is None or pred._columns is None:
+    if (not pred._heads and pred._trees is None) or pred._scale is None or pred._columns is None:
         raise LearnError("Predictor.save called before fit")
     encoder_file.write(
         path,
@@ -80,6 +86,11 @@ def write(pred: Any, path: str | os.PathLike[str]) -> None:
             "std": torch.from_numpy(pred._scale[1]),
             "target": json.dumps(list(pred._y)),
             "heads": [h.state_dict() for h in pred._heads],
+            "mix": pred._mix,
+            "trees": None if pred._trees is None else pred._trees.to_payload(),
+            "surrogates": None
+            if pred._trees is None or pred._surrogate_features is None
+            else pred._surrogate_features.to_payload(),
         },
     )
 
@@ -102,6 +113,7 @@ def read(
             raise FormatError(f"{p}: predictor settings are not an object")
         config.setdefault("pretrain_steps", 0)  # files from before head pretraining
         config.setdefault("surrogate_weight", 0.0)
+        config.setdefault("head", "mlp")  # files from before the tree head
         try:
             config = check_config(config)
         except InvalidArgument as e:
@@ -133,7 +145,12 @@ def read(
             raise ValueError(f"bad target scale {target!r}")
         pred._y = (float(target[0]), float(target[1]))
         heads = d["heads"]
-        if not isinstance(heads, list) or not 1 <= len(heads) <= CONFIG_SCHEMA["members"][2]:
+        mix = d.get("mix", 0.0)
+        if isinstance(mix, bool) or not isinstance(mix, (int, float)) or not 0 <= mix <= 1:
+            raise ValueError(f"bad tree share {mix!r}")
+        pred._mix = float(mix)
+        want = 0 if pred._mix == 1 else 1
+        if not isinstance(heads, list) or not want <= len(heads) <= CONFIG_SCHEMA["members"][2]:
             raise ValueError("no heads")
         c = pred.config
         pred._heads = [
@@ -144,6 +161,12 @@ def read(
             .eval()
             for s in heads
         ]
+        if pred._mix > 0:
+            pred._surrogate_features = Surrogates.from_payload(d.get("surrogates"))
+            if pred._surrogate_features.detail != c["detail"]:
+                raise ValueError("the surrogate columns are of another level of detail")
+            width = dim + pred._surrogate_features.width
+            pred._trees = TreeEnsemble.from_payload(d.get("trees"), width)
     except FormatError:
         raise
     except (KeyError, TypeError, ValueError, RuntimeError) as e:

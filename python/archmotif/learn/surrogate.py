@@ -25,6 +25,7 @@ embeddings invariant to what decides accuracy and hurt.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -33,7 +34,14 @@ from torch import nn
 
 from archmotif.graph import OpGraph
 
-__all__ = ["PARAMETERISED", "SurrogateHead", "pretrain_heads", "surrogate_targets", "wiring"]
+__all__ = [
+    "PARAMETERISED",
+    "SurrogateHead",
+    "Surrogates",
+    "pretrain_heads",
+    "surrogate_targets",
+    "wiring",
+]
 
 PARAMETERISED = ("convolution", "linear")  # op-name prefixes that carry weights
 BATCH = 512
@@ -78,27 +86,96 @@ def wiring(g: OpGraph) -> list[float]:
     ]
 
 
+class Surrogates:
+    """The architecture surrogates as a fitted featuriser: :meth:`fit` on the graphs of a
+    space fixes the columns (the operators of the space at ``detail``, whether FLOPs
+    count: only when every graph carries them, which constant columns are dropped) and
+    the standardisation; :meth:`transform` then gives any graph the same columns, so a
+    graph's row never depends on which graphs it is featurised with. An operator the
+    space lacks adds no column; a graph without FLOPs gets 0 for them."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        self.ops: list[str] = []
+        self.with_flops = False
+        self.keep = np.zeros(0, dtype=bool)
+        self.mean = np.zeros(0)
+        self.std = np.zeros(0)
+
+    def _table(self, graphs: Sequence[OpGraph]) -> np.ndarray:
+        col = {n: i for i, n in enumerate(self.ops)}
+        k = len(self.ops)
+        out = np.zeros((len(graphs), k + 6))
+        for r, g in enumerate(graphs):
+            for op, c in g.view(self.detail).op_counts().items():
+                if op in col:
+                    out[r, col[op]] = np.log1p(c)
+            flops = self.with_flops and g.node_flops is not None
+            out[r, k] = np.log1p(float(np.asarray(g.node_flops).sum())) if flops else 0.0
+            out[r, k + 1] = np.log1p(g.num_nodes)
+            out[r, k + 2 :] = wiring(g)
+            if not flops:  # no FLOPs: the two FLOPs columns say nothing
+                out[r, -1] = 0.0
+        return out
+
+    def fit_transform(self, graphs: Sequence[OpGraph]) -> np.ndarray:
+        """Fits on ``graphs`` and returns their float32 ``[len(graphs), k]`` rows."""
+        self.ops = sorted({n for g in graphs for n in g.view(self.detail).op_names})
+        self.with_flops = bool(graphs) and all(g.node_flops is not None for g in graphs)
+        out = self._table(graphs)
+        sd = out.std(axis=0)
+        self.keep = sd > 1e-9
+        self.mean, self.std = out[:, self.keep].mean(axis=0), sd[self.keep]
+        return ((out[:, self.keep] - self.mean) / self.std).astype(np.float32)
+
+    def transform(self, graphs: Sequence[OpGraph]) -> np.ndarray:
+        """float32 ``[len(graphs), k]``: the fitted columns of ``graphs``."""
+        out = self._table(graphs)
+        return ((out[:, self.keep] - self.mean) / self.std).astype(np.float32)
+
+    @property
+    def width(self) -> int:
+        """How many columns :meth:`transform` gives."""
+        return int(self.keep.sum())
+
+    def to_payload(self) -> dict[str, Any]:
+        """The fitted columns, for :mod:`archmotif.learn.encoder_file`."""
+        return {
+            "detail": self.detail,
+            "ops": list(self.ops),
+            "with_flops": self.with_flops,
+            "keep": torch.from_numpy(self.keep.astype(np.uint8)),
+            "mean": torch.from_numpy(self.mean.astype(np.float64)),
+            "std": torch.from_numpy(self.std.astype(np.float64)),
+        }
+
+    @classmethod
+    def from_payload(cls, d: Any) -> Surrogates:
+        """What :meth:`to_payload` wrote, checked; anything else raises ``ValueError``."""
+        if not isinstance(d, dict) or not isinstance(d.get("detail"), str):
+            raise ValueError("bad surrogate columns")
+        ops, keep, mean, std = d.get("ops"), d.get("keep"), d.get("mean"), d.get("std")
+        if not isinstance(ops, list) or not all(isinstance(o, str) for o in ops):
+            raise ValueError("bad surrogate operators")
+        if not (isinstance(keep, torch.Tensor) and keep.shape == (len(ops) + 6,)):
+            raise ValueError("bad surrogate columns")
+        out = cls(d["detail"])
+        out.ops, out.with_flops = ops, bool(d.get("with_flops"))
+        out.keep = keep.numpy().astype(bool)
+        k = int(out.keep.sum())
+        for t in (mean, std):
+            if not (isinstance(t, torch.Tensor) and t.shape == (k,) and torch.isfinite(t).all()):
+                raise ValueError("bad surrogate scale")
+        out.mean, out.std = mean.numpy().astype(np.float64), std.numpy().astype(np.float64)
+        if not (out.std > 0).all():
+            raise ValueError("a surrogate's scale is not positive")
+        return out
+
+
 def surrogate_targets(graphs: Sequence[OpGraph], detail: str) -> np.ndarray:
     """float32 ``[len(graphs), k]``: the standardised architecture surrogates of
     ``graphs`` (see the module docstring; constant columns dropped, ``k`` may be 0)."""
-    views = [g.view(detail) for g in graphs]
-    ops = sorted({n for v in views for n in v.op_names})
-    col = {n: i for i, n in enumerate(ops)}
-    with_flops = all(g.node_flops is not None for g in graphs)
-    out = np.zeros((len(graphs), len(ops) + 6))
-    for r, (g, v) in enumerate(zip(graphs, views, strict=True)):
-        for op, c in v.op_counts().items():
-            out[r, col[op]] = np.log1p(c)
-        total = float(np.asarray(g.node_flops).sum()) if with_flops else 0.0
-        out[r, len(ops)] = np.log1p(total)
-        out[r, len(ops) + 1] = np.log1p(g.num_nodes)
-        out[r, len(ops) + 2 :] = wiring(g)
-    if not with_flops:  # no FLOPs at all: the two FLOPs columns say nothing
-        out[:, len(ops)] = 0.0
-        out[:, -1] = 0.0
-    sd = out.std(axis=0)
-    keep = sd > 1e-9
-    return ((out[:, keep] - out[:, keep].mean(axis=0)) / sd[keep]).astype(np.float32)
+    return Surrogates(detail).fit_transform(graphs)
 
 
 class SurrogateHead(nn.Module):

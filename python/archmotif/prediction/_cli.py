@@ -77,9 +77,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     encoder: Any = args.encoder
     if encoder is None:
         encoder_settings = {"stage2_epochs": args.epochs} if args.epochs is not None else {}
-        pred = Predictor(encoder_settings=encoder_settings, detail=args.detail)
+        pred = Predictor(encoder_settings=encoder_settings, detail=args.detail, head=args.head)
     else:
-        pred = Predictor(encoder, detail=args.detail)
+        pred = Predictor(encoder, detail=args.detail, head=args.head)
     t = time.perf_counter()
     pred.fit(
         [g for g, _ in labelled],
@@ -91,7 +91,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     print(
         f"fitted on {len(labelled)} labelled graphs ({args.fit})"
         + f", heads pretrained on {len(graphs)} graphs"
-        + f" in {time.perf_counter() - t:.1f} s; wrote {args.output}"
+        + f" in {time.perf_counter() - t:.1f} s"
+        + (f"; tree head's share {pred.tree_share:g}" if args.head == "auto" else "")
+        + f"; wrote {args.output}"
     )
     return 0
 
@@ -143,6 +145,13 @@ def register(sub: Any) -> None:
         choices=DETAILS,
         help="op, or op plus attributes: the level of detail of the graphs (default: the "
         f"encoder's; {DEFAULT_DETAIL} when pretraining here)",
+    )
+    p.add_argument(
+        "--head",
+        default="auto",
+        choices=("auto", "mlp", "trees"),
+        help="what predicts from the features: MLP heads, gradient-boosted trees, or "
+        "(auto, the default) a blend of both weighted by cross-validation on the labels",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the draw and the fit (0)")
     add_model_options(p)

@@ -48,7 +48,8 @@ __all__ = ["METHODS", "FeatureRegressor", "make_methods", "ridge_loo"]
 
 METHODS = (
     "ours",
-    "ours-gbm",
+    "ours-mlp",
+    "ours-trees",
     "ours-no-pretrain",
     "ours-contrastive",
     "ours-graph",
@@ -58,6 +59,13 @@ METHODS = (
     "gin",
 )
 RIDGE_GRID = tuple(10.0**k for k in range(-3, 4))
+# what each row of ours sets on Predictor (over the same untrained encoder)
+ROW_SETTINGS: dict[str, dict[str, Any]] = {
+    "ours": {},
+    "ours-mlp": {"head": "mlp"},
+    "ours-trees": {"head": "trees"},
+    "ours-no-pretrain": {"head": "mlp", "pretrain_steps": 0, "surrogate_weight": 0.0},
+}
 
 
 def ridge_loo(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -107,12 +115,9 @@ class FeatureRegressor:
             w, ym, _ = ridge_loo(x, y)
             self._fitted = (w, ym)
         else:
-            from sklearn.ensemble import HistGradientBoostingRegressor
+            from archmotif.learn.trees import fit_trees
 
-            # sklearn's default leaf (20 rows) cannot split 20-40 labels at all
-            leaf = max(2, min(20, len(y) // 8))
-            gbm = HistGradientBoostingRegressor(min_samples_leaf=leaf, random_state=seed)
-            self._fitted = gbm.fit(x, y)
+            self._fitted = fit_trees(x, y, seed=seed)
         return self
 
     def predict(self, graphs: Sequence[OpGraph]) -> np.ndarray:
@@ -134,22 +139,6 @@ def _op_histogram(space: list[OpGraph]) -> Callable[[list[OpGraph]], np.ndarray]
                 if op in col:
                     out[r, col[op]] = c
         return out
-
-    return featurise
-
-
-def _with_surrogates(reader: Any, distinct: list[OpGraph]) -> Callable[[list[OpGraph]], np.ndarray]:
-    """Featuriser: a predictor's standardised features beside the architecture surrogates
-    of the graph, computed once over every distinct graph of the space (so their columns
-    and scale do not depend on which graphs are asked for)."""
-    from archmotif.learn.surrogate import surrogate_targets
-
-    table = surrogate_targets(distinct, DEFAULT_DETAIL)
-    row = {canonical_hash(g, detail=DEFAULT_DETAIL): i for i, g in enumerate(distinct)}
-
-    def featurise(graphs: list[OpGraph]) -> np.ndarray:
-        rows = [row[canonical_hash(g, detail=DEFAULT_DETAIL)] for g in graphs]
-        return np.hstack([reader.features(graphs), table[rows]])
 
     return featurise
 
@@ -201,28 +190,19 @@ def make_methods(
                 cost["pretrain_wall_s"] = time.perf_counter() - t
                 cost["pretrain_cpu_s"] = time.process_time() - c
             features = "graph" if name == "ours-graph" else "motifs"
-            out[name] = Predictor(encoders["contrastive"], features=features, **head)
+            out[name] = Predictor(encoders["contrastive"], features=features, head="mlp", **head)
             out[name].pretrain(distinct)
-        elif name in ("ours", "ours-no-pretrain"):
+        elif name in ("ours", "ours-mlp", "ours-trees", "ours-no-pretrain"):
             if "untrained" not in encoders:
                 encoders["untrained"] = Encoder(
                     detail=DEFAULT_DETAIL, **UNTRAINED_ENCODER, progress=False
                 ).fit(distinct, seed=0)
-            if name == "ours-no-pretrain":
-                off = {"pretrain_steps": 0, "surrogate_weight": 0.0}
-                out[name] = Predictor(encoders["untrained"], **{**head, **off})
-            else:
-                t2, c2 = time.perf_counter(), time.process_time()
-                out[name] = Predictor(encoders["untrained"], **head).pretrain(distinct)
+            t2, c2 = time.perf_counter(), time.process_time()
+            settings = ROW_SETTINGS.get(name, {})
+            out[name] = Predictor(encoders["untrained"], **{**head, **settings}).pretrain(distinct)
+            if name == "ours":
                 cost["surrogate_wall_s"] = time.perf_counter() - t2
                 cost["surrogate_cpu_s"] = time.process_time() - c2
-        elif name == "ours-gbm":
-            if "untrained" not in encoders:
-                encoders["untrained"] = Encoder(
-                    detail=DEFAULT_DETAIL, **UNTRAINED_ENCODER, progress=False
-                ).fit(distinct, seed=0)
-            reader = out.get("ours") or Predictor(encoders["untrained"], **head).pretrain(distinct)
-            out[name] = FeatureRegressor(name, _with_surrogates(reader, distinct), "gbm")
         elif name == "motif-bag-ridge":
             bag = MotifBag(detail=DEFAULT_DETAIL).fit(distinct)
             out[name] = FeatureRegressor(name, bag.embed, "ridge")
