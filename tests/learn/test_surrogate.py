@@ -16,7 +16,12 @@ pytest.importorskip("torch_geometric")
 
 from archmotif.learn.encoder import Encoder  # noqa: E402
 from archmotif.learn.predictor import Predictor  # noqa: E402
-from archmotif.learn.surrogate import Surrogates, surrogate_targets, wiring  # noqa: E402
+from archmotif.learn.surrogate import (  # noqa: E402
+    Surrogates,
+    surrogate_targets,
+    walk_counts,
+    wiring,
+)
 
 N = 160  # NAS-Bench-201 networks; the first half fits the read-outs, the rest tests them
 
@@ -52,9 +57,11 @@ def test_surrogate_targets_are_standardised_and_drop_constant_columns():
 def test_fitted_surrogates_give_a_graph_the_same_row_whatever_it_is_featurised_with():
     space = [skip_block([0.0, 10.0, 1.0, 1.0, 5.0]), skip_block([0.0, 2.0, 1.0, 1.0, 5.0])]
     space.append(OpGraph.from_edges(["input", "relu"], [(0, 1)], node_flops=[0.0, 1.0]))
-    s = Surrogates("op")
+    s = Surrogates("op", walks=True)
     table = s.fit_transform(space)
-    np.testing.assert_array_equal(table, surrogate_targets(space, "op"))
+    plain = surrogate_targets(space, "op")
+    np.testing.assert_array_equal(table[:, : s.plain_width], plain)
+    assert s.width > s.plain_width == plain.shape[1]  # the walks vary between the graphs
     np.testing.assert_array_equal(s.transform(space[1:2]), table[1:2])
     assert s.width == table.shape[1]
     # an operator the space lacks adds no column
@@ -66,6 +73,31 @@ def test_fitted_surrogates_give_a_graph_the_same_row_whatever_it_is_featurised_w
     bad["std"] = -bad["std"]
     with pytest.raises(ValueError, match="scale"):
         Surrogates.from_payload(bad)
+
+
+def test_walk_counts_of_a_skip_block():
+    ops = ["add", "convolution", "input", "linear", "relu"]
+    k = len(ops)
+    a, c, i, l, r = range(k)  # noqa: E741
+    codes, counts = walk_counts(skip_block(), "op", ops)
+    pairs = {i * k + c, c * k + r, r * k + a, i * k + a, a * k + l}
+    triples = {(i, c, r), (c, r, a), (r, a, l), (i, a, l)}
+    want = sorted(pairs | {k * k + (x * k + y) * k + z for x, y, z in triples})
+    assert codes.tolist() == want and (counts == 1).all()
+    # a diamond with a doubled branch counts each walk once per way through it
+    g = OpGraph.from_edges(["input", "relu", "relu", "add"], [(0, 1), (0, 2), (1, 3), (2, 3)])
+    codes, counts = walk_counts(g, "op", ops)
+    got = dict(zip(codes.tolist(), counts.tolist(), strict=True))
+    assert got[k * k + (i * k + r) * k + a] == 2 and got[i * k + r] == 2
+    # an operator outside ``ops`` cuts every walk through it
+    codes, _ = walk_counts(skip_block(), "op", ["add", "input", "linear"])
+    assert codes.tolist() == sorted([1 * 3 + 0, 0 * 3 + 2, 9 + (1 * 3 + 0) * 3 + 2])
+    # numbering does not matter
+    p = OpGraph.from_edges(["relu", "add", "input", "linear", "convolution"],
+                           [(2, 4), (4, 0), (0, 1), (2, 1), (1, 3)])  # fmt: skip
+    np.testing.assert_array_equal(
+        walk_counts(p, "op", ops)[0], walk_counts(skip_block(), "op", ops)[0]
+    )
 
 
 def hidden_r2(pred: Predictor, graphs: list[OpGraph], target: np.ndarray, state) -> float:

@@ -136,12 +136,12 @@ def test_the_tree_row_reads_the_same_inputs_whatever_else_is_asked(tmp_path):
     pred = methods["ours-trees"]
 
     def inputs(graphs):
-        return pred._tree_inputs(graphs, pred.features(graphs))
+        return pred._tree_inputs(graphs)
 
     alone = inputs([space[3]])
     pred._wired = {}  # computed afresh among others
     among = inputs([space[10], space[3], space[20]])
-    assert alone.shape[1] == among.shape[1] > pred.features(space[:1]).shape[1]
+    assert alone.shape[1] == among.shape[1] > pred._surrogate_features.plain_width
     np.testing.assert_allclose(alone[0], among[1])
     rows = run_benchmark(["ours-trees"], seeds=[0], output=tmp_path / "p.md", quick=True,
                          log=lambda _: None)  # fmt: skip

@@ -165,7 +165,7 @@ def read(
             pred._surrogate_features = Surrogates.from_payload(d.get("surrogates"))
             if pred._surrogate_features.detail != c["detail"]:
                 raise ValueError("the surrogate columns are of another level of detail")
-            width = dim + pred._surrogate_features.width
+            width = pred._surrogate_features.width
             pred._trees = TreeEnsemble.from_payload(d.get("trees"), width)
     except FormatError:
         raise
