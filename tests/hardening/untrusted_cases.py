@@ -301,28 +301,36 @@ def _nar_flipped_mined(tmp: Path) -> Path:
 # -- predictor files --------------------------------------------------------------------
 
 
-def _fitted_predictor(tmp: Path) -> Path:
-    """A real predictor file (tiny, fitted once per session) over the fitted encoder."""
-    if "predictor" not in _FITTED:
+def _fitted_predictor(tmp: Path, head: str = "mlp") -> Path:
+    """A real predictor file (tiny, fitted once per session and head) over the fitted
+    encoder."""
+    key = f"predictor-{head}"
+    if key not in _FITTED:
         from archmotif.learn.encoder import Encoder
         from archmotif.learn.predictor import Predictor
 
         gs = archmotif.datasets.load("builtin")[:6]
-        pred = Predictor(Encoder.load(_fitted_encoder(tmp), progress=False), steps=2, members=1)
+        enc = Encoder.load(_fitted_encoder(tmp), progress=False)
+        pred = Predictor(enc, head=head, steps=2, members=1)
         pred.fit(gs, [float(g.num_nodes) for g in gs]).save(tmp / "fitted-predictor.npz")
-        _FITTED["predictor"] = (tmp / "fitted-predictor.npz").read_bytes()
+        _FITTED[key] = (tmp / "fitted-predictor.npz").read_bytes()
     p = tmp / "predictor.npz"
-    p.write_bytes(_FITTED["predictor"])
+    p.write_bytes(_FITTED[key])
     return p
 
 
-def _predictor_with(tmp: Path, **changes: object) -> Path:
-    """The fitted predictor file with settings (``config``) or members changed."""
+def _predictor_with(tmp: Path, head: str = "mlp", **changes: object) -> Path:
+    """The fitted predictor file with settings (``config``), members or a tree array
+    (``trees={name: (index, value)}``) changed."""
     from archmotif.learn import encoder_file
     from archmotif.learn.predictor import PREDICTOR_FORMAT
 
-    p = _fitted_predictor(tmp)
+    p = _fitted_predictor(tmp, head)
     d = encoder_file.read(p, PREDICTOR_FORMAT)
+    for name, (at, value) in dict(changes.pop("trees", {})).items():  # type: ignore[call-overload]
+        arr = d["trees"][name].clone()  # type: ignore[index]
+        arr[at] = value
+        d["trees"][name] = arr  # type: ignore[index]
     config = changes.pop("config", None)
     if config is not None:
         d["config"] = json.dumps({**json.loads(d["config"]), **config})  # type: ignore[dict-item]
@@ -455,6 +463,8 @@ def entries() -> list[Entry]:
         ("predictor-members-1e6", "limits", "a predictor file declaring a million heads", lambda t: _load_predictor(_predictor_with(t, config={"members": 10**6})), F, r"members must be an integer in \[1, 64\]"),  # noqa: E501
         ("predictor-head-hidden", "limits", "a predictor file declaring hidden=4096 over small head weights", lambda t: _load_predictor(_predictor_with(t, config={"hidden": 4096})), F, "prediction head's weights do not match its settings"),  # noqa: E501
         ("predictor-bag-columns", "untrusted", "a predictor file selecting motif columns past its vocabulary", lambda t: _load_predictor(_predictor_with(t, columns="[1000000000]")), F, "bad bag columns"),  # noqa: E501
+        ("predictor-tree-loop", "untrusted", "a predictor file whose tree sends a split back to itself", lambda t: _load_predictor(_predictor_with(t, "trees", trees={"left": (0, 0)})), F, "a child is not after its node"),  # noqa: E501
+        ("predictor-tree-feature", "untrusted", "a predictor file whose tree splits on a feature it does not have", lambda t: _load_predictor(_predictor_with(t, "trees", trees={"feature": (0, 10**6)})), F, "a split reads a feature outside"),  # noqa: E501
         ("predictor-is-encoder", "files", "an encoder file passed to Predictor.load", lambda t: _load_predictor(_fitted_encoder(t)), F, "not an archmotif predictor"),  # noqa: E501
         ("encoder-tensor-size", "limits", "an encoder file declaring a 10^12-element tensor over 4 bytes", lambda t: _load_encoder(_encoder_header(t, _huge_tensor)), F, "is not its .* bytes"),  # noqa: E501
         ("nar-mine-client", "untrusted", "a NAR baseline file whose settings hand mine() a Dask scheduler address", lambda t: _load_nar(_nar_file(t, {"mine_kwargs": {"client": "tcp://127.0.0.1:9"}})), F, "malformed NAR baseline file .*outside the schema"),  # noqa: E501
