@@ -239,8 +239,9 @@ def test_a_file_from_before_the_tree_head_loads_as_mlp(space, fitted, tmp_path):
     from archmotif.learn import encoder_file, predictor_file
 
     graphs, y = space
-    mlp = Predictor(fitted.encoder, head="mlp", **QUICK).fit(graphs[:TRAIN], y[:TRAIN])
-    config = {k: v for k, v in mlp.config.items() if k != "head"}
+    mlp = Predictor(fitted.encoder, head="mlp", features="motifs", **QUICK)
+    mlp.fit(graphs[:TRAIN], y[:TRAIN])
+    config = {k: v for k, v in mlp.config.items() if k != "head"}  # as files before it
     encoder_file.write(
         tmp_path / "old.npz",
         predictor_file.PREDICTOR_FORMAT,

@@ -122,9 +122,10 @@ def test_pretrained_heads_carry_the_flops_an_untrained_head_does_not():
     enc = Encoder(detail="attrs", hidden=16, out=16, stage1_epochs=0, stage2_epochs=0)
     enc.progress = False
     enc.fit(graphs, seed=0)
-    pred = Predictor(enc, hidden=16, members=1, pretrain_steps=300).pretrain(graphs)
+    mlp = {"head": "mlp", "features": "motifs", "hidden": 16, "members": 1}
+    pred = Predictor(enc, **mlp, pretrain_steps=300).pretrain(graphs)
     assert pred._pretrained is not None and len(pred._pretrained) == 1
-    untrained = Predictor(enc, hidden=16, members=1, pretrain_steps=0).pretrain(graphs)
+    untrained = Predictor(enc, **mlp, pretrain_steps=0).pretrain(graphs)
     assert untrained._pretrained is not None
     r2_pre = hidden_r2(pred, graphs, flops, pred._pretrained[0])
     r2_raw = hidden_r2(pred, graphs, flops, untrained._pretrained[0])
@@ -132,7 +133,7 @@ def test_pretrained_heads_carry_the_flops_an_untrained_head_does_not():
     assert r2_pre > r2_raw + 0.05
 
 
-def test_no_pretraining_means_no_surrogates(monkeypatch):
+def test_no_pretraining_and_no_walks_means_no_surrogates(monkeypatch):
     graphs = nb.generate(12, with_accuracy=False)
     y = np.array([float(g.num_nodes) + i for i, g in enumerate(graphs)])
     enc = Encoder(detail="attrs", hidden=8, out=8, stage1_epochs=0, stage2_epochs=0)
@@ -143,6 +144,7 @@ def test_no_pretraining_means_no_surrogates(monkeypatch):
         raise AssertionError("surrogates computed without pretraining")
 
     monkeypatch.setattr("archmotif.learn.predictor.Surrogates", boom)
+    monkeypatch.setattr("archmotif.learn.predictor.surrogate_targets", boom)
     off = {"pretrain_steps": 0, "surrogate_weight": 0.0}
-    pred = Predictor(enc, head="mlp", steps=5, members=1, **off)
+    pred = Predictor(enc, head="mlp", features="motifs", steps=5, members=1, **off)
     assert pred.fit(graphs, y).predict(graphs).shape == (12,)

@@ -141,7 +141,7 @@ def test_the_tree_row_reads_the_same_inputs_whatever_else_is_asked(tmp_path):
     alone = inputs([space[3]])
     pred._wired = {}  # computed afresh among others
     among = inputs([space[10], space[3], space[20]])
-    assert alone.shape[1] == among.shape[1] > pred._surrogate_features.plain_width
+    assert alone.shape[1] == among.shape[1] > pred._walks.plain_width
     np.testing.assert_allclose(alone[0], among[1])
     rows = run_benchmark(["ours-trees"], seeds=[0], output=tmp_path / "p.md", quick=True,
                          log=lambda _: None)  # fmt: skip

@@ -2,10 +2,22 @@
 graph, with few labels, on top of the two-stage :class:`Encoder`'s motif embeddings.
 
 Everything learnt before the labels is label-free and sees every architecture of the
-space (for NAS-Bench-201 all 15,625 networks, no accuracy seen); then an ensemble of
-small heads (:mod:`archmotif.learn.rank_head`) is fitted on the few labelled ones, with
-a squared error plus a pairwise ranking loss (the metric of the field is Kendall tau).
-The encoder is frozen. ``features`` says what the head reads, ``+``-joined:
+space (for NAS-Bench-201 all 15,625 networks, no accuracy seen); then heads are fitted
+on the few labelled ones. ``head`` says which:
+
+- ``"mlp"``: an ensemble of small MLP heads (:mod:`archmotif.learn.rank_head`) over the
+  encoder's features, with a squared error plus a pairwise ranking loss (the metric of
+  the field is Kendall tau), pretrained on the architecture surrogates (below);
+- ``"trees"``: gradient-boosted trees (:mod:`archmotif.learn.trees`, saved as arrays)
+  over the graph's architecture surrogates and the log counts of its operator walks of
+  two and three nodes (which operators feed which: :func:`~archmotif.learn.surrogate.
+  walk_counts`), with columns fixed on the space;
+- ``"auto"`` (the default): both, the tree head's share of the prediction (0, 0.25,
+  0.5, 0.75 or 1) picked by the Kendall tau of out-of-fold predictions over 3 folds of
+  the labelled graphs, nothing else seen. On NAS-Bench-201 the MLP heads rank better
+  with a hundred labels and the trees from several hundred on (docs/prediction.md).
+
+The encoder is frozen. ``features`` says what the MLP heads read, ``+``-joined:
 
 - ``motifs`` (the default): the mean stage-1 motif embedding over the graph's macro
   nodes (:meth:`Encoder.motif_means`), what the graph is made of;
@@ -70,7 +82,7 @@ from archmotif.learn.encoder import CONFIG_SCHEMA as ENCODER_SCHEMA
 from archmotif.learn.encoder import Encoder
 from archmotif.learn.predictor_file import CONFIG_SCHEMA, PREDICTOR_FORMAT, check_config
 from archmotif.learn.rank_head import MLPHead, fit_ensemble, predict_ensemble
-from archmotif.learn.surrogate import SurrogateHead, Surrogates, pretrain_heads
+from archmotif.learn.surrogate import SurrogateHead, Surrogates, pretrain_heads, surrogate_targets
 from archmotif.learn.train import RunContext
 from archmotif.learn.trees import TreeEnsemble, fit_trees
 from archmotif.mining import canonical_hash
@@ -106,12 +118,12 @@ def check_targets(graphs: Sequence[OpGraph], targets: Any) -> np.ndarray:
     return y
 
 
-def _distinct(graphs: Sequence[OpGraph], detail: str) -> list[OpGraph]:
-    """The first graph of each canonical hash at ``detail``, in order."""
+def _distinct(graphs: Sequence[OpGraph], detail: str) -> dict[int, OpGraph]:
+    """The first graph of each canonical hash at ``detail``, by hash, in order."""
     seen: dict[int, OpGraph] = {}
     for g in graphs:
         seen.setdefault(canonical_hash(g, detail=detail), g)
-    return list(seen.values())
+    return seen
 
 
 def _graph_list(graphs: Any, what: str) -> list[OpGraph]:
@@ -132,7 +144,7 @@ class Predictor:
         encoder: Encoder | str | os.PathLike[str] | None = None,
         *,
         detail: str | None = None,
-        features: str = "motifs",
+        features: str = "motifs+walks",
         head: str = "auto",
         hidden: int = 64,
         members: int = 5,
@@ -180,7 +192,9 @@ class Predictor:
         self._trees: TreeEnsemble | None = None
         self._mix = 0.0  # the tree head's share of the prediction
         # the surrogates as the tree head's inputs (columns fixed on the space)
-        self._surrogate_features: Surrogates | None = None
+        # the surrogates and operator walks (Surrogates(walks=True), columns fixed on the
+        # encoder's corpus): what the tree head reads, and the "walks" feature
+        self._walks: Surrogates | None = None
         self._wired: dict[int, np.ndarray] = {}  # their rows, by canonical hash
         # head="auto": each share's out-of-fold Kendall tau at the last fit
         self.mix_scores: dict[float, float] = {}
@@ -213,6 +227,7 @@ class Predictor:
                 parts += [bag[:, self._columns]] if bag is not None else []
             elif "graph" in wanted:
                 parts.append(self.encoder.embed_dense(gs))
+            parts += [self._walk_rows(gs)] if "walks" in wanted else []
             rows = np.hstack(parts).astype(np.float32)
             self._memo.update(zip(todo, rows, strict=True))
         d = self._dim()
@@ -225,7 +240,11 @@ class Predictor:
         bag = len(self._columns) if self._columns is not None and "bag" in wanted else 0
         motifs = int(f.table.shape[1]) if "motifs" in wanted else 0
         graph = int(self.encoder.config["out"]) if "graph" in wanted else 0
-        return motifs + graph + bag
+        walks = self._walks.width if self._walks is not None and "walks" in wanted else 0
+        return motifs + graph + bag + walks
+
+    def _uses_walks(self) -> bool:
+        return self.config["head"] != "mlp" or "walks" in self.config["features"].split("+")
 
     def _prepare(self) -> None:
         """Picks the bag columns and the standardisation from the pretraining corpus."""
@@ -240,6 +259,12 @@ class Predictor:
             self._columns = np.flatnonzero((df >= self.config["min_df"]) & (df < 1.0))
         else:
             self._columns = np.zeros(0, dtype=np.int64)
+        self._walks, self._wired = None, {}
+        if self._uses_walks():
+            distinct = _distinct(corpus, self.config["detail"])
+            self._walks = Surrogates(self.config["detail"], walks=True)
+            rows = self._walks.fit_transform(list(distinct.values()))
+            self._wired = dict(zip(distinct, rows, strict=True))
         x = self._raw(corpus)[0].astype(np.float64)
         mean, std = x.mean(axis=0), x.std(axis=0)
         self._scale = (mean.astype(np.float32), np.where(std > 1e-8, std, 1.0).astype(np.float32))
@@ -269,16 +294,11 @@ class Predictor:
             self._scale = None
         if self._scale is None:
             self._prepare()
-        distinct = _distinct(gs, self.config["detail"])
+        distinct = list(_distinct(gs, self.config["detail"]).values())
         c = self.config
-        walks = c["head"] != "mlp"  # what the tree head reads beside the surrogates
-        self._surrogate_features = Surrogates(c["detail"], walks=walks)
-        self._wired = {}
-        table = self._surrogate_features.fit_transform(distinct)
-        table = table[:, : self._surrogate_features.plain_width]  # the MLP heads' targets
-        if c["head"] == "trees":  # the trees read the surrogates; no MLP head to pretrain
+        if c["head"] == "trees":  # no MLP head to pretrain
             return self
-        targets = torch.from_numpy(table).to(self.device)
+        targets = torch.from_numpy(surrogate_targets(distinct, c["detail"])).to(self.device)
         x = torch.from_numpy(self.features(distinct)).to(self.device)
         ctx = RunContext(int(seed), self.device, self.progress, self.threads)
         ctx.seed_globals()
@@ -328,11 +348,6 @@ class Predictor:
         c = self.config
         if self._uses_surrogates() and self._surrogates is None and c["head"] != "trees":
             self.pretrain(pool, seed=seed)
-        no_walks = self._surrogate_features is None or not self._surrogate_features.walks
-        if c["head"] != "mlp" and no_walks:
-            self._surrogate_features = Surrogates(c["detail"], walks=True)
-            self._wired = {}
-            self._surrogate_features.fit_transform(_distinct(pool, c["detail"]))
         x = self.features(gs)
         mu, sd = float(y.mean()), float(y.std())
         self._y = (mu, sd)
@@ -392,21 +407,24 @@ class Predictor:
             s = predict_ensemble(heads, lambda m, rows: m(xt[rows]), torch.arange(len(x)))
         return s.numpy()
 
+    def _walk_rows(self, graphs: Sequence[OpGraph]) -> np.ndarray:
+        """The graphs' rows of :attr:`_walks`, computed once per distinct graph."""
+        assert self._walks is not None
+        detail = self.config["detail"]
+        hashes = [canonical_hash(g, detail=detail) for g in graphs]
+        todo = {h: g for h, g in zip(hashes, graphs, strict=True) if h not in self._wired}
+        if todo:  # surrogates walk each graph in Python: once per distinct graph
+            rows = self._walks.transform(list(todo.values()))
+            self._wired.update(zip(todo, rows, strict=True))
+        width = self._walks.width
+        return np.stack([self._wired[h] for h in hashes]) if hashes else np.zeros((0, width))
+
     def _tree_inputs(self, graphs: Sequence[OpGraph]) -> np.ndarray:
         """What the tree head reads: the graphs' surrogates and operator walks
         (:class:`~archmotif.learn.surrogate.Surrogates` with ``walks``), not the motif
         embeddings (over them as well, the trees rank worse: 0.871 against 0.889 Kendall
         tau at 1,563 NAS-Bench-201 labels, one split)."""
-        assert self._surrogate_features is not None
-        detail = self.config["detail"]
-        hashes = [canonical_hash(g, detail=detail) for g in graphs]
-        todo = {h: g for h, g in zip(hashes, graphs, strict=True) if h not in self._wired}
-        if todo:  # surrogates walk each graph in Python: once per distinct graph
-            rows = self._surrogate_features.transform(list(todo.values()))
-            self._wired.update(zip(todo, rows, strict=True))
-        width = self._surrogate_features.width
-        s = np.stack([self._wired[h] for h in hashes]) if hashes else np.zeros((0, width))
-        return s.astype(np.float64)
+        return self._walk_rows(graphs).astype(np.float64)
 
     def _cross_validate(
         self, graphs: list[OpGraph], x: np.ndarray, z: np.ndarray, seed: int

@@ -13,6 +13,7 @@ loads with both of its settings at 0, one written before the tree head with
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from typing import Any
@@ -34,7 +35,12 @@ __all__ = ["CONFIG_SCHEMA", "PREDICTOR_FORMAT", "check_config", "read", "write"]
 PREDICTOR_FORMAT = "archmotif.predictor"
 CONFIG_SCHEMA: dict[str, Any] = {
     "detail": DETAILS,
-    "features": ("motifs", "graph", "motifs+graph", "motifs+bag", "graph+bag", "motifs+graph+bag"),
+    # what the MLP heads read: any of these, "+"-joined in this order
+    "features": tuple(
+        "+".join(f for f, on in zip(("motifs", "graph", "bag", "walks"), bits, strict=True) if on)
+        for bits in itertools.product((1, 0), repeat=4)
+        if any(bits) and bits != (0, 0, 1, 0)  # the bag alone may have no columns
+    ),
     "head": ("mlp", "trees", "auto"),
     "hidden": (int, 1, 4096),
     "members": (int, 1, 64),
@@ -88,9 +94,7 @@ def write(pred: Any, path: str | os.PathLike[str]) -> None:
             "heads": [h.state_dict() for h in pred._heads],
             "mix": pred._mix,
             "trees": None if pred._trees is None else pred._trees.to_payload(),
-            "surrogates": None
-            if pred._trees is None or pred._surrogate_features is None
-            else pred._surrogate_features.to_payload(),
+            "surrogates": None if pred._walks is None else pred._walks.to_payload(),
         },
     )
 
@@ -130,6 +134,10 @@ def read(
         if not ok:
             raise ValueError("bad bag columns")
         pred._columns = np.array(cols, dtype=np.int64)
+        if pred._uses_walks():
+            pred._walks = Surrogates.from_payload(d.get("surrogates"))
+            if pred._walks.detail != config["detail"] or not pred._walks.walks:
+                raise ValueError("the surrogate columns are not the walks of this detail")
         dim = pred._dim()
         for t in (mean, std):
             if not isinstance(t, torch.Tensor) or t.dtype != torch.float32 or t.shape != (dim,):
@@ -162,11 +170,8 @@ def read(
             for s in heads
         ]
         if pred._mix > 0:
-            pred._surrogate_features = Surrogates.from_payload(d.get("surrogates"))
-            if pred._surrogate_features.detail != c["detail"]:
-                raise ValueError("the surrogate columns are of another level of detail")
-            width = pred._surrogate_features.width
-            pred._trees = TreeEnsemble.from_payload(d.get("trees"), width)
+            assert pred._walks is not None
+            pred._trees = TreeEnsemble.from_payload(d.get("trees"), pred._walks.width)
     except FormatError:
         raise
     except (KeyError, TypeError, ValueError, RuntimeError) as e:

@@ -163,6 +163,7 @@ def write_report(
             else ""
         )
         + f". Raw figures: [`{raw}`]({raw}).",
+        *(["", meta["merged"]] if meta.get("merged") else []),
         "",
         f"- Space: {meta['networks']} NAS-Bench-201 networks ({meta['distinct_graphs']} distinct "
         "graphs at the op-plus-attributes level of detail), CIFAR-10 accuracy from "
