@@ -41,15 +41,16 @@ NOTES = [
     "official labels; they are context, not a comparison on equal terms. NN-Former's 0.890 "
     "at 10% agrees with a public benchmark listing; the other figures are as given in the "
     "issue and could not be checked against the papers' tables from here.",
-    "- **Rows.** Our predictor's heads read the mean stage-1 motif embedding (`motifs`, "
-    "the default) or the stage-2 graph embedding (`graph`). `ours` is the library's "
-    'default (`head="auto"`): the encoder mined on the space without contrastive '
+    '- **Rows.** `ours` is the library\'s default (`head="auto"`, '
+    '`features="motifs+walks"`): the encoder mined on the space without contrastive '
     "training (its motif embeddings a fixed random GNN of each motif's operator graph); "
-    "MLP heads pretrained on every distinct graph to regress its architecture surrogates "
-    "(operator counts, FLOPs, depth, parameterised ops along a path, path count; no "
-    "accuracy seen, `archmotif.learn.surrogate`); a tree head (gradient boosting over "
-    "the same features beside those surrogates); and the share of each in the "
-    "prediction picked by 3-fold cross-validation on the labelled networks alone. "
+    "MLP heads reading the mean stage-1 motif embedding, the architecture surrogates "
+    "(operator counts, FLOPs, depth, parameterised ops along a path, path count) and "
+    "the counts of every operator walk of two and three nodes, pretrained on every "
+    "distinct graph to regress the surrogates (no accuracy seen, "
+    "`archmotif.learn.surrogate`); a tree head (gradient boosting over the surrogates "
+    "and the walks); and the share of each in the prediction picked by 3-fold "
+    "cross-validation on the labelled networks alone. "
     '`ours-mlp` and `ours-trees` are its two heads alone (`head="mlp"`, '
     '`head="trees"`). `ours without pretraining` is `ours-mlp` without the '
     "surrogate pretraining; the contrastive rows put the same MLP heads (pretrained the "
@@ -63,7 +64,7 @@ NOTES = [
 _LABELS = {
     "ours": "ours (MLP and tree heads, blended by cross-validation on the labels)",
     "ours-mlp": "ours, MLP heads alone (pretrained on architecture surrogates)",
-    "ours-trees": "ours, tree head alone (features + architecture surrogates)",
+    "ours-trees": "ours, tree head alone (architecture surrogates + operator walks)",
     "ours-no-pretrain": "ours without pretraining",
     "ours-contrastive": "ours over the contrastively trained encoder",
     "ours-graph": "ours over the contrastive encoder, head on the stage-2 graph embedding",
