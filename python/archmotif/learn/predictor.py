@@ -197,7 +197,6 @@ class Predictor:
         self._heads: list[MLPHead] = []
         self._trees: TreeEnsemble | None = None
         self._mix = 0.0  # the tree head's share of the prediction
-        # the surrogates as the tree head's inputs (columns fixed on the space)
         # the surrogates and operator walks (Surrogates(walks=True), columns fixed on the
         # encoder's corpus): what the tree head reads, and the "walks" feature
         self._walks: Surrogates | None = None
@@ -289,9 +288,10 @@ class Predictor:
         distinct members by canonical hash): each head's hidden layer learns to regress
         the graphs' architecture surrogates (:mod:`archmotif.learn.surrogate`). The
         encoder must be fitted (an unfitted one is fitted on ``graphs`` first). Later
-        :meth:`fit` calls start their heads from these weights. The surrogates' columns,
-        which the tree head reads beside the features, are fixed here too (with
-        ``head="trees"`` that is all pretraining does). Returns ``self``."""
+        :meth:`fit` calls start their heads from these weights. With ``head="trees"``
+        there is no MLP head to pretrain: only the encoder is fitted when it needs to be
+        (the walk columns the trees read are fixed on the encoder's corpus). Returns
+        ``self``."""
         gs = _graph_list(graphs, "graphs")
         if not gs:
             raise InvalidArgument("Predictor.pretrain needs at least one graph")
@@ -466,8 +466,9 @@ class Predictor:
         gs = _graph_list(graphs, "graphs")
         if not gs:
             return np.zeros(0, dtype=np.float64)
-        x = self.features(gs)
-        s = np.zeros(len(gs)) if self._mix == 1 else self._predict_mlp(self._heads, x)
+        s = np.zeros(len(gs))
+        if self._mix < 1:
+            s = self._predict_mlp(self._heads, self.features(gs))
         if self._trees is not None and self._mix > 0:
             s = (1 - self._mix) * s + self._mix * self._trees.predict(self._tree_inputs(gs))
         return s * self._y[1] + self._y[0]

@@ -3,11 +3,12 @@
 (:mod:`archmotif.learn.encoder_file`'s format, kind :data:`PREDICTOR_FORMAT`): settings,
 the encoder's payload, the selected bag columns, the standardisation, the target scale
 and the heads' weights; with a tree head, its trees as arrays
-(:class:`~archmotif.learn.trees.TreeEnsemble`), the share of its prediction and the
-surrogate columns it reads. Not the surrogates of the space: a loaded predictor
-predicts; fitting it again pretrains again. A file written before head pretraining
-loads with both of its settings at 0, one written before the tree head with
-``head="mlp"``. Reading never runs code from the file; anything malformed is a
+(:class:`~archmotif.learn.trees.TreeEnsemble`) and the share of its prediction; with a
+tree head or the ``walks`` feature, the walk columns (surrogates and operator walks,
+:class:`~archmotif.learn.surrogate.Surrogates`) they read. Not the surrogates of the
+space: a loaded predictor predicts; fitting it again pretrains again. A file written
+before head pretraining loads with both of its settings at 0, one written before the
+tree head with ``head="mlp"``. Reading never runs code from the file; anything malformed is a
 :class:`~archmotif.FormatError` naming the file.
 """
 
@@ -157,6 +158,9 @@ def read(
         if isinstance(mix, bool) or not isinstance(mix, (int, float)) or not 0 <= mix <= 1:
             raise ValueError(f"bad tree share {mix!r}")
         pred._mix = float(mix)
+        fixed = {"mlp": 0.0, "trees": 1.0}.get(config["head"])
+        if fixed is not None and pred._mix != fixed:
+            raise ValueError(f"tree share {mix!r} with head={config['head']!r}")
         want = 0 if pred._mix == 1 else 1
         if not isinstance(heads, list) or not want <= len(heads) <= CONFIG_SCHEMA["members"][2]:
             raise ValueError("no heads")
@@ -170,7 +174,8 @@ def read(
             for s in heads
         ]
         if pred._mix > 0:
-            assert pred._walks is not None
+            if pred._walks is None:
+                raise ValueError("a tree share without the walk columns the trees read")
             pred._trees = TreeEnsemble.from_payload(d.get("trees"), pred._walks.width)
     except FormatError:
         raise

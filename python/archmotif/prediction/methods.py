@@ -5,16 +5,16 @@ the label-free feature fits may see).
 
 - ``ours``: :class:`~archmotif.learn.predictor.Predictor` as it is by default: over an
   :class:`Encoder` mined on every graph of the space without contrastive training (0
-  epochs in both stages), its heads pretrained on the architecture surrogates of every
-  distinct graph of the space (:mod:`archmotif.learn.surrogate`; no label seen);
-- ``ours-gbm``: the same untrained encoder's standardised mean motif embeddings (what
-  ``ours`` reads) and the architecture surrogates of the graph (computed on every
-  distinct graph of the space, label-free) + histogram gradient boosting: a tree head
-  over the same inputs instead of the pretrained MLP heads;
-- ``ours-no-pretrain``: the same predictor and encoder without the heads' pretraining
+  epochs in both stages), MLP heads over the motif embeddings and operator walks,
+  pretrained on the architecture surrogates of every distinct graph of the space
+  (:mod:`archmotif.learn.surrogate`; no label seen), and a tree head, blended by
+  cross-validation on the labels (``head="auto"``);
+- ``ours-mlp``, ``ours-trees``: its two heads alone (``head="mlp"``, ``"trees"``);
+- ``ours-no-pretrain``: ``ours-mlp`` without the heads' pretraining
   (``pretrain_steps=0``): nothing learnt before the labels;
-- ``ours-contrastive``: ``ours`` over the encoder trained contrastively on the space (the
-  retrieval encoder, default epochs), the heads pretrained the same way;
+- ``ours-contrastive``: MLP heads over the motif embeddings alone of the encoder trained
+  contrastively on the space (the retrieval encoder, default epochs), pretrained the
+  same way;
 - ``ours-graph``: that one with the head reading the stage-2 graph embedding
   (``features="graph"``) instead of the mean motif embedding;
 - ``motif-bag-ridge``: the hierarchical TF-IDF motif bag (fitted on the space) +
