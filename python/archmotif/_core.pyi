@@ -171,6 +171,14 @@ def contract(
 ) -> tuple[_Macro, list[int], list[int], dict[str, Any]]:
     """Contracts one graph by a partition; raises GraphError for a non-convex group."""
 
+def path_sums(
+    num_nodes: int,
+    edges: npt.NDArray[np.int64],
+    weights: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Per node: its weights plus the largest of its predecessors' (``[n, k]``), and the
+    number of paths from a source to it; raises InvalidArgument on a cycle."""
+
 def reach_forward(
     num_nodes: int,
     edges: npt.NDArray[np.int64],

@@ -148,3 +148,41 @@ def test_no_pretraining_and_no_walks_means_no_surrogates(monkeypatch):
     off = {"pretrain_steps": 0, "surrogate_weight": 0.0}
     pred = Predictor(enc, head="mlp", features="motifs", steps=5, members=1, **off)
     assert pred.fit(graphs, y).predict(graphs).shape == (12,)
+
+
+def _wiring_by_recurrence(g: OpGraph) -> list[float]:
+    """The statistics of :func:`wiring` by the plain per-node recurrence in Kahn's order
+    (what the core computes in one pass)."""
+    n = g.num_nodes
+    edges = np.asarray(g.edges, dtype=np.int64).reshape(2, -1)
+    weighted = np.array([g.op_names[o].startswith(("convolution", "linear")) for o in g.ops], float)
+    flops = np.zeros(n) if g.node_flops is None else np.asarray(g.node_flops, np.float64)
+    succ: list[list[int]] = [[] for _ in range(n)]
+    indeg = np.zeros(n, dtype=np.int64)
+    for a, b in edges.T.tolist():
+        succ[a].append(b)
+        indeg[b] += 1
+    depth, convs, heavy = np.ones(n), weighted.copy(), flops.copy()
+    paths = (indeg == 0).astype(np.float64)
+    left, ready = indeg.copy(), [int(v) for v in np.flatnonzero(indeg == 0)]
+    while ready:
+        v = ready.pop()
+        for w in succ[v]:
+            depth[w] = max(depth[w], depth[v] + 1)
+            convs[w] = max(convs[w], convs[v] + weighted[w])
+            heavy[w] = max(heavy[w], heavy[v] + flops[w])
+            paths[w] += paths[v]
+            left[w] -= 1
+            if left[w] == 0:
+                ready.append(w)
+    sinks = [v for v in range(n) if not succ[v]] or list(range(n))
+    return [depth[sinks].max(), convs[sinks].max(), np.log1p(paths[sinks].sum()),
+            np.log1p(heavy[sinks].max())]  # fmt: skip
+
+
+def test_wiring_matches_the_per_node_recurrence_on_real_graphs():
+    import archmotif
+
+    graphs = archmotif.datasets.load("builtin")[:12] + nb.generate(6, with_accuracy=False)
+    for g in graphs:
+        np.testing.assert_allclose(wiring(g), _wiring_by_recurrence(g), rtol=1e-12)

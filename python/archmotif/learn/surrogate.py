@@ -49,40 +49,29 @@ BATCH = 512
 
 def wiring(g: OpGraph) -> list[float]:
     """``[depth, parameterised ops on the deepest such path, log1p paths, log1p FLOPs on
-    the heaviest path]`` of the DAG ``g`` (sources to sinks; FLOPs 0 when absent)."""
+    the heaviest path]`` of the DAG ``g`` (sources to sinks; FLOPs 0 when absent): one
+    pass of the core's path sums (``_core.path_sums``, Kahn's order, no Python loop)."""
+    from archmotif import _core
+
     n = g.num_nodes
     if n == 0:
         return [0.0, 0.0, 0.0, 0.0]
-    edges = np.asarray(g.edges, dtype=np.int64).reshape(2, -1)
+    edges = np.ascontiguousarray(np.asarray(g.edges, dtype=np.int64).reshape(2, -1))
     names = g.op_names
-    weighted = np.array(
-        [names[o].startswith(PARAMETERISED) for o in np.asarray(g.ops)], dtype=np.float64
-    )
+    weighted = np.array([name.startswith(PARAMETERISED) for name in names], dtype=np.float64)
     flops = np.zeros(n) if g.node_flops is None else np.asarray(g.node_flops, np.float64)
-    succ: list[list[int]] = [[] for _ in range(n)]
-    indeg = np.zeros(n, dtype=np.int64)
-    for a, b in edges.T.tolist():
-        succ[a].append(b)
-        indeg[b] += 1
-    depth, convs, heavy = np.ones(n), weighted.copy(), flops.copy()
-    paths = (indeg == 0).astype(np.float64)
-    left, ready = indeg.copy(), [int(v) for v in np.flatnonzero(indeg == 0)]
-    while ready:  # Kahn's order: every node after all its predecessors
-        v = ready.pop()
-        for w in succ[v]:
-            depth[w] = max(depth[w], depth[v] + 1)
-            convs[w] = max(convs[w], convs[v] + weighted[w])
-            heavy[w] = max(heavy[w], heavy[v] + flops[w])
-            paths[w] += paths[v]
-            left[w] -= 1
-            if left[w] == 0:
-                ready.append(w)
-    sinks = [v for v in range(n) if not succ[v]] or list(range(n))
+    columns = np.stack([np.ones(n), weighted[np.asarray(g.ops)], flops], axis=1)
+    best, paths = _core.path_sums(n, edges, np.ascontiguousarray(columns))
+    has_out = np.zeros(n, dtype=bool)
+    has_out[edges[0]] = True
+    sinks = np.flatnonzero(~has_out)
+    if len(sinks) == 0:
+        sinks = np.arange(n)
     return [
-        float(depth[sinks].max()),
-        float(convs[sinks].max()),
+        float(best[sinks, 0].max()),
+        float(best[sinks, 1].max()),
         float(np.log1p(paths[sinks].sum())),
-        float(np.log1p(heavy[sinks].max())),
+        float(np.log1p(best[sinks, 2].max())),
     ]
 
 

@@ -9,6 +9,7 @@
 //! that needs a graph traversal, so it lives here and runs in O(N + E) with no
 //! Python loop, whatever the depth of the graph.
 
+use crate::csr::out_edges;
 use crate::error::{Error, Result};
 
 /// Which nodes are reachable from `seeds` along the edges `src[i] -> dst[i]`,
@@ -23,12 +24,6 @@ pub fn reach_forward(
     seeds: &[bool],
     stop: &[bool],
 ) -> Result<Vec<bool>> {
-    if src.len() != dst.len() {
-        return Err(Error::EdgeShape {
-            sources: src.len(),
-            targets: dst.len(),
-        });
-    }
     if seeds.len() != num_nodes || stop.len() != num_nodes {
         return Err(Error::InvalidArgument(format!(
             "seeds and stop need one entry per node: {num_nodes} nodes, {} seeds, {} stops",
@@ -36,36 +31,7 @@ pub fn reach_forward(
             stop.len()
         )));
     }
-    let mut degree = vec![0usize; num_nodes + 1];
-    for (index, (&s, &d)) in src.iter().zip(dst).enumerate() {
-        if s < 0 || d < 0 {
-            return Err(Error::NegativeNode {
-                index,
-                src: s,
-                dst: d,
-            });
-        }
-        if s as usize >= num_nodes || d as usize >= num_nodes {
-            return Err(Error::EdgeOutOfRange {
-                index,
-                src: s,
-                dst: d,
-                num_nodes,
-            });
-        }
-        degree[s as usize + 1] += 1;
-    }
-    // CSR of the out-edges: offsets by a prefix sum, then one scatter
-    for i in 0..num_nodes {
-        degree[i + 1] += degree[i];
-    }
-    let offsets = degree;
-    let mut fill = offsets.clone();
-    let mut targets = vec![0usize; src.len()];
-    for (&s, &d) in src.iter().zip(dst) {
-        targets[fill[s as usize]] = d as usize;
-        fill[s as usize] += 1;
-    }
+    let (offsets, targets) = out_edges(num_nodes, src, dst)?;
     let mut reached = seeds.to_vec();
     let mut stack: Vec<usize> = (0..num_nodes).filter(|&v| seeds[v]).collect();
     while let Some(v) = stack.pop() {

@@ -103,5 +103,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(mining::context_of, m)?)?;
     m.add_function(wrap_pyfunction!(mining::load_mined, m)?)?;
     m.add_function(wrap_pyfunction!(normalize::reach_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(normalize::path_sums, m)?)?;
     Ok(())
 }
