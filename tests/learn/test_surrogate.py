@@ -180,6 +180,13 @@ def _wiring_by_recurrence(g: OpGraph) -> list[float]:
             np.log1p(heavy[sinks].max())]  # fmt: skip
 
 
+def test_path_counts_past_the_float_range_saturate():
+    from archmotif.synthetic import resnet_like
+
+    depth, _, paths, _ = wiring(resnet_like(20_000))  # 2**2000 paths and more
+    assert depth > 1000 and np.isfinite(paths) and paths == pytest.approx(709.78, abs=0.01)
+
+
 def test_wiring_matches_the_per_node_recurrence_on_real_graphs():
     import archmotif
 

@@ -70,7 +70,8 @@ def wiring(g: OpGraph) -> list[float]:
     return [
         float(best[sinks, 0].max()),
         float(best[sinks, 1].max()),
-        float(np.log1p(paths[sinks].sum())),
+        # counts past f64's range (over ~1,000 residual blocks in series) saturate
+        float(np.log1p(min(paths[sinks].sum(), np.finfo(np.float64).max))),
         float(np.log1p(best[sinks, 2].max())),
     ]
 
