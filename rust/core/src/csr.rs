@@ -3,6 +3,7 @@
 //! `src[i] -> dst[i]` into adjacency.
 
 use crate::error::{Error, Result};
+use crate::graph::check_endpoints;
 
 /// The out-edges of `num_nodes` nodes in CSR form, `(offsets, targets)`: node
 /// `v`'s successors are `targets[offsets[v]..offsets[v + 1]]`, in edge order.
@@ -17,21 +18,7 @@ pub fn out_edges(num_nodes: usize, src: &[i64], dst: &[i64]) -> Result<(Vec<usiz
     }
     let mut offsets = vec![0usize; num_nodes + 1];
     for (index, (&s, &d)) in src.iter().zip(dst).enumerate() {
-        if s < 0 || d < 0 {
-            return Err(Error::NegativeNode {
-                index,
-                src: s,
-                dst: d,
-            });
-        }
-        if s as usize >= num_nodes || d as usize >= num_nodes {
-            return Err(Error::EdgeOutOfRange {
-                index,
-                src: s,
-                dst: d,
-                num_nodes,
-            });
-        }
+        check_endpoints(index, s, d, num_nodes)?;
         offsets[s as usize + 1] += 1;
     }
     // offsets by a prefix sum, then one scatter

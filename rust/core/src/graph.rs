@@ -59,6 +59,26 @@ fn check_ops(ops: &[i32], num_ops: usize) -> Result<Vec<u32>> {
         .collect()
 }
 
+/// Checks that edge `index`, `s -> d`, joins two of `num_nodes` nodes.
+pub(crate) fn check_endpoints(index: usize, s: i64, d: i64, num_nodes: usize) -> Result<()> {
+    if s < 0 || d < 0 {
+        return Err(Error::NegativeNode {
+            index,
+            src: s,
+            dst: d,
+        });
+    }
+    if s as u64 >= num_nodes as u64 || d as u64 >= num_nodes as u64 {
+        return Err(Error::EdgeOutOfRange {
+            index,
+            src: s,
+            dst: d,
+            num_nodes,
+        });
+    }
+    Ok(())
+}
+
 /// Checks edge endpoints; returns them as node ids.
 fn check_edges(src: &[i64], dst: &[i64], num_nodes: usize) -> Result<Vec<(NodeId, NodeId)>> {
     if src.len() != dst.len() {
@@ -69,21 +89,7 @@ fn check_edges(src: &[i64], dst: &[i64], num_nodes: usize) -> Result<Vec<(NodeId
     }
     let mut out = Vec::with_capacity(src.len());
     for (index, (&s, &d)) in src.iter().zip(dst).enumerate() {
-        if s < 0 || d < 0 {
-            return Err(Error::NegativeNode {
-                index,
-                src: s,
-                dst: d,
-            });
-        }
-        if s as u64 >= num_nodes as u64 || d as u64 >= num_nodes as u64 {
-            return Err(Error::EdgeOutOfRange {
-                index,
-                src: s,
-                dst: d,
-                num_nodes,
-            });
-        }
+        check_endpoints(index, s, d, num_nodes)?;
         if s == d {
             return Err(Error::SelfLoop {
                 index,
