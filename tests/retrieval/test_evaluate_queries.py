@@ -120,3 +120,22 @@ def test_errors():
         evaluate_queries(_DB, db, qs, _TARGETS)
     with pytest.raises(RetrievalError, match="stores no encoder"):
         evaluate_queries(None, Index(_DB), qs, _TARGETS)
+
+
+def test_queries_keep_their_operator_attributes():
+    # Two designs that differ only in their kernels: at detail="attrs" a query of one
+    # must find its own design first (queries were once blinded without attributes, so
+    # every convolution of a query looked like a 1x1 one).
+    from archmotif.learn.motif_bag import MotifBag
+
+    def net(kernel: str, family: str, name: str) -> archmotif.OpGraph:
+        ops = ["input", "convolution", "relu", "convolution", "relu", "add"]
+        edges = [[0, 1, 2, 3, 4, 0], [1, 2, 3, 4, 5, 5]]
+        return archmotif.OpGraph(ops, edges, name=name, labels={"family": family},
+                                 attrs=["", kernel, "", kernel, "", ""])  # fmt: skip
+
+    database = [net("k3", "three", "d0"), net("", "one", "d1"), net("k3", "three", "d2")]
+    query = [net("k3", "three", "q0")]
+    res = evaluate_queries(MotifBag(detail="attrs"), database, query, [{"family": {"three"}}])
+    assert res["family"].extra["queries"][0]["top"][:2] == [0, 2]
+    assert res["family"].metrics["MAP@10"] == 1.0

@@ -75,13 +75,16 @@ class EvalResult:
         return asdict(self)
 
 
-def _blind(graphs: Sequence[OpGraph]) -> list[OpGraph]:
+def _blind(
+    graphs: Sequence[OpGraph], *, prefix: str = "graph", keep: tuple[str, ...] = ("coarse",)
+) -> list[OpGraph]:
     """Copies that keep the structure (operator attributes included: a method may take
-    graphs at ``detail="attrs"``) and only the ``coarse`` label (see module doc)."""
+    graphs at ``detail="attrs"``), are named ``<prefix><i>`` and keep only the labels in
+    ``keep`` (see module doc)."""
     out = []
     for i, g in enumerate(graphs):
-        labels = {"coarse": g.labels["coarse"]} if "coarse" in g.labels else {}
-        out.append(OpGraph._trusted(g.ops, g.edges, g.op_names, f"graph{i}", labels, None,
+        labels = {k: g.labels[k] for k in keep if k in g.labels}
+        out.append(OpGraph._trusted(g.ops, g.edges, g.op_names, f"{prefix}{i}", labels, None,
                                     attrs=g.attrs, attr_names=g.attr_names))  # fmt: skip
     return out
 
@@ -282,8 +285,7 @@ def evaluate_queries(
     ks = tuple(int(k) for k in ks)
     if not ks or min(ks) < 1:
         raise RetrievalError(f"ks must be positive integers, got {ks!r}")
-    blind_q = [OpGraph._trusted(g.ops, g.edges, g.op_names, f"query{i}", {}, None)
-               for i, g in enumerate(queries)]  # fmt: skip
+    blind_q = _blind(queries, prefix="query", keep=())
     fit_s = embed_s = 0.0
     if isinstance(database, Index):
         meta = database.metadata
