@@ -177,3 +177,16 @@ def test_search_under_a_flops_budget_on_generated_nas_networks(tmp_path, capsys)
                  "100M"]) == 0  # fmt: skip
     names = [line.split()[2] for line in capsys.readouterr().out.splitlines()[1:]]
     assert set(names) == cheap
+
+
+def test_an_index_of_the_rewrite_trained_encoder_keeps_its_settings(toy, tmp_path):
+    # `--method ours-rewrites` is the opt-in encoder of issue 16 (rewrite views and hard
+    # negatives), at the values fixed before it was measured; its index file carries it.
+    pytest.importorskip("torch_geometric")
+    corpus = tmp_path / "toy.npz"
+    save_corpus(toy, corpus)
+    index = tmp_path / "rw.npz"
+    assert main(["index", "build", str(corpus), "-o", str(index), "--method", "ours-rewrites"]) == 0
+    enc = Index.load(index).encoder
+    assert {k: enc.config[k] for k in ("rewrite_depth", "rewrite_swap", "hard_negatives")} == {
+        "rewrite_depth": 0.3, "rewrite_swap": 0.1, "hard_negatives": True}  # fmt: skip

@@ -32,7 +32,8 @@ _BUDGETS = ("params", "flops", "memory")  # --max-FIELD flags
 # methods whose fitted encoder has a pickle-free file format, so an index can carry it:
 # every method `archmotif eval` compares
 _RETRIEVAL_METHODS = "ours,ours-unsup,ours-dense,motif-bag,nar,gcn,gat,wl"
-_INDEX_METHODS = ("ours", "ours-unsup", "ours-dense", "motif-bag", "nar", "wl", "gcn", "gat")
+_INDEX_METHODS = ("ours", "ours-unsup", "ours-dense", "ours-rewrites", "motif-bag", "nar", "wl",
+                  "gcn", "gat")  # fmt: skip
 
 
 def _csv(text: str) -> list[str]:
