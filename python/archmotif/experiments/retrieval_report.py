@@ -45,8 +45,11 @@ METHODS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "ours-dense": ("archmotif.learn.encoder", "Encoder", {"bag_weight": 0.0}),
     # the opt-in rewrite views and hard negatives (issue 16), at the values fixed before
     # any figure was measured (README, "Rewrite views and hard negatives")
-    "ours-rewrites": ("archmotif.learn.encoder", "Encoder",
-                      {"rewrite_depth": 0.3, "rewrite_swap": 0.1, "hard_negatives": True}),
+    "ours-rewrites": (
+        "archmotif.learn.encoder",
+        "Encoder",
+        {"rewrite_depth": 0.3, "rewrite_swap": 0.1, "hard_negatives": True},
+    ),
     "nar": ("archmotif.learn.baselines", "NARBaseline", {}),
     "gcn": ("archmotif.learn.baselines", "GNNBaseline", {"conv": "gcn"}),
     "gat": ("archmotif.learn.baselines", "GNNBaseline", {"conv": "gat"}),
