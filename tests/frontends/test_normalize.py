@@ -359,3 +359,21 @@ def test_multihead_attention_meets_separate_projections():
 
     x = torch.zeros(1, 6, 32)
     assert same(archmotif.trace(MHA(), x), archmotif.trace(ByHand(), x))
+
+
+def test_a_constant_factor_on_an_attention_input_is_its_scale():
+    # Whisper: q = q_proj(x) * head_dim ** -0.5, then SDPA (which would scale by itself)
+    scaled = normalize(G("x: input; p: linear <- x; s: split <- p; m: mul <- s; "
+                         "a: scaled_dot_product_attention <- m, s; o: linear <- a"))  # fmt: skip
+    plain = normalize(G("x: input; p: linear <- x; s: split <- p; "
+                        "a: scaled_dot_product_attention <- s; o: linear <- a"))  # fmt: skip
+    assert same(scaled, plain) and "mul" not in scaled.op_counts()
+    # a chain of factors goes whole, and the pass is a fixpoint
+    chain = normalize(G("x: input; p: linear <- x; s: split <- p; m: mul <- s; n: mul <- m; "
+                        "a: scaled_dot_product_attention <- n, s; o: linear <- a"))  # fmt: skip
+    assert same(chain, plain) and normalize(chain) == chain
+    # a factor read by anything else may be learnt (a layer scale): it stays
+    kept = normalize(G("x: input; p: linear <- x; m: mul <- p; "
+                       "a: scaled_dot_product_attention <- m, p; r: relu <- m"))  # fmt: skip
+    assert kept.op_counts()["mul"] == 1
+    assert normalize(G("x: input; m: mul <- x; r: relu <- m")).op_counts()["mul"] == 1

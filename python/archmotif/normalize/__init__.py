@@ -260,11 +260,27 @@ def _fold(w: Work) -> Work:
 def _rescales(w: Work) -> Work:
     """A ``div`` with one input (by a constant: ``(a + b) / 2``, ``x / sqrt(d)``) left
     after the folds rescales, it does not compute a design: dropped. A ``mul`` with one
-    input stays (its factor may be learnt: a layer scale)."""
-    dst = w.edges[1]
-    fate = np.arange(w.num_nodes, dtype=np.int64)
-    fate[w.has({"div"}) & (np.bincount(dst, minlength=w.num_nodes) == 1)] = DROP
-    return apply(w, fate)
+    input stays (its factor may be learnt: a layer scale), unless only attentions read
+    it: a factor on an attention's query or key is its scale (Whisper, BART and OPT scale
+    the query by ``head_dim ** -0.5`` before ``scaled_dot_product_attention``, which
+    scales by itself when called without; rule 5b folds the same scale of a spelled-out
+    attention), and one on its values scales its output."""
+    first = True
+    while True:  # a chain of factors (x * a * b, x * a / b) goes one node a pass
+        n = w.num_nodes
+        src, dst = w.edges
+        one_input = np.bincount(dst, minlength=n) == 1
+        attention = w.has({"scaled_dot_product_attention"})
+        feeds_other = np.bincount(src[~attention[dst]], minlength=n) > 0
+        feeds = np.bincount(src, minlength=n) > 0
+        drop = w.has({"mul"}) & one_input & feeds & ~feeds_other
+        if first:
+            drop |= w.has({"div"}) & one_input
+        if not drop.any():
+            return w
+        fate = np.arange(n, dtype=np.int64)
+        fate[drop] = DROP
+        w, first = apply(w, fate), False
 
 
 def _fused_projections(w: Work) -> Work:
