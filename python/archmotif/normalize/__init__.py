@@ -265,7 +265,6 @@ def _rescales(w: Work) -> Work:
     the query by ``head_dim ** -0.5`` before ``scaled_dot_product_attention``, which
     scales by itself when called without; rule 5b folds the same scale of a spelled-out
     attention), and one on its values scales its output."""
-    first = True
     while True:  # a chain of factors (x * a * b, x * a / b) goes one node a pass
         n = w.num_nodes
         src, dst = w.edges
@@ -273,14 +272,12 @@ def _rescales(w: Work) -> Work:
         attention = w.has({"scaled_dot_product_attention"})
         feeds_other = np.bincount(src[~attention[dst]], minlength=n) > 0
         feeds = np.bincount(src, minlength=n) > 0
-        drop = w.has({"mul"}) & one_input & feeds & ~feeds_other
-        if first:
-            drop |= w.has({"div"}) & one_input
+        drop = (w.has({"div"}) & one_input) | (w.has({"mul"}) & one_input & feeds & ~feeds_other)
         if not drop.any():
             return w
         fate = np.arange(n, dtype=np.int64)
         fate[drop] = DROP
-        w, first = apply(w, fate), False
+        w = apply(w, fate)
 
 
 def _fused_projections(w: Work) -> Work:
