@@ -213,6 +213,29 @@ def test_spelled_out_rms_norm_and_layer_norm():
     assert normalize(G(ln)).node_ops() == ["input", "layer_norm", "relu"]
 
 
+def test_an_affine_layer_is_addcmul_however_spelled():
+    # timm's ResMLP: addcmul(beta, alpha, x); a user's: alpha * x + beta; ONNX: Mul, Add
+    timm = normalize(G("x: input; a: addcmul <- x; y: linear <- a"))
+    hand = normalize(G("x: input; m: mul <- x; a: add <- m; y: linear <- a"))
+    onnx = normalize(G("x: input; m: Mul <- x; a: Add <- m; y: Gemm <- a"))
+    assert timm.node_ops() == hand.node_ops() == onnx.node_ops() == ["input", "addcmul", "linear"]
+    # a layer scale added to the residual is no affine layer: its add has two inputs
+    scale = normalize(G("x: input; l: linear <- x; m: mul <- l; a: add <- m, x"))
+    assert scale.node_ops() == ["input", "linear", "mul", "add"]
+
+
+def test_repeated_keys_and_values_are_layout():
+    # grouped-query attention: transformers repeats keys and values by expand + reshape,
+    # a user by repeat_interleave or repeat; all three give the same graph
+    attn = "o: scaled_dot_product_attention <- q, r1, r2"
+    base = "x: input; q: linear <- x; k: linear <- x; v: linear <- x"
+    hf = normalize(G(f"{base}; e1: expand <- k; r1: reshape <- e1; e2: expand <- v; "
+                     f"r2: reshape <- e2; {attn}"))  # fmt: skip
+    for op in ("repeat_interleave", "repeat", "Tile"):
+        hand = normalize(G(f"{base}; r1: {op} <- k; r2: {op} <- v; {attn}"))
+        assert same(hand, hf), op
+
+
 def test_spelled_out_attention_is_scaled_dot_product_attention():
     # the TorchScript ONNX exporter: q and k scaled by sqrt(scale) read off a shape
     onnx = ("x: input; q: linear <- x; k: linear <- x; v: linear <- x; h: Shape <- q; "

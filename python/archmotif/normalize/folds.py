@@ -212,7 +212,15 @@ def _norms() -> list[Pattern]:
     return sorted(out, key=lambda p: p.result != "layer_norm")  # fmt: skip
 
 
+def _affine() -> list[Pattern]:
+    """``x * a + b`` with constant ``a`` and ``b`` (each op has one input: parameters
+    are no nodes) is ``addcmul(b, a, x)``, how timm spells ResMLP's affine layer and
+    ConvNeXt-V2's response-norm gain. After the norms, whose weight and bias are the
+    same two ops."""
+    return [pattern("affine x·a + b", "addcmul", "x>m m>a", "a", m={"mul"}, a={"add"})]
+
+
 #: Every fold rule, in the order the pass applies them.
 FOLDS: tuple[Pattern, ...] = (
-    *_conv_bn(), *_attention(), *_linear(), *_gelu(), *_activations(), *_norms(),
+    *_conv_bn(), *_attention(), *_linear(), *_gelu(), *_activations(), *_norms(), *_affine(),
 )  # fmt: skip

@@ -181,6 +181,10 @@ LAYOUT_OPS: frozenset[str] = frozenset(
     {
         "view", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze", "expand",
         "expand_as", "transpose", "permute", "t", "view_as", "movedim", "swapaxes",
+        # copies along an axis: what expand + reshape give (grouped-query attention's
+        # keys and values, repeated by transformers with expand + reshape and by hand
+        # with repeat_interleave or repeat); ONNX's Tile is renamed repeat
+        "repeat", "repeat_interleave",
     }
 )  # fmt: skip
 
