@@ -50,6 +50,13 @@ METHODS: dict[str, tuple[str, str, dict[str, Any]]] = {
         "Encoder",
         {"rewrite_depth": 0.3, "rewrite_swap": 0.1, "hard_negatives": True},
     ),
+    # the encoder without them, named whatever the default: a study of the two keeps its
+    # names when the default changes
+    "ours-plain": (
+        "archmotif.learn.encoder",
+        "Encoder",
+        {"rewrite_depth": 0.0, "rewrite_swap": 0.0, "hard_negatives": False},
+    ),
     "nar": ("archmotif.learn.baselines", "NARBaseline", {}),
     "gcn": ("archmotif.learn.baselines", "GNNBaseline", {"conv": "gcn"}),
     "gat": ("archmotif.learn.baselines", "GNNBaseline", {"conv": "gat"}),
