@@ -23,7 +23,6 @@ Blocks and siblings are found once per corpus (:func:`find_blocks`, :func:`sibli
 from __future__ import annotations
 
 import copy
-import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,7 +31,9 @@ import torch
 from torch_geometric.data import Data
 
 from archmotif import _core
+from archmotif.errors import GraphError
 from archmotif.mining.motifs import MotifVocabulary
+from archmotif.toposort import topological_order
 
 __all__ = ["Blocks", "find_blocks", "rewrite", "siblings"]
 
@@ -50,31 +51,16 @@ class Blocks:
     spans: np.ndarray
 
 
-def _topological(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray | None:
-    """Kahn's order, smallest ready node first (deterministic); None on a cycle."""
-    indeg = np.bincount(dst, minlength=n).tolist()
-    succ: list[list[int]] = [[] for _ in range(n)]
-    for s, d in zip(src.tolist(), dst.tolist(), strict=True):
-        succ[s].append(d)
-    ready = [v for v in range(n) if indeg[v] == 0]  # ascending: already a heap
-    order = []
-    while ready:
-        v = heapq.heappop(ready)
-        order.append(v)
-        for w in succ[v]:
-            indeg[w] -= 1
-            if indeg[w] == 0:
-                heapq.heappush(ready, w)
-    return np.array(order, dtype=np.int64) if len(order) == n else None
-
-
 def find_blocks(edge_index: torch.Tensor | np.ndarray, n: int) -> Blocks:
     """Every block of a graph of ``n`` nodes with ``edge_index`` ``[2, E]``: a stretch
     ``[i, j)`` of a topological order, shorter than the graph and at most
     :data:`MAX_BLOCK` long, whose incoming edges all leave one node before it and whose
     outgoing edges all leave its last node, with at least one of each."""
     e = np.asarray(edge_index, dtype=np.int64).reshape(2, -1)
-    order = _topological(n, e[0], e[1])
+    try:
+        order = topological_order(n, e[0], e[1])
+    except GraphError:  # not a DAG: no block to rewrite
+        order = None
     if order is None or n < 3:
         return Blocks(np.arange(n, dtype=np.int64), np.zeros((0, 2), dtype=np.int64))
     pos = np.empty(n, dtype=np.int64)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from archmotif.errors import GraphError
+from archmotif.toposort import topological_order
 
 __all__ = ["Layout", "count_crossings", "layered_layout"]
 
@@ -36,28 +37,6 @@ class Layout:
     @property
     def num_layers(self) -> int:
         return int(self.layer.max()) + 1 if self.layer.size else 0
-
-
-def _topological(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    indeg = np.bincount(dst, minlength=n)
-    order = np.argsort(src, kind="stable")
-    succ_dst = dst[order]
-    starts = np.searchsorted(src[order], np.arange(n + 1))
-    queue = list(np.flatnonzero(indeg == 0)[::-1].tolist())
-    out: list[int] = []
-    indeg = indeg.tolist()
-    succ = succ_dst.tolist()
-    bounds = starts.tolist()
-    while queue:
-        u = queue.pop()
-        out.append(u)
-        for v in reversed(succ[bounds[u] : bounds[u + 1]]):
-            indeg[v] -= 1
-            if indeg[v] == 0:
-                queue.append(v)
-    if len(out) != n:
-        raise GraphError("cannot lay out a graph with a cycle")
-    return np.asarray(out, dtype=np.int64)
 
 
 def _ranks_from_keys(layer: np.ndarray, key: np.ndarray, rank: np.ndarray) -> np.ndarray:
@@ -97,7 +76,10 @@ def layered_layout(num_nodes: int, edges: np.ndarray, *, sweeps: int = 8) -> Lay
     if e.size and (e.min() < 0 or e.max() >= num_nodes):
         raise GraphError(f"an edge endpoint is outside 0..{num_nodes - 1}")
     src, dst = e[0], e[1]
-    topo = _topological(num_nodes, src, dst)
+    try:
+        topo = topological_order(num_nodes, src, dst)
+    except GraphError:
+        raise GraphError("cannot lay out a graph with a cycle") from None
     layer = np.zeros(num_nodes, dtype=np.int32)
     if e.size:
         # longest path: relax edges in topological order of their sources
