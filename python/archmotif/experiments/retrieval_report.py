@@ -32,37 +32,12 @@ import numpy as np
 from archmotif.attributes import DEFAULT_DETAIL
 from archmotif.datasets import darts, load
 from archmotif.errors import RetrievalError
+from archmotif.experiments.methods import METHODS
 from archmotif.experiments.retrieval_markdown import write_report
 from archmotif.graph import OpGraph
 from archmotif.retrieval.evaluate import EvalResult, evaluate
 
 __all__ = ["METHODS", "load_dataset", "machine", "make_method", "run_report"]
-
-# name -> (module, class, constructor arguments)
-METHODS: dict[str, tuple[str, str, dict[str, Any]]] = {
-    "ours": ("archmotif.learn.encoder", "Encoder", {}),
-    "ours-unsup": ("archmotif.learn.encoder", "Encoder", {"use_labels": False}),
-    "ours-dense": ("archmotif.learn.encoder", "Encoder", {"bag_weight": 0.0}),
-    # the opt-in rewrite views and hard negatives (issue 16), at the values fixed before
-    # any figure was measured (README, "Rewrite views and hard negatives")
-    "ours-rewrites": (
-        "archmotif.learn.encoder",
-        "Encoder",
-        {"rewrite_depth": 0.3, "rewrite_swap": 0.1, "hard_negatives": True},
-    ),
-    # the encoder without them, named whatever the default: a study of the two keeps its
-    # names when the default changes
-    "ours-plain": (
-        "archmotif.learn.encoder",
-        "Encoder",
-        {"rewrite_depth": 0.0, "rewrite_swap": 0.0, "hard_negatives": False},
-    ),
-    "nar": ("archmotif.learn.baselines", "NARBaseline", {}),
-    "gcn": ("archmotif.learn.baselines", "GNNBaseline", {"conv": "gcn"}),
-    "gat": ("archmotif.learn.baselines", "GNNBaseline", {"conv": "gat"}),
-    "wl": ("archmotif.learn.wl", "WLBaseline", {}),
-    "motif-bag": ("archmotif.learn.motif_bag", "MotifBag", {}),
-}
 
 _QUICK_EPOCH_ARGS = ("epochs", "stage1_epochs", "stage2_epochs", "motif_epochs", "graph_epochs")
 QUICK_DARTS_GENOTYPES = 12

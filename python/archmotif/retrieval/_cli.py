@@ -23,17 +23,17 @@ import time
 from typing import Any
 
 from archmotif.attributes import DEFAULT_DETAIL
+from archmotif.experiments.methods import METHODS
 from archmotif.retrieval.constraints import Condition, parse_si, parse_where
 
 __all__ = ["add_filter_options", "query_and_index", "register", "where_from_args"]
 
 _BUDGETS = ("params", "flops", "memory")  # --max-FIELD flags
 
-# methods whose fitted encoder has a pickle-free file format, so an index can carry it:
-# every method `archmotif eval` compares
+# what `archmotif eval` runs when not told: one of each kind of method
 _RETRIEVAL_METHODS = "ours,ours-unsup,ours-dense,motif-bag,nar,gcn,gat,wl"
-_INDEX_METHODS = ("ours", "ours-unsup", "ours-dense", "ours-rewrites", "motif-bag", "nar", "wl",
-                  "gcn", "gat")  # fmt: skip
+# every method's fitted encoder has a pickle-free file format, so an index can carry any
+_INDEX_METHODS = tuple(METHODS)
 
 
 def _csv(text: str) -> list[str]:
