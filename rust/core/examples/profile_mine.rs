@@ -60,16 +60,34 @@ fn main() {
     let n = dags.iter().map(|d| d.num_nodes()).sum::<usize>() as f64;
     for _ in 0..reps {
         let t = Instant::now();
-        for d in &refs {
-            canonical_ranks(d, &labels, &ctl).unwrap();
+        let mut sum = 0u64;
+        let skip = std::env::var_os("SKIP_ORDER").is_some();
+        for d in refs.iter().filter(|_| !skip) {
+            let r = canonical_ranks(d, &labels, &ctl).unwrap();
+            sum = r.iter().fold(sum, |h, &x| {
+                h.wrapping_mul(0x100000001b3).wrapping_add(x as u64)
+            });
         }
         let to = t.elapsed().as_secs_f64();
         let t = Instant::now();
         let (mined, _) = mine(Strategy::Merge, &refs, &labels, params, &ctl).unwrap();
         let tm = t.elapsed().as_secs_f64();
         let macros: usize = mined.macros.iter().map(|m| m.motif_ids.len()).sum();
+        // a digest of what was mined, to check a change keeps results
+        let mix = |h: u64, x: u64| (h ^ x).wrapping_mul(0x100000001b3);
+        let mut digest = mined
+            .vocabulary
+            .iter()
+            .fold(0u64, |h, m| mix(mix(h, m.id as u64), m.count));
+        for m in &mined.macros {
+            digest = m.motif_ids.iter().fold(digest, |h, &id| mix(h, id as u64));
+            digest = m
+                .node_to_macro
+                .iter()
+                .fold(digest, |h, &x| mix(h, x as u64));
+        }
         println!(
-            "order (serial) {to:.3} s ({:.2} M/s)  mine {tm:.3} s ({:.2} M/s)  motifs {} macro nodes {macros}",
+            "order (serial) {to:.3} s ({:.2} M/s)  mine {tm:.3} s ({:.2} M/s)  motifs {} macro nodes {macros} mined {digest:016x} ranks {sum:016x}",
             n / to / 1e6,
             n / tm / 1e6,
             mined.vocabulary.len(),

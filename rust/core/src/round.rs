@@ -75,6 +75,14 @@ impl Partition {
     }
 }
 
+/// The rank of every rule of a pass, by union class ([`Miner::rule_ranks`]).
+pub(crate) struct RuleRanks {
+    /// Rank of the rule of each class, `u32::MAX` for a class not ruled.
+    of_class: Vec<u32>,
+    /// How many rules.
+    len: usize,
+}
+
 /// What [`Miner::apply_rules`] made of one graph.
 pub(crate) struct Applied {
     /// The partition after the merges kept.
@@ -265,6 +273,23 @@ impl Miner {
         Ok(())
     }
 
+    /// The rank of each of `rules` (best first) by union class, for
+    /// [`Miner::apply_rules`]: an array lookup per candidate instead of a hash
+    /// of its 128-bit id. Built after [`Miner::resolve`], when every candidate's
+    /// union has its class (a rule no candidate has yet matches none).
+    pub(crate) fn rule_ranks(&self, rules: &[u128]) -> RuleRanks {
+        let mut of_class = vec![u32::MAX; self.classes.len()];
+        for (r, id) in rules.iter().enumerate() {
+            if let Some(&c) = self.classes.get(id) {
+                of_class[c as usize] = r as u32;
+            }
+        }
+        RuleRanks {
+            of_class,
+            len: rules.len(),
+        }
+    }
+
     /// Applies ranked rules to one graph: greedy, non-overlapping, rank order,
     /// then undoes merges on quotient cycles. Returns the new partition, the
     /// (union id, candidate index) of every merge kept and the union id of every
@@ -279,18 +304,22 @@ impl Miner {
         dag: &Dag,
         p: &Partition,
         cands: &Candidates,
-        rank: &HashMap<u128, u32>,
+        rank: &RuleRanks,
         ctl: &Control,
     ) -> Result<Applied> {
         let list = &cands.list;
         // Rank order, then (lower, higher) fragment: a stable grouping by
         // rank (candidates come in (fa, fb) order) and a sort only of the
         // groups not already in (lower, higher) order.
-        let (ranks, groups, mut sel) =
-            group_stable(list.iter().enumerate().filter_map(|(i, c)| {
-                let u = &self.union_list[c.union as usize];
-                rank.get(&u.id).map(|&r| (r, i as u32))
-            }));
+        let (ranks, groups, mut sel) = group_stable(
+            list.iter().enumerate().filter_map(|(i, c)| {
+                let class = self.union_list[c.union as usize].class;
+                let r = rank.of_class[class as usize];
+                (r != u32::MAX).then_some((r, i as u32))
+            }),
+            rank.len,
+            list.len(),
+        );
         let mut by_rank: Vec<u32> = (0..ranks.len() as u32).collect();
         by_rank.sort_unstable_by_key(|&g| ranks[g as usize]);
         let span = |i: u32| {
@@ -462,6 +491,8 @@ impl Miner {
             list.iter()
                 .enumerate()
                 .map(|(i, c)| (self.union_list[c.union as usize].class, i as u32)),
+            self.classes.len(),
+            list.len(),
         );
         let mut stamp = vec![u32::MAX; num_frags];
         let mut counts = HashMap::default();
@@ -515,11 +546,6 @@ impl Miner {
         let max_nodes = MAX_MOTIF_NODES;
         for l in 0..self.rules.len() {
             ctl.check()?;
-            let rank: HashMap<u128, u32> = self.rules[l]
-                .iter()
-                .enumerate()
-                .map(|(r, &id)| (id, r as u32))
-                .collect();
             let this = &*self;
             let mut cands: Vec<Candidates> = graphs
                 .par_iter()
@@ -527,6 +553,7 @@ impl Miner {
                 .map(|(g, p)| this.candidates(g, p, max_nodes, ctl))
                 .collect::<Result<_>>()?;
             self.resolve(&mut cands, ctl)?;
+            let rank = self.rule_ranks(&self.rules[l]);
             let this = &*self;
             parts = graphs
                 .par_iter()
@@ -553,21 +580,37 @@ impl Miner {
 /// Groups `(key, value)` pairs by key without sorting: the distinct keys in
 /// order of first appearance, group offsets, and the values of group `g` in
 /// input order at `values[offsets[g]..offsets[g + 1]]`.
-fn group_stable(items: impl Iterator<Item = (u32, u32)>) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
-    let mut local: HashMap<u32, u32> = HashMap::default();
+/// Keys are below `num_keys`; about `len` pairs come. A key's group is looked
+/// up in a table of `num_keys` slots when that is not much more than the
+/// pairs, else in a hash map (many graphs of a few hundred candidates each,
+/// against a corpus-wide key space).
+fn group_stable(
+    items: impl Iterator<Item = (u32, u32)>,
+    num_keys: usize,
+    len: usize,
+) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
     let mut keys: Vec<u32> = Vec::new();
     let mut offsets: Vec<u32> = vec![0];
-    let tagged: Vec<(u32, u32)> = items
-        .map(|(k, v)| {
-            let g = *local.entry(k).or_insert_with(|| {
-                keys.push(k);
-                offsets.push(0);
-                keys.len() as u32 - 1
-            });
-            offsets[g as usize + 1] += 1;
-            (g, v)
-        })
-        .collect();
+    let mut tag = |k: u32, g: &mut u32| {
+        if *g == u32::MAX {
+            keys.push(k);
+            offsets.push(0);
+            *g = keys.len() as u32 - 1;
+        }
+        offsets[*g as usize + 1] += 1;
+        *g
+    };
+    let tagged: Vec<(u32, u32)> = if num_keys <= 4 * len + 64 {
+        let mut local = vec![u32::MAX; num_keys];
+        items
+            .map(|(k, v)| (tag(k, &mut local[k as usize]), v))
+            .collect()
+    } else {
+        let mut local: HashMap<u32, u32> = HashMap::default();
+        items
+            .map(|(k, v)| (tag(k, local.entry(k).or_insert(u32::MAX)), v))
+            .collect()
+    };
     for g in 0..keys.len() {
         offsets[g + 1] += offsets[g];
     }

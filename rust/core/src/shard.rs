@@ -247,20 +247,17 @@ impl Shard {
     /// the others claim the same merges in the same order (see
     /// [`Miner::apply_rules`]). Only the other graphs are applied again.
     pub fn apply(&mut self, graphs: &[&Dag], rules: &[u128], ctl: &Control) -> Result<Counts> {
-        let rank: HashMap<u128, u32> = rules
-            .iter()
-            .enumerate()
-            .map(|(r, &id)| (id, r as u32))
-            .collect();
+        let rank = self.miner.rule_ranks(rules);
         let (last_rules, last_claims) = std::mem::take(&mut self.claims);
         let again = self.pending.len() == graphs.len()
             && last_claims.len() == graphs.len()
             && is_subsequence(rules, &last_rules);
         let redo: Vec<bool> = if again {
+            let ruled: HashSet<u128> = rules.iter().copied().collect();
             let gone: HashSet<u128> = last_rules
                 .iter()
                 .copied()
-                .filter(|id| !rank.contains_key(id))
+                .filter(|id| !ruled.contains(id))
                 .collect();
             // a graph's claims are usually fewer than the rules that go
             last_claims
