@@ -69,6 +69,10 @@ fn main() {
             });
         }
         let to = t.elapsed().as_secs_f64();
+        if std::env::var_os("ORDER_ONLY").is_some() {
+            println!("order (serial) {to:.3} s ranks {sum:016x}");
+            continue;
+        }
         let t = Instant::now();
         let (mined, _) = mine(Strategy::Merge, &refs, &labels, params, &ctl).unwrap();
         let tm = t.elapsed().as_secs_f64();

@@ -301,7 +301,6 @@ impl Miner {
     /// in the same partition. [`crate::shard::settle`] relies on this.
     pub(crate) fn apply_rules(
         &self,
-        dag: &Dag,
         p: &Partition,
         cands: &Candidates,
         rank: &RuleRanks,
@@ -353,12 +352,8 @@ impl Miner {
             ctl.check()?;
             let (next, merged_at, new_of) = self.merge(p, list, &chosen);
             ctl.check()?;
-            let sccs = if acyclic(&cands.succ_off, &cands.succ, &new_of, next.len()) {
-                Vec::new()
-            } else {
-                Quotient::new(dag, &next.frag_of).cyclic_components(next.len())
-            };
-            if sccs.is_empty() {
+            let cyclic = cyclic_components(&cands.succ_off, &cands.succ, &new_of, next.len());
+            let Some((comp_of, num_comps)) = cyclic else {
                 let id = |i: u32| self.union_list[list[i as usize].union as usize].id;
                 // `chosen` is a subsequence of `claimed`: walk both for the undone
                 let mut undone = Vec::new();
@@ -376,18 +371,12 @@ impl Miner {
                     kept,
                     undone,
                 });
-            }
-            let mut comp_of = vec![usize::MAX; next.len()];
-            for (c, members) in sccs.iter().enumerate() {
-                for &f in members {
-                    comp_of[f as usize] = c;
-                }
-            }
-            let mut undo = vec![None; sccs.len()];
+            };
+            let mut undo = vec![None; num_comps];
             for (k, &at) in merged_at.iter().enumerate() {
                 let c = comp_of[at as usize];
-                if c != usize::MAX {
-                    undo[c] = Some(k); // the last (worst-ranked) merge of the component
+                if c != u32::MAX {
+                    undo[c as usize] = Some(k); // the last (worst-ranked) merge of the component
                 }
             }
             let mut drop: Vec<usize> = undo.into_iter().flatten().collect();
@@ -555,11 +544,10 @@ impl Miner {
             self.resolve(&mut cands, ctl)?;
             let rank = self.rule_ranks(&self.rules[l]);
             let this = &*self;
-            parts = graphs
+            parts = parts
                 .par_iter()
-                .zip(&parts)
                 .zip(&cands)
-                .map(|((g, p), c)| Ok(this.apply_rules(g, p, c, &rank, ctl)?.part))
+                .map(|(p, c)| Ok(this.apply_rules(p, c, &rank, ctl)?.part))
                 .collect::<Result<_>>()?;
         }
         graphs
@@ -623,18 +611,42 @@ fn group_stable(
     (keys, offsets, values)
 }
 
-/// True when the fragment graph `succ` (a DAG, fragment `a`'s successors at
-/// `succ[off[a]..off[a + 1]]`) stays acyclic with fragment `a` renamed
-/// `new_of[a]` (in `0..num_new`, at most two fragments per name): Kahn's
-/// algorithm on the renamed graph, without building it.
-fn acyclic(off: &[u32], succ: &[u32], new_of: &[u32], num_new: usize) -> bool {
-    let row = |a: usize| &succ[off[a] as usize..off[a + 1] as usize];
-    let mut indeg = vec![0u32; num_new];
+/// The cyclic core of the fragment graph `succ` (a DAG, fragment `a`'s
+/// successors at `succ[off[a]..off[a + 1]]`) with fragment `a` renamed
+/// `new_of[a]` (in `0..num_new`, at most two fragments per name), cut into
+/// weakly connected components: a component index per new fragment
+/// (`u32::MAX` outside the core) and the number of components; `None` when the
+/// renamed graph is acyclic. The renamed graph is the quotient the merges
+/// make, so these are the sets [`Quotient::cyclic_components`] gives for it
+/// (numbered otherwise), found without contracting the nodes or sorting.
+///
+/// Kahn's algorithm removes sources until none is left (all of the graph when
+/// it is acyclic); what stays, with sinks then removed the same way, is the
+/// core: every part on a cycle, each with a successor and a predecessor there.
+fn cyclic_components(
+    off: &[u32],
+    succ: &[u32],
+    new_of: &[u32],
+    num_new: usize,
+) -> Option<(Vec<u32>, usize)> {
+    let row = |a: u32| &succ[off[a as usize] as usize..off[a as usize + 1] as usize];
     let mut members = vec![[u32::MAX; 2]; num_new];
     for (a, &x) in new_of.iter().enumerate() {
         let m = &mut members[x as usize];
         m[(m[0] != u32::MAX) as usize] = a as u32;
-        for &b in row(a) {
+    }
+    // the renamed successors of new fragment x, with repeats, self-loops left out
+    let next = |x: u32| {
+        members[x as usize]
+            .into_iter()
+            .filter(|&a| a != u32::MAX)
+            .flat_map(move |a| row(a).iter().map(|&b| new_of[b as usize]))
+            .filter(move |&y| y != x)
+    };
+    // plain loops on the hot path: every graph of every pass comes here
+    let mut indeg = vec![0u32; num_new];
+    for (a, &x) in new_of.iter().enumerate() {
+        for &b in row(a as u32) {
             let y = new_of[b as usize];
             if y != x {
                 indeg[y as usize] += 1;
@@ -648,8 +660,11 @@ fn acyclic(off: &[u32], succ: &[u32], new_of: &[u32], num_new: usize) -> bool {
     while head < queue.len() {
         let x = queue[head];
         head += 1;
-        for &a in members[x as usize].iter().filter(|&&a| a != u32::MAX) {
-            for &b in row(a as usize) {
+        for &a in &members[x as usize] {
+            if a == u32::MAX {
+                continue;
+            }
+            for &b in row(a) {
                 let y = new_of[b as usize];
                 if y != x {
                     indeg[y as usize] -= 1;
@@ -660,7 +675,88 @@ fn acyclic(off: &[u32], succ: &[u32], new_of: &[u32], num_new: usize) -> bool {
             }
         }
     }
-    queue.len() == num_new
+    if queue.len() == num_new {
+        return None;
+    }
+    // what Kahn's algorithm left: indeg > 0. Its edges, reversed, to remove sinks.
+    let mut alive: Vec<bool> = indeg.iter().map(|&d| d > 0).collect();
+    drop(queue);
+    let left: Vec<u32> = (0..num_new as u32).filter(|&x| alive[x as usize]).collect();
+    // predecessors inside what is left, in compressed rows by a counting pass
+    let mut outdeg = vec![0u32; num_new];
+    let mut pred_off = vec![0u32; num_new + 1];
+    for &x in &left {
+        for y in next(x).filter(|&y| alive[y as usize]) {
+            outdeg[x as usize] += 1;
+            pred_off[y as usize + 1] += 1;
+        }
+    }
+    for i in 0..num_new {
+        pred_off[i + 1] += pred_off[i];
+    }
+    let mut fill = pred_off.clone();
+    let mut pred = vec![0u32; pred_off[num_new] as usize];
+    for &x in &left {
+        for y in next(x).filter(|&y| alive[y as usize]) {
+            pred[fill[y as usize] as usize] = x;
+            fill[y as usize] += 1;
+        }
+    }
+    drop(fill);
+    let pred_row = |y: u32| {
+        pred[pred_off[y as usize] as usize..pred_off[y as usize + 1] as usize]
+            .iter()
+            .copied()
+    };
+    let mut sinks: Vec<u32> = left
+        .iter()
+        .copied()
+        .filter(|&x| outdeg[x as usize] == 0)
+        .collect();
+    while let Some(y) = sinks.pop() {
+        alive[y as usize] = false;
+        for x in pred_row(y) {
+            if alive[x as usize] {
+                outdeg[x as usize] -= 1;
+                if outdeg[x as usize] == 0 {
+                    sinks.push(x);
+                }
+            }
+        }
+    }
+    // weakly connected components of the core
+    let mut parent: Vec<u32> = (0..num_new as u32).collect();
+    fn find(p: &mut [u32], mut x: u32) -> u32 {
+        while p[x as usize] != x {
+            p[x as usize] = p[p[x as usize] as usize];
+            x = p[x as usize];
+        }
+        x
+    }
+    for &y in &left {
+        for x in pred_row(y) {
+            if !(alive[x as usize] && alive[y as usize]) {
+                continue;
+            }
+            let (rx, ry) = (find(&mut parent, x), find(&mut parent, y));
+            if rx != ry {
+                parent[rx.max(ry) as usize] = rx.min(ry);
+            }
+        }
+    }
+    let mut comp_of = vec![u32::MAX; num_new];
+    let mut num_comps = 0;
+    for &x in &left {
+        if alive[x as usize] {
+            let r = find(&mut parent, x) as usize;
+            if comp_of[r] == u32::MAX {
+                comp_of[r] = num_comps;
+                num_comps += 1;
+            }
+            comp_of[x as usize] = comp_of[r];
+        }
+    }
+    Some((comp_of, num_comps as usize))
 }
 
 /// The macro graph of a final partition: macro nodes ordered by smallest node.
@@ -738,5 +834,76 @@ impl Partition {
             offsets,
             nodes,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A random DAG over `n` nodes (forward edges) and a renaming that merges
+    /// disjoint pairs of its nodes, numbered by first member.
+    fn case() -> impl Strategy<Value = (usize, Vec<(i64, i64)>, Vec<u32>)> {
+        (2..24usize).prop_flat_map(|n| {
+            (
+                proptest::collection::vec((0..n as i64, 0..n as i64), 0..3 * n),
+                proptest::collection::vec((0..n as u32, 0..n as u32), 0..n),
+            )
+                .prop_map(move |(pairs, merges)| {
+                    let edges: Vec<(i64, i64)> = pairs.into_iter().filter(|(a, b)| a < b).collect();
+                    let mut partner: Vec<u32> = (0..n as u32).collect();
+                    for (a, b) in merges {
+                        let free = |v: u32| partner[v as usize] == v;
+                        if a != b && free(a) && free(b) {
+                            partner[a as usize] = b;
+                            partner[b as usize] = a;
+                        }
+                    }
+                    let mut new_of = vec![u32::MAX; n];
+                    let mut next = 0;
+                    for v in 0..n {
+                        if new_of[v] == u32::MAX {
+                            new_of[v] = next;
+                            new_of[partner[v] as usize] = next;
+                            next += 1;
+                        }
+                    }
+                    (n, edges, new_of)
+                })
+        })
+    }
+
+    proptest! {
+        /// The components found on the renamed fragment graph are the ones
+        /// the contracted quotient has, as sets.
+        #[test]
+        fn cyclic_components_are_the_quotients((n, edges, new_of) in case()) {
+            let (s, d): (Vec<i64>, Vec<i64>) = edges.iter().copied().unzip();
+            let dag = Dag::validate(1, &vec![0; n], &s, &d).unwrap().dag;
+            // fragments are single nodes: the fragment graph is the DAG's
+            let mut off = vec![0u32];
+            let mut succ = Vec::new();
+            for v in 0..n as u32 {
+                succ.extend_from_slice(dag.successors(v));
+                off.push(succ.len() as u32);
+            }
+            let num_new = *new_of.iter().max().unwrap() as usize + 1;
+            let want = Quotient::new(&dag, &new_of).cyclic_components(num_new);
+            let got = match cyclic_components(&off, &succ, &new_of, num_new) {
+                None => Vec::new(),
+                Some((comp_of, k)) => {
+                    let mut comps = vec![Vec::new(); k];
+                    for (x, &c) in comp_of.iter().enumerate() {
+                        if c != u32::MAX {
+                            comps[c as usize].push(x as u32);
+                        }
+                    }
+                    comps.sort();
+                    comps
+                }
+            };
+            prop_assert_eq!(got, want);
+        }
     }
 }

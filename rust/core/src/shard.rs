@@ -268,14 +268,14 @@ impl Shard {
             vec![true; graphs.len()]
         };
         let miner = &self.miner;
-        let fresh: Vec<Option<(Pending, HashMap<u128, u64>)>> = graphs
+        let fresh: Vec<Option<(Pending, HashMap<u128, u64>)>> = self
+            .parts
             .par_iter()
-            .zip(&self.parts)
             .zip(&self.cands)
             .zip(&redo)
-            .map(|(((g, p), c), &redo)| {
+            .map(|((p, c), &redo)| {
                 let out = if redo {
-                    let out = miner.apply_rules(g, p, c, &rank, ctl)?;
+                    let out = miner.apply_rules(p, c, &rank, ctl)?;
                     let mut m = HashMap::default();
                     for id in out.undone {
                         m.insert(id, 0);
