@@ -75,6 +75,57 @@ impl Partition {
     }
 }
 
+/// How merging chosen candidates renames the fragments of a partition.
+/// Fragments keep the order of their first old fragment, so the result is
+/// deterministic.
+struct Renaming {
+    /// The merge (index in `chosen`) each old fragment is in, or `u32::MAX`.
+    partner: Vec<u32>,
+    /// The new index of each old fragment.
+    new_of: Vec<u32>,
+    /// The new index of each merge, in `chosen` order.
+    merged_at: Vec<u32>,
+    num_new: usize,
+}
+
+impl Renaming {
+    fn new(num_frags: usize, cands: &[Candidate], chosen: &[u32]) -> Renaming {
+        let mut partner: Vec<u32> = vec![u32::MAX; num_frags];
+        for (k, &i) in chosen.iter().enumerate() {
+            partner[cands[i as usize].fa as usize] = k as u32;
+            partner[cands[i as usize].fb as usize] = k as u32;
+        }
+        let mut new_of = vec![0u32; num_frags];
+        let mut merged_at = vec![0u32; chosen.len()];
+        let mut next = 0u32;
+        for f in 0..num_frags {
+            match partner[f] {
+                u32::MAX => {
+                    new_of[f] = next;
+                    next += 1;
+                }
+                k => {
+                    let c = &cands[chosen[k as usize] as usize];
+                    let first = c.fa.min(c.fb) as usize;
+                    if f == first {
+                        new_of[f] = next;
+                        merged_at[k as usize] = next;
+                        next += 1;
+                    } else {
+                        new_of[f] = new_of[first];
+                    }
+                }
+            }
+        }
+        Renaming {
+            partner,
+            new_of,
+            merged_at,
+            num_new: next as usize,
+        }
+    }
+}
+
 /// The rank of every rule of a pass, by union class ([`Miner::rule_ranks`]).
 pub(crate) struct RuleRanks {
     /// Rank of the rule of each class, `u32::MAX` for a class not ruled.
@@ -348,12 +399,14 @@ impl Miner {
         // `chosen` is in rank order. Merges on a quotient cycle are undone one
         // per strongly connected component, lowest rank first, until the
         // quotient is a DAG: undoing only splits parts, so it never adds a cycle.
+        // Only the renaming is needed to find cycles; the partition is built
+        // once they are gone.
         loop {
             ctl.check()?;
-            let (next, merged_at, new_of) = self.merge(p, list, &chosen);
-            ctl.check()?;
-            let cyclic = cyclic_components(&cands.succ_off, &cands.succ, &new_of, next.len());
+            let r = Renaming::new(p.len(), list, &chosen);
+            let cyclic = cyclic_components(&cands.succ_off, &cands.succ, &r.new_of, r.num_new);
             let Some((comp_of, num_comps)) = cyclic else {
+                let next = self.merge(p, list, &chosen, &r);
                 let id = |i: u32| self.union_list[list[i as usize].union as usize].id;
                 // `chosen` is a subsequence of `claimed`: walk both for the undone
                 let mut undone = Vec::new();
@@ -373,7 +426,7 @@ impl Miner {
                 });
             };
             let mut undo = vec![None; num_comps];
-            for (k, &at) in merged_at.iter().enumerate() {
+            for (k, &at) in r.merged_at.iter().enumerate() {
                 let c = comp_of[at as usize];
                 if c != u32::MAX {
                     undo[c as usize] = Some(k); // the last (worst-ranked) merge of the component
@@ -398,35 +451,18 @@ impl Miner {
         }
     }
 
-    /// The partition after merging the `chosen` candidates; also the new
-    /// fragment index of each merge, in `chosen` order, and of each old
-    /// fragment. Fragments keep the
-    /// order of their first old fragment, so the result is deterministic.
-    fn merge(
-        &self,
-        p: &Partition,
-        cands: &[Candidate],
-        chosen: &[u32],
-    ) -> (Partition, Vec<u32>, Vec<u32>) {
-        let mut partner: Vec<u32> = vec![u32::MAX; p.len()];
-        for (k, &i) in chosen.iter().enumerate() {
-            partner[cands[i as usize].fa as usize] = k as u32;
-            partner[cands[i as usize].fb as usize] = k as u32;
-        }
-        let n_frags = p.len() - chosen.len();
-        let mut motif: Vec<u128> = Vec::with_capacity(n_frags);
-        let mut offsets: Vec<u32> = Vec::with_capacity(n_frags + 1);
+    /// The partition after merging the `chosen` candidates, renamed by `r`.
+    fn merge(&self, p: &Partition, cands: &[Candidate], chosen: &[u32], r: &Renaming) -> Partition {
+        let mut motif: Vec<u128> = Vec::with_capacity(r.num_new);
+        let mut offsets: Vec<u32> = Vec::with_capacity(r.num_new + 1);
         let mut nodes: Vec<u32> = Vec::with_capacity(p.nodes.len());
         let mut frag_of = vec![0u32; p.frag_of.len()];
         let mut pos = vec![0u32; p.pos.len()];
-        let mut merged_at = vec![0u32; chosen.len()];
-        let mut new_of = vec![0u32; p.len()];
         offsets.push(0);
         for f in 0..p.len() as u32 {
             let new_f = motif.len() as u32;
-            match partner[f as usize] {
+            match r.partner[f as usize] {
                 u32::MAX => {
-                    new_of[f as usize] = new_f;
                     motif.push(p.motif[f as usize]);
                     nodes.extend_from_slice(p.nodes_of(f));
                 }
@@ -438,9 +474,6 @@ impl Miner {
                     let u = &self.union_list[c.union as usize];
                     let (a, b) = (p.nodes_of(c.fa), p.nodes_of(c.fb));
                     let na = a.len() as u32;
-                    merged_at[k as usize] = new_f;
-                    new_of[c.fa as usize] = new_f;
-                    new_of[c.fb as usize] = new_f;
                     motif.push(u.id);
                     nodes.extend(u.order.iter().map(|&l| {
                         if l < na {
@@ -458,17 +491,13 @@ impl Miner {
             }
             offsets.push(nodes.len() as u32);
         }
-        (
-            Partition {
-                frag_of,
-                pos,
-                motif,
-                offsets,
-                nodes,
-            },
-            merged_at,
-            new_of,
-        )
+        Partition {
+            frag_of,
+            pos,
+            motif,
+            offsets,
+            nodes,
+        }
     }
 
     /// Greedy non-overlapping occurrence count of each union id in one graph:
