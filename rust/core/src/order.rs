@@ -118,47 +118,45 @@ impl Refiner {
             || Adjacency::new(&elems, &local, |v| dag.predecessors(v)),
         );
         drop(local);
-        let input_id = std::mem::replace(&mut elems, (0..n as u32).collect());
-        let label = |v: u32| op_labels[dag.op(input_id[v as usize]) as usize];
-        let mut r = Refiner {
-            input_id: Vec::new(),
+        // Local node i is elems[i]: the first cells are the runs of one label.
+        let input_id = elems;
+        let mut cell = vec![0u32; n];
+        let mut end = vec![0u32; n];
+        let mut queued = vec![false; n];
+        let mut queue = VecDeque::new();
+        let label = |i: usize| of_node[input_id[i] as usize];
+        let mut close = |start: usize, end_at: usize| {
+            end[start] = end_at as u32;
+            queued[start] = true;
+            queue.push_back(start as u32);
+        };
+        let mut start = 0usize;
+        for (i, c) in cell.iter_mut().enumerate() {
+            if i > 0 && label(i) != label(i - 1) {
+                close(start, i);
+                start = i;
+            }
+            *c = start as u32;
+        }
+        if n > 0 {
+            close(start, n);
+        }
+        Refiner {
+            input_id,
             succ,
             pred,
-            pos: vec![0; n],
-            cell: vec![0; n],
-            end: vec![0; n],
-            queued: vec![false; n],
-            queue: VecDeque::new(),
+            elems: (0..n as u32).collect(),
+            pos: (0..n as u32).collect(),
+            cell,
+            end,
+            queued,
+            queue,
             count: vec![0; n],
             touched: Vec::new(),
             splitter: Vec::new(),
             bounds: Vec::new(),
             work: 0,
-            elems,
-        };
-        let mut start = 0usize;
-        for i in 0..n {
-            let v = r.elems[i];
-            r.pos[v as usize] = i as u32;
-            if i > 0 && label(v) != label(r.elems[i - 1]) {
-                start = i;
-            }
-            r.cell[v as usize] = start as u32;
         }
-        let mut i = 0usize;
-        while i < n {
-            let s = r.cell[r.elems[i] as usize] as usize;
-            let mut e = i;
-            while e < n && r.cell[r.elems[e] as usize] as usize == s {
-                e += 1;
-            }
-            r.end[s] = e as u32;
-            r.queued[s] = true;
-            r.queue.push_back(s as u32);
-            i = e;
-        }
-        r.input_id = input_id;
-        r
     }
 
     /// Refines until the partition is equitable.
