@@ -35,8 +35,8 @@ rm -rf "$clean"
 echo "== browser for the viewer tests (Debian chromium + chromium-driver, when missing)"
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
   sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
-  $sudo_ apt-get update -qq
-  $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  $sudo_ apt-get -o Acquire::Retries=5 update -qq
+  $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Retries=5 install -y -qq chromium chromium-driver >/dev/null
 fi
 
 echo "== pytest"

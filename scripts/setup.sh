@@ -12,9 +12,23 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.archmotif-lock.sha256
 want=$(sha256sum requirements.lock | cut -d' ' -f1)
+# PyPI downloads of several GB (torch, the CUDA wheels) do get cut off mid-way on CI
+# machines: pip resumes a cut download, and the whole install is tried three times
+# (what was fully downloaded stays in pip's cache) before set-up gives up.
+pip_install() {
+  local attempt
+  for attempt in 1 2 3; do
+    if .venv/bin/python -m pip install --quiet --retries 10 --timeout 60 "$@"; then
+      return 0
+    fi
+    echo "setup: pip install failed (attempt $attempt of 3)" >&2
+    sleep $((attempt * 10))
+  done
+  return 1
+}
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -r requirements.lock
+  pip_install --upgrade pip
+  pip_install --resume-retries 20 -r requirements.lock
   echo "$want" > "$stamp"
 fi
 # Builds the Rust extension (abi3) and installs archmotif in editable mode.
