@@ -126,6 +126,44 @@ impl Renaming {
     }
 }
 
+/// Merges that cannot close a quotient cycle, whatever else is merged with them.
+///
+/// Lift a cycle of the quotient to the fragment graph: one fragment edge per
+/// quotient edge, joined inside each merged pair `a -> b` either forwards
+/// (`a` to `b`, which is an edge) or backwards (arriving at `b`, leaving from
+/// `a`). The fragment graph is a DAG, so some join is backwards. There the
+/// edge arriving at `b` comes from outside the pair and the edge leaving `a`
+/// goes outside it: impossible when `b`'s only predecessor or `a`'s only
+/// successor is the other. A pass whose merges are all of this kind needs no
+/// cycle check (chains of single-input, single-output layers mostly are).
+struct SafeMerges<'a> {
+    cands: &'a Candidates,
+    /// Distinct predecessors of each fragment, counted on first need.
+    indeg: Option<Vec<u32>>,
+}
+
+impl<'a> SafeMerges<'a> {
+    fn new(cands: &'a Candidates) -> Self {
+        SafeMerges { cands, indeg: None }
+    }
+
+    fn is_safe(&mut self, c: &Candidate) -> bool {
+        let off = &self.cands.succ_off;
+        if off[c.fa as usize + 1] - off[c.fa as usize] == 1 {
+            return true; // rows hold distinct successors: `fb` is the only one
+        }
+        let succ = &self.cands.succ;
+        let indeg = self.indeg.get_or_insert_with(|| {
+            let mut d = vec![0u32; off.len() - 1];
+            for &b in succ {
+                d[b as usize] += 1;
+            }
+            d
+        });
+        indeg[c.fb as usize] == 1
+    }
+}
+
 /// The rank of every rule of a pass, by union class ([`Miner::rule_ranks`]).
 pub(crate) struct RuleRanks {
     /// Rank of the rule of each class, `u32::MAX` for a class not ruled.
@@ -401,10 +439,15 @@ impl Miner {
         // quotient is a DAG: undoing only splits parts, so it never adds a cycle.
         // Only the renaming is needed to find cycles; the partition is built
         // once they are gone.
+        let mut safe = SafeMerges::new(cands);
         loop {
             ctl.check()?;
             let r = Renaming::new(p.len(), list, &chosen);
-            let cyclic = cyclic_components(&cands.succ_off, &cands.succ, &r.new_of, r.num_new);
+            let cyclic = if chosen.iter().all(|&i| safe.is_safe(&list[i as usize])) {
+                None
+            } else {
+                cyclic_components(&cands.succ_off, &cands.succ, &r.new_of, r.num_new)
+            };
             let Some((comp_of, num_comps)) = cyclic else {
                 let next = self.merge(p, list, &chosen, &r);
                 let id = |i: u32| self.union_list[list[i as usize].union as usize].id;
@@ -903,7 +946,72 @@ mod tests {
         })
     }
 
+    /// The fragment graph of single-node fragments (rows of distinct
+    /// successors) and candidates merging disjoint pairs of its edges.
+    fn edge_merges(n: usize, edges: &[(i64, i64)], picks: &[usize]) -> (Candidates, Vec<u32>) {
+        let mut rows = vec![Vec::new(); n];
+        for &(a, b) in edges {
+            if !rows[a as usize].contains(&(b as u32)) {
+                rows[a as usize].push(b as u32);
+            }
+        }
+        let mut c = Candidates::default();
+        c.succ_off.push(0);
+        for r in &mut rows {
+            r.sort_unstable();
+            c.succ.extend_from_slice(r);
+            c.succ_off.push(c.succ.len() as u32);
+        }
+        let mut all: Vec<(u32, u32)> = (0..n as u32)
+            .flat_map(|a| rows[a as usize].iter().map(move |&b| (a, b)))
+            .collect();
+        all.sort_unstable();
+        let mut used = vec![false; n];
+        let mut chosen = Vec::new();
+        for &k in picks {
+            let Some(&(fa, fb)) = all.get(k % all.len().max(1)) else {
+                continue;
+            };
+            if !used[fa as usize] && !used[fb as usize] {
+                used[fa as usize] = true;
+                used[fb as usize] = true;
+                chosen.push(c.list.len() as u32);
+                c.list.push(Candidate { fa, fb, union: 0 });
+            }
+        }
+        (c, chosen)
+    }
+
+    #[test]
+    fn two_merges_of_branching_pairs_can_close_a_cycle() {
+        // a=0 -> b=1, c=2 -> d=3, and a -> d, c -> b: {a,b} and {c,d} reach each other
+        let (c, chosen) = edge_merges(4, &[(0, 1), (2, 3), (0, 3), (2, 1)], &[0, 3]);
+        assert_eq!(chosen.len(), 2);
+        let mut safe = SafeMerges::new(&c);
+        assert!(!chosen.iter().all(|&i| safe.is_safe(&c.list[i as usize])));
+        let r = Renaming::new(4, &c.list, &chosen);
+        assert!(cyclic_components(&c.succ_off, &c.succ, &r.new_of, r.num_new).is_some());
+    }
+
     proptest! {
+        /// Merges that [`SafeMerges`] passes never close a quotient cycle.
+        #[test]
+        fn safe_merges_close_no_cycle(
+            (n, edges, picks) in (2..24usize).prop_flat_map(|n| (
+                Just(n),
+                proptest::collection::vec((0..n as i64, 0..n as i64), 0..3 * n),
+                proptest::collection::vec(0..1000usize, 0..n),
+            ))
+        ) {
+            let edges: Vec<(i64, i64)> = edges.into_iter().filter(|(a, b)| a < b).collect();
+            let (c, chosen) = edge_merges(n, &edges, &picks);
+            let mut safe = SafeMerges::new(&c);
+            if chosen.iter().all(|&i| safe.is_safe(&c.list[i as usize])) {
+                let r = Renaming::new(n, &c.list, &chosen);
+                prop_assert!(cyclic_components(&c.succ_off, &c.succ, &r.new_of, r.num_new).is_none());
+            }
+        }
+
         /// The components found on the renamed fragment graph are the ones
         /// the contracted quotient has, as sets.
         #[test]
