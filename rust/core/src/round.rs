@@ -439,14 +439,20 @@ impl Miner {
         // quotient is a DAG: undoing only splits parts, so it never adds a cycle.
         // Only the renaming is needed to find cycles; the partition is built
         // once they are gone.
+        // Undoing only splits parts, so every cycle left runs through the old
+        // fragments of the cycles found before: later checks look only there.
         let mut safe = SafeMerges::new(cands);
+        let mut within: Option<Vec<u32>> = None;
         loop {
             ctl.check()?;
             let r = Renaming::new(p.len(), list, &chosen);
+            let (off, succ) = (&cands.succ_off, &cands.succ);
             let cyclic = if chosen.iter().all(|&i| safe.is_safe(&list[i as usize])) {
                 None
+            } else if let Some(w) = &within {
+                cyclic_components_within(off, succ, &r.new_of, r.num_new, w)
             } else {
-                cyclic_components(&cands.succ_off, &cands.succ, &r.new_of, r.num_new)
+                cyclic_components(off, succ, &r.new_of, r.num_new)
             };
             let Some((comp_of, num_comps)) = cyclic else {
                 let next = self.merge(p, list, &chosen, &r);
@@ -468,6 +474,11 @@ impl Miner {
                     undone,
                 });
             };
+            let on_cycle = |f: &u32| comp_of[r.new_of[*f as usize] as usize] != u32::MAX;
+            within = Some(match within {
+                Some(w) => w.into_iter().filter(on_cycle).collect(),
+                None => (0..p.len() as u32).filter(on_cycle).collect(),
+            });
             let mut undo = vec![None; num_comps];
             for (k, &at) in r.merged_at.iter().enumerate() {
                 let c = comp_of[at as usize];
@@ -831,6 +842,51 @@ fn cyclic_components(
     Some((comp_of, num_comps as usize))
 }
 
+/// [`cyclic_components`] of the subgraph of the fragments `within` (ascending)
+/// and the edges among them, with `comp_of` over all `num_new` new fragments.
+/// The same components as on the whole graph when `within` holds every
+/// fragment of the whole graph's core: the core of a subgraph holding it is it.
+fn cyclic_components_within(
+    off: &[u32],
+    succ: &[u32],
+    new_of: &[u32],
+    num_new: usize,
+    within: &[u32],
+) -> Option<(Vec<u32>, usize)> {
+    let mut local = vec![u32::MAX; new_of.len()];
+    for (i, &f) in within.iter().enumerate() {
+        local[f as usize] = i as u32;
+    }
+    let mut local_new = vec![u32::MAX; num_new];
+    let mut global_new: Vec<u32> = Vec::new();
+    let mut sub_new_of = Vec::with_capacity(within.len());
+    let mut sub_off = Vec::with_capacity(within.len() + 1);
+    let mut sub_succ = Vec::new();
+    sub_off.push(0u32);
+    for &f in within {
+        let x = new_of[f as usize] as usize;
+        if local_new[x] == u32::MAX {
+            local_new[x] = global_new.len() as u32;
+            global_new.push(x as u32);
+        }
+        sub_new_of.push(local_new[x]);
+        let row = &succ[off[f as usize] as usize..off[f as usize + 1] as usize];
+        sub_succ.extend(
+            row.iter()
+                .map(|&b| local[b as usize])
+                .filter(|&l| l != u32::MAX),
+        );
+        sub_off.push(sub_succ.len() as u32);
+    }
+    let (sub_comp, num_comps) =
+        cyclic_components(&sub_off, &sub_succ, &sub_new_of, global_new.len())?;
+    let mut comp_of = vec![u32::MAX; num_new];
+    for (x, &c) in sub_comp.iter().enumerate() {
+        comp_of[global_new[x] as usize] = c;
+    }
+    Some((comp_of, num_comps))
+}
+
 /// The macro graph of a final partition: macro nodes ordered by smallest node.
 pub(crate) fn macro_of(dag: &Dag, p: &Partition) -> Macro {
     let mut order: Vec<(u32, u32)> = (0..p.len() as u32)
@@ -1010,6 +1066,40 @@ mod tests {
                 let r = Renaming::new(n, &c.list, &chosen);
                 prop_assert!(cyclic_components(&c.succ_off, &c.succ, &r.new_of, r.num_new).is_none());
             }
+        }
+
+        /// Looking only at fragments that hold the whole graph's core finds its
+        /// components, whatever else is left in or out.
+        #[test]
+        fn components_within_the_core_are_the_whole_graphs(
+            (n, edges, new_of) in case(),
+            extra in proptest::collection::vec(any::<bool>(), 24),
+        ) {
+            let (s, d): (Vec<i64>, Vec<i64>) = edges.iter().copied().unzip();
+            let dag = Dag::validate(1, &vec![0; n], &s, &d).unwrap().dag;
+            let mut off = vec![0u32];
+            let mut succ = Vec::new();
+            for v in 0..n as u32 {
+                succ.extend_from_slice(dag.successors(v));
+                off.push(succ.len() as u32);
+            }
+            let num_new = *new_of.iter().max().unwrap() as usize + 1;
+            let whole = cyclic_components(&off, &succ, &new_of, num_new);
+            let sets = |r: Option<(Vec<u32>, usize)>| -> Vec<Vec<u32>> {
+                let Some((comp_of, k)) = r else { return Vec::new() };
+                let mut comps = vec![Vec::new(); k];
+                for (x, &c) in comp_of.iter().enumerate() {
+                    if c != u32::MAX {
+                        comps[c as usize].push(x as u32);
+                    }
+                }
+                comps.sort();
+                comps
+            };
+            let in_core = |f: u32| whole.as_ref().is_some_and(|(c, _)| c[new_of[f as usize] as usize] != u32::MAX);
+            let within: Vec<u32> = (0..n as u32).filter(|&f| in_core(f) || extra[f as usize]).collect();
+            let got = cyclic_components_within(&off, &succ, &new_of, num_new, &within);
+            prop_assert_eq!(sets(got), sets(whole));
         }
 
         /// The components found on the renamed fragment graph are the ones
