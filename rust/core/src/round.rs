@@ -292,9 +292,9 @@ impl Miner {
         candidate::find(dag, p, max_nodes, &self.keys, ctl)
     }
 
-    /// The exact key of candidate `i` of `c` (after [`Miner::resolve`]).
-    pub(crate) fn key(&self, c: &Candidates, i: u32) -> &Key {
-        self.keys.key(c.list[i as usize].union)
+    /// The union id and exact key of union `u` (a resolved [`Candidate::union`]).
+    pub(crate) fn union(&self, u: u32) -> (u128, &Key) {
+        (self.union_list[u as usize].id, self.keys.key(u))
     }
 
     fn union_of(&self, key: &Key, ctl: &Control) -> Result<(u128, Vec<u32>, Form)> {

@@ -320,22 +320,40 @@ impl Shard {
         let level = self.level as u32;
         let pending = std::mem::take(&mut self.pending);
         self.claims = Default::default();
-        let mut parts = Vec::with_capacity(pending.len());
-        for (g, (part, kept)) in pending.into_iter().enumerate() {
-            for (id, i) in kept {
-                let key = self.miner.key(&self.cands[g], i);
-                *self.created[g].entry(id).or_insert(0) += 1;
-                self.level_of.entry(id).or_insert(level);
-                match self.children.get(&id) {
-                    Some(k) if k <= key => {}
-                    _ => {
-                        self.children.insert(id, key.clone());
-                    }
+        // Each graph counts what it created, in parallel; the level and the
+        // smallest key of each motif are taken once per union the merges used.
+        let unions: Vec<Vec<u32>> = pending
+            .par_iter()
+            .zip(&self.cands)
+            .zip(&mut self.created)
+            .map(|(((_, kept), c), made)| {
+                for &(id, _) in kept {
+                    *made.entry(id).or_insert(0) += 1;
+                }
+                let mut us: Vec<u32> = kept
+                    .iter()
+                    .map(|&(_, i)| c.list[i as usize].union)
+                    .collect();
+                us.sort_unstable();
+                us.dedup();
+                us
+            })
+            .collect();
+        let mut seen = vec![false; self.miner.num_unions()];
+        for &u in unions.iter().flatten() {
+            if std::mem::replace(&mut seen[u as usize], true) {
+                continue;
+            }
+            let (id, key) = self.miner.union(u);
+            self.level_of.entry(id).or_insert(level);
+            match self.children.get(&id) {
+                Some(k) if k <= key => {}
+                _ => {
+                    self.children.insert(id, key.clone());
                 }
             }
-            parts.push(part);
         }
-        self.parts = parts;
+        self.parts = pending.into_iter().map(|(part, _)| part).collect();
         self.cands.clear();
         // a shared engine learns each level's rules from the first shard to commit it
         if self.miner.num_levels() < self.level {
