@@ -319,16 +319,19 @@ impl Shard {
         self.level += 1;
         let level = self.level as u32;
         let pending = std::mem::take(&mut self.pending);
-        self.claims = Default::default();
-        // Each graph counts what it created, in parallel; the level and the
-        // smallest key of each motif are taken once per union the merges used.
+        let (_, claims) = std::mem::take(&mut self.claims);
+        debug_assert_eq!(claims.len(), pending.len(), "apply sets both");
+        // Each graph adds what it created (its claims: the merges it kept, by
+        // rule), in parallel; the level and the smallest key of each motif are
+        // taken once per union the merges used.
         let unions: Vec<Vec<u32>> = pending
             .par_iter()
             .zip(&self.cands)
             .zip(&mut self.created)
-            .map(|(((_, kept), c), made)| {
-                for &(id, _) in kept {
-                    *made.entry(id).or_insert(0) += 1;
+            .zip(&claims)
+            .map(|((((_, kept), c), made), claimed)| {
+                for (&id, &n) in claimed.iter().filter(|(_, &n)| n > 0) {
+                    *made.entry(id).or_insert(0) += n;
                 }
                 let mut us: Vec<u32> = kept
                     .iter()
