@@ -47,12 +47,12 @@ def global_ops(
     """One op vocabulary for all graphs (``base`` first, then new names sorted)
     and every graph's ops remapped into it."""
     names = list(base)
-    known = set(names)
-    names += sorted({n for g in graphs for n in g.op_names} - known)
+    op_names = [g.op_names for g in graphs]
+    names += sorted(set().union(*op_names) - set(names))
     index = {n: i for i, n in enumerate(names)}
     arrays = []
-    for g in graphs:
-        remap = np.array([index[n] for n in g.op_names], dtype=np.int32)
+    for g, own in zip(graphs, op_names, strict=True):
+        remap = np.fromiter(map(index.__getitem__, own), dtype=np.int32, count=len(own))
         ops = remap[g.ops] if g.num_nodes else np.zeros(0, dtype=np.int32)
         arrays.append((np.ascontiguousarray(ops), np.ascontiguousarray(g.edges)))
     return names, arrays

@@ -84,23 +84,39 @@ class MotifVocabulary(Sequence[Motif]):
 
     @classmethod
     def _from_core(cls, d: dict[str, Any], op_names: Sequence[str]) -> MotifVocabulary:
-        ops, op_off = d["ops"], d["op_offsets"]
-        edges, e_off = d["edges"], d["edge_offsets"]
-        names = np.asarray(op_names, dtype=object)
+        # Columns converted once, then sliced per motif: a corpus has ~10^4 motifs.
+        def ints(key: str) -> list[int]:  # arrays from the core, lists from contract
+            return np.asarray(d[key]).tolist() if key in d else [0] * len(d["ids"])
+
+        op_off, e_off = ints("op_offsets"), ints("edge_offsets")
+        ops = np.asarray(op_names, dtype=object)[d["ops"]].tolist()
+        # every motif's [2, E] edges as a C-contiguous view of one read-only buffer
+        edges = np.asarray(d["edges"], dtype=np.int64).reshape(2, -1)
+        e_off_a = np.asarray(e_off, dtype=np.int64)
+        sizes = np.diff(e_off_a)
+        motif_of_edge = np.repeat(np.arange(len(sizes)), sizes)
+        at = e_off_a[motif_of_edge]
+        local = np.arange(edges.shape[1], dtype=np.int64) - at
+        flat = np.empty(2 * edges.shape[1], dtype=edges.dtype)
+        flat[2 * at + local] = edges[0]
+        flat[2 * at + sizes[motif_of_edge] + local] = edges[1]
+        flat.flags.writeable = False
+        n = len(d["ids"])
+        level, count, support = ints("level"), ints("count"), ints("support")
+        children = [tuple(c) for c in d["children"]] if "children" in d else [()] * n
         motifs = []
         for i, mid in enumerate(d["ids"]):
-            e = np.ascontiguousarray(edges[:, e_off[i] : e_off[i + 1]])
-            e.flags.writeable = False
+            e = flat[2 * e_off[i] : 2 * e_off[i + 1]].reshape(2, -1)
             motifs.append(
                 Motif(
                     index=i,
                     id=int(mid),
-                    ops=tuple(names[ops[op_off[i] : op_off[i + 1]]].tolist()),
+                    ops=tuple(ops[op_off[i] : op_off[i + 1]]),
                     edges=e,
-                    level=int(d["level"][i]) if "level" in d else 0,
-                    children=tuple(int(c) for c in d["children"][i]) if "children" in d else (),
-                    count=int(d["count"][i]) if "count" in d else 0,
-                    support=int(d["support"][i]) if "support" in d else 0,
+                    level=level[i],
+                    children=children[i],
+                    count=count[i],
+                    support=support[i],
                 )
             )
         return cls(motifs)
