@@ -367,12 +367,19 @@ impl Shard {
     /// Ends mining: this shard's statistics and macro graphs, and its engine
     /// (which holds every level's rules, to apply them to new graphs).
     pub fn finish(self, graphs: &[&Dag]) -> (ShardResult, Miner) {
+        // each graph's op counts in parallel, summed here per distinct op
+        let ops_of: Vec<HashMap<u32, u64>> = graphs
+            .par_iter()
+            .map(|g| {
+                let mut ops_here: HashMap<u32, u64> = HashMap::default();
+                for &op in g.ops() {
+                    *ops_here.entry(op).or_insert(0) += 1;
+                }
+                ops_here
+            })
+            .collect();
         let mut stats: Counts = HashMap::default();
-        for (g, made) in graphs.iter().zip(&self.created) {
-            let mut ops_here: HashMap<u32, u64> = HashMap::default();
-            for &op in g.ops() {
-                *ops_here.entry(op).or_insert(0) += 1;
-            }
+        for (ops_here, made) in ops_of.into_iter().zip(&self.created) {
             for (op, n) in ops_here {
                 let s = stats.entry(self.miner.single(op)).or_insert((0, 0));
                 s.0 += n;
