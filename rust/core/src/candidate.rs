@@ -153,9 +153,11 @@ fn crossing(dag: &Dag, p: &Partition, ctl: &Control) -> Result<Crossing> {
         .into_par_iter()
         .map(|c| {
             ctl.check()?;
-            let mut out = Vec::new();
-            let mut ends = Vec::with_capacity(CHUNK);
-            for f in (c * CHUNK) as u32..((c + 1) * CHUNK).min(nf) as u32 {
+            let frags = (c * CHUNK) as u32..((c + 1) * CHUNK).min(nf) as u32;
+            // at most every edge leaving the chunk's nodes (all of them, one chunk)
+            let mut out = Vec::with_capacity(dag.num_edges() * frags.len() / nf.max(1) + 16);
+            let mut ends = Vec::with_capacity(frags.len());
+            for f in frags {
                 let start = out.len();
                 for &u in p.nodes_of(f) {
                     for &v in dag.successors(u) {
@@ -209,10 +211,15 @@ pub(crate) fn find(
         .into_par_iter()
         .map(|c| {
             ctl.check()?;
+            let (start, end) = (c * CHUNK, ((c + 1) * CHUNK).min(nf));
             let mut out = Candidates::default();
+            // at most one candidate per fragment edge
+            out.list
+                .reserve((frags.offsets[end] - frags.offsets[start]) as usize);
             let mut fresh = Interned::default();
             let mut edges: Vec<(u32, u32)> = Vec::new();
-            for fa in (c * CHUNK) as u32..((c + 1) * CHUNK).min(nf) as u32 {
+            let (mut stack, mut seen) = (Vec::new(), Vec::new());
+            for fa in start as u32..end as u32 {
                 let row = &cross[off[fa as usize] as usize..off[fa as usize + 1] as usize];
                 let size_a = p.nodes_of(fa).len();
                 let mut i = 0;
@@ -222,7 +229,9 @@ pub(crate) fn find(
                     while j < row.len() && row[j].0 == fb {
                         j += 1;
                     }
-                    if size_a + p.nodes_of(fb).len() <= max_nodes && frags.no_detour(fa, fb) {
+                    if size_a + p.nodes_of(fb).len() <= max_nodes
+                        && frags.no_detour(fa, fb, &mut stack, &mut seen)
+                    {
                         edges.clear();
                         edges.extend(row[i..j].iter().map(|e| (e.1, e.2)));
                         let (a, b) = (p.motif[fa as usize], p.motif[fb as usize]);
@@ -287,7 +296,7 @@ impl FragGraph {
     fn new(cross: &[(u32, u32, u32)], off: &[u32]) -> Self {
         let n = off.len() - 1;
         let mut offsets = Vec::with_capacity(n + 1);
-        let mut succ: Vec<u32> = Vec::new();
+        let mut succ: Vec<u32> = Vec::with_capacity(cross.len());
         let mut indeg = vec![0u32; n];
         offsets.push(0);
         for f in 0..n {
@@ -329,21 +338,24 @@ impl FragGraph {
     /// True when no path `a -> x -> ... -> b` avoids the direct edge, i.e.
     /// merging `a` and `b` alone keeps the quotient a DAG. A search past
     /// [`DETOUR_BUDGET`] visits answers false (conservatively).
-    fn no_detour(&self, a: u32, b: u32) -> bool {
+    /// `stack` and `seen` are scratch space, reused from call to call.
+    fn no_detour(&self, a: u32, b: u32, stack: &mut Vec<u32>, seen: &mut Vec<u32>) -> bool {
         let limit = self.topo[b as usize];
         if limit == self.topo[a as usize] + 1 {
             return true;
         }
-        let mut stack: Vec<u32> = self
-            .successors(a)
-            .iter()
-            .copied()
-            .filter(|&x| x != b && self.topo[x as usize] < limit)
-            .collect();
+        stack.clear();
+        stack.extend(
+            self.successors(a)
+                .iter()
+                .copied()
+                .filter(|&x| x != b && self.topo[x as usize] < limit),
+        );
         if stack.is_empty() {
             return true;
         }
-        let mut seen: Vec<u32> = stack.clone();
+        seen.clear();
+        seen.extend_from_slice(stack);
         while let Some(x) = stack.pop() {
             for &y in self.successors(x) {
                 if y == b {
