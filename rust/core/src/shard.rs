@@ -320,7 +320,11 @@ impl Shard {
         let level = self.level as u32;
         let pending = std::mem::take(&mut self.pending);
         let (_, claims) = std::mem::take(&mut self.claims);
-        debug_assert_eq!(claims.len(), pending.len(), "apply sets both");
+        // apply sets both, over the candidates it applied: zips must not cut
+        assert!(
+            claims.len() == pending.len() && self.cands.len() == pending.len(),
+            "commit without a full apply"
+        );
         // Each graph adds what it created (its claims: the merges it kept, by
         // rule), in parallel; the level and the smallest key of each motif are
         // taken once per union the merges used.
