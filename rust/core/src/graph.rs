@@ -101,17 +101,12 @@ fn check_edges(src: &[i64], dst: &[i64], num_nodes: usize) -> Result<Vec<(NodeId
     Ok(out)
 }
 
-/// Builds a CSR from `(row, col, edge_index)` triples: rows sorted by column, then
-/// by edge index. Returns offsets and `(col, edge_index)` per slot.
-fn csr(
-    num_nodes: usize,
-    edges: &[(NodeId, NodeId)],
-    forward: bool,
-) -> (Vec<usize>, Vec<(NodeId, u32)>) {
+/// The forward CSR of `edges`: each source's `(target, edge index)` slots,
+/// sorted by target, then by edge index. Returns offsets and slots.
+fn csr(num_nodes: usize, edges: &[(NodeId, NodeId)]) -> (Vec<usize>, Vec<(NodeId, u32)>) {
     let mut offsets = vec![0usize; num_nodes + 1];
-    for &(s, d) in edges {
-        let row = if forward { s } else { d };
-        offsets[row as usize + 1] += 1;
+    for &(s, _) in edges {
+        offsets[s as usize + 1] += 1;
     }
     for i in 0..num_nodes {
         offsets[i + 1] += offsets[i];
@@ -119,15 +114,37 @@ fn csr(
     let mut fill = offsets.clone();
     let mut slots = vec![(0 as NodeId, 0u32); edges.len()];
     for (i, &(s, d)) in edges.iter().enumerate() {
-        let (row, col) = if forward { (s, d) } else { (d, s) };
-        let at = &mut fill[row as usize];
-        slots[*at] = (col, i as u32);
+        let at = &mut fill[s as usize];
+        slots[*at] = (d, i as u32);
         *at += 1;
     }
     for r in 0..num_nodes {
         slots[offsets[r]..offsets[r + 1]].sort_unstable();
     }
     (offsets, slots)
+}
+
+/// The predecessor lists of a graph given by its sorted successor lists:
+/// counted, then filled visiting sources in ascending order, so every row
+/// comes out sorted.
+fn reverse(out_offsets: &[usize], out_targets: &[NodeId]) -> (Vec<usize>, Vec<NodeId>) {
+    let n = out_offsets.len() - 1;
+    let mut in_offsets = vec![0usize; n + 1];
+    for &d in out_targets {
+        in_offsets[d as usize + 1] += 1;
+    }
+    for i in 0..n {
+        in_offsets[i + 1] += in_offsets[i];
+    }
+    let mut fill = in_offsets.clone();
+    let mut sources = vec![0 as NodeId; out_targets.len()];
+    for v in 0..n {
+        for &d in &out_targets[out_offsets[v]..out_offsets[v + 1]] {
+            sources[fill[d as usize]] = v as NodeId;
+            fill[d as usize] += 1;
+        }
+    }
+    (in_offsets, sources)
 }
 
 impl Dag {
@@ -151,34 +168,47 @@ impl Dag {
                 max: u32::MAX as usize,
             });
         }
-        // Forward CSR with duplicates adjacent; keep the first occurrence of each.
-        let (out_offsets_raw, out_slots) = csr(num_nodes, &edges, true);
-        let mut keep = vec![true; edges.len()];
-        let mut dropped = false;
-        for r in 0..num_nodes {
-            let row = &out_slots[out_offsets_raw[r]..out_offsets_raw[r + 1]];
-            for w in row.windows(2) {
-                if w[0].0 == w[1].0 {
-                    keep[w[1].1 as usize] = false;
-                    dropped = true;
+        // Forward CSR, rows sorted by target then edge index, so duplicates
+        // are adjacent: the first of each run is kept, and the targets kept
+        // make the successor lists (ascending). Only when a duplicate was
+        // dropped is the list of kept input edges made, by a second walk.
+        let (raw, slots) = csr(num_nodes, &edges);
+        drop(edges);
+        // slot i is the first of its run of equal targets within its row
+        let first_of_run =
+            |row_start: usize, i: usize| i == row_start || slots[i - 1].0 != slots[i].0;
+        let mut out_offsets = Vec::with_capacity(num_nodes + 1);
+        out_offsets.push(0);
+        let mut out_targets: Vec<NodeId> = Vec::with_capacity(slots.len());
+        for w in raw.windows(2) {
+            let row = &slots[w[0]..w[1]];
+            out_targets.extend(
+                (w[0]..w[1])
+                    .zip(row)
+                    .filter(|&(i, _)| first_of_run(w[0], i))
+                    .map(|(_, &(col, _))| col),
+            );
+            out_offsets.push(out_targets.len());
+        }
+        let kept_edges = (out_targets.len() < slots.len()).then(|| {
+            let mut keep = vec![false; slots.len()];
+            for w in raw.windows(2) {
+                for (i, &(_, index)) in (w[0]..w[1]).zip(&slots[w[0]..w[1]]) {
+                    keep[index as usize] = first_of_run(w[0], i);
                 }
             }
-        }
-        let (kept_edges, unique): (Option<Vec<usize>>, Vec<(NodeId, NodeId)>) = if dropped {
-            let idx: Vec<usize> = (0..edges.len()).filter(|&i| keep[i]).collect();
-            let uniq = idx.iter().map(|&i| edges[i]).collect();
-            (Some(idx), uniq)
-        } else {
-            (None, edges)
-        };
-        let (out_offsets, out_slots) = csr(num_nodes, &unique, true);
-        let (in_offsets, in_slots) = csr(num_nodes, &unique, false);
+            (0..slots.len())
+                .filter(|&i| keep[i])
+                .collect::<Vec<usize>>()
+        });
+        drop((raw, slots));
+        let (in_offsets, in_sources) = reverse(&out_offsets, &out_targets);
         let dag = Dag {
             ops: labels,
             out_offsets,
-            out_targets: out_slots.into_iter().map(|(c, _)| c).collect(),
+            out_targets,
             in_offsets,
-            in_sources: in_slots.into_iter().map(|(c, _)| c).collect(),
+            in_sources,
         };
         dag.check_acyclic()?;
         Ok(Validated { dag, kept_edges })
@@ -231,22 +261,7 @@ impl Dag {
             out_offsets[v + 1] = kept;
         }
         targets.truncate(kept);
-        let mut in_offsets = vec![0usize; n + 1];
-        for &d in &targets {
-            in_offsets[d as usize + 1] += 1;
-        }
-        for i in 0..n {
-            in_offsets[i + 1] += in_offsets[i];
-        }
-        let mut fill = in_offsets.clone();
-        let mut sources = vec![0 as NodeId; targets.len()];
-        for v in 0..n {
-            // sources visited in ascending order: every reverse row comes out sorted
-            for &d in &targets[out_offsets[v]..out_offsets[v + 1]] {
-                sources[fill[d as usize]] = v as NodeId;
-                fill[d as usize] += 1;
-            }
-        }
+        let (in_offsets, sources) = reverse(&out_offsets, &targets);
         Ok(Dag {
             ops: labels,
             out_offsets,
@@ -385,6 +400,40 @@ mod tests {
         let v = dag(1, &[0, 0, 0], &[(0, 1), (1, 2), (0, 1), (1, 2), (0, 2)]).unwrap();
         assert_eq!(v.kept_edges, Some(vec![0, 1, 4]));
         assert_eq!(v.dag.num_edges(), 3);
+    }
+
+    proptest::proptest! {
+        /// Validation against its definition, on edges with repeats in any
+        /// order: the first of each repeated edge is kept, the adjacency lists
+        /// are the distinct neighbours in ascending order, and the graph equals
+        /// the one `rebuild` makes of the same arrays.
+        #[test]
+        fn keeps_first_edges_and_sorted_distinct_neighbours(
+            n in 2usize..24,
+            raw in proptest::collection::vec((0usize..24, 0usize..24), 0..80),
+        ) {
+            let edges: Vec<(i64, i64)> = raw
+                .iter()
+                .map(|&(a, b)| (a % n, b % n))
+                .filter(|&(a, b)| a != b)
+                .map(|(a, b)| (a.min(b) as i64, a.max(b) as i64))
+                .collect();
+            let v = dag(1, &vec![0; n], &edges).unwrap();
+            let mut seen = std::collections::BTreeSet::new();
+            let first: Vec<usize> = (0..edges.len()).filter(|&i| seen.insert(edges[i])).collect();
+            let expect_kept = (first.len() < edges.len()).then_some(first);
+            proptest::prop_assert_eq!(&v.kept_edges, &expect_kept);
+            for x in 0..n as i64 {
+                let succ: Vec<NodeId> = seen.iter().filter(|e| e.0 == x).map(|e| e.1 as NodeId).collect();
+                let pred: Vec<NodeId> = seen.iter().filter(|e| e.1 == x).map(|e| e.0 as NodeId).collect();
+                let mut pred_sorted = pred.clone();
+                pred_sorted.sort_unstable();
+                proptest::prop_assert_eq!(v.dag.successors(x as NodeId), &succ[..]);
+                proptest::prop_assert_eq!(v.dag.predecessors(x as NodeId), &pred_sorted[..]);
+            }
+            let (s, d): (Vec<i64>, Vec<i64>) = edges.iter().copied().unzip();
+            proptest::prop_assert_eq!(&Dag::rebuild(1, &vec![0; n], &s, &d).unwrap(), &v.dag);
+        }
     }
 
     #[test]
