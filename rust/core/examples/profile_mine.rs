@@ -52,6 +52,17 @@ fn main() {
         .collect();
     // reading the file is in this figure too (a plain copy of its arrays)
     println!("read + validate {:.3} s", tv.elapsed().as_secs_f64());
+    let hwm = || {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .map(|l| l.to_string())
+            })
+            .unwrap_or_default()
+    };
+    println!("after validate {}", hwm());
     let refs: Vec<&Dag> = dags.iter().collect();
     let ctl = Control::new();
     let params = Params {
@@ -79,6 +90,7 @@ fn main() {
         let t = Instant::now();
         let (mined, _) = mine(Strategy::Merge, &refs, &labels, params, &ctl).unwrap();
         let tm = t.elapsed().as_secs_f64();
+        println!("after mine {}", hwm());
         let macros: usize = mined.macros.iter().map(|m| m.motif_ids.len()).sum();
         // a digest of what was mined, to check a change keeps results
         let mix = |h: u64, x: u64| (h ^ x).wrapping_mul(0x100000001b3);

@@ -79,15 +79,14 @@ pub(crate) fn check_endpoints(index: usize, s: i64, d: i64, num_nodes: usize) ->
     Ok(())
 }
 
-/// Checks edge endpoints; returns them as node ids.
-fn check_edges(src: &[i64], dst: &[i64], num_nodes: usize) -> Result<Vec<(NodeId, NodeId)>> {
+/// Checks edge endpoints: equal lengths, every endpoint a node, no self-loop.
+fn check_edges(src: &[i64], dst: &[i64], num_nodes: usize) -> Result<()> {
     if src.len() != dst.len() {
         return Err(Error::EdgeShape {
             sources: src.len(),
             targets: dst.len(),
         });
     }
-    let mut out = Vec::with_capacity(src.len());
     for (index, (&s, &d)) in src.iter().zip(dst).enumerate() {
         check_endpoints(index, s, d, num_nodes)?;
         if s == d {
@@ -96,32 +95,76 @@ fn check_edges(src: &[i64], dst: &[i64], num_nodes: usize) -> Result<Vec<(NodeId
                 node: s as usize,
             });
         }
-        out.push((s as NodeId, d as NodeId));
     }
-    Ok(out)
+    Ok(())
 }
 
-/// The forward CSR of `edges`: each source's `(target, edge index)` slots,
-/// sorted by target, then by edge index. Returns offsets and slots.
-fn csr(num_nodes: usize, edges: &[(NodeId, NodeId)]) -> (Vec<usize>, Vec<(NodeId, u32)>) {
+/// The successor lists of checked edges: counted by source, filled, each row
+/// sorted and its repeats dropped, compacting the rows leftwards. Returns the
+/// offsets, the targets and whether a repeat was dropped.
+fn successors(num_nodes: usize, src: &[i64], dst: &[i64]) -> (Vec<usize>, Vec<NodeId>, bool) {
     let mut offsets = vec![0usize; num_nodes + 1];
-    for &(s, _) in edges {
+    for &s in src {
+        offsets[s as usize + 1] += 1;
+    }
+    for i in 0..num_nodes {
+        offsets[i + 1] += offsets[i];
+    }
+    // each row filled from its start, advancing the start to the row's end,
+    // then the starts shifted back (no second array of n offsets)
+    let mut targets = vec![0 as NodeId; src.len()];
+    for (&s, &d) in src.iter().zip(dst) {
+        targets[offsets[s as usize]] = d as NodeId;
+        offsets[s as usize] += 1;
+    }
+    offsets.copy_within(0..num_nodes, 1);
+    offsets[0] = 0;
+    let mut kept = 0;
+    let mut start = 0;
+    for v in 0..num_nodes {
+        let end = offsets[v + 1];
+        targets[start..end].sort_unstable();
+        let row_start = kept;
+        for i in start..end {
+            if kept == row_start || targets[kept - 1] != targets[i] {
+                targets[kept] = targets[i];
+                kept += 1;
+            }
+        }
+        start = end;
+        offsets[v + 1] = kept;
+    }
+    let dropped = kept < targets.len();
+    targets.truncate(kept);
+    (offsets, targets, dropped)
+}
+
+/// The indices (ascending) of the first occurrence of every distinct edge:
+/// each source's `(target, edge index)` pairs sorted, the first of each run of
+/// one target kept.
+fn first_edges(num_nodes: usize, src: &[i64], dst: &[i64]) -> Vec<usize> {
+    let mut offsets = vec![0usize; num_nodes + 1];
+    for &s in src {
         offsets[s as usize + 1] += 1;
     }
     for i in 0..num_nodes {
         offsets[i + 1] += offsets[i];
     }
     let mut fill = offsets.clone();
-    let mut slots = vec![(0 as NodeId, 0u32); edges.len()];
-    for (i, &(s, d)) in edges.iter().enumerate() {
-        let at = &mut fill[s as usize];
-        slots[*at] = (d, i as u32);
-        *at += 1;
+    let mut slots = vec![(0 as NodeId, 0u32); src.len()];
+    for (i, (&s, &d)) in src.iter().zip(dst).enumerate() {
+        slots[fill[s as usize]] = (d as NodeId, i as u32);
+        fill[s as usize] += 1;
     }
-    for r in 0..num_nodes {
-        slots[offsets[r]..offsets[r + 1]].sort_unstable();
+    let mut keep = vec![false; src.len()];
+    for w in offsets.windows(2) {
+        let row = &mut slots[w[0]..w[1]];
+        row.sort_unstable();
+        for (k, &(col, index)) in row.iter().enumerate() {
+            keep[index as usize] = k == 0 || row[k - 1].0 != col;
+        }
     }
-    (offsets, slots)
+    (0..src.len()).filter(|&i| keep[i]).collect()
 }
 
 /// The predecessor lists of a graph given by its sorted successor lists:
@@ -136,14 +179,15 @@ fn reverse(out_offsets: &[usize], out_targets: &[NodeId]) -> (Vec<usize>, Vec<No
     for i in 0..n {
         in_offsets[i + 1] += in_offsets[i];
     }
-    let mut fill = in_offsets.clone();
     let mut sources = vec![0 as NodeId; out_targets.len()];
     for v in 0..n {
         for &d in &out_targets[out_offsets[v]..out_offsets[v + 1]] {
-            sources[fill[d as usize]] = v as NodeId;
-            fill[d as usize] += 1;
+            sources[in_offsets[d as usize]] = v as NodeId;
+            in_offsets[d as usize] += 1;
         }
     }
+    in_offsets.copy_within(0..n, 1);
+    in_offsets[0] = 0;
     (in_offsets, sources)
 }
 
@@ -161,47 +205,17 @@ impl Dag {
             });
         }
         let labels = check_ops(ops, num_ops)?;
-        let edges = check_edges(src, dst, num_nodes)?;
-        if edges.len() > u32::MAX as usize {
+        check_edges(src, dst, num_nodes)?;
+        if src.len() > u32::MAX as usize {
             return Err(Error::TooManyNodes {
-                num_nodes: edges.len(),
+                num_nodes: src.len(),
                 max: u32::MAX as usize,
             });
         }
-        // Forward CSR, rows sorted by target then edge index, so duplicates
-        // are adjacent: the first of each run is kept, and the targets kept
-        // make the successor lists (ascending). Only when a duplicate was
-        // dropped is the list of kept input edges made, by a second walk.
-        let (raw, slots) = csr(num_nodes, &edges);
-        drop(edges);
-        // slot i is the first of its run of equal targets within its row
-        let first_of_run =
-            |row_start: usize, i: usize| i == row_start || slots[i - 1].0 != slots[i].0;
-        let mut out_offsets = Vec::with_capacity(num_nodes + 1);
-        out_offsets.push(0);
-        let mut out_targets: Vec<NodeId> = Vec::with_capacity(slots.len());
-        for w in raw.windows(2) {
-            let row = &slots[w[0]..w[1]];
-            out_targets.extend(
-                (w[0]..w[1])
-                    .zip(row)
-                    .filter(|&(i, _)| first_of_run(w[0], i))
-                    .map(|(_, &(col, _))| col),
-            );
-            out_offsets.push(out_targets.len());
-        }
-        let kept_edges = (out_targets.len() < slots.len()).then(|| {
-            let mut keep = vec![false; slots.len()];
-            for w in raw.windows(2) {
-                for (i, &(_, index)) in (w[0]..w[1]).zip(&slots[w[0]..w[1]]) {
-                    keep[index as usize] = first_of_run(w[0], i);
-                }
-            }
-            (0..slots.len())
-                .filter(|&i| keep[i])
-                .collect::<Vec<usize>>()
-        });
-        drop((raw, slots));
+        // Repeated edges are rare: which input edges were kept is worked out
+        // only when one was dropped.
+        let (out_offsets, out_targets, dropped) = successors(num_nodes, src, dst);
+        let kept_edges = dropped.then(|| first_edges(num_nodes, src, dst));
         let (in_offsets, in_sources) = reverse(&out_offsets, &out_targets);
         let dag = Dag {
             ops: labels,
@@ -230,37 +244,8 @@ impl Dag {
             });
         }
         let labels = check_ops(ops, num_ops)?;
-        let edges = check_edges(src, dst, n)?;
-        let mut out_offsets = vec![0usize; n + 1];
-        for &(s, _) in &edges {
-            out_offsets[s as usize + 1] += 1;
-        }
-        for i in 0..n {
-            out_offsets[i + 1] += out_offsets[i];
-        }
-        let mut fill = out_offsets.clone();
-        let mut targets = vec![0 as NodeId; edges.len()];
-        for &(s, d) in &edges {
-            targets[fill[s as usize]] = d;
-            fill[s as usize] += 1;
-        }
-        // sort each row and drop its duplicates, compacting the rows leftwards
-        let mut kept = 0;
-        let mut start = 0;
-        for v in 0..n {
-            let end = out_offsets[v + 1];
-            targets[start..end].sort_unstable();
-            let row_start = kept;
-            for i in start..end {
-                if kept == row_start || targets[kept - 1] != targets[i] {
-                    targets[kept] = targets[i];
-                    kept += 1;
-                }
-            }
-            start = end;
-            out_offsets[v + 1] = kept;
-        }
-        targets.truncate(kept);
+        check_edges(src, dst, n)?;
+        let (out_offsets, targets, _) = successors(n, src, dst);
         let (in_offsets, sources) = reverse(&out_offsets, &targets);
         Ok(Dag {
             ops: labels,
