@@ -311,7 +311,8 @@ impl FragGraph {
             offsets.push(succ.len() as u32);
         }
         let mut topo = vec![0u32; n];
-        let mut queue: Vec<u32> = (0..n as u32).filter(|&v| indeg[v as usize] == 0).collect();
+        let mut queue: Vec<u32> = Vec::with_capacity(n);
+        queue.extend((0..n as u32).filter(|&v| indeg[v as usize] == 0));
         let mut head = 0;
         while head < queue.len() {
             let v = queue[head];

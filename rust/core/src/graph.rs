@@ -295,9 +295,8 @@ impl Dag {
         let mut indeg: Vec<u32> = (0..n)
             .map(|v| (self.in_offsets[v + 1] - self.in_offsets[v]) as u32)
             .collect();
-        let mut order: Vec<NodeId> = (0..n as NodeId)
-            .filter(|&v| indeg[v as usize] == 0)
-            .collect();
+        let mut order: Vec<NodeId> = Vec::with_capacity(n);
+        order.extend((0..n as NodeId).filter(|&v| indeg[v as usize] == 0));
         let mut head = 0;
         while head < order.len() {
             let v = order[head];

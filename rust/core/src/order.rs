@@ -114,8 +114,8 @@ impl Refiner {
         }
         let (succ, pred) = join_if(
             n >= PARALLEL_NODES,
-            || Adjacency::new(&elems, &local, |v| dag.successors(v)),
-            || Adjacency::new(&elems, &local, |v| dag.predecessors(v)),
+            || Adjacency::new(&elems, &local, dag.num_edges(), |v| dag.successors(v)),
+            || Adjacency::new(&elems, &local, dag.num_edges(), |v| dag.predecessors(v)),
         );
         drop(local);
         // Local node i is elems[i]: the first cells are the runs of one label.
@@ -301,11 +301,16 @@ struct Adjacency {
 
 impl Adjacency {
     /// Row `i` lists `next(input[i])` in its order, each neighbour `w` as
-    /// `local[w]`.
-    fn new<'g>(input: &[u32], local: &[u32], next: impl Fn(u32) -> &'g [u32]) -> Self {
+    /// `local[w]`; the rows hold `num_edges` neighbours in all.
+    fn new<'g>(
+        input: &[u32],
+        local: &[u32],
+        num_edges: usize,
+        next: impl Fn(u32) -> &'g [u32],
+    ) -> Self {
         let mut offsets = Vec::with_capacity(input.len() + 1);
         offsets.push(0);
-        let mut targets = Vec::new();
+        let mut targets = Vec::with_capacity(num_edges);
         for &v in input {
             targets.extend(next(v).iter().map(|&w| local[w as usize]));
             offsets.push(targets.len());

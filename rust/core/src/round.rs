@@ -416,7 +416,8 @@ impl Miner {
             }
         }
         let mut used = vec![false; p.len()];
-        let mut chosen: Vec<u32> = Vec::new();
+        // at most one merge per two fragments
+        let mut chosen: Vec<u32> = Vec::with_capacity(sel.len().min(p.len() / 2));
         for &g in &by_rank {
             for &i in &sel[groups[g as usize] as usize..groups[g as usize + 1] as usize] {
                 let c = &list[i as usize];
@@ -617,17 +618,15 @@ fn group_stable(
         offsets[*g as usize + 1] += 1;
         *g
     };
-    let tagged: Vec<(u32, u32)> = if num_keys <= 4 * len + 64 {
+    // sized up front: a filtered iterator would grow it by doubling
+    let mut tagged: Vec<(u32, u32)> = Vec::with_capacity(len);
+    if num_keys <= 4 * len + 64 {
         let mut local = vec![u32::MAX; num_keys];
-        items
-            .map(|(k, v)| (tag(k, &mut local[k as usize]), v))
-            .collect()
+        tagged.extend(items.map(|(k, v)| (tag(k, &mut local[k as usize]), v)));
     } else {
         let mut local: HashMap<u32, u32> = HashMap::default();
-        items
-            .map(|(k, v)| (tag(k, local.entry(k).or_insert(u32::MAX)), v))
-            .collect()
-    };
+        tagged.extend(items.map(|(k, v)| (tag(k, local.entry(k).or_insert(u32::MAX)), v)));
+    }
     for g in 0..keys.len() {
         offsets[g + 1] += offsets[g];
     }
