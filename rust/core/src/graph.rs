@@ -99,17 +99,24 @@ fn check_edges(src: &[i64], dst: &[i64], num_nodes: usize) -> Result<()> {
     Ok(())
 }
 
-/// The successor lists of checked edges: counted by source, filled, each row
-/// sorted and its repeats dropped, compacting the rows leftwards. Returns the
-/// offsets, the targets and whether a repeat was dropped.
-fn successors(num_nodes: usize, src: &[i64], dst: &[i64]) -> (Vec<usize>, Vec<NodeId>, bool) {
+/// CSR row starts for items in rows `rows` (each below `num_nodes`): `num_nodes
+/// + 1` offsets, row `r` spanning `offsets[r]..offsets[r + 1]`.
+fn row_offsets(num_nodes: usize, rows: impl Iterator<Item = usize>) -> Vec<usize> {
     let mut offsets = vec![0usize; num_nodes + 1];
-    for &s in src {
-        offsets[s as usize + 1] += 1;
+    for r in rows {
+        offsets[r + 1] += 1;
     }
     for i in 0..num_nodes {
         offsets[i + 1] += offsets[i];
     }
+    offsets
+}
+
+/// The successor lists of checked edges: counted by source, filled, each row
+/// sorted and its repeats dropped, compacting the rows leftwards. Returns the
+/// offsets, the targets and whether a repeat was dropped.
+fn successors(num_nodes: usize, src: &[i64], dst: &[i64]) -> (Vec<usize>, Vec<NodeId>, bool) {
+    let mut offsets = row_offsets(num_nodes, src.iter().map(|&s| s as usize));
     // each row filled from its start, advancing the start to the row's end,
     // then the starts shifted back (no second array of n offsets)
     let mut targets = vec![0 as NodeId; src.len()];
@@ -143,13 +150,7 @@ fn successors(num_nodes: usize, src: &[i64], dst: &[i64]) -> (Vec<usize>, Vec<No
 /// each source's `(target, edge index)` pairs sorted, the first of each run of
 /// one target kept.
 fn first_edges(num_nodes: usize, src: &[i64], dst: &[i64]) -> Vec<usize> {
-    let mut offsets = vec![0usize; num_nodes + 1];
-    for &s in src {
-        offsets[s as usize + 1] += 1;
-    }
-    for i in 0..num_nodes {
-        offsets[i + 1] += offsets[i];
-    }
+    let offsets = row_offsets(num_nodes, src.iter().map(|&s| s as usize));
     let mut fill = offsets.clone();
     let mut slots = vec![(0 as NodeId, 0u32); src.len()];
     for (i, (&s, &d)) in src.iter().zip(dst).enumerate() {
@@ -172,13 +173,7 @@ fn first_edges(num_nodes: usize, src: &[i64], dst: &[i64]) -> Vec<usize> {
 /// comes out sorted.
 fn reverse(out_offsets: &[usize], out_targets: &[NodeId]) -> (Vec<usize>, Vec<NodeId>) {
     let n = out_offsets.len() - 1;
-    let mut in_offsets = vec![0usize; n + 1];
-    for &d in out_targets {
-        in_offsets[d as usize + 1] += 1;
-    }
-    for i in 0..n {
-        in_offsets[i + 1] += in_offsets[i];
-    }
+    let mut in_offsets = row_offsets(n, out_targets.iter().map(|&d| d as usize));
     let mut sources = vec![0 as NodeId; out_targets.len()];
     for v in 0..n {
         for &d in &out_targets[out_offsets[v]..out_offsets[v + 1]] {
