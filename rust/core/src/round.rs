@@ -1082,6 +1082,28 @@ mod tests {
         (c, chosen)
     }
 
+    /// A DAG of `2..max_n` single-node fragments with up to `edges_per_node`
+    /// edges per node, and merges of disjoint pairs of its edges
+    /// ([`edge_merges`]): `(n, candidates, chosen)`.
+    fn merge_case(
+        max_n: usize,
+        edges_per_node: usize,
+    ) -> impl Strategy<Value = (usize, Candidates, Vec<u32>)> {
+        (2..max_n)
+            .prop_flat_map(move |n| {
+                (
+                    Just(n),
+                    proptest::collection::vec((0..n as i64, 0..n as i64), 0..edges_per_node * n),
+                    proptest::collection::vec(0..1000usize, 0..n),
+                )
+            })
+            .prop_map(|(n, edges, picks)| {
+                let edges: Vec<(i64, i64)> = edges.into_iter().filter(|(a, b)| a < b).collect();
+                let (c, chosen) = edge_merges(n, &edges, &picks);
+                (n, c, chosen)
+            })
+    }
+
     /// What [`undo_cycles`] must give: the cycle check run again on the whole
     /// graph after every step, each step undoing the worst-ranked merge of
     /// every component of the core.
@@ -1127,15 +1149,7 @@ mod tests {
         /// Undoing worst first and peeling the core leaves the merges that
         /// checking the whole graph again after every step leaves.
         #[test]
-        fn undo_cycles_is_undoing_by_components(
-            (n, edges, picks) in (2..40usize).prop_flat_map(|n| (
-                Just(n),
-                proptest::collection::vec((0..n as i64, 0..n as i64), 0..4 * n),
-                proptest::collection::vec(0..1000usize, 0..n),
-            ))
-        ) {
-            let edges: Vec<(i64, i64)> = edges.into_iter().filter(|(a, b)| a < b).collect();
-            let (c, chosen) = edge_merges(n, &edges, &picks);
+        fn undo_cycles_is_undoing_by_components((n, c, chosen) in merge_case(40, 4)) {
             let want = undo_by_components(&c, chosen.clone(), n);
             let got = undo_cycles(&c, chosen, n, &Control::new()).unwrap();
             prop_assert_eq!(got, want);
@@ -1145,15 +1159,7 @@ mod tests {
     proptest! {
         /// Merges that [`SafeMerges`] passes never close a quotient cycle.
         #[test]
-        fn safe_merges_close_no_cycle(
-            (n, edges, picks) in (2..24usize).prop_flat_map(|n| (
-                Just(n),
-                proptest::collection::vec((0..n as i64, 0..n as i64), 0..3 * n),
-                proptest::collection::vec(0..1000usize, 0..n),
-            ))
-        ) {
-            let edges: Vec<(i64, i64)> = edges.into_iter().filter(|(a, b)| a < b).collect();
-            let (c, chosen) = edge_merges(n, &edges, &picks);
+        fn safe_merges_close_no_cycle((n, c, chosen) in merge_case(24, 3)) {
             let mut safe = SafeMerges::new(&c);
             if chosen.iter().all(|&i| safe.is_safe(&c.list[i as usize])) {
                 let r = Renaming::new(n, &c.list, &chosen);
