@@ -19,7 +19,7 @@ from archmotif.learn.augment import GraphRewrites, Views
 from archmotif.learn.data import macro_data
 from archmotif.learn.encoder import Encoder
 from archmotif.learn.rewrite import MAX_BLOCK, find_blocks, rewrite, siblings
-from archmotif.learn.stages import hard_negatives
+from archmotif.learn.stages import bag_neighbours
 from archmotif.learn.train import _with_partners
 
 
@@ -184,9 +184,9 @@ def test_hard_negatives_are_the_nearest_graphs_of_another_class():
     bag = np.array([[1, 0], [0.9, 0.1], [0.8, 0.6], [0, 1], [0.95, 0.05]], dtype=np.float64)
     bag /= np.linalg.norm(bag, axis=1, keepdims=True)
     ys = [0, 0, 1, 1, -100]
-    got = hard_negatives(bag, ys, 1)
+    got = bag_neighbours(bag, 1, ys)
     assert [g.tolist() for g in got] == [[2], [2], [1], [1], []]
-    got = hard_negatives(bag, ys, 5)
+    got = bag_neighbours(bag, 5, ys)
     assert got[0].tolist() == [2, 3]  # only the other class, nearest first; no unlabelled
 
 
@@ -202,7 +202,7 @@ def test_an_encoder_file_from_before_rewrites_loads_with_them_off(tmp_path):
     from archmotif.learn import encoder_file
 
     toy = load("builtin")[:12]
-    on = {"rewrite_depth": 0.3, "rewrite_swap": 0.1, "hard_negatives": True}
+    on = {"rewrite_depth": 0.3, "rewrite_swap": 0.1, "hard_negatives": True, "distill": 1.0}
     enc = Encoder(stage1_epochs=1, stage2_epochs=1, progress=False, **on).fit(toy, seed=0)
     off = Encoder(stage1_epochs=1, stage2_epochs=1, progress=False).fit(toy, seed=0)
     assert not np.array_equal(enc.embed(toy), off.embed(toy))  # the settings train
@@ -210,12 +210,14 @@ def test_an_encoder_file_from_before_rewrites_loads_with_them_off(tmp_path):
     enc.save(path)
     d = encoder_file.read(str(path), encoder_file.ENCODER_FORMAT)
     config = json.loads(d["config"])
-    for k in ("rewrite_depth", "rewrite_swap", "hard_negatives"):
+    for k in on:
         del config[k]
     encoder_file.write(old, encoder_file.ENCODER_FORMAT, {**d, "config": json.dumps(config)})
     loaded = Encoder.load(old, progress=False)
     assert (loaded.config["rewrite_depth"], loaded.config["rewrite_swap"]) == (0.0, 0.0)
-    assert loaded.config["hard_negatives"] is False
+    assert loaded.config["hard_negatives"] is False and loaded.config["distill"] == 0.0
     np.testing.assert_array_equal(loaded.embed(toy), enc.embed(toy))
     with pytest.raises(ValueError, match="rewrite_swap"):
         Encoder(rewrite_swap=1.5)
+    with pytest.raises(ValueError, match="distill"):
+        Encoder(distill=-1.0)

@@ -58,7 +58,16 @@ _COLUMNS = [f"{m}@{k}" for m in ("MRR", "MAP", "NDCG") for k in _KS]
 # Ours and its ablations (not baselines): the hybrid two-stage encoder with and without
 # labels, its learnt (dense) half alone, trained on rewrite views and hard negatives, and
 # its bag of mined motifs alone (no training).
-_OURS = ("ours", "ours-unsup", "ours-dense", "ours-rewrites", "ours-plain", "motif-bag")
+_OURS = (
+    "ours",
+    "ours-unsup",
+    "ours-dense",
+    "ours-rewrites",
+    "ours-distill",
+    "ours-distill-dense",
+    "ours-plain",
+    "motif-bag",
+)
 
 
 def _groups(rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], dict[str, list[dict]]]:

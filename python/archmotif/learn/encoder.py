@@ -15,6 +15,10 @@ motif is swapped with probability ``rewrite_swap`` for a motif one operator apar
 pairs every graph with one of the graphs of another class the motif bag ranks nearest
 to it. All three are off by default: on the zoo they lift the hand-written queries but
 put the hybrid below the motif bag alone (README, "Rewrite views and hard negatives").
+With ``distill`` > 0, stage 2 also distils the motif bag's neighbourhoods into the
+learnt half (:func:`~archmotif.learn.train.relational_kd` with that weight, each batch
+half anchors joined by one of their bag-nearest graphs): off by default, as it makes
+the learnt half alone better and the hybrid worse (README, "Distilling the bag").
 ``detail`` (``"op"`` or ``"attrs"``, :mod:`archmotif.attributes`) is the level of detail
 every graph is taken at, in fit and embed alike; the encoder file records it.
 
@@ -106,12 +110,18 @@ CONFIG_SCHEMA: dict[str, Any] = {
     "rewrite_depth": (float, 0.0, 1.0),
     "rewrite_swap": (float, 0.0, 1.0),
     "hard_negatives": (bool, None, None),
+    "distill": (float, 0.0, 1e6),
 }
 
 
 # what an encoder file written before these settings existed was trained with (the
 # defaults, spelled out so that a change of default leaves old files as trained)
-_BEFORE_REWRITES = {"rewrite_depth": 0.0, "rewrite_swap": 0.0, "hard_negatives": False}
+_BEFORE_REWRITES = {
+    "rewrite_depth": 0.0,
+    "rewrite_swap": 0.0,
+    "hard_negatives": False,
+    "distill": 0.0,
+}
 
 
 def check_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -214,6 +224,7 @@ class Encoder:
         rewrite_depth: float = 0.0,
         rewrite_swap: float = 0.0,
         hard_negatives: bool = False,
+        distill: float = 0.0,
         device: str | torch.device | None = None,
         checkpoint: str | os.PathLike[str] | None = None,
         progress: bool = True,
@@ -239,6 +250,7 @@ class Encoder:
                 rewrite_depth=rewrite_depth,
                 rewrite_swap=rewrite_swap,
                 hard_negatives=hard_negatives,
+                distill=distill,
             )
         )
         self.device = RunContext.pick_device(device)
@@ -521,7 +533,7 @@ class Encoder:
                 raise FormatError(f"{p}: encoder settings are not an object")
             config.setdefault("bag_weight", 0.0)  # files from before the hybrid embedding
             config.setdefault("detail", PLAIN_DETAIL)  # files from before operator attributes
-            # files from before rewrite views and hard negatives
+            # files from before rewrite views, hard negatives and distillation
             config.update({k: config.get(k, v) for k, v in _BEFORE_REWRITES.items()})
             try:
                 config = check_config(config)

@@ -15,8 +15,10 @@ When the settings ask for it (all off by default), stage 2 also rewrites its vie
 user's own spelling of a design would (:mod:`archmotif.learn.rewrite`: blocks repeated or
 removed, motifs swapped for siblings one operator apart), and, with coarse labels, sets
 every graph against the graphs of another class the motif bag puts nearest to it
-(:func:`hard_negatives`), so the learnt half learns what exact motif ids get wrong both
-ways.
+(:func:`bag_neighbours`), so the learnt half learns what exact motif ids get wrong both
+ways; with ``distill`` it is also taught to rank the graphs of a batch as the bag does
+(:func:`~archmotif.learn.train.relational_kd`), every graph meeting one of its
+bag-nearest graphs in its batch.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ __all__ = ["Fitted", "fit_two_stage", "macro_inputs"]
 
 MAX_CONTEXTS = 4  # instance contexts kept per motif (a fresh one is drawn every step)
 HARD_NEGATIVES = 5  # bag-nearest graphs of another class a graph is set against
+BAG_NEIGHBOURS = 5  # bag-nearest graphs a graph meets in its batch when distilling
 
 
 @dataclass
@@ -108,17 +111,21 @@ def _contexts(
     return out
 
 
-def hard_negatives(bag: np.ndarray, ys: Sequence[int], k: int) -> list[np.ndarray]:
-    """For each graph, the ``k`` graphs of another class (``ys``; -100 = none, which
-    gets none) nearest to it by the cosine of its unit ``bag`` row: what exact motif ids
-    put wrongly close. Ties go to the lower index."""
-    y = np.asarray(ys, dtype=np.int64)
-    out: list[np.ndarray] = [np.zeros(0, dtype=np.int64) for _ in y]
-    rows = np.flatnonzero(y >= 0)
+def bag_neighbours(bag: np.ndarray, k: int, ys: Sequence[int] | None = None) -> list[np.ndarray]:
+    """For each graph, the ``k`` other graphs nearest to it by the cosine of its unit
+    ``bag`` row, nearest first; ties go to the lower index. With ``ys`` (-100 = none,
+    which gets none), only graphs of another class: the hard negatives, what exact motif
+    ids put wrongly close."""
+    y = None if ys is None else np.asarray(ys, dtype=np.int64)
+    out: list[np.ndarray] = [np.zeros(0, dtype=np.int64) for _ in range(len(bag))]
+    rows = np.arange(len(bag)) if y is None else np.flatnonzero(y >= 0)
     for s in range(0, len(rows), 1024):
         part = rows[s : s + 1024]
         sim = bag[part] @ bag.T
-        sim[(y[None, :] == y[part, None]) | (y[None, :] < 0)] = -np.inf
+        if y is None:
+            sim[np.arange(len(part)), part] = -np.inf
+        else:
+            sim[(y[None, :] == y[part, None]) | (y[None, :] < 0)] = -np.inf
         # a stable sort of the negated scores puts equal scores in index order
         top = np.argsort(-sim, axis=1, kind="stable")[:, :k]
         for r, (i, t) in enumerate(zip(part.tolist(), top, strict=True)):
@@ -240,9 +247,16 @@ def fit_two_stage(
     training = c["stage2_epochs"] > done["stage2"]
     if training and (c["rewrite_depth"] > 0 or c["rewrite_swap"] > 0):
         rewrites = _rewrites(datas, alts, siblings(vocab))
-    if training and c["hard_negatives"] and use_labels:
+    hard = c["hard_negatives"] and use_labels
+    teacher = None
+    if training and (hard or c["distill"] > 0):
         bag = MotifTfidf(vocab).fit(mined.macro_graphs).transform(mined.macro_graphs)
-        partners = hard_negatives(bag, ys, HARD_NEGATIVES)
+        if hard:
+            partners = bag_neighbours(bag, HARD_NEGATIVES, ys)
+        else:  # distilling: every anchor meets one of its bag neighbours, of any class
+            partners = bag_neighbours(bag, BAG_NEIGHBOURS)
+        if c["distill"] > 0:
+            teacher = torch.from_numpy(bag).to(ctx.device)
     train_views(
         lambda b: macro_step(b, table),
         [macro_enc],
@@ -257,6 +271,8 @@ def fit_two_stage(
         alternatives=alts,
         rewrites=rewrites,
         partners=partners,
+        teacher=teacher,
+        distill=c["distill"],
         use_labels=use_labels,
         start=done["stage2"],
         on_epoch=save("stage2"),

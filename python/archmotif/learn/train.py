@@ -4,6 +4,8 @@
   ``i`` of ``b`` (the context of one of its instances) among all rows of ``b`` (the
   contexts of the other motifs of the batch); symmetric, temperature ``tau``.
 - :func:`nt_xent`: the graph-level loss of SimCLR between two views of each graph.
+- :func:`relational_kd`: relational distillation, the student's neighbour distribution
+  over a batch pulled towards a teacher's (the motif bag's cosines, in stage 2).
 - :func:`train_stage1`: motif encoder + context encoder with :func:`info_nce`; a batch
   holds distinct motif ids only, so a negative is never a context of the same motif.
 - :func:`train_views`: any graph encoder with :func:`nt_xent` on two augmented views
@@ -30,7 +32,7 @@ from torch_geometric.data import Batch, Data
 from archmotif.learn import ddp
 from archmotif.learn.augment import GraphRewrites, Views
 
-__all__ = ["RunContext", "info_nce", "nt_xent", "train_stage1", "train_views"]
+__all__ = ["RunContext", "info_nce", "nt_xent", "relational_kd", "train_stage1", "train_views"]
 
 
 def info_nce(a: torch.Tensor, b: torch.Tensor, tau: float) -> torch.Tensor:
@@ -48,6 +50,29 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, tau: float) -> torch.Tensor:
     sim = sim.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
     target = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
     return F.cross_entropy(sim, target)
+
+
+def relational_kd(
+    z1: torch.Tensor, z2: torch.Tensor, teacher: torch.Tensor, tau: float
+) -> torch.Tensor:
+    """Relational knowledge distillation over a batch of ``n`` graphs: for each graph,
+    the softmax at ``tau`` of its cosines to the other ``n - 1`` graphs (view 1 against
+    view 2) is pulled towards the softmax of the ``teacher``'s cosines ``[n, n]`` (KL,
+    teacher to student), both ways round. The student keeps the teacher's neighbour
+    ranking, not its values: cosines equal to the teacher's up to a constant give zero
+    loss."""
+    n = z1.shape[0]
+    eye = torch.eye(n, dtype=torch.bool, device=z1.device)
+    p = torch.softmax((teacher.float() / tau).masked_fill(eye, float("-inf")), dim=1)
+    a, b = F.normalize(z1.float(), dim=1), F.normalize(z2.float(), dim=1)
+
+    def kl(s: torch.Tensor) -> torch.Tensor:
+        # the diagonal has p = 0; zeroing its -inf keeps 0 * log 0 out of the sum
+        log_q = F.log_softmax(s.masked_fill(eye, float("-inf")), dim=1).masked_fill(eye, 0.0)
+        return F.kl_div(log_q, p, reduction="batchmean")
+
+    sim = a @ b.T / tau
+    return (kl(sim) + kl(sim.T)) / 2
 
 
 @dataclass
@@ -211,6 +236,8 @@ def train_views(
     alternatives: Sequence[Data | None] | None = None,
     rewrites: Sequence[GraphRewrites | None] | None = None,
     partners: Sequence[np.ndarray] | None = None,
+    teacher: torch.Tensor | None = None,
+    distill: float = 0.0,
     use_labels: bool = True,
     start: int = 0,
     on_epoch: Callable[[int, float], None] | None = None,
@@ -223,7 +250,10 @@ def train_views(
     ``rewrites`` (per graph) lets the views rewrite it (see :class:`Views`). With
     ``partners`` (per graph, the graphs to set against it: hard negatives), a batch is
     half anchors, each joined by one of its partners drawn at random, so every anchor
-    meets a graph it is easily confused with among its negatives."""
+    meets a graph it is easily confused with among its negatives. With ``teacher`` (per
+    graph, a unit row whose cosines the embedding should rank alike: the motif bag) and
+    ``distill`` > 0, :func:`relational_kd` on the encoder's output (what retrieval
+    compares) is added with that weight."""
     for m in (*modules, heads):
         m.train()
     alts = alternatives if alternatives is not None else [None] * len(graphs)
@@ -246,6 +276,9 @@ def train_views(
                     z1 = ddp.gather(z[: b - a], len(chunk))
                     z2 = ddp.gather(z[b - a :], len(chunk))
                     loss = nt_xent(heads.project(z1), heads.project(z2), tau)
+                    if teacher is not None and distill > 0 and len(chunk) > 2:
+                        t = teacher[chunk]
+                        loss = loss + distill * relational_kd(z1, z2, t @ t.T, tau)
                     y = ddp.gather(both.y[: b - a], len(chunk))
                     if use_labels and heads.classify is not None and bool((y >= 0).any()):
                         ce1 = F.cross_entropy(heads.classify(z1).float(), y, ignore_index=-100)
