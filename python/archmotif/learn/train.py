@@ -276,7 +276,7 @@ def train_views(
                     z1 = ddp.gather(z[: b - a], len(chunk))
                     z2 = ddp.gather(z[b - a :], len(chunk))
                     loss = nt_xent(heads.project(z1), heads.project(z2), tau)
-                    if teacher is not None and distill > 0 and len(chunk) > 2:
+                    if teacher is not None and distill > 0:
                         t = teacher[chunk]
                         loss = loss + distill * relational_kd(z1, z2, t @ t.T, tau)
                     y = ddp.gather(both.y[: b - a], len(chunk))
