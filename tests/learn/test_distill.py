@@ -48,7 +48,12 @@ def test_distilling_makes_the_learnt_half_keep_the_bags_neighbours():
     graphs = load("builtin")
     bag = MotifBag().fit(graphs).embed(graphs)
     kw = {"stage1_epochs": 2, "stage2_epochs": 10, "bag_weight": 0.0, "progress": False}
-    plain = Encoder(**kw).fit(graphs, seed=0).embed(graphs)
-    distilled = Encoder(distill=1.0, **kw).fit(graphs, seed=0).embed(graphs)
-    # measured: 0.58 without, 0.68 with (the learnt half alone, 98 graphs)
-    assert _top5_agreement(distilled, bag) > _top5_agreement(plain, bag) + 0.05
+    # a short fit moves little at weight 1, so the test distils harder (weight 3) and
+    # averages two seeds; measured 0.58 / 0.61 without, 0.67 / 0.69 with (the learnt
+    # half alone, 98 graphs)
+    gains = [
+        _top5_agreement(Encoder(distill=3.0, **kw).fit(graphs, seed=s).embed(graphs), bag)
+        - _top5_agreement(Encoder(**kw).fit(graphs, seed=s).embed(graphs), bag)
+        for s in (0, 1)
+    ]
+    assert np.mean(gains) > 0.05

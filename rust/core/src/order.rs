@@ -13,17 +13,23 @@
 //!    point, by partition refinement with a splitter queue (Hopcroft's "all but
 //!    the largest part" rule): the work is proportional to the splits, so a
 //!    chain of a million equal ops, which needs a million plain WL rounds,
-//!    costs one pass. Cells stay in a canonical order (by op label, then by
-//!    neighbour count when split) and the queue order follows cell positions,
-//!    so the ordered partition is a function of structure.
+//!    costs one pass. The first cells are the nodes of equal (depth, op label),
+//!    depth being the longest path from a source; cells stay in a canonical
+//!    order (by depth and op label, then by neighbour count when split) and the
+//!    queue order follows cell positions, so the ordered partition is a
+//!    function of structure. Starting from depths loses nothing and saves most
+//!    of the splits: two nodes refinement cannot tell apart have the same
+//!    depth (by induction on it, their predecessors' cells match), so the
+//!    fixed point reached from op labels alone is this one as a set of cells,
+//!    and only the order of cells within a depth differs.
 //! 2. **Individualisation**: while a cell holds several nodes, one of them is
 //!    split off and refinement runs again. This is what makes parallel
 //!    identical branches, and the inputs that feed them, come out in one
 //!    consistent relative order (ranking each cell on its own pairs branch 1's
 //!    input with branch 2's body under some numberings).
-//! 3. The rank sorts nodes by depth (longest path from a source), then by
-//!    their position in that discrete partition, so merging proceeds from the
-//!    inputs down as it did on the usual topological numberings.
+//! 3. The rank is the position in that discrete partition, which is ordered by
+//!    depth first, so merging proceeds from the inputs down as it did on the
+//!    usual topological numberings.
 //!
 //! What is left: the node split off in step 2 is picked by position inside its
 //! cell, which depends on the numbering. When the cell is an orbit of the
@@ -47,8 +53,8 @@ use crate::graph::Dag;
 /// named by its start in `elems`.
 ///
 /// The refiner works on its own copy of the graph, renumbered so that node `i`
-/// is the `i`-th node of the first ordered partition (by op label, then input
-/// id), with every adjacency list kept in its input order. Nodes of one cell,
+/// is the `i`-th node of the first ordered partition (by depth, op label, then
+/// input id), with every adjacency list kept in its input order. Nodes of one cell,
 /// and the neighbours of a cell, then sit close together in memory, which is
 /// most of the cost of refining a large graph (it is bound by cache misses).
 /// The algorithm never compares node ids, and it meets the same nodes in the
@@ -77,10 +83,10 @@ struct Refiner {
 }
 
 impl Refiner {
-    /// Cells of equal op label, in label order, all queued.
-    fn new(dag: &Dag, op_labels: &[u64]) -> Self {
+    /// Cells of equal (depth, op label), in that order, all queued.
+    fn new(dag: &Dag, op_labels: &[u64], depth: &[u32]) -> Self {
         let n = dag.num_nodes();
-        // Nodes by (label, id): a counting sort over the labels in use.
+        // Slots: the distinct labels in use, in label order.
         let mut used = vec![false; op_labels.len()];
         for &o in dag.ops() {
             used[o as usize] = true;
@@ -95,19 +101,12 @@ impl Refiner {
             .iter()
             .map(|l| distinct.binary_search(l).map_or(0, |i| i as u32))
             .collect();
-        let of_node: Vec<u32> = dag.ops().iter().map(|&o| slot_of_op[o as usize]).collect();
-        let mut fill = vec![0usize; distinct.len() + 1];
-        for &c in &of_node {
-            fill[c as usize + 1] += 1;
-        }
-        for i in 0..distinct.len() {
-            fill[i + 1] += fill[i];
-        }
-        let mut elems = vec![0u32; n];
-        for (v, &c) in of_node.iter().enumerate() {
-            elems[fill[c as usize]] = v as u32;
-            fill[c as usize] += 1;
-        }
+        let slot: Vec<u32> = dag.ops().iter().map(|&o| slot_of_op[o as usize]).collect();
+        // Nodes by (depth, slot, id): two stable counting sorts, by slot then
+        // by depth.
+        let by_slot = counting_sort(0..n as u32, &slot, distinct.len());
+        let levels = depth.iter().map(|&d| d as usize + 1).max().unwrap_or(0);
+        let elems = counting_sort(by_slot.into_iter(), depth, levels);
         let mut local = vec![0u32; n];
         for (i, &v) in elems.iter().enumerate() {
             local[v as usize] = i as u32;
@@ -118,13 +117,16 @@ impl Refiner {
             || Adjacency::new(&elems, &local, dag.num_edges(), |v| dag.predecessors(v)),
         );
         drop(local);
-        // Local node i is elems[i]: the first cells are the runs of one label.
+        // Local node i is elems[i]: the first cells are the runs of one (depth, label).
         let input_id = elems;
         let mut cell = vec![0u32; n];
         let mut end = vec![0u32; n];
         let mut queued = vec![false; n];
         let mut queue = VecDeque::new();
-        let label = |i: usize| of_node[input_id[i] as usize];
+        let label = |i: usize| {
+            let v = input_id[i] as usize;
+            (depth[v], slot[v])
+        };
         let mut close = |start: usize, end_at: usize| {
             end[start] = end_at as u32;
             queued[start] = true;
@@ -354,38 +356,41 @@ fn depths(dag: &Dag) -> Vec<u32> {
     depth
 }
 
+/// `items` stably sorted by `key[item]`, each key below `keys`.
+fn counting_sort(items: impl Iterator<Item = u32>, key: &[u32], keys: usize) -> Vec<u32> {
+    let mut fill = vec![0usize; keys + 1];
+    for &k in key {
+        fill[k as usize + 1] += 1;
+    }
+    for i in 0..keys {
+        fill[i + 1] += fill[i];
+    }
+    let mut out = vec![0u32; key.len()];
+    for v in items {
+        let k = key[v as usize] as usize;
+        out[fill[k]] = v;
+        fill[k] += 1;
+    }
+    out
+}
+
 /// (rank of every node, individualisations needed).
+///
+/// The first cells are runs of one depth, so the discrete partition is
+/// ordered by depth already and a node's rank is its position in it.
 fn ranking(dag: &Dag, op_labels: &[u64], ctl: &Control) -> Result<(Vec<u32>, usize)> {
-    let n = dag.num_nodes();
-    // the depths do not depend on the refinement: on a large graph the second
-    // thread computes them meanwhile
-    let (refined, depth) = join_if(
-        n >= PARALLEL_NODES,
-        || {
-            let mut r = Refiner::new(dag, op_labels);
-            ctl.check()?;
-            let picks = r.discrete(ctl)?;
-            Ok::<_, crate::error::Error>((r, picks))
-        },
-        || depths(dag),
-    );
-    let (r, picks) = refined?;
+    let depth = depths(dag);
+    let mut r = Refiner::new(dag, op_labels, &depth);
     ctl.check()?;
-    let levels = depth.iter().map(|&d| d as usize + 1).max().unwrap_or(0);
-    let mut start = vec![0u32; levels + 1];
-    for &d in &depth {
-        start[d as usize + 1] += 1;
+    let picks = r.discrete(ctl)?;
+    ctl.check()?;
+    let mut rank = vec![0u32; dag.num_nodes()];
+    for (i, &v) in r.elems.iter().enumerate() {
+        rank[r.input_id[v as usize] as usize] = i as u32;
     }
-    for l in 0..levels {
-        start[l + 1] += start[l];
-    }
-    let mut rank = vec![0u32; n];
-    for &v in &r.elems {
-        let v = r.input_id[v as usize];
-        let d = depth[v as usize] as usize;
-        rank[v as usize] = start[d];
-        start[d] += 1;
-    }
+    debug_assert!(r.elems.windows(2).all(|w| {
+        depth[r.input_id[w[0] as usize] as usize] <= depth[r.input_id[w[1] as usize] as usize]
+    }));
     Ok((rank, picks))
 }
 
