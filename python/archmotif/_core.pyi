@@ -31,6 +31,12 @@ def canonical_hash(
 ) -> int:
     """Canonical 128-bit id of one graph (validated first; GIL released)."""
 
+def canonical_ranks(
+    ops: npt.NDArray[np.int32], edges: npt.NDArray[np.int64], op_names: list[str]
+) -> npt.NDArray[np.int64]:
+    """The structural rank of every node of one graph (validated first; GIL released):
+    the order mining breaks ties by, topological, independent of node numbering."""
+
 _Macro = tuple[
     npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int64]
 ]

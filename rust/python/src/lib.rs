@@ -89,6 +89,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(validate_graph, m)?)?;
     m.add_function(wrap_pyfunction!(validate_graphs, m)?)?;
     m.add_function(wrap_pyfunction!(mining::canonical_hash, m)?)?;
+    m.add_function(wrap_pyfunction!(mining::canonical_ranks, m)?)?;
     m.add_function(wrap_pyfunction!(mining::mine, m)?)?;
     m.add_function(wrap_pyfunction!(mining::contract, m)?)?;
     m.add_class::<mining::MinedCore>()?;

@@ -14,6 +14,7 @@ use archmotif_core::contract::{context_nodes, contract as core_contract, induced
 use archmotif_core::control::Control;
 use archmotif_core::hash::op_label;
 use archmotif_core::mine::{mine as core_mine, Engine, Form, Strategy};
+use archmotif_core::order::canonical_ranks as core_ranks;
 use archmotif_core::saved::{self, MinedCorpus};
 use archmotif_core::{Dag, Error};
 
@@ -50,6 +51,30 @@ pub fn canonical_hash(
         Ok::<_, Error>(canonical_form_cancellable(&labels, &edges, ctl)?.id)
     });
     Ok(r?.map_err(CoreError)?)
+}
+
+/// The canonical rank of every node of one graph (validated first): the
+/// structural order mining breaks ties by, a topological order that depends
+/// on structure only (`archmotif_core::order`); Ctrl-C interrupts it.
+#[pyfunction]
+pub fn canonical_ranks<'py>(
+    py: Python<'py>,
+    ops: PyReadonlyArray1<'_, i32>,
+    edges: PyReadonlyArray2<'_, i64>,
+    op_names: Vec<String>,
+) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    let (s, d) = edge_rows(&edges)?;
+    let o = ops.as_slice()?;
+    let labels = labels_of(&op_names);
+    let r = inline_interruptible(py, |ctl| {
+        let dag = Dag::validate(op_names.len(), o, s, d)?.dag;
+        core_ranks(&dag, &labels, ctl)
+    });
+    let ranks = r?.map_err(CoreError)?;
+    Ok(PyArray1::from_vec(
+        py,
+        ranks.into_iter().map(i64::from).collect(),
+    ))
 }
 
 /// A mined corpus held on the Rust side: everything it was mined into
