@@ -47,7 +47,7 @@ use std::collections::VecDeque;
 
 use crate::control::Control;
 use crate::error::Result;
-use crate::graph::{Dag, NodeId};
+use crate::graph::Dag;
 
 /// An ordered partition of the nodes into cells, refined in place. A cell is
 /// named by its start in `elems`.
@@ -341,31 +341,17 @@ fn join_if<A: Send, B: Send>(
     }
 }
 
-/// Longest path from a source to each node: Kahn's walk, each node raising
-/// its successors' depths as it is taken (one pass over the successor lists).
+/// Longest path from a source to each node: each node, in topological order,
+/// raises its successors' depths (one pass over the successor lists).
 fn depths(dag: &Dag) -> Vec<u32> {
-    let n = dag.num_nodes();
-    let mut indeg: Vec<u32> = (0..n as NodeId)
-        .map(|v| dag.predecessors(v).len() as u32)
-        .collect();
-    let mut depth = vec![0u32; n];
-    let mut ready: Vec<NodeId> = Vec::with_capacity(n);
-    ready.extend((0..n as NodeId).filter(|&v| indeg[v as usize] == 0));
-    let mut head = 0;
-    while head < ready.len() {
-        let v = ready[head];
-        head += 1;
+    let topo = dag.topological_order().expect("a validated Dag is acyclic");
+    let mut depth = vec![0u32; dag.num_nodes()];
+    for &v in &topo {
         let d = depth[v as usize] + 1;
         for &w in dag.successors(v) {
-            let w = w as usize;
-            depth[w] = depth[w].max(d);
-            indeg[w] -= 1;
-            if indeg[w] == 0 {
-                ready.push(w as NodeId);
-            }
+            depth[w as usize] = depth[w as usize].max(d);
         }
     }
-    assert_eq!(ready.len(), n, "a validated Dag is acyclic");
     depth
 }
 
