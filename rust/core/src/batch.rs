@@ -16,6 +16,13 @@ pub struct RawGraph<'a> {
     pub dst: &'a [i64],
 }
 
+impl RawGraph<'_> {
+    /// [`Dag::validate`] of these arrays.
+    pub fn validate(&self, num_ops: usize) -> Result<Validated> {
+        Dag::validate(num_ops, self.ops, self.src, self.dst)
+    }
+}
+
 /// A 128-bit fingerprint of `graphs`' arrays (op ids, edge sources and
 /// targets, graph by graph, in order): equal arrays give equal fingerprints,
 /// and any change to them another one but by a negligible chance. A resumed
@@ -54,10 +61,7 @@ pub fn rebuild_all(num_ops: usize, graphs: &[RawGraph<'_>]) -> Result<Vec<Dag>> 
 /// Validates every graph in parallel; results are in input order, so the first
 /// error reported is the one of the lowest graph index whatever the thread count.
 pub fn validate_all(num_ops: usize, graphs: &[RawGraph<'_>]) -> Vec<Result<Validated>> {
-    graphs
-        .par_iter()
-        .map(|g| Dag::validate(num_ops, g.ops, g.src, g.dst))
-        .collect()
+    graphs.par_iter().map(|g| g.validate(num_ops)).collect()
 }
 
 #[cfg(test)]

@@ -101,7 +101,7 @@ fn check_edges(src: &[i64], dst: &[i64], num_nodes: usize) -> Result<()> {
 
 /// CSR row starts for items in rows `rows` (each below `num_nodes`): `num_nodes
 /// + 1` offsets, row `r` spanning `offsets[r]..offsets[r + 1]`.
-fn row_offsets(num_nodes: usize, rows: impl Iterator<Item = usize>) -> Vec<usize> {
+pub(crate) fn row_offsets(num_nodes: usize, rows: impl Iterator<Item = usize>) -> Vec<usize> {
     let mut offsets = vec![0usize; num_nodes + 1];
     for r in rows {
         offsets[r + 1] += 1;

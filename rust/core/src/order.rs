@@ -47,7 +47,7 @@ use std::collections::VecDeque;
 
 use crate::control::Control;
 use crate::error::Result;
-use crate::graph::Dag;
+use crate::graph::{row_offsets, Dag};
 
 /// An ordered partition of the nodes into cells, refined in place. A cell is
 /// named by its start in `elems`.
@@ -357,13 +357,7 @@ fn depths(dag: &Dag) -> Vec<u32> {
 
 /// `items` stably sorted by `key[item]`, each key below `keys`.
 fn counting_sort(items: impl Iterator<Item = u32>, key: &[u32], keys: usize) -> Vec<u32> {
-    let mut fill = vec![0usize; keys + 1];
-    for &k in key {
-        fill[k as usize + 1] += 1;
-    }
-    for i in 0..keys {
-        fill[i + 1] += fill[i];
-    }
+    let mut fill = row_offsets(keys, key.iter().map(|&k| k as usize));
     let mut out = vec![0u32; key.len()];
     for v in items {
         let k = key[v as usize] as usize;

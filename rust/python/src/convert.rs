@@ -38,21 +38,24 @@ pub(crate) fn edge_rows<'a>(
 /// Graphs as Python hands them over: (ops, edges `[2, E]`) numpy arrays.
 pub(crate) type Graphs<'py> = Vec<(PyReadonlyArray1<'py, i32>, PyReadonlyArray2<'py, i64>)>;
 
+/// A borrowed view of one graph's arrays (ops, edges `[2, E]`).
+pub(crate) fn raw<'a>(
+    ops: &'a PyReadonlyArray1<'_, i32>,
+    edges: &'a PyReadonlyArray2<'_, i64>,
+) -> PyResult<RawGraph<'a>> {
+    let (src, dst) = edge_rows(edges)?;
+    Ok(RawGraph {
+        ops: ops.as_slice()?,
+        src,
+        dst,
+    })
+}
+
 /// Borrowed views of `graphs`' arrays.
 pub(crate) fn raws<'a>(
     graphs: &'a [(PyReadonlyArray1<'_, i32>, PyReadonlyArray2<'_, i64>)],
 ) -> PyResult<Vec<RawGraph<'a>>> {
-    graphs
-        .iter()
-        .map(|(o, e)| {
-            let (src, dst) = edge_rows(e)?;
-            Ok(RawGraph {
-                ops: o.as_slice()?,
-                src,
-                dst,
-            })
-        })
-        .collect()
+    graphs.iter().map(|(o, e)| raw(o, e)).collect()
 }
 
 /// The graphs of a corpus's layout (concatenated arrays with offsets, see

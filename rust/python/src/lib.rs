@@ -6,7 +6,6 @@ use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
 use archmotif_core::batch::validate_all;
-use archmotif_core::Dag;
 
 mod convert;
 mod errors;
@@ -15,7 +14,7 @@ mod normalize;
 mod run;
 mod shard;
 
-use convert::{edge_rows, flat_raws};
+use convert::{flat_raws, raw};
 use errors::{to_pyerr, CoreError};
 use run::detached;
 
@@ -40,9 +39,8 @@ fn validate_graph<'py>(
     edges: PyReadonlyArray2<'py, i64>,
     num_ops: usize,
 ) -> PyResult<Option<Bound<'py, PyArray1<i64>>>> {
-    let ops_s = ops.as_slice()?;
-    let (src, dst) = edge_rows(&edges)?;
-    let result = detached(py, || Dag::validate(num_ops, ops_s, src, dst))?;
+    let g = raw(&ops, &edges)?;
+    let result = detached(py, || g.validate(num_ops))?;
     let validated = result.map_err(CoreError)?;
     Ok(validated
         .kept_edges

@@ -19,7 +19,7 @@ use archmotif_core::saved::{self, MinedCorpus};
 use archmotif_core::{Dag, Error};
 
 use crate::convert::{
-    dags, edge_rows, edges_array, forms_dict, labels_of, macro_tuple, params_of, raws, vocab_dict,
+    dags, edges_array, forms_dict, labels_of, macro_tuple, params_of, raw, raws, vocab_dict,
     Graphs, NamedParams,
 };
 use crate::errors::{invalid_argument, CoreError};
@@ -38,10 +38,9 @@ pub fn canonical_hash(
     edges: PyReadonlyArray2<'_, i64>,
     op_names: Vec<String>,
 ) -> PyResult<u128> {
-    let (s, d) = edge_rows(&edges)?;
-    let o = ops.as_slice()?;
+    let g = raw(&ops, &edges)?;
     let r = inline_interruptible(py, |ctl| {
-        let dag = Dag::validate(op_names.len(), o, s, d)?.dag;
+        let dag = g.validate(op_names.len())?.dag;
         let labels: Vec<u64> = dag
             .ops()
             .iter()
@@ -63,11 +62,10 @@ pub fn canonical_ranks<'py>(
     edges: PyReadonlyArray2<'_, i64>,
     op_names: Vec<String>,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
-    let (s, d) = edge_rows(&edges)?;
-    let o = ops.as_slice()?;
+    let g = raw(&ops, &edges)?;
     let labels = labels_of(&op_names);
     let r = inline_interruptible(py, |ctl| {
-        let dag = Dag::validate(op_names.len(), o, s, d)?.dag;
+        let dag = g.validate(op_names.len())?.dag;
         core_ranks(&dag, &labels, ctl)
     });
     let ranks = r?.map_err(CoreError)?;
@@ -300,10 +298,9 @@ pub fn context_of<'py>(
     nodes: Vec<u32>,
     hops: usize,
 ) -> PyResult<ContextArrays<'py>> {
-    let (s, d) = edge_rows(&edges)?;
-    let o = ops.as_slice()?;
+    let g = raw(&ops, &edges)?;
     let r = detached(py, || {
-        let dag = Dag::validate(num_ops, o, s, d)?.dag;
+        let dag = g.validate(num_ops)?.dag;
         if let Some(&v) = nodes.iter().find(|&&v| v as usize >= dag.num_nodes()) {
             return Err(archmotif_core::Error::InvalidArgument(format!(
                 "node {v} out of range ({} nodes)",
@@ -330,13 +327,12 @@ pub fn contract<'py>(
     op_names: Vec<String>,
     partition: PyReadonlyArray1<'py, i64>,
 ) -> PyResult<Contracted<'py>> {
-    let (s, d) = edge_rows(&edges)?;
-    let o = ops.as_slice()?;
+    let g = raw(&ops, &edges)?;
     let part = partition.as_slice()?;
     let labels = labels_of(&op_names);
     let ctl = Control::new();
     let r = interruptible(py, &ctl, || {
-        let dag = Dag::validate(op_names.len(), o, s, d)?.dag;
+        let dag = g.validate(op_names.len())?.dag;
         core_contract(&dag, &labels, part, &ctl)
     });
     let (m, groups, forms) = r?.map_err(CoreError)?;
