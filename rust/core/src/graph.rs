@@ -10,6 +10,8 @@
 //! Duplicate edges in the input are dropped (first occurrence kept): an operator
 //! that reads the same tensor twice (`x * x`) depends on it once.
 
+use rayon::prelude::*;
+
 use crate::error::{Error, Result};
 
 /// Node id inside a [`Dag`].
@@ -22,10 +24,13 @@ pub const MAX_NODES: usize = (u32::MAX - 1) as usize;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dag {
     ops: Vec<u32>,
-    out_offsets: Vec<usize>,
+    out_offsets: Vec<u32>,
     out_targets: Vec<NodeId>,
-    in_offsets: Vec<usize>,
+    in_offsets: Vec<u32>,
     in_sources: Vec<NodeId>,
+    /// Longest path from a source to each node, found by the pass that
+    /// checks acyclicity (the canonical order starts from it).
+    depth: Vec<u32>,
 }
 
 /// The outcome of validating raw arrays: the graph and which input edges survived.
@@ -36,27 +41,39 @@ pub struct Validated {
     pub kept_edges: Option<Vec<usize>>,
 }
 
+/// Items (nodes or edges) from which validation splits a pass over threads.
+const PARALLEL_ITEMS: usize = 1 << 16;
+
+/// The first index below `len` for which `bad` holds, scanning in parallel
+/// when there are many.
+fn first_bad(len: usize, bad: impl Fn(usize) -> bool + Sync + Send) -> Option<usize> {
+    // plain loops over blocks: a parallel search item by item costs more than it saves
+    let block =
+        |b: usize| (b * PARALLEL_ITEMS..len.min((b + 1) * PARALLEL_ITEMS)).find(|&i| bad(i));
+    let blocks = len.div_ceil(PARALLEL_ITEMS);
+    if blocks > 1 {
+        let found: Vec<Option<usize>> = (0..blocks).into_par_iter().map(block).collect();
+        found.into_iter().flatten().next()
+    } else {
+        block(0)
+    }
+}
+
 /// Checks op ids against `num_ops`.
 fn check_ops(ops: &[i32], num_ops: usize) -> Result<Vec<u32>> {
-    ops.iter()
-        .enumerate()
-        .map(|(node, &op)| {
-            if op < 0 {
-                Err(Error::NegativeOp {
-                    node,
-                    op: op as i64,
-                })
-            } else if op as usize >= num_ops {
-                Err(Error::OpOutOfRange {
-                    node,
-                    op: op as i64,
-                    num_ops,
-                })
-            } else {
-                Ok(op as u32)
-            }
-        })
-        .collect()
+    if let Some(node) = first_bad(ops.len(), |i| ops[i] < 0 || ops[i] as usize >= num_ops) {
+        let op = ops[node] as i64;
+        return Err(if op < 0 {
+            Error::NegativeOp { node, op }
+        } else {
+            Error::OpOutOfRange { node, op, num_ops }
+        });
+    }
+    Ok(if ops.len() >= PARALLEL_ITEMS {
+        ops.par_iter().map(|&op| op as u32).collect()
+    } else {
+        ops.iter().map(|&op| op as u32).collect()
+    })
 }
 
 /// Checks that edge `index`, `s -> d`, joins two of `num_nodes` nodes.
@@ -79,7 +96,8 @@ pub(crate) fn check_endpoints(index: usize, s: i64, d: i64, num_nodes: usize) ->
     Ok(())
 }
 
-/// Checks edge endpoints: equal lengths, every endpoint a node, no self-loop.
+/// Checks edge endpoints: equal lengths, every endpoint a node, no self-loop;
+/// an error names the first bad edge.
 fn check_edges(src: &[i64], dst: &[i64], num_nodes: usize) -> Result<()> {
     if src.len() != dst.len() {
         return Err(Error::EdgeShape {
@@ -87,16 +105,101 @@ fn check_edges(src: &[i64], dst: &[i64], num_nodes: usize) -> Result<()> {
             targets: dst.len(),
         });
     }
-    for (index, (&s, &d)) in src.iter().zip(dst).enumerate() {
-        check_endpoints(index, s, d, num_nodes)?;
-        if s == d {
-            return Err(Error::SelfLoop {
-                index,
-                node: s as usize,
-            });
-        }
+    let n = num_nodes as u64;
+    // a negative endpoint is a huge u64: one comparison catches both
+    let bad = |i: usize| {
+        let (s, d) = (src[i] as u64, dst[i] as u64);
+        s >= n || d >= n || s == d
+    };
+    let Some(index) = first_bad(src.len(), bad) else {
+        return Ok(());
+    };
+    let (s, d) = (src[index], dst[index]);
+    check_endpoints(index, s, d, num_nodes)?;
+    Err(Error::SelfLoop {
+        index,
+        node: s as usize,
+    })
+}
+
+/// Compressed rows of `(row, value)` items: `(offsets, values)`, row `r`'s
+/// values at `values[offsets[r]..offsets[r + 1]]` in the order `items()`
+/// yields them (stable). `items` is called once per pass and per part: on a
+/// big input each thread takes a range of rows, reads every item and counts
+/// and places only those of its rows, so the scattered writes split between
+/// threads while the reads stay sequential. Rows are below `num_rows`, and
+/// there are `len` items (fewer than `u32::MAX`).
+pub(crate) fn compressed_rows<I>(
+    num_rows: usize,
+    len: usize,
+    items: impl Fn() -> I + Sync,
+) -> (Vec<u32>, Vec<u32>)
+where
+    I: Iterator<Item = (u32, u32)>,
+{
+    let parts = if len >= PARALLEL_ITEMS {
+        rayon::current_num_threads().clamp(1, 16)
+    } else {
+        1
+    };
+    let bounds: Vec<usize> = (0..=parts).map(|p| num_rows * p / parts).collect();
+    // offsets[r + 1] counts row r; each part counts its rows in its own slice
+    let mut offsets = vec![0u32; num_rows + 1];
+    let mut slices = Vec::with_capacity(parts);
+    let mut rest = &mut offsets[1..];
+    for p in 0..parts {
+        let (head, tail) = rest.split_at_mut(bounds[p + 1] - bounds[p]);
+        slices.push((bounds[p], head));
+        rest = tail;
     }
-    Ok(())
+    let count = |(lo, counts): &mut (usize, &mut [u32])| {
+        let hi = *lo + counts.len();
+        for (r, _) in items() {
+            let r = r as usize;
+            if (*lo..hi).contains(&r) {
+                counts[r - *lo] += 1;
+            }
+        }
+    };
+    if parts > 1 {
+        slices.par_iter_mut().for_each(count);
+    } else {
+        slices.iter_mut().for_each(count);
+    }
+    drop(slices);
+    for r in 0..num_rows {
+        offsets[r + 1] += offsets[r];
+    }
+    // each part fills its rows' span of `values` from a cursor per row
+    let mut values = vec![0u32; len];
+    let mut cursors: Vec<u32> = offsets[..num_rows].to_vec();
+    let mut work = Vec::with_capacity(parts);
+    let (mut vrest, mut crest) = (&mut values[..], &mut cursors[..]);
+    for p in 0..parts {
+        let (lo, hi) = (bounds[p], bounds[p + 1]);
+        let span = (offsets[hi] - offsets[lo]) as usize;
+        let (v, vt) = vrest.split_at_mut(span);
+        let (c, ct) = crest.split_at_mut(hi - lo);
+        work.push((lo, offsets[lo], v, c));
+        (vrest, crest) = (vt, ct);
+    }
+    let fill = |(lo, base, vals, cur): &mut (usize, u32, &mut [u32], &mut [u32])| {
+        let hi = *lo + cur.len();
+        for (r, x) in items() {
+            let r = r as usize;
+            if (*lo..hi).contains(&r) {
+                let at = &mut cur[r - *lo];
+                vals[(*at - *base) as usize] = x;
+                *at += 1;
+            }
+        }
+    };
+    if parts > 1 {
+        work.par_iter_mut().for_each(fill);
+    } else {
+        work.iter_mut().for_each(fill);
+    }
+    (offsets, values)
 }
 
 /// CSR row starts for items in rows `rows` (each below `num_nodes`): `num_nodes
@@ -112,25 +215,54 @@ pub(crate) fn row_offsets(num_nodes: usize, rows: impl Iterator<Item = usize>) -
     offsets
 }
 
-/// The successor lists of checked edges: counted by source, filled, each row
-/// sorted and its repeats dropped, compacting the rows leftwards. Returns the
-/// offsets, the targets and whether a repeat was dropped.
-fn successors(num_nodes: usize, src: &[i64], dst: &[i64]) -> (Vec<usize>, Vec<NodeId>, bool) {
-    let mut offsets = row_offsets(num_nodes, src.iter().map(|&s| s as usize));
-    // each row filled from its start, advancing the start to the row's end,
-    // then the starts shifted back (no second array of n offsets)
-    let mut targets = vec![0 as NodeId; src.len()];
-    for (&s, &d) in src.iter().zip(dst) {
-        targets[offsets[s as usize]] = d as NodeId;
-        offsets[s as usize] += 1;
+/// The successor lists of checked edges: grouped by source, each row sorted
+/// and its repeats dropped (rows in parallel on a big graph; the rows are
+/// compacted leftwards only when a repeat was found). Returns the offsets,
+/// the targets and whether a repeat was dropped.
+fn successors(num_nodes: usize, src: &[i64], dst: &[i64]) -> (Vec<u32>, Vec<NodeId>, bool) {
+    let (mut offsets, mut targets) = compressed_rows(num_nodes, src.len(), || {
+        src.iter().zip(dst).map(|(&s, &d)| (s as u32, d as NodeId))
+    });
+    // sort each row; true where it repeats a target
+    let sort_rows = |rows: std::ops::Range<usize>, vals: &mut [NodeId], base: usize| {
+        let mut repeats = false;
+        for r in rows {
+            let row = &mut vals[offsets[r] as usize - base..offsets[r + 1] as usize - base];
+            if !row.windows(2).all(|w| w[0] < w[1]) {
+                row.sort_unstable();
+                repeats |= row.windows(2).any(|w| w[0] == w[1]);
+            }
+        }
+        repeats
+    };
+    let repeats = if src.len() >= PARALLEL_ITEMS {
+        let parts = rayon::current_num_threads().clamp(1, 16) * 4;
+        let bounds: Vec<usize> = (0..=parts).map(|p| num_nodes * p / parts).collect();
+        let mut chunks = Vec::with_capacity(parts);
+        let mut rest = &mut targets[..];
+        for p in 0..parts {
+            let span = (offsets[bounds[p + 1]] - offsets[bounds[p]]) as usize;
+            let (head, tail) = rest.split_at_mut(span);
+            chunks.push((bounds[p]..bounds[p + 1], head));
+            rest = tail;
+        }
+        chunks
+            .into_par_iter()
+            .map(|(rows, vals)| {
+                let base = offsets[rows.start] as usize;
+                sort_rows(rows, vals, base)
+            })
+            .reduce(|| false, |a, b| a || b)
+    } else {
+        sort_rows(0..num_nodes, &mut targets, 0)
+    };
+    if !repeats {
+        return (offsets, targets, false);
     }
-    offsets.copy_within(0..num_nodes, 1);
-    offsets[0] = 0;
     let mut kept = 0;
     let mut start = 0;
     for v in 0..num_nodes {
-        let end = offsets[v + 1];
-        targets[start..end].sort_unstable();
+        let end = offsets[v + 1] as usize;
         let row_start = kept;
         for i in start..end {
             if kept == row_start || targets[kept - 1] != targets[i] {
@@ -139,11 +271,10 @@ fn successors(num_nodes: usize, src: &[i64], dst: &[i64]) -> (Vec<usize>, Vec<No
             }
         }
         start = end;
-        offsets[v + 1] = kept;
+        offsets[v + 1] = kept as u32;
     }
-    let dropped = kept < targets.len();
     targets.truncate(kept);
-    (offsets, targets, dropped)
+    (offsets, targets, true)
 }
 
 /// The indices (ascending) of the first occurrence of every distinct edge:
@@ -169,21 +300,16 @@ fn first_edges(num_nodes: usize, src: &[i64], dst: &[i64]) -> Vec<usize> {
 }
 
 /// The predecessor lists of a graph given by its sorted successor lists:
-/// counted, then filled visiting sources in ascending order, so every row
-/// comes out sorted.
-fn reverse(out_offsets: &[usize], out_targets: &[NodeId]) -> (Vec<usize>, Vec<NodeId>) {
+/// items visited by ascending source, so every row comes out sorted.
+fn reverse(out_offsets: &[u32], out_targets: &[NodeId]) -> (Vec<u32>, Vec<NodeId>) {
     let n = out_offsets.len() - 1;
-    let mut in_offsets = row_offsets(n, out_targets.iter().map(|&d| d as usize));
-    let mut sources = vec![0 as NodeId; out_targets.len()];
-    for v in 0..n {
-        for &d in &out_targets[out_offsets[v]..out_offsets[v + 1]] {
-            sources[in_offsets[d as usize]] = v as NodeId;
-            in_offsets[d as usize] += 1;
-        }
-    }
-    in_offsets.copy_within(0..n, 1);
-    in_offsets[0] = 0;
-    (in_offsets, sources)
+    compressed_rows(n, out_targets.len(), || {
+        (0..n).flat_map(move |v| {
+            out_targets[out_offsets[v] as usize..out_offsets[v + 1] as usize]
+                .iter()
+                .map(move |&d| (d, v as NodeId))
+        })
+    })
 }
 
 impl Dag {
@@ -212,14 +338,15 @@ impl Dag {
         let (out_offsets, out_targets, dropped) = successors(num_nodes, src, dst);
         let kept_edges = dropped.then(|| first_edges(num_nodes, src, dst));
         let (in_offsets, in_sources) = reverse(&out_offsets, &out_targets);
-        let dag = Dag {
+        let mut dag = Dag {
             ops: labels,
             out_offsets,
             out_targets,
             in_offsets,
             in_sources,
+            depth: Vec::new(),
         };
-        dag.check_acyclic()?;
+        dag.depth = dag.kahn().map_err(|cycle| Error::Cycle { cycle })?.1;
         Ok(Validated { dag, kept_edges })
     }
 
@@ -242,13 +369,18 @@ impl Dag {
         check_edges(src, dst, n)?;
         let (out_offsets, targets, _) = successors(n, src, dst);
         let (in_offsets, sources) = reverse(&out_offsets, &targets);
-        Ok(Dag {
+        let mut dag = Dag {
             ops: labels,
             out_offsets,
             out_targets: targets,
             in_offsets,
             in_sources: sources,
-        })
+            depth: Vec::new(),
+        };
+        // validated before, so acyclic; arrays that were not cannot loop here
+        // (Kahn's algorithm stops), only leave depths of a cycle at 0
+        dag.depth = dag.kahn().map_or_else(|_| vec![0; n], |(_, depth)| depth);
+        Ok(dag)
     }
 
     pub fn num_nodes(&self) -> usize {
@@ -269,12 +401,14 @@ impl Dag {
 
     /// Successors of `n`, ascending.
     pub fn successors(&self, n: NodeId) -> &[NodeId] {
-        &self.out_targets[self.out_offsets[n as usize]..self.out_offsets[n as usize + 1]]
+        &self.out_targets
+            [self.out_offsets[n as usize] as usize..self.out_offsets[n as usize + 1] as usize]
     }
 
     /// Predecessors of `n`, ascending.
     pub fn predecessors(&self, n: NodeId) -> &[NodeId] {
-        &self.in_sources[self.in_offsets[n as usize]..self.in_offsets[n as usize + 1]]
+        &self.in_sources
+            [self.in_offsets[n as usize] as usize..self.in_offsets[n as usize + 1] as usize]
     }
 
     /// Edges in (source, target) order, sorted.
@@ -283,20 +417,32 @@ impl Dag {
             .flat_map(move |s| self.successors(s).iter().map(move |&d| (s, d)))
     }
 
+    /// Longest path from a source to each node (sources are at depth 0).
+    pub fn depths(&self) -> &[u32] {
+        &self.depth
+    }
+
     /// A topological order (Kahn's algorithm, smallest ready id first among
     /// equals in FIFO order), or the nodes of one cycle.
     pub fn topological_order(&self) -> std::result::Result<Vec<NodeId>, Vec<usize>> {
+        self.kahn().map(|(order, _)| order)
+    }
+
+    /// [`Dag::topological_order`] and each node's depth (raised along every
+    /// edge as Kahn's algorithm passes it), or the nodes of one cycle.
+    fn kahn(&self) -> std::result::Result<(Vec<NodeId>, Vec<u32>), Vec<usize>> {
         let n = self.num_nodes();
-        let mut indeg: Vec<u32> = (0..n)
-            .map(|v| (self.in_offsets[v + 1] - self.in_offsets[v]) as u32)
-            .collect();
+        let mut indeg: Vec<u32> = self.in_offsets.windows(2).map(|w| w[1] - w[0]).collect();
+        let mut depth = vec![0u32; n];
         let mut order: Vec<NodeId> = Vec::with_capacity(n);
         order.extend((0..n as NodeId).filter(|&v| indeg[v as usize] == 0));
         let mut head = 0;
         while head < order.len() {
             let v = order[head];
             head += 1;
+            let d = depth[v as usize] + 1;
             for &w in self.successors(v) {
+                depth[w as usize] = depth[w as usize].max(d);
                 indeg[w as usize] -= 1;
                 if indeg[w as usize] == 0 {
                     order.push(w);
@@ -304,7 +450,7 @@ impl Dag {
             }
         }
         if order.len() == n {
-            return Ok(order);
+            return Ok((order, depth));
         }
         // Every node left over has a left-over predecessor: walking predecessors
         // from any of them must revisit a node, and the walk between the two
@@ -334,12 +480,6 @@ impl Dag {
                 .find(|&&p| indeg[p as usize] > 0)
                 .expect("a left-over node has a left-over predecessor") as usize;
         }
-    }
-
-    fn check_acyclic(&self) -> Result<()> {
-        self.topological_order()
-            .map(|_| ())
-            .map_err(|cycle| Error::Cycle { cycle })
     }
 
     /// The graph as a petgraph `DiGraph` (node weight = op id), for interop and
@@ -410,8 +550,112 @@ mod tests {
                 proptest::prop_assert_eq!(v.dag.successors(x as NodeId), &succ[..]);
                 proptest::prop_assert_eq!(v.dag.predecessors(x as NodeId), &pred_sorted[..]);
             }
+            // depth: one more than the deepest predecessor (ids are topological here)
+            let mut depth = vec![0u32; n];
+            for x in 0..n {
+                depth[x] = v.dag.predecessors(x as NodeId).iter().map(|&u| depth[u as usize] + 1).max().unwrap_or(0);
+            }
+            proptest::prop_assert_eq!(v.dag.depths(), &depth[..]);
             let (s, d): (Vec<i64>, Vec<i64>) = edges.iter().copied().unzip();
             proptest::prop_assert_eq!(&Dag::rebuild(1, &vec![0; n], &s, &d).unwrap(), &v.dag);
+        }
+    }
+
+    /// Edges of a DAG on `n` nodes (`u < v`), in scrambled order, about one
+    /// in eight repeated.
+    fn scrambled_edges(n: usize, m: usize) -> Vec<(i64, i64)> {
+        let mut x = 0x9e3779b97f4a7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut edges = Vec::with_capacity(m);
+        while edges.len() < m {
+            let u = next() % (n as u64 - 1);
+            let v = u + 1 + next() % 40.min(n as u64 - 1 - u);
+            edges.push((u as i64, v as i64));
+            if next() % 8 == 0 {
+                edges.push((u as i64, v as i64));
+            }
+        }
+        edges
+    }
+
+    fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(f)
+    }
+
+    #[test]
+    fn a_big_graph_validates_as_its_definition_says_whatever_the_threads() {
+        // past PARALLEL_ITEMS, so the passes split over threads
+        let n = 90_000;
+        let edges = scrambled_edges(n, 250_000);
+        let ops: Vec<i32> = (0..n as i32).map(|i| i % 3).collect();
+        let one = in_pool(1, || dag(3, &ops, &edges).unwrap());
+        let three = in_pool(3, || dag(3, &ops, &edges).unwrap());
+        assert_eq!(one.dag, three.dag);
+        assert_eq!(one.kept_edges, three.kept_edges);
+        let mut seen = std::collections::BTreeSet::new();
+        let first: Vec<usize> = (0..edges.len())
+            .filter(|&i| seen.insert(edges[i]))
+            .collect();
+        assert!(first.len() < edges.len());
+        assert_eq!(one.kept_edges, Some(first));
+        let mut succ = vec![Vec::new(); n];
+        let mut pred = vec![Vec::new(); n];
+        for &(u, v) in &seen {
+            succ[u as usize].push(v as NodeId);
+            pred[v as usize].push(u as NodeId);
+        }
+        let mut depth = vec![0u32; n];
+        for v in 0..n {
+            pred[v].sort_unstable();
+            assert_eq!(one.dag.successors(v as NodeId), &succ[v][..]);
+            assert_eq!(one.dag.predecessors(v as NodeId), &pred[v][..]);
+            // edges go up in id: ids are a topological order
+            depth[v] = pred[v]
+                .iter()
+                .map(|&u| depth[u as usize] + 1)
+                .max()
+                .unwrap_or(0);
+        }
+        assert_eq!(one.dag.depths(), &depth[..]);
+        let (s, d): (Vec<i64>, Vec<i64>) = edges.iter().copied().unzip();
+        assert_eq!(Dag::rebuild(3, &ops, &s, &d).unwrap(), one.dag);
+    }
+
+    #[test]
+    fn the_first_bad_item_of_a_big_graph_is_named() {
+        let n = 90_000;
+        let mut edges = scrambled_edges(n, 200_000);
+        edges[190_000] = (5, n as i64 + 3);
+        edges[150_000] = (7, 7);
+        let mut ops = vec![0i32; n];
+        ops[80_000] = 4;
+        ops[70_000] = -1;
+        for threads in [1, 3] {
+            let e = in_pool(threads, || dag(2, &ops, &edges).unwrap_err());
+            assert_eq!(
+                e,
+                Error::NegativeOp {
+                    node: 70_000,
+                    op: -1
+                }
+            );
+            let e = in_pool(threads, || dag(2, &vec![0; n], &edges).unwrap_err());
+            assert_eq!(
+                e,
+                Error::SelfLoop {
+                    index: 150_000,
+                    node: 7
+                }
+            );
         }
     }
 

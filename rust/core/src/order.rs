@@ -341,20 +341,6 @@ fn join_if<A: Send, B: Send>(
     }
 }
 
-/// Longest path from a source to each node: each node, in topological order,
-/// raises its successors' depths (one pass over the successor lists).
-fn depths(dag: &Dag) -> Vec<u32> {
-    let topo = dag.topological_order().expect("a validated Dag is acyclic");
-    let mut depth = vec![0u32; dag.num_nodes()];
-    for &v in &topo {
-        let d = depth[v as usize] + 1;
-        for &w in dag.successors(v) {
-            depth[w as usize] = depth[w as usize].max(d);
-        }
-    }
-    depth
-}
-
 /// `items` stably sorted by `key[item]`, each key below `keys`.
 fn counting_sort(items: impl Iterator<Item = u32>, key: &[u32], keys: usize) -> Vec<u32> {
     let mut fill = row_offsets(keys, key.iter().map(|&k| k as usize));
@@ -372,8 +358,8 @@ fn counting_sort(items: impl Iterator<Item = u32>, key: &[u32], keys: usize) -> 
 /// The first cells are runs of one depth, so the discrete partition is
 /// ordered by depth already and a node's rank is its position in it.
 fn ranking(dag: &Dag, op_labels: &[u64], ctl: &Control) -> Result<(Vec<u32>, usize)> {
-    let depth = depths(dag);
-    let mut r = Refiner::new(dag, op_labels, &depth);
+    let depth = dag.depths();
+    let mut r = Refiner::new(dag, op_labels, depth);
     ctl.check()?;
     let picks = r.discrete(ctl)?;
     ctl.check()?;
