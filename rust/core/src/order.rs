@@ -47,7 +47,7 @@ use std::collections::VecDeque;
 
 use crate::control::Control;
 use crate::error::Result;
-use crate::graph::{row_offsets, Dag};
+use crate::graph::{compressed_rows, Dag};
 
 /// An ordered partition of the nodes into cells, refined in place. A cell is
 /// named by its start in `elems`.
@@ -102,11 +102,18 @@ impl Refiner {
             .map(|l| distinct.binary_search(l).map_or(0, |i| i as u32))
             .collect();
         let slot: Vec<u32> = dag.ops().iter().map(|&o| slot_of_op[o as usize]).collect();
-        // Nodes by (depth, slot, id): two stable counting sorts, by slot then
-        // by depth.
-        let by_slot = counting_sort(0..n as u32, &slot, distinct.len());
+        // Nodes by (depth, slot, id): grouped by depth in id order, then each
+        // depth's run stably sorted by slot (runs are short; visiting the
+        // nodes in id order keeps the grouping's writes close together).
         let levels = depth.iter().map(|&d| d as usize + 1).max().unwrap_or(0);
-        let elems = counting_sort(by_slot.into_iter(), depth, levels);
+        let (starts, mut elems) =
+            compressed_rows(levels, n, || (0..n as u32).map(|v| (depth[v as usize], v)));
+        for w in starts.windows(2) {
+            let run = &mut elems[w[0] as usize..w[1] as usize];
+            if run.len() > 1 {
+                run.sort_by_key(|&v| slot[v as usize]);
+            }
+        }
         let mut local = vec![0u32; n];
         for (i, &v) in elems.iter().enumerate() {
             local[v as usize] = i as u32;
@@ -198,6 +205,18 @@ impl Refiner {
     /// Splits every cell with touched nodes by their counts (untouched ones
     /// count 0 and stay first), queueing the new cells; resets the counts.
     fn split_touched(&mut self) {
+        // touched nodes that are cells of their own cannot split: most of them,
+        // once refinement is under way, so they skip the sort
+        let alone = |w: &u32| {
+            let c = self.cell[*w as usize];
+            self.end[c as usize] == c + 1
+        };
+        if self.touched.iter().all(alone) {
+            for &w in &self.touched {
+                self.count[w as usize] = 0;
+            }
+            return;
+        }
         let mut touched = std::mem::take(&mut self.touched);
         touched.sort_unstable_by_key(|&w| (self.cell[w as usize], self.count[w as usize]));
         let mut i = 0;
@@ -339,18 +358,6 @@ fn join_if<A: Send, B: Send>(
     } else {
         (a(), b())
     }
-}
-
-/// `items` stably sorted by `key[item]`, each key below `keys`.
-fn counting_sort(items: impl Iterator<Item = u32>, key: &[u32], keys: usize) -> Vec<u32> {
-    let mut fill = row_offsets(keys, key.iter().map(|&k| k as usize));
-    let mut out = vec![0u32; key.len()];
-    for v in items {
-        let k = key[v as usize] as usize;
-        out[fill[k]] = v;
-        fill[k] += 1;
-    }
-    out
 }
 
 /// (rank of every node, individualisations needed).
