@@ -141,55 +141,50 @@ impl Interned {
     }
 }
 
-/// Crossing edges `(target fragment, source position, target position)`
-/// sorted per source fragment, and where each fragment's start.
-type Crossing = (Vec<(u32, u32, u32)>, Vec<u32>);
+/// Crossing edges `(target fragment, source position, target position)` of
+/// one chunk of [`CHUNK`] fragments, sorted per source fragment: the chunk's
+/// `i`-th fragment's are `edges[off[i]..off[i + 1]]`. Kept per chunk, as
+/// found: the candidate search reads them by the same chunks, so they are
+/// never copied into one list.
+struct Crossing {
+    edges: Vec<(u32, u32, u32)>,
+    off: Vec<u32>,
+}
 
-/// The crossing edges of every fragment: fragment `f`'s are
-/// `cross[off[f]..off[f + 1]]`.
-fn crossing(dag: &Dag, p: &Partition, ctl: &Control) -> Result<Crossing> {
+impl Crossing {
+    fn row(&self, i: usize) -> &[(u32, u32, u32)] {
+        &self.edges[self.off[i] as usize..self.off[i + 1] as usize]
+    }
+}
+
+/// The crossing edges of every fragment, by chunks of [`CHUNK`] fragments.
+fn crossing(dag: &Dag, p: &Partition, ctl: &Control) -> Result<Vec<Crossing>> {
     let nf = p.len();
-    let chunks: Vec<Crossing> = (0..nf.div_ceil(CHUNK))
+    (0..nf.div_ceil(CHUNK))
         .into_par_iter()
         .map(|c| {
             ctl.check()?;
             let frags = (c * CHUNK) as u32..((c + 1) * CHUNK).min(nf) as u32;
             // at most every edge leaving the chunk's nodes (all of them, one chunk)
-            let mut out = Vec::with_capacity(dag.num_edges() * frags.len() / nf.max(1) + 16);
-            let mut ends = Vec::with_capacity(frags.len());
+            let mut edges = Vec::with_capacity(dag.num_edges() * frags.len() / nf.max(1) + 16);
+            let mut off = Vec::with_capacity(frags.len() + 1);
+            off.push(0);
             for f in frags {
-                let start = out.len();
+                let start = edges.len();
                 for &u in p.nodes_of(f) {
                     for &v in dag.successors(u) {
                         let fb = p.frag_of[v as usize];
                         if fb != f {
-                            out.push((fb, p.pos[u as usize], p.pos[v as usize]));
+                            edges.push((fb, p.pos[u as usize], p.pos[v as usize]));
                         }
                     }
                 }
-                out[start..].sort_unstable();
-                ends.push(out.len() as u32);
+                edges[start..].sort_unstable();
+                off.push(edges.len() as u32);
             }
-            Ok((out, ends))
+            Ok(Crossing { edges, off })
         })
-        .collect::<Result<_>>()?;
-    if chunks.len() == 1 {
-        let (cross, ends) = chunks.into_iter().next().expect("one chunk");
-        let mut off = Vec::with_capacity(nf + 1);
-        off.push(0);
-        off.extend(ends);
-        return Ok((cross, off));
-    }
-    let total = chunks.iter().map(|c| c.0.len()).sum();
-    let mut cross = Vec::with_capacity(total);
-    let mut off = Vec::with_capacity(nf + 1);
-    off.push(0);
-    for (out, ends) in chunks {
-        let base = cross.len() as u32;
-        off.extend(ends.iter().map(|&e| base + e));
-        cross.extend_from_slice(&out);
-    }
-    Ok((cross, off))
+        .collect()
 }
 
 /// Adjacent fragment pairs of one graph whose union fits `max_nodes` and is
@@ -202,9 +197,9 @@ pub(crate) fn find(
     interned: &Interned,
     ctl: &Control,
 ) -> Result<Candidates> {
-    let (cross, off) = crossing(dag, p, ctl)?;
+    let cross = crossing(dag, p, ctl)?;
     ctl.check()?;
-    let frags = FragGraph::new(&cross, &off);
+    let frags = FragGraph::new(&cross, p.len());
     ctl.check()?;
     let nf = p.len();
     let mut chunks: Vec<Candidates> = (0..nf.div_ceil(CHUNK))
@@ -220,7 +215,7 @@ pub(crate) fn find(
             let mut edges: Vec<(u32, u32)> = Vec::new();
             let (mut stack, mut seen) = (Vec::new(), Vec::new());
             for fa in start as u32..end as u32 {
-                let row = &cross[off[fa as usize] as usize..off[fa as usize + 1] as usize];
+                let row = cross[c].row(fa as usize - start);
                 let size_a = p.nodes_of(fa).len();
                 let mut i = 0;
                 while i < row.len() {
@@ -293,15 +288,18 @@ struct FragGraph {
 }
 
 impl FragGraph {
-    fn new(cross: &[(u32, u32, u32)], off: &[u32]) -> Self {
-        let n = off.len() - 1;
+    fn new(cross: &[Crossing], n: usize) -> Self {
         let mut offsets = Vec::with_capacity(n + 1);
-        let mut succ: Vec<u32> = Vec::with_capacity(cross.len());
+        let edges = cross.iter().map(|c| c.edges.len()).sum();
+        let mut succ: Vec<u32> = Vec::with_capacity(edges);
         let mut indeg = vec![0u32; n];
         offsets.push(0);
-        for f in 0..n {
+        let rows = cross
+            .iter()
+            .flat_map(|c| (0..c.off.len() - 1).map(move |i| c.row(i)));
+        for row in rows {
             let mut last = u32::MAX;
-            for &(b, _, _) in &cross[off[f] as usize..off[f + 1] as usize] {
+            for &(b, _, _) in row {
                 if b != last {
                     succ.push(b);
                     indeg[b as usize] += 1;
