@@ -54,7 +54,14 @@ pub(crate) struct Candidates {
     /// it is the next quotient, so its acyclicity is checked on this.
     pub(crate) succ_off: Vec<u32>,
     pub(crate) succ: Vec<u32>,
+    /// After counting: the candidates grouped by union class (each group in
+    /// list order), which applying the rules reads instead of grouping again.
+    pub(crate) by_class: Option<Groups>,
 }
+
+/// Candidate indices grouped by a key: the keys, group offsets, and the
+/// indices of group `g` in list order at `values[offsets[g]..offsets[g + 1]]`.
+pub(crate) type Groups = (Vec<u32>, Vec<u32>, Vec<u32>);
 
 impl Candidates {
     /// True when these candidates, read back from a shard state, can be those
@@ -276,6 +283,7 @@ pub(crate) fn find(
         fresh: fresh.into_keys(),
         succ_off: frags.offsets,
         succ: frags.succ,
+        by_class: None,
     })
 }
 

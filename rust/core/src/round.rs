@@ -34,7 +34,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use rayon::prelude::*;
 
-use crate::candidate::{self, Candidate, Candidates, Interned, FRESH};
+use crate::candidate::{self, Candidate, Candidates, Groups, Interned, FRESH};
 use crate::canon::canonical_form;
 use crate::control::Control;
 use crate::error::{Error, Result};
@@ -393,16 +393,20 @@ impl Miner {
         let list = &cands.list;
         // Rank order, then (lower, higher) fragment: a stable grouping by
         // rank (candidates come in (fa, fb) order) and a sort only of the
-        // groups not already in (lower, higher) order.
-        let (ranks, groups, mut sel) = group_stable(
-            list.iter().enumerate().filter_map(|(i, c)| {
-                let class = self.union_list[c.union as usize].class;
-                let r = rank.of_class[class as usize];
-                (r != u32::MAX).then_some((r, i as u32))
-            }),
-            rank.len,
-            list.len(),
-        );
+        // groups not already in (lower, higher) order. A rule is one class, so
+        // its group is the class's group when counting grouped them already.
+        let (ranks, groups, mut sel) = match &cands.by_class {
+            Some(by_class) => rank_groups(by_class, rank),
+            None => group_stable(
+                list.iter().enumerate().filter_map(|(i, c)| {
+                    let class = self.union_list[c.union as usize].class;
+                    let r = rank.of_class[class as usize];
+                    (r != u32::MAX).then_some((r, i as u32))
+                }),
+                rank.len,
+                list.len(),
+            ),
+        };
         let mut by_rank: Vec<u32> = (0..ranks.len() as u32).collect();
         by_rank.sort_unstable_by_key(|&g| ranks[g as usize]);
         let span = |i: u32| {
@@ -503,7 +507,8 @@ impl Miner {
 
     /// Greedy non-overlapping occurrence count of each union id in one graph:
     /// occurrences of one id are taken in (source, target) fragment order.
-    pub(crate) fn count(&self, cands: &Candidates, num_frags: usize) -> HashMap<u128, u64> {
+    /// The grouping by class is kept in `cands` for [`Miner::apply_rules`].
+    pub(crate) fn count(&self, cands: &mut Candidates, num_frags: usize) -> HashMap<u128, u64> {
         let list = &cands.list;
         // Grouped by id class, each group in (fa, fb) order.
         let (classes, groups, occ) = group_stable(
@@ -532,6 +537,7 @@ impl Miner {
                 n,
             );
         }
+        cands.by_class = Some((classes, groups, occ));
         counts
     }
 
@@ -593,6 +599,32 @@ impl Miner {
     pub fn form(&self, id: u128) -> Option<&Form> {
         self.forms.get(&id)
     }
+}
+
+/// The groups of the classes that `rank` rules, keyed by rank, in rank
+/// order: what [`group_stable`] gives grouping the same candidates by rank.
+fn rank_groups((classes, offsets, values): &Groups, rank: &RuleRanks) -> Groups {
+    let mut ruled: Vec<(u32, u32)> = classes
+        .iter()
+        .enumerate()
+        .filter_map(|(g, &c)| {
+            let r = rank.of_class[c as usize];
+            (r != u32::MAX).then_some((r, g as u32))
+        })
+        .collect();
+    ruled.sort_unstable();
+    let mut ranks = Vec::with_capacity(ruled.len());
+    let mut out_offsets = Vec::with_capacity(ruled.len() + 1);
+    out_offsets.push(0);
+    let mut out = Vec::new();
+    for (r, g) in ruled {
+        ranks.push(r);
+        out.extend_from_slice(
+            &values[offsets[g as usize] as usize..offsets[g as usize + 1] as usize],
+        );
+        out_offsets.push(out.len() as u32);
+    }
+    (ranks, out_offsets, out)
 }
 
 /// Groups `(key, value)` pairs by key without sorting: the distinct keys in

@@ -202,9 +202,9 @@ impl Shard {
     /// Starts a round: this shard's candidate merges, counted.
     pub fn count(&mut self, graphs: &[&Dag], ctl: &Control) -> Result<Counts> {
         self.prepare(graphs, ctl)?;
-        let (miner, parts, cands) = (&self.miner, &self.parts, &self.cands);
+        let (miner, parts, cands) = (&self.miner, &self.parts, &mut self.cands);
         let per_graph: Vec<HashMap<u128, u64>> = cands
-            .par_iter()
+            .par_iter_mut()
             .zip(parts)
             .map(|(c, p)| {
                 ctl.check()?;

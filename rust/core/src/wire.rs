@@ -483,6 +483,7 @@ impl<'a> Reader<'a> {
             fresh: Vec::new(),
             succ_off: self.u32s()?,
             succ: self.u32s()?,
+            by_class: None,
         })
     }
     /// A macro graph, checked to be whole: one weight per edge, every node and
