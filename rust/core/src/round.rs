@@ -434,8 +434,8 @@ impl Miner {
         }
         drop((sel, used, groups));
         let claimed = chosen.clone();
-        let chosen = undo_cycles(cands, chosen, p.len(), ctl)?;
-        let r = Renaming::new(p.len(), list, &chosen);
+        let (chosen, renamed) = undo_cycles(cands, chosen, p.len(), ctl)?;
+        let r = renamed.unwrap_or_else(|| Renaming::new(p.len(), list, &chosen));
         let next = self.merge(p, list, &chosen, &r);
         let id = |i: u32| self.union_list[list[i as usize].union as usize].id;
         // `chosen` is a subsequence of `claimed`: walk both for the undone
@@ -832,21 +832,24 @@ fn cyclic_components(
 /// it leaves it, which may make its neighbours leave). A merge whose part has
 /// left the core never comes back to it. The core is found once; each undo
 /// costs the edges of the parts it splits or peels, not a pass over the graph.
+///
+/// Also returns the renaming of the merges kept when it had to make it and
+/// kept them all (the caller's next step needs it).
 fn undo_cycles(
     cands: &Candidates,
     mut chosen: Vec<u32>,
     num_frags: usize,
     ctl: &Control,
-) -> Result<Vec<u32>> {
+) -> Result<(Vec<u32>, Option<Renaming>)> {
     let list = &cands.list;
     let mut safe = SafeMerges::new(cands);
     if chosen.iter().all(|&i| safe.is_safe(&list[i as usize])) {
-        return Ok(chosen);
+        return Ok((chosen, None));
     }
     let (off, succ) = (&cands.succ_off, &cands.succ);
     let r = Renaming::new(num_frags, list, &chosen);
     let Some((comp_of, _)) = cyclic_components(off, succ, &r.new_of, r.num_new) else {
-        return Ok(chosen);
+        return Ok((chosen, Some(r)));
     };
     ctl.check()?;
     let row = |a: u32| &succ[off[a as usize] as usize..off[a as usize + 1] as usize];
@@ -960,7 +963,7 @@ fn undo_cycles(
         k += 1;
         !undone[k - 1]
     });
-    Ok(chosen)
+    Ok((chosen, None))
 }
 
 /// The macro graph of a final partition: macro nodes ordered by smallest node.
@@ -1183,7 +1186,7 @@ mod tests {
         #[test]
         fn undo_cycles_is_undoing_by_components((n, c, chosen) in merge_case(40, 4)) {
             let want = undo_by_components(&c, chosen.clone(), n);
-            let got = undo_cycles(&c, chosen, n, &Control::new()).unwrap();
+            let got = undo_cycles(&c, chosen, n, &Control::new()).unwrap().0;
             prop_assert_eq!(got, want);
         }
     }
