@@ -280,8 +280,9 @@ impl Shard {
                     for id in out.undone {
                         m.insert(id, 0);
                     }
-                    for (id, _) in &out.kept {
-                        *m.entry(*id).or_insert(0) += 1;
+                    // merges come in rank order, so a rule's are one run
+                    for run in out.kept.chunk_by(|x, y| x.0 == y.0) {
+                        *m.entry(run[0].0).or_insert(0) += run.len() as u64;
                     }
                     Some(((out.part, out.kept), m))
                 } else {
@@ -328,6 +329,7 @@ impl Shard {
         // Each graph adds what it created (its claims: the merges it kept, by
         // rule), in parallel; the level and the smallest key of each motif are
         // taken once per union the merges used.
+        let num_unions = self.miner.num_unions();
         let unions: Vec<Vec<u32>> = pending
             .par_iter()
             .zip(&self.cands)
@@ -341,12 +343,18 @@ impl Shard {
                     .iter()
                     .map(|&(_, i)| c.list[i as usize].union)
                     .collect();
-                us.sort_unstable();
-                us.dedup();
+                if us.len() >= num_unions / 8 {
+                    // many merges (a big graph): one pass over a table, no sort
+                    let mut seen = vec![false; num_unions];
+                    us.retain(|&u| !std::mem::replace(&mut seen[u as usize], true));
+                } else {
+                    us.sort_unstable();
+                    us.dedup();
+                }
                 us
             })
             .collect();
-        let mut seen = vec![false; self.miner.num_unions()];
+        let mut seen = vec![false; num_unions];
         for &u in unions.iter().flatten() {
             if std::mem::replace(&mut seen[u as usize], true) {
                 continue;
