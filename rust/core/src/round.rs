@@ -171,8 +171,8 @@ pub(crate) struct RuleRanks {
 pub(crate) struct Applied {
     /// The partition after the merges kept.
     pub(crate) part: Partition,
-    /// (union id, candidate index) of every merge kept, in rank order.
-    pub(crate) kept: Vec<(u128, u32)>,
+    /// The candidate index of every merge kept, in rank order.
+    pub(crate) kept: Vec<u32>,
     /// Union id of every merge claimed by the greedy pass and undone because
     /// it closed a cycle.
     pub(crate) undone: Vec<u128>,
@@ -433,27 +433,19 @@ impl Miner {
             }
         }
         drop((sel, used, groups));
-        let claimed = chosen.clone();
-        let (chosen, renamed) = undo_cycles(cands, chosen, p.len(), ctl)?;
+        let (chosen, undone, renamed) = undo_cycles(cands, chosen, p.len(), ctl)?;
         let r = renamed.unwrap_or_else(|| Renaming::new(p.len(), list, &chosen));
         let next = self.merge(p, list, &chosen, &r);
-        let id = |i: u32| self.union_list[list[i as usize].union as usize].id;
-        // `chosen` is a subsequence of `claimed`: walk both for the undone
-        let mut undone = Vec::new();
-        let mut k = 0;
-        for &i in &claimed {
-            if chosen.get(k) == Some(&i) {
-                k += 1;
-            } else {
-                undone.push(id(i));
-            }
-        }
-        let kept = chosen.iter().map(|&i| (id(i), i)).collect();
         Ok(Applied {
             part: next,
-            kept,
-            undone,
+            undone: undone.iter().map(|&i| self.union_id(cands, i)).collect(),
+            kept: chosen,
         })
+    }
+
+    /// The union id of candidate `i` of `cands` (resolved).
+    pub(crate) fn union_id(&self, cands: &Candidates, i: u32) -> u128 {
+        self.union_list[cands.list[i as usize].union as usize].id
     }
 
     /// The partition after merging the `chosen` candidates, renamed by `r`.
@@ -833,23 +825,24 @@ fn cyclic_components(
 /// left the core never comes back to it. The core is found once; each undo
 /// costs the edges of the parts it splits or peels, not a pass over the graph.
 ///
-/// Also returns the renaming of the merges kept when it had to make it and
-/// kept them all (the caller's next step needs it).
+/// Returns the merges kept, those undone (rank order), and the renaming of
+/// the merges kept when it had to make it and kept them all (the caller's
+/// next step needs it).
 fn undo_cycles(
     cands: &Candidates,
     mut chosen: Vec<u32>,
     num_frags: usize,
     ctl: &Control,
-) -> Result<(Vec<u32>, Option<Renaming>)> {
+) -> Result<(Vec<u32>, Vec<u32>, Option<Renaming>)> {
     let list = &cands.list;
     let mut safe = SafeMerges::new(cands);
     if chosen.iter().all(|&i| safe.is_safe(&list[i as usize])) {
-        return Ok((chosen, None));
+        return Ok((chosen, Vec::new(), None));
     }
     let (off, succ) = (&cands.succ_off, &cands.succ);
     let r = Renaming::new(num_frags, list, &chosen);
     let Some((comp_of, _)) = cyclic_components(off, succ, &r.new_of, r.num_new) else {
-        return Ok((chosen, Some(r)));
+        return Ok((chosen, Vec::new(), Some(r)));
     };
     ctl.check()?;
     let row = |a: u32| &succ[off[a as usize] as usize..off[a as usize + 1] as usize];
@@ -958,12 +951,17 @@ fn undo_cycles(
         }
     }
     debug_assert!(!core.iter().any(|&c| c), "a core is left without merges");
+    let gone: Vec<u32> = chosen
+        .iter()
+        .zip(&undone)
+        .filter_map(|(&i, &u)| u.then_some(i))
+        .collect();
     let mut k = 0;
     chosen.retain(|_| {
         k += 1;
         !undone[k - 1]
     });
-    Ok((chosen, None))
+    Ok((chosen, gone, None))
 }
 
 /// The macro graph of a final partition: macro nodes ordered by smallest node.

@@ -65,9 +65,9 @@ pub struct ShardState {
     pub(crate) children: HashMap<u128, Key>,
 }
 
-/// One graph's partition after [`Shard::apply`] and its kept merges as
-/// (union id, candidate index).
-type Pending = (Partition, Vec<(u128, u32)>);
+/// One graph's partition after [`Shard::apply`] and the candidate index of
+/// each merge it kept.
+type Pending = (Partition, Vec<u32>);
 
 /// The mining state of one shard of a corpus between rounds.
 pub struct Shard {
@@ -281,8 +281,9 @@ impl Shard {
                         m.insert(id, 0);
                     }
                     // merges come in rank order, so a rule's are one run
-                    for run in out.kept.chunk_by(|x, y| x.0 == y.0) {
-                        *m.entry(run[0].0).or_insert(0) += run.len() as u64;
+                    let id = |i: u32| miner.union_id(c, i);
+                    for run in out.kept.chunk_by(|&x, &y| id(x) == id(y)) {
+                        *m.entry(id(run[0])).or_insert(0) += run.len() as u64;
                     }
                     Some(((out.part, out.kept), m))
                 } else {
@@ -339,10 +340,7 @@ impl Shard {
                 for (&id, &n) in claimed.iter().filter(|(_, &n)| n > 0) {
                     *made.entry(id).or_insert(0) += n;
                 }
-                let mut us: Vec<u32> = kept
-                    .iter()
-                    .map(|&(_, i)| c.list[i as usize].union)
-                    .collect();
+                let mut us: Vec<u32> = kept.iter().map(|&i| c.list[i as usize].union).collect();
                 if us.len() >= num_unions / 8 {
                     // many merges (a big graph): one pass over a table, no sort
                     let mut seen = vec![false; num_unions];
