@@ -202,19 +202,6 @@ where
     (offsets, values)
 }
 
-/// CSR row starts for items in rows `rows` (each below `num_nodes`): `num_nodes
-/// + 1` offsets, row `r` spanning `offsets[r]..offsets[r + 1]`.
-pub(crate) fn row_offsets(num_nodes: usize, rows: impl Iterator<Item = usize>) -> Vec<usize> {
-    let mut offsets = vec![0usize; num_nodes + 1];
-    for r in rows {
-        offsets[r + 1] += 1;
-    }
-    for i in 0..num_nodes {
-        offsets[i + 1] += offsets[i];
-    }
-    offsets
-}
-
 /// The successor lists of checked edges: grouped by source, each row sorted
 /// and its repeats dropped (rows in parallel on a big graph; the rows are
 /// compacted leftwards only when a repeat was found). Returns the offsets,
@@ -278,22 +265,18 @@ fn successors(num_nodes: usize, src: &[i64], dst: &[i64]) -> (Vec<u32>, Vec<Node
 }
 
 /// The indices (ascending) of the first occurrence of every distinct edge:
-/// each source's `(target, edge index)` pairs sorted, the first of each run of
-/// one target kept.
+/// each source's edge indices (ascending) stably sorted by target, the first
+/// of each run of one target kept.
 fn first_edges(num_nodes: usize, src: &[i64], dst: &[i64]) -> Vec<usize> {
-    let offsets = row_offsets(num_nodes, src.iter().map(|&s| s as usize));
-    let mut fill = offsets.clone();
-    let mut slots = vec![(0 as NodeId, 0u32); src.len()];
-    for (i, (&s, &d)) in src.iter().zip(dst).enumerate() {
-        slots[fill[s as usize]] = (d as NodeId, i as u32);
-        fill[s as usize] += 1;
-    }
+    let (offsets, mut slots) = compressed_rows(num_nodes, src.len(), || {
+        src.iter().enumerate().map(|(i, &s)| (s as u32, i as u32))
+    });
     let mut keep = vec![false; src.len()];
     for w in offsets.windows(2) {
-        let row = &mut slots[w[0]..w[1]];
-        row.sort_unstable();
-        for (k, &(col, index)) in row.iter().enumerate() {
-            keep[index as usize] = k == 0 || row[k - 1].0 != col;
+        let row = &mut slots[w[0] as usize..w[1] as usize];
+        row.sort_by_key(|&i| dst[i as usize]);
+        for (k, &i) in row.iter().enumerate() {
+            keep[i as usize] = k == 0 || dst[row[k - 1] as usize] != dst[i as usize];
         }
     }
     (0..src.len()).filter(|&i| keep[i]).collect()

@@ -524,10 +524,7 @@ impl Miner {
                     n += 1;
                 }
             }
-            counts.insert(
-                self.union_list[list[group[0] as usize].union as usize].id,
-                n,
-            );
+            counts.insert(self.union_id(cands, group[0]), n);
         }
         cands.by_class = Some((classes, groups, occ));
         counts
@@ -626,11 +623,7 @@ fn rank_groups((classes, offsets, values): &Groups, rank: &RuleRanks) -> Groups 
 /// up in a table of `num_keys` slots when that is not much more than the
 /// pairs, else in a hash map (many graphs of a few hundred candidates each,
 /// against a corpus-wide key space).
-fn group_stable(
-    items: impl Iterator<Item = (u32, u32)>,
-    num_keys: usize,
-    len: usize,
-) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+fn group_stable(items: impl Iterator<Item = (u32, u32)>, num_keys: usize, len: usize) -> Groups {
     let mut keys: Vec<u32> = Vec::new();
     let mut offsets: Vec<u32> = vec![0];
     let mut tag = |k: u32, g: &mut u32| {
