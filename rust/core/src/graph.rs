@@ -5,7 +5,9 @@
 //! - every op id is in `0..num_ops`;
 //! - every edge endpoint is in `0..num_nodes`;
 //! - there are no self loops, no duplicate edges and no cycles;
-//! - each adjacency row is sorted ascending, so iteration order is deterministic.
+//! - each adjacency row is sorted ascending, so iteration order is deterministic;
+//! - each node's depth (longest path from a source) is recorded, by the pass
+//!   that checks for cycles.
 //!
 //! Duplicate edges in the input are dropped (first occurrence kept): an operator
 //! that reads the same tensor twice (`x * x`) depends on it once.
