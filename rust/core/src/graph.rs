@@ -124,6 +124,39 @@ fn check_edges(src: &[i64], dst: &[i64], num_nodes: usize) -> Result<()> {
     })
 }
 
+/// Parts a pass over `len` items is split into: one per thread (at most 16)
+/// on a big input, else one.
+fn parts_for(len: usize) -> usize {
+    if len >= PARALLEL_ITEMS {
+        rayon::current_num_threads().clamp(1, 16)
+    } else {
+        1
+    }
+}
+
+/// `0..num_rows` cut into `parts` consecutive ranges, by their bounds.
+fn row_bounds(num_rows: usize, parts: usize) -> Vec<usize> {
+    (0..=parts).map(|p| num_rows * p / parts).collect()
+}
+
+/// `values`, the rows of `offsets`, cut at the row `bounds` into runs of whole
+/// rows: each run's rows and its span of `values`.
+fn row_runs<'a>(
+    offsets: &[u32],
+    values: &'a mut [u32],
+    bounds: &[usize],
+) -> Vec<(std::ops::Range<usize>, &'a mut [u32])> {
+    let mut runs = Vec::with_capacity(bounds.len().saturating_sub(1));
+    let mut rest = values;
+    for w in bounds.windows(2) {
+        let span = (offsets[w[1]] - offsets[w[0]]) as usize;
+        let (head, tail) = rest.split_at_mut(span);
+        runs.push((w[0]..w[1], head));
+        rest = tail;
+    }
+    runs
+}
+
 /// Compressed rows of `(row, value)` items: `(offsets, values)`, row `r`'s
 /// values at `values[offsets[r]..offsets[r + 1]]` in the order `items()`
 /// yields them (stable). `items` is called once per pass and per part: on a
@@ -139,12 +172,8 @@ pub(crate) fn compressed_rows<I>(
 where
     I: Iterator<Item = (u32, u32)>,
 {
-    let parts = if len >= PARALLEL_ITEMS {
-        rayon::current_num_threads().clamp(1, 16)
-    } else {
-        1
-    };
-    let bounds: Vec<usize> = (0..=parts).map(|p| num_rows * p / parts).collect();
+    let parts = parts_for(len);
+    let bounds = row_bounds(num_rows, parts);
     // offsets[r + 1] counts row r; each part counts its rows in its own slice
     let mut offsets = vec![0u32; num_rows + 1];
     let mut slices = Vec::with_capacity(parts);
@@ -174,24 +203,15 @@ where
     }
     // each part fills its rows' span of `values` from a cursor per row
     let mut values = vec![0u32; len];
-    let mut cursors: Vec<u32> = offsets[..num_rows].to_vec();
-    let mut work = Vec::with_capacity(parts);
-    let (mut vrest, mut crest) = (&mut values[..], &mut cursors[..]);
-    for p in 0..parts {
-        let (lo, hi) = (bounds[p], bounds[p + 1]);
-        let span = (offsets[hi] - offsets[lo]) as usize;
-        let (v, vt) = vrest.split_at_mut(span);
-        let (c, ct) = crest.split_at_mut(hi - lo);
-        work.push((lo, offsets[lo], v, c));
-        (vrest, crest) = (vt, ct);
-    }
-    let fill = |(lo, base, vals, cur): &mut (usize, u32, &mut [u32], &mut [u32])| {
-        let hi = *lo + cur.len();
+    let mut work = row_runs(&offsets, &mut values, &bounds);
+    let fill = |(rows, vals): &mut (std::ops::Range<usize>, &mut [u32])| {
+        let base = offsets[rows.start];
+        let mut cur: Vec<u32> = offsets[rows.clone()].iter().map(|&o| o - base).collect();
         for (r, x) in items() {
             let r = r as usize;
-            if (*lo..hi).contains(&r) {
-                let at = &mut cur[r - *lo];
-                vals[(*at - *base) as usize] = x;
+            if rows.contains(&r) {
+                let at = &mut cur[r - rows.start];
+                vals[*at as usize] = x;
                 *at += 1;
             }
         }
@@ -201,6 +221,7 @@ where
     } else {
         work.iter_mut().for_each(fill);
     }
+    drop(work);
     (offsets, values)
 }
 
@@ -213,7 +234,8 @@ fn successors(num_nodes: usize, src: &[i64], dst: &[i64]) -> (Vec<u32>, Vec<Node
         src.iter().zip(dst).map(|(&s, &d)| (s as u32, d as NodeId))
     });
     // sort each row; true where it repeats a target
-    let sort_rows = |rows: std::ops::Range<usize>, vals: &mut [NodeId], base: usize| {
+    let sort_rows = |(rows, vals): (std::ops::Range<usize>, &mut [NodeId])| {
+        let base = offsets[rows.start] as usize;
         let mut repeats = false;
         for r in rows {
             let row = &mut vals[offsets[r] as usize - base..offsets[r + 1] as usize - base];
@@ -224,26 +246,20 @@ fn successors(num_nodes: usize, src: &[i64], dst: &[i64]) -> (Vec<u32>, Vec<Node
         }
         repeats
     };
-    let repeats = if src.len() >= PARALLEL_ITEMS {
-        let parts = rayon::current_num_threads().clamp(1, 16) * 4;
-        let bounds: Vec<usize> = (0..=parts).map(|p| num_nodes * p / parts).collect();
-        let mut chunks = Vec::with_capacity(parts);
-        let mut rest = &mut targets[..];
-        for p in 0..parts {
-            let span = (offsets[bounds[p + 1]] - offsets[bounds[p]]) as usize;
-            let (head, tail) = rest.split_at_mut(span);
-            chunks.push((bounds[p]..bounds[p + 1], head));
-            rest = tail;
-        }
-        chunks
-            .into_par_iter()
-            .map(|(rows, vals)| {
-                let base = offsets[rows.start] as usize;
-                sort_rows(rows, vals, base)
-            })
+    // runs of rows, a few per thread (rows differ in length)
+    let bounds = row_bounds(num_nodes, parts_for(src.len()) * 4);
+    let runs = row_runs(&offsets, &mut targets, &bounds);
+    let repeats = if runs.len() > 4 {
+        runs.into_par_iter()
+            .map(sort_rows)
             .reduce(|| false, |a, b| a || b)
     } else {
-        sort_rows(0..num_nodes, &mut targets, 0)
+        // every run is sorted: no short-circuit
+        let mut repeats = false;
+        for run in runs {
+            repeats |= sort_rows(run);
+        }
+        repeats
     };
     if !repeats {
         return (offsets, targets, false);
