@@ -6,10 +6,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
+# A hung test must fail the run with its step named, not use up CI's 90 minutes:
+# the test steps get a bound several times their usual time (cargo test ~1 min, pytest ~5).
+bounded() {
+  local limit=$1; shift
+  local rc=0
+  timeout --kill-after=30s "$limit" "$@" || rc=$?
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    echo "check.sh: '$*' ran past $limit and was stopped (a hung test?)" >&2
+  fi
+  return "$rc"
+}
+
 echo "== cargo fmt / clippy / test"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-cargo test --workspace --quiet
+bounded 15m cargo test --workspace --quiet
 
 echo "== ruff"
 .venv/bin/ruff check .
@@ -40,4 +52,4 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
 fi
 
 echo "== pytest"
-.venv/bin/python -m pytest
+bounded 40m .venv/bin/python -m pytest
