@@ -86,13 +86,20 @@ struct Renaming {
     num_new: usize,
 }
 
+/// The merge (index in `chosen`) each of `num_frags` fragments is in, or
+/// `u32::MAX`: [`Renaming::partner`], all that building the next partition needs.
+fn partners(num_frags: usize, cands: &[Candidate], chosen: &[u32]) -> Vec<u32> {
+    let mut partner: Vec<u32> = vec![u32::MAX; num_frags];
+    for (k, &i) in chosen.iter().enumerate() {
+        partner[cands[i as usize].fa as usize] = k as u32;
+        partner[cands[i as usize].fb as usize] = k as u32;
+    }
+    partner
+}
+
 impl Renaming {
     fn new(num_frags: usize, cands: &[Candidate], chosen: &[u32]) -> Renaming {
-        let mut partner: Vec<u32> = vec![u32::MAX; num_frags];
-        for (k, &i) in chosen.iter().enumerate() {
-            partner[cands[i as usize].fa as usize] = k as u32;
-            partner[cands[i as usize].fb as usize] = k as u32;
-        }
+        let partner = partners(num_frags, cands, chosen);
         let mut new_of = vec![0u32; num_frags];
         let mut next = 0u32;
         for f in 0..num_frags {
@@ -434,8 +441,12 @@ impl Miner {
         }
         drop((sel, used, groups));
         let (chosen, undone, renamed) = undo_cycles(cands, chosen, p.len(), ctl)?;
-        let r = renamed.unwrap_or_else(|| Renaming::new(p.len(), list, &chosen));
-        let next = self.merge(p, list, &chosen, &r);
+        // the new index of each fragment is only needed by the cycle check
+        let partner = match renamed {
+            Some(r) => r.partner,
+            None => partners(p.len(), list, &chosen),
+        };
+        let next = self.merge(p, list, &chosen, &partner);
         Ok(Applied {
             part: next,
             undone: undone.iter().map(|&i| self.union_id(cands, i)).collect(),
@@ -448,17 +459,26 @@ impl Miner {
         self.union_list[cands.list[i as usize].union as usize].id
     }
 
-    /// The partition after merging the `chosen` candidates, renamed by `r`.
-    fn merge(&self, p: &Partition, cands: &[Candidate], chosen: &[u32], r: &Renaming) -> Partition {
-        let mut motif: Vec<u128> = Vec::with_capacity(r.num_new);
-        let mut offsets: Vec<u32> = Vec::with_capacity(r.num_new + 1);
+    /// The partition after merging the `chosen` candidates (`partner`: the
+    /// merge each fragment is in, see [`partners`]). New fragments keep the
+    /// order of their first old fragment, as [`Renaming`] numbers them.
+    fn merge(
+        &self,
+        p: &Partition,
+        cands: &[Candidate],
+        chosen: &[u32],
+        partner: &[u32],
+    ) -> Partition {
+        let num_new = p.len() - chosen.len();
+        let mut motif: Vec<u128> = Vec::with_capacity(num_new);
+        let mut offsets: Vec<u32> = Vec::with_capacity(num_new + 1);
         let mut nodes: Vec<u32> = Vec::with_capacity(p.nodes.len());
         let mut frag_of = vec![0u32; p.frag_of.len()];
         let mut pos = vec![0u32; p.pos.len()];
         offsets.push(0);
         for f in 0..p.len() as u32 {
             let new_f = motif.len() as u32;
-            match r.partner[f as usize] {
+            match partner[f as usize] {
                 u32::MAX => {
                     motif.push(p.motif[f as usize]);
                     nodes.extend_from_slice(p.nodes_of(f));
