@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 import archmotif
@@ -40,13 +41,15 @@ def test_two_gloo_ranks_train_what_one_process_trains(tmp_path: Path):
     torchrun = Path(sys.executable).with_name("torchrun")
     cmd = [str(torchrun), "--nproc_per_node=2", "--standalone",
            "-m", "archmotif.experiments.pretrain", str(corpus), "-o", str(out),
-           "--stage1-epochs", "2", "--stage2-epochs", "3", "--batch-size", "8"]  # fmt: skip
+           "--stage1-epochs", "2", "--stage2-epochs", "3", "--batch-size", "8",
+           "--device", "cpu"]  # fmt: skip
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-6000:]
     assert "rank 0 of 2" in run.stdout and "agree to 0.0e+00" in run.stdout, run.stdout
 
-    one = Encoder(progress=False, **SETTINGS).fit(archmotif.datasets.load(corpus), seed=0)
-    two = Encoder.load(out)
+    one = Encoder(progress=False, device="cpu", **SETTINGS)
+    one.fit(archmotif.datasets.load(corpus), seed=0)
+    two = Encoder.load(out, device="cpu")
     # Equal up to float32 rounding: the all-reduce sums two half-batch gradients where one
     # process sums the whole batch, and Adam, which divides by the gradient's running
     # scale, turns that rounding into steps on parameters whose gradients are near zero
@@ -56,3 +59,18 @@ def test_two_gloo_ranks_train_what_one_process_trains(tmp_path: Path):
         a, b = _params(one, name), _params(two, name)
         assert torch.allclose(a, b, atol=5e-4), (name, float((a - b).abs().max()))
     assert abs(one.embed(graphs) - two.embed(graphs)).max() < 1e-4
+
+
+def test_more_ranks_than_gpus_is_a_clear_error_or_the_cpu(tmp_path: Path, monkeypatch):
+    """`--device cuda` with fewer GPUs than ranks on the node stops before any process
+    group starts, naming both counts; `--device auto` trains on the CPU instead."""
+    from archmotif.errors import InvalidArgument
+    from archmotif.experiments import pretrain
+
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    with pytest.raises(InvalidArgument, match=rf"{gpus + 1} ranks on this node, {gpus} GPU"):
+        pretrain._use_cuda("cuda", gpus + 1)
+    assert pretrain._use_cuda("auto", gpus + 1) is False
+    assert pretrain._use_cuda("cpu", 1) is False
+    assert pretrain._use_cuda("auto", 1) is (gpus >= 1)
