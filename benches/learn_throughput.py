@@ -1,4 +1,6 @@
-"""Training and embedding throughput of ``archmotif.Encoder`` (and the baselines) on CPU.
+"""Training and embedding throughput of ``archmotif.Encoder`` (and the baselines), on the
+CPU or with ``--device cuda`` on a GPU (figures for both: benches/README.md, "Training on
+a GPU").
 
 Fits each method on a dataset with its default settings, then embeds the whole dataset,
 and prints graphs/s for both (training graphs/s = graphs x graph-level epochs / fit
@@ -8,6 +10,7 @@ device. Results depend on whether the cores are shared: run it on an idle machin
     python benches/learn_throughput.py                          # ours on builtin
     python benches/learn_throughput.py --methods ours,gcn,gat,nar --dataset builtin
     python benches/learn_throughput.py --threads 2 --json out.json
+    python benches/learn_throughput.py --methods ours,gcn,gat,nar --device cuda
 """
 
 from __future__ import annotations
