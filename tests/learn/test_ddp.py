@@ -61,7 +61,7 @@ def test_two_gloo_ranks_train_what_one_process_trains(tmp_path: Path):
     assert abs(one.embed(graphs) - two.embed(graphs)).max() < 1e-4
 
 
-def test_more_ranks_than_gpus_is_a_clear_error_or_the_cpu(tmp_path: Path, monkeypatch):
+def test_more_ranks_than_gpus_is_a_clear_error_or_the_cpu(monkeypatch):
     """`--device cuda` with fewer GPUs than ranks on the node stops before any process
     group starts, naming both counts; `--device auto` trains on the CPU instead."""
     from archmotif.errors import InvalidArgument
