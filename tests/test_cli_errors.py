@@ -59,6 +59,27 @@ def test_argument_and_path_errors_come_before_torch(args, corpus):
     assert "torch" not in imported, errors
 
 
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["search", "idx.npz", "net.py:Net"],
+         "the index file goes after --index: archmotif search net.py:Net --index idx.npz"),
+        (["search", "net.py:Net"], "--index is required: archmotif search net.py:Net --index"),
+        (["search", "a.json", "b.json", "--index", "idx.npz"],
+         "one query, not two: a.json and b.json"),
+        (["plot", "search", "idx.npz", "net.py:Net", "-o", "f.png"],
+         "goes after --index: archmotif plot search net.py:Net --index idx.npz"),
+    ],
+)  # fmt: skip
+def test_a_search_without_its_index_flag_shows_the_command_as_it_should_read(args, says):
+    """`search INDEX QUERY` is the slip a new user makes first: the error spells out the
+    right command (exit 2), before any file is read."""
+    r = run(*args)
+    assert r.returncode == 2 and r.stdout == "", r.stderr
+    assert r.stderr.startswith("archmotif: error: ") and says in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
 def test_a_data_dependent_branch_fails_in_one_line(tmp_path):
     pytest.importorskip("torch")
     (tmp_path / "dd.py").write_text(

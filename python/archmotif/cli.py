@@ -269,9 +269,29 @@ def _fail(code: int, message: str) -> int:
 _INPUT_DESTS = ("model", "input", "inputs", "corpus", "model_or_file", "files")
 
 
+def _check_search_args(args: argparse.Namespace) -> None:
+    """`archmotif search` (and `plot search`) take one query and the index after --index;
+    the usual slips (no --index, the index first as in `search INDEX QUERY`) name the
+    right command."""
+    cmd = args.search_command
+    if args.index is None:
+        if args.stray is not None:
+            raise InvalidArgument(
+                f"the index file goes after --index: {cmd} {args.stray} --index {args.model}"
+            )
+        raise InvalidArgument(
+            f"--index is required: {cmd} {args.model} --index INDEX.npz "
+            "(build one with archmotif index build)"
+        )
+    if args.stray is not None:
+        raise InvalidArgument(f"one query, not two: {args.model} and {args.stray}")
+
+
 def _precheck(args: argparse.Namespace) -> None:
     """Every check that needs no heavy import, before a command imports torch: inputs
     exist, mining parameters and counts are in range, the index file is there."""
+    if hasattr(args, "stray"):  # search: QUERY --index INDEX, nothing else
+        _check_search_args(args)
     index = getattr(args, "index", None)
     if isinstance(index, str) and not os.path.exists(index):
         raise FileNotFoundError(f"{index}: no such index file (build one: archmotif index build)")

@@ -255,7 +255,11 @@ def register(sub: Any) -> None:
         formatter_class=RawDescription,
     )
     s.add_argument("model", metavar="QUERY", help=INPUT_HELP + "; one graph")
-    s.add_argument("--index", required=True, help="index file from `archmotif index build`")
+    # not required here: a missing --index (or the index given first, as a second
+    # positional) gets an error that shows the command as it should read (cli._precheck)
+    s.add_argument("stray", nargs="?", help=argparse.SUPPRESS)
+    s.add_argument("--index", help="index file from `archmotif index build` (required)")
+    s.set_defaults(search_command="archmotif search")
     s.add_argument("-k", type=int, help="results to show (10; per bucket 3)")
     s.add_argument("--labels", type=_csv, default=["family", "coarse"],
                    help="comma-separated metadata keys to print (family,coarse)")  # fmt: skip

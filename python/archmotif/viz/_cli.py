@@ -254,7 +254,9 @@ def register(sub: Any) -> None:
         formatter_class=RawDescription,
     )
     se.add_argument("model", metavar="QUERY", help=INPUT_HELP + "; one graph")
-    se.add_argument("--index", required=True, help="index file from `archmotif index build`")
+    se.add_argument("stray", nargs="?", help=argparse.SUPPRESS)  # see `archmotif search`
+    se.add_argument("--index", help="index file from `archmotif index build` (required)")
+    se.set_defaults(search_command="archmotif plot search")
     se.add_argument("--cost", default="params", help="numeric metadata field (params)")
     se.add_argument("--label", default="family", help="colour by this label (family)")
     add_filter_options(se)
