@@ -41,6 +41,46 @@ def test_mine_json_and_output_file(tmp_path):
     assert json.loads(out.read_text())["graphs"] == s["graphs"]
 
 
+def test_mine_saves_the_mined_result_that_info_and_load_mined_read(tmp_path):
+    """`-o FILE.mined` writes the result itself (not a summary): `archmotif.load_mined`
+    gets the vocabulary and macro graphs `archmotif.mine` gives, and `archmotif info`
+    summarises the file."""
+    out = tmp_path / "b.mined"
+    r = run("mine", "builtin", "--top", "3", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("mined 98 graph(s)") and f"wrote {out}: the mined result" in r.stdout
+    got = archmotif.load_mined(out)
+    want = archmotif.mine(archmotif.datasets.load("builtin"), progress=False)
+    assert got.vocabulary.ids == want.vocabulary.ids
+    assert [m.motif_ids for m in got.macro_graphs] == [m.motif_ids for m in want.macro_graphs]
+    r = run("info", str(out), "--top", "3")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == f"{out}: mined with strategy='merge' at detail='attrs'"
+    assert (
+        lines[1]
+        == f"vocabulary: {len(want.vocabulary)} motifs over {want.vocabulary.num_levels} levels"
+    )
+    # with --json the summary keeps stdout to itself
+    r = run("mine", "builtin", "--json", "-o", str(tmp_path / "j.mined"))
+    assert r.returncode == 0 and json.loads(r.stdout)["vocabulary"]["motifs"] == len(
+        want.vocabulary
+    )
+    assert "wrote" in r.stderr and (tmp_path / "j.mined").is_file()
+
+
+def test_mine_refuses_an_npz_output_before_mining(tmp_path):
+    """.npz is the corpus format: writing a summary under that name would make a file
+    every reader refuses, so it is a usage error naming the right suffixes."""
+    out = tmp_path / "m.npz"
+    r = run("mine", "builtin", "-o", str(out))
+    assert r.returncode == 2 and not out.exists()
+    assert (
+        r.stderr.startswith(f"archmotif: error: {out}: .npz is the corpus format")
+        and ".mined" in r.stderr
+    )
+
+
 def test_macro_graph_to_networkx(diamond):
     nx = pytest.importorskip("networkx")
     mined = archmotif.mine([diamond, diamond], progress=False)

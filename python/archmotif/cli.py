@@ -95,6 +95,14 @@ def _cmd_trace(args: argparse.Namespace) -> int:
 def _cmd_info(args: argparse.Namespace) -> int:
     from archmotif.attributes import with_detail
 
+    if args.input.endswith(".mined"):  # what `archmotif mine -o FILE.mined` wrote
+        from archmotif.mining import load_mined
+        from archmotif.mining.cli import mined_summary, print_summary
+
+        m = load_mined(args.input)
+        print(f"{args.input}: mined with strategy={m.strategy!r} at detail={m.detail!r}")
+        print_summary(mined_summary(m, top=args.top, strategy=m.strategy))
+        return 0
     graphs = with_detail(read_graphs(args.input, args), args.detail)
     if len(graphs) != 1 or args.input.endswith(".npz"):
         nodes = sum(g.num_nodes for g in graphs)

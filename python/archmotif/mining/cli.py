@@ -147,6 +147,13 @@ def _cmd_mine(args: argparse.Namespace) -> int:
     from archmotif.cli_inputs import read_graphs
     from archmotif.errors import InvalidArgument
 
+    out = args.output
+    if out and out.endswith(".npz"):
+        raise InvalidArgument(
+            f"{out}: .npz is the corpus format; mine -o writes the mined result to "
+            "FILE.mined (archmotif.load_mined reads it), its summary as JSON to FILE.json, "
+            "or as text to any other name"
+        )
     if args.chunk_nodes is not None:
         if len(args.inputs) != 1 or not args.inputs[0].endswith(".npz"):
             raise InvalidArgument("--chunk-nodes N streams one corpus file (.npz)")
@@ -158,20 +165,28 @@ def _cmd_mine(args: argparse.Namespace) -> int:
         m, dt = mine_with_progress(graphs, args)
         how = f"{len(graphs)} graph(s)"
     s = mined_summary(m, top=args.top, strategy=args.strategy, seconds=dt)
-    if args.json and not args.output:
+    saved = bool(out and out.endswith(".mined"))
+    if saved:
+        m.save(out)
+        out = None  # the summary goes to stdout
+    if args.json and not out:
         print(json.dumps(s, indent=1))
-        return 0
-    text = io.StringIO()
-    with redirect_stdout(text):
-        print(f"mined {how} with strategy={args.strategy!r} in {dt:.3f} s")
-        print_summary(s)
-    if args.output:
-        as_json = args.json or args.output.endswith(".json")
-        data = json.dumps(s, indent=1) + "\n" if as_json else text.getvalue()
-        write_atomic(args.output, lambda f: f.write(data.encode()))
-        print(f"mined {how} in {dt:.3f} s: {s['vocabulary']['motifs']} motifs; wrote {args.output}")
     else:
-        print(text.getvalue(), end="")
+        text = io.StringIO()
+        with redirect_stdout(text):
+            print(f"mined {how} with strategy={args.strategy!r} in {dt:.3f} s")
+            print_summary(s)
+        if out:
+            as_json = args.json or out.endswith(".json")
+            data = json.dumps(s, indent=1) + "\n" if as_json else text.getvalue()
+            write_atomic(out, lambda f: f.write(data.encode()))
+            print(f"mined {how} in {dt:.3f} s: {s['vocabulary']['motifs']} motifs; wrote {out}")
+        else:
+            print(text.getvalue(), end="")
+    if saved:  # on stderr under --json, which keeps stdout for the JSON
+        print(f"wrote {args.output}: the mined result (vocabulary, rules, graphs and macro "
+              f"graphs; archmotif info {args.output} summarises it, archmotif.load_mined "
+              "reads it)", file=sys.stderr if args.json else sys.stdout)  # fmt: skip
     return 0
 
 
@@ -186,6 +201,7 @@ def register(sub: Any) -> None:
         "mine the motifs of graphs, corpora, datasets or models",
         "archmotif mine builtin",
         "archmotif mine zoo.npz --top 20 -o mined.json",
+        "archmotif mine builtin -o builtin.mined    # the result itself; archmotif info reads it",
         "archmotif mine builtin --json | jq .total",
         "archmotif mine big.npz --chunk-nodes 1000000",
     )
@@ -200,7 +216,8 @@ def register(sub: Any) -> None:
         "-o",
         "--output",
         metavar="FILE",
-        help="write the summary here: JSON for .json (or with --json), else text",
+        help="write the mined result to FILE.mined (archmotif.load_mined reads it), or the "
+        "summary: JSON to FILE.json (or with --json), else text",
     )
     mi.add_argument(
         "--chunk-nodes",
