@@ -125,9 +125,16 @@ def test_cli_view_and_plots(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert cli.main(["plot", "reduction", str(tmp_path / "c.npz"), "-o", str(svg)]) == 0
     assert svg.stat().st_size > 1000
     html = tmp_path / "c.html"
+    capsys.readouterr()
     assert cli.main(["view", str(tmp_path / "c.npz"), "--graph", "bottleneck-300",
                      "-o", str(html)]) == 0  # fmt: skip
     assert '"title":"bottleneck-300"' in html.read_text()
+    said = capsys.readouterr().out
+    assert said.startswith("bottleneck-300 (graph 1 of 2, mined with the others)")
+    # without --graph, a corpus shows its first graph and says how to pick another
+    assert cli.main(["view", str(tmp_path / "c.npz"), "-o", str(html)]) == 0
+    said = capsys.readouterr().out
+    assert said.startswith(f"{g.name} (graph 0 of 2, mined with the others; --graph NAME or")
     np.savez(tmp_path / "e.npz", embeddings=np.eye(4), labels=np.array(["a", "a", "b", "b"]))
     assert cli.main(["plot", "embedding", str(tmp_path / "e.npz"), "-o", str(png)]) == 0
     assert _png(png).shape[:2] == (600, 700)

@@ -68,8 +68,12 @@ def _cmd_view(args: argparse.Namespace) -> int:
     view(mined, out, index=i, open_browser=args.open)
     mg = mined.macro_graphs[i]
     size = os.path.getsize(out)
-    print(f"{graphs[i].name}: {mg.graph.num_nodes} operators -> {mg.num_nodes} macro nodes; "
-          f"wrote {out} ({size / 1e6:.2f} MB)")  # fmt: skip
+    which = ""
+    if len(graphs) > 1:  # a corpus: say which graph, and how to see another
+        picked = "" if args.graph is not None else "; --graph NAME or NUMBER picks another"
+        which = f" (graph {i} of {len(graphs)}, mined with the others{picked})"
+    print(f"{graphs[i].name}{which}: {mg.graph.num_nodes} operators -> {mg.num_nodes} macro "
+          f"nodes; wrote {out} ({size / 1e6:.2f} MB)")  # fmt: skip
     return 0
 
 
