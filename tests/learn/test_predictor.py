@@ -89,6 +89,29 @@ def test_node_numbering_does_not_change_a_prediction(space, fitted):
     assert fitted.predict([permuted(g, 3)])[0] == pytest.approx(fitted.predict([g])[0], abs=1e-9)
 
 
+def test_targets_that_span_decades_are_fitted_as_logarithms(space, encoder, fitted, tmp_path):
+    """Positive targets over several orders of magnitude (parameter counts, FLOPs) come
+    back positive and in order; the file keeps how they were fitted. Targets in one
+    range (the fixture's) stay in plain units."""
+    from scipy.stats import kendalltau
+
+    graphs, y = space
+    big = 10.0 ** (y / y.max() * 4)  # 1 to 10^4, a monotone function of the plain targets
+    p = Predictor(encoder, **QUICK).fit(graphs[:TRAIN], big[:TRAIN], seed=0)
+    out = p.predict(graphs)
+    assert (out > 0).all()
+    assert kendalltau(out[:TRAIN], big[:TRAIN]).statistic > 0.5
+    # the ranking is what it is in plain units: the logarithm is monotone
+    assert kendalltau(out, fitted.predict(graphs)).statistic > 0.5
+    p.save(tmp_path / "log.npz")
+    np.testing.assert_allclose(Predictor.load(tmp_path / "log.npz").predict(graphs), out,
+                               rtol=1e-6)  # fmt: skip
+    assert p._log and not fitted._log
+    # a target at or below zero keeps plain units, however wide the range
+    shifted = big - big[:TRAIN].min()
+    assert not Predictor(encoder, **QUICK).fit(graphs[:TRAIN], shifted[:TRAIN])._log
+
+
 def test_save_load_round_trip_predicts_the_same(space, fitted, tmp_path):
     graphs, _ = space
     p = tmp_path / "pred.npz"

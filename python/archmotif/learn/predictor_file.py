@@ -2,7 +2,8 @@
 (:data:`CONFIG_SCHEMA`, checked by :func:`check_config`) and its one checked file
 (:mod:`archmotif.learn.encoder_file`'s format, kind :data:`PREDICTOR_FORMAT`): settings,
 the encoder's payload, the selected bag columns, the standardisation, the target scale
-and the heads' weights; with a tree head, its trees as arrays
+(with ``"log"`` when the targets were fitted as their logarithm; a file without it is in
+plain units) and the heads' weights; with a tree head, its trees as arrays
 (:class:`~archmotif.learn.trees.TreeEnsemble`) and the share of its prediction; with a
 tree head or the ``walks`` feature, the walk columns (surrogates and operator walks,
 :class:`~archmotif.learn.surrogate.Surrogates`) they read. Not the surrogates of the
@@ -91,7 +92,8 @@ def write(pred: Any, path: str | os.PathLike[str]) -> None:
             "columns": json.dumps(pred._columns.tolist()),
             "mean": torch.from_numpy(pred._scale[0]),
             "std": torch.from_numpy(pred._scale[1]),
-            "target": json.dumps(list(pred._y)),
+            # [mean, std] in plain units; a third entry "log" when fitted as the logarithm
+            "target": json.dumps([*pred._y, "log"] if pred._log else list(pred._y)),
             "heads": [h.state_dict() for h in pred._heads],
             "mix": pred._mix,
             "trees": None if pred._trees is None else pred._trees.to_payload(),
@@ -147,12 +149,19 @@ def read(
             raise ValueError("a feature's scale is not positive")
         pred._scale = (mean.numpy(), std.numpy())
         target = parse_json(d["target"], p, "target scale")
+        log = isinstance(target, list) and len(target) == 3 and target[2] == "log"
+        if log:
+            target = target[:2]
         ok = isinstance(target, list) and len(target) == 2
-        if not ok or not all(isinstance(v, (int, float)) and np.isfinite(v) for v in target):
+        if not ok or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+            for v in target
+        ):
             raise ValueError(f"bad target scale {target!r}")
         if not target[1] > 0:
             raise ValueError(f"bad target scale {target!r}")
         pred._y = (float(target[0]), float(target[1]))
+        pred._log = log
         heads = d["heads"]
         mix = d.get("mix", 0.0)
         if isinstance(mix, bool) or not isinstance(mix, (int, float)) or not 0 <= mix <= 1:
