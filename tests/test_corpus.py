@@ -137,3 +137,25 @@ def test_metadata_travels_in_the_header_and_info_reads_it_without_graphs(tmp_pat
     with pytest.raises(TypeError, match="JSON"):
         save_corpus(_graphs(), tmp_path / "d.npz", meta={"bad": object()})
     assert not (tmp_path / "d.npz").exists()
+
+
+def test_another_archmotif_file_opened_as_a_corpus_says_what_it_is(tmp_path):
+    """An index or baseline file is an .npz too: opening one as a corpus names what it
+    is and what reads it, instead of listing the corpus arrays it lacks."""
+    from archmotif.datasets import load
+    from archmotif.learn.wl import WLBaseline
+    from archmotif.retrieval.index import Index
+
+    graphs = load("builtin")[:6]
+    wl = WLBaseline().fit(graphs)
+    wl.save(tmp_path / "wl.npz")
+    with pytest.raises(FormatError, match=r"not an archmotif corpus but a WL "
+                       r"baseline file \(archmotif.wl\): WLBaseline.load reads it"):  # fmt: skip
+        load_corpus(tmp_path / "wl.npz")
+    Index.build(graphs, wl).save(tmp_path / "idx.npz")
+    with pytest.raises(FormatError, match="but an index file .* --index .*idx.npz"):
+        load_corpus(tmp_path / "idx.npz")
+    # an .npz of someone else's still gets the arrays it lacks
+    np.savez(tmp_path / "other.npz", header=np.frombuffer(b'{"format": "x"}', dtype=np.uint8))
+    with pytest.raises(FormatError, match="not an archmotif corpus .missing ops"):
+        load_corpus(tmp_path / "other.npz")

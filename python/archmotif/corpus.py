@@ -324,6 +324,36 @@ def save_corpus(
 # -- reading ------------------------------------------------------------------------
 
 
+# archmotif's other .npz files, by the format their header names first: what each is,
+# and what reads it (the hint when one is opened as a corpus)
+_OTHER_FILES = {
+    "archmotif.index": ("an index file", "search it with archmotif search QUERY --index {p}"),
+    "archmotif.encoder": ("an encoder file", "archmotif.Encoder.load reads it"),
+    "archmotif.predictor": ("a predictor file",
+                            "predict with it: archmotif predict INPUT --predictor {p}"),
+    "archmotif.encoder-checkpoint": ("an encoder checkpoint",
+                                     "Encoder(checkpoint=...) resumes from it"),
+    "archmotif.nar-baseline": ("a NAR baseline file", "NARBaseline.load reads it"),
+    "archmotif.gnn-baseline": ("a GNN baseline file", "GNNBaseline.load reads it"),
+    "archmotif.wl": ("a WL baseline file", "WLBaseline.load reads it"),
+    "archmotif.motif-bag": ("a motif-bag file", "MotifBag.load reads it"),
+}  # fmt: skip
+
+
+def _other_archmotif_file(path: str) -> str | None:
+    """What archmotif file ``path`` is when it is one of :data:`_OTHER_FILES` (read from
+    the first bytes of its header member, nothing else), with what reads it; else None."""
+    try:
+        with zipfile.ZipFile(path) as z, z.open("header.npy") as f:
+            head = f.read(1024)
+    except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, ValueError):
+        return None
+    for fmt, (what, hint) in _OTHER_FILES.items():
+        if b'{"format": "' + fmt.encode() + b'"' in head:
+            return f"{what} ({fmt}): {hint.format(p=path)}"
+    return None
+
+
 class CorpusReader(Sequence[OpGraph]):
     """An open corpus file: graphs read by index or range, a chunk at a time.
 
@@ -356,6 +386,9 @@ class CorpusReader(Sequence[OpGraph]):
         names = self._npz_open().members
         missing = [k for k in _GRAPH_ARRAYS if k not in names]
         if missing:
+            other = _other_archmotif_file(p) if "header" in names else None
+            if other is not None:
+                raise FormatError(f"{p}: not an archmotif corpus but {other}")
             raise FormatError(f"{p}: not an archmotif corpus (missing {', '.join(missing)})")
         if self._dtype("header") != np.uint8 or len(self._shape("header")) != 1:
             raise FormatError(f"{p}: corpus arrays have the wrong dtype or shape")
