@@ -33,6 +33,24 @@ def test_trace_writes_a_graph_and_info_reads_it(tmp_path, capsys):
     assert "resnet18: 49 nodes" in capsys.readouterr().out  # normalised (70 as exported)
 
 
+def test_trace_writes_a_corpus_of_one_graph_for_npz_and_refuses_onnx(tmp_path, capsys, diamond):
+    """-o FILE.npz gives a corpus every corpus reader takes; an .onnx (or .mined) name
+    would be read back as that format, so it is a usage error and nothing is written."""
+    src = tmp_path / "d.json"
+    diamond.save(src)
+    one = tmp_path / "one.npz"
+    assert main(["trace", str(src), "-o", str(one)]) == 0
+    assert "(a corpus of one graph)" in capsys.readouterr().out
+    [back] = archmotif.load_corpus(one)
+    assert back.op_names == diamond.op_names and (back.edges == diamond.edges).all()
+    assert main(["info", str(one)]) == 0
+    assert f"{one}: 1 graph, 4 nodes" in capsys.readouterr().out
+    for bad in ("x.onnx", "x.mined"):
+        assert main(["trace", str(src), "-o", str(tmp_path / bad)]) == 2
+        assert "trace writes an OpGraph" in capsys.readouterr().err
+        assert not (tmp_path / bad).exists()
+
+
 def test_info_on_a_corpus(tmp_path, capsys, diamond):
     p = tmp_path / "c.npz"
     archmotif.save_corpus([diamond, diamond], p)

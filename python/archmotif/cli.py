@@ -76,6 +76,12 @@ def _summary(g: Any) -> str:
 
 
 def _cmd_trace(args: argparse.Namespace) -> int:
+    out = args.output
+    if out and out.endswith((".onnx", ".mined")):
+        raise InvalidArgument(
+            f"{out}: trace writes an OpGraph (JSON, FILE.json) or a corpus of one graph "
+            f"(FILE.npz); a {os.path.splitext(out)[1]} name would be read back as another format"
+        )
     t = time.perf_counter()
     graphs = read_graphs(args.model, args)
     dt = time.perf_counter() - t
@@ -84,9 +90,14 @@ def _cmd_trace(args: argparse.Namespace) -> int:
             f"{args.model} holds {len(graphs)} graphs; trace writes one (use `dataset export`)"
         )
     g = graphs[0]
-    if args.output:
-        g.save(args.output)
-        print(f"{_summary(g)}; traced in {dt:.2f} s; wrote {args.output}")
+    if out and out.endswith(".npz"):  # a corpus of this one graph
+        from archmotif.corpus import save_corpus
+
+        save_corpus([g], out)
+        print(f"{_summary(g)}; traced in {dt:.2f} s; wrote {out} (a corpus of one graph)")
+    elif out:
+        g.save(out)
+        print(f"{_summary(g)}; traced in {dt:.2f} s; wrote {out}")
     else:
         print(g.to_json())
     return 0
@@ -108,7 +119,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
         nodes = sum(g.num_nodes for g in graphs)
         edges = sum(g.num_edges for g in graphs)
         ops = {op for g in graphs for op in g.op_counts()}
-        print(f"{args.input}: {len(graphs)} graphs, {nodes} nodes, {edges} edges, {len(ops)} ops")
+        many = f"{len(graphs)} graph{'' if len(graphs) == 1 else 's'}"
+        print(f"{args.input}: {many}, {nodes} nodes, {edges} edges, {len(ops)} ops")
     for g in graphs[: args.top]:
         print(_summary(g))
         if args.modules:
@@ -193,7 +205,8 @@ def _parser() -> argparse.ArgumentParser:
         "archmotif trace transformers:gpt2 --inputs 'input_ids=long[1,32]'",
     )
     t.add_argument("model", help=INPUT_HELP)
-    t.add_argument("-o", "--output", help="write the graph here (default: print JSON)")
+    t.add_argument("-o", "--output", help="write the graph here: a corpus of one graph for "
+                   "FILE.npz, else OpGraph JSON (default: print JSON)")  # fmt: skip
     add_model_options(t)
     t.set_defaults(func=_cmd_trace)
     i = command(
