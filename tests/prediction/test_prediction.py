@@ -121,6 +121,13 @@ def test_cli_fits_a_predictor_then_predicts_with_it(tmp_path):
     assert archmotif.Predictor.load(tmp_path / "t.npz").tree_share == 1.0
     missing = _run("predict", str(tmp_path / "absent.npz"), "--predictor", "p.npz")
     assert missing.returncode == 1 and "no such file" in missing.stderr
+    # --epochs 0 is the default spelled out (an encoder built here, not trained
+    # contrastively), so it is taken; a negative count is not
+    zero = _run("predict", str(corpus), "--fit", "target", "--head", "trees", "--epochs", "0",
+                "-o", str(tmp_path / "z.npz"))  # fmt: skip
+    assert zero.returncode == 0, zero.stderr
+    neg = _run("predict", str(corpus), "--fit", "target", "--epochs", "-1", "-o", "n.npz")
+    assert neg.returncode == 2 and "--epochs must be at least 0, got -1" in neg.stderr
 
 
 def test_the_tree_row_reads_the_same_inputs_whatever_else_is_asked(tmp_path):

@@ -36,6 +36,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         raise InvalidArgument("give either --fit LABEL (to fit) or --predictor FILE (to predict)")
     if args.fit is not None and not args.output:
         raise InvalidArgument("--fit needs -o/--output, the predictor file to write")
+    # 0 is the default (an encoder not trained contrastively), so it is a valid value
+    if args.encoder_epochs is not None and args.encoder_epochs < 0:
+        raise InvalidArgument(f"--epochs must be at least 0, got {args.encoder_epochs}")
     check_input(args.input, args)
     from archmotif.learn.predictor import Predictor
 
@@ -76,7 +79,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         labelled = [labelled[i] for i in pick]
     encoder: Any = args.encoder
     if encoder is None:
-        encoder_settings = {"stage2_epochs": args.epochs} if args.epochs is not None else {}
+        epochs = args.encoder_epochs
+        encoder_settings = {"stage2_epochs": epochs} if epochs is not None else {}
         pred = Predictor(encoder_settings=encoder_settings, detail=args.detail, head=args.head)
     else:
         pred = Predictor(encoder, detail=args.detail, head=args.head)
@@ -134,6 +138,8 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--epochs",
+        # not `epochs`: the CLI's check of counts wants those >= 1, and 0 is this default
+        dest="encoder_epochs",
         type=int,
         metavar="N",
         help="contrastive graph-level epochs of an encoder built here (default 0: the "
