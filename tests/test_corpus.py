@@ -159,3 +159,20 @@ def test_another_archmotif_file_opened_as_a_corpus_says_what_it_is(tmp_path):
     np.savez(tmp_path / "other.npz", header=np.frombuffer(b'{"format": "x"}', dtype=np.uint8))
     with pytest.raises(FormatError, match="not an archmotif corpus .missing ops"):
         load_corpus(tmp_path / "other.npz")
+
+
+def test_the_other_files_named_are_archmotif_s_formats():
+    """The corpus reader names the other .npz formats without importing the layers that
+    write them; the names must stay those formats' constants."""
+    from archmotif.corpus import _OTHER_FILES
+    from archmotif.learn.encoder_file import CHECKPOINT_FORMAT, ENCODER_FORMAT
+    from archmotif.learn.gnn import GNN_FORMAT
+    from archmotif.learn.motif_bag import BAG_FORMAT
+    from archmotif.learn.nar import NAR_FORMAT
+    from archmotif.learn.predictor_file import PREDICTOR_FORMAT
+    from archmotif.learn.wl import WL_FORMAT
+    from archmotif.retrieval.index import INDEX_FORMAT
+
+    formats = {INDEX_FORMAT, ENCODER_FORMAT, CHECKPOINT_FORMAT, PREDICTOR_FORMAT,
+               NAR_FORMAT, GNN_FORMAT, WL_FORMAT, BAG_FORMAT}  # fmt: skip
+    assert set(_OTHER_FILES) == formats

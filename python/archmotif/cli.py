@@ -90,16 +90,17 @@ def _cmd_trace(args: argparse.Namespace) -> int:
             f"{args.model} holds {len(graphs)} graphs; trace writes one (use `dataset export`)"
         )
     g = graphs[0]
-    if out and out.endswith(".npz"):  # a corpus of this one graph
+    if not out:
+        print(g.to_json())
+        return 0
+    if out.endswith(".npz"):  # a corpus of this one graph
         from archmotif.corpus import save_corpus
 
         save_corpus([g], out)
-        print(f"{_summary(g)}; traced in {dt:.2f} s; wrote {out} (a corpus of one graph)")
-    elif out:
-        g.save(out)
-        print(f"{_summary(g)}; traced in {dt:.2f} s; wrote {out}")
     else:
-        print(g.to_json())
+        g.save(out)
+    what = " (a corpus of one graph)" if out.endswith(".npz") else ""
+    print(f"{_summary(g)}; traced in {dt:.2f} s; wrote {out}{what}")
     return 0
 
 
@@ -290,29 +291,13 @@ def _fail(code: int, message: str) -> int:
 _INPUT_DESTS = ("model", "input", "inputs", "corpus", "model_or_file", "files")
 
 
-def _check_search_args(args: argparse.Namespace) -> None:
-    """`archmotif search` (and `plot search`) take one query and the index after --index;
-    the usual slips (no --index, the index first as in `search INDEX QUERY`) name the
-    right command."""
-    cmd = args.search_command
-    if args.index is None:
-        if args.stray is not None:
-            raise InvalidArgument(
-                f"the index file goes after --index: {cmd} {args.stray} --index {args.model}"
-            )
-        raise InvalidArgument(
-            f"--index is required: {cmd} {args.model} --index INDEX.npz "
-            "(build one with archmotif index build)"
-        )
-    if args.stray is not None:
-        raise InvalidArgument(f"one query, not two: {args.model} and {args.stray}")
-
-
 def _precheck(args: argparse.Namespace) -> None:
     """Every check that needs no heavy import, before a command imports torch: inputs
     exist, mining parameters and counts are in range, the index file is there."""
-    if hasattr(args, "stray"):  # search: QUERY --index INDEX, nothing else
-        _check_search_args(args)
+    if hasattr(args, "search_command"):  # search, plot search: QUERY --index INDEX
+        from archmotif.retrieval._cli import check_query_and_index
+
+        check_query_and_index(args)
     index = getattr(args, "index", None)
     if isinstance(index, str) and not os.path.exists(index):
         raise FileNotFoundError(f"{index}: no such index file (build one: archmotif index build)")

@@ -68,6 +68,39 @@ def _si(text: str) -> float:
     return value
 
 
+def add_query_and_index(p: argparse.ArgumentParser, command: str) -> None:
+    """QUERY and --index, for `command` (`archmotif search`, `archmotif plot search`).
+    --index is not required by argparse, and a second positional is taken: the usual
+    slips then get an error that shows the command as it should read
+    (:func:`check_query_and_index`, from the CLI's checks before any heavy import)."""
+    from archmotif.cli_inputs import INPUT_HELP
+
+    p.add_argument("model", metavar="QUERY", help=INPUT_HELP + "; one graph")
+    p.add_argument("stray", nargs="?", help=argparse.SUPPRESS)
+    p.add_argument("--index", help="index file from `archmotif index build` (required)")
+    p.set_defaults(search_command=command)
+
+
+def check_query_and_index(args: argparse.Namespace) -> None:
+    """One query and the index after --index (see :func:`add_query_and_index`): no
+    --index, the index first as in `search INDEX QUERY`, or two queries name the right
+    command."""
+    from archmotif.errors import InvalidArgument
+
+    cmd = args.search_command
+    if args.index is None:
+        if args.stray is not None:
+            raise InvalidArgument(
+                f"the index file goes after --index: {cmd} {args.stray} --index {args.model}"
+            )
+        raise InvalidArgument(
+            f"--index is required: {cmd} {args.model} --index INDEX.npz "
+            "(build one with archmotif index build)"
+        )
+    if args.stray is not None:
+        raise InvalidArgument(f"one query, not two: {args.model} and {args.stray}")
+
+
 def add_filter_options(p: argparse.ArgumentParser) -> None:
     """``--where`` and ``--max-params/flops/memory``, read back by :func:`where_from_args`."""
     p.add_argument("--where", help="conditions, e.g. 'params <= 10M and coarse == cnn'")
@@ -254,12 +287,7 @@ def register(sub: Any) -> None:
         ),
         formatter_class=RawDescription,
     )
-    s.add_argument("model", metavar="QUERY", help=INPUT_HELP + "; one graph")
-    # not required here: a missing --index (or the index given first, as a second
-    # positional) gets an error that shows the command as it should read (cli._precheck)
-    s.add_argument("stray", nargs="?", help=argparse.SUPPRESS)
-    s.add_argument("--index", help="index file from `archmotif index build` (required)")
-    s.set_defaults(search_command="archmotif search")
+    add_query_and_index(s, "archmotif search")
     s.add_argument("-k", type=int, help="results to show (10; per bucket 3)")
     s.add_argument("--labels", type=_csv, default=["family", "coarse"],
                    help="comma-separated metadata keys to print (family,coarse)")  # fmt: skip

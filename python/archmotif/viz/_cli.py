@@ -14,7 +14,7 @@ import zipfile
 from typing import Any
 
 from archmotif.attributes import DEFAULT_DETAIL
-from archmotif.retrieval._cli import add_filter_options
+from archmotif.retrieval._cli import add_filter_options, add_query_and_index
 
 __all__ = ["register"]
 
@@ -257,10 +257,7 @@ def register(sub: Any) -> None:
         ),
         formatter_class=RawDescription,
     )
-    se.add_argument("model", metavar="QUERY", help=INPUT_HELP + "; one graph")
-    se.add_argument("stray", nargs="?", help=argparse.SUPPRESS)  # see `archmotif search`
-    se.add_argument("--index", help="index file from `archmotif index build` (required)")
-    se.set_defaults(search_command="archmotif plot search")
+    add_query_and_index(se, "archmotif plot search")
     se.add_argument("--cost", default="params", help="numeric metadata field (params)")
     se.add_argument("--label", default="family", help="colour by this label (family)")
     add_filter_options(se)
