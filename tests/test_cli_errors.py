@@ -47,6 +47,8 @@ def corpus(tmp_path):
         ["mine", "{corpus}", "--max-motif-nodes", "0"],
         ["view", "nothere.py:Net"],
         ["index", "build", "{corpus}", "-o", "{out}", "--method", "nosuch"],
+        ["index", "build", "{corpus}", "-o", "no/such/folder/idx.npz"],
+        ["view", "{corpus}", "-o", "nofolder/v.html"],
     ],
 )
 def test_argument_and_path_errors_come_before_torch(args, corpus):
@@ -57,6 +59,48 @@ def test_argument_and_path_errors_come_before_torch(args, corpus):
     assert r.returncode in (1, 2) and len(errors) == 1 and errors[0].startswith("archmotif")
     imported = {line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines()}
     assert "torch" not in imported, errors
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["index", "build", "{corpus}", "-o", "{tmp}/missing/idx.npz"],
+        ["mine", "{corpus}", "-o", "{tmp}/missing/m.mined"],
+        ["trace", "{tmp}/net.py:Net", "-o", "{tmp}/missing/net.json"],
+    ],
+)
+def test_an_output_in_a_missing_folder_is_refused_before_any_work(args, corpus, tmp_path):
+    """`-o out/x` where `out` does not exist: one line naming the folder, exit 1, before
+    tracing, mining or fitting (not after minutes of work), and nothing written."""
+    args = [a.format(corpus=corpus, tmp=tmp_path) for a in args]
+    r = run(*args)
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.strip() == (
+        f"archmotif: error: cannot write {args[-1]}: there is no folder {tmp_path}/missing"
+    )
+    assert not (tmp_path / "missing").exists()
+
+
+def test_os_errors_read_without_their_errno(corpus):
+    """A write the system refuses names the file and the reason, without Python's
+    `[Errno N]` prefix (/proc takes no new files, whoever asks)."""
+    r = run("mine", str(corpus), "-o", "/proc/m.mined")
+    assert r.returncode == 1
+    assert r.stderr.strip() == (
+        "archmotif: error: cannot write /proc/m.mined (No such file or directory)"
+    )
+
+
+def test_os_error_messages_drop_the_errno_prefix():
+    from archmotif.cli import _os_message
+
+    assert _os_message(OSError(13, "cannot write x (Permission denied)")) == (
+        "cannot write x (Permission denied)"
+    )
+    assert _os_message(FileNotFoundError(2, "No such file or directory", "a.json")) == (
+        "a.json: No such file or directory"
+    )
+    assert _os_message(FileNotFoundError("a.json: no such file")) == "a.json: no such file"
 
 
 @pytest.mark.parametrize(
@@ -133,3 +177,13 @@ def test_internal_errors_are_one_line_with_a_hint(tmp_path):
     env = {**os.environ, "ARCHMOTIF_DEBUG": "1"}
     r = run("info", str(bad), env=env)
     assert r.stderr.splitlines()[-1].startswith("archmotif: error: ")
+
+
+def test_a_missing_index_file_says_how_to_build_one(tmp_path):
+    """`--index builtin` (a dataset, not an index file) is a natural first guess."""
+    r = run("search", "resnet18", "--index", "builtin", cwd=tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.strip() == (
+        "archmotif: error: builtin: no such index file (build one from a corpus or "
+        "dataset, e.g. archmotif index build builtin -o idx.npz)"
+    )

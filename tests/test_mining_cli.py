@@ -48,7 +48,7 @@ def test_mine_saves_the_mined_result_that_info_and_load_mined_read(tmp_path):
     out = tmp_path / "b.mined"
     r = run("mine", "builtin", "--top", "3", "-o", str(out))
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith("mined 98 graph(s)") and f"wrote {out}: the mined result" in r.stdout
+    assert r.stdout.startswith("mined 98 graphs") and f"wrote {out}: the mined result" in r.stdout
     got = archmotif.load_mined(out)
     want = archmotif.mine(archmotif.datasets.load("builtin"), progress=False)
     assert got.vocabulary.ids == want.vocabulary.ids

@@ -71,7 +71,8 @@ def _summary(g: Any) -> str:
     counts = g.op_counts()
     top = ", ".join(f"{op} {c}" for op, c in counts.most_common(4))
     if len(counts) > 4:
-        top += f", +{len(counts) - 4} more ops"
+        more = len(counts) - 4
+        top += f", +{more} more op{'' if more == 1 else 's'}"
     return f"{g.name or '<unnamed>'}: {g.num_nodes} nodes, {g.num_edges} edges ({top})"
 
 
@@ -287,6 +288,13 @@ def _fail(code: int, message: str) -> int:
     return code
 
 
+def _os_message(e: Exception) -> str:
+    """An error's text without the ``[Errno N]`` that ``str(OSError)`` puts first."""
+    if isinstance(e, OSError) and e.strerror and not isinstance(e, ArchmotifError):
+        return f"{e.filename}: {e.strerror}" if e.filename is not None else e.strerror
+    return str(e)
+
+
 # positional arguments that name an input (cli_inputs), by the dest each command gives them
 _INPUT_DESTS = ("model", "input", "inputs", "corpus", "model_or_file", "files")
 
@@ -298,9 +306,17 @@ def _precheck(args: argparse.Namespace) -> None:
         from archmotif.retrieval._cli import check_query_and_index
 
         check_query_and_index(args)
+    output = getattr(args, "output", None)
+    if isinstance(output, str) and args.command != "eval":  # eval makes its report's folder
+        folder = os.path.dirname(output)
+        if folder and not os.path.isdir(folder):
+            raise FileNotFoundError(f"cannot write {output}: there is no folder {folder}")
     index = getattr(args, "index", None)
     if isinstance(index, str) and not os.path.exists(index):
-        raise FileNotFoundError(f"{index}: no such index file (build one: archmotif index build)")
+        raise FileNotFoundError(
+            f"{index}: no such index file (build one from a corpus or dataset, e.g. "
+            f"archmotif index build builtin -o {index if index.endswith('.npz') else 'idx.npz'})"
+        )
     for dest in _INPUT_DESTS:
         value = getattr(args, dest, None)
         for spec in value if isinstance(value, list) else [value] if value else []:
@@ -345,7 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidArgument as e:
         return _fail(EXIT_USAGE, str(e))
     except (ArchmotifError, OSError) as e:
-        return _fail(EXIT_INPUT, str(e))
+        return _fail(EXIT_INPUT, _os_message(e))
     except ImportError as e:
         return _fail(
             EXIT_DEPENDENCY,

@@ -100,6 +100,17 @@ def test_unknown_model_name_is_a_trace_error():
         archmotif.trace("keras:resnet50")
 
 
+def test_a_mistyped_model_name_suggests_the_names_it_is_close_to():
+    with pytest.raises(archmotif.TraceError, match=r"did you mean torchvision:resnet18\b"):
+        archmotif.trace("resnet81")
+    # a source named: its own names, unqualified
+    with pytest.raises(archmotif.TraceError, match=r"\(did you mean convnext_tiny, "):
+        archmotif.trace("timm:convnxt_tiny")
+    with pytest.raises(archmotif.TraceError) as ei:  # nothing close: no guess
+        archmotif.trace("no_such_model_xyz")
+    assert "did you mean" not in str(ei.value)
+
+
 @pytest.mark.parametrize(
     ("target", "name"),
     [

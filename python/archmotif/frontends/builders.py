@@ -24,10 +24,11 @@ strings.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import json
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,6 +144,32 @@ def _transformers(model_type: str, meta: bool, overrides: dict[str, Any]) -> Bui
 _BUILDERS = {"torchvision": _torchvision, "timm": _timm, "transformers": _transformers}
 
 
+def _names(source: str) -> list[str]:
+    """Every model name ``source`` builds (empty when it is not installed)."""
+    try:
+        if source == "torchvision":
+            import torchvision
+
+            return list(torchvision.models.list_models())
+        if source == "timm":
+            import timm
+
+            return list(timm.list_models())
+        from transformers import CONFIG_MAPPING
+
+        return list(CONFIG_MAPPING.keys())
+    except ImportError:
+        return []
+
+
+def close_names(name: str, sources: Sequence[str] = SOURCES, n: int = 3) -> list[str]:
+    """Up to ``n`` model names of ``sources`` closest to ``name`` (a typo's likely
+    intent), qualified with their source when more than one source was searched."""
+    pool = {m: s for s in reversed(sources) for m in _names(s)}  # first source wins
+    hits = difflib.get_close_matches(name.lower(), list(pool), n=n, cutoff=0.75)
+    return [h if len(sources) == 1 else f"{pool[h]}:{h}" for h in hits]
+
+
 def _overrides(spec: str, text: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in filter(None, text.split(",")):
@@ -197,6 +224,9 @@ def build(spec: str, *, meta: bool = True) -> Built:
                 built.name = f"{built.name}@{options}"
             return built
     detail = "; ".join(errors) if errors else f"no model of that name in {', '.join(sources)}"
+    near = close_names(name, sources) if not errors else []
+    if near:
+        detail += f" (did you mean {', '.join(near)}?)"
     raise TraceError(f"could not build {spec}: {detail}")
 
 
