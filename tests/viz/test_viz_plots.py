@@ -146,8 +146,17 @@ def test_cli_errors_name_the_problem(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert cli.main(["plot", "embedding", str(bad), "-o", str(tmp_path / "x.png")]) == 1
     assert f"{bad}: not a .npy or .npz" in capsys.readouterr().err
     np.save(tmp_path / "e.npy", np.zeros((4, 3)))
-    assert cli.main(["plot", "embedding", str(tmp_path / "e.npy"), "-o", "x.gif"]) == 1
-    assert "unknown image format" in capsys.readouterr().err
+    # a bad image name is a usage error, found before anything is read, mined or fitted
+    assert cli.main(["plot", "embedding", str(tmp_path / "absent.npy"), "-o", "x.gif"]) == 2
+    assert "-o/--output: x.gif: unknown image format" in capsys.readouterr().err
+    assert cli.main(["plot", "levels", "builtin", "-o", "levels"]) == 2
+    assert "levels: unknown image format (use .png, .svg or .pdf)" in capsys.readouterr().err
+    assert cli.main(["view", "builtin", "--graph", "98", "-o", "x.html"]) == 1
+    assert "graph number 98 out of range (98 graphs, numbered 0..97)" in capsys.readouterr().err
+    single = tmp_path / "one.json"
+    synthetic.resnet_like(30).save(single)
+    assert cli.main(["view", str(single), "--graph", "1", "-o", "x.html"]) == 1
+    assert "out of range (there is 1 graph, numbered 0)" in capsys.readouterr().err
     assert cli.main(["view", "builtin", "--graph", "resnet", "-o", "x.html"]) == 1
     assert "similar: resnet18" in capsys.readouterr().err
     assert cli.main(["view", str(tmp_path / "missing.json")]) == 1

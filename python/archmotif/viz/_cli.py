@@ -48,9 +48,9 @@ def _pick(graphs: list[Any], args: argparse.Namespace) -> int:
         return names.index(args.graph)
     i = int(args.graph) if number else 0
     if not -len(graphs) <= i < len(graphs):
-        raise VizError(
-            f"graph number {i} out of range ({len(graphs)} graphs, numbered 0..{len(graphs) - 1})"
-        )
+        n = len(graphs)
+        which = "there is 1 graph, numbered 0" if n == 1 else f"{n} graphs, numbered 0..{n - 1}"
+        raise VizError(f"graph number {i} out of range ({which})")
     return i % len(graphs)
 
 
@@ -174,8 +174,18 @@ def _mining_options(p: argparse.ArgumentParser) -> None:
     add_mining_options(p)
 
 
+def _image_path(text: str) -> str:
+    """-o of a plot: its suffix is checked before anything is mined or fitted."""
+    from archmotif.viz.plots import IMAGE_FORMATS
+
+    if text.rsplit(".", 1)[-1].lower() not in IMAGE_FORMATS or "." not in text:
+        raise argparse.ArgumentTypeError(f"{text}: unknown image format (use .png, .svg or .pdf)")
+    return text
+
+
 def _image_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-o", "--output", required=True, help="image file: .png, .svg or .pdf")
+    p.add_argument("-o", "--output", required=True, type=_image_path,
+                   help="image file: .png, .svg or .pdf")  # fmt: skip
     p.add_argument("--width", type=float, help="inches")
     p.add_argument("--height", type=float, help="inches")
     p.add_argument("--dpi", type=int, default=100, help="pixels per inch (100)")

@@ -36,7 +36,7 @@ __all__ = [
     "plot_similarity_cost",
 ]
 
-_FORMATS = ("png", "svg", "pdf")
+IMAGE_FORMATS = ("png", "svg", "pdf")
 
 
 def _figure(width: float, height: float, dpi: int) -> tuple[Any, Any]:
@@ -53,7 +53,7 @@ def _figure(width: float, height: float, dpi: int) -> tuple[Any, Any]:
 
 def _save(fig: Any, path: str | os.PathLike[str], dpi: int) -> Any:
     fmt = os.fspath(path).rsplit(".", 1)[-1].lower()
-    if fmt not in _FORMATS:
+    if fmt not in IMAGE_FORMATS:
         raise VizError(f"{os.fspath(path)}: unknown image format (use .png, .svg or .pdf)")
     buf = io.BytesIO()
     # metadata without dates, so the same input gives the same bytes
