@@ -173,6 +173,8 @@ class NpzReader:
             raise self.unreadable(
                 f"member {name!r} is compressed; archmotif files are stored uncompressed"
             )
+        if not 0 <= info.header_offset <= size - 30:  # zipfile can compute a negative one
+            raise self.unreadable(f"bad local header offset for {name!r}")
         local = self.bytes(30, info.header_offset)
         if len(local) < 30 or local[:4] != b"PK\x03\x04":
             raise self.unreadable(f"bad local header for {name!r}")

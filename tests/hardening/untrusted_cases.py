@@ -106,6 +106,16 @@ def _duplicate_member(tmp: Path) -> Path:
     return _zip(tmp / "dup.npz", [(n, d, 0) for n, d in members] + [("ops.npy", evil, 0)])
 
 
+def _central_directory_moved(tmp: Path) -> Path:
+    """A corpus whose end record places the central directory 4 KiB further on than it
+    is: zipfile then computes members that start before the file does."""
+    raw = bytearray(good_corpus(tmp).read_bytes())
+    end = raw.rindex(b"PK\x05\x06")
+    offset = int.from_bytes(raw[end + 16 : end + 20], "little")
+    raw[end + 16 : end + 20] = (offset + 4096).to_bytes(4, "little")
+    return _write(tmp, "moved.npz", bytes(raw))
+
+
 def _fifo(tmp: Path, name: str) -> Path:
     p = tmp / name
     os.mkfifo(p)
@@ -505,6 +515,7 @@ def entries() -> list[Entry]:
         ("corpus-deflated-claim", "limits", "a deflated member claiming shape (10^12,) (was MemoryError)", lambda t: archmotif.load_corpus(_corpus_with(t, "ops.npy", _npy_claiming((10**12,), b""), zipfile.ZIP_DEFLATED)), F, "is compressed"),  # noqa: E501
         ("corpus-shape-2**64", "limits", "a stored header of shape (2^64,) (was OverflowError)", lambda t: archmotif.load_corpus(_corpus_with(t, "ops.npy", _npy_claiming((2**64,), b"\0" * 8))), F, "'ops.npy' is truncated or mis-sized"),  # noqa: E501
         ("index-deflated", "limits", "an index with a deflated member (1 MB reached 1.09 GB)", lambda t: L(_zip(t / "i.npz", [("embeddings.npy", _npy(np.zeros((64, 64), np.float32)), zipfile.ZIP_DEFLATED)])), F, "'embeddings.npy' is compressed"),  # noqa: E501
+        ("corpus-central-directory-moved", "files", "a corpus whose end record misplaces the central directory (was OSError: Invalid argument)", lambda t: archmotif.load_corpus(_central_directory_moved(t)), F, "bad local header offset for 'header.npy'"),  # noqa: E501
         ("corpus-duplicate-member", "untrusted", "a corpus with two `ops.npy` members (the last won silently)", lambda t: archmotif.load_corpus(_duplicate_member(t)), F, "'ops.npy' appears twice"),  # noqa: E501
         # -- ONNX ---------------------------------------------------------------------------
         ("onnx-empty", "files", "a 0-byte .onnx (gave an empty graph)", lambda t: archmotif.from_onnx(_write(t, "m.onnx", b"")), F, "the file is empty"),  # noqa: E501
