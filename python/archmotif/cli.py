@@ -307,9 +307,12 @@ def _precheck(args: argparse.Namespace) -> None:
 
         check_query_and_index(args)
     output = getattr(args, "output", None)
-    if isinstance(output, str) and args.command != "eval":  # eval makes its report's folder
+    if isinstance(output, str):
         folder = os.path.dirname(output)
-        if folder and not os.path.isdir(folder):
+        if os.path.isdir(output):
+            raise IsADirectoryError(f"cannot write {output}: it is a folder; name a file in it")
+        if folder and args.command != "eval" and not os.path.isdir(folder):
+            # (eval makes its report's folder)
             raise FileNotFoundError(f"cannot write {output}: there is no folder {folder}")
     index = getattr(args, "index", None)
     if isinstance(index, str) and not os.path.exists(index):

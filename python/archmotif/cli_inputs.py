@@ -43,10 +43,18 @@ INPUT_HELP = (
     "nasbench201), your model as FILE.py:NAME or module:NAME, or a model name "
     "(resnet50, timm:convnext_tiny)"
 )
-_INPUTS_HINT = (
-    "pass its inputs, e.g. --input-shape 1,16 --input-dtype long, or "
-    "--inputs 'input_ids=long[1,16]'"
-)
+
+
+def _inputs_hint(model: Any = None) -> str:
+    """How to pass a model's inputs, naming its own first argument when it is known."""
+    from archmotif.frontends.user_model import forward_parameters
+
+    takes = forward_parameters(model) if model is not None else None
+    name = takes[0] if takes else "input_ids"
+    return (
+        "pass its inputs, e.g. --input-shape 1,16 --input-dtype long, or "
+        f"--inputs '{name}=long[1,16]'"
+    )
 
 
 def add_detail_option(p: argparse.ArgumentParser, *, default: str | None = DEFAULT_DETAIL) -> None:
@@ -160,6 +168,7 @@ def trace_model(spec: str, args: argparse.Namespace | None = None) -> Any:
 
     parsed = _parsed_inputs(args)
     meta = not getattr(args, "real", False)
+    model = None
     try:
         if is_user_model(spec):
             from archmotif.frontends.user_model import load_user_model, make_inputs
@@ -182,7 +191,7 @@ def trace_model(spec: str, args: argparse.Namespace | None = None) -> Any:
         return trace(spec, meta=meta)
     except TraceError as e:
         if parsed is None and str(e).startswith("could not trace"):
-            raise TraceError(f"{e}; {_INPUTS_HINT}") from e
+            raise TraceError(f"{e}; {_inputs_hint(model)}") from e
         raise
 
 

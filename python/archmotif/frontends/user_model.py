@@ -148,10 +148,12 @@ def load_user_model(spec: str, *, meta: bool = True) -> tuple[Any, str]:
 
 def parse_shape(text: str) -> tuple[int, ...]:
     """``"1,3,224,224"`` -> ``(1, 3, 224, 224)``; raises :class:`~archmotif.InvalidArgument`."""
-    parts = [p.strip() for p in text.replace("x", ",").split(",") if p.strip()]
-    if not parts or not all(p.isdigit() for p in parts):
+    parts = [p.strip() for p in re.split(r"[,x]", text.strip())]  # 1,3,224,224 or 1x3x224x224
+    if not all(p.isdigit() for p in parts):  # an empty part too: "1,3,,224", "1,3,x,224"
         raise InvalidArgument(f"input shape {text!r} is not comma-separated sizes like 1,3,224,224")
     shape = tuple(int(p) for p in parts)
+    if 0 in shape:
+        raise InvalidArgument(f"input shape {text!r} has a size of 0; every size must be >= 1")
     if len(shape) > 8 or any(s > 2**20 for s in shape):
         raise InvalidArgument(f"input shape {text!r} has over 8 dimensions or a size over 2**20")
     return shape
@@ -206,4 +208,25 @@ def make_inputs(parsed: list[tuple[str | None, str, tuple[int, ...]]], model: An
     named = {k: t for k, t in tensors if k is not None}
     if named and len(named) != len(tensors):
         raise InvalidArgument("inputs are either all positional or all NAME=DTYPE[SHAPE]")
+    takes = forward_parameters(model)
+    unknown = [k for k in named if takes is not None and k not in takes]
+    if unknown:
+        raise InvalidArgument(
+            f"--inputs names {', '.join(map(repr, unknown))}, but "
+            f"{type(model).__name__}.forward takes ({', '.join(takes or [])})"
+        )
     return named if named else tuple(t for _, t in tensors)
+
+
+def forward_parameters(model: Any) -> list[str] | None:
+    """The names ``model.forward`` takes, in order; ``None`` when it takes ``**kwargs``
+    or cannot be inspected (then any name may be right)."""
+    import inspect
+
+    try:
+        params = inspect.signature(model.forward).parameters.values()
+    except (TypeError, ValueError, AttributeError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
