@@ -26,6 +26,18 @@ def test_index_build_then_search(toy, tmp_path, capsys):
     assert all("family=attention" in line for line in lines[1:4])
 
 
+def test_a_misspelt_labels_field_is_an_error_naming_the_fields(toy, tmp_path, capsys):
+    corpus, index, query = tmp_path / "toy.npz", tmp_path / "i.npz", tmp_path / "q.json"
+    save_corpus(toy, corpus)
+    assert main(["index", "build", str(corpus), "-o", str(index), "--method", "wl"]) == 0
+    toy[11].save(query)
+    capsys.readouterr()
+    assert main(["search", str(query), "--index", str(index), "--labels", "famly"]) == 1
+    err = capsys.readouterr().err
+    assert "--labels: no field 'famly' in this index; fields: " in err and "family" in err
+    assert main(["search", str(query), "--index", str(index), "--labels", "name,family"]) == 0
+
+
 def test_search_with_a_missing_index_file_is_a_clean_error(tmp_path, capsys):
     assert main(["search", "x.json", "--index", str(tmp_path / "none.npz")]) == 1
     assert "none.npz" in capsys.readouterr().err

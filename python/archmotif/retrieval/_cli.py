@@ -155,7 +155,16 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
     where = where_from_args(args)
     index, query = query_and_index(args)
-    labels = list(dict.fromkeys([*args.labels, *(c.field for c in where)]))
+    have = {k for m in index.metadata for k in m}
+    unknown = [f for f in args.labels or () if f not in have]
+    if unknown:  # a typo would print an empty column
+        from archmotif.errors import RetrievalError
+
+        raise RetrievalError(
+            f"--labels: no field {unknown[0]!r} in this index; fields: {', '.join(sorted(have))}"
+        )
+    shown = args.labels or ["family", "coarse"]  # the default shows what the index has of them
+    labels = list(dict.fromkeys([*shown, *(c.field for c in where)]))
     if args.buckets:
         labels = list(dict.fromkeys([*labels, args.buckets]))
         k = args.k or 3
@@ -289,7 +298,7 @@ def register(sub: Any) -> None:
     )
     add_query_and_index(s, "archmotif search")
     s.add_argument("-k", type=int, help="results to show (10; per bucket 3)")
-    s.add_argument("--labels", type=_csv, default=["family", "coarse"],
+    s.add_argument("--labels", type=_csv, default=None,
                    help="comma-separated metadata keys to print (family,coarse)")  # fmt: skip
     add_detail_option(s, default=None)
     add_model_options(s)
