@@ -67,6 +67,11 @@ def test_mine_saves_the_mined_result_that_info_and_load_mined_read(tmp_path):
         want.vocabulary
     )
     assert "wrote" in r.stderr and (tmp_path / "j.mined").is_file()
+    # commands that read graphs say what the file is, not "OpGraph JSON is not UTF-8"
+    for cmd in ("mine", "view"):
+        r = run(cmd, str(out))
+        assert r.returncode == 1
+        assert f"{out} is a mined result, not graphs: archmotif info {out} summarises" in r.stderr
 
 
 def test_mine_refuses_an_npz_output_before_mining(tmp_path):

@@ -158,6 +158,13 @@ def _read_file(path: str) -> list[Any]:
         from archmotif.frontends.onnx import from_onnx
 
         return [from_onnx(path)]
+    if path.endswith(".mined"):  # what `archmotif mine -o FILE.mined` wrote
+        from archmotif.errors import FormatError
+
+        raise FormatError(
+            f"{path} is a mined result, not graphs: archmotif info {path} summarises it, "
+            "and archmotif.load_mined reads it in Python (its graphs: .graphs)"
+        )
     return [OpGraph.load(path)]
 
 

@@ -145,6 +145,11 @@ def test_cli_errors_name_the_problem(tmp_path: Path, capsys: pytest.CaptureFixtu
     bad.write_bytes(b"not a zip file")
     assert cli.main(["plot", "embedding", str(bad), "-o", str(tmp_path / "x.png")]) == 1
     assert f"{bad}: not a .npy or .npz" in capsys.readouterr().err
+    text = tmp_path / "g.json"
+    text.write_text('{"format": "archmotif.opgraph"}')
+    assert cli.main(["plot", "embedding", str(text), "-o", str(tmp_path / "x.png")]) == 1
+    err = capsys.readouterr().err  # not numpy's advice to unpickle it
+    assert err.strip() == f"archmotif: error: {text}: not a .npy or .npz array file"
     np.save(tmp_path / "e.npy", np.zeros((4, 3)))
     # a bad image name is a usage error, found before anything is read, mined or fitted
     assert cli.main(["plot", "embedding", str(tmp_path / "absent.npy"), "-o", "x.gif"]) == 2

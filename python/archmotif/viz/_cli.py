@@ -119,7 +119,9 @@ def _load_embeddings(path: str) -> tuple[Any, list[str] | None]:
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
         if isinstance(e, FileNotFoundError):
             raise
-        raise FormatError(f"{path}: not a .npy or .npz array file ({e})") from None
+        # numpy takes any other file for a pickle and suggests loading it unsafely
+        why = "" if "pickle" in str(e) else f" ({e})"
+        raise FormatError(f"{path}: not a .npy or .npz array file{why}") from None
     if isinstance(data, np.ndarray):
         return data, None
     with data:
