@@ -44,6 +44,7 @@ def corpus(tmp_path):
         ["info", "typo.json"],
         ["search", "q.json", "--index", "missing.npz"],
         ["search", "{corpus}", "--index", "{corpus}", "-k", "0"],
+        ["search", "{corpus}", "--index", "{corpus}", "--buckets", "params", "--bucket-count", "0"],
         ["mine", "{corpus}", "--max-motif-nodes", "0"],
         ["view", "nothere.py:Net"],
         ["index", "build", "{corpus}", "-o", "{out}", "--method", "nosuch"],
@@ -227,3 +228,16 @@ def test_input_hints_use_the_models_own_argument_names(tmp_path):
     )
     r = run("trace", "tok.py:Tok", "--inputs", "ids=long[1,16]", "-o", "t.json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["plot"], "required: {levels,reduction,embedding,search}"),
+        (["index"], "required: {build}"),
+        (["dataset"], "required: {info,export}"),
+    ],
+)
+def test_a_command_group_without_its_subcommand_names_the_choices(args, says):
+    r = run(*args)
+    assert r.returncode == 2 and says in r.stderr, r.stderr

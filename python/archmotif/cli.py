@@ -251,7 +251,20 @@ def _parser() -> argparse.ArgumentParser:
     d.set_defaults(func=_cmd_demo)
     for module in _SUBCOMMAND_MODULES:
         importlib.import_module(module).register(sub)
+    _name_subcommands(p)
     return p
+
+
+def _name_subcommands(p: argparse.ArgumentParser) -> None:
+    """Nested subcommand groups (`plot`, `index`, `zoo`, `dataset`) show their choices
+    where argparse would show their internal name: `archmotif plot` then says
+    "required: {levels,reduction,embedding,search}", not "required: plot_command"."""
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            if action.metavar is None:
+                action.metavar = "{" + ",".join(action.choices) + "}"
+            for sub in action.choices.values():
+                _name_subcommands(sub)
 
 
 def _version() -> str:
@@ -339,7 +352,8 @@ def _precheck(args: argparse.Namespace) -> None:
             for k in mining:
                 text = text.replace(k, "--" + k.replace("_", "-"))
             raise InvalidArgument(text) from None
-    for dest in ("top", "k", "limit", "epochs", "chunk_nodes", "threads", "workers"):
+    counts = ("top", "k", "limit", "epochs", "chunk_nodes", "threads", "workers", "bucket_count")
+    for dest in counts:
         value = getattr(args, dest, None)
         if value is not None and value < 1:
             flag = "-k" if dest == "k" else "--" + dest.replace("_", "-")

@@ -96,8 +96,15 @@ def test_failure_names_the_model_and_the_reason():
 def test_unknown_model_name_is_a_trace_error():
     with pytest.raises(archmotif.TraceError, match="no_such_model_xyz"):
         archmotif.trace("no_such_model_xyz")
-    with pytest.raises(archmotif.TraceError, match="unknown source 'keras'"):
+    with pytest.raises(
+        archmotif.TraceError,
+        match=r"unknown source 'keras' \(use one of torchvision, timm, transformers\)",
+    ):
         archmotif.trace("keras:resnet50")
+    with pytest.raises(
+        archmotif.TraceError, match="name the model after the colon, as net.py:NAME"
+    ):
+        archmotif.trace("net.py:")
 
 
 def test_a_mistyped_model_name_suggests_the_names_it_is_close_to():

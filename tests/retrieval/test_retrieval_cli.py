@@ -64,7 +64,7 @@ def test_eval_writes_markdown_and_plot(tmp_path):
 
 def test_eval_names_a_method_that_does_not_exist(tmp_path, capsys):
     argv = ["eval", "--datasets", "builtin", "--methods", "wl,bogus", "-o", str(tmp_path / "r.md")]
-    assert main(argv) == 1
+    assert main(argv) == 2  # an unknown choice is a bad argument
     assert "unknown method 'bogus'" in capsys.readouterr().err
 
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from archmotif.attributes import DEFAULT_DETAIL
 from archmotif.datasets import darts, load
-from archmotif.errors import RetrievalError
+from archmotif.errors import InvalidArgument, RetrievalError
 from archmotif.experiments.methods import METHODS
 from archmotif.experiments.retrieval_markdown import write_report
 from archmotif.graph import OpGraph
@@ -46,7 +46,7 @@ QUICK_DARTS_GENOTYPES = 12
 def make_method(name: str, *, quick: bool = False, detail: str = DEFAULT_DETAIL) -> Any:
     """A fresh embedder for a method name of :data:`METHODS`, taking graphs at ``detail``."""
     if name not in METHODS:
-        raise RetrievalError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
+        raise InvalidArgument(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
     module_name, cls_name, kwargs = METHODS[name]
     try:
         cls = getattr(importlib.import_module(module_name), cls_name)

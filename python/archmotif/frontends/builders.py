@@ -189,8 +189,11 @@ def build(spec: str, *, meta: bool = True) -> Built:
     overrides = _overrides(spec, options)
     source, _, name = base.rpartition(":")
     if source and source not in _BUILDERS:
+        if not name and source.endswith(".py"):  # "mynet.py:" with the name left out
+            raise TraceError(f"could not build {spec}: name the model after the colon, "
+                             f"as {source}:NAME")  # fmt: skip
         raise TraceError(
-            f"could not build {spec}: unknown source {source!r} (use one of {SOURCES})"
+            f"could not build {spec}: unknown source {source!r} (use one of {', '.join(SOURCES)})"
         )
     sources = [source] if source else list(SOURCES)
     errors = []
