@@ -48,6 +48,22 @@ def test_reduction_plot_has_one_bar_per_architecture(
     assert np.allclose(bars, sorted((mg.reduction for mg in mined.macro_graphs), reverse=True))
     root = ET.parse(tmp_path / "red.svg").getroot()
     assert root.tag.endswith("svg") and root.get("width") == "576pt"  # 8 in at 72 pt/in
+    # every family in the legend, beside the bars rather than over them
+    legend = fig.legends[0]
+    families = {mg.graph.labels.get("family", "?") for mg in mined.macro_graphs}
+    assert {t.get_text() for t in legend.get_texts()} == families
+    assert legend.get_window_extent().x0 >= fig.axes[0].get_window_extent().x1
+
+
+def test_reduction_legend_counts_the_labels_past_its_limit(tmp_path: Path) -> None:
+    from archmotif.viz.plots import LEGEND_MAX
+
+    graphs = [synthetic.resnet_like(30 + i) for i in range(LEGEND_MAX + 5)]
+    for i, g in enumerate(graphs):
+        g.labels["family"] = f"f{i:02d}"
+    fig = plot_reduction(archmotif.mine(graphs, progress=False), tmp_path / "r.png")
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert len(texts) == LEGEND_MAX + 1 and texts[-1] == "+5 more"
 
 
 def test_embedding_map_of_any_array(tmp_path: Path) -> None:

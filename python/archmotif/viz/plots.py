@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 IMAGE_FORMATS = ("png", "svg", "pdf")
+LEGEND_MAX = 40  # labels a bar plot's legend lists before it counts the rest
 
 
 def _figure(width: float, height: float, dpi: int) -> tuple[Any, Any]:
@@ -126,11 +127,6 @@ def plot_reduction(
     fig, ax = _figure(width, height, dpi)
     names, colours = _colours(labs)
     ax.bar(np.arange(len(mgs)), red[order], color=[colours[labs[i]] for i in order], width=0.9)
-    shown = names[:20]
-    ax.legend(
-        handles=[_patch(colours[n], n) for n in shown], title=label, fontsize="small",
-        ncol=2 if len(shown) > 10 else 1, loc="upper right",
-    )  # fmt: skip
     if len(mgs) <= 40:
         ax.set_xticks(np.arange(len(mgs)))
         ax.set_xticklabels([mgs[i].graph.name for i in order], rotation=90, fontsize=7)
@@ -140,6 +136,16 @@ def plot_reduction(
     ax.set_ylabel("operators per macro node")
     ax.set_title(f"Reduction per architecture (median {np.median(red):.1f}x, {mined.strategy})")
     fig.tight_layout()
+    # every label up to LEGEND_MAX, then a count of the rest; beside the axes, never
+    # over the bars (the axes give up the legend's width)
+    handles = [_patch(colours[n], n) for n in names[:LEGEND_MAX]]
+    if len(names) > LEGEND_MAX:
+        handles.append(_patch("none", f"+{len(names) - LEGEND_MAX} more"))
+    legend = fig.legend(handles=handles, title=label, fontsize="small", loc="upper right",
+                        ncol=1 + (len(handles) - 1) // 20, frameon=False)  # fmt: skip
+    fig.canvas.draw()
+    share = legend.get_window_extent().width / fig.bbox.width
+    fig.subplots_adjust(right=max(0.3, 0.98 - share))
     return _save(fig, path, dpi)
 
 
