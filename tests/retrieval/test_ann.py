@@ -157,3 +157,21 @@ def test_where_the_ivf_cannot_beat_exact_search_stays_exact():
     q = np.random.default_rng(6).normal(size=(10, 64)).astype(np.float32)
     auto, exact = idx.search(q, k=10), idx.search(q, k=10, method="numpy")
     np.testing.assert_array_equal(auto[1], exact[1])
+
+
+def test_exact_faiss_breaks_ties_by_the_lower_index_as_numpy_does():
+    """Copies of one architecture (equal rows) come back in index order by either
+    backend, so `--backend faiss` and numpy list them alike."""
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(50, 16)).astype(np.float32)
+    rows[[7, 19, 3, 41]] = rows[30]  # five equal rows: 3, 7, 19, 30, 41
+    index = Index(rows, [{"name": str(i)} for i in range(50)])
+    q = rows[30:31]
+    for method in ("numpy", "faiss"):
+        scores, ids = index.search(q, 7, method=method)
+        assert ids[0, :5].tolist() == [3, 7, 19, 30, 41], method
+        assert np.all(np.diff(scores[0]) <= 0)
+    where = {"name": ("!=", "3")}
+    _, ids_np = index.search(q, 4, method="numpy", where=where)
+    _, ids_fa = index.search(q, 4, method="faiss", where=where)
+    assert ids_np.tolist() == ids_fa.tolist() == [[7, 19, 30, 41]]

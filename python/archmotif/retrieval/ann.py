@@ -73,9 +73,21 @@ class ExactFaiss:
         self, q: np.ndarray, k: int, mask: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         if mask is None:
-            return self._flat.search(q, k)
+            return ties_by_index(*self._flat.search(q, k))
         sel, _bits = _selector(self._faiss, mask)
-        return self._flat.search(q, k, params=self._faiss.SearchParameters(sel=sel))
+        return ties_by_index(*self._flat.search(q, k, params=self._faiss.SearchParameters(sel=sel)))
+
+
+def ties_by_index(scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's results by score, equal scores by the lower item index, as numpy's
+    exact search orders them (faiss orders ties its own way: two architectures of the
+    same graph, such as resnet50 and wide_resnet50_2 at ``detail="op"``, came out in the
+    other order)."""
+    scores, ids = np.array(scores), np.array(ids)
+    for r in range(scores.shape[0]):
+        o = np.lexsort((ids[r], -scores[r]))
+        scores[r], ids[r] = scores[r][o], ids[r][o]
+    return scores, ids
 
 
 def _nlist_for(count: int) -> int:

@@ -6,8 +6,8 @@ is exact (numpy, or faiss ``IndexFlatIP`` built once and kept) unless the index 
 approximate IVF index (:meth:`Index.build_ann`); ``where=`` filters on metadata before the
 top-k. :mod:`archmotif.retrieval.search_plan` says which method runs when and how each
 filters; :mod:`archmotif.retrieval.constraints` what ``where`` accepts. Ties in score are
-broken by the lower item index (numpy path; faiss orders ties its own way, which only
-matters for exactly equal scores).
+broken by the lower item index, by numpy and exact faiss alike (faiss's own order of
+ties is undone; which items make the top k at a tie on its boundary can still differ).
 
 **The index file** (``Index.save``, written atomically) is one ``.npz`` read with
 ``allow_pickle=False``:
