@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -158,3 +159,23 @@ def test_view_without_a_path_opens_a_temporary_page(monkeypatch: pytest.MonkeyPa
     archmotif.view(archmotif.mine(g, progress=False), path)  # with a path: nothing opens
     assert len(opened) == 1
     path.unlink()
+
+
+def test_no_browser_says_where_the_page_is(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """On a headless machine `view` (and `archmotif view --open`) say where the page
+    went instead of doing nothing visible."""
+    import webbrowser
+
+    monkeypatch.setattr(webbrowser, "open", lambda url: False)
+    with pytest.warns(UserWarning, match="no web browser found: the page is at "):
+        path = archmotif.view(synthetic.resnet_like(40))
+    path.unlink()
+    out = tmp_path / "v.html"
+    r = subprocess.run(
+        [sys.executable, "-m", "archmotif.cli", "view", "builtin", "--open", "-o", str(out)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "BROWSER": "false"},
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[-1] == (
+        f"no web browser could be opened here: open {out} in one yourself"
+    )

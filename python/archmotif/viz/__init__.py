@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -87,5 +88,6 @@ def view(
     if temporary if open_browser is None else open_browser:
         import webbrowser
 
-        webbrowser.open(out.resolve().as_uri())
+        if not webbrowser.open(out.resolve().as_uri()):
+            warnings.warn(f"no web browser found: the page is at {out}", stacklevel=2)
     return out
