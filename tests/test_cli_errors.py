@@ -146,6 +146,7 @@ def test_a_data_dependent_branch_fails_in_one_line(tmp_path):
     r = run("trace", "dd.py:DD", "--input-shape", "1,4", cwd=tmp_path)
     assert r.returncode == 1 and not r.stdout
     assert r.stderr.count("\n") == 1 and "could not trace DD" in r.stderr, r.stderr
+    assert "branches or loops on a tensor's values" in r.stderr  # says what to change
 
 
 def test_library_warnings_stay_off_the_terminal(corpus, tmp_path):

@@ -317,6 +317,12 @@ def trace(
         raise
     except Exception as e:
         reason = (str(e).strip().splitlines() or [""])[0][:300]
+        if "data-dependent" in reason or "DataDependent" in type(e).__name__:
+            reason += (
+                " (the forward branches or loops on a tensor's values, which torch.export "
+                "cannot trace: make the branch depend on shapes or settings, or "
+                "use torch.cond)"
+            )
         raise TraceError(f"could not trace {model_name}: {type(e).__name__}: {reason}") from e
     # the module's count, as model cards quote it: a forward may leave some unused
     # (a T5 traced through its encoder), and parameters() counts tied weights once
