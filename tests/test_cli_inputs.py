@@ -169,3 +169,7 @@ def test_node_names_are_module_paths_and_info_tables_them(models, tmp_path):
     r = run("info", str(plain), "--modules")
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[1].split() == ["module", "ops", "operators"]
+    # --depth alone asks for the table too; a depth below 1 is refused
+    assert run("info", str(out), "--depth", "2").stdout == run("info", str(out), "--modules").stdout
+    r = run("info", str(out), "--depth", "0")
+    assert r.returncode == 2 and "--depth must be at least 1, got 0" in r.stderr

@@ -116,6 +116,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
         print(f"{args.input}: mined with strategy={m.strategy!r} at detail={m.detail!r}")
         print_summary(mined_summary(m, top=args.top, strategy=m.strategy))
         return 0
+    if args.depth is not None:
+        args.modules = True
     graphs = with_detail(read_graphs(args.input, args), args.detail)
     if len(graphs) != 1 or args.input.endswith(".npz"):
         nodes = sum(g.num_nodes for g in graphs)
@@ -128,7 +130,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
         if args.modules:
             from archmotif.viz.module_table import format_module_table
 
-            print(format_module_table(g, args.depth))
+            print(format_module_table(g, args.depth or 2))
     if len(graphs) > args.top:
         print(f"... and {len(graphs) - args.top} more")
     return 0
@@ -231,9 +233,8 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument(
         "--depth",
         type=int,
-        default=2,
         metavar="N",
-        help="module path parts per row of --modules (default 2: layer1.0)",
+        help="module path parts per row of --modules (default 2: layer1.0); implies --modules",
     )
     add_detail_option(i)
     add_model_options(i)
@@ -352,7 +353,8 @@ def _precheck(args: argparse.Namespace) -> None:
             for k in mining:
                 text = text.replace(k, "--" + k.replace("_", "-"))
             raise InvalidArgument(text) from None
-    counts = ("top", "k", "limit", "epochs", "chunk_nodes", "threads", "workers", "bucket_count")
+    counts = ("top", "k", "limit", "epochs", "chunk_nodes", "threads", "workers", "bucket_count",
+              "depth")  # fmt: skip
     for dest in counts:
         value = getattr(args, dest, None)
         if value is not None and value < 1:
