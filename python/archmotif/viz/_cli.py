@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import warnings
 import zipfile
 from typing import Any
 
@@ -65,7 +66,9 @@ def _cmd_view(args: argparse.Namespace) -> int:
     i = _pick(graphs, args)
     mined = _mine(graphs, args)
     out = args.output or f"{_stem(graphs[i].name)}.html"
-    view(mined, out, index=i, open_browser=False)
+    with warnings.catch_warnings(record=True) as said:  # view() warns when no browser opens
+        warnings.simplefilter("always")
+        view(mined, out, index=i, open_browser=args.open)
     mg = mined.macro_graphs[i]
     size = os.path.getsize(out)
     which = ""
@@ -74,12 +77,8 @@ def _cmd_view(args: argparse.Namespace) -> int:
         which = f" (graph {i} of {len(graphs)}, mined with the others{picked})"
     print(f"{graphs[i].name}{which}: {mg.graph.num_nodes} operators -> {mg.num_nodes} macro "
           f"nodes; wrote {out} ({size / 1e6:.2f} MB)")  # fmt: skip
-    if args.open:
-        import webbrowser
-        from pathlib import Path
-
-        if not webbrowser.open(Path(out).resolve().as_uri()):
-            print(f"no web browser could be opened here: open {out} in one yourself")
+    if any("no web browser" in str(w.message) for w in said):
+        print(f"no web browser could be opened here: open {out} in one yourself")
     return 0
 
 
