@@ -49,11 +49,23 @@ def _query(index: Index, query: Any) -> np.ndarray:
     return q.reshape(1, -1)
 
 
+def _check_cost(index: Index, field: str) -> None:
+    """A cost is a numeric metadata field of the index (said as such, not as the
+    ``where`` condition the cost searches filter with)."""
+    cols = index.columns
+    if field not in cols.numeric_fields():
+        what = "no field" if field not in cols.fields else "no numeric field"
+        numeric = ", ".join(cols.numeric_fields()) or "none"
+        raise RetrievalError(f"{what} {field!r} in this index to use as a cost; "
+                             f"numeric fields: {numeric}")  # fmt: skip
+
+
 def scored_costs(
     index: Index, query: Any, field: str, *, where: Any = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(ids, scores, costs)`` of every item that meets ``where`` and has a numeric
     ``field``: the cosine similarity of each to ``query``, exactly."""
+    _check_cost(index, field)
     conditions = (*parse_where(where), Condition(field, ">", float("-inf")))
     mask = index.columns.mask(conditions)
     assert mask is not None
@@ -72,6 +84,7 @@ def cost_buckets(
     of ``field`` (over the items that meet ``where``)."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise RetrievalError(f"count must be a positive integer, got {count!r}")
+    _check_cost(index, field)
     base = parse_where(where)
     mask = index.columns.mask((*base, Condition(field, ">", float("-inf"))))
     assert mask is not None
