@@ -200,37 +200,6 @@ def test_an_output_that_is_a_folder_is_refused_before_any_work(corpus, tmp_path)
     )
 
 
-_TOKENS = textwrap.dedent(
-    """
-    import torch.nn as nn
-
-    class Tok(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.emb = nn.Embedding(100, 8)
-            self.out = nn.Linear(8, 4)
-
-        def forward(self, ids):
-            return self.out(self.emb(ids))
-    """
-)
-
-
-def test_input_hints_use_the_models_own_argument_names(tmp_path):
-    """The hint after a failed default trace names the model's own argument, and
-    `--inputs` with a name forward lacks says what it takes."""
-    (tmp_path / "tok.py").write_text(_TOKENS)
-    r = run("trace", "tok.py:Tok", cwd=tmp_path)
-    assert r.returncode == 1 and "--inputs 'ids=long[1,16]'" in r.stderr, r.stderr
-    r = run("trace", "tok.py:Tok", "--inputs", "input_ids=long[1,16]", cwd=tmp_path)
-    assert r.returncode == 2
-    assert r.stderr.strip() == (
-        "archmotif: error: --inputs names 'input_ids', but Tok.forward takes (ids)"
-    )
-    r = run("trace", "tok.py:Tok", "--inputs", "ids=long[1,16]", "-o", "t.json", cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-
-
 @pytest.mark.parametrize(
     "args, says",
     [

@@ -41,6 +41,11 @@ MODELS = textwrap.dedent(
             return self.head(torch.relu(self.emb(input_ids)))
 
 
+    class TinyTok(TinyGPT):
+        def forward(self, ids):  # token ids under another name than transformers'
+            return super().forward(ids)
+
+
     def make_unet():
         return TinyUNet()
     """
@@ -85,6 +90,22 @@ def test_a_model_that_needs_integer_ids_says_how_to_pass_them(models, tmp_path):
     r = run("trace", f"{models}:TinyGPT", "--inputs", "input_ids=long[1,8]", "-o", str(out))
     assert r.returncode == 0, r.stderr
     assert archmotif.OpGraph.load(out).op_counts()["embedding"] == 1
+
+
+def test_input_hints_use_the_models_own_argument_names(models, tmp_path):
+    """The hint after a failed default trace names the model's own argument, and
+    `--inputs` with a name forward lacks says what it takes."""
+    pytest.importorskip("torch")
+    r = run("trace", f"{models}:TinyTok")
+    assert r.returncode == 1 and "--inputs 'ids=long[1,16]'" in r.stderr, r.stderr
+    r = run("trace", f"{models}:TinyTok", "--inputs", "input_ids=long[1,16]")
+    assert r.returncode == 2
+    assert r.stderr.strip() == (
+        "archmotif: error: --inputs names 'input_ids', but TinyTok.forward takes (ids)"
+    )
+    out = tmp_path / "t.json"
+    r = run("trace", f"{models}:TinyTok", "--inputs", "ids=long[1,16]", "-o", str(out))
+    assert r.returncode == 0, r.stderr
 
 
 def test_a_python_file_without_a_name_says_how_to_name_the_model(models):
