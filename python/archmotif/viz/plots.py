@@ -136,17 +136,22 @@ def plot_reduction(
     ax.set_ylabel("operators per macro node")
     ax.set_title(f"Reduction per architecture (median {np.median(red):.1f}x, {mined.strategy})")
     fig.tight_layout()
-    # every label up to LEGEND_MAX, then a count of the rest; beside the axes, never
-    # over the bars (the axes give up the legend's width)
+    # every label up to LEGEND_MAX, then a count of the rest
     handles = [_patch(colours[n], n) for n in names[:LEGEND_MAX]]
     if len(names) > LEGEND_MAX:
         handles.append(_patch("none", f"+{len(names) - LEGEND_MAX} more"))
-    legend = fig.legend(handles=handles, title=label, fontsize="small", loc="upper right",
-                        ncol=1 + (len(handles) - 1) // 20, frameon=False)  # fmt: skip
+    _legend_beside(fig, handles, title=label)
+    return _save(fig, path, dpi)
+
+
+def _legend_beside(fig: Any, handles: Sequence[Any], **kw: Any) -> None:
+    """The figure's legend right of the axes, never over what they draw: 20 entries a
+    column, and the axes give up the legend's width."""
+    legend = fig.legend(handles=handles, fontsize="small", loc="upper right", frameon=False,
+                        ncol=1 + (len(handles) - 1) // 20, **kw)  # fmt: skip
     fig.canvas.draw()
     share = legend.get_window_extent().width / fig.bbox.width
     fig.subplots_adjust(right=max(0.3, 0.98 - share))
-    return _save(fig, path, dpi)
 
 
 def _patch(colour: Any, name: str) -> Any:
@@ -202,13 +207,7 @@ def plot_embedding_map(
     ax.set_title(f"{title}: {x.shape[0]} × {x.shape[1]}")
     fig.tight_layout()
     if labels is not None:
-        # beside the axes, never over the points: the axes give up the legend's width
-        ncol = 1 + (len(names) - 1) // 20
-        legend = fig.legend(*ax.get_legend_handles_labels(), fontsize="small", ncol=ncol,
-                            markerscale=1.2, loc="upper right", frameon=False)  # fmt: skip
-        fig.canvas.draw()
-        share = legend.get_window_extent().width / fig.bbox.width
-        fig.subplots_adjust(right=max(0.3, 0.98 - share))
+        _legend_beside(fig, ax.get_legend_handles_labels()[0], markerscale=1.2)
     return _save(fig, path, dpi)
 
 
