@@ -340,14 +340,14 @@ _OTHER_FILES = {
 }  # fmt: skip
 
 
-def _other_archmotif_file(path: str) -> str | None:
-    """What archmotif file ``path`` is when it is one of :data:`_OTHER_FILES` (read from
-    the first bytes of its header member, nothing else), with what reads it; else None."""
-    try:
-        with zipfile.ZipFile(path) as z, z.open("header.npy") as f:
-            head = f.read(1024)
-    except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, ValueError):
+def _other_archmotif_file(path: str, npz: NpzReader) -> str | None:
+    """What archmotif file ``path`` (open as ``npz``) is when it is one of
+    :data:`_OTHER_FILES` (read from the first KiB of its uint8 header member, nothing
+    else), with what reads it; else None."""
+    m = npz.members.get("header")
+    if m is None or m.dtype != np.uint8:
         return None
+    head = npz.read("header", count=min(1024, m.size)).tobytes()
     for fmt, (what, hint) in _OTHER_FILES.items():
         if b'{"format": "' + fmt.encode() + b'"' in head:
             return f"{what} ({fmt}): {hint.format(p=path)}"
@@ -383,10 +383,11 @@ class CorpusReader(Sequence[OpGraph]):
 
     def _open(self) -> None:
         p = self.path
-        names = self._npz_open().members
+        npz = self._npz_open()
+        names = npz.members
         missing = [k for k in _GRAPH_ARRAYS if k not in names]
         if missing:
-            other = _other_archmotif_file(p) if "header" in names else None
+            other = _other_archmotif_file(p, npz)
             if other is not None:
                 raise FormatError(f"{p}: not an archmotif corpus but {other}")
             raise FormatError(f"{p}: not an archmotif corpus (missing {', '.join(missing)})")
