@@ -120,6 +120,29 @@ def test_build_records_failures_resumes_and_writes_one_corpus(tmp_path) -> None:
     assert resumed == graphs  # nothing traced twice, nothing lost
 
 
+def test_a_build_without_normalisation_normalises_to_the_default_build(tmp_path) -> None:
+    """`zoo build --no-normalize` is the corpus that retrieval "before normalisation"
+    searches: the traces as spelt, with the same labels, and normalising it gives the
+    default build exactly."""
+    specs = ["transformers:gpt2@n_layer=1", "torchvision:squeezenet1_1"]
+    norm = zoo.build(tmp_path / "norm.npz", specs=specs, workers=2, progress=False)
+    # a journal left by a normalised build is not reused for a build without
+    first = archmotif.load_corpus(norm.path)[0]
+    journal = tmp_path / "raw.npz.journal"
+    done = {"spec": specs[0], "ok": True, "graph": first.to_dict(), "seconds": 1.0}
+    journal.write_text(json.dumps(done) + "\n")
+    raw = zoo.build(tmp_path / "raw.npz", specs=specs, workers=2, progress=False,
+                    normalize=False)  # fmt: skip
+    normalised, spelt = archmotif.load_corpus(norm.path), archmotif.load_corpus(raw.path)
+    assert [g.labels for g in spelt] == [g.labels for g in normalised]
+    assert "tanh" in spelt[0].op_counts() and "tanh" not in normalised[0].op_counts()
+    assert spelt[0].num_nodes > normalised[0].num_nodes
+    assert archmotif.datasets.load(raw.path) == normalised
+    assert archmotif.datasets.load(raw.path, normalize=False) == spelt
+    assert corpus_info(raw.path)["meta"]["normalized"] is False
+    assert corpus_info(norm.path)["meta"]["normalized"] is True
+
+
 def test_a_model_over_the_timeout_is_a_recorded_failure(tmp_path) -> None:
     s = zoo.build(tmp_path / "z.npz", specs=["timm:resnet10t"], timeout=0.01, progress=False)
     assert s.total == 0

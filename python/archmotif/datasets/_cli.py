@@ -28,6 +28,7 @@ def _cmd_zoo_build(args: argparse.Namespace) -> int:
         workers=args.workers,
         timeout=args.timeout,
         progress=not args.no_progress and sys.stderr.isatty(),
+        normalize=not args.no_normalize,
     )
     print(summary)
     return 0
@@ -136,6 +137,10 @@ def register(sub: Any) -> None:
                    help="only N models of each source, taken across its families (one of "
                         "each family in turn), for a quick sample")  # fmt: skip
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    b.add_argument("--no-normalize", action="store_true",
+                   help="keep the operators as torch.export spells them (the corpus that "
+                        "retrieval before normalisation searches); loading it by name or "
+                        "with archmotif.datasets.load normalises it again")  # fmt: skip
     b.set_defaults(func=_cmd_zoo_build)
     ls = zsub.add_parser(
         "list",

@@ -219,16 +219,22 @@ def _transformers_kind(module: Any) -> tuple[str | None, str | None]:
     return main, None
 
 
-def trace_one(spec: str) -> OpGraph:
-    """Builds ``spec`` on the meta device and traces it, with the zoo's labels."""
+def trace_one(spec: str, *, normalize: bool = True) -> OpGraph:
+    """Builds ``spec`` on the meta device and traces it, with the zoo's labels.
+
+    ``normalize=False`` gives the trace as ``torch.export`` spells it (see
+    :func:`archmotif.trace`); the labels are the same either way, read from the
+    normalised graph, since they describe the model, not its spelling."""
     from archmotif.frontends.builders import build as build_model
     from archmotif.frontends.torch_export import trace
+    from archmotif.normalize import normalize as normalize_graph
 
     source, _, name = spec.partition(":")
     arch = name.partition("@")[0]  # "bert@num_hidden_layers=4" is a bert
     built = build_model(spec)
     module = built.module
-    g = trace(module, built.inputs, name=name, labels=built.labels)
+    raw = trace(module, built.inputs, name=name, labels=built.labels, normalize=False)
+    g = normalize_graph(raw)
     labels = dict(g.labels)
     labels.update(source=source, model=name, family=family_of(source, arch))
     main, kind = (None, None)
@@ -237,8 +243,9 @@ def trace_one(spec: str) -> OpGraph:
     elif source == "torchvision":
         labels["task"] = _torchvision_task(arch)
     labels["coarse"] = coarse_of(g, main_input=main, kind=kind)
-    g.labels = labels
-    return g
+    out = g if normalize else raw
+    out.labels = labels
+    return out
 
 
 # -- the parallel, resumable build ------------------------------------------------
@@ -308,9 +315,9 @@ def _worker(conn: Connection, log_path: str | None = None) -> None:
         if spec is None:
             return
         t = time.perf_counter()
-        try:
-            g = trace_one(spec)
-            rec: dict[str, Any] = {"spec": spec, "ok": True, "graph": g.to_dict()}
+        try:  # the journal keeps the trace as spelt; build() normalises at the end
+            g = trace_one(spec, normalize=False)
+            rec: dict[str, Any] = {"spec": spec, "ok": True, "raw": True, "graph": g.to_dict()}
         except Exception as e:
             err = str(e) if isinstance(e, TraceError) else f"{type(e).__name__}: {e}"
             err = (err.strip().splitlines() or [""])[0][:400]
@@ -449,9 +456,16 @@ def build(
     workers: int | None = None,
     timeout: float = 300.0,
     progress: bool = True,
+    normalize: bool = True,
 ) -> ZooSummary:
     """Traces the zoo into one corpus file at ``path`` (default
     :func:`archmotif.datasets.default_zoo_path`) and returns the per-source summary.
+
+    With ``normalize`` (the default) the graphs are in the normalised vocabulary, as
+    :func:`archmotif.trace` gives them; ``normalize=False`` keeps them as
+    ``torch.export`` spells them (what retrieval "before normalisation" searches), and
+    normalising that corpus (:func:`archmotif.datasets.load` does it by default) gives
+    the normalised one exactly. The labels are the same either way.
 
     ``specs`` overrides the catalogue of ``sources``. Runs ``workers`` processes
     (default: the CPU count); a model that takes longer than ``timeout`` seconds or
@@ -470,6 +484,9 @@ def build(
     journal = _Journal(out.with_name(out.name + ".journal"))
     log = out.with_name(out.name + ".log")  # the workers' output, kept off the terminal
     start = time.perf_counter()
+    if not normalize:  # a journal of an earlier archmotif may hold normalised traces
+        for spec in [s for s, r in journal.records.items() if r["ok"] and not r.get("raw")]:
+            del journal.records[spec]
     todo = [s for s in all_specs if s not in journal.records]
     bar = _progress(len(all_specs), len(all_specs) - len(todo), progress)
     try:
@@ -504,8 +521,13 @@ def build(
             summary.failures.append(
                 {"spec": spec, "error": rec["error"], "reason": _reason(rec["error"])}
             )
+    if normalize:
+        from archmotif.normalize import normalize_many
+
+        graphs = normalize_many(graphs)  # a no-op on an earlier journal's normalised traces
     meta = {
         "dataset": "zoo",
+        "normalized": normalize,
         "traced": summary.traced,
         "failed": summary.failed,
         "failures": summary.failures,
