@@ -62,6 +62,18 @@ def test_eval_writes_markdown_and_plot(tmp_path):
     assert "| method | MRR@20 |" in text and "fit s (graphs/s)" in text
 
 
+def test_eval_without_output_writes_its_report_where_it_runs(tmp_path, monkeypatch, capsys):
+    """A user's `archmotif eval` writes retrieval.md in the working folder, not into a
+    docs/ folder of the repository's layout that it would have to make."""
+    monkeypatch.chdir(tmp_path)
+    argv = ["eval", "--datasets", "builtin", "--methods", "wl", "--protocols", "transductive"]
+    assert main([*argv, "--quick"]) == 0
+    assert "wrote retrieval.md" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "retrieval.json", "retrieval.md", "retrieval.png"
+    ]
+
+
 def test_eval_names_a_method_that_does_not_exist(tmp_path, capsys):
     argv = ["eval", "--datasets", "builtin", "--methods", "wl,bogus", "-o", str(tmp_path / "r.md")]
     assert main(argv) == 2  # an unknown choice is a bad argument

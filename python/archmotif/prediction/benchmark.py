@@ -99,7 +99,7 @@ def run_benchmark(
     methods: Sequence[str] = METHODS,
     sizes: Sequence[int] = SIZES,
     seeds: Sequence[int] = (0, 1, 2, 3, 4),
-    output: str | os.PathLike[str] = "docs/prediction.md",
+    output: str | os.PathLike[str] = "prediction.md",
     *,
     quick: bool = False,
     encoder: str | os.PathLike[str] | None = None,

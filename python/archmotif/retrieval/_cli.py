@@ -8,7 +8,7 @@
   --max-flops 1G --max-memory 2G`` and ``--where 'coarse == cnn'`` (all of them must
   hold); per log-spaced cost bucket with ``--buckets FIELD``; the front of (similarity,
   cost) with ``--pareto [FIELD]``;
-- ``archmotif eval --datasets ... --methods ... -o docs/retrieval.md [--quick]``: the
+- ``archmotif eval --datasets ... --methods ... [-o retrieval.md] [--quick]``: the
   comparison report (:mod:`archmotif.experiments.retrieval_report`); ``--detail attrs`` runs every
   method on the op-plus-attributes view.
 
@@ -202,7 +202,7 @@ def _cmd_eval_predict(args: argparse.Namespace) -> int:
     methods = _csv(args.methods) if args.methods else list(METHODS)
     sizes = [int(s) for s in _csv(args.sizes)] if args.sizes else list(SIZES)
     seeds = args.seeds or "0,1,2,3,4"
-    output = args.output or "docs/prediction.md"
+    output = args.output or "prediction.md"
     parts = ["archmotif", "eval", "--task", "predict", "--methods", ",".join(methods)]
     parts += [] if args.quick and not args.sizes else ["--sizes", ",".join(map(str, sizes))]
     parts += ["--seeds", seeds, "-o", output]
@@ -228,7 +228,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         return _cmd_eval_predict(args)
     args.methods = args.methods or _RETRIEVAL_METHODS
     args.seeds = args.seeds or "0"
-    args.output = args.output or "docs/retrieval.md"
+    args.output = args.output or "retrieval.md"
 
     datasets = _csv(args.datasets) if args.datasets else (
         ["builtin", "darts"] if args.quick else ["zoo", "darts"]
@@ -341,8 +341,8 @@ def register(sub: Any) -> None:
                         "(default both)")  # fmt: skip
     e.add_argument("--seeds", help="comma-separated seeds (retrieval 0; predict 0,1,2,3,4)")
     e.add_argument("-o", "--output",
-                   help="markdown report to write (default docs/retrieval.md; "
-                        "predict: docs/prediction.md)")  # fmt: skip
+                   help="markdown report to write, its raw .json beside it "
+                        "(default retrieval.md; predict: prediction.md)")  # fmt: skip
     e.add_argument(
         "--quick",
         action="store_true",
