@@ -70,7 +70,9 @@ def test_eval_without_output_writes_its_report_where_it_runs(tmp_path, monkeypat
     assert main([*argv, "--quick"]) == 0
     assert "wrote retrieval.md" in capsys.readouterr().out
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "retrieval.json", "retrieval.md", "retrieval.png"
+        "retrieval.json",
+        "retrieval.md",
+        "retrieval.png",
     ]
 
 
