@@ -151,6 +151,9 @@ def test_cli_view_and_plots(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert cli.main(["view", str(tmp_path / "c.npz"), "-o", str(html)]) == 0
     said = capsys.readouterr().out
     assert said.startswith(f"{g.name} (graph 0 of 2, mined with the others; --graph NAME or")
+    archmotif.OpGraph(["input"], [], name="one").save(tmp_path / "one.json")
+    assert cli.main(["view", str(tmp_path / "one.json"), "-o", str(html)]) == 0
+    assert capsys.readouterr().out.startswith("one: 1 operator -> 1 macro node; wrote")
     np.savez(tmp_path / "e.npz", embeddings=np.eye(4), labels=np.array(["a", "a", "b", "b"]))
     assert cli.main(["plot", "embedding", str(tmp_path / "e.npz"), "-o", str(png)]) == 0
     assert _png(png).shape[:2] == (600, 700)

@@ -85,7 +85,7 @@ def _graph_line(r: dict) -> str:
     )
 
 
-def _n(count: int, noun: str) -> str:
+def counted(count: int, noun: str) -> str:
     """``1 graph``, ``2 graphs``."""
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
@@ -96,7 +96,7 @@ def print_summary(s: dict, graphs_shown: Iterable[str] | None = None) -> None:
     voc, total, graphs = s["vocabulary"], s["total"], s["graphs"]
     print(f"vocabulary: {voc['motifs']} motifs over {voc['levels']} levels")
     print(
-        f"  {'all ' if total['graphs'] > 1 else ''}{_n(total['graphs'], 'graph')}: "
+        f"  {'all ' if total['graphs'] > 1 else ''}{counted(total['graphs'], 'graph')}: "
         f"{total['nodes']:,} nodes -> "
         f"{total['macro_nodes']:,} macro nodes ({total['reduction']:.1f}x smaller)"
     )
@@ -123,7 +123,7 @@ def print_summary(s: dict, graphs_shown: Iterable[str] | None = None) -> None:
     for m in s["top_motifs"]:
         print(
             f"  #{m['index']:<5} level {m['level']}  {m['nodes']:>3} ops x {m['count']:<5} "
-            f"in {_n(m['support'], 'graph')}  {m['name']}"
+            f"in {counted(m['support'], 'graph')}  {m['name']}"
         )
 
 
@@ -169,7 +169,7 @@ def _cmd_mine(args: argparse.Namespace) -> int:
     else:
         graphs = [g for spec in args.inputs for g in read_graphs(spec, args)]
         m, dt = mine_with_progress(graphs, args)
-        how = _n(len(graphs), "graph")
+        how = counted(len(graphs), "graph")
     s = mined_summary(m, top=args.top, strategy=args.strategy, seconds=dt)
     saved = bool(out and out.endswith(".mined"))
     if saved:

@@ -69,14 +69,16 @@ def _cmd_view(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as said:  # view() warns when no browser opens
         warnings.simplefilter("always")
         view(mined, out, index=i, open_browser=args.open)
+    from archmotif.mining.cli import counted
+
     mg = mined.macro_graphs[i]
     size = os.path.getsize(out)
     which = ""
     if len(graphs) > 1:  # a corpus: say which graph, and how to see another
         picked = "" if args.graph is not None else "; --graph NAME or NUMBER picks another"
         which = f" (graph {i} of {len(graphs)}, mined with the others{picked})"
-    print(f"{graphs[i].name}{which}: {mg.graph.num_nodes} operators -> {mg.num_nodes} macro "
-          f"nodes; wrote {out} ({size / 1e6:.2f} MB)")  # fmt: skip
+    print(f"{graphs[i].name}{which}: {counted(mg.graph.num_nodes, 'operator')} -> "
+          f"{counted(mg.num_nodes, 'macro node')}; wrote {out} ({size / 1e6:.2f} MB)")  # fmt: skip
     if any("no web browser" in str(w.message) for w in said):
         print(f"no web browser could be opened here: open {out} in one yourself")
     return 0
