@@ -128,6 +128,11 @@ def test_view_and_mine_take_your_model(models, tmp_path):
     assert html.stat().st_size > 1000
     r = run("mine", f"{models}:TinyUNet", f"{models}:make_unet")
     assert r.returncode == 0, r.stderr
+    # one --input-shape for two models: the one it does not fit says the shape went to both
+    r = run("mine", f"{models}:TinyUNet", f"{models}:TinyGPT", "--input-shape", "1,3,32,32")
+    assert r.returncode == 1
+    assert f"the example inputs given go to every model named ({models}:TinyUNet, " in r.stderr
+    assert "mine the .json files together" in r.stderr
 
 
 @pytest.mark.parametrize(

@@ -199,6 +199,14 @@ def trace_model(spec: str, args: argparse.Namespace | None = None) -> Any:
     except TraceError as e:
         if parsed is None and str(e).startswith("could not trace"):
             raise TraceError(f"{e}; {_inputs_hint(model)}") from e
+        specs = getattr(args, "inputs", None)  # `mine A B ...`: several inputs at once
+        models = [s for s in specs or [] if not os.path.exists(s) and s not in DATASETS]
+        if parsed is not None and len(models) > 1:
+            raise TraceError(
+                f"{e}; the example inputs given go to every model named "
+                f"({', '.join(models)}): trace each with its own (archmotif trace NAME "
+                "--input-shape ... -o NAME.json) and mine the .json files together"
+            ) from e
         raise
 
 
