@@ -51,6 +51,8 @@ struct Union {
     class: u32,
     /// `order[pos]` indexes the concatenation `A.nodes ++ B.nodes`.
     order: Vec<u32>,
+    /// The inverse of `order`: the position of each node of `A.nodes ++ B.nodes`.
+    place: Vec<u32>,
 }
 
 /// A partition of one graph into fragments, stored flat (no allocation per
@@ -354,7 +356,16 @@ impl Miner {
                 self.union_list.len(),
                 "a fresh key was interned"
             );
-            self.union_list.push(Union { id, class, order });
+            let mut place = vec![0u32; order.len()];
+            for (q, &l) in order.iter().enumerate() {
+                place[l as usize] = q as u32;
+            }
+            self.union_list.push(Union {
+                id,
+                class,
+                order,
+                place,
+            });
         }
         cands.par_iter_mut().zip(&slots).for_each(|(c, s)| {
             for x in c.list.iter_mut().filter(|x| x.union & FRESH != 0) {
@@ -462,6 +473,12 @@ impl Miner {
     /// The partition after merging the `chosen` candidates (`partner`: the
     /// merge each fragment is in, see [`partners`]). New fragments keep the
     /// order of their first old fragment, as [`Renaming`] numbers them.
+    ///
+    /// Built over runs of consecutive old fragments in parallel: each run's
+    /// fragments and nodes land at a known offset of the new arrays (a scan
+    /// of the runs' sizes), and each node then reads its new fragment and
+    /// position from its old ones, so no two tasks write one place and the
+    /// result is the one a single pass in fragment order gives.
     fn merge(
         &self,
         p: &Partition,
@@ -469,44 +486,144 @@ impl Miner {
         chosen: &[u32],
         partner: &[u32],
     ) -> Partition {
-        let num_new = p.len() - chosen.len();
-        let mut motif: Vec<u128> = Vec::with_capacity(num_new);
-        let mut offsets: Vec<u32> = Vec::with_capacity(num_new + 1);
-        let mut nodes: Vec<u32> = Vec::with_capacity(p.nodes.len());
-        let mut frag_of = vec![0u32; p.frag_of.len()];
-        let mut pos = vec![0u32; p.pos.len()];
-        offsets.push(0);
-        for f in 0..p.len() as u32 {
-            let new_f = motif.len() as u32;
-            match partner[f as usize] {
-                u32::MAX => {
-                    motif.push(p.motif[f as usize]);
-                    nodes.extend_from_slice(p.nodes_of(f));
-                }
+        let num_old = p.len();
+        let num_new = num_old - chosen.len();
+        // the merge of fragment `f` when `f` is its first fragment, which
+        // places the merged fragment; `None` for the other fragment of a merge
+        let first = |f: usize| -> Option<Option<&Candidate>> {
+            match partner[f] {
+                u32::MAX => Some(None),
                 k => {
                     let c = &cands[chosen[k as usize] as usize];
-                    if f != c.fa.min(c.fb) {
-                        continue;
-                    }
-                    let u = &self.union_list[c.union as usize];
-                    let (a, b) = (p.nodes_of(c.fa), p.nodes_of(c.fb));
-                    let na = a.len() as u32;
-                    motif.push(u.id);
-                    nodes.extend(u.order.iter().map(|&l| {
-                        if l < na {
-                            a[l as usize]
-                        } else {
-                            b[(l - na) as usize]
-                        }
-                    }));
+                    (f as u32 == c.fa.min(c.fb)).then_some(Some(c))
                 }
             }
-            let start = *offsets.last().expect("non-empty") as usize;
-            for (q, &v) in nodes[start..].iter().enumerate() {
-                frag_of[v as usize] = new_f;
-                pos[v as usize] = q as u32;
+        };
+        let size = |f: usize| -> (u32, u32) {
+            match first(f) {
+                None => (0, 0),
+                Some(None) => (1, p.nodes_of(f as u32).len() as u32),
+                Some(Some(c)) => (1, (p.nodes_of(c.fa).len() + p.nodes_of(c.fb).len()) as u32),
             }
-            offsets.push(nodes.len() as u32);
+        };
+        let runs = merge_runs(num_old, p.nodes.len(), rayon::current_num_threads());
+        // fragments and nodes each run emits, then where each run starts
+        let sizes: Vec<(u32, u32)> = par_map_runs(&runs, |r| {
+            r.fold((0, 0), |(a, b), f| {
+                let (x, y) = size(f);
+                (a + x, b + y)
+            })
+        });
+        let mut motif: Vec<u128> = vec![0; num_new];
+        let mut offsets: Vec<u32> = vec![0; num_new + 1];
+        let mut nodes: Vec<u32> = vec![0; p.nodes.len()];
+        let mut new_of: Vec<u32> = vec![u32::MAX; num_old];
+        let mut parts = Vec::with_capacity(runs.len());
+        {
+            let (mut m, mut o, mut nd, mut no) = (
+                motif.as_mut_slice(),
+                &mut offsets[1..],
+                nodes.as_mut_slice(),
+                new_of.as_mut_slice(),
+            );
+            let (mut k0, mut n0) = (0u32, 0u32);
+            for (w, &(k, n)) in runs.windows(2).zip(&sizes) {
+                let (m1, m2) = std::mem::take(&mut m).split_at_mut(k as usize);
+                let (o1, o2) = std::mem::take(&mut o).split_at_mut(k as usize);
+                let (d1, d2) = std::mem::take(&mut nd).split_at_mut(n as usize);
+                let (f1, f2) = std::mem::take(&mut no).split_at_mut(w[1] - w[0]);
+                parts.push(RunOut {
+                    run: w[0]..w[1],
+                    k0,
+                    n0,
+                    motif: m1,
+                    ends: o1,
+                    nodes: d1,
+                    new_of: f1,
+                });
+                (m, o, nd, no) = (m2, o2, d2, f2);
+                (k0, n0) = (k0 + k, n0 + n);
+            }
+        }
+        let fill = |RunOut {
+                        run,
+                        k0,
+                        n0,
+                        motif: m,
+                        ends: o,
+                        nodes: d,
+                        new_of: f,
+                    }: RunOut| {
+            let (mut k, mut at) = (0usize, 0usize);
+            let start = run.start;
+            for old in run {
+                let placed = match first(old) {
+                    None => continue,
+                    Some(None) => {
+                        let src = p.nodes_of(old as u32);
+                        d[at..at + src.len()].copy_from_slice(src);
+                        m[k] = p.motif[old];
+                        src.len()
+                    }
+                    Some(Some(c)) => {
+                        let u = &self.union_list[c.union as usize];
+                        let (a, b) = (p.nodes_of(c.fa), p.nodes_of(c.fb));
+                        let na = a.len() as u32;
+                        for (slot, &l) in d[at..at + u.order.len()].iter_mut().zip(&u.order) {
+                            *slot = if l < na {
+                                a[l as usize]
+                            } else {
+                                b[(l - na) as usize]
+                            };
+                        }
+                        m[k] = u.id;
+                        u.order.len()
+                    }
+                };
+                at += placed;
+                o[k] = n0 + at as u32;
+                f[old - start] = k0 + k as u32;
+                k += 1;
+            }
+        };
+        if parts.len() > 1 {
+            parts.into_par_iter().for_each(fill);
+        } else {
+            parts.into_iter().for_each(fill);
+        }
+        // each node's new fragment and position, read from its old ones
+        let mut frag_of = vec![0u32; p.frag_of.len()];
+        let mut pos = vec![0u32; p.pos.len()];
+        let place = |(v, (nf, np)): (usize, (&mut u32, &mut u32))| {
+            let f = p.frag_of[v] as usize;
+            let q = p.pos[v];
+            match partner[f] {
+                u32::MAX => (*nf, *np) = (new_of[f], q),
+                k => {
+                    let c = &cands[chosen[k as usize] as usize];
+                    let u = &self.union_list[c.union as usize];
+                    let l = if f as u32 == c.fa {
+                        q
+                    } else {
+                        p.nodes_of(c.fa).len() as u32 + q
+                    };
+                    (*nf, *np) = (new_of[c.fa.min(c.fb) as usize], u.place[l as usize]);
+                }
+            }
+        };
+        if runs.len() > 2 {
+            frag_of
+                .par_iter_mut()
+                .zip(pos.par_iter_mut())
+                .enumerate()
+                .with_min_len(1 << 14)
+                .for_each(place);
+        } else {
+            frag_of
+                .iter_mut()
+                .zip(pos.iter_mut())
+                .enumerate()
+                .for_each(place);
         }
         Partition {
             frag_of,
@@ -530,22 +647,40 @@ impl Miner {
             self.classes.len(),
             list.len(),
         );
-        let mut stamp = vec![u32::MAX; num_frags];
-        let mut counts = HashMap::default();
-        for (g, &class) in classes.iter().enumerate() {
-            let group = &occ[groups[g] as usize..groups[g + 1] as usize];
-            let mut n = 0u64;
-            for &i in group {
-                let c = &list[i as usize];
-                let (a, b) = (c.fa as usize, c.fb as usize);
-                if stamp[a] != class && stamp[b] != class {
-                    stamp[a] = class;
-                    stamp[b] = class;
-                    n += 1;
+        // Each class is counted on its own (a fragment is stamped with the
+        // class that claimed it), so classes can be counted in parallel, a run
+        // of classes per task with a stamp array of its own: the counts do not
+        // depend on how the classes are cut.
+        let count_run = |stamp: &mut Vec<u32>, run: std::ops::Range<usize>| {
+            run.map(|g| {
+                let class = classes[g];
+                let group = &occ[groups[g] as usize..groups[g + 1] as usize];
+                let mut n = 0u64;
+                for &i in group {
+                    let c = &list[i as usize];
+                    let (a, b) = (c.fa as usize, c.fb as usize);
+                    if stamp[a] != class && stamp[b] != class {
+                        stamp[a] = class;
+                        stamp[b] = class;
+                        n += 1;
+                    }
                 }
-            }
-            counts.insert(self.union_id(cands, group[0]), n);
-        }
+                (self.union_id(cands, group[0]), n)
+            })
+            .collect::<Vec<_>>()
+        };
+        let runs = class_runs(&groups, rayon::current_num_threads());
+        let counted: Vec<Vec<(u128, u64)>> = if runs.len() > 2 {
+            runs.par_windows(2)
+                .map_init(
+                    || vec![u32::MAX; num_frags],
+                    |stamp, w| count_run(stamp, w[0]..w[1]),
+                )
+                .collect()
+        } else {
+            vec![count_run(&mut vec![u32::MAX; num_frags], 0..classes.len())]
+        };
+        let counts = counted.into_iter().flatten().collect();
         cands.by_class = Some((classes, groups, occ));
         counts
     }
@@ -608,6 +743,73 @@ impl Miner {
     pub fn form(&self, id: u128) -> Option<&Form> {
         self.forms.get(&id)
     }
+}
+
+/// What one run of old fragments writes of the next partition (see
+/// [`Miner::merge`]): the new fragments `k0..` and the nodes from `n0` on.
+struct RunOut<'a> {
+    run: std::ops::Range<usize>,
+    k0: u32,
+    n0: u32,
+    motif: &'a mut [u128],
+    /// `offsets[k + 1]` of each of its new fragments `k`.
+    ends: &'a mut [u32],
+    nodes: &'a mut [u32],
+    /// The new fragment of each of its old fragments that places one.
+    new_of: &'a mut [u32],
+}
+
+/// Below this many nodes a graph's next partition is built on one thread.
+const PAR_MERGE_MIN: usize = 1 << 16;
+
+/// Cuts `num_frags` fragments into about `4 * threads` runs of consecutive
+/// fragments (`cuts[r]..cuts[r + 1]`); one run for a graph of fewer than
+/// [`PAR_MERGE_MIN`] nodes or one thread.
+fn merge_runs(num_frags: usize, num_nodes: usize, threads: usize) -> Vec<usize> {
+    if threads < 2 || num_nodes < PAR_MERGE_MIN || num_frags == 0 {
+        return vec![0, num_frags];
+    }
+    let want = (4 * threads).min(num_frags);
+    (0..=want).map(|r| num_frags * r / want).collect()
+}
+
+/// `f` of each run `cuts[r]..cuts[r + 1]`, in run order; in parallel when
+/// there are several runs.
+fn par_map_runs<T: Send>(cuts: &[usize], f: impl Fn(std::ops::Range<usize>) -> T + Sync) -> Vec<T> {
+    if cuts.len() > 2 {
+        cuts.par_windows(2).map(|w| f(w[0]..w[1])).collect()
+    } else {
+        cuts.windows(2).map(|w| f(w[0]..w[1])).collect()
+    }
+}
+
+/// Below this many candidates a graph's classes are counted on one thread.
+const PAR_COUNT_MIN: usize = 1 << 16;
+
+/// Where to cut the groups at `offsets` (one group per class) into about
+/// `4 * threads` runs of consecutive groups of about equal size, for counting
+/// in parallel: run `r` is groups `cuts[r]..cuts[r + 1]`. One run (`[0, n]`)
+/// for few candidates or one thread.
+fn class_runs(offsets: &[u32], threads: usize) -> Vec<usize> {
+    let n = offsets.len() - 1;
+    let total = offsets[n] as usize;
+    if threads < 2 || total < PAR_COUNT_MIN {
+        return vec![0, n];
+    }
+    let want = 4 * threads;
+    let mut cuts = vec![0];
+    for r in 1..want {
+        // the first group that starts at or after r/want of the candidates
+        let at = (total * r / want) as u32;
+        let g = offsets.partition_point(|&o| o < at).min(n);
+        if g > *cuts.last().expect("non-empty") {
+            cuts.push(g);
+        }
+    }
+    if *cuts.last().expect("non-empty") != n {
+        cuts.push(n);
+    }
+    cuts
 }
 
 /// The groups of the classes that `rank` rules, keyed by rank, in rank
@@ -1243,5 +1445,73 @@ mod tests {
             };
             prop_assert_eq!(got, want);
         }
+    }
+
+    /// A graph past [`PAR_COUNT_MIN`] and [`PAR_MERGE_MIN`], so counting and
+    /// building the next partition run over runs of classes and fragments:
+    /// residual blocks with a branch and a diamond, each block's ops drawn
+    /// from a few, plus scattered forward edges that make merges conflict.
+    fn big_graph(blocks: usize) -> Dag {
+        let mut x = 0x9e3779b97f4a7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let (mut ops, mut src, mut dst) = (Vec::new(), Vec::new(), Vec::new());
+        let mut prev = 0i64;
+        ops.push(0);
+        for _ in 0..blocks {
+            let base = ops.len() as i64;
+            // prev -> a -> b -> c, prev -> d -> c (the skip), a -> d
+            for _ in 0..4 {
+                ops.push(1 + (next() % 3) as i32);
+            }
+            for (s, d) in [(prev, base), (base, base + 1), (base + 1, base + 2)] {
+                src.push(s);
+                dst.push(d);
+            }
+            for (s, d) in [(prev, base + 3), (base + 3, base + 2), (base, base + 3)] {
+                src.push(s);
+                dst.push(d);
+            }
+            if next() % 5 == 0 && base > 40 {
+                src.push(base - 1 - (next() % 40) as i64);
+                dst.push(base + 1);
+            }
+            prev = base + 2;
+        }
+        Dag::validate(4, &ops, &src, &dst).expect("a DAG").dag
+    }
+
+    #[test]
+    fn a_big_graph_mines_the_same_on_one_thread_and_on_several() {
+        let dag = big_graph(30_000); // 120,001 nodes
+        assert!(dag.num_nodes() >= PAR_MERGE_MIN.max(PAR_COUNT_MIN));
+        let labels = [11u64, 22, 33, 44];
+        let params = crate::motif::Params {
+            min_count: 2,
+            min_support: 1,
+            max_motif_nodes: 32,
+            max_levels: 8,
+        };
+        let run = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a pool")
+                .install(|| {
+                    let ctl = Control::new();
+                    crate::mine::mine(crate::mine::Strategy::Merge, &[&dag], &labels, params, &ctl)
+                        .expect("mined")
+                        .0
+                })
+        };
+        let (one, three) = (run(1), run(3));
+        assert_eq!(one.vocabulary, three.vocabulary);
+        assert_eq!(one.macros, three.macros);
+        assert!(one.vocabulary.iter().any(|m| m.level >= 2));
+        assert!(one.macros[0].motif_ids.len() < dag.num_nodes() / 4);
     }
 }
