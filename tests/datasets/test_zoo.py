@@ -120,7 +120,7 @@ def test_build_records_failures_resumes_and_writes_one_corpus(tmp_path) -> None:
     assert resumed == graphs  # nothing traced twice, nothing lost
 
 
-def test_a_build_without_normalisation_normalises_to_the_default_build(tmp_path) -> None:
+def test_a_build_without_normalisation_normalises_to_the_default_build(tmp_path, capsys) -> None:
     """`zoo build --no-normalize` is the corpus that retrieval "before normalisation"
     searches: the traces as spelt, with the same labels, and normalising it gives the
     default build exactly."""
@@ -141,6 +141,8 @@ def test_a_build_without_normalisation_normalises_to_the_default_build(tmp_path)
     assert archmotif.datasets.load(raw.path, normalize=False) == spelt
     assert corpus_info(raw.path)["meta"]["normalized"] is False
     assert corpus_info(norm.path)["meta"]["normalized"] is True
+    assert cli(["dataset", "info", raw.path]) == 0
+    assert "operators as torch.export spells them" in capsys.readouterr().out
 
 
 def test_a_model_over_the_timeout_is_a_recorded_failure(tmp_path) -> None:

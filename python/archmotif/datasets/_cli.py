@@ -92,6 +92,9 @@ def _cmd_dataset_info(args: argparse.Namespace) -> int:
         more = f", ... ({len(counts)} values)" if len(counts) > args.top else ""
         print(f"  {key}: " + ", ".join(f"{v} {n}" for v, n in shown) + more)
     meta = info["meta"]
+    if meta.get("normalized") is False:  # `zoo build --no-normalize`
+        print("  operators as torch.export spells them (built with --no-normalize); loading "
+              "it by name or with archmotif.datasets.load normalises them")  # fmt: skip
     if meta.get("failures"):
         reasons = Counter(f["reason"] for f in meta["failures"])
         print(f"  {len(meta['failures'])} failures while building; commonest reasons:")
