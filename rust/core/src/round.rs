@@ -51,8 +51,6 @@ struct Union {
     class: u32,
     /// `order[pos]` indexes the concatenation `A.nodes ++ B.nodes`.
     order: Vec<u32>,
-    /// The inverse of `order`: the position of each node of `A.nodes ++ B.nodes`.
-    place: Vec<u32>,
 }
 
 /// A partition of one graph into fragments, stored flat (no allocation per
@@ -356,16 +354,7 @@ impl Miner {
                 self.union_list.len(),
                 "a fresh key was interned"
             );
-            let mut place = vec![0u32; order.len()];
-            for (q, &l) in order.iter().enumerate() {
-                place[l as usize] = q as u32;
-            }
-            self.union_list.push(Union {
-                id,
-                class,
-                order,
-                place,
-            });
+            self.union_list.push(Union { id, class, order });
         }
         cands.par_iter_mut().zip(&slots).for_each(|(c, s)| {
             for x in c.list.iter_mut().filter(|x| x.union & FRESH != 0) {
@@ -473,12 +462,6 @@ impl Miner {
     /// The partition after merging the `chosen` candidates (`partner`: the
     /// merge each fragment is in, see [`partners`]). New fragments keep the
     /// order of their first old fragment, as [`Renaming`] numbers them.
-    ///
-    /// Built over runs of consecutive old fragments in parallel: each run's
-    /// fragments and nodes land at a known offset of the new arrays (a scan
-    /// of the runs' sizes), and each node then reads its new fragment and
-    /// position from its old ones, so no two tasks write one place and the
-    /// result is the one a single pass in fragment order gives.
     fn merge(
         &self,
         p: &Partition,
@@ -486,144 +469,44 @@ impl Miner {
         chosen: &[u32],
         partner: &[u32],
     ) -> Partition {
-        let num_old = p.len();
-        let num_new = num_old - chosen.len();
-        // the merge of fragment `f` when `f` is its first fragment, which
-        // places the merged fragment; `None` for the other fragment of a merge
-        let first = |f: usize| -> Option<Option<&Candidate>> {
-            match partner[f] {
-                u32::MAX => Some(None),
-                k => {
-                    let c = &cands[chosen[k as usize] as usize];
-                    (f as u32 == c.fa.min(c.fb)).then_some(Some(c))
-                }
-            }
-        };
-        let size = |f: usize| -> (u32, u32) {
-            match first(f) {
-                None => (0, 0),
-                Some(None) => (1, p.nodes_of(f as u32).len() as u32),
-                Some(Some(c)) => (1, (p.nodes_of(c.fa).len() + p.nodes_of(c.fb).len()) as u32),
-            }
-        };
-        let runs = merge_runs(num_old, p.nodes.len(), rayon::current_num_threads());
-        // fragments and nodes each run emits, then where each run starts
-        let sizes: Vec<(u32, u32)> = par_map_runs(&runs, |r| {
-            r.fold((0, 0), |(a, b), f| {
-                let (x, y) = size(f);
-                (a + x, b + y)
-            })
-        });
-        let mut motif: Vec<u128> = vec![0; num_new];
-        let mut offsets: Vec<u32> = vec![0; num_new + 1];
-        let mut nodes: Vec<u32> = vec![0; p.nodes.len()];
-        let mut new_of: Vec<u32> = vec![u32::MAX; num_old];
-        let mut parts = Vec::with_capacity(runs.len());
-        {
-            let (mut m, mut o, mut nd, mut no) = (
-                motif.as_mut_slice(),
-                &mut offsets[1..],
-                nodes.as_mut_slice(),
-                new_of.as_mut_slice(),
-            );
-            let (mut k0, mut n0) = (0u32, 0u32);
-            for (w, &(k, n)) in runs.windows(2).zip(&sizes) {
-                let (m1, m2) = std::mem::take(&mut m).split_at_mut(k as usize);
-                let (o1, o2) = std::mem::take(&mut o).split_at_mut(k as usize);
-                let (d1, d2) = std::mem::take(&mut nd).split_at_mut(n as usize);
-                let (f1, f2) = std::mem::take(&mut no).split_at_mut(w[1] - w[0]);
-                parts.push(RunOut {
-                    run: w[0]..w[1],
-                    k0,
-                    n0,
-                    motif: m1,
-                    ends: o1,
-                    nodes: d1,
-                    new_of: f1,
-                });
-                (m, o, nd, no) = (m2, o2, d2, f2);
-                (k0, n0) = (k0 + k, n0 + n);
-            }
-        }
-        let fill = |RunOut {
-                        run,
-                        k0,
-                        n0,
-                        motif: m,
-                        ends: o,
-                        nodes: d,
-                        new_of: f,
-                    }: RunOut| {
-            let (mut k, mut at) = (0usize, 0usize);
-            let start = run.start;
-            for old in run {
-                let placed = match first(old) {
-                    None => continue,
-                    Some(None) => {
-                        let src = p.nodes_of(old as u32);
-                        d[at..at + src.len()].copy_from_slice(src);
-                        m[k] = p.motif[old];
-                        src.len()
-                    }
-                    Some(Some(c)) => {
-                        let u = &self.union_list[c.union as usize];
-                        let (a, b) = (p.nodes_of(c.fa), p.nodes_of(c.fb));
-                        let na = a.len() as u32;
-                        for (slot, &l) in d[at..at + u.order.len()].iter_mut().zip(&u.order) {
-                            *slot = if l < na {
-                                a[l as usize]
-                            } else {
-                                b[(l - na) as usize]
-                            };
-                        }
-                        m[k] = u.id;
-                        u.order.len()
-                    }
-                };
-                at += placed;
-                o[k] = n0 + at as u32;
-                f[old - start] = k0 + k as u32;
-                k += 1;
-            }
-        };
-        if parts.len() > 1 {
-            parts.into_par_iter().for_each(fill);
-        } else {
-            parts.into_iter().for_each(fill);
-        }
-        // each node's new fragment and position, read from its old ones
+        let num_new = p.len() - chosen.len();
+        let mut motif: Vec<u128> = Vec::with_capacity(num_new);
+        let mut offsets: Vec<u32> = Vec::with_capacity(num_new + 1);
+        let mut nodes: Vec<u32> = Vec::with_capacity(p.nodes.len());
         let mut frag_of = vec![0u32; p.frag_of.len()];
         let mut pos = vec![0u32; p.pos.len()];
-        let place = |(v, (nf, np)): (usize, (&mut u32, &mut u32))| {
-            let f = p.frag_of[v] as usize;
-            let q = p.pos[v];
-            match partner[f] {
-                u32::MAX => (*nf, *np) = (new_of[f], q),
+        offsets.push(0);
+        for f in 0..p.len() as u32 {
+            let new_f = motif.len() as u32;
+            match partner[f as usize] {
+                u32::MAX => {
+                    motif.push(p.motif[f as usize]);
+                    nodes.extend_from_slice(p.nodes_of(f));
+                }
                 k => {
                     let c = &cands[chosen[k as usize] as usize];
+                    if f != c.fa.min(c.fb) {
+                        continue;
+                    }
                     let u = &self.union_list[c.union as usize];
-                    let l = if f as u32 == c.fa {
-                        q
-                    } else {
-                        p.nodes_of(c.fa).len() as u32 + q
-                    };
-                    (*nf, *np) = (new_of[c.fa.min(c.fb) as usize], u.place[l as usize]);
+                    let (a, b) = (p.nodes_of(c.fa), p.nodes_of(c.fb));
+                    let na = a.len() as u32;
+                    motif.push(u.id);
+                    nodes.extend(u.order.iter().map(|&l| {
+                        if l < na {
+                            a[l as usize]
+                        } else {
+                            b[(l - na) as usize]
+                        }
+                    }));
                 }
             }
-        };
-        if runs.len() > 2 {
-            frag_of
-                .par_iter_mut()
-                .zip(pos.par_iter_mut())
-                .enumerate()
-                .with_min_len(1 << 14)
-                .for_each(place);
-        } else {
-            frag_of
-                .iter_mut()
-                .zip(pos.iter_mut())
-                .enumerate()
-                .for_each(place);
+            let start = *offsets.last().expect("non-empty") as usize;
+            for (q, &v) in nodes[start..].iter().enumerate() {
+                frag_of[v as usize] = new_f;
+                pos[v as usize] = q as u32;
+            }
+            offsets.push(nodes.len() as u32);
         }
         Partition {
             frag_of,
@@ -742,44 +625,6 @@ impl Miner {
 
     pub fn form(&self, id: u128) -> Option<&Form> {
         self.forms.get(&id)
-    }
-}
-
-/// What one run of old fragments writes of the next partition (see
-/// [`Miner::merge`]): the new fragments `k0..` and the nodes from `n0` on.
-struct RunOut<'a> {
-    run: std::ops::Range<usize>,
-    k0: u32,
-    n0: u32,
-    motif: &'a mut [u128],
-    /// `offsets[k + 1]` of each of its new fragments `k`.
-    ends: &'a mut [u32],
-    nodes: &'a mut [u32],
-    /// The new fragment of each of its old fragments that places one.
-    new_of: &'a mut [u32],
-}
-
-/// Below this many nodes a graph's next partition is built on one thread.
-const PAR_MERGE_MIN: usize = 1 << 16;
-
-/// Cuts `num_frags` fragments into about `4 * threads` runs of consecutive
-/// fragments (`cuts[r]..cuts[r + 1]`); one run for a graph of fewer than
-/// [`PAR_MERGE_MIN`] nodes or one thread.
-fn merge_runs(num_frags: usize, num_nodes: usize, threads: usize) -> Vec<usize> {
-    if threads < 2 || num_nodes < PAR_MERGE_MIN || num_frags == 0 {
-        return vec![0, num_frags];
-    }
-    let want = (4 * threads).min(num_frags);
-    (0..=want).map(|r| num_frags * r / want).collect()
-}
-
-/// `f` of each run `cuts[r]..cuts[r + 1]`, in run order; in parallel when
-/// there are several runs.
-fn par_map_runs<T: Send>(cuts: &[usize], f: impl Fn(std::ops::Range<usize>) -> T + Sync) -> Vec<T> {
-    if cuts.len() > 2 {
-        cuts.par_windows(2).map(|w| f(w[0]..w[1])).collect()
-    } else {
-        cuts.windows(2).map(|w| f(w[0]..w[1])).collect()
     }
 }
 
@@ -1447,8 +1292,7 @@ mod tests {
         }
     }
 
-    /// A graph past [`PAR_COUNT_MIN`] and [`PAR_MERGE_MIN`], so counting and
-    /// building the next partition run over runs of classes and fragments:
+    /// A graph past [`PAR_COUNT_MIN`], so counting runs over runs of classes:
     /// residual blocks with a branch and a diamond, each block's ops drawn
     /// from a few, plus scattered forward edges that make merges conflict.
     fn big_graph(blocks: usize) -> Dag {
@@ -1488,7 +1332,7 @@ mod tests {
     #[test]
     fn a_big_graph_mines_the_same_on_one_thread_and_on_several() {
         let dag = big_graph(30_000); // 120,001 nodes
-        assert!(dag.num_nodes() >= PAR_MERGE_MIN.max(PAR_COUNT_MIN));
+        assert!(dag.num_nodes() >= PAR_COUNT_MIN);
         let labels = [11u64, 22, 33, 44];
         let params = crate::motif::Params {
             min_count: 2,
