@@ -129,3 +129,12 @@ def test_the_harness_runs_end_to_end(traced, tmp_path):
     text = (tmp_path / "docs" / "rewrites.md").read_text()
     assert "| wl | 1.000 | 1.000 | 1.000 |" in text and "alexnet_narrow" in text
     assert json.loads((tmp_path / "docs" / "rewrites.json").read_text())["command"] == "cmd"
+    assert "--no-normalize" not in text
+    # a zoo written without normalisation is named as such
+    save_corpus(corpus, tmp_path / "raw.npz", meta={"dataset": "zoo", "normalized": False})
+    raw["dataset"] = str(tmp_path / "raw.npz")
+    write(raw, tmp_path / "raw.md", command="cmd", generated="now", machine="m")
+    assert (
+        "(3 graphs, the zoo as `archmotif zoo build --no-normalize` writes it"
+        in (tmp_path / "raw.md").read_text()
+    )

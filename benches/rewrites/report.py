@@ -27,6 +27,20 @@ _CORPUS_STATE = {
 }
 
 
+def _corpus_origin(dataset: str) -> str:
+    """What a corpus file's metadata says of how it was built, when that matters to the
+    reader: the zoo written without normalisation. Empty for a dataset name."""
+    if not os.path.isfile(dataset):
+        return ""
+    from archmotif.corpus import corpus_info
+
+    meta = corpus_info(dataset)["meta"]
+    if meta.get("dataset") == "zoo" and meta.get("normalized") is False:
+        return (", the zoo as `archmotif zoo build --no-normalize` writes it: operators as "
+                "`torch.export` spells them")  # fmt: skip
+    return ""
+
+
 def _norm_name(norm: bool | None) -> str:
     return {None: "trace default", False: "normalize=False", True: "normalize=True"}[norm]
 
@@ -121,7 +135,8 @@ def write(raw: dict[str, Any], output: str | os.PathLike[str], *, command: str,
         f"{len(raw['queries'])} models written by hand in plain PyTorch "
         "(`benches/rewrites/models/`, never imported from timm, torchvision or transformers), "
         f"each traced on the meta device and searched against `{raw['dataset']}` "
-        f"({raw['corpus_graphs']} graphs). Every method is fitted on the corpus only "
+        f"({raw['corpus_graphs']} graphs{_corpus_origin(raw['dataset'])}). Every method is "
+        "fitted on the corpus only "
         f"(seed {raw['seed']}); the queries are embedded afterwards, as a user's model is. "
         "A query is relevant to a corpus graph when the graph's `family` is one of the "
         "query's fine families (the zoo's labels; see `benches/rewrites/queries.py`), or, "
