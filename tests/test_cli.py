@@ -28,9 +28,12 @@ def test_trace_writes_a_graph_and_info_reads_it(tmp_path, capsys):
     assert main(["trace", "torchvision:resnet18", "-o", str(out)]) == 0
     g = archmotif.OpGraph.load(out)
     assert g.name == "resnet18" and g.op_counts()["convolution"] == 20
-    capsys.readouterr()
+    traced = capsys.readouterr().out
     assert main(["info", str(out)]) == 0
-    assert "resnet18: 49 nodes" in capsys.readouterr().out  # normalised (70 as exported)
+    info = capsys.readouterr().out
+    assert "resnet18: 49 nodes" in info  # normalised (70 as exported)
+    # both summaries name the operators alike (with their attributes, as mining does)
+    assert "convolution[k3] 13" in traced and "convolution[k3] 13" in info
 
 
 def test_trace_writes_a_corpus_of_one_graph_for_npz_and_refuses_onnx(tmp_path, capsys, diamond):

@@ -138,3 +138,23 @@ def test_the_harness_runs_end_to_end(traced, tmp_path):
         "(3 graphs, the zoo as `archmotif zoo build --no-normalize` writes it"
         in (tmp_path / "raw.md").read_text()
     )
+
+
+def test_a_tie_with_a_same_structure_graph_is_shown_as_such(traced, tmp_path):
+    # the query's own structure twice in the corpus, first under another family's name:
+    # the tie goes to the lower index, and the report says the rank is a tie
+    g = traced["vgg9_bn"][0]
+    corpus = [
+        archmotif.OpGraph(g.ops, g.edges, op_names=g.op_names, name=name,
+                          labels={"family": family, "coarse": "cnn"})
+        for name, family in (("alias", "not_vgg"), ("c_vgg", "vgg"))
+    ]  # fmt: skip
+    save_corpus(corpus, tmp_path / "corpus.npz")
+    qs = [q for q in queries.QUERIES if q.name == "vgg9_bn"]
+    raw = harness.run_benchmark(
+        str(tmp_path / "corpus.npz"), ["motif-bag"], queries=qs, log=lambda s: None
+    )
+    row = raw["runs"][0]["methods"][0]["queries"]["vgg9_bn"]
+    assert row["family"] == 2 and row["family_tied"] == 1
+    write(raw, tmp_path / "r.md", command="cmd", generated="now", machine="m")
+    assert "| 1–2 |" in (tmp_path / "r.md").read_text()

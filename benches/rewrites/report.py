@@ -64,10 +64,13 @@ def _summary(run: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _rank(r: int | None) -> str:
+def _rank(r: int | None, tied: int = 0) -> str:
+    """A rank, bold past 5; ``a–r`` when the first hit scores exactly as the graphs
+    ranked ``a`` to ``r - 1`` (the corpus order put them first)."""
     if r is None:
         return "–"
-    return f"**{r}**" if r > 5 else str(r)
+    text = f"{r - tied}–{r}" if tied else str(r)
+    return f"**{text}**" if r > 5 else text
 
 
 def _per_query(raw: dict[str, Any], run: dict[str, Any]) -> list[str]:
@@ -76,7 +79,12 @@ def _per_query(raw: dict[str, Any], run: dict[str, Any]) -> list[str]:
     head += " | ".join(r["method"] for r in ok) + " | coarse (ours) | ours' first hit |"
     lines = [head, "|" + "---|" * (len(ok) + 6)]
     for q in raw["queries"]:
-        ranks = [_rank(r["queries"][q["name"]].get("family")) for r in ok]
+        ranks = [
+            _rank(
+                r["queries"][q["name"]].get("family"), r["queries"][q["name"]].get("family_tied", 0)
+            )
+            for r in ok
+        ]
         ours = next((r["queries"][q["name"]] for r in ok if r["method"] == "ours"), {})
         top1 = " (".join(ours["top1"]) + ")" if "top1" in ours else ""
         lines.append(
@@ -154,7 +162,10 @@ def write(raw: dict[str, Any], output: str | os.PathLike[str], *, command: str,
                   f"The corpus searched: {_CORPUS_STATE[run['corpus']]}.", ""]  # fmt: skip
         lines += [*_summary(run), ""]
         lines += ["Rank of the first graph of the query's family, per method (bold: "
-                  "outside the top 5; –: family not in the corpus):", ""]  # fmt: skip
+                  "outside the top 5; –: family not in the corpus; `a–b`: ranked b, but "
+                  "scored exactly as the graphs at ranks a to b - 1, which the corpus "
+                  "order put first: the same structure under another family's name):",
+                  ""]  # fmt: skip
         lines += [*_per_query(raw, run), ""]
         lines += _misses(raw, run)
     lines.append(f"Raw results: [`{os.path.basename(os.path.splitext(out)[0])}.json`]"

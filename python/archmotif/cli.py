@@ -101,7 +101,12 @@ def _cmd_trace(args: argparse.Namespace) -> int:
     else:
         g.save(out)
     what = " (a corpus of one graph)" if out.endswith(".npz") else ""
-    print(f"{_summary(g)}; traced in {dt:.2f} s; wrote {out}{what}")
+    # summarised as `info` and `mine` name the operators (their default detail); the
+    # file keeps every attribute
+    from archmotif.attributes import DEFAULT_DETAIL, with_detail
+
+    shown = with_detail([g], DEFAULT_DETAIL)[0]
+    print(f"{_summary(shown)}; traced in {dt:.2f} s; wrote {out}{what}")
     return 0
 
 

@@ -53,6 +53,9 @@ def _check(res):
     assert coarse.metrics["MRR@10"] == pytest.approx((1 + 1 + 1 / 4) / 3)
     assert coarse.metrics["HIT@1"] == pytest.approx(2 / 3)
     assert coarse.metrics["HIT@5"] == 1.0 and coarse.metrics["HIT@3"] == pytest.approx(2 / 3)
+    # q2's coarse item d2 is 4th only because the tie with d1 goes to the lower index
+    assert [q["tied_above"] for q in coarse.extra["queries"]] == [0, 0, 1]
+    assert [q["tied_above"] for q in fam.extra["queries"]] == [0, 0]
     # q0's family: relevant d3 (rank 2) and d0 (rank 3) of 2: AP@10 = (1/2 + 2/3) / 2
     assert fam.metrics["MAP@10"] == pytest.approx(((1 / 2 + 2 / 3) / 2 + 1) / 2)
 

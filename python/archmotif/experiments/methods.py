@@ -25,6 +25,14 @@ METHODS: dict[str, tuple[str, str, dict[str, Any]]] = {
     # the learnt half distilled from the motif bag's neighbourhoods (issue 16), at the
     # weight fixed before any figure was measured (README, "Distilling the bag")
     "ours-distill": ("archmotif.learn.encoder", "Encoder", {"distill": 1.0}),
+    # both at once (views and distillation, without the hard negatives, whose batches of
+    # other-class neighbours would replace the bag neighbours distilling needs), each at
+    # its value fixed before: the one combination tried (README, "Distilling the bag")
+    "ours-rewrites-distill": (
+        "archmotif.learn.encoder",
+        "Encoder",
+        {"rewrite_depth": 0.3, "rewrite_swap": 0.1, "distill": 1.0},
+    ),
     "ours-distill-dense": (
         "archmotif.learn.encoder",
         "Encoder",

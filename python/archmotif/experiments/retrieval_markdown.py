@@ -64,6 +64,7 @@ _OURS = (
     "ours-dense",
     "ours-rewrites",
     "ours-distill",
+    "ours-rewrites-distill",
     "ours-distill-dense",
     "ours-plain",
     "motif-bag",

@@ -22,11 +22,15 @@ with the same ops and edges, a neutral name (``graph<i>``), no node names and on
 
 **Ranking.** Database items are ranked by cosine similarity (embeddings are
 L2-normalised here) with ties broken by the lower graph index, so the ranking is
-deterministic. A query whose relevance class has no other member in the database has
-nothing to retrieve and is left out of the averages (``num_queries`` counts the rest).
-Each metric is the mean over queries of :mod:`archmotif.metrics` at each ``k``; under
-``variant="paper"`` the number of relevant items counts the query itself, as the
-paper's code does.
+deterministic. Ties are real: two graphs of one structure embed alike under every
+method here, so where one of them is relevant and the other not, which comes first is
+the corpus order. :func:`evaluate_queries` says so per query (``tied_above``: how many
+of the items ranked above its first relevant one score the same, within
+:data:`TIE_TOLERANCE`). A query whose relevance class has no other member in the
+database has nothing to retrieve and is left out of the averages (``num_queries``
+counts the rest). Each metric is the mean over queries of :mod:`archmotif.metrics` at
+each ``k``; under ``variant="paper"`` the number of relevant items counts the query
+itself, as the paper's code does.
 """
 
 from __future__ import annotations
@@ -45,7 +49,15 @@ from archmotif.graph import OpGraph
 if TYPE_CHECKING:
     from archmotif.retrieval.index import Index
 
-__all__ = ["PROTOCOLS", "EvalResult", "evaluate", "evaluate_queries", "inductive_split", "rank"]
+__all__ = [
+    "PROTOCOLS",
+    "TIE_TOLERANCE",
+    "EvalResult",
+    "evaluate",
+    "evaluate_queries",
+    "inductive_split",
+    "rank",
+]
 
 PROTOCOLS = ("transductive", "inductive")
 
@@ -73,6 +85,12 @@ class EvalResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# Cosines this close count as equal when a query's first relevant item is said to be tied
+# with items ranked above it: rows of one structure can differ in the last bits of a
+# float32 embedding (batch composition), far less than this.
+TIE_TOLERANCE = 1e-6
 
 
 def _blind(
@@ -135,17 +153,19 @@ def _score(
     ``relevant_of(i)`` is the 0/1 relevance of every database row to it. A query with
     nothing relevant to find is skipped. Returns the mean of each metric at each ``k``
     over the scored queries, and per scored query ``(i, rank of its first relevant
-    item in the whole ranking, the top max(ks) rows)``. Under ``variant="paper"`` a
+    item in the whole ranking, the top max(ks) rows, how many rows ranked above that
+    item score the same as it within TIE_TOLERANCE)``. Under ``variant="paper"`` a
     query in the database counts itself among the relevant items, as the paper does."""
     sums = {f"{m}@{k}": 0.0 for m in ("MRR", "MAP", "NDCG", "HIT") for k in ks}
-    ranked: list[tuple[int, int | None, np.ndarray]] = []
+    ranked: list[tuple[int, int | None, np.ndarray, int]] = []
     for i in range(zq.shape[0]):
         relevant = np.asarray(relevant_of(i), dtype=bool)
         own = exclude[i]
         n_rel = int(relevant.sum()) - int(own is not None and relevant[own])
         if n_rel == 0:
             continue
-        order = rank(zdb @ zq[i], exclude=own)
+        sims = zdb @ zq[i]
+        order = rank(sims, exclude=own)
         rel_full = relevant[order]
         rel = rel_full[: max(ks)]
         gt = n_rel + 1 if variant == "paper" and own is not None else n_rel
@@ -155,7 +175,11 @@ def _score(
             sums[f"NDCG@{k}"] += metrics.ndcg(rel, gt, k, variant=variant)
             sums[f"HIT@{k}"] += metrics.hit(rel, k)
         first = np.flatnonzero(rel_full)
-        ranked.append((i, int(first[0]) + 1 if first.size else None, order[: max(ks)]))
+        tied = 0
+        if first.size:
+            above = sims[order[: first[0]]]
+            tied = int(np.count_nonzero(above - sims[order[first[0]]] <= TIE_TOLERANCE))
+        ranked.append((i, int(first[0]) + 1 if first.size else None, order[: max(ks)], tied))
     used = max(1, len(ranked))
     return {key: value / used for key, value in sums.items()}, ranked
 
@@ -271,7 +295,10 @@ def evaluate_queries(
     labels or names to the method. A query with no relevant item in the database under a
     key is left out of that key's averages (``extra["left_out"]`` names it); for every
     scored query ``extra["queries"]`` holds its name, the rank of its first relevant item
-    in the whole ranking and the top ``max(ks)`` database indices.
+    in the whole ranking, the top ``max(ks)`` database indices and ``tied_above``: how
+    many of the items ranked above the first relevant one score the same as it (within
+    :data:`TIE_TOLERANCE`; they precede it only by database order, so its rank could be
+    as good as ``first_rank - tied_above``).
     """
     from archmotif.retrieval.index import Index
 
@@ -322,7 +349,7 @@ def evaluate_queries(
         wanted = [set(t.get(key, ())) for t in targets]
         means, ranked = _score(zq, zdb, lambda i: np.isin(labels, list(wanted[i])),  # noqa: B023
                                [None] * len(queries), ks, variant)  # fmt: skip
-        scored = {i for i, _, _ in ranked}
+        scored = {i for i, *_ in ranked}
         out[key] = EvalResult(
             method=name, protocol="queries", relevance=key, variant=variant, seed=seed, ks=ks,
             metrics=means if ranked else {m: float("nan") for m in means},
@@ -330,8 +357,9 @@ def evaluate_queries(
             num_train=0 if isinstance(database, Index) else len(meta), num_queries=len(ranked),
             fit_seconds=fit_s, embed_seconds=embed_s, dim=int(zdb.shape[1]),
             extra={
-                "queries": [{"query": queries[i].name, "first_rank": r, "top": top.tolist()}
-                            for i, r, top in ranked],
+                "queries": [{"query": queries[i].name, "first_rank": r, "top": top.tolist(),
+                             "tied_above": tied}
+                            for i, r, top, tied in ranked],
                 "left_out": [queries[i].name for i in range(len(queries)) if i not in scored],
             },
         )  # fmt: skip
