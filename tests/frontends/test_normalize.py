@@ -359,6 +359,35 @@ def test_projections_of_one_tensor_are_one_linear_and_a_split():
     assert normalize(G("x: input; p: linear <- x; r: relu <- p")).op_counts()["split"] == 0
 
 
+def test_a_product_of_two_parts_of_one_projection_is_no_linear():
+    # Swin's attention: q and k of one fused projection, the query scaled, a relative
+    # position bias and a mask added: no attention rule matches. Once the scale is
+    # dropped (rule 6a) the product reads the split alone, as a weight product reads its
+    # input; it is still q @ kᵀ, and a second pass must not fold it into a linear.
+    spec = ("x: input; p: linear <- x; q: slice <- p; k: slice <- p; v: slice <- p; "
+            "c: div <- q; m: matmul <- c, k; b: add <- m; a: add <- b; sm: softmax <- a; "
+            "o: matmul <- sm, v; r: relu <- o")  # fmt: skip
+    once = normalize(G(spec))
+    assert once.op_counts()["matmul"] == 2 and once.op_counts()["linear"] == 1
+    assert normalize(once) == once
+    # a product of one computed tensor and a weight is still a linear
+    assert (
+        normalize(G("x: input; s: split <- x; m: matmul <- x; r: relu <- m")).op_counts()["linear"]
+        == 1
+    )
+
+
+def test_projections_fused_level_by_level_settle_in_one_call():
+    # two low-rank projections of one tensor (Kimi's forget-gate and gate): the first
+    # level fuses into one linear and a split, which the second level then both read,
+    # so it fuses too, and a second call changes nothing
+    spec = ("x: input; a1: linear <- x; a2: linear <- x; b1: linear <- a1; "
+            "b2: linear <- a2; r: add <- b1, b2")  # fmt: skip
+    once = normalize(G(spec))
+    assert once.op_counts() == {"input": 1, "linear": 2, "split": 2, "add": 1}
+    assert normalize(once) == once
+
+
 def test_multihead_attention_meets_separate_projections():
     torch = pytest.importorskip("torch")
     nn, F = torch.nn, torch.nn.functional

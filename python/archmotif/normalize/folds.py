@@ -63,7 +63,12 @@ def _attention() -> list[Pattern]:
 def _linear() -> list[Pattern]:
     """A weight product (one input: the weight is not a node), with its bias add, and
     (``layout="collapse"``) the reshapes around it: ``view -> addmm -> view`` is how a
-    3-D input reaches a 2-D product (transformers' ``Conv1D``, decomposed ``linear``)."""
+    3-D input reaches a 2-D product (transformers' ``Conv1D``, decomposed ``linear``).
+
+    Not a product whose input is a ``split``: that one input stands for two of its parts
+    (``q @ kᵀ`` of a fused projection, once rule 4 made the parts one node and the
+    attention around it matched no rule, as Swin's relative position bias does not), and
+    it would be folded into a ``linear`` on a second pass that the first did not make."""
     out = []
     for pre in (True, False):
         for post in (True, False):
@@ -81,7 +86,7 @@ def _linear() -> list[Pattern]:
                     ops["r"], last = {LAYOUT}, "r"
                 parts = ["reshape+" * pre, "matmul", "+add" * bias, "+reshape" * post]
                 out.append(pattern(f"{''.join(parts)} → linear", "linear", " ".join(edges),
-                                   last, **ops))  # fmt: skip
+                                   last, not_from={"split"}, **ops))  # fmt: skip
     return out
 
 

@@ -2,7 +2,8 @@
 per node): how the normalisation pass finds the spelled-out forms of one operator.
 
 A :class:`Pattern` is a DAG of *members* (nodes with an op from a set) and
-*externals* (any node: the pattern's inputs). A match assigns distinct graph nodes
+*externals* (any node but one of the pattern's ``not_from`` ops: the pattern's
+inputs). A match assigns distinct graph nodes
 to the members and graph nodes to the externals such that every pattern edge is a
 graph edge, every member has exactly the pattern's in-edges (no other input: weights
 and constants are not nodes, so ``matmul`` with one input is a weight product) and
@@ -39,6 +40,8 @@ class Pattern:
     members: tuple[tuple[str, frozenset[str]], ...]
     edges: tuple[tuple[str, str], ...]
     root: str
+    # ops the externals may not carry
+    not_from: frozenset[str] = frozenset()
 
     def labels(self) -> list[str]:
         """Members first (in order), then externals in order of first appearance."""
@@ -48,11 +51,20 @@ class Pattern:
         return out
 
 
-def pattern(rule: str, result: str, spec: str, root: str, **ops: Iterable[str]) -> Pattern:
-    """A pattern from ``"x>a a>b x>b"`` edge text; ``ops`` gives each member's ops."""
+def pattern(
+    rule: str,
+    result: str,
+    spec: str,
+    root: str,
+    *,
+    not_from: Iterable[str] = (),
+    **ops: Iterable[str],
+) -> Pattern:
+    """A pattern from ``"x>a a>b x>b"`` edge text; ``ops`` gives each member's ops,
+    ``not_from`` ops no external may carry."""
     edges = tuple(dict.fromkeys(tuple(e.split(">")) for e in spec.split()))
     members = tuple((m, frozenset(o)) for m, o in ops.items())
-    p = Pattern(rule, result, members, edges, root)  # type: ignore[arg-type]
+    p = Pattern(rule, result, members, edges, root, frozenset(not_from))  # type: ignore[arg-type]
     # every member must reach the root, else the group need not be convex
     names = {m for m, _ in members}
     reach = {root}
@@ -124,6 +136,8 @@ def match(w: Work, p: Pattern) -> np.ndarray:
     rows = rows[:, [placed.index(lb) for lb in labels]]
     mem = rows[:, :n_mem]
     ok = np.ones(rows.shape[0], dtype=bool)
+    if p.not_from:
+        ok &= ~np.isin(w.ops[rows[:, n_mem:]], w.ids_of(p.not_from)).any(axis=1)
     for i in range(n_mem):  # members are distinct nodes, externals are not members
         for j in range(rows.shape[1]):
             if j != i:
