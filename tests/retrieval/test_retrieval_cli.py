@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -127,7 +128,8 @@ def test_search_under_a_budget_from_the_command_line(costed_index):
     names = _names(r.stdout)
     cheap = {g.name for g in toy if 1000 * g.num_nodes <= 20_000}
     assert set(names) == cheap and "attention3" not in names
-    assert "params=" in r.stdout  # a filtered field is printed with the hits
+    # a filtered field is printed with the hits, as --where spells it (20k, not 20000)
+    assert re.search(r"params=\d+(\.\d+)?k\b", r.stdout) and "000," not in r.stdout
     r = _run("search", str(query), "--index", str(index), "--where",
              "params <= 40k and coarse == transformer")  # fmt: skip
     assert r.returncode == 0, r.stderr

@@ -123,8 +123,18 @@ def _print_hits(hits: list[Any], labels: list[str], indent: str = "") -> None:
     width = max([len(h.name) for h in hits] + [4])
     print(f"{indent}{'rank':>4}  {'score':>6}  {'name':<{width}}  labels")
     for h in hits:
-        shown = ", ".join(f"{k}={h.metadata[k]}" for k in labels if k in h.metadata)
+        shown = ", ".join(f"{k}={_shown(k, h.metadata[k])}" for k in labels if k in h.metadata)
         print(f"{indent}{h.rank:>4}  {h.score:6.3f}  {h.name:<{width}}  {shown}")
+
+
+def _shown(key: str, value: str) -> str:
+    """A cost (params, flops, memory) with an SI suffix, as ``--where`` takes it."""
+    if key in _BUDGETS:
+        try:
+            return _si_text(float(value))
+        except ValueError:
+            pass
+    return value
 
 
 def _si_text(x: float) -> str:
