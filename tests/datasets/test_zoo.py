@@ -15,6 +15,7 @@ from archmotif.cli import main as cli
 from archmotif.corpus import corpus_info
 from archmotif.datasets import zoo
 from archmotif.datasets.builtin import BUILTIN_SPECS
+from archmotif.normalize import normalizer_id
 
 
 @pytest.mark.parametrize(
@@ -141,6 +142,9 @@ def test_a_build_without_normalisation_normalises_to_the_default_build(tmp_path,
     assert archmotif.datasets.load(raw.path, normalize=False) == spelt
     assert corpus_info(raw.path)["meta"]["normalized"] is False
     assert corpus_info(norm.path)["meta"]["normalized"] is True
+    # stamped with the pass that wrote it, so loading it by name does not normalise again
+    assert corpus_info(norm.path)["meta"]["normalizer"] == normalizer_id()
+    assert corpus_info(raw.path)["meta"]["normalizer"] is None
     assert cli(["dataset", "info", raw.path]) == 0
     assert "operators as torch.export spells them" in capsys.readouterr().out
 

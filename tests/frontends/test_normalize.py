@@ -299,6 +299,34 @@ def test_loaders_normalise_unless_told_not_to(tmp_path):
     assert normalize_many(norm) == norm == stored
 
 
+def test_a_corpus_this_pass_wrote_is_not_normalised_again(tmp_path, capsys):
+    from archmotif.cli import main
+    from archmotif.datasets import normalized_meta
+    from archmotif.normalize import normalizer_id
+
+    raw = [G("x: input; d: dropout <- x; r: relu <- d")]
+    # the stamp is believed: a file that says this pass wrote it loads as stored (a real
+    # one holds a fixpoint of the pass, so skipping gives what normalising would)
+    stamped = tmp_path / "stamped.npz"
+    archmotif.save_corpus(raw, stamped, meta=normalized_meta())
+    assert archmotif.datasets.load(stamped) == raw
+    # other rules, or no stamp: normalised on loading
+    for meta in ({"normalized": True, "normalizer": "0" * 16}, {"normalized": True}, {}):
+        other = tmp_path / "other.npz"
+        archmotif.save_corpus(raw, other, meta=meta)
+        assert archmotif.datasets.load(other)[0].node_ops() == ["input", "relu"]
+    # dataset export stamps what it writes, and info says so
+    out = tmp_path / "builtin.npz"
+    assert main(["dataset", "export", "builtin", "-o", str(out)]) == 0
+    assert archmotif.corpus.corpus_info(out)["meta"]["normalizer"] == normalizer_id()
+    assert archmotif.datasets.load(out) == archmotif.datasets.load("builtin")
+    capsys.readouterr()
+    assert main(["dataset", "info", str(out)]) == 0
+    assert "loading it does not normalise again" in capsys.readouterr().out
+    # the id names the code: 16 hex digits, the same on every call
+    assert len(normalizer_id()) == 16 and normalizer_id() == normalizer_id()
+
+
 # -- the two front ends and two spellings meet -----------------------------------------
 
 

@@ -19,9 +19,16 @@ from pathlib import Path
 
 from archmotif.corpus import load_corpus
 from archmotif.graph import OpGraph
-from archmotif.normalize import normalize_many
+from archmotif.normalize import normalize_many, normalizer_id
 
-__all__ = ["BUILTIN_PATH", "available", "default_zoo_path", "load"]
+__all__ = [
+    "BUILTIN_PATH",
+    "available",
+    "default_zoo_path",
+    "load",
+    "normalized_here",
+    "normalized_meta",
+]
 
 BUILTIN_PATH = Path(__file__).with_name("data") / "builtin.npz"
 
@@ -58,6 +65,9 @@ def _nasbench201() -> list[OpGraph]:
     return nasbench201.generate()
 
 
+# the named datasets stored as a corpus file, and where
+_FILES: dict[str, Callable[[], Path]] = {"builtin": lambda: BUILTIN_PATH, "zoo": default_zoo_path}
+
 _NAMED: dict[str, Callable[[], list[OpGraph]]] = {
     "builtin": _builtin,
     "zoo": _zoo,
@@ -78,18 +88,42 @@ def load(name_or_path: str | os.PathLike[str], *, normalize: bool = True) -> lis
     With ``normalize`` (the default) graphs are in the normalised vocabulary
     (:func:`archmotif.normalize.normalize_many`; a no-op on graphs already
     normalised), as ``trace`` and ``from_onnx`` give them: a corpus written before
-    normalisation existed still meets today's queries. ``normalize=False`` gives the
-    graphs as stored.
+    normalisation existed, or by an earlier version of its rules, still meets today's
+    queries. A corpus file that says it was normalised by this very pass (its
+    ``meta["normalizer"]`` is :func:`archmotif.normalize.normalizer_id`, as ``zoo
+    build`` and ``dataset export`` write it) is not normalised again, which is what
+    normalising it would give. ``normalize=False`` gives the graphs as stored.
     An unknown name that is not a file raises :class:`FileNotFoundError`; a file
     that is not a corpus raises :class:`~archmotif.FormatError`.
     """
     key = os.fspath(name_or_path)
     if key in _NAMED:
         graphs = _NAMED[key]()
+        stored = _FILES.get(key, lambda: None)()
     elif not os.path.lexists(key):
         raise FileNotFoundError(
             f"{key}: neither a dataset name ({', '.join(_NAMED)}) nor an existing corpus file"
         )
     else:
         graphs = load_corpus(key)  # refuses directories, FIFOs and the like (FormatError)
-    return normalize_many(graphs) if normalize else graphs
+        stored = Path(key)
+    if not normalize or (stored is not None and normalized_here(stored)):
+        return graphs
+    return normalize_many(graphs)
+
+
+def normalized_here(path: str | os.PathLike[str]) -> bool:
+    """Whether the corpus file at ``path`` says this normalisation pass wrote it
+    (``meta["normalizer"]`` equal to :func:`archmotif.normalize.normalizer_id`)."""
+    from archmotif.corpus import CorpusReader
+
+    own = normalizer_id()
+    with CorpusReader(path) as r:
+        meta = r.meta
+    return own is not None and meta.get("normalized") is True and meta.get("normalizer") == own
+
+
+def normalized_meta() -> dict[str, object]:
+    """What a corpus of normalised graphs records in its metadata, so that loading it
+    does not normalise it again (see :func:`load`)."""
+    return {"normalized": True, "normalizer": normalizer_id()}

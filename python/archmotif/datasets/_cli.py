@@ -95,6 +95,13 @@ def _cmd_dataset_info(args: argparse.Namespace) -> int:
     if meta.get("normalized") is False:  # `zoo build --no-normalize`
         print("  operators as torch.export spells them (built with --no-normalize); loading "
               "it by name or with archmotif.datasets.load normalises them")  # fmt: skip
+    elif meta.get("normalized") is True and "normalizer" in meta:
+        from archmotif.normalize import normalizer_id
+
+        if meta["normalizer"] == normalizer_id():
+            print("  normalised by this version's rules: loading it does not normalise again")
+        else:
+            print("  normalised by other rules than this version's: loading it normalises again")
     if meta.get("failures"):
         reasons = Counter(f["reason"] for f in meta["failures"])
         print(f"  {len(meta['failures'])} failures while building; commonest reasons:")
@@ -108,7 +115,7 @@ def _cmd_dataset_export(args: argparse.Namespace) -> int:
     from archmotif.corpus import save_corpus
 
     graphs = datasets.load(args.name)
-    save_corpus(graphs, args.output, meta={"dataset": args.name})
+    save_corpus(graphs, args.output, meta={"dataset": args.name, **datasets.normalized_meta()})
     print(f"{args.output}: {len(graphs)} graphs from {args.name}")
     return 0
 

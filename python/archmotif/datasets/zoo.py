@@ -525,9 +525,12 @@ def build(
         from archmotif.normalize import normalize_many
 
         graphs = normalize_many(graphs)  # a no-op on an earlier journal's normalised traces
+    from archmotif.normalize import normalizer_id
+
     meta = {
         "dataset": "zoo",
         "normalized": normalize,
+        "normalizer": normalizer_id() if normalize else None,
         "traced": summary.traced,
         "failed": summary.failed,
         "failures": summary.failures,

@@ -32,8 +32,11 @@ and only when the graphs have names.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -57,7 +60,7 @@ from archmotif.normalize.vocabulary import (
     TRIANGLES,
 )
 
-__all__ = ["LAYOUT_MODES", "normalize", "normalize_many"]
+__all__ = ["LAYOUT_MODES", "normalize", "normalize_many", "normalizer_id"]
 
 LAYOUT_MODES = ("drop", "collapse")
 
@@ -366,6 +369,23 @@ def _same(a: Work, b: Work) -> bool:
         and a.edges.shape == b.edges.shape
         and bool((a.ops == b.ops).all() and (a.edges == b.edges).all())
     )
+
+
+@lru_cache(maxsize=1)
+def normalizer_id() -> str | None:
+    """Names this normalisation pass: a digest of its code (every ``.py`` file of this
+    package), so any change to a rule or a table gives another id. A corpus written
+    normalised records it (``meta["normalizer"]``), and :func:`archmotif.datasets.load`
+    skips normalising a file that this very pass wrote, which the pass being
+    idempotent makes safe. ``None`` when the code cannot be read (then every load
+    normalises)."""
+    h = hashlib.sha256()
+    try:
+        for f in sorted(Path(__file__).parent.glob("*.py")):
+            h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    except OSError:
+        return None
+    return h.hexdigest()[:16]
 
 
 def _check(layout: str) -> None:
