@@ -234,6 +234,16 @@ def test_bad_parameters_are_invalid_arguments(kwargs, match):
     assert isinstance(e.value, ValueError) and isinstance(e.value, archmotif.ArchmotifError)
 
 
+def test_a_name_that_is_no_corpus_file_says_what_to_pass(tmp_path):
+    # the CLI reads model and dataset names; the API takes graphs or a corpus path
+    with pytest.raises(FileNotFoundError, match=r"archmotif.trace\('resnet18'\)"):
+        mine("resnet18", progress=False)
+    with pytest.raises(FileNotFoundError, match=r"archmotif.datasets.load\('builtin'\)"):
+        mine("builtin", progress=False)
+    with pytest.raises(FileNotFoundError, match=r"gone.npz: no such corpus file$"):
+        mine(str(tmp_path / "gone.npz"), progress=False)
+
+
 def test_context_hops_beyond_64_bits_is_an_invalid_argument():
     m = mine(_corpus()[:2], progress=False)
     with pytest.raises(archmotif.InvalidArgument, match="hops must be an integer >= 0"):

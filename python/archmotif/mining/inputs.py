@@ -33,12 +33,28 @@ def as_graphs(
     if isinstance(graphs, (str, os.PathLike)):
         from archmotif.corpus import load_corpus
 
+        if not os.path.lexists(graphs):
+            raise FileNotFoundError(_not_a_file(os.fspath(graphs)))
         return load_corpus(graphs, detail=detail)
     out = list(graphs)
     for i, g in enumerate(out):
         if not isinstance(g, OpGraph):
             raise TypeError(f"graphs[{i}] is {type(g).__name__}, not OpGraph")
     return with_detail(out, detail)
+
+
+def _not_a_file(name: str) -> str:
+    """What a path that is no file was probably meant as: the CLI reads dataset and
+    model names where the API takes graphs or a corpus path."""
+    from archmotif.datasets import available
+
+    if name in available():
+        hint = f"a dataset's graphs: archmotif.datasets.load({name!r})"
+    elif os.sep in name or os.path.splitext(name)[1]:
+        return f"{name}: no such corpus file"
+    else:
+        hint = f"a model's graph: archmotif.trace({name!r})"
+    return f"{name}: no such corpus file; pass graphs instead, e.g. {hint}"
 
 
 def global_ops(
