@@ -141,6 +141,12 @@ def test_truncated_file_raises_format_error(tmp_path):
     assert zipfile.is_zipfile(path) is False
 
 
+def test_a_missing_index_file_says_how_to_write_one(tmp_path):
+    for call in (lambda p: Index.load(p), lambda p: archmotif.search("resnet18", p)):
+        with pytest.raises(FileNotFoundError, match=r"no such index file .*index build"):
+            call(str(tmp_path / "gone.npz"))
+
+
 def test_index_file_carries_the_trained_encoder(toy, tmp_path):
     encoder_module = pytest.importorskip("archmotif.learn.encoder")
     encoder = encoder_module.Encoder(stage1_epochs=1, stage2_epochs=1)

@@ -258,6 +258,11 @@ class Index:
         """Reads a file written by :meth:`save`; see the module docstring for what is
         checked. The stored encoder, if any, is rebuilt as :attr:`encoder`."""
         p = os.fspath(path)
+        if not os.path.lexists(p):
+            raise FileNotFoundError(
+                f"{p}: no such index file (write one with Index.build(graphs, encoder, "
+                f"fit=True).save({p!r}), or `archmotif index build CORPUS -o {p}`)"
+            )
         with NpzReader(p, "index") as z:
             if "header" not in z.members or "embeddings" not in z.members:
                 raise FormatError(f"{p}: not an archmotif index (missing header or embeddings)")
