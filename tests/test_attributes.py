@@ -74,6 +74,21 @@ def test_the_plain_view_is_the_graph_and_the_attrs_view_is_idempotent():
         g.view("full")
 
 
+def test_embedders_take_graphs_and_say_what_to_do_with_a_name():
+    # every embedder reads its input through with_detail: one graph is a list of one,
+    # and a model name (what the CLI takes) gets a TypeError saying to trace it
+    from archmotif.learn.motif_bag import MotifBag
+
+    g = convs("k1", "k3")
+    assert with_detail(g, "attrs") == with_detail([g], "attrs")
+    bag = MotifBag().fit([g, convs("k3", "k3")])
+    assert bag.embed(g).shape[0] == 1
+    with pytest.raises(TypeError, match=r"archmotif.trace\('resnet18'\)"):
+        bag.embed("resnet18")
+    with pytest.raises(TypeError, match=r"graphs\[1\] is int, not an OpGraph"):
+        with_detail([g, 3], "op")
+
+
 def test_plain_ids_do_not_depend_on_attributes():
     with_attrs = convs("k1", "k3")
     without = OpGraph.from_edges(["input", "convolution", "relu", "convolution"],

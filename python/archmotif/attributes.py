@@ -32,6 +32,7 @@ and :func:`with_detail` of many; everything that takes graphs (mining,
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -172,8 +173,25 @@ def view_arrays(
     return np.ascontiguousarray(remap[inverse.reshape(-1)]), tuple(names)
 
 
-def with_detail(graphs: Iterable[OpGraph], detail: str) -> list[OpGraph]:
+def with_detail(graphs: Iterable[OpGraph] | OpGraph, detail: str) -> list[OpGraph]:
     """Every graph at ``detail`` (:meth:`OpGraph.view`): the graphs themselves for
-    ``"op"``, their op-plus-attributes views for ``"attrs"``."""
+    ``"op"``, their op-plus-attributes views for ``"attrs"``. One graph counts as a
+    list of one; anything but graphs (a model name, a path) raises :class:`TypeError`
+    saying what to pass: every embedder reads its input through here."""
+    from archmotif.graph import OpGraph
+
     detail = check_detail(detail)
-    return [g.view(detail) for g in graphs]
+    if isinstance(graphs, OpGraph):
+        return [graphs.view(detail)]
+    if isinstance(graphs, (str, bytes, os.PathLike)):
+        name = os.fsdecode(graphs) if not isinstance(graphs, str) else graphs
+        raise TypeError(
+            f"expected OpGraphs, got {type(graphs).__name__} {name!r}: trace a model first "
+            f"(archmotif.trace({name!r})), or load a corpus file (archmotif.load_corpus)"
+        )
+    out = []
+    for i, g in enumerate(graphs):
+        if not isinstance(g, OpGraph):
+            raise TypeError(f"graphs[{i}] is {type(g).__name__}, not an OpGraph")
+        out.append(g.view(detail))
+    return out
