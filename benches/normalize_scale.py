@@ -1,6 +1,7 @@
-"""Time the normalisation pass on one large graph: copies of raw traces from the
-built-in data (GPT-2, Llama, ViT, ResNet: spelled-out GELU, RMS norms, Conv1D
-products, masks, dropout, layout chains) joined into one ~10^6-node graph, each copy
+"""Time the normalisation pass on one large graph: copies of raw traces of four models
+of the built-in data (GPT-2, Llama, ViT, ResNet: spelled-out GELU, RMS norms, Conv1D
+products, masks, dropout, layout chains), traced here with ``normalize=False`` (the
+built-in file stores them normalised), joined into one ~10^6-node graph, each copy
 reading the previous copy's last node (so the graph is one deep DAG, not many small
 ones). Usage: ``python -m benches.normalize_scale [--nodes 1000000]``."""
 
@@ -14,13 +15,17 @@ import numpy as np
 import archmotif
 from archmotif.normalize import normalize
 
-_SOURCES = ("gpt2@n_layer=12", "llama@num_hidden_layers=8", "vit_b_16", "resnet50")
+_SOURCES = (
+    "transformers:gpt2@n_layer=12",
+    "transformers:llama@num_hidden_layers=8",
+    "torchvision:vit_b_16",
+    "torchvision:resnet50",
+)
 
 
 def big_graph(nodes: int) -> archmotif.OpGraph:
     """Copies of the raw traces in :data:`_SOURCES`, chained, about ``nodes`` nodes."""
-    raw = {g.name: g for g in archmotif.datasets.load("builtin", normalize=False)}
-    parts = [raw[n] for n in _SOURCES]
+    parts = [archmotif.trace(spec, normalize=False) for spec in _SOURCES]
     vocab = list(dict.fromkeys(o for g in parts for o in g.op_names))
     ops, edges, flops, total, last = [], [], [], 0, -1
     while total < nodes:
