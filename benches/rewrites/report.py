@@ -164,7 +164,7 @@ def write(raw: dict[str, Any], output: str | os.PathLike[str], *, command: str,
         lines += ["Rank of the first graph of the query's family, per method (bold: "
                   "outside the top 5; –: family not in the corpus; `a–b`: ranked b, but "
                   "scored exactly as the graphs at ranks a to b - 1, which the corpus "
-                  "order put first: the same structure under another family's name):",
+                  "order put first: as a rule the same structure under another family's name):",
                   ""]  # fmt: skip
         lines += [*_per_query(raw, run), ""]
         lines += _misses(raw, run)

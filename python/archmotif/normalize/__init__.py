@@ -355,11 +355,12 @@ def _names(batch: _Batch, w: Work) -> np.ndarray:
     return names
 
 
-# Passes of rules 5, 6 and 4 again at most: rules 6a and 6b can make a form that rule 5
-# folds (a scale dropped leaves a product and its bias add side by side), so they run
-# until they change nothing, which makes the pass idempotent. The zoo's raw traces
-# settle after 2 passes (3 of 1,820 graphs need the second); the bound only guards
-# against a rule set that would not settle.
+# Passes of rules 5, 6 and 4 again at most: a pass can make what the next one folds or
+# fuses (rule 6b fuses low-rank projections level by level: the first level's split is
+# what both projections of the second read), so they run until they change nothing,
+# which makes the pass idempotent. The zoo's raw traces settle after 2 passes (3 of
+# 1,820 graphs need the second); the bound only guards against a rule set that would
+# not settle.
 MAX_PASSES = 8
 
 
