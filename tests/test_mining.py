@@ -239,7 +239,7 @@ def test_a_name_that_is_no_corpus_file_says_what_to_pass(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"archmotif.trace\('resnet18'\)"):
         mine("resnet18", progress=False)
     with pytest.raises(FileNotFoundError, match=r"archmotif.datasets.load\('builtin'\)"):
-        mine("builtin", progress=False)
+        mine("builtin", progress=False)  # the CLI's dataset name
     with pytest.raises(FileNotFoundError, match=r"gone.npz: no such corpus file$"):
         mine(str(tmp_path / "gone.npz"), progress=False)
 

@@ -178,20 +178,21 @@ def with_detail(graphs: Iterable[OpGraph] | OpGraph, detail: str) -> list[OpGrap
     ``"op"``, their op-plus-attributes views for ``"attrs"``. One graph counts as a
     list of one; anything but graphs (a model name, a path) raises :class:`TypeError`
     saying what to pass: every embedder reads its input through here."""
-    from archmotif.graph import OpGraph
-
+    # duck-typed: archmotif.graph imports this module
     detail = check_detail(detail)
-    if isinstance(graphs, OpGraph):
-        return [graphs.view(detail)]
+    if not isinstance(graphs, Iterable) and callable(getattr(graphs, "view", None)):
+        return [graphs.view(detail)]  # one graph
     if isinstance(graphs, (str, bytes, os.PathLike)):
         name = os.fsdecode(graphs) if not isinstance(graphs, str) else graphs
         raise TypeError(
             f"expected OpGraphs, got {type(graphs).__name__} {name!r}: trace a model first "
             f"(archmotif.trace({name!r})), or load a corpus file (archmotif.load_corpus)"
         )
+    if not isinstance(graphs, Iterable):
+        raise TypeError(f"expected OpGraphs, got {type(graphs).__name__}")
     out = []
     for i, g in enumerate(graphs):
-        if not isinstance(g, OpGraph):
+        if not callable(getattr(g, "view", None)):
             raise TypeError(f"graphs[{i}] is {type(g).__name__}, not an OpGraph")
         out.append(g.view(detail))
     return out

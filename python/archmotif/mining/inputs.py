@@ -46,15 +46,12 @@ def as_graphs(
 def _not_a_file(name: str) -> str:
     """What a path that is no file was probably meant as: the CLI reads dataset and
     model names where the API takes graphs or a corpus path."""
-    from archmotif.datasets import available
-
-    if name in available():
-        hint = f"a dataset's graphs: archmotif.datasets.load({name!r})"
-    elif os.sep in name or os.path.splitext(name)[1]:
+    if os.sep in name or os.path.splitext(name)[1]:
         return f"{name}: no such corpus file"
-    else:
-        hint = f"a model's graph: archmotif.trace({name!r})"
-    return f"{name}: no such corpus file; pass graphs instead, e.g. {hint}"
+    return (
+        f"{name}: no such corpus file; pass graphs instead: a model's, "
+        f"archmotif.trace({name!r}), or a dataset's, archmotif.datasets.load({name!r})"
+    )
 
 
 def global_ops(
