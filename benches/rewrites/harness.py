@@ -81,7 +81,7 @@ def _method_rows(
             per_query[row["query"]][key] = row["first_rank"]
             if key == "family":
                 per_query[row["query"]]["top"] = row["top"]
-                per_query[row["query"]]["family_tied"] = row.get("tied_above", 0)
+                per_query[row["query"]]["family_tied"] = row["tied_above"]
     if method in _EXPLAINED:
         by_name = {g.name: g for g in graphs}
         for q, t in zip(queries, targets, strict=True):

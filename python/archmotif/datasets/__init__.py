@@ -28,6 +28,7 @@ __all__ = [
     "load",
     "normalized_here",
     "normalized_meta",
+    "stamped_here",
 ]
 
 BUILTIN_PATH = Path(__file__).with_name("data") / "builtin.npz"
@@ -117,13 +118,18 @@ def normalized_here(path: str | os.PathLike[str]) -> bool:
     (``meta["normalizer"]`` equal to :func:`archmotif.normalize.normalizer_id`)."""
     from archmotif.corpus import CorpusReader
 
-    own = normalizer_id()
     with CorpusReader(path) as r:
-        meta = r.meta
+        return stamped_here(r.meta)
+
+
+def stamped_here(meta: dict) -> bool:
+    """Whether corpus metadata ``meta`` says this normalisation pass wrote the graphs."""
+    own = normalizer_id()
     return own is not None and meta.get("normalized") is True and meta.get("normalizer") == own
 
 
-def normalized_meta() -> dict[str, object]:
-    """What a corpus of normalised graphs records in its metadata, so that loading it
-    does not normalise it again (see :func:`load`)."""
-    return {"normalized": True, "normalizer": normalizer_id()}
+def normalized_meta(normalized: bool = True) -> dict[str, object]:
+    """What a corpus records in its metadata of its graphs' normalisation: normalised
+    graphs are stamped with this pass, so that loading them does not normalise them
+    again (see :func:`load`)."""
+    return {"normalized": normalized, "normalizer": normalizer_id() if normalized else None}

@@ -96,9 +96,9 @@ def _cmd_dataset_info(args: argparse.Namespace) -> int:
         print("  operators as torch.export spells them (built with --no-normalize); loading "
               "it by name or with archmotif.datasets.load normalises them")  # fmt: skip
     elif meta.get("normalized") is True and "normalizer" in meta:
-        from archmotif.normalize import normalizer_id
+        from archmotif.datasets import stamped_here
 
-        if meta["normalizer"] == normalizer_id():
+        if stamped_here(meta):
             print("  normalised by this version's rules: loading it does not normalise again")
         else:
             print("  normalised by other rules than this version's: loading it normalises again")

@@ -525,12 +525,11 @@ def build(
         from archmotif.normalize import normalize_many
 
         graphs = normalize_many(graphs)  # a no-op on an earlier journal's normalised traces
-    from archmotif.normalize import normalizer_id
+    from archmotif.datasets import normalized_meta
 
     meta = {
         "dataset": "zoo",
-        "normalized": normalize,
-        "normalizer": normalizer_id() if normalize else None,
+        **normalized_meta(normalize),
         "traced": summary.traced,
         "failed": summary.failed,
         "failures": summary.failures,
