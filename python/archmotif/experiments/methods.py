@@ -33,6 +33,9 @@ METHODS: dict[str, tuple[str, str, dict[str, Any]]] = {
         "Encoder",
         {"rewrite_depth": 0.3, "rewrite_swap": 0.1, "distill": 1.0},
     ),
+    # the learnt half told what each motif instance does to tensor sizes (issue 16), the
+    # one thing it can see and exact motif ids cannot (README, "Shapes for the learnt half")
+    "ours-shapes": ("archmotif.learn.encoder", "Encoder", {"shape_features": True}),
     "ours-distill-dense": (
         "archmotif.learn.encoder",
         "Encoder",

@@ -66,6 +66,7 @@ _OURS = (
     "ours-distill",
     "ours-rewrites-distill",
     "ours-distill-dense",
+    "ours-shapes",
     "ours-plain",
     "motif-bag",
 )

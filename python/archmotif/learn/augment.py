@@ -1,7 +1,8 @@
 """Graph views for graph-level contrastive learning (stage 2 and the GNN baselines).
 
 Every augmentation keeps node features whole: on a macro graph a dropped node drops a
-whole motif instance and a kept one keeps its motif, so views are *motif-preserving*.
+whole motif instance and a kept one keeps its motif (and its ``feat`` row, when the
+graph has one), so views are *motif-preserving*.
 The augmentations:
 
 - drop nodes: each node is removed with probability ``p_node`` (one always stays);
@@ -93,6 +94,8 @@ class Views:
             edge_index = edge_index[:, emask]
             weight = weight[emask] if weight is not None else None
         out = Data(x=data.x[keep], edge_index=edge_index, y=data.y, num_nodes=int(keep.sum()))
+        if "feat" in data:
+            out.feat = data.feat[keep]
         if weight is not None:
             out.edge_weight = weight
         return out

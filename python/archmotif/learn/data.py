@@ -6,7 +6,11 @@ This module owns every conversion the learners need:
   nodes by structure before it is mined or contracted;
 - :class:`OpVocabulary`: the op names seen at fit time, index 0 for an unknown op;
 - :func:`op_data`, :func:`macro_data`: ``Data`` for an operator graph (``x`` = op
-  indices) and for a macro graph (``x`` = motif indices, -1 for unknown motifs);
+  indices) and for a macro graph (``x`` = motif indices, -1 for unknown motifs; with
+  ``shapes``, ``feat`` = :func:`shape_features`);
+- :func:`shape_features`: what each macro node does to the size of the tensors through
+  it (expansion, bottleneck, reduction), the continuous part of a design that exact
+  motif ids cannot carry;
 - :func:`instance_graphs` (and the re-exported ``induced_subgraph``): the operator subgraph of a
   macro node, so that motifs the vocabulary lacks can still be embedded;
 - :func:`pack_graphs`, :func:`unpack_graphs`: graphs as flat tensors, so that an
@@ -36,6 +40,7 @@ __all__ = [
     "macro_data",
     "op_data",
     "pack_graphs",
+    "shape_features",
     "unknown_instances",
     "unpack_graphs",
 ]
@@ -100,20 +105,100 @@ def op_data(g: OpGraph, vocab: OpVocabulary, *, y: int = -100) -> Data:
     )
 
 
-def macro_data(mg: MacroGraph, *, y: int = -100, motif_index: np.ndarray | None = None) -> Data:
-    """``Data(x=motif indices, edge_index, edge_weight, y)`` of a macro graph.
-    ``motif_index`` maps ``mg.motifs`` into another table (e.g. a lower-level mining's
-    vocabulary into the full one); -1 stays -1."""
+def macro_data(
+    mg: MacroGraph,
+    *,
+    y: int = -100,
+    motif_index: np.ndarray | None = None,
+    shapes: bool = False,
+) -> Data:
+    """``Data(x=motif indices, edge_index, edge_weight, y)`` of a macro graph, and
+    ``feat`` (:func:`shape_features`) with ``shapes``. ``motif_index`` maps
+    ``mg.motifs`` into another table (e.g. a lower-level mining's vocabulary into the
+    full one); -1 stays -1."""
     motifs = mg.motifs.astype(np.int64)
     if motif_index is not None:
         motifs = np.where(motifs >= 0, motif_index[np.maximum(motifs, 0)], -1)
-    return Data(
+    d = Data(
         x=torch.from_numpy(motifs),
         edge_index=torch.tensor(mg.edges, dtype=torch.long),
         edge_weight=torch.from_numpy(mg.weights.astype(np.float32)),
         y=torch.tensor([y], dtype=torch.long),
         num_nodes=mg.num_nodes,
     )
+    if shapes:
+        d.feat = torch.from_numpy(shape_features(mg))
+    return d
+
+
+SHAPE_FEATURES = 4  # columns of shape_features
+_RATIO_CAP = 8.0  # |log2 ratio| kept at most (a 256-fold change)
+
+
+def _log2_sizes(g: OpGraph) -> np.ndarray:
+    """log2 of the number of elements of each node's output (NaN where unknown: no
+    shapes, an empty or unreadable shape string)."""
+    out = np.full(g.num_nodes, np.nan)
+    if g.node_shapes is None or not g.num_nodes:
+        return out
+    table = np.full(len(g.shape_names), np.nan)
+    for i, s in enumerate(g.shape_names):
+        try:
+            dims = [int(d) for d in s.split("\u00d7")] if s else []
+        except ValueError:
+            continue
+        if dims and min(dims) > 0:
+            table[i] = float(np.sum(np.log2(dims)))
+    return table[g.node_shapes]
+
+
+def shape_features(mg: MacroGraph) -> np.ndarray:
+    """float32 ``[M, 4]``: per macro node, what its instance does to tensor sizes, as
+    log2 ratios of element counts to those of its inputs (the outputs of the operators
+    outside it that feed it), each divided by 4 and capped at ±2: its output's (a
+    reduction or a projection), its largest tensor's (an expansion) and its smallest
+    tensor's (a bottleneck), then 1 where they are known. Ratios, not sizes, so a
+    design reads the same at any width; element counts, so layout (NCHW or tokens by
+    channels) does not matter. A node with no input outside it (the network's input)
+    measures against its own output; a node with an unknown size gives a row of zeros.
+
+    The motif ids of a ResNet-50 and of a Wide-ResNet-50 are the same; their bottlenecks
+    are not (a quarter and a half of the block's width), nor are a Transformer's MLP
+    ratio or a MobileNet's expansion: what exact ids leave out, for the learnt half."""
+    g, m = mg.graph, mg.num_nodes
+    out = np.zeros((m, SHAPE_FEATURES), dtype=np.float32)
+    if not m or g.node_shapes is None:
+        return out
+    size = _log2_sizes(g)
+    owner = mg.node_to_macro.astype(np.int64)
+    src, dst = g.edges
+    cross = owner[src] != owner[dst]
+    # inputs: mean log2 size over the edges entering each macro node from outside
+    w = np.isfinite(size[src]) & cross
+    n_in = np.bincount(owner[dst][w], minlength=m)
+    s_in = np.bincount(owner[dst][w], weights=size[src][w], minlength=m)
+    # outputs: the nodes with a successor outside their macro node, or none at all
+    leaves = np.ones(g.num_nodes, dtype=bool)
+    leaves[src] = False
+    exits = leaves.copy()
+    exits[src[cross]] = True
+    w = exits & np.isfinite(size)
+    n_out = np.bincount(owner[w], minlength=m)
+    s_out = np.bincount(owner[w], weights=size[w], minlength=m)
+    known = np.isfinite(size)
+    hi = np.full(m, -np.inf)
+    lo = np.full(m, np.inf)
+    np.maximum.at(hi, owner[known], size[known])
+    np.minimum.at(lo, owner[known], size[known])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a_out = s_out / n_out
+        a_in = np.where(n_in > 0, s_in / n_in, a_out)
+    ok = np.isfinite(a_in) & np.isfinite(a_out) & np.isfinite(hi) & np.isfinite(lo)
+    cols = np.stack([a_out - a_in, hi - a_in, lo - a_in], axis=1)
+    cols = np.clip(np.where(ok[:, None], cols, 0.0), -_RATIO_CAP, _RATIO_CAP) / 4.0
+    out[:, :3] = cols
+    out[:, 3] = ok
+    return out
 
 
 def pack_graphs(graphs: Sequence[OpGraph]) -> dict[str, object]:

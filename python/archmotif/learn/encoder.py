@@ -19,6 +19,12 @@ With ``distill`` > 0, stage 2 also distils the motif bag's neighbourhoods into t
 learnt half (:func:`~archmotif.learn.train.relational_kd` with that weight, each batch
 half anchors joined by one of their bag-nearest graphs): off by default, as it makes
 the learnt half alone better and the hybrid worse (README, "Distilling the bag").
+With ``shape_features``, every macro node also tells stage 2 what its instance does to
+tensor sizes (:func:`~archmotif.learn.data.shape_features`: log ratios of its output's,
+its largest and its smallest tensor's element count to its inputs'), the continuous side
+of a design (a bottleneck's width, an MLP's ratio) that exact motif ids, and so the
+motif bag, cannot see; graphs without shapes give zeros. Off by default (README,
+"Shapes for the learnt half").
 ``detail`` (``"op"`` or ``"attrs"``, :mod:`archmotif.attributes`) is the level of detail
 every graph is taken at, in fit and embed alike; the encoder file records it.
 
@@ -69,6 +75,7 @@ from archmotif.fileread import parse_json
 from archmotif.graph import OpGraph
 from archmotif.learn import encoder_file
 from archmotif.learn.data import (
+    SHAPE_FEATURES,
     OpVocabulary,
     canonical_order,
     op_data,
@@ -111,6 +118,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
     "rewrite_swap": (float, 0.0, 1.0),
     "hard_negatives": (bool, None, None),
     "distill": (float, 0.0, 1e6),
+    "shape_features": (bool, None, None),
 }
 
 
@@ -121,6 +129,7 @@ _BEFORE_REWRITES = {
     "rewrite_swap": 0.0,
     "hard_negatives": False,
     "distill": 0.0,
+    "shape_features": False,
 }
 
 
@@ -225,6 +234,7 @@ class Encoder:
         rewrite_swap: float = 0.0,
         hard_negatives: bool = False,
         distill: float = 0.0,
+        shape_features: bool = False,
         device: str | torch.device | None = None,
         checkpoint: str | os.PathLike[str] | None = None,
         progress: bool = True,
@@ -251,6 +261,7 @@ class Encoder:
                 rewrite_swap=rewrite_swap,
                 hard_negatives=hard_negatives,
                 distill=distill,
+                shape_features=shape_features,
             )
         )
         self.device = RunContext.pick_device(device)
@@ -424,7 +435,7 @@ class Encoder:
             table = torch.cat([table, torch.from_numpy(rows).to(table.device)])
             base = fitted.table.shape[0]
             extra = {u: base + k for k, u in enumerate(unknown)}
-        return table, macro_inputs(macros, extra)
+        return table, macro_inputs(macros, extra, shapes=self.config["shape_features"])
 
     def _dense(self, macros: Sequence[MacroGraph]) -> np.ndarray:
         """The learnt half: the macro-graph encoder's L2-normalised output."""
@@ -533,7 +544,7 @@ class Encoder:
                 raise FormatError(f"{p}: encoder settings are not an object")
             config.setdefault("bag_weight", 0.0)  # files from before the hybrid embedding
             config.setdefault("detail", PLAIN_DETAIL)  # files from before operator attributes
-            # files from before rewrite views, hard negatives and distillation
+            # files from before rewrite views, hard negatives, distillation and shapes
             config.update({k: config.get(k, v) for k, v in _BEFORE_REWRITES.items()})
             try:
                 config = check_config(config)
@@ -555,7 +566,8 @@ class Encoder:
             macro_enc = encoder_file.load_module(
                 p, "macro-graph encoder",
                 lambda: MacroGraphEncoder(int(d["motif_dim"]), c["conv"], c["hidden"], c["out"],
-                                          num_motifs=len(ids)),
+                                          num_motifs=len(ids),
+                                          num_feats=SHAPE_FEATURES if c["shape_features"] else 0),
                 d["macro_enc"],
             )  # fmt: skip
             mined = None

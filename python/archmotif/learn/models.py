@@ -10,7 +10,8 @@
   :class:`GraphGNN`; encodes operator graphs (motifs, contexts, whole networks).
 - :class:`MacroGraphEncoder`: macro nodes carry motif indices into a table of motif
   embeddings passed at call time (frozen stage-1 output, extended with rows for motifs
-  the vocabulary lacks); a linear layer then a :class:`GraphGNN`.
+  the vocabulary lacks), joined by ``num_feats`` continuous features per node
+  (``Data.feat``) when asked; a linear layer then a :class:`GraphGNN`.
 - :class:`Heads`: the projection head of the contrastive loss and the coarse-family
   classifier, kept apart from the encoder so the retrieval vector is the encoder's.
 """
@@ -93,18 +94,22 @@ class MacroGraphEncoder(nn.Module):
         *,
         num_motifs: int = 0,
         layers: int = 3,
+        num_feats: int = 0,
     ) -> None:
         super().__init__()
         self.num_motifs = num_motifs
+        self.num_feats = num_feats
         self.delta = nn.Embedding(max(num_motifs, 1), motif_dim)
         nn.init.zeros_(self.delta.weight)
-        self.inp = nn.Linear(motif_dim, hidden)
+        self.inp = nn.Linear(motif_dim + num_feats, hidden)
         self.gnn = GraphGNN(conv, hidden, out, layers=layers)
 
     def forward(self, batch: Batch, table: torch.Tensor) -> torch.Tensor:
         x = batch.x
         known = x < self.num_motifs
         feats = table[x] + self.delta(torch.where(known, x, 0)) * known[:, None]
+        if self.num_feats:
+            feats = torch.cat([feats, batch.feat.to(feats.dtype)], dim=1)
         h = self.inp(feats)
         return self.gnn(h, batch.edge_index, batch.batch, batch.num_graphs)
 

@@ -150,12 +150,15 @@ def _block_rewrite(data: Data, blocks: Blocks, k: int, repeat: bool) -> Data:
         src, dst = (torch.where(p >= j, p - size, p) for p in (src, dst))
         weight = torch.cat([w[keep], w[exits]])
         x_pos = torch.cat([torch.arange(i), torch.arange(j, n)])
-    x = data.x[torch.from_numpy(order)[x_pos]]
+    picked = torch.from_numpy(order)[x_pos]
+    x = data.x[picked]
     # parallel edges (a bridge beside an existing edge) become one, weights summed
     m = int(x.shape[0])
     key, inv = torch.unique(src * m + dst, return_inverse=True)
     summed = torch.zeros(key.shape[0], dtype=weight.dtype).index_add_(0, inv, weight)
     out = Data(x=x, edge_index=torch.stack([key // m, key % m]), y=data.y, num_nodes=m)
+    if "feat" in data:  # a repeated node brings its features, a swapped one keeps them
+        out.feat = data.feat[picked]
     if "edge_weight" in data:
         out.edge_weight = summed
     return out

@@ -36,7 +36,7 @@ from torch_geometric.data import Data
 from archmotif.errors import LearnError
 from archmotif.learn import ddp, encoder_file
 from archmotif.learn.augment import GraphRewrites, Views
-from archmotif.learn.data import OpVocabulary, macro_data, op_data
+from archmotif.learn.data import SHAPE_FEATURES, OpVocabulary, macro_data, op_data
 from archmotif.learn.models import Heads, MacroGraphEncoder, OpGraphEncoder
 from archmotif.learn.motif_bag import MotifTfidf
 from archmotif.learn.rewrite import find_blocks, siblings
@@ -64,13 +64,18 @@ class Fitted:
 
 
 def macro_inputs(
-    macros: Sequence[MacroGraph], extra: dict[tuple[int, int], int], ys: Sequence[int] = ()
+    macros: Sequence[MacroGraph],
+    extra: dict[tuple[int, int], int],
+    ys: Sequence[int] = (),
+    *,
+    shapes: bool = False,
 ) -> list[Data]:
     """Macro ``Data`` whose ``x`` index the motif table; unknown motifs (-1) get the
-    rows ``extra[(graph, macro_node)]`` appended for them."""
+    rows ``extra[(graph, macro_node)]`` appended for them. With ``shapes``, each also
+    carries its nodes' :func:`~archmotif.learn.data.shape_features` as ``feat``."""
     out = []
     for j, mg in enumerate(macros):
-        d = macro_data(mg, y=ys[j] if ys else -100)
+        d = macro_data(mg, y=ys[j] if ys else -100, shapes=shapes)
         for i in np.flatnonzero(mg.motifs < 0).tolist():
             d.x[i] = extra[(j, i)]
         out.append(d)
@@ -172,12 +177,14 @@ def fit_two_stage(
     seed = int(ctx.gen.initial_seed())
     motifs = [op_data(m.to_opgraph(), ops) for m in vocab]
     contexts = _contexts(sources, vocab_index, len(vocab), c["context_hops"], seed, ops)
-    datas = macro_inputs(mined.macro_graphs, {}, ys)
+    shapes = bool(c["shape_features"])
+    datas = macro_inputs(mined.macro_graphs, {}, ys, shapes=shapes)
     alts: list[Data | None] = [None] * len(graphs)
     if low is not None:
         to_full = np.array([vocab_index[i] for i in low.vocabulary.ids], dtype=np.int64)
         alts = [
-            macro_data(mg, y=ys[j], motif_index=to_full) for j, mg in enumerate(low.macro_graphs)
+            macro_data(mg, y=ys[j], motif_index=to_full, shapes=shapes)
+            for j, mg in enumerate(low.macro_graphs)
         ]
 
     # every module is built now, in a fixed order, so initial weights never depend on
@@ -185,8 +192,9 @@ def fit_two_stage(
     motif_enc = OpGraphEncoder(len(ops), c["conv"], c["hidden"], c["out"]).to(ctx.device)
     ctx_enc = OpGraphEncoder(len(ops), c["conv"], c["hidden"], c["out"]).to(ctx.device)
     macro_enc = MacroGraphEncoder(
-        c["out"], c["conv"], c["hidden"], c["out"], num_motifs=len(vocab)
-    ).to(ctx.device)
+        c["out"], c["conv"], c["hidden"], c["out"], num_motifs=len(vocab),
+        num_feats=SHAPE_FEATURES if shapes else 0,
+    ).to(ctx.device)  # fmt: skip
     heads = Heads(c["out"], len(classes) if use_labels else 0).to(ctx.device)
     opt1 = torch.optim.Adam([*motif_enc.parameters(), *ctx_enc.parameters()], lr=c["lr"])
     opt2 = torch.optim.Adam([*macro_enc.parameters(), *heads.parameters()], lr=c["lr"])
