@@ -142,3 +142,35 @@ def test_queries_keep_their_operator_attributes():
     res = evaluate_queries(MotifBag(detail="attrs"), database, query, [{"family": {"three"}}])
     assert res["family"].extra["queries"][0]["top"][:2] == [0, 2]
     assert res["family"].metrics["MAP@10"] == 1.0
+
+
+def test_methods_see_shapes_and_costs_but_no_names():
+    # a method may read what tracing measured (Encoder(shape_features=True) does); it
+    # never sees a model's name, its node names or its family
+    def net(name: str, family: str) -> archmotif.OpGraph:
+        return archmotif.OpGraph(
+            ["input", "linear"], [[0], [1]], name=name, labels={"family": family},
+            node_names=["x", "fc"], node_shapes=["1×8", "1×4"], node_flops=[0.0, 64.0],
+            node_params=[0, 36],
+        )  # fmt: skip
+
+    seen = []
+
+    class Spy:
+        name = "spy"
+
+        def fit(self, graphs, *, seed=0):
+            return self
+
+        def embed(self, graphs):
+            seen.extend(graphs)
+            return np.ones((len(graphs), 2))
+
+    evaluate_queries(Spy(), [net("resnet50", "resnet"), net("vgg", "vgg")],
+                     [net("mine", "resnet")], [{"family": {"resnet"}}])  # fmt: skip
+    assert len(seen) == 3
+    for g in seen:
+        assert g.output_shapes() == ["1×8", "1×4"] and g.node_flops.tolist() == [0.0, 64.0]
+        assert g.node_params.tolist() == [0, 36]
+        assert g.node_names is None and "family" not in g.labels
+        assert g.name.startswith(("graph", "query"))

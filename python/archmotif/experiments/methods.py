@@ -36,6 +36,12 @@ METHODS: dict[str, tuple[str, str, dict[str, Any]]] = {
     # the learnt half told what each motif instance does to tensor sizes (issue 16), the
     # one thing it can see and exact motif ids cannot (README, "Shapes for the learnt half")
     "ours-shapes": ("archmotif.learn.encoder", "Encoder", {"shape_features": True}),
+    # with the rewrite views and hard negatives of ours-rewrites: depth and width both
+    "ours-rewrites-shapes": (
+        "archmotif.learn.encoder",
+        "Encoder",
+        {"rewrite_depth": 0.3, "rewrite_swap": 0.1, "hard_negatives": True, "shape_features": True},
+    ),
     "ours-distill-dense": (
         "archmotif.learn.encoder",
         "Encoder",

@@ -67,6 +67,7 @@ _OURS = (
     "ours-rewrites-distill",
     "ours-distill-dense",
     "ours-shapes",
+    "ours-rewrites-shapes",
     "ours-plain",
     "motif-bag",
 )

@@ -4,9 +4,10 @@ the same metrics for outside queries (models the database never saw, such as
 hand-written ones) against a database of graphs or a built index.
 
 **What the method sees.** Before ``fit`` and ``embed``, every graph is replaced by a copy
-with the same ops and edges, a neutral name (``graph<i>``), no node names and only the
-``coarse`` label (when it has one): the relevance label (a fine ``family``, a DARTS
-``genotype``) and the model name, which often spells the family, never reach the method.
+with the same ops, attributes, edges, shapes and costs, a neutral name (``graph<i>``), no
+node names and only the ``coarse`` label (when it has one): the relevance label (a fine
+``family``, a DARTS ``genotype``) and the model name, which often spells the family,
+never reach the method.
 
 **Protocols.**
 
@@ -97,13 +98,15 @@ def _blind(
     graphs: Sequence[OpGraph], *, prefix: str = "graph", keep: tuple[str, ...] = ("coarse",)
 ) -> list[OpGraph]:
     """Copies that keep the structure (operator attributes included: a method may take
-    graphs at ``detail="attrs"``), are named ``<prefix><i>`` and keep only the labels in
-    ``keep`` (see module doc)."""
+    graphs at ``detail="attrs"``; each node's output shape, FLOPs and parameters, which
+    the model's code gives as it gives its operators), are named ``<prefix><i>`` and keep
+    only the labels in ``keep`` (see module doc)."""
     out = []
     for i, g in enumerate(graphs):
         labels = {k: g.labels[k] for k in keep if k in g.labels}
         out.append(OpGraph._trusted(g.ops, g.edges, g.op_names, f"{prefix}{i}", labels, None,
-                                    attrs=g.attrs, attr_names=g.attr_names))  # fmt: skip
+                                    g.node_flops, g.attrs, g.attr_names, g.node_shapes,
+                                    g.shape_names, g.node_params))  # fmt: skip
     return out
 
 
