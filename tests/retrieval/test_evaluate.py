@@ -109,3 +109,17 @@ def test_errors(toy):
         evaluate(object(), toy)
     with pytest.raises(RetrievalError, match="no query"):
         evaluate(np.eye(3), _labelled("ABC"))
+
+
+def test_every_named_method_builds_with_the_settings_it_names():
+    # a method is a name in `archmotif eval --methods` and `index build --method`; a
+    # typo in its settings would only show when somebody ran it
+    from archmotif.experiments.methods import METHODS
+    from archmotif.experiments.retrieval_report import make_method
+
+    for name, (_, _, kwargs) in METHODS.items():
+        method = make_method(name, detail="attrs")
+        config = getattr(method, "config", None)
+        if config is not None:  # the encoders: every setting reached the config
+            assert {k: config[k] for k in kwargs} == kwargs, name
+    assert make_method("ours-rewrites-shapes").config["shape_features"] is True
