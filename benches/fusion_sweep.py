@@ -1,6 +1,7 @@
 """How the hybrid embedding's retrieval depends on ``bag_weight``, against its baselines.
 
-Fits ``archmotif.Encoder`` (default settings, or ``--use-labels false``) once on the
+Fits ``archmotif.Encoder`` (default settings, those of another of ``archmotif eval``'s
+encoder methods with ``--method``, or ``--use-labels false``) once on the
 fitting part of a dataset under one protocol, takes the two halves of its embedding
 (``Encoder.embed_halves``: the learnt rows and the TF-IDF motif bag) and fuses them at
 each ``--weights`` value with ``archmotif.learn.encoder.fuse``, which is what an encoder
@@ -11,6 +12,7 @@ bag. ``bag_weight=0`` is the learnt half alone (``ours-dense``).
 
     python benches/fusion_sweep.py --dataset zoo --protocol inductive
     python benches/fusion_sweep.py --dataset builtin --weights 0,0.5,1,2,4 --json out.json
+    python benches/fusion_sweep.py --dataset zoo --method ours-shapes --weights 0,1
 
 This is an ablation, not a tuning loop: the default ``bag_weight=1`` was fixed before
 these figures were measured, and choosing it on the evaluation set would overstate ours.
@@ -27,6 +29,9 @@ def main() -> None:
     ap.add_argument("--dataset", default="builtin", help="dataset name or corpus path")
     ap.add_argument("--protocol", default="inductive", choices=("transductive", "inductive"))
     ap.add_argument("--weights", default="0,0.5,1,1.5,2,3", help="comma-separated bag weights")
+    ap.add_argument("--method", default="ours",
+                    help="the encoder's settings: ours or another ours-* method of archmotif "
+                         "eval (ours-rewrites, ours-shapes, ...; default ours)")  # fmt: skip
     ap.add_argument("--use-labels", default="true", choices=("true", "false"))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", default=None, help="also write the rows to this file")
@@ -35,6 +40,7 @@ def main() -> None:
     import numpy as np
 
     import archmotif
+    from archmotif.experiments.methods import METHODS
     from archmotif.learn.encoder import Encoder, fuse
     from archmotif.learn.motif_bag import MotifBag
     from archmotif.learn.wl import WLBaseline
@@ -77,13 +83,21 @@ def main() -> None:
     print(f"{args.dataset}: {len(graphs)} graphs, {len(fams)} families, {args.protocol}")
     wl = score("wl", WLBaseline())
     bag = score("motif-bag", MotifBag())
-    enc = Encoder(progress=False, use_labels=args.use_labels == "true")
+    # the hybrid encoders: the learnt half alone (bag_weight 0) has no bag half to fuse
+    hybrids = [
+        m for m, (_, c, kw) in METHODS.items() if c == "Encoder" and kw.get("bag_weight", 1) > 0
+    ]
+    if args.method not in hybrids:
+        ap.error(f"--method must be a hybrid encoder method: {', '.join(hybrids)}")
+    settings = METHODS[args.method][2]
+    settings = {**settings, "use_labels": args.use_labels == "true"}
+    enc = Encoder(progress=False, **settings)
 
     class _Halves:
         """The encoder as evaluate fits and embeds it (blinded graphs, its split), keeping
         the two halves of the embedding for the sweep."""
 
-        name = "ours"
+        name = args.method
 
         def fit(self, gs, *, seed=0):
             enc.fit(gs, seed=seed)
@@ -94,13 +108,13 @@ def main() -> None:
             return fuse(*self.halves, enc.spreads, enc.config["bag_weight"])
 
     halves = _Halves()
-    ours = score(f"ours bag_weight={enc.config['bag_weight']:g} (default)", halves)
+    ours = score(f"{args.method} bag_weight={enc.config['bag_weight']:g} (default)", halves)
     dense, bag_half = halves.halves
     sd, sb = enc.spreads
     print(f"  encoder fit {ours['fit_s']:.1f} s; spreads: learnt {sd:.3f}, bag {sb:.3f}")
     for w in (float(x) for x in args.weights.split(",")):
         z = fuse(dense, bag_half, (sd, sb), w) if w > 0 else dense
-        score(f"ours bag_weight={w:g}", _Fixed(f"ours-{w:g}", z), ours["fit_s"])
+        score(f"{args.method} bag_weight={w:g}", _Fixed(f"{args.method}-{w:g}", z), ours["fit_s"])
 
     print()
     print("| method | MAP@20 | NDCG@20 | MAP@20 vs wl | MAP@20 vs motif-bag |")
