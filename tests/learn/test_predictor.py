@@ -286,3 +286,21 @@ def test_a_file_from_before_the_tree_head_loads_as_mlp(space, fitted, tmp_path):
 def test_a_bad_head_is_a_typed_error(encoder):
     with pytest.raises(InvalidArgument, match="head must be one of"):
         Predictor(encoder, head="forest")
+
+
+def test_the_flops_of_the_encoders_corpus_reach_the_predictor(space):
+    # the surrogates include FLOPs (total and along the path) when the graphs carry them;
+    # the encoder renumbers its corpus, which once dropped every node's FLOPs, so a
+    # predictor over a fitted encoder read none
+    graphs, y = space
+    assert all(g.node_flops is not None for g in graphs)
+    bare = [OpGraph(g.ops, g.edges, op_names=g.op_names, attrs=g.attrs,
+                    attr_names=g.attr_names) for g in graphs]  # fmt: skip
+    widths = []
+    for gs in (graphs, bare):
+        enc = Encoder(detail="attrs", hidden=16, out=16, stage1_epochs=1, stage2_epochs=1)
+        enc.progress = False
+        enc.fit(gs, seed=0)
+        pred = Predictor(enc, head="trees", **QUICK).fit(gs[:TRAIN], y[:TRAIN], seed=0)
+        widths.append(pred.features(gs[:2]).shape[1])
+    assert widths[0] == widths[1] + 2  # the two FLOPs columns

@@ -85,7 +85,7 @@ def test_unknown_sizes_give_rows_of_zeros():
     assert f[0, 3] == 1 and f[2, 3] == 1  # the others still read
 
 
-def test_renumbering_keeps_each_nodes_shape():
+def test_renumbering_keeps_each_nodes_shape_and_costs():
     g = _bottleneck(64)
     g = OpGraph(g.ops, g.edges, op_names=g.op_names, node_shapes=g.node_shapes,
                 shape_names=g.shape_names, node_flops=np.arange(8.0),
@@ -104,7 +104,9 @@ def test_renumbering_keeps_each_nodes_shape():
     )
     first = next(v for v in range(8) if a.node_ops()[v] == "conv1")
     assert a.output_shapes()[first] == "1×64×8×8"
-    assert a.node_flops is None and a.node_params is None  # costs: see canonical_order
+    # and its costs: node 1 of g (the narrowing 1x1) had FLOPs 1.0 and parameters 10
+    assert (a.node_flops[first], a.node_params[first]) == (1.0, 10)
+    assert sorted(a.node_flops.tolist()) == list(np.arange(8.0))
 
 
 def test_views_and_rewrites_keep_each_nodes_features_with_it():

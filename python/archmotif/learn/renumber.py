@@ -26,13 +26,11 @@ def canonical_order(g: OpGraph) -> OpGraph:
     """``g`` with its nodes renumbered by structure: node ``v`` becomes its rank in the
     core's canonical order (colour refinement from cells of equal depth and operator to
     its fixed point, individualising what is left; ``archmotif_core::order``), which is
-    topological. Edges are sorted. Name, labels and each node's output shape are kept
-    (permuted with the nodes: ``Encoder(shape_features=True)`` reads them); node names,
-    attributes (take the graph at its level of detail first) and costs are dropped.
-
-    Costs stay dropped for now: the predictor's surrogates read FLOPs from the graphs an
-    encoder was fitted on, and keeping them would change every prediction figure, which
-    ``docs/prediction.md`` has not been regenerated for.
+    topological. Edges are sorted. Name, labels and each node's output shape, FLOPs and
+    parameters are kept (permuted with the nodes: ``Encoder(shape_features=True)`` reads
+    the shapes, a :class:`~archmotif.learn.predictor.Predictor` the FLOPs of the graphs
+    its encoder was fitted on); node names and attributes are dropped (take the graph at
+    its level of detail first).
 
     Nodes that refinement cannot tell apart are split by their input position; when
     they are symmetric (identical heads, identical inputs: every case met in real
@@ -45,11 +43,13 @@ def canonical_order(g: OpGraph) -> OpGraph:
     perm[new_id] = np.arange(n)
     edges = new_id[g.edges]
     edges = edges[:, np.lexsort((edges[1], edges[0]))] if edges.size else edges
-    shapes = g.node_shapes
+    flops, params, shapes = g.node_flops, g.node_params, g.node_shapes
     return OpGraph(
         g.ops[perm], edges, op_names=g.op_names, name=g.name, labels=g.labels,
+        node_flops=None if flops is None else flops[perm],
         node_shapes=None if shapes is None else shapes[perm],
         shape_names=g.shape_names if shapes is not None else None,
+        node_params=None if params is None else params[perm],
     )  # fmt: skip
 
 
