@@ -33,6 +33,7 @@ __all__ = [
     "coerce_table",
     "same_flops",
     "same_params",
+    "shape_log2_elements",
     "shape_text",
 ]
 
@@ -182,3 +183,14 @@ def shape_text(shapes: Sequence[Sequence[Any]]) -> str:
             parts.append(text)
             counts.append(1)
     return ", ".join(p if c == 1 else f"{p} (×{c})" for p, c in zip(parts, counts, strict=True))
+
+
+def shape_log2_elements(text: str) -> float | None:
+    """log2 of the element count of one output that :func:`shape_text` spelled with
+    concrete sizes (``"1×64×56×56"``: 17.6); None for anything else (unknown, symbolic,
+    several outputs, ``"scalar"``)."""
+    try:
+        dims = [int(d) for d in text.split("×")] if text else []
+    except ValueError:
+        return None
+    return float(np.sum(np.log2(dims))) if dims and min(dims) > 0 else None

@@ -29,6 +29,7 @@ from torch_geometric.data import Data
 from archmotif.errors import FormatError
 from archmotif.fileread import parse_json
 from archmotif.graph import OpGraph
+from archmotif.graph_meta import shape_log2_elements
 from archmotif.learn.renumber import canonical_order, induced_subgraph
 from archmotif.mining.motifs import MacroGraph
 
@@ -141,14 +142,8 @@ def _log2_sizes(g: OpGraph) -> np.ndarray:
     out = np.full(g.num_nodes, np.nan)
     if g.node_shapes is None or not g.num_nodes:
         return out
-    table = np.full(len(g.shape_names), np.nan)
-    for i, s in enumerate(g.shape_names):
-        try:
-            dims = [int(d) for d in s.split("\u00d7")] if s else []
-        except ValueError:
-            continue
-        if dims and min(dims) > 0:
-            table[i] = float(np.sum(np.log2(dims)))
+    sizes = (shape_log2_elements(s) for s in g.shape_names)
+    table = np.array([np.nan if v is None else v for v in sizes], dtype=np.float64)
     return table[g.node_shapes]
 
 
@@ -178,9 +173,8 @@ def shape_features(mg: MacroGraph) -> np.ndarray:
     n_in = np.bincount(owner[dst][w], minlength=m)
     s_in = np.bincount(owner[dst][w], weights=size[src][w], minlength=m)
     # outputs: the nodes with a successor outside their macro node, or none at all
-    leaves = np.ones(g.num_nodes, dtype=bool)
-    leaves[src] = False
-    exits = leaves.copy()
+    exits = np.ones(g.num_nodes, dtype=bool)
+    exits[src] = False
     exits[src[cross]] = True
     w = exits & np.isfinite(size)
     n_out = np.bincount(owner[w], minlength=m)
