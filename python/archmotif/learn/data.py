@@ -165,21 +165,21 @@ def shape_features(mg: MacroGraph) -> np.ndarray:
     if not m or g.node_shapes is None:
         return out
     size = _log2_sizes(g)
+    known = np.isfinite(size)
     owner = mg.node_to_macro.astype(np.int64)
     src, dst = g.edges
     cross = owner[src] != owner[dst]
     # inputs: mean log2 size over the edges entering each macro node from outside
-    w = np.isfinite(size[src]) & cross
+    w = known[src] & cross
     n_in = np.bincount(owner[dst][w], minlength=m)
     s_in = np.bincount(owner[dst][w], weights=size[src][w], minlength=m)
     # outputs: the nodes with a successor outside their macro node, or none at all
     exits = np.ones(g.num_nodes, dtype=bool)
     exits[src] = False
     exits[src[cross]] = True
-    w = exits & np.isfinite(size)
+    w = exits & known
     n_out = np.bincount(owner[w], minlength=m)
     s_out = np.bincount(owner[w], weights=size[w], minlength=m)
-    known = np.isfinite(size)
     hi = np.full(m, -np.inf)
     lo = np.full(m, np.inf)
     np.maximum.at(hi, owner[known], size[known])
