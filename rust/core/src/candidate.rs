@@ -22,10 +22,10 @@ use crate::control::Control;
 use crate::error::Result;
 use crate::graph::Dag;
 use crate::motif::Key;
-use crate::round::Partition;
+use crate::round::{Base, Partition};
 
 /// Fragments handled by one task; small graphs stay in one.
-const CHUNK: usize = 1 << 14;
+pub(crate) const CHUNK: usize = 1 << 14;
 
 /// Marks a [`Candidate::union`] that indexes [`Candidates::fresh`] (a key
 /// the miner has not interned yet) instead of the miner's union list.
@@ -57,6 +57,9 @@ pub(crate) struct Candidates {
     /// After counting: the candidates grouped by union class (each group in
     /// list order), which applying the rules reads instead of grouping again.
     pub(crate) by_class: Option<Groups>,
+    /// The crossing edges, when the search found them on the nodes (the
+    /// partition carried none): applying the rules carries them to the next.
+    pub(crate) cross: Option<Vec<Crossing>>,
 }
 
 /// Candidate indices grouped by a key: the keys, group offsets, and the
@@ -153,20 +156,31 @@ impl Interned {
 /// `i`-th fragment's are `edges[off[i]..off[i + 1]]`. Kept per chunk, as
 /// found: the candidate search reads them by the same chunks, so they are
 /// never copied into one list.
-struct Crossing {
-    edges: Vec<(u32, u32, u32)>,
-    off: Vec<u32>,
+#[derive(Debug, Clone)]
+pub(crate) struct Crossing {
+    /// Positions fit 16 bits: a fragment has at most
+    /// [`crate::motif::MAX_MOTIF_NODES`] nodes.
+    pub(crate) edges: Vec<(u32, u16, u16)>,
+    pub(crate) off: Vec<u32>,
 }
 
 impl Crossing {
-    fn row(&self, i: usize) -> &[(u32, u32, u32)] {
+    fn row(&self, i: usize) -> &[(u32, u16, u16)] {
         &self.edges[self.off[i] as usize..self.off[i + 1] as usize]
     }
 }
 
-/// The crossing edges of every fragment, by chunks of [`CHUNK`] fragments.
-fn crossing(dag: &Dag, p: &Partition, ctl: &Control) -> Result<Vec<Crossing>> {
-    let nf = p.len();
+// positions of crossing edges are stored in 16 bits
+const _: () = assert!(crate::motif::MAX_MOTIF_NODES <= 1 << 16);
+
+/// The crossing edges of fragment `f`, from the chunks of every fragment's.
+pub(crate) fn row_of(cross: &[Crossing], f: u32) -> &[(u32, u16, u16)] {
+    cross[f as usize / CHUNK].row(f as usize % CHUNK)
+}
+
+/// The crossing edges of every fragment of a node-level partition, by chunks
+/// of [`CHUNK`] fragments.
+fn crossing(dag: &Dag, p: &Base, nf: usize, ctl: &Control) -> Result<Vec<Crossing>> {
     (0..nf.div_ceil(CHUNK))
         .into_par_iter()
         .map(|c| {
@@ -182,7 +196,7 @@ fn crossing(dag: &Dag, p: &Partition, ctl: &Control) -> Result<Vec<Crossing>> {
                     for &v in dag.successors(u) {
                         let fb = p.frag_of[v as usize];
                         if fb != f {
-                            edges.push((fb, p.pos[u as usize], p.pos[v as usize]));
+                            edges.push((fb, p.pos(u) as u16, p.pos(v) as u16));
                         }
                     }
                 }
@@ -204,9 +218,19 @@ pub(crate) fn find(
     interned: &Interned,
     ctl: &Control,
 ) -> Result<Candidates> {
-    let cross = crossing(dag, p, ctl)?;
+    let found = match p.rows() {
+        Some(_) => None,
+        None => {
+            let base = p.base().expect("a partition with rows or node-level");
+            Some(crossing(dag, base, p.len(), ctl)?)
+        }
+    };
+    let cross: &[Crossing] = match &found {
+        Some(c) => c,
+        None => p.rows().expect("carried rows"),
+    };
     ctl.check()?;
-    let frags = FragGraph::new(&cross, p.len());
+    let frags = FragGraph::new(cross, p.len());
     ctl.check()?;
     let nf = p.len();
     let mut chunks: Vec<Candidates> = (0..nf.div_ceil(CHUNK))
@@ -223,7 +247,7 @@ pub(crate) fn find(
             let (mut stack, mut seen) = (Vec::new(), Vec::new());
             for fa in start as u32..end as u32 {
                 let row = cross[c].row(fa as usize - start);
-                let size_a = p.nodes_of(fa).len();
+                let size_a = p.size(fa);
                 let mut i = 0;
                 while i < row.len() {
                     let fb = row[i].0;
@@ -231,11 +255,11 @@ pub(crate) fn find(
                     while j < row.len() && row[j].0 == fb {
                         j += 1;
                     }
-                    if size_a + p.nodes_of(fb).len() <= max_nodes
+                    if size_a + p.size(fb) <= max_nodes
                         && frags.no_detour(fa, fb, &mut stack, &mut seen)
                     {
                         edges.clear();
-                        edges.extend(row[i..j].iter().map(|e| (e.1, e.2)));
+                        edges.extend(row[i..j].iter().map(|e| (e.1 as u32, e.2 as u32)));
                         let (a, b) = (p.motif[fa as usize], p.motif[fb as usize]);
                         let h = key_hash(a, b, &edges);
                         let union = match interned.find(h, a, b, &edges) {
@@ -264,6 +288,7 @@ pub(crate) fn find(
     if chunks.len() == 1 {
         let mut out = chunks.pop().expect("one chunk");
         (out.succ_off, out.succ) = (frags.offsets, frags.succ);
+        out.cross = found;
         return Ok(out);
     }
     // Renumber each chunk's fresh keys into one list for the graph.
@@ -284,6 +309,7 @@ pub(crate) fn find(
         succ_off: frags.offsets,
         succ: frags.succ,
         by_class: None,
+        cross: found,
     })
 }
 

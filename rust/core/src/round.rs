@@ -30,11 +30,13 @@
 //! graphs exactly. Nothing depends on thread count or input order: ids are
 //! canonical, counts are sums, and every ranking is by (count, id).
 
+use std::sync::Arc;
+
 use rustc_hash::FxHashMap as HashMap;
 
 use rayon::prelude::*;
 
-use crate::candidate::{self, Candidate, Candidates, Groups, Interned, FRESH};
+use crate::candidate::{self, Candidate, Candidates, Crossing, Groups, Interned, FRESH};
 use crate::canon::canonical_form;
 use crate::control::Control;
 use crate::error::{Error, Result};
@@ -49,20 +51,99 @@ struct Union {
     /// Dense index of `id` among the union ids seen (unions of different keys
     /// can share an id), to group candidates by id with a `u32`.
     class: u32,
-    /// `order[pos]` indexes the concatenation `A.nodes ++ B.nodes`.
-    order: Vec<u32>,
+    /// Where the union's inverse order starts in [`Miner::inv`].
+    inv_at: u32,
 }
 
-/// A partition of one graph into fragments, stored flat (no allocation per
-/// fragment): fragment `f` holds `nodes[offsets[f]..offsets[f + 1]]`, in
-/// canonical position order, and is an instance of motif `motif[f]`.
+/// A partition of one graph into fragments: each fragment's motif and size,
+/// and how its nodes got there: a node-level partition ([`Base`]) and the
+/// merge steps taken since, shared with the partitions of earlier rounds.
+/// Nothing here is rewritten per node in a round: the crossing edges that the
+/// next candidate search needs are carried from round to round by
+/// [`Miner::apply_rules`] (`rows`), and the fragment of every node is composed
+/// from the steps once, at the end ([`Partition::frag_of_nodes`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Partition {
-    pub(crate) frag_of: Vec<u32>,
-    pub(crate) pos: Vec<u32>,
     pub(crate) motif: Vec<u128>,
-    offsets: Vec<u32>,
+    /// Nodes in each fragment.
+    size: Vec<u32>,
+    base: Arc<Base>,
+    steps: Vec<Arc<Step>>,
+    /// The crossing edges of every fragment, when the merge that made this
+    /// partition carried them over from the last round's.
+    rows: Option<Vec<Crossing>>,
+}
+
+/// A node-level partition, stored flat (no allocation per fragment): fragment
+/// `f` holds `nodes[offsets[f]..offsets[f + 1]]`, in canonical position order;
+/// node `v` is in fragment `frag_of[v]` at position `pos[v]`. A graph's first
+/// partition (a node per fragment) keeps neither offsets nor positions.
+#[derive(Debug)]
+pub(crate) struct Base {
+    pub(crate) frag_of: Vec<u32>,
+    /// None: every position is 0.
+    pos: Option<Vec<u32>>,
+    /// None: fragment `f` is `nodes[f]` alone.
+    offsets: Option<Vec<u32>>,
     nodes: Vec<u32>,
+}
+
+impl Base {
+    pub(crate) fn nodes_of(&self, f: u32) -> &[u32] {
+        let f = f as usize;
+        match &self.offsets {
+            Some(o) => &self.nodes[o[f] as usize..o[f + 1] as usize],
+            None => &self.nodes[f..f + 1],
+        }
+    }
+
+    #[inline]
+    pub(crate) fn pos(&self, v: u32) -> u32 {
+        self.pos.as_ref().map_or(0, |p| p[v as usize])
+    }
+
+    /// The base of `frag_of` and `pos` (node to fragment and position) over
+    /// fragments of the given sizes, which they fill exactly.
+    fn place(frag_of: Vec<u32>, pos: Vec<u32>, size: &[u32]) -> Base {
+        let mut offsets = Vec::with_capacity(size.len() + 1);
+        offsets.push(0u32);
+        for &s in size {
+            offsets.push(offsets[offsets.len() - 1] + s);
+        }
+        let mut nodes = vec![0u32; frag_of.len()];
+        for (v, (&f, &q)) in frag_of.iter().zip(&pos).enumerate() {
+            nodes[(offsets[f as usize] + q) as usize] = v as u32;
+        }
+        Base {
+            frag_of,
+            pos: Some(pos),
+            offsets: Some(offsets),
+            nodes,
+        }
+    }
+}
+
+/// One round's merges as a map from the fragments before it to those after.
+#[derive(Debug)]
+struct Step {
+    /// The new index of each fragment.
+    new_of: Vec<u32>,
+    /// For a fragment in a merge, where in [`Miner::inv`] its nodes' new
+    /// positions start (its union's inverse order, past the first fragment's
+    /// nodes for the second); `u32::MAX` for a fragment left alone.
+    inv_at: Vec<u32>,
+}
+
+impl Step {
+    /// The position after this step of the node at position `q` of fragment
+    /// `f` (`inv`: the miner's [`Miner::inv`]).
+    #[inline]
+    fn pos(&self, inv: &[u32], f: u32, q: u32) -> u32 {
+        match self.inv_at[f as usize] {
+            u32::MAX => q,
+            at => inv[(at + q) as usize],
+        }
+    }
 }
 
 impl Partition {
@@ -70,8 +151,53 @@ impl Partition {
         self.motif.len()
     }
 
-    pub(crate) fn nodes_of(&self, f: u32) -> &[u32] {
-        &self.nodes[self.offsets[f as usize] as usize..self.offsets[f as usize + 1] as usize]
+    /// Nodes in fragment `f`.
+    pub(crate) fn size(&self, f: u32) -> usize {
+        self.size[f as usize] as usize
+    }
+
+    /// Nodes of the partitioned graph.
+    pub(crate) fn num_nodes(&self) -> usize {
+        self.base.frag_of.len()
+    }
+
+    /// The partition of a graph of `base.frag_of.len()` nodes that `base` is.
+    fn flat(base: Base, motif: Vec<u128>) -> Partition {
+        let size = match &base.offsets {
+            Some(o) => o.windows(2).map(|w| w[1] - w[0]).collect(),
+            None => vec![1; base.nodes.len()],
+        };
+        Partition {
+            motif,
+            size,
+            base: Arc::new(base),
+            steps: Vec::new(),
+            rows: None,
+        }
+    }
+
+    /// Node-level, when no merge was taken since its base.
+    pub(crate) fn base(&self) -> Option<&Base> {
+        self.steps.is_empty().then_some(&*self.base)
+    }
+
+    /// The crossing edges carried from the last round, if any.
+    pub(crate) fn rows(&self) -> Option<&[Crossing]> {
+        self.rows.as_deref()
+    }
+
+    /// The fragment of every node: the steps' maps composed over fragments,
+    /// newest first (each is smaller than the one before it), then read once
+    /// per node.
+    pub(crate) fn frag_of_nodes(&self) -> Vec<u32> {
+        let Some((last, older)) = self.steps.split_last() else {
+            return self.base.frag_of.clone();
+        };
+        let mut map = last.new_of.clone();
+        for s in older.iter().rev() {
+            map = s.new_of.iter().map(|&x| map[x as usize]).collect();
+        }
+        self.base.frag_of.iter().map(|&f| map[f as usize]).collect()
     }
 }
 
@@ -196,6 +322,10 @@ pub struct Miner {
     /// the engine that holds a miner stays small.
     keys: Box<Interned>,
     union_list: Vec<Union>,
+    /// The inverse orders of every union, one after another: `inv[at + l]` is
+    /// the canonical position in the union whose `inv_at` is `at` of node `l`
+    /// of the concatenation `A.nodes ++ B.nodes` it merges.
+    inv: Vec<u32>,
     classes: HashMap<u128, u32>,
     /// Union ids applied at each level, best rank first.
     rules: Vec<Vec<u128>>,
@@ -276,13 +406,14 @@ impl Miner {
                 for (v, &r) in rank.iter().enumerate() {
                     nodes[r as usize] = v as u32;
                 }
-                Ok(Partition {
-                    motif: nodes.iter().map(|&v| single[&g.op(v)]).collect(),
+                let motif = nodes.iter().map(|&v| single[&g.op(v)]).collect();
+                let base = Base {
                     frag_of: rank,
-                    pos: vec![0; g.num_nodes()],
-                    offsets: (0..=g.num_nodes() as u32).collect(),
+                    pos: None,
+                    offsets: None,
                     nodes,
-                })
+                };
+                Ok(Partition::flat(base, motif))
             })
             .collect()
     }
@@ -296,7 +427,37 @@ impl Miner {
         max_nodes: usize,
         ctl: &Control,
     ) -> Result<Candidates> {
+        if p.rows().is_none() && p.base().is_none() {
+            // merged since its base without carrying crossing edges (a shard
+            // resumed with its candidates): read them off the nodes again
+            let flat = self.flatten(p);
+            return candidate::find(dag, &flat, max_nodes, &self.keys, ctl);
+        }
         candidate::find(dag, p, max_nodes, &self.keys, ctl)
+    }
+
+    /// `p` node-level: every node's fragment and position after the steps
+    /// since its base, applied in order.
+    pub(crate) fn flatten(&self, p: &Partition) -> Partition {
+        if p.steps.is_empty() && p.base.offsets.is_some() {
+            return Partition {
+                rows: None,
+                ..p.clone()
+            };
+        }
+        let (base, inv) = (&p.base, &self.inv);
+        let (frag_of, pos): (Vec<u32>, Vec<u32>) = base
+            .frag_of
+            .par_iter()
+            .enumerate()
+            .map(|(v, &f)| {
+                let q = base.pos(v as u32);
+                p.steps
+                    .iter()
+                    .fold((f, q), |(f, q), s| (s.new_of[f as usize], s.pos(inv, f, q)))
+            })
+            .unzip();
+        Partition::flat(Base::place(frag_of, pos, &p.size), p.motif.clone())
     }
 
     /// The union id and exact key of union `u` (a resolved [`Candidate::union`]).
@@ -312,7 +473,11 @@ impl Miner {
         edges.extend(fb.edges.iter().map(|&(s, d)| (s + na, d + na)));
         edges.extend(key.cross.iter().map(|&(s, d)| (s, d + na)));
         let (c, form) = Form::canonical(&ops, &self.op_labels, &edges, ctl)?;
-        Ok((c.id, c.order, form))
+        let mut inv = vec![0u32; c.order.len()];
+        for (q, &l) in c.order.iter().enumerate() {
+            inv[l as usize] = q as u32;
+        }
+        Ok((c.id, inv, form))
     }
 
     /// Canonicalises every key not interned before (each once, in parallel),
@@ -344,7 +509,9 @@ impl Miner {
             })
             .collect::<Result<_>>()?;
         let base = self.union_list.len() as u32;
-        for (k, (id, order, form)) in keys.into_iter().zip(solved) {
+        for (k, (id, inv, form)) in keys.into_iter().zip(solved) {
+            let inv_at = self.inv.len() as u32;
+            self.inv.extend_from_slice(&inv);
             self.forms.entry(id).or_insert(form);
             let next = self.classes.len() as u32;
             let class = *self.classes.entry(id).or_insert(next);
@@ -354,7 +521,7 @@ impl Miner {
                 self.union_list.len(),
                 "a fresh key was interned"
             );
-            self.union_list.push(Union { id, class, order });
+            self.union_list.push(Union { id, class, inv_at });
         }
         cands.par_iter_mut().zip(&slots).for_each(|(c, s)| {
             for x in c.list.iter_mut().filter(|x| x.union & FRESH != 0) {
@@ -441,12 +608,11 @@ impl Miner {
         }
         drop((sel, used, groups));
         let (chosen, undone, renamed) = undo_cycles(cands, chosen, p.len(), ctl)?;
-        // the new index of each fragment is only needed by the cycle check
-        let partner = match renamed {
-            Some(r) => r.partner,
-            None => partners(p.len(), list, &chosen),
+        let renaming = match renamed {
+            Some(r) => r,
+            None => Renaming::new(p.len(), list, &chosen),
         };
-        let next = self.merge(p, list, &chosen, &partner);
+        let next = self.merge(p, cands, &chosen, renaming);
         Ok(Applied {
             part: next,
             undone: undone.iter().map(|&i| self.union_id(cands, i)).collect(),
@@ -459,62 +625,102 @@ impl Miner {
         self.union_list[cands.list[i as usize].union as usize].id
     }
 
-    /// The partition after merging the `chosen` candidates (`partner`: the
-    /// merge each fragment is in, see [`partners`]). New fragments keep the
-    /// order of their first old fragment, as [`Renaming`] numbers them.
-    fn merge(
-        &self,
-        p: &Partition,
-        cands: &[Candidate],
-        chosen: &[u32],
-        partner: &[u32],
-    ) -> Partition {
-        let num_new = p.len() - chosen.len();
-        let mut motif: Vec<u128> = Vec::with_capacity(num_new);
-        let mut offsets: Vec<u32> = Vec::with_capacity(num_new + 1);
-        let mut nodes: Vec<u32> = Vec::with_capacity(p.nodes.len());
-        let mut frag_of = vec![0u32; p.frag_of.len()];
-        let mut pos = vec![0u32; p.pos.len()];
-        offsets.push(0);
+    /// The partition after merging the `chosen` candidates of `cands`, renamed
+    /// by `r`: new fragments keep the order of their first old fragment. The
+    /// crossing edges of `p` (carried, or found by the candidate search) are
+    /// carried over: renamed, moved to their new positions, those inside a
+    /// merge dropped, each row sorted as the search sorts it. Rows are built
+    /// by chunks of new fragments in parallel.
+    fn merge(&self, p: &Partition, cands: &Candidates, chosen: &[u32], r: Renaming) -> Partition {
+        let list = &cands.list;
+        let mut inv_at = vec![u32::MAX; p.len()];
+        // each new fragment's old fragments (the second u32::MAX when unmerged)
+        let mut olds: Vec<[u32; 2]> = Vec::with_capacity(r.num_new);
+        let mut motif: Vec<u128> = Vec::with_capacity(r.num_new);
+        let mut size: Vec<u32> = Vec::with_capacity(r.num_new);
         for f in 0..p.len() as u32 {
-            let new_f = motif.len() as u32;
-            match partner[f as usize] {
+            match r.partner[f as usize] {
                 u32::MAX => {
+                    olds.push([f, u32::MAX]);
                     motif.push(p.motif[f as usize]);
-                    nodes.extend_from_slice(p.nodes_of(f));
+                    size.push(p.size[f as usize]);
                 }
                 k => {
-                    let c = &cands[chosen[k as usize] as usize];
+                    let c = &list[chosen[k as usize] as usize];
                     if f != c.fa.min(c.fb) {
                         continue;
                     }
                     let u = &self.union_list[c.union as usize];
-                    let (a, b) = (p.nodes_of(c.fa), p.nodes_of(c.fb));
-                    let na = a.len() as u32;
+                    let na = p.size[c.fa as usize];
+                    (inv_at[c.fa as usize], inv_at[c.fb as usize]) = (u.inv_at, u.inv_at + na);
+                    olds.push([c.fa, c.fb]);
                     motif.push(u.id);
-                    nodes.extend(u.order.iter().map(|&l| {
-                        if l < na {
-                            a[l as usize]
-                        } else {
-                            b[(l - na) as usize]
-                        }
-                    }));
+                    size.push(na + p.size[c.fb as usize]);
                 }
             }
-            let start = *offsets.last().expect("non-empty") as usize;
-            for (q, &v) in nodes[start..].iter().enumerate() {
-                frag_of[v as usize] = new_f;
-                pos[v as usize] = q as u32;
-            }
-            offsets.push(nodes.len() as u32);
         }
+        drop(r.partner);
+        let step = Step {
+            new_of: r.new_of,
+            inv_at,
+        };
+        let rows = p
+            .rows()
+            .or(cands.cross.as_deref())
+            .map(|old| self.carry(old, &step, &olds));
+        let mut steps = p.steps.clone();
+        steps.push(Arc::new(step));
         Partition {
-            frag_of,
-            pos,
             motif,
-            offsets,
-            nodes,
+            size,
+            base: p.base.clone(),
+            steps,
+            rows,
         }
+    }
+
+    /// The crossing edges after `step` of the new fragments whose old ones are
+    /// `olds`, from those before it (`old`).
+    fn carry(&self, old: &[Crossing], step: &Step, olds: &[[u32; 2]]) -> Vec<Crossing> {
+        let inv = &self.inv;
+        let total: usize = old.iter().map(|c| c.edges.len()).sum();
+        let num_new = olds.len();
+        (0..num_new.div_ceil(candidate::CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let xs = c * candidate::CHUNK..((c + 1) * candidate::CHUNK).min(num_new);
+                let mut edges = Vec::with_capacity(total * xs.len() / num_new + 16);
+                let mut off = Vec::with_capacity(xs.len() + 1);
+                off.push(0u32);
+                for x in xs {
+                    let start = edges.len();
+                    for f in olds[x] {
+                        if f == u32::MAX {
+                            break;
+                        }
+                        // a fragment's own nodes move by one rule for the whole row
+                        let at = step.inv_at[f as usize];
+                        for &(fb, qa, qb) in candidate::row_of(old, f) {
+                            let y = step.new_of[fb as usize];
+                            if y != x as u32 {
+                                let qa = match at {
+                                    u32::MAX => qa,
+                                    at => inv[(at + qa as u32) as usize] as u16,
+                                };
+                                let qb = step.pos(inv, fb, qb as u32) as u16;
+                                edges.push((y, qa, qb));
+                            }
+                        }
+                    }
+                    let row = &mut edges[start..];
+                    if !row.is_sorted() {
+                        row.sort_unstable();
+                    }
+                    off.push(edges.len() as u32);
+                }
+                Crossing { edges, off }
+            })
+            .collect()
     }
 
     /// Greedy non-overlapping occurrence count of each union id in one graph:
@@ -1026,15 +1232,25 @@ fn undo_cycles(
 
 /// The macro graph of a final partition: macro nodes ordered by smallest node.
 pub(crate) fn macro_of(dag: &Dag, p: &Partition) -> Macro {
-    let mut order: Vec<(u32, u32)> = (0..p.len() as u32)
-        .map(|f| (*p.nodes_of(f).iter().min().unwrap_or(&0), f))
+    let frag_of = p.frag_of_nodes();
+    // each fragment's smallest node: the first met in node order
+    let mut smallest = vec![u32::MAX; p.len()];
+    for (v, &f) in frag_of.iter().enumerate() {
+        if smallest[f as usize] == u32::MAX {
+            smallest[f as usize] = v as u32;
+        }
+    }
+    let mut order: Vec<(u32, u32)> = smallest
+        .iter()
+        .enumerate()
+        .map(|(f, &v)| (v, f as u32))
         .collect();
     order.sort_unstable();
     let mut new_index = vec![0u32; p.len()];
     for (i, &(_, f)) in order.iter().enumerate() {
         new_index[f as usize] = i as u32;
     }
-    let node_to_macro: Vec<u32> = p.frag_of.iter().map(|&f| new_index[f as usize]).collect();
+    let node_to_macro: Vec<u32> = frag_of.iter().map(|&f| new_index[f as usize]).collect();
     let quotient = Quotient::new(dag, &node_to_macro);
     Macro {
         motif_ids: order.iter().map(|&(_, f)| p.motif[f as usize]).collect(),
@@ -1051,15 +1267,12 @@ pub(crate) type PartitionArrays<'a> = (&'a [u128], &'a [u32], &'a [u32]);
 /// the levels decided so far. Kept apart from the engine above: it only moves
 /// the fields, and checks that arrays read back describe a partition.
 impl Partition {
-    /// Nodes of the partitioned graph.
-    pub(crate) fn num_nodes(&self) -> usize {
-        self.frag_of.len()
-    }
-
     /// (motif, offsets, nodes): each fragment's motif and its nodes in
     /// canonical position order; each node's fragment and position follow.
-    pub(crate) fn arrays(&self) -> PartitionArrays<'_> {
-        (&self.motif, &self.offsets, &self.nodes)
+    /// Only of a node-level partition ([`Miner::flatten`]); None otherwise.
+    pub(crate) fn arrays(&self) -> Option<PartitionArrays<'_>> {
+        let b = self.base()?;
+        Some((&self.motif, b.offsets.as_deref()?, &b.nodes))
     }
 
     /// The partition of a graph of `num_nodes` nodes that [`Partition::arrays`]
@@ -1075,7 +1288,9 @@ impl Partition {
             && offsets.len() == motif.len() + 1
             && offsets.first() == Some(&0)
             && offsets.last().map(|&o| o as usize) == Some(num_nodes)
-            && offsets.windows(2).all(|w| w[0] < w[1]);
+            && offsets
+                .windows(2)
+                .all(|w| w[0] < w[1] && (w[1] - w[0]) as usize <= MAX_MOTIF_NODES);
         if !sizes_ok {
             return None;
         }
@@ -1092,13 +1307,13 @@ impl Partition {
             }
         }
         // num_nodes slots filled, none twice: every node is placed
-        Some(Partition {
+        let base = Base {
             frag_of,
-            pos,
-            motif,
-            offsets,
+            pos: Some(pos),
+            offsets: Some(offsets),
             nodes,
-        })
+        };
+        Some(Partition::flat(base, motif))
     }
 }
 

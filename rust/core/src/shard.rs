@@ -139,9 +139,15 @@ impl Shard {
     /// Steps aside between rounds: this shard's state (with the candidates it
     /// counted, if it counted since it last committed) and its engine.
     pub fn suspend(self) -> (ShardState, Miner) {
+        // node-level, as the state is written: no merge steps or carried edges
+        let parts = self
+            .parts
+            .par_iter()
+            .map(|p| self.miner.flatten(p))
+            .collect();
         let state = ShardState {
             level: self.level,
-            parts: self.parts,
+            parts,
             cands: self.cands,
             created: self.created,
             level_of: self.level_of,

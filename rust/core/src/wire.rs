@@ -116,6 +116,13 @@ const STATE_VERSION: u32 = 2;
 /// Seed of the state checksum ("amstate1").
 const STATE_SEED: u64 = 0x616d_7374_6174_6531;
 
+/// The arrays of a suspended shard's partition, node-level by construction
+/// ([`crate::shard::Shard::suspend`] flattens them).
+fn flat(p: &Partition) -> crate::round::PartitionArrays<'_> {
+    p.arrays()
+        .expect("a suspended shard's partitions are node-level")
+}
+
 /// Encodes a suspended shard's state (streamed mining writes one per chunk per
 /// round): the [`crate::batch::fingerprint`] of its graphs' arrays (`graphs`,
 /// validated when the shard started), partitions, what each graph created, its
@@ -136,7 +143,7 @@ pub fn encode_state(st: &ShardState, graphs: u128) -> Vec<u8> {
         .parts
         .iter()
         .map(|p| {
-            p.arrays()
+            flat(p)
                 .0
                 .iter()
                 .map(|&id| {
@@ -150,7 +157,7 @@ pub fn encode_state(st: &ShardState, graphs: u128) -> Vec<u8> {
         .collect();
     w.u128s(&table);
     for (g, (p, made)) in st.parts.iter().zip(&st.created).enumerate() {
-        let (_, offsets, nodes) = p.arrays();
+        let (_, offsets, nodes) = flat(p);
         w.u32s(&motif_index[g]);
         w.u32s(offsets);
         w.u32s(nodes);
@@ -484,6 +491,7 @@ impl<'a> Reader<'a> {
             succ_off: self.u32s()?,
             succ: self.u32s()?,
             by_class: None,
+            cross: None,
         })
     }
     /// A macro graph, checked to be whole: one weight per edge, every node and
