@@ -16,7 +16,7 @@
 use std::hash::{Hash, Hasher};
 
 use rayon::prelude::*;
-use rustc_hash::{FxHashMap as HashMap, FxHasher};
+use rustc_hash::FxHasher;
 
 use crate::control::Control;
 use crate::error::Result;
@@ -90,12 +90,16 @@ impl Candidates {
 }
 
 /// Exact keys, each stored once and named by its index in insertion order.
+///
+/// Looked up once per candidate, so the table is a plain open-addressing one:
+/// a power-of-two array of (hash, index + 1) probed linearly from the hash's
+/// top bits, at most half full; a slot's stored hash is compared before the
+/// key, so a probe reads a key only when the full 64-bit hashes agree.
 #[derive(Debug, Default)]
 pub(crate) struct Interned {
-    heads: HashMap<u64, u32>,
+    /// (hash, key index + 1); 0: empty.
+    slots: Vec<(u64, u32)>,
     keys: Vec<Key>,
-    /// Next key with the same hash (`u32::MAX`: none).
-    next: Vec<u32>,
 }
 
 fn key_hash(a: u128, b: u128, cross: &[(u32, u32)]) -> u64 {
@@ -114,16 +118,32 @@ impl Interned {
         &self.keys[i as usize]
     }
 
+    /// The first slot to probe for hash `h` in a table of `len` slots.
+    #[inline]
+    fn home(h: u64, len: usize) -> usize {
+        // Fx mixes into the high bits; a table has at least 16 slots
+        (h >> (64 - len.trailing_zeros())) as usize & (len - 1)
+    }
+
     fn find(&self, h: u64, a: u128, b: u128, cross: &[(u32, u32)]) -> Option<u32> {
-        let mut i = *self.heads.get(&h)?;
-        while i != u32::MAX {
-            let k = &self.keys[i as usize];
-            if k.a == a && k.b == b && k.cross == cross {
-                return Some(i);
-            }
-            i = self.next[i as usize];
+        let n = self.slots.len();
+        if n == 0 {
+            return None;
         }
-        None
+        let mut i = Self::home(h, n);
+        loop {
+            let (sh, k) = self.slots[i];
+            if k == 0 {
+                return None;
+            }
+            if sh == h {
+                let key = &self.keys[k as usize - 1];
+                if key.a == a && key.b == b && key.cross == cross {
+                    return Some(k - 1);
+                }
+            }
+            i = (i + 1) & (n - 1);
+        }
     }
 
     /// The index of `key`, interning it when new.
@@ -137,12 +157,27 @@ impl Interned {
 
     /// Interns `key`, absent so far, whose hash is `h`.
     fn insert(&mut self, h: u64, key: Key) -> u32 {
-        let i = self.keys.len() as u32;
-        let head = self.heads.entry(h).or_insert(u32::MAX);
-        self.next.push(*head);
-        *head = i;
+        if 2 * (self.keys.len() + 1) > self.slots.len() {
+            let grown = (2 * self.slots.len()).max(16);
+            let old = std::mem::replace(&mut self.slots, vec![(0, 0); grown]);
+            for (sh, k) in old.into_iter().filter(|&(_, k)| k != 0) {
+                self.place(sh, k);
+            }
+        }
         self.keys.push(key);
-        i
+        let k = self.keys.len() as u32;
+        self.place(h, k);
+        k - 1
+    }
+
+    /// Puts (hash, index + 1) in the first empty slot of its probe sequence.
+    fn place(&mut self, h: u64, k: u32) {
+        let n = self.slots.len();
+        let mut i = Self::home(h, n);
+        while self.slots[i].1 != 0 {
+            i = (i + 1) & (n - 1);
+        }
+        self.slots[i] = (h, k);
     }
 
     /// The interned keys, leaving the table empty.
@@ -404,5 +439,50 @@ impl FragGraph {
             }
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(i: u32) -> Key {
+        Key {
+            // distinct for distinct i: (a, crossing edge count) tells i
+            a: (i / 4) as u128,
+            b: 3,
+            cross: (0..i % 4).map(|j| (j, j + 1)).collect(),
+        }
+    }
+
+    #[test]
+    fn interns_each_key_once_in_order_across_growth() {
+        let mut t = Interned::default();
+        assert_eq!(t.find(key_hash(1, 2, &[]), 1, 2, &[]), None);
+        for i in 0..1000 {
+            assert_eq!(t.intern(key(i)), i, "a new key gets the next index");
+        }
+        assert_eq!(t.len(), 1000);
+        for i in (0..1000).rev() {
+            assert_eq!(t.intern(key(i)), i, "a known key keeps its index");
+            let k = key(i);
+            assert_eq!(
+                t.find(key_hash(k.a, k.b, &k.cross), k.a, k.b, &k.cross),
+                Some(i)
+            );
+            assert_eq!(t.key(i), &k);
+        }
+        // same motifs, other crossing edges: another key
+        let k = Key {
+            a: 0,
+            b: 3,
+            cross: vec![(9, 9)],
+        };
+        assert_eq!(
+            t.find(key_hash(k.a, k.b, &k.cross), k.a, k.b, &k.cross),
+            None
+        );
+        assert_eq!(t.intern(k), 1000);
+        assert_eq!(t.into_keys().len(), 1001);
     }
 }
