@@ -191,7 +191,7 @@ impl Interned {
 /// `i`-th fragment's are `edges[off[i]..off[i + 1]]`. Kept per chunk, as
 /// found: the candidate search reads them by the same chunks, so they are
 /// never copied into one list.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Crossing {
     /// Positions fit 16 bits: a fragment has at most
     /// [`crate::motif::MAX_MOTIF_NODES`] nodes.

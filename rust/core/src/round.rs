@@ -1544,6 +1544,57 @@ mod tests {
         Dag::validate(4, &ops, &src, &dst).expect("a DAG").dag
     }
 
+    /// Rounds that carry crossing edges from one to the next find what rounds
+    /// reading them off the nodes find: the same edges, the same candidates.
+    #[test]
+    fn carried_crossing_edges_are_those_of_the_nodes() {
+        let dag = big_graph(20_000); // 80,001 nodes: several chunks of fragments
+        let ctl = Control::new();
+        let mut miner = Miner::new(vec![11, 22, 33, 44]);
+        let mut p = miner.initial(&[&dag], &ctl).unwrap().pop().unwrap();
+        let mut rounds = 0;
+        loop {
+            let mut cands = vec![miner.candidates(&dag, &p, 32, &ctl).unwrap()];
+            miner.resolve(&mut cands, &ctl).unwrap();
+            if let Some(rows) = p.rows() {
+                // the same round read off the nodes
+                let flat = miner.flatten(&p);
+                assert!(flat.rows().is_none() && flat.base().is_some());
+                let again = miner.candidates(&dag, &flat, 32, &ctl).unwrap();
+                // (compared whole: a failure would print a million edges)
+                let same = again.cross.as_deref() == Some(rows);
+                assert!(same, "round {rounds}: the carried crossing edges differ");
+                assert!(again.fresh.is_empty(), "the keys were interned");
+                let pairs = |c: &Candidates| -> Vec<(u32, u32, u32)> {
+                    c.list.iter().map(|x| (x.fa, x.fb, x.union)).collect()
+                };
+                let same = pairs(&again) == pairs(&cands[0])
+                    && (&again.succ_off, &again.succ) == (&cands[0].succ_off, &cands[0].succ);
+                assert!(same, "round {rounds}: other candidates or fragment graph");
+            }
+            let counts = miner.count(&mut cands[0], p.len());
+            let mut rules: Vec<(u64, u128)> = counts
+                .into_iter()
+                .filter(|&(_, n)| n >= 2)
+                .map(|(id, n)| (n, id))
+                .collect();
+            if rules.is_empty() {
+                break;
+            }
+            rules.sort_unstable_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+            let rank = miner.rule_ranks(&rules.iter().map(|r| r.1).collect::<Vec<_>>());
+            let next = miner.apply_rules(&p, &cands[0], &rank, &ctl).unwrap().part;
+            assert!(next.rows().is_some(), "a merge carries the edges over");
+            assert_eq!(next.num_nodes(), dag.num_nodes());
+            p = next;
+            rounds += 1;
+        }
+        assert!(rounds >= 3, "{rounds} rounds");
+        // each node's fragment composed from the steps is the flattened one's
+        let same = p.frag_of_nodes() == miner.flatten(&p).base().unwrap().frag_of;
+        assert!(same, "the composed fragments differ");
+    }
+
     #[test]
     fn a_big_graph_mines_the_same_on_one_thread_and_on_several() {
         let dag = big_graph(30_000); // 120,001 nodes
