@@ -213,7 +213,7 @@ struct Renaming {
 }
 
 /// The merge (index in `chosen`) each of `num_frags` fragments is in, or
-/// `u32::MAX`: [`Renaming::partner`], all that building the next partition needs.
+/// `u32::MAX`: [`Renaming::partner`].
 fn partners(num_frags: usize, cands: &[Candidate], chosen: &[u32]) -> Vec<u32> {
     let mut partner: Vec<u32> = vec![u32::MAX; num_frags];
     for (k, &i) in chosen.iter().enumerate() {
