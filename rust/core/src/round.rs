@@ -1544,6 +1544,31 @@ mod tests {
         Dag::validate(4, &ops, &src, &dst).expect("a DAG").dag
     }
 
+    #[test]
+    fn arrays_read_back_are_checked() {
+        let ok = |offsets: Vec<u32>, nodes: Vec<u32>| {
+            let n = nodes.len();
+            let motif = vec![7u128; offsets.len().saturating_sub(1)];
+            Partition::from_arrays(n, motif, offsets, nodes).is_some()
+        };
+        assert!(ok(vec![0, 2, 3], vec![2, 0, 1]));
+        assert!(!ok(vec![0, 2, 3], vec![2, 0, 0]), "a node in two places");
+        assert!(!ok(vec![0, 0, 3], vec![2, 0, 1]), "an empty fragment");
+        // positions of crossing edges are 16 bits: no fragment past the motif limit
+        let n = MAX_MOTIF_NODES as u32;
+        assert!(ok(vec![0, n], (0..n).collect()));
+        assert!(
+            !ok(vec![0, n + 1], (0..n + 1).collect()),
+            "a fragment too big"
+        );
+        let p = Partition::from_arrays(3, vec![1, 2], vec![0, 2, 3], vec![2, 0, 1]).unwrap();
+        assert_eq!(
+            p.arrays(),
+            Some((&[1u128, 2][..], &[0u32, 2, 3][..], &[2u32, 0, 1][..]))
+        );
+        assert_eq!((p.size(0), p.size(1), p.num_nodes()), (2, 1, 3));
+    }
+
     /// Rounds that carry crossing edges from one to the next find what rounds
     /// reading them off the nodes find: the same edges, the same candidates.
     #[test]
