@@ -253,6 +253,7 @@ pub(crate) fn find(
     interned: &Interned,
     ctl: &Control,
 ) -> Result<Candidates> {
+    // found on the nodes only when the last merge carried none
     let found = match p.rows() {
         Some(_) => None,
         None => {
@@ -260,10 +261,7 @@ pub(crate) fn find(
             Some(crossing(dag, base, p.len(), ctl)?)
         }
     };
-    let cross: &[Crossing] = match &found {
-        Some(c) => c,
-        None => p.rows().expect("carried rows"),
-    };
+    let cross = found.as_deref().or(p.rows()).expect("found or carried");
     ctl.check()?;
     let frags = FragGraph::new(cross, p.len());
     ctl.check()?;

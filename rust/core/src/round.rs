@@ -698,15 +698,10 @@ impl Miner {
                         if f == u32::MAX {
                             break;
                         }
-                        // a fragment's own nodes move by one rule for the whole row
-                        let at = step.inv_at[f as usize];
                         for &(fb, qa, qb) in candidate::row_of(old, f) {
                             let y = step.new_of[fb as usize];
                             if y != x as u32 {
-                                let qa = match at {
-                                    u32::MAX => qa,
-                                    at => inv[(at + qa as u32) as usize] as u16,
-                                };
+                                let qa = step.pos(inv, f, qa as u32) as u16;
                                 let qb = step.pos(inv, fb, qb as u32) as u16;
                                 edges.push((y, qa, qb));
                             }
