@@ -124,6 +124,22 @@ fn check_edges(src: &[i64], dst: &[i64], num_nodes: usize) -> Result<()> {
     })
 }
 
+/// True when every edge runs from a lower to a higher node id, as a traced
+/// graph numbered in execution order does: the numbering is then a
+/// topological order and the graph has no cycle.
+fn ascending(src: &[i64], dst: &[i64]) -> bool {
+    let block = |b: usize| {
+        let r = b * PARALLEL_ITEMS..src.len().min((b + 1) * PARALLEL_ITEMS);
+        src[r.clone()].iter().zip(&dst[r]).all(|(s, d)| s < d)
+    };
+    let blocks = src.len().div_ceil(PARALLEL_ITEMS);
+    if blocks > 1 {
+        (0..blocks).into_par_iter().all(block)
+    } else {
+        blocks == 0 || block(0)
+    }
+}
+
 /// Parts a pass over `len` items is split into: one per thread (at most 16)
 /// on a big input, else one.
 fn parts_for(len: usize) -> usize {
@@ -313,6 +329,29 @@ fn reverse(out_offsets: &[u32], out_targets: &[NodeId]) -> (Vec<u32>, Vec<NodeId
     })
 }
 
+/// [`successors`] and the predecessor lists of the same edges. On a big graph
+/// the two are built side by side from the input, each sorted and deduplicated
+/// on its own (the same distinct edges either way); on a small one the
+/// predecessors are read off the successors ([`reverse`]), which needs no sort.
+#[allow(clippy::type_complexity)]
+fn both_directions(
+    num_nodes: usize,
+    src: &[i64],
+    dst: &[i64],
+) -> ((Vec<u32>, Vec<NodeId>, bool), (Vec<u32>, Vec<NodeId>)) {
+    if src.len() >= PARALLEL_ITEMS && rayon::current_num_threads() > 1 {
+        let (out, (in_offsets, in_sources, _)) = rayon::join(
+            || successors(num_nodes, src, dst),
+            || successors(num_nodes, dst, src),
+        );
+        (out, (in_offsets, in_sources))
+    } else {
+        let out = successors(num_nodes, src, dst);
+        let pred = reverse(&out.0, &out.1);
+        (out, pred)
+    }
+}
+
 impl Dag {
     /// Validates raw arrays (ops, edge sources, edge targets) and builds the DAG.
     ///
@@ -336,9 +375,9 @@ impl Dag {
         }
         // Repeated edges are rare: which input edges were kept is worked out
         // only when one was dropped.
-        let (out_offsets, out_targets, dropped) = successors(num_nodes, src, dst);
+        let ((out_offsets, out_targets, dropped), (in_offsets, in_sources)) =
+            both_directions(num_nodes, src, dst);
         let kept_edges = dropped.then(|| first_edges(num_nodes, src, dst));
-        let (in_offsets, in_sources) = reverse(&out_offsets, &out_targets);
         let mut dag = Dag {
             ops: labels,
             out_offsets,
@@ -347,7 +386,11 @@ impl Dag {
             in_sources,
             depth: Vec::new(),
         };
-        dag.depth = dag.kahn().map_err(|cycle| Error::Cycle { cycle })?.1;
+        dag.depth = if ascending(src, dst) {
+            dag.depths_in_id_order()
+        } else {
+            dag.kahn().map_err(|cycle| Error::Cycle { cycle })?.1
+        };
         Ok(Validated { dag, kept_edges })
     }
 
@@ -368,8 +411,7 @@ impl Dag {
         }
         let labels = check_ops(ops, num_ops)?;
         check_edges(src, dst, n)?;
-        let (out_offsets, targets, _) = successors(n, src, dst);
-        let (in_offsets, sources) = reverse(&out_offsets, &targets);
+        let ((out_offsets, targets, _), (in_offsets, sources)) = both_directions(n, src, dst);
         let mut dag = Dag {
             ops: labels,
             out_offsets,
@@ -380,7 +422,11 @@ impl Dag {
         };
         // validated before, so acyclic; arrays that were not cannot loop here
         // (Kahn's algorithm stops), only leave depths of a cycle at 0
-        dag.depth = dag.kahn().map_or_else(|_| vec![0; n], |(_, depth)| depth);
+        dag.depth = if ascending(src, dst) {
+            dag.depths_in_id_order()
+        } else {
+            dag.kahn().map_or_else(|_| vec![0; n], |(_, depth)| depth)
+        };
         Ok(dag)
     }
 
@@ -427,6 +473,23 @@ impl Dag {
     /// equals in FIFO order), or the nodes of one cycle.
     pub fn topological_order(&self) -> std::result::Result<Vec<NodeId>, Vec<usize>> {
         self.kahn().map(|(order, _)| order)
+    }
+
+    /// Each node's depth when node ids are a topological order (every edge
+    /// ascends): one pass in id order, every predecessor's depth already known.
+    /// The same depths as [`Dag::kahn`]'s, without its queue and in-degrees.
+    fn depths_in_id_order(&self) -> Vec<u32> {
+        let mut depth = vec![0u32; self.num_nodes()];
+        for v in 0..self.num_nodes() {
+            let d = self
+                .predecessors(v as NodeId)
+                .iter()
+                .map(|&p| depth[p as usize] + 1)
+                .max()
+                .unwrap_or(0);
+            depth[v] = d;
+        }
+        depth
     }
 
     /// [`Dag::topological_order`] and each node's depth (raised along every
@@ -559,6 +622,45 @@ mod tests {
             proptest::prop_assert_eq!(v.dag.depths(), &depth[..]);
             let (s, d): (Vec<i64>, Vec<i64>) = edges.iter().copied().unzip();
             proptest::prop_assert_eq!(&Dag::rebuild(1, &vec![0; n], &s, &d).unwrap(), &v.dag);
+        }
+    }
+
+    proptest::proptest! {
+        /// Depths do not depend on the numbering: a DAG numbered in topological
+        /// order (depths found in one pass in id order) and the same DAG
+        /// renumbered so that some edges descend (depths found by Kahn's
+        /// algorithm) give every node the same depth.
+        #[test]
+        fn depths_are_the_same_whatever_the_numbering(
+            n in 2usize..40,
+            raw in proptest::collection::vec((0usize..40, 0usize..40), 0..120),
+            seed in 0u64..1000,
+        ) {
+            let edges: Vec<(i64, i64)> = raw
+                .iter()
+                .map(|&(a, b)| (a % n, b % n))
+                .filter(|&(a, b)| a != b)
+                .map(|(a, b)| (a.min(b) as i64, a.max(b) as i64))
+                .collect();
+            let ascending = dag(1, &vec![0; n], &edges).unwrap().dag;
+            // a permutation of the ids (Fisher-Yates on a small LCG)
+            let mut perm: Vec<i64> = (0..n as i64).collect();
+            let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            for i in (1..n).rev() {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                perm.swap(i, (x >> 33) as usize % (i + 1));
+            }
+            let renamed: Vec<(i64, i64)> =
+                edges.iter().map(|&(a, b)| (perm[a as usize], perm[b as usize])).collect();
+            let permuted = dag(1, &vec![0; n], &renamed).unwrap().dag;
+            for v in 0..n {
+                proptest::prop_assert_eq!(
+                    permuted.depths()[perm[v] as usize],
+                    ascending.depths()[v]
+                );
+            }
+            let (s, d): (Vec<i64>, Vec<i64>) = renamed.iter().copied().unzip();
+            proptest::prop_assert_eq!(&Dag::rebuild(1, &vec![0; n], &s, &d).unwrap(), &permuted);
         }
     }
 
