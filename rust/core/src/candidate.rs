@@ -263,7 +263,10 @@ pub(crate) fn find(
     };
     let cross = found.as_deref().or(p.rows()).expect("found or carried");
     ctl.check()?;
-    let frags = FragGraph::new(cross, p.len());
+    // a graph's first partition numbers its fragments (nodes) by canonical
+    // rank, which is ordered by depth: already a topological order
+    let topological = p.base().is_some_and(|b| b.by_rank());
+    let frags = FragGraph::new(cross, p.len(), topological);
     ctl.check()?;
     let nf = p.len();
     let mut chunks: Vec<Candidates> = (0..nf.div_ceil(CHUNK))
@@ -355,11 +358,14 @@ struct FragGraph {
 }
 
 impl FragGraph {
-    fn new(cross: &[Crossing], n: usize) -> Self {
+    /// The fragment graph of `n` fragments with crossing edges `cross`, its
+    /// topological index Kahn's (first in, first out from the sources in index
+    /// order), or the fragment index itself when `topological` says that is one
+    /// already.
+    fn new(cross: &[Crossing], n: usize, topological: bool) -> Self {
         let mut offsets = Vec::with_capacity(n + 1);
         let edges = cross.iter().map(|c| c.edges.len()).sum();
         let mut succ: Vec<u32> = Vec::with_capacity(edges);
-        let mut indeg = vec![0u32; n];
         offsets.push(0);
         let rows = cross
             .iter()
@@ -369,11 +375,26 @@ impl FragGraph {
             for &(b, _, _) in row {
                 if b != last {
                     succ.push(b);
-                    indeg[b as usize] += 1;
                     last = b;
                 }
             }
             offsets.push(succ.len() as u32);
+        }
+        if topological {
+            debug_assert!((0..n).all(|a| {
+                succ[offsets[a] as usize..offsets[a + 1] as usize]
+                    .iter()
+                    .all(|&b| b as usize > a)
+            }));
+            return FragGraph {
+                offsets,
+                succ,
+                topo: (0..n as u32).collect(),
+            };
+        }
+        let mut indeg = vec![0u32; n];
+        for &b in &succ {
+            indeg[b as usize] += 1;
         }
         let mut topo = vec![0u32; n];
         let mut queue: Vec<u32> = Vec::with_capacity(n);

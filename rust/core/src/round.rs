@@ -97,6 +97,13 @@ impl Base {
         }
     }
 
+    /// True for a graph's first partition ([`Miner::initial`]): fragment `f`
+    /// is the node of canonical rank `f` alone, so fragment order is ordered
+    /// by depth, a topological order.
+    pub(crate) fn by_rank(&self) -> bool {
+        self.offsets.is_none()
+    }
+
     #[inline]
     pub(crate) fn pos(&self, v: u32) -> u32 {
         self.pos.as_ref().map_or(0, |p| p[v as usize])
