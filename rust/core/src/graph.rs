@@ -653,11 +653,8 @@ mod tests {
             let renamed: Vec<(i64, i64)> =
                 edges.iter().map(|&(a, b)| (perm[a as usize], perm[b as usize])).collect();
             let permuted = dag(1, &vec![0; n], &renamed).unwrap().dag;
-            for v in 0..n {
-                proptest::prop_assert_eq!(
-                    permuted.depths()[perm[v] as usize],
-                    ascending.depths()[v]
-                );
+            for (v, &w) in perm.iter().enumerate() {
+                proptest::prop_assert_eq!(permuted.depths()[w as usize], ascending.depths()[v]);
             }
             let (s, d): (Vec<i64>, Vec<i64>) = renamed.iter().copied().unzip();
             proptest::prop_assert_eq!(&Dag::rebuild(1, &vec![0; n], &s, &d).unwrap(), &permuted);
