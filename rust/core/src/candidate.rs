@@ -55,8 +55,10 @@ pub(crate) struct Candidates {
     pub(crate) succ_off: Vec<u32>,
     pub(crate) succ: Vec<u32>,
     /// After counting: the candidates grouped by union class (each group in
-    /// list order), which applying the rules reads instead of grouping again.
-    pub(crate) by_class: Option<Groups>,
+    /// list order), which applying the rules reads instead of grouping again,
+    /// and whether each group is already in the order the rules take its
+    /// candidates (by lower, then higher fragment).
+    pub(crate) by_class: Option<(Groups, Vec<bool>)>,
     /// The crossing edges, when the search found them on the nodes (the
     /// partition carried none): applying the rules carries them to the next.
     pub(crate) cross: Option<Vec<Crossing>>,

@@ -303,8 +303,6 @@ impl<'a> SafeMerges<'a> {
 pub(crate) struct RuleRanks {
     /// Rank of the rule of each class, `u32::MAX` for a class not ruled.
     of_class: Vec<u32>,
-    /// How many rules.
-    len: usize,
 }
 
 /// What [`Miner::apply_rules`] made of one graph.
@@ -549,10 +547,7 @@ impl Miner {
                 of_class[c as usize] = r as u32;
             }
         }
-        RuleRanks {
-            of_class,
-            len: rules.len(),
-        }
+        RuleRanks { of_class }
     }
 
     /// Applies ranked rules to one graph: greedy, non-overlapping, rank order,
@@ -572,39 +567,64 @@ impl Miner {
         ctl: &Control,
     ) -> Result<Applied> {
         let list = &cands.list;
-        // Rank order, then (lower, higher) fragment: a stable grouping by
-        // rank (candidates come in (fa, fb) order) and a sort only of the
-        // groups not already in (lower, higher) order. A rule is one class, so
-        // its group is the class's group when counting grouped them already.
-        let (ranks, groups, mut sel) = match &cands.by_class {
-            Some(by_class) => rank_groups(by_class, rank),
-            None => group_stable(
-                list.iter().enumerate().filter_map(|(i, c)| {
-                    let class = self.union_list[c.union as usize].class;
-                    let r = rank.of_class[class as usize];
-                    (r != u32::MAX).then_some((r, i as u32))
-                }),
-                rank.len,
-                list.len(),
-            ),
-        };
-        let mut by_rank: Vec<u32> = (0..ranks.len() as u32).collect();
-        by_rank.sort_unstable_by_key(|&g| ranks[g as usize]);
-        let span = |i: u32| {
-            let c = &list[i as usize];
+        // Rank order, then (lower, higher) fragment: the candidates of each
+        // ruled class (grouped in list order, which is (fa, fb) order), each
+        // group sorted by span unless counting found it in that order already.
+        // A rule is one class, so its group is the class's group when counting
+        // grouped them.
+        let span = |i: &u32| {
+            let c = &list[*i as usize];
             (c.fa.min(c.fb) as u64) << 32 | c.fa.max(c.fb) as u64
         };
-        for g in 0..ranks.len() {
-            let group = &mut sel[groups[g] as usize..groups[g + 1] as usize];
-            if !group.is_sorted_by_key(|&i| span(i)) {
-                group.sort_unstable_by_key(|&i| span(i)); // distinct keys: deterministic
+        let regrouped;
+        let ((classes, offsets, values), in_order) = match &cands.by_class {
+            Some((groups, in_order)) => (groups, Some(in_order)),
+            None => {
+                regrouped = group_stable(
+                    || {
+                        list.iter().enumerate().filter_map(|(i, c)| {
+                            let class = self.union_list[c.union as usize].class;
+                            let r = rank.of_class[class as usize];
+                            (r != u32::MAX).then_some((class, i as u32))
+                        })
+                    },
+                    self.classes.len(),
+                    list.len(),
+                );
+                (&regrouped, None)
             }
-        }
+        };
+        // (rank, group) of every ruled class, best rank first
+        let mut ruled: Vec<(u32, usize)> = classes
+            .iter()
+            .enumerate()
+            .filter_map(|(g, &c)| {
+                let r = rank.of_class[c as usize];
+                (r != u32::MAX).then_some((r, g))
+            })
+            .collect();
+        ruled.sort_unstable();
         let mut used = vec![false; p.len()];
         // at most one merge per two fragments
-        let mut chosen: Vec<u32> = Vec::with_capacity(sel.len().min(p.len() / 2));
-        for &g in &by_rank {
-            for &i in &sel[groups[g as usize] as usize..groups[g as usize + 1] as usize] {
+        let ruled_len: usize = ruled
+            .iter()
+            .map(|&(_, g)| (offsets[g + 1] - offsets[g]) as usize)
+            .sum();
+        let mut chosen: Vec<u32> = Vec::with_capacity(ruled_len.min(p.len() / 2));
+        let mut sorted: Vec<u32> = Vec::new();
+        for &(_, g) in &ruled {
+            let mut group = &values[offsets[g] as usize..offsets[g + 1] as usize];
+            let ordered = match in_order {
+                Some(o) => o[g],
+                None => group.is_sorted_by_key(span),
+            };
+            if !ordered {
+                sorted.clear();
+                sorted.extend_from_slice(group);
+                sorted.sort_unstable_by_key(span); // distinct keys: deterministic
+                group = &sorted;
+            }
+            for &i in group {
                 let c = &list[i as usize];
                 if !used[c.fa as usize] && !used[c.fb as usize] {
                     used[c.fa as usize] = true;
@@ -613,7 +633,7 @@ impl Miner {
                 }
             }
         }
-        drop((sel, used, groups));
+        drop((sorted, used));
         let (chosen, undone, renamed) = undo_cycles(cands, chosen, p.len(), ctl)?;
         let renaming = match renamed {
             Some(r) => r,
@@ -732,9 +752,11 @@ impl Miner {
         let list = &cands.list;
         // Grouped by id class, each group in (fa, fb) order.
         let (classes, groups, occ) = group_stable(
-            list.iter()
-                .enumerate()
-                .map(|(i, c)| (self.union_list[c.union as usize].class, i as u32)),
+            || {
+                list.iter()
+                    .enumerate()
+                    .map(|(i, c)| (self.union_list[c.union as usize].class, i as u32))
+            },
             self.classes.len(),
             list.len(),
         );
@@ -747,21 +769,26 @@ impl Miner {
                 let class = classes[g];
                 let group = &occ[groups[g] as usize..groups[g + 1] as usize];
                 let mut n = 0u64;
+                // whether the group is in (lower, higher) fragment order too
+                let (mut last, mut in_order) = (0u64, true);
                 for &i in group {
                     let c = &list[i as usize];
                     let (a, b) = (c.fa as usize, c.fb as usize);
+                    let span = (a.min(b) as u64) << 32 | a.max(b) as u64;
+                    in_order &= span >= last;
+                    last = span;
                     if stamp[a] != class && stamp[b] != class {
                         stamp[a] = class;
                         stamp[b] = class;
                         n += 1;
                     }
                 }
-                (self.union_id(cands, group[0]), n)
+                (self.union_id(cands, group[0]), n, in_order)
             })
             .collect::<Vec<_>>()
         };
         let runs = class_runs(&groups, rayon::current_num_threads());
-        let counted: Vec<Vec<(u128, u64)>> = if runs.len() > 2 {
+        let counted: Vec<Vec<(u128, u64, bool)>> = if runs.len() > 2 {
             runs.par_windows(2)
                 .map_init(
                     || vec![u32::MAX; num_frags],
@@ -771,8 +798,16 @@ impl Miner {
         } else {
             vec![count_run(&mut vec![u32::MAX; num_frags], 0..classes.len())]
         };
-        let counts = counted.into_iter().flatten().collect();
-        cands.by_class = Some((classes, groups, occ));
+        let mut in_order = Vec::with_capacity(classes.len());
+        let counts = counted
+            .into_iter()
+            .flatten()
+            .map(|(id, n, sorted)| {
+                in_order.push(sorted);
+                (id, n)
+            })
+            .collect();
+        cands.by_class = Some(((classes, groups, occ), in_order));
         counts
     }
 
@@ -865,40 +900,18 @@ fn class_runs(offsets: &[u32], threads: usize) -> Vec<usize> {
     cuts
 }
 
-/// The groups of the classes that `rank` rules, keyed by rank, in rank
-/// order: what [`group_stable`] gives grouping the same candidates by rank.
-fn rank_groups((classes, offsets, values): &Groups, rank: &RuleRanks) -> Groups {
-    let mut ruled: Vec<(u32, u32)> = classes
-        .iter()
-        .enumerate()
-        .filter_map(|(g, &c)| {
-            let r = rank.of_class[c as usize];
-            (r != u32::MAX).then_some((r, g as u32))
-        })
-        .collect();
-    ruled.sort_unstable();
-    let mut ranks = Vec::with_capacity(ruled.len());
-    let mut out_offsets = Vec::with_capacity(ruled.len() + 1);
-    out_offsets.push(0);
-    let mut out = Vec::new();
-    for (r, g) in ruled {
-        ranks.push(r);
-        out.extend_from_slice(
-            &values[offsets[g as usize] as usize..offsets[g as usize + 1] as usize],
-        );
-        out_offsets.push(out.len() as u32);
-    }
-    (ranks, out_offsets, out)
-}
-
 /// Groups `(key, value)` pairs by key without sorting: the distinct keys in
 /// order of first appearance, group offsets, and the values of group `g` in
 /// input order at `values[offsets[g]..offsets[g + 1]]`.
-/// Keys are below `num_keys`; about `len` pairs come. A key's group is looked
-/// up in a table of `num_keys` slots when that is not much more than the
-/// pairs, else in a hash map (many graphs of a few hundred candidates each,
-/// against a corpus-wide key space).
-fn group_stable(items: impl Iterator<Item = (u32, u32)>, num_keys: usize, len: usize) -> Groups {
+/// Keys are below `num_keys`; about `len` pairs come. `items` is called twice,
+/// to count the groups and to fill them (a counting sort, no buffer of the
+/// pairs). A key's group is looked up in a table of `num_keys` slots when that
+/// is not much more than the pairs, else in a hash map (many graphs of a few
+/// hundred candidates each, against a corpus-wide key space).
+fn group_stable<I>(items: impl Fn() -> I, num_keys: usize, len: usize) -> Groups
+where
+    I: Iterator<Item = (u32, u32)>,
+{
     let mut keys: Vec<u32> = Vec::new();
     let mut offsets: Vec<u32> = vec![0];
     let mut tag = |k: u32, g: &mut u32| {
@@ -908,25 +921,28 @@ fn group_stable(items: impl Iterator<Item = (u32, u32)>, num_keys: usize, len: u
             *g = keys.len() as u32 - 1;
         }
         offsets[*g as usize + 1] += 1;
-        *g
     };
-    // sized up front: a filtered iterator would grow it by doubling
-    let mut tagged: Vec<(u32, u32)> = Vec::with_capacity(len);
-    if num_keys <= 4 * len + 64 {
-        let mut local = vec![u32::MAX; num_keys];
-        tagged.extend(items.map(|(k, v)| (tag(k, &mut local[k as usize]), v)));
+    let table = num_keys <= 4 * len + 64;
+    let mut local = vec![u32::MAX; if table { num_keys } else { 0 }];
+    let mut map: HashMap<u32, u32> = HashMap::default();
+    if table {
+        items().for_each(|(k, _)| tag(k, &mut local[k as usize]));
     } else {
-        let mut local: HashMap<u32, u32> = HashMap::default();
-        tagged.extend(items.map(|(k, v)| (tag(k, local.entry(k).or_insert(u32::MAX)), v)));
+        items().for_each(|(k, _)| tag(k, map.entry(k).or_insert(u32::MAX)));
     }
     for g in 0..keys.len() {
         offsets[g + 1] += offsets[g];
     }
     let mut fill = offsets.clone();
-    let mut values = vec![0u32; tagged.len()];
-    for (g, v) in tagged {
+    let mut values = vec![0u32; offsets[keys.len()] as usize];
+    let mut put = |g: u32, v: u32| {
         values[fill[g as usize] as usize] = v;
         fill[g as usize] += 1;
+    };
+    if table {
+        items().for_each(|(k, v)| put(local[k as usize], v));
+    } else {
+        items().for_each(|(k, v)| put(map[&k], v));
     }
     (keys, offsets, values)
 }
