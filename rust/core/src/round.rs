@@ -387,19 +387,22 @@ impl Miner {
     /// `f` holding the node of canonical rank `f` ([`crate::order`]), so that
     /// every tie broken by fragment index later is broken by structure.
     pub(crate) fn initial(&mut self, graphs: &[&Dag], ctl: &Control) -> Result<Vec<Partition>> {
-        let mut ops: Vec<u32> = graphs
-            .iter()
-            .flat_map(|g| g.ops().iter().copied())
-            .collect();
-        ops.sort_unstable();
-        ops.dedup();
-        for &op in &ops {
-            if op as usize >= self.op_labels.len() {
-                return Err(Error::InvalidArgument(format!(
-                    "op id {op} has no label ({} labels)",
-                    self.op_labels.len()
-                )));
+        // the ops in use, ascending: marked in a table of the labelled ops
+        let mut used = vec![false; self.op_labels.len()];
+        for g in graphs {
+            for &op in g.ops() {
+                match used.get_mut(op as usize) {
+                    Some(u) => *u = true,
+                    None => {
+                        return Err(Error::InvalidArgument(format!(
+                            "op id {op} has no label ({} labels)",
+                            self.op_labels.len()
+                        )))
+                    }
+                }
             }
+        }
+        for op in (0..used.len() as u32).filter(|&op| used[op as usize]) {
             self.single_id(op)?;
         }
         let (single, labels) = (&self.single, &self.op_labels);
