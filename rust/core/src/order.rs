@@ -66,20 +66,33 @@ struct Refiner {
     succ: Adjacency,
     pred: Adjacency,
     elems: Vec<u32>,
-    /// Position of each node in `elems`.
-    pos: Vec<u32>,
-    /// Start of each node's cell.
-    cell: Vec<u32>,
-    /// End of the cell starting at each position (meaningful at cell starts).
-    end: Vec<u32>,
+    /// Per index `i`: node `i`'s position, cell and count, and the end of the
+    /// cell starting at position `i`, side by side. A node's position and its
+    /// cell's start stay near its index (cells are runs of the first
+    /// partition's order, which is the local numbering), so what refining
+    /// reads of one neighbour shares a cache line (a pure layout choice: the
+    /// same partition, split in the same order).
+    at: Vec<Slot>,
     queued: Vec<bool>,
     queue: VecDeque<u32>,
-    count: Vec<u32>,
     touched: Vec<u32>,
     splitter: Vec<u32>,
     bounds: Vec<usize>,
     /// Work done since the last cancellation check.
     work: usize,
+}
+
+/// See [`Refiner::at`].
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    /// Position of node `i` in `elems`.
+    pos: u32,
+    /// Start of node `i`'s cell.
+    cell: u32,
+    /// Neighbours of node `i` in the current splitter.
+    count: u32,
+    /// End of the cell starting at position `i` (meaningful at cell starts).
+    end: u32,
 }
 
 impl Refiner {
@@ -126,41 +139,41 @@ impl Refiner {
         drop(local);
         // Local node i is elems[i]: the first cells are the runs of one (depth, label).
         let input_id = elems;
-        let mut cell = vec![0u32; n];
-        let mut end = vec![0u32; n];
+        let mut at: Vec<Slot> = (0..n as u32)
+            .map(|i| Slot {
+                pos: i,
+                ..Slot::default()
+            })
+            .collect();
         let mut queued = vec![false; n];
         let mut queue = VecDeque::new();
         let label = |i: usize| {
             let v = input_id[i] as usize;
             (depth[v], slot[v])
         };
-        let mut close = |start: usize, end_at: usize| {
-            end[start] = end_at as u32;
-            queued[start] = true;
-            queue.push_back(start as u32);
-        };
         let mut start = 0usize;
-        for (i, c) in cell.iter_mut().enumerate() {
+        for i in 0..n {
             if i > 0 && label(i) != label(i - 1) {
-                close(start, i);
+                at[start].end = i as u32;
+                queued[start] = true;
+                queue.push_back(start as u32);
                 start = i;
             }
-            *c = start as u32;
+            at[i].cell = start as u32;
         }
         if n > 0 {
-            close(start, n);
+            at[start].end = n as u32;
+            queued[start] = true;
+            queue.push_back(start as u32);
         }
         Refiner {
             input_id,
             succ,
             pred,
             elems: (0..n as u32).collect(),
-            pos: (0..n as u32).collect(),
-            cell,
-            end,
+            at,
             queued,
             queue,
-            count: vec![0; n],
             touched: Vec::new(),
             splitter: Vec::new(),
             bounds: Vec::new(),
@@ -171,7 +184,7 @@ impl Refiner {
     /// Refines until the partition is equitable.
     fn refine(&mut self, ctl: &Control) -> Result<()> {
         while let Some(s) = self.queue.pop_front() {
-            self.work += (self.end[s as usize] - s) as usize;
+            self.work += (self.at[s as usize].end - s) as usize;
             if self.work >= 1 << 16 {
                 self.work = 0;
                 ctl.check()?;
@@ -179,7 +192,7 @@ impl Refiner {
             self.queued[s as usize] = false;
             let mut splitter = std::mem::take(&mut self.splitter);
             splitter.clear();
-            splitter.extend_from_slice(&self.elems[s as usize..self.end[s as usize] as usize]);
+            splitter.extend_from_slice(&self.elems[s as usize..self.at[s as usize].end as usize]);
             for forward in [true, false] {
                 self.touched.clear();
                 for &v in &splitter {
@@ -189,10 +202,11 @@ impl Refiner {
                         self.pred.of(v)
                     };
                     for &w in next {
-                        if self.count[w as usize] == 0 {
+                        let slot = &mut self.at[w as usize];
+                        if slot.count == 0 {
                             self.touched.push(w);
                         }
-                        self.count[w as usize] += 1;
+                        slot.count += 1;
                     }
                 }
                 self.split_touched();
@@ -208,37 +222,41 @@ impl Refiner {
         // touched nodes that are cells of their own cannot split: most of them,
         // once refinement is under way, so they skip the sort
         let alone = |w: &u32| {
-            let c = self.cell[*w as usize];
-            self.end[c as usize] == c + 1
+            let c = self.at[*w as usize].cell;
+            self.at[c as usize].end == c + 1
         };
         if self.touched.iter().all(alone) {
             for &w in &self.touched {
-                self.count[w as usize] = 0;
+                self.at[w as usize].count = 0;
             }
             return;
         }
         let mut touched = std::mem::take(&mut self.touched);
-        touched.sort_unstable_by_key(|&w| (self.cell[w as usize], self.count[w as usize]));
+        touched.sort_unstable_by_key(|&w| {
+            let slot = &self.at[w as usize];
+            (slot.cell, slot.count)
+        });
         let mut i = 0;
         while i < touched.len() {
-            let c = self.cell[touched[i] as usize];
+            let c = self.at[touched[i] as usize].cell;
             let mut j = i;
-            while j < touched.len() && self.cell[touched[j] as usize] == c {
+            while j < touched.len() && self.at[touched[j] as usize].cell == c {
                 j += 1;
             }
             self.split(c, &touched[i..j]);
             i = j;
         }
         for &w in &touched {
-            self.count[w as usize] = 0;
+            self.at[w as usize].count = 0;
         }
         self.touched = touched;
     }
 
     /// Splits cell `c` whose touched members `group` are sorted by count.
     fn split(&mut self, c: u32, group: &[u32]) {
-        let (start, end) = (c as usize, self.end[c as usize] as usize);
-        let uniform = self.count[group[0] as usize] == self.count[group[group.len() - 1] as usize];
+        let (start, end) = (c as usize, self.at[c as usize].end as usize);
+        let count = |w: u32| self.at[w as usize].count;
+        let uniform = count(group[0]) == count(group[group.len() - 1]);
         if group.len() == end - start && uniform {
             return;
         }
@@ -246,11 +264,11 @@ impl Refiner {
         let first = end - group.len();
         for (k, &w) in group.iter().enumerate().rev() {
             let to = first + k;
-            let from = self.pos[w as usize] as usize;
+            let from = self.at[w as usize].pos as usize;
             let other = self.elems[to];
             self.elems.swap(from, to);
-            self.pos[other as usize] = from as u32;
-            self.pos[w as usize] = to as u32;
+            self.at[other as usize].pos = from as u32;
+            self.at[w as usize].pos = to as u32;
         }
         // The sub-cells: [start, first) (count 0), then one per count.
         let mut bounds = std::mem::take(&mut self.bounds);
@@ -259,7 +277,7 @@ impl Refiner {
             bounds.push(start);
         }
         for k in 0..group.len() {
-            if k == 0 || self.count[group[k] as usize] != self.count[group[k - 1] as usize] {
+            if k == 0 || self.at[group[k] as usize].count != self.at[group[k - 1] as usize].count {
                 bounds.push(first + k);
             }
         }
@@ -270,10 +288,10 @@ impl Refiner {
             .expect("a cell has a part");
         for b in 0..bounds.len() - 1 {
             let (s, e) = (bounds[b], bounds[b + 1]);
-            self.end[s] = e as u32;
+            self.at[s].end = e as u32;
             if b > 0 {
                 for &w in &self.elems[s..e] {
-                    self.cell[w as usize] = s as u32;
+                    self.at[w as usize].cell = s as u32;
                 }
             }
             let queue = if was_queued { b > 0 } else { b != largest };
@@ -294,17 +312,17 @@ impl Refiner {
         let mut picks = 0;
         let mut at = 0usize;
         loop {
-            while at < n && self.end[at] as usize == at + 1 {
+            while at < n && self.at[at].end as usize == at + 1 {
                 at += 1;
             }
             if at == n {
                 return Ok(picks);
             }
-            let end = self.end[at] as usize;
+            let end = self.at[at].end as usize;
             let v = self.elems[end - 1];
-            self.end[at] = (end - 1) as u32;
-            self.end[end - 1] = end as u32;
-            self.cell[v as usize] = (end - 1) as u32;
+            self.at[at].end = (end - 1) as u32;
+            self.at[end - 1].end = end as u32;
+            self.at[v as usize].cell = (end - 1) as u32;
             self.queued[end - 1] = true;
             self.queue.push_back((end - 1) as u32);
             picks += 1;
