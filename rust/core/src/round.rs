@@ -405,7 +405,11 @@ impl Miner {
         for op in (0..used.len() as u32).filter(|&op| used[op as usize]) {
             self.single_id(op)?;
         }
-        let (single, labels) = (&self.single, &self.op_labels);
+        // each op's motif by op id (ops not in use: never read)
+        let single: Vec<u128> = (0..used.len() as u32)
+            .map(|op| self.single.get(&op).copied().unwrap_or_default())
+            .collect();
+        let labels = &self.op_labels;
         graphs
             .par_iter()
             .map(|g| {
@@ -414,7 +418,11 @@ impl Miner {
                 for (v, &r) in rank.iter().enumerate() {
                     nodes[r as usize] = v as u32;
                 }
-                let motif = nodes.iter().map(|&v| single[&g.op(v)]).collect();
+                let ops = g.ops();
+                let motif = nodes
+                    .iter()
+                    .map(|&v| single[ops[v as usize] as usize])
+                    .collect();
                 let base = Base {
                     frag_of: rank,
                     pos: None,
