@@ -194,6 +194,24 @@ impl Refiner {
             splitter.clear();
             splitter.extend_from_slice(&self.elems[s as usize..self.at[s as usize].end as usize]);
             for forward in [true, false] {
+                // Neighbours that are cells of their own cannot split: when all
+                // of them are, counting them would change nothing (what
+                // `split_touched` finds out after counting), so this direction
+                // is skipped after a look that stops at the first other one.
+                let next = |v: u32| {
+                    if forward {
+                        self.succ.of(v)
+                    } else {
+                        self.pred.of(v)
+                    }
+                };
+                let alone = |w: u32| {
+                    let c = self.at[w as usize].cell;
+                    self.at[c as usize].end == c + 1
+                };
+                if splitter.iter().all(|&v| next(v).iter().all(|&w| alone(w))) {
+                    continue;
+                }
                 self.touched.clear();
                 for &v in &splitter {
                     let next = if forward {
@@ -219,18 +237,8 @@ impl Refiner {
     /// Splits every cell with touched nodes by their counts (untouched ones
     /// count 0 and stay first), queueing the new cells; resets the counts.
     fn split_touched(&mut self) {
-        // touched nodes that are cells of their own cannot split: most of them,
-        // once refinement is under way, so they skip the sort
-        let alone = |w: &u32| {
-            let c = self.at[*w as usize].cell;
-            self.at[c as usize].end == c + 1
-        };
-        if self.touched.iter().all(alone) {
-            for &w in &self.touched {
-                self.at[w as usize].count = 0;
-            }
-            return;
-        }
+        // (a splitter whose neighbours are all cells of their own is skipped
+        // before counting: see `refine`)
         let mut touched = std::mem::take(&mut self.touched);
         touched.sort_unstable_by_key(|&w| {
             let slot = &self.at[w as usize];
