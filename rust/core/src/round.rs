@@ -646,11 +646,13 @@ impl Miner {
         }
         drop((sorted, used));
         let (chosen, undone, renamed) = undo_cycles(cands, chosen, p.len(), ctl)?;
-        let renaming = match renamed {
-            Some(r) => r,
-            None => Renaming::new(p.len(), list, &chosen),
+        // the merge renames fragments in its own pass; a renaming the cycle
+        // check made already lends it the partners
+        let partner = match renamed {
+            Some(r) => r.partner,
+            None => partners(p.len(), list, &chosen),
         };
-        let next = self.merge(p, cands, &chosen, renaming);
+        let next = self.merge(p, cands, &chosen, partner);
         Ok(Applied {
             part: next,
             undone: undone.iter().map(|&i| self.union_id(cands, i)).collect(),
@@ -663,31 +665,45 @@ impl Miner {
         self.union_list[cands.list[i as usize].union as usize].id
     }
 
-    /// The partition after merging the `chosen` candidates of `cands`, renamed
-    /// by `r`: new fragments keep the order of their first old fragment. The
+    /// The partition after merging the `chosen` candidates of `cands` (`partner`:
+    /// each fragment's merge, as [`Renaming::partner`]), renamed as
+    /// [`Renaming::new`] does: new fragments keep the order of their first old
+    /// fragment. The
     /// crossing edges of `p` (carried, or found by the candidate search) are
     /// carried over: renamed, moved to their new positions, those inside a
     /// merge dropped, each row sorted as the search sorts it. Rows are built
     /// by chunks of new fragments in parallel.
-    fn merge(&self, p: &Partition, cands: &Candidates, chosen: &[u32], r: Renaming) -> Partition {
+    fn merge(
+        &self,
+        p: &Partition,
+        cands: &Candidates,
+        chosen: &[u32],
+        partner: Vec<u32>,
+    ) -> Partition {
         let list = &cands.list;
+        let num_new = p.len() - chosen.len();
         let mut inv_at = vec![u32::MAX; p.len()];
+        let mut new_of = vec![0u32; p.len()];
         // each new fragment's old fragments (the second u32::MAX when unmerged)
-        let mut olds: Vec<[u32; 2]> = Vec::with_capacity(r.num_new);
-        let mut motif: Vec<u128> = Vec::with_capacity(r.num_new);
-        let mut size: Vec<u32> = Vec::with_capacity(r.num_new);
+        let mut olds: Vec<[u32; 2]> = Vec::with_capacity(num_new);
+        let mut motif: Vec<u128> = Vec::with_capacity(num_new);
+        let mut size: Vec<u32> = Vec::with_capacity(num_new);
         for f in 0..p.len() as u32 {
-            match r.partner[f as usize] {
+            match partner[f as usize] {
                 u32::MAX => {
+                    new_of[f as usize] = olds.len() as u32;
                     olds.push([f, u32::MAX]);
                     motif.push(p.motif[f as usize]);
                     size.push(p.size[f as usize]);
                 }
                 k => {
                     let c = &list[chosen[k as usize] as usize];
-                    if f != c.fa.min(c.fb) {
+                    let first = c.fa.min(c.fb);
+                    if f != first {
+                        new_of[f as usize] = new_of[first as usize];
                         continue;
                     }
+                    new_of[f as usize] = olds.len() as u32;
                     let u = &self.union_list[c.union as usize];
                     let na = p.size[c.fa as usize];
                     (inv_at[c.fa as usize], inv_at[c.fb as usize]) = (u.inv_at, u.inv_at + na);
@@ -697,11 +713,9 @@ impl Miner {
                 }
             }
         }
-        drop(r.partner);
-        let step = Step {
-            new_of: r.new_of,
-            inv_at,
-        };
+        drop(partner);
+        debug_assert_eq!(olds.len(), num_new);
+        let step = Step { new_of, inv_at };
         let rows = p
             .rows()
             .or(cands.cross.as_deref())
