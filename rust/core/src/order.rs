@@ -214,12 +214,7 @@ impl Refiner {
                 }
                 self.touched.clear();
                 for &v in &splitter {
-                    let next = if forward {
-                        self.succ.of(v)
-                    } else {
-                        self.pred.of(v)
-                    };
-                    for &w in next {
+                    for &w in next(v) {
                         let slot = &mut self.at[w as usize];
                         if slot.count == 0 {
                             self.touched.push(w);
