@@ -1483,6 +1483,23 @@ mod tests {
     }
 
     #[test]
+    fn an_op_without_a_label_is_a_typed_error() {
+        // op 3 passes a graph's check against 4 op names, but the miner was given
+        // labels for 2 of them only
+        let dag = Dag::validate(4, &[0, 3, 1], &[0, 1], &[1, 2]).unwrap().dag;
+        let mut miner = Miner::new(vec![11, 12]);
+        match miner.initial(&[&dag], &Control::new()) {
+            Err(Error::InvalidArgument(m)) => assert!(m.contains("op id 3 has no label"), "{m}"),
+            other => panic!("expected an InvalidArgument, got {other:?}"),
+        }
+        // labelled ops give one single-op motif per op in use
+        let mut miner = Miner::new(vec![11, 12, 13, 14]);
+        let parts = miner.initial(&[&dag], &Control::new()).unwrap();
+        assert_eq!(parts[0].len(), 3);
+        assert_eq!(miner.single.len(), 3);
+    }
+
+    #[test]
     fn two_merges_of_branching_pairs_can_close_a_cycle() {
         // a=0 -> b=1, c=2 -> d=3, and a -> d, c -> b: {a,b} and {c,d} reach each other
         let (c, chosen) = edge_merges(4, &[(0, 1), (2, 3), (0, 3), (2, 1)], &[0, 3]);
