@@ -128,16 +128,7 @@ fn check_edges(src: &[i64], dst: &[i64], num_nodes: usize) -> Result<()> {
 /// graph numbered in execution order does: the numbering is then a
 /// topological order and the graph has no cycle.
 fn ascending(src: &[i64], dst: &[i64]) -> bool {
-    let block = |b: usize| {
-        let r = b * PARALLEL_ITEMS..src.len().min((b + 1) * PARALLEL_ITEMS);
-        src[r.clone()].iter().zip(&dst[r]).all(|(s, d)| s < d)
-    };
-    let blocks = src.len().div_ceil(PARALLEL_ITEMS);
-    if blocks > 1 {
-        (0..blocks).into_par_iter().all(block)
-    } else {
-        blocks == 0 || block(0)
-    }
+    first_bad(src.len(), |i| src[i] >= dst[i]).is_none()
 }
 
 /// Parts a pass over `len` items is split into: one per thread (at most 16)
